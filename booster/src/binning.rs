@@ -1,0 +1,261 @@
+//! `BinMapper`: per-feature quantile cut points and the mapping from values to bins.
+//!
+//! Conventions (the same as XGBoost's histogram cuts): feature `f` has cut values `c_0 < c_1 < ... <
+//! c_{k-1}`, the last one above every training value. A finite value `x` falls in bin
+//! `#{i : c_i <= x}`, so bin `b` holds `c_{b-1} <= x < c_b`, and "bins `0..=b` go left" is the same
+//! as the raw test `x < c_b`. Missing values (NaN) have their own bin, numbered `k` (after the value
+//! bins).
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+
+/// Cut points of one feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureCuts {
+    /// Strictly increasing upper bounds of the value bins; the last lies above every training value.
+    pub cuts: Vec<f32>,
+    /// Whether the training data had missing values in this feature.
+    pub has_missing: bool,
+}
+
+impl FeatureCuts {
+    /// Number of value bins (without the missing bin).
+    pub fn num_value_bins(&self) -> usize {
+        self.cuts.len()
+    }
+
+    /// The bin index of the missing bin.
+    pub fn missing_bin(&self) -> usize {
+        self.cuts.len()
+    }
+
+    /// The bin of a value: `#{cuts <= x}`, or the missing bin for NaN. Values at or above the last
+    /// cut (never seen in training) fall in the last value bin.
+    #[inline]
+    pub fn bin(&self, x: f32) -> usize {
+        if x.is_nan() {
+            return self.missing_bin();
+        }
+        let b = self.cuts.partition_point(|c| *c <= x);
+        b.min(self.cuts.len() - 1)
+    }
+}
+
+/// Cut points for every feature, and where each feature's bins start in a flat histogram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BinMapper {
+    features: Vec<FeatureCuts>,
+    offsets: Vec<usize>,
+}
+
+impl BinMapper {
+    /// Computes weighted quantile cuts with at most `max_bin` value bins per feature.
+    pub fn fit(data: &Dataset, max_bin: usize) -> BinMapper {
+        let features: Vec<FeatureCuts> = (0..data.num_features())
+            .into_par_iter()
+            .map(|j| feature_cuts(data.column(j), data.weights(), max_bin))
+            .collect();
+        Self::from_cuts(features)
+    }
+
+    /// Builds a mapper from given cuts (each feature's cuts must be non-empty and increasing).
+    pub fn from_cuts(features: Vec<FeatureCuts>) -> BinMapper {
+        let mut offsets = Vec::with_capacity(features.len() + 1);
+        let mut total = 0;
+        for f in &features {
+            offsets.push(total);
+            total += f.num_value_bins() + 1;
+        }
+        offsets.push(total);
+        BinMapper { features, offsets }
+    }
+
+    /// Number of features.
+    pub fn num_features(&self) -> usize {
+        self.features.len()
+    }
+
+    /// The cuts of feature `j`.
+    pub fn feature(&self, j: usize) -> &FeatureCuts {
+        &self.features[j]
+    }
+
+    /// Where feature `j`'s bins start in a flat histogram (each feature has its value bins and a
+    /// missing bin).
+    pub fn offset(&self, j: usize) -> usize {
+        self.offsets[j]
+    }
+
+    /// All offsets, with the total number of histogram slots last.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// Total number of histogram slots over all features.
+    pub fn total_bins(&self) -> usize {
+        *self.offsets.last().unwrap_or(&0)
+    }
+
+    /// The largest bin index stored in the quantized matrix (decides u8 or u16 storage).
+    pub fn max_stored_bin(&self) -> usize {
+        self.features
+            .iter()
+            .map(|f| {
+                if f.has_missing {
+                    f.missing_bin()
+                } else {
+                    f.num_value_bins() - 1
+                }
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The split threshold of "bins `0..=bin` go left" on feature `j`: go left when `x < threshold`.
+    pub fn threshold(&self, j: usize, bin: usize) -> f32 {
+        self.features[j].cuts[bin]
+    }
+}
+
+/// Weighted quantile cut points of one column (NaNs ignored).
+///
+/// With at most `max_bin` distinct values every distinct value gets its own bin. Otherwise cut `i`
+/// (for `i` in `1..max_bin`) is the distinct value whose weighted mid-rank is nearest to
+/// `i * W / max_bin`, where `W` is the total weight, as in XGBoost's quantile sketch.
+pub fn feature_cuts(column: &[f32], weights: Option<&[f32]>, max_bin: usize) -> FeatureCuts {
+    let mut pairs: Vec<(f32, f32)> = column
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| !x.is_nan())
+        .map(|(i, x)| (*x, weights.map_or(1.0, |w| w[i])))
+        .collect();
+    let has_missing = pairs.len() < column.len();
+    if pairs.is_empty() {
+        return FeatureCuts {
+            cuts: vec![f32::MAX],
+            has_missing,
+        };
+    }
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    // Collapse to distinct values with summed weights (-0.0 and 0.0 are one value).
+    let mut values: Vec<f32> = Vec::new();
+    let mut wsum: Vec<f64> = Vec::new();
+    for (x, w) in pairs {
+        if values.last().is_some_and(|last| *last == x) {
+            *wsum.last_mut().unwrap_or(&mut 0.0) += w as f64;
+        } else {
+            values.push(x);
+            wsum.push(w as f64);
+        }
+    }
+    let max_value = *values.last().unwrap_or(&0.0);
+    let sentinel = sentinel_above(max_value);
+    let mut cuts = Vec::with_capacity(max_bin.min(values.len()));
+    if values.len() <= max_bin {
+        cuts.extend_from_slice(&values[1..]);
+    } else {
+        let total: f64 = wsum.iter().sum();
+        let mut before = 0.0f64; // weight of values strictly before values[j]
+        let mut j = 0usize;
+        for i in 1..max_bin {
+            let target = total * i as f64 / max_bin as f64;
+            // Advance while the next value's mid-rank is at least as close to the target.
+            while j + 1 < values.len() {
+                let mid_j = before + wsum[j] / 2.0;
+                let mid_next = before + wsum[j] + wsum[j + 1] / 2.0;
+                if (mid_next - target).abs() <= (mid_j - target).abs() {
+                    before += wsum[j];
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            // The first distinct value can never be a cut (nothing would go left of it).
+            if j > 0 && cuts.last().is_none_or(|c| *c < values[j]) {
+                cuts.push(values[j]);
+            }
+        }
+    }
+    cuts.push(sentinel);
+    FeatureCuts { cuts, has_missing }
+}
+
+/// A value strictly above `max` (XGBoost uses `max + |max| + 1e-5`).
+fn sentinel_above(max: f32) -> f32 {
+    let s = max + max.abs() + 1e-5;
+    if s > max && s.is_finite() {
+        s
+    } else if max < f32::MAX {
+        f32::MAX
+    } else {
+        f32::INFINITY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn few_distinct_values_get_one_bin_each() {
+        let c = feature_cuts(&[3.0, 1.0, 2.0, 2.0, f32::NAN], None, 256);
+        assert_eq!(c.cuts.len(), 3);
+        assert!(c.has_missing);
+        assert_eq!(c.bin(1.0), 0);
+        assert_eq!(c.bin(2.0), 1);
+        assert_eq!(c.bin(3.0), 2);
+        assert_eq!(c.bin(f32::NAN), 3);
+    }
+
+    #[test]
+    fn quantile_cuts_split_evenly() {
+        let col: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let c = feature_cuts(&col, None, 4);
+        assert_eq!(c.cuts.len(), 4);
+        let mut counts = [0usize; 4];
+        for x in &col {
+            counts[c.bin(*x)] += 1;
+        }
+        for n in counts {
+            assert!((240..=260).contains(&n), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn weights_move_the_cuts() {
+        let col: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let mut w = vec![1.0f32; 100];
+        for x in w.iter_mut().take(50) {
+            *x = 9.0;
+        }
+        let c = feature_cuts(&col, Some(&w), 2);
+        // 90% of the weight lies in the first half, so the median cut falls there.
+        assert!(c.cuts[0] < 50.0, "{:?}", c.cuts);
+    }
+
+    proptest! {
+        #[test]
+        fn binning_is_monotone_and_in_range(
+            col in proptest::collection::vec(prop_oneof![9 => -1e6f32..1e6f32, 1 => Just(f32::NAN)], 1..400),
+            max_bin in 2usize..64,
+        ) {
+            let c = feature_cuts(&col, None, max_bin);
+            prop_assert!(c.cuts.len() <= max_bin.max(1));
+            prop_assert!(c.cuts.windows(2).all(|w| w[0] < w[1]));
+            let mut finite: Vec<f32> = col.iter().copied().filter(|x| !x.is_nan()).collect();
+            finite.sort_by(f32::total_cmp);
+            let mut last = 0;
+            for x in &finite {
+                let b = c.bin(*x);
+                prop_assert!(b < c.num_value_bins());
+                prop_assert!(b >= last);
+                prop_assert!(*x < c.cuts[b]);
+                if b > 0 { prop_assert!(c.cuts[b - 1] <= *x); }
+                last = b;
+            }
+        }
+    }
+}

@@ -1,0 +1,660 @@
+//! The boosting loop: gradients, one tree per output per round, shrinkage, evaluation sets, early
+//! stopping and callbacks; and the fitted [`Booster`] with prediction and evaluation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rayon::ThreadPool;
+
+use crate::binning::BinMapper;
+use crate::cpu_backend::HistBackend;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::grow::{grow_tree, GrowLimits, TrainNode, TreeBackend};
+use crate::matrix::QuantizedMatrix;
+use crate::metric::{Metric, MetricContext};
+use crate::objective::{objective_for, GradPair, LeafRows, Objective};
+use crate::params::{Boosting, Params};
+use crate::predict::{add_trees, leaf_indices, PredictOptions, PredictOutput, Predictions};
+use crate::sampling::{sample_rows, ColumnSampler};
+use crate::split::{leaf_weight, SplitParams};
+use crate::tree::Tree;
+
+/// What one boosting round reports to a [`TrainCallback`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundReport {
+    /// Zero-based round index.
+    pub round: usize,
+    /// Rounds requested.
+    pub num_rounds: usize,
+    /// `(evaluation set, metric, value)` for every set and metric, in order.
+    pub evals: Vec<(String, String, f64)>,
+}
+
+/// Called after every boosting round (e.g. for a progress bar). Return `false` to stop training.
+/// Training runs inside the booster's thread pool, so a callback must be `Send`.
+pub trait TrainCallback {
+    /// Receives the round's evaluation results.
+    fn after_round(&mut self, report: &RoundReport) -> bool;
+}
+
+/// Optional extras for [`Booster::train_with`].
+#[derive(Default)]
+pub struct TrainOptions<'a> {
+    /// A custom objective, used instead of `params.objective`.
+    pub objective: Option<Arc<dyn Objective>>,
+    /// A callback run after every round.
+    pub callback: Option<&'a mut (dyn TrainCallback + Send)>,
+}
+
+/// The serialisable state of a fitted model (everything but the thread pool and objective object).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ModelCore {
+    pub objective: String,
+    pub num_groups: usize,
+    pub base_margin: Vec<f64>,
+    pub num_features: usize,
+    pub feature_names: Option<Vec<String>>,
+    pub trees: Vec<Tree>,
+    pub best_iteration: Option<usize>,
+    pub best_score: Option<f64>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// A fitted gradient boosting model.
+pub struct Booster {
+    pub(crate) params: Params,
+    pub(crate) core: ModelCore,
+    pub(crate) objective: Arc<dyn Objective>,
+    pub(crate) pool: Arc<ThreadPool>,
+    pub(crate) history: Vec<RoundReport>,
+}
+
+impl std::fmt::Debug for Booster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Booster")
+            .field("objective", &self.core.objective)
+            .field("num_trees", &self.core.trees.len())
+            .field("num_features", &self.core.num_features)
+            .finish()
+    }
+}
+
+/// Builds the thread pool for `nthread` (0 = all cores).
+pub(crate) fn thread_pool(nthread: usize) -> Result<Arc<ThreadPool>> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(nthread)
+        .build()
+        .map(Arc::new)
+        .map_err(|e| Error::ThreadPool {
+            threads: nthread,
+            reason: e.to_string(),
+        })
+}
+
+/// Checks that a labelled data set fits the model being trained.
+fn check_labelled(name: &str, data: &Dataset, num_features: usize, objective: &dyn Objective) -> Result<()> {
+    if !data.has_labels() {
+        return Err(Error::data(format!("data set `{name}` has no labels")));
+    }
+    if data.num_features() != num_features {
+        return Err(Error::ShapeMismatch {
+            what: format!("number of features of `{name}` vs the training data"),
+            expected: num_features,
+            got: data.num_features(),
+        });
+    }
+    objective.validate_labels(data.labels())
+}
+
+/// Initial margins of every row: the data's own base margins, or the model's base margin.
+fn initial_margins(data: &Dataset, base: &[f64]) -> Result<Vec<f64>> {
+    let k = base.len();
+    let n = data.num_rows();
+    match data.base_margin() {
+        Some(m) if m.len() == n * k => Ok(m.iter().map(|v| *v as f64).collect()),
+        Some(m) => Err(Error::ShapeMismatch {
+            what: "base_margin (rows x outputs)".into(),
+            expected: n * k,
+            got: m.len(),
+        }),
+        None => Ok((0..n * k).map(|i| base[i % k]).collect()),
+    }
+}
+
+/// Converts margins to scores in output space (what metrics read).
+fn scores_of(objective: &dyn Objective, margins: &[f64], k: usize) -> Vec<f32> {
+    let mut s: Vec<f32> = margins.iter().map(|v| *v as f32).collect();
+    s.par_chunks_mut(k * 1024)
+        .for_each(|c| c.chunks_exact_mut(k).for_each(|row| objective.margin_to_score(row)));
+    s
+}
+
+/// The leaf of a training row reached by walking the training nodes over its bins.
+fn binned_leaf(nodes: &[TrainNode], matrix: &QuantizedMatrix, mapper: &BinMapper, row: usize) -> usize {
+    let mut i = 0;
+    while let Some(s) = &nodes[i].split {
+        let b = matrix.bin(row, s.feature);
+        i = if s.goes_left(b, mapper.feature(s.feature).missing_bin()) {
+            nodes[i].left
+        } else {
+            nodes[i].right
+        };
+    }
+    i
+}
+
+/// Everything the loop needs about the training data, prepared once.
+struct TrainingData<'a> {
+    data: &'a Dataset,
+    mapper: BinMapper,
+    matrix: QuantizedMatrix,
+}
+
+/// One evaluation set with its running margins.
+struct EvalSet<'a> {
+    name: &'a str,
+    data: &'a Dataset,
+    margins: Vec<f64>,
+}
+
+impl Booster {
+    /// Trains a model on `train`, reporting metrics on each named evaluation set.
+    ///
+    /// Early stopping (`early_stopping_rounds`) watches the last set's first metric.
+    pub fn train(params: &Params, train: &Dataset, evals: &[(&str, &Dataset)]) -> Result<Booster> {
+        Booster::train_with(params, train, evals, TrainOptions::default())
+    }
+
+    /// [`Booster::train`] with a custom objective and/or a per-round callback.
+    pub fn train_with(
+        params: &Params,
+        train: &Dataset,
+        evals: &[(&str, &Dataset)],
+        options: TrainOptions<'_>,
+    ) -> Result<Booster> {
+        params.validate()?;
+        let objective = options.objective.clone().unwrap_or_else(|| objective_for(params));
+        if objective.num_groups() == 0 {
+            return Err(Error::param(
+                "objective",
+                "a custom objective must have at least one output",
+            ));
+        }
+        check_labelled("train", train, train.num_features(), objective.as_ref())?;
+        for (name, d) in evals {
+            check_labelled(name, d, train.num_features(), objective.as_ref())?;
+        }
+        let pool = thread_pool(params.nthread)?;
+        let mut callback = options.callback;
+        let (core, history) = pool.install(|| {
+            let mapper = BinMapper::fit(train, params.max_bin);
+            let matrix = QuantizedMatrix::build(train, &mapper);
+            let td = TrainingData {
+                data: train,
+                mapper,
+                matrix,
+            };
+            boost(params, objective.as_ref(), &td, evals, callback.as_deref_mut())
+        })?;
+        Ok(Booster {
+            params: params.clone(),
+            core,
+            objective,
+            pool,
+            history,
+        })
+    }
+
+    /// Predicts for every row of `data`; see [`PredictOptions`].
+    pub fn predict(&self, data: &Dataset, options: PredictOptions) -> Result<Predictions> {
+        self.check_features(data)?;
+        let (start, end) = self.tree_range(options.iteration_range)?;
+        let k = self.core.num_groups;
+        let trees = &self.core.trees[start..end];
+        let n = data.num_rows();
+        self.pool.install(|| {
+            if options.output == PredictOutput::LeafIndex {
+                return Ok(Predictions {
+                    values: leaf_indices(trees, data),
+                    num_rows: n,
+                    num_cols: trees.len(),
+                });
+            }
+            let mut margins = initial_margins(data, &self.core.base_margin)?;
+            add_trees(trees, |t| (start + t) % k, data, k, &mut margins);
+            if options.output == PredictOutput::Margin {
+                return Ok(Predictions {
+                    values: margins.iter().map(|v| *v as f32).collect(),
+                    num_rows: n,
+                    num_cols: k,
+                });
+            }
+            let cols = self.objective.prediction_columns();
+            let mut values = vec![0f32; n * cols];
+            let objective = &self.objective;
+            values
+                .par_chunks_mut(cols * 1024)
+                .zip(margins.par_chunks(k * 1024))
+                .for_each(|(out, m)| {
+                    let mut row = vec![0f32; k];
+                    for (o, mrow) in out.chunks_exact_mut(cols).zip(m.chunks_exact(k)) {
+                        for (r, v) in row.iter_mut().zip(mrow) {
+                            *r = *v as f32;
+                        }
+                        objective.predict_row(&row, o);
+                    }
+                });
+            Ok(Predictions {
+                values,
+                num_rows: n,
+                num_cols: cols,
+            })
+        })
+    }
+
+    /// Evaluates metrics on a labelled data set (using the same trees as [`Booster::predict`]).
+    /// Returns `(metric name, value)` pairs.
+    pub fn evaluate(&self, data: &Dataset, metrics: &[Metric]) -> Result<Vec<(String, f64)>> {
+        if !data.has_labels() {
+            return Err(Error::data("evaluation needs labels"));
+        }
+        let margins = self.predict(
+            data,
+            PredictOptions {
+                output: PredictOutput::Margin,
+                ..Default::default()
+            },
+        )?;
+        let k = self.core.num_groups;
+        let m64: Vec<f64> = margins.values.iter().map(|v| *v as f64).collect();
+        let scores = scores_of(self.objective.as_ref(), &m64, k);
+        let ctx = self.metric_context();
+        let defaults = [self.objective.default_metric()];
+        let metrics = if metrics.is_empty() { &defaults[..] } else { metrics };
+        metrics
+            .iter()
+            .map(|m| {
+                Ok((
+                    m.to_string(),
+                    m.evaluate(&scores, k, data.labels(), data.weights(), &ctx)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn metric_context(&self) -> MetricContext {
+        MetricContext {
+            quantile_alpha: self.params.quantile_alpha,
+            tweedie_power: self.params.tweedie_variance_power,
+        }
+    }
+
+    fn check_features(&self, data: &Dataset) -> Result<()> {
+        if data.num_features() != self.core.num_features {
+            return Err(Error::ShapeMismatch {
+                what: "number of features of the data vs the model".into(),
+                expected: self.core.num_features,
+                got: data.num_features(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The trees `[start, end)` of a round range (default: up to the best iteration, else all).
+    fn tree_range(&self, range: Option<(usize, usize)>) -> Result<(usize, usize)> {
+        let k = self.core.num_groups;
+        let rounds = self.num_rounds();
+        let (a, b) = match range {
+            Some((a, b)) if a < b && b <= rounds => (a, b),
+            Some((a, b)) => {
+                return Err(Error::param(
+                    "iteration_range",
+                    format!("({a}, {b}) must satisfy start < end <= {rounds}"),
+                ));
+            }
+            None => (0, self.core.best_iteration.map_or(rounds, |b| b + 1)),
+        };
+        Ok((a * k, b * k))
+    }
+
+    /// The training parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The objective's name (e.g. `binary:logistic`).
+    pub fn objective_name(&self) -> &str {
+        &self.core.objective
+    }
+
+    /// All trees, round by round (tree `i` belongs to output `i % num_groups`).
+    pub fn trees(&self) -> &[Tree] {
+        &self.core.trees
+    }
+
+    /// Number of trees.
+    pub fn num_trees(&self) -> usize {
+        self.core.trees.len()
+    }
+
+    /// Number of boosting rounds in the model.
+    pub fn num_rounds(&self) -> usize {
+        self.core.trees.len() / self.core.num_groups
+    }
+
+    /// Outputs (trees) per round.
+    pub fn num_groups(&self) -> usize {
+        self.core.num_groups
+    }
+
+    /// The base margin of each output (the prediction before any tree, in margin space).
+    pub fn base_margin(&self) -> &[f64] {
+        &self.core.base_margin
+    }
+
+    /// The best round found by early stopping, if it ran.
+    pub fn best_iteration(&self) -> Option<usize> {
+        self.core.best_iteration
+    }
+
+    /// The best score found by early stopping, if it ran.
+    pub fn best_score(&self) -> Option<f64> {
+        self.core.best_score
+    }
+
+    /// Number of features the model expects.
+    pub fn num_features(&self) -> usize {
+        self.core.num_features
+    }
+
+    /// Feature names, if the training data had them.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.core.feature_names.as_deref()
+    }
+
+    /// Free-form string attributes saved with the model.
+    pub fn attributes(&self) -> &BTreeMap<String, String> {
+        &self.core.attributes
+    }
+
+    /// Sets a string attribute saved with the model.
+    pub fn set_attribute(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.core.attributes.insert(key.into(), value.into());
+    }
+
+    /// The evaluation results of every training round (empty for a loaded model).
+    pub fn eval_history(&self) -> &[RoundReport] {
+        &self.history
+    }
+}
+
+/// The boosting loop proper (runs inside the booster's thread pool).
+fn boost<'c>(
+    params: &Params,
+    objective: &dyn Objective,
+    td: &TrainingData<'_>,
+    evals: &[(&str, &Dataset)],
+    mut callback: Option<&mut (dyn TrainCallback + Send + 'c)>,
+) -> Result<(ModelCore, Vec<RoundReport>)> {
+    let train = td.data;
+    let n = train.num_rows();
+    let k = objective.num_groups();
+    let base: Vec<f64> = match params.base_score {
+        Some(s) => vec![objective.score_to_margin(s)?; k],
+        None => {
+            let m = objective.initial_margin(train.labels(), train.weights());
+            if m.len() != k {
+                return Err(Error::param(
+                    "objective",
+                    "initial_margin must return one value per output",
+                ));
+            }
+            m
+        }
+    };
+    let mut margins = initial_margins(train, &base)?;
+    let mut eval_sets: Vec<EvalSet> = evals
+        .iter()
+        .map(|(name, d)| {
+            Ok(EvalSet {
+                name,
+                data: d,
+                margins: initial_margins(d, &base)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let metrics: Vec<Metric> = if params.eval_metric.is_empty() {
+        vec![objective.default_metric()]
+    } else {
+        params.eval_metric.clone()
+    };
+    let ctx = MetricContext {
+        quantile_alpha: params.quantile_alpha,
+        tweedie_power: params.tweedie_variance_power,
+    };
+    let sp = SplitParams::from_params(params);
+    let limits = GrowLimits {
+        policy: params.grow_policy,
+        max_depth: params.max_depth,
+        max_leaves: params.max_leaves,
+    };
+    let line_search = params.boosting == Boosting::Gradient || objective.refresh_leaves();
+
+    let mut trees: Vec<Tree> = Vec::with_capacity(params.num_round * k);
+    let mut history = Vec::new();
+    let mut gpairs = vec![GradPair::default(); n * k];
+    let mut group_pairs = vec![
+        GradPair::default();
+        if k > 1 || params.boosting == Boosting::Gradient {
+            n
+        } else {
+            0
+        }
+    ];
+    let mut best: Option<(usize, f64)> = None;
+    for round in 0..params.num_round {
+        objective.gradients(train.labels(), train.weights(), &margins, &mut gpairs);
+        let rows = sample_rows(n, params.subsample, params.seed, round);
+        let sampled_all = rows.len() == n;
+        for group in 0..k {
+            // The pairs the tree is fitted to: this output's pairs; for first-order boosting the
+            // hessian is replaced by the sample weight (a least-squares fit to the negative gradient).
+            let fit: &[GradPair] = if group_pairs.is_empty() {
+                &gpairs
+            } else {
+                group_pairs.par_iter_mut().enumerate().for_each(|(i, gp)| {
+                    let g = gpairs[i * k + group];
+                    *gp = match params.boosting {
+                        Boosting::Newton => g,
+                        Boosting::Gradient => GradPair::new(g.grad, train.weight(i)),
+                    };
+                });
+                &group_pairs
+            };
+            let columns = ColumnSampler::new(
+                train.num_features(),
+                params.colsample_bytree,
+                params.colsample_bylevel,
+                params.colsample_bynode,
+                params.max_depth,
+                params.seed,
+                round,
+                group,
+            );
+            let mut backend = HistBackend::new(&td.matrix, &td.mapper, fit, rows.clone(), sp);
+            let nodes = grow_tree(&mut backend, &limits, &columns);
+            let tree = finish_tree(
+                &nodes,
+                &backend,
+                params,
+                &sp,
+                objective,
+                train,
+                &margins,
+                &gpairs,
+                group,
+                k,
+                line_search,
+            );
+            // Update the training margins: sampled rows through the partition, the rest by walking
+            // the tree over their bins.
+            for (id, node) in nodes.iter().enumerate() {
+                if node.is_leaf() {
+                    let v = tree.value[id] as f64;
+                    for &r in backend.node_rows(id) {
+                        margins[r as usize * k + group] += v;
+                    }
+                }
+            }
+            if !sampled_all {
+                let mut in_sample = vec![false; n];
+                for &r in &rows {
+                    in_sample[r as usize] = true;
+                }
+                margins
+                    .par_chunks_mut(k)
+                    .enumerate()
+                    .filter(|(i, _)| !in_sample[*i])
+                    .for_each(|(i, m)| {
+                        m[group] += tree.value[binned_leaf(&nodes, &td.matrix, &td.mapper, i)] as f64;
+                    });
+            }
+            for set in eval_sets.iter_mut() {
+                add_trees(std::slice::from_ref(&tree), |_| group, set.data, k, &mut set.margins);
+            }
+            trees.push(tree);
+        }
+        // Evaluate.
+        let mut report = RoundReport {
+            round,
+            num_rounds: params.num_round,
+            evals: Vec::new(),
+        };
+        let mut watched = None;
+        for set in &eval_sets {
+            let scores = scores_of(objective, &set.margins, k);
+            for (mi, m) in metrics.iter().enumerate() {
+                let v = m.evaluate(&scores, k, set.data.labels(), set.data.weights(), &ctx)?;
+                report.evals.push((set.name.to_string(), m.to_string(), v));
+                if mi == 0 {
+                    watched = Some((v, m.higher_is_better()));
+                }
+            }
+        }
+        let mut stop = false;
+        if let (Some(esr), Some((v, higher))) = (params.early_stopping_rounds, watched) {
+            let improved = match best {
+                None => true,
+                Some((_, b)) => {
+                    if higher {
+                        v > b
+                    } else {
+                        v < b
+                    }
+                }
+            };
+            if improved && !v.is_nan() {
+                best = Some((round, v));
+            }
+            if let Some((b, _)) = best {
+                stop = round >= b + esr;
+            }
+        }
+        if let Some(cb) = callback.as_deref_mut() {
+            stop |= !cb.after_round(&report);
+        }
+        history.push(report);
+        if stop {
+            break;
+        }
+    }
+    let core = ModelCore {
+        objective: objective.name().to_string(),
+        num_groups: k,
+        base_margin: base,
+        num_features: train.num_features(),
+        feature_names: train.feature_names().map(<[String]>::to_vec),
+        trees,
+        best_iteration: best.map(|b| b.0),
+        best_score: best.map(|b| b.1),
+        attributes: BTreeMap::new(),
+    };
+    Ok((core, history))
+}
+
+/// Turns grown nodes into an inference tree, setting each leaf's value (times `eta`).
+#[allow(clippy::too_many_arguments)]
+fn finish_tree(
+    nodes: &[TrainNode],
+    backend: &HistBackend<'_>,
+    params: &Params,
+    sp: &SplitParams,
+    objective: &dyn Objective,
+    train: &Dataset,
+    margins: &[f64],
+    gpairs: &[GradPair],
+    group: usize,
+    k: usize,
+    line_search: bool,
+) -> Tree {
+    let m = nodes.len();
+    let mut t = Tree {
+        left: vec![-1; m],
+        right: vec![-1; m],
+        feature: vec![0; m],
+        threshold: vec![0.0; m],
+        default_left: vec![false; m],
+        value: vec![0.0; m],
+        gain: vec![0.0; m],
+        cover: vec![0.0; m],
+    };
+    let eta = params.eta;
+    for (i, node) in nodes.iter().enumerate() {
+        t.cover[i] = node.stats.hess as f32;
+        if let Some(s) = &node.split {
+            t.left[i] = node.left as i32;
+            t.right[i] = node.right as i32;
+            t.feature[i] = s.feature as u32;
+            t.threshold[i] = s.threshold;
+            t.default_left[i] = s.default_left;
+            t.gain[i] = s.gain as f32;
+            t.value[i] = (leaf_weight(node.stats, sp) * eta) as f32;
+            continue;
+        }
+        let rows = backend.node_rows(i);
+        let searched = if line_search {
+            objective.line_search(&LeafRows {
+                rows,
+                labels: train.labels(),
+                margins,
+                weights: train.weights(),
+                group,
+                num_groups: k,
+            })
+        } else {
+            None
+        };
+        let w = searched.unwrap_or_else(|| {
+            if params.boosting == Boosting::Gradient {
+                // One Newton step with the true hessians over the leaf's rows.
+                let mut s = crate::hist::GradStats::default();
+                for &r in rows {
+                    s.add_pair(gpairs[r as usize * k + group]);
+                }
+                leaf_weight(
+                    s,
+                    &SplitParams {
+                        min_child_weight: 0.0,
+                        ..*sp
+                    },
+                )
+            } else {
+                leaf_weight(node.stats, sp)
+            }
+        });
+        t.value[i] = (w * eta) as f32;
+    }
+    t
+}

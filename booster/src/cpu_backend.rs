@@ -1,0 +1,192 @@
+//! The CPU histogram backend: a [`TreeBackend`] over the quantized matrix, with parallel histogram
+//! building, the sibling subtraction trick and stable row partitioning.
+
+use rayon::prelude::*;
+
+use crate::binning::BinMapper;
+use crate::grow::{SplitRequest, SplitTask, TreeBackend};
+use crate::hist::{build_histograms, subtract, GradStats};
+use crate::matrix::QuantizedMatrix;
+use crate::objective::GradPair;
+use crate::partition::stable_partition;
+use crate::split::{best_split, SplitInfo, SplitParams};
+
+/// Histogram split finding on the CPU for one tree.
+pub struct HistBackend<'a> {
+    matrix: &'a QuantizedMatrix,
+    mapper: &'a BinMapper,
+    gpairs: &'a [GradPair],
+    params: SplitParams,
+    rows: Vec<u32>,
+    scratch: Vec<u32>,
+    /// Per node: its range in `rows`.
+    ranges: Vec<(usize, usize)>,
+    /// Per node: its histogram, while it may still be needed.
+    hists: Vec<Option<Vec<GradStats>>>,
+    /// Per node: its parent and sibling.
+    family: Vec<Option<(usize, usize)>>,
+    root: GradStats,
+}
+
+impl<'a> HistBackend<'a> {
+    /// A backend over `rows` (the rows sampled for this tree) with their gradient pairs.
+    pub fn new(
+        matrix: &'a QuantizedMatrix,
+        mapper: &'a BinMapper,
+        gpairs: &'a [GradPair],
+        rows: Vec<u32>,
+        params: SplitParams,
+    ) -> Self {
+        let mut root = GradStats::default();
+        for &r in &rows {
+            root.add_pair(gpairs[r as usize]);
+        }
+        let n = rows.len();
+        HistBackend {
+            matrix,
+            mapper,
+            gpairs,
+            params,
+            scratch: vec![0; n],
+            rows,
+            ranges: vec![(0, n)],
+            hists: vec![None],
+            family: vec![None],
+            root,
+        }
+    }
+
+    fn ensure(&mut self, node: usize) {
+        if self.ranges.len() <= node {
+            self.ranges.resize(node + 1, (0, 0));
+            self.hists.resize(node + 1, None);
+            self.family.resize(node + 1, None);
+        }
+    }
+
+    fn len(&self, node: usize) -> usize {
+        self.ranges[node].1 - self.ranges[node].0
+    }
+
+    /// Makes sure every requested node has its histogram: the smaller of two requested siblings is
+    /// built from its rows, the larger is the parent's minus the smaller's.
+    fn prepare_histograms(&mut self, requests: &[SplitRequest]) {
+        let wanted: std::collections::HashSet<usize> = requests.iter().map(|r| r.node).collect();
+        let mut build = Vec::new();
+        let mut derive = Vec::new(); // (node, parent, built sibling)
+        let mut planned = std::collections::HashSet::new();
+        for r in requests {
+            let n = r.node;
+            if self.hists[n].is_some() || planned.contains(&n) {
+                continue;
+            }
+            match self.family[n] {
+                Some((p, s)) if self.hists[p].is_some() && wanted.contains(&s) && !planned.contains(&s) => {
+                    let (small, large) = if self.len(n) <= self.len(s) { (n, s) } else { (s, n) };
+                    build.push(small);
+                    derive.push((large, p, small));
+                    planned.insert(n);
+                    planned.insert(s);
+                }
+                _ => {
+                    build.push(n);
+                    planned.insert(n);
+                }
+            }
+        }
+        let row_lists: Vec<&[u32]> = build
+            .iter()
+            .map(|&n| &self.rows[self.ranges[n].0..self.ranges[n].1])
+            .collect();
+        let built = build_histograms(self.matrix, self.mapper.offsets(), &row_lists, self.gpairs);
+        for (n, h) in build.iter().zip(built) {
+            self.hists[*n] = Some(h);
+        }
+        for (large, p, small) in derive {
+            let h = match (&self.hists[p], &self.hists[small]) {
+                (Some(ph), Some(sh)) => subtract(ph, sh),
+                _ => continue,
+            };
+            self.hists[large] = Some(h);
+        }
+        // A parent's histogram is no longer needed once both children have theirs.
+        for r in requests {
+            if let Some((p, s)) = self.family[r.node] {
+                if self.hists[r.node].is_some() && self.hists[s].is_some() {
+                    self.hists[p] = None;
+                }
+            }
+        }
+    }
+}
+
+impl TreeBackend for HistBackend<'_> {
+    fn root_stats(&self) -> GradStats {
+        self.root
+    }
+
+    fn find_splits(&mut self, requests: &[SplitRequest]) -> Vec<Option<SplitInfo>> {
+        for r in requests {
+            self.ensure(r.node);
+        }
+        self.prepare_histograms(requests);
+        let hists = &self.hists;
+        let (mapper, params) = (self.mapper, &self.params);
+        requests
+            .par_iter()
+            .map(|r| {
+                hists[r.node]
+                    .as_ref()
+                    .and_then(|h| best_split(h, mapper, &r.features, r.stats, params))
+            })
+            .collect()
+    }
+
+    fn apply_splits(&mut self, tasks: &[SplitTask]) {
+        for t in tasks {
+            self.ensure(t.left.max(t.right));
+        }
+        // Cut the row array into the disjoint ranges of the nodes being split, then partition them
+        // in parallel.
+        let mut order: Vec<&SplitTask> = tasks.iter().collect();
+        order.sort_by_key(|t| self.ranges[t.node].0);
+        let mut pieces = Vec::with_capacity(order.len());
+        let (mut rows_rest, mut scratch_rest): (&mut [u32], &mut [u32]) = (&mut self.rows, &mut self.scratch);
+        let mut consumed = 0;
+        for t in &order {
+            let (b, e) = self.ranges[t.node];
+            let (_, r) = std::mem::take(&mut rows_rest).split_at_mut(b - consumed);
+            let (piece, r) = r.split_at_mut(e - b);
+            rows_rest = r;
+            let (_, s) = std::mem::take(&mut scratch_rest).split_at_mut(b - consumed);
+            let (spiece, s) = s.split_at_mut(e - b);
+            scratch_rest = s;
+            consumed = e;
+            pieces.push((piece, spiece, **t));
+        }
+        let matrix = self.matrix;
+        let mapper = self.mapper;
+        let lefts: Vec<usize> = pieces
+            .into_par_iter()
+            .map(|(rows, scratch, t)| {
+                let f = t.split.feature;
+                let missing = mapper.feature(f).missing_bin();
+                stable_partition(rows, scratch, &|r| {
+                    t.split.goes_left(matrix.bin(r as usize, f), missing)
+                })
+            })
+            .collect();
+        for (t, nl) in order.iter().zip(lefts) {
+            let (b, e) = self.ranges[t.node];
+            self.ranges[t.left] = (b, b + nl);
+            self.ranges[t.right] = (b + nl, e);
+            self.family[t.left] = Some((t.node, t.right));
+            self.family[t.right] = Some((t.node, t.left));
+        }
+    }
+
+    fn node_rows(&self, node: usize) -> &[u32] {
+        let (b, e) = self.ranges[node];
+        &self.rows[b..e]
+    }
+}

@@ -1,0 +1,147 @@
+//! The quantized feature matrix: one bin index per (row, feature), row-major, u8 when every bin
+//! index fits in a byte and u16 otherwise.
+
+use rayon::prelude::*;
+
+use crate::binning::BinMapper;
+use crate::data::Dataset;
+
+/// Rows per parallel task when quantizing (fixed, so the result never depends on the thread count).
+const QUANTIZE_CHUNK: usize = 4096;
+
+/// Row-major bin storage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BinStore {
+    /// One byte per cell.
+    U8(Vec<u8>),
+    /// Two bytes per cell.
+    U16(Vec<u16>),
+}
+
+/// The quantized matrix: `num_rows * num_features` bin indices, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizedMatrix {
+    store: BinStore,
+    num_rows: usize,
+    num_features: usize,
+}
+
+/// A bin index type stored in the matrix.
+pub trait BinIndex: Copy + Send + Sync + 'static {
+    /// The bin as an index.
+    fn index(self) -> usize;
+    /// Narrows an index (the caller guarantees it fits).
+    fn from_index(i: usize) -> Self;
+}
+
+impl BinIndex for u8 {
+    #[inline(always)]
+    fn index(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn from_index(i: usize) -> Self {
+        i as u8
+    }
+}
+
+impl BinIndex for u16 {
+    #[inline(always)]
+    fn index(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn from_index(i: usize) -> Self {
+        i as u16
+    }
+}
+
+fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
+    let nf = data.num_features();
+    let mut out = vec![T::from_index(0); data.num_rows() * nf];
+    out.par_chunks_mut(QUANTIZE_CHUNK * nf)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let start = c * QUANTIZE_CHUNK;
+            for j in 0..nf {
+                let col = data.column(j);
+                let cuts = mapper.feature(j);
+                for (k, cell) in chunk.chunks_exact_mut(nf).enumerate() {
+                    cell[j] = T::from_index(cuts.bin(col[start + k]));
+                }
+            }
+        });
+    out
+}
+
+impl QuantizedMatrix {
+    /// Quantizes a data set with the given cuts.
+    pub fn build(data: &Dataset, mapper: &BinMapper) -> QuantizedMatrix {
+        let store = if mapper.max_stored_bin() <= u8::MAX as usize {
+            BinStore::U8(quantize::<u8>(data, mapper))
+        } else {
+            BinStore::U16(quantize::<u16>(data, mapper))
+        };
+        QuantizedMatrix {
+            store,
+            num_rows: data.num_rows(),
+            num_features: data.num_features(),
+        }
+    }
+
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.num_rows
+    }
+
+    /// Number of features.
+    pub fn num_features(&self) -> usize {
+        self.num_features
+    }
+
+    /// The storage.
+    pub fn store(&self) -> &BinStore {
+        &self.store
+    }
+
+    /// The bin of one cell.
+    #[inline]
+    pub fn bin(&self, row: usize, feature: usize) -> usize {
+        let i = row * self.num_features + feature;
+        match &self.store {
+            BinStore::U8(v) => v[i] as usize,
+            BinStore::U16(v) => v[i] as usize,
+        }
+    }
+
+    /// Bytes per cell (1 or 2).
+    pub fn bytes_per_bin(&self) -> usize {
+        match self.store {
+            BinStore::U8(_) => 1,
+            BinStore::U16(_) => 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_per_cell_binning_and_picks_width() {
+        let cols = vec![vec![1.0, f32::NAN, 3.0, 2.0], vec![0.5, 0.25, 0.5, 0.125]];
+        let d = Dataset::from_columns(cols.clone()).unwrap();
+        let m = BinMapper::fit(&d, 256);
+        let q = QuantizedMatrix::build(&d, &m);
+        assert_eq!(q.bytes_per_bin(), 1);
+        for (j, col) in cols.iter().enumerate() {
+            for (i, x) in col.iter().enumerate() {
+                assert_eq!(q.bin(i, j), m.feature(j).bin(*x));
+            }
+        }
+        let wide: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let d = Dataset::from_columns(vec![wide]).unwrap();
+        let m = BinMapper::fit(&d, 1000);
+        assert_eq!(QuantizedMatrix::build(&d, &m).bytes_per_bin(), 2);
+    }
+}

@@ -1,0 +1,434 @@
+//! Evaluation metrics, named as in XGBoost.
+//!
+//! Metrics read scores in output space: probabilities for classification (one per class for
+//! multiclass, row-major), values for regression.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, Result};
+
+/// An evaluation metric. Parse one from XGBoost's name with `"auc".parse()`; `error@0.7`,
+/// `tweedie-nloglik@1.2` and `quantile@0.9` carry their parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// Root mean squared error.
+    Rmse,
+    /// Root mean squared log error.
+    Rmsle,
+    /// Mean absolute error.
+    Mae,
+    /// Mean absolute percentage error.
+    Mape,
+    /// Binary log loss.
+    Logloss,
+    /// Binary error rate at a threshold (default 0.5).
+    Error(Option<f64>),
+    /// Area under the ROC curve (one-vs-rest, prevalence-weighted, for multiclass).
+    Auc,
+    /// Area under the precision-recall curve (average precision).
+    Aucpr,
+    /// Multiclass log loss.
+    Mlogloss,
+    /// Multiclass error rate.
+    Merror,
+    /// Negative log likelihood of a Poisson model.
+    PoissonNloglik,
+    /// Negative log likelihood of a gamma model.
+    GammaNloglik,
+    /// Negative log likelihood of a Tweedie model (power; default `tweedie_variance_power`).
+    TweedieNloglik(Option<f64>),
+    /// Pinball loss at a quantile (default `quantile_alpha`).
+    Quantile(Option<f64>),
+}
+
+/// Parameters that some metrics take from the training parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricContext {
+    /// Default quantile for [`Metric::Quantile`].
+    pub quantile_alpha: f64,
+    /// Default power for [`Metric::TweedieNloglik`].
+    pub tweedie_power: f64,
+}
+
+impl Default for MetricContext {
+    fn default() -> Self {
+        MetricContext {
+            quantile_alpha: 0.5,
+            tweedie_power: 1.5,
+        }
+    }
+}
+
+const NAMES: &str = "rmse, rmsle, mae, mape, logloss, error[@t], auc, aucpr, mlogloss, merror, \
+poisson-nloglik, gamma-nloglik, tweedie-nloglik[@rho], quantile[@alpha]";
+
+impl FromStr for Metric {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Metric> {
+        let (name, arg) = match s.split_once('@') {
+            Some((n, a)) => {
+                let v: f64 = a
+                    .parse()
+                    .map_err(|_| Error::param("eval_metric", format!("`{s}`: `{a}` is not a number")))?;
+                (n, Some(v))
+            }
+            None => (s, None),
+        };
+        let m = match (name, arg) {
+            ("rmse", None) => Metric::Rmse,
+            ("rmsle", None) => Metric::Rmsle,
+            ("mae", None) => Metric::Mae,
+            ("mape", None) => Metric::Mape,
+            ("logloss", None) => Metric::Logloss,
+            ("error", a) => Metric::Error(a),
+            ("auc", None) => Metric::Auc,
+            ("aucpr", None) => Metric::Aucpr,
+            ("mlogloss", None) => Metric::Mlogloss,
+            ("merror", None) => Metric::Merror,
+            ("poisson-nloglik", None) => Metric::PoissonNloglik,
+            ("gamma-nloglik", None) => Metric::GammaNloglik,
+            ("tweedie-nloglik", a) => Metric::TweedieNloglik(a),
+            ("quantile", a) => Metric::Quantile(a),
+            _ => {
+                return Err(Error::param(
+                    "eval_metric",
+                    format!("unknown metric `{s}`; allowed: {NAMES}"),
+                ));
+            }
+        };
+        Ok(m)
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let with = |f: &mut fmt::Formatter<'_>, name: &str, a: &Option<f64>| match a {
+            Some(a) => write!(f, "{name}@{a}"),
+            None => write!(f, "{name}"),
+        };
+        match self {
+            Metric::Rmse => write!(f, "rmse"),
+            Metric::Rmsle => write!(f, "rmsle"),
+            Metric::Mae => write!(f, "mae"),
+            Metric::Mape => write!(f, "mape"),
+            Metric::Logloss => write!(f, "logloss"),
+            Metric::Error(a) => with(f, "error", a),
+            Metric::Auc => write!(f, "auc"),
+            Metric::Aucpr => write!(f, "aucpr"),
+            Metric::Mlogloss => write!(f, "mlogloss"),
+            Metric::Merror => write!(f, "merror"),
+            Metric::PoissonNloglik => write!(f, "poisson-nloglik"),
+            Metric::GammaNloglik => write!(f, "gamma-nloglik"),
+            Metric::TweedieNloglik(a) => with(f, "tweedie-nloglik", a),
+            Metric::Quantile(a) => with(f, "quantile", a),
+        }
+    }
+}
+
+impl Serialize for Metric {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Metric {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Metric, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Weighted mean of a per-row loss, summed in a fixed order.
+fn weighted_mean(n: usize, weights: Option<&[f32]>, loss: impl Fn(usize) -> f64) -> f64 {
+    let (mut s, mut sw) = (0.0f64, 0.0f64);
+    for i in 0..n {
+        let w = weights.map_or(1.0, |w| w[i]) as f64;
+        s += loss(i) * w;
+        sw += w;
+    }
+    if sw > 0.0 {
+        s / sw
+    } else {
+        0.0
+    }
+}
+
+fn ln_gamma(x: f64) -> f64 {
+    // Lanczos approximation (g = 7, n = 9), accurate to ~1e-13 for x > 0.
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        return std::f64::consts::PI.ln() - (std::f64::consts::PI * x).sin().abs().ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + 7.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+impl Metric {
+    /// Whether a larger value is better (AUC-type metrics).
+    pub fn higher_is_better(&self) -> bool {
+        matches!(self, Metric::Auc | Metric::Aucpr)
+    }
+
+    /// Evaluates the metric. `scores` holds `num_cols` values per row (row-major) in output space.
+    pub fn evaluate(
+        &self,
+        scores: &[f32],
+        num_cols: usize,
+        labels: &[f32],
+        weights: Option<&[f32]>,
+        ctx: &MetricContext,
+    ) -> Result<f64> {
+        let n = labels.len();
+        if scores.len() != n * num_cols {
+            return Err(Error::ShapeMismatch {
+                what: format!("scores for metric {self}"),
+                expected: n * num_cols,
+                got: scores.len(),
+            });
+        }
+        if n == 0 {
+            return Err(Error::data(format!("metric {self} needs at least one labelled row")));
+        }
+        let multi = matches!(self, Metric::Mlogloss | Metric::Merror | Metric::Auc);
+        if num_cols != 1 && !multi {
+            return Err(Error::param(
+                "eval_metric",
+                format!("{self} needs one score per row, the model gives {num_cols}"),
+            ));
+        }
+        let y = |i: usize| labels[i] as f64;
+        let p = |i: usize| scores[i] as f64;
+        const EPS: f64 = 1e-16;
+        let v = match self {
+            Metric::Rmse => weighted_mean(n, weights, |i| (p(i) - y(i)).powi(2)).sqrt(),
+            Metric::Rmsle => {
+                weighted_mean(n, weights, |i| ((p(i).max(-1.0 + 1e-6)).ln_1p() - y(i).ln_1p()).powi(2)).sqrt()
+            }
+            Metric::Mae => weighted_mean(n, weights, |i| (p(i) - y(i)).abs()),
+            Metric::Mape => weighted_mean(n, weights, |i| ((p(i) - y(i)) / y(i)).abs()),
+            Metric::Logloss => weighted_mean(n, weights, |i| {
+                let q = p(i).clamp(EPS, 1.0 - EPS);
+                -(y(i) * q.ln() + (1.0 - y(i)) * (1.0 - q).ln())
+            }),
+            Metric::Error(t) => {
+                let t = t.unwrap_or(0.5);
+                weighted_mean(n, weights, |i| if (p(i) > t) != (y(i) > 0.5) { 1.0 } else { 0.0 })
+            }
+            Metric::Auc if num_cols == 1 => binary_auc(scores, labels, weights, |l| l > 0.5),
+            Metric::Auc => {
+                // One-vs-rest, weighted by class prevalence (XGBoost's multiclass AUC).
+                let (mut s, mut sw) = (0.0, 0.0);
+                for c in 0..num_cols {
+                    let col: Vec<f32> = (0..n).map(|i| scores[i * num_cols + c]).collect();
+                    let prevalence = weighted_mean(n, weights, |i| if labels[i] as usize == c { 1.0 } else { 0.0 });
+                    if prevalence > 0.0 && prevalence < 1.0 {
+                        s += prevalence * binary_auc(&col, labels, weights, |l| l as usize == c);
+                        sw += prevalence;
+                    }
+                }
+                if sw > 0.0 {
+                    s / sw
+                } else {
+                    f64::NAN
+                }
+            }
+            Metric::Aucpr => average_precision(scores, labels, weights),
+            Metric::Mlogloss => weighted_mean(n, weights, |i| {
+                let c = labels[i] as usize;
+                -(scores[i * num_cols + c.min(num_cols - 1)] as f64).clamp(EPS, 1.0).ln()
+            }),
+            Metric::Merror => weighted_mean(n, weights, |i| {
+                let row = &scores[i * num_cols..(i + 1) * num_cols];
+                let pred = if num_cols == 1 {
+                    row[0] as usize
+                } else {
+                    (0..num_cols).fold(0, |b, c| if row[c] > row[b] { c } else { b })
+                };
+                if pred != labels[i] as usize {
+                    1.0
+                } else {
+                    0.0
+                }
+            }),
+            Metric::PoissonNloglik => weighted_mean(n, weights, |i| {
+                let mu = p(i).max(EPS);
+                mu - y(i) * mu.ln() + ln_gamma(y(i) + 1.0)
+            }),
+            Metric::GammaNloglik => weighted_mean(n, weights, |i| {
+                // Gamma with shape 1 (XGBoost's convention): -log f(y) = y/mu + log(mu).
+                let mu = p(i).max(EPS);
+                y(i) / mu + mu.ln()
+            }),
+            Metric::TweedieNloglik(rho) => {
+                let rho = rho.unwrap_or(ctx.tweedie_power);
+                weighted_mean(n, weights, |i| {
+                    let mu = p(i).max(EPS);
+                    let a = y(i) * mu.powf(1.0 - rho) / (1.0 - rho);
+                    let b = mu.powf(2.0 - rho) / (2.0 - rho);
+                    -a + b
+                })
+            }
+            Metric::Quantile(alpha) => {
+                let a = alpha.unwrap_or(ctx.quantile_alpha);
+                weighted_mean(n, weights, |i| {
+                    let d = y(i) - p(i);
+                    if d >= 0.0 {
+                        a * d
+                    } else {
+                        (a - 1.0) * d
+                    }
+                })
+            }
+        };
+        Ok(v)
+    }
+}
+
+/// Rows sorted by score, descending, with their weights and whether each is positive.
+fn ranked(
+    scores: &[f32],
+    labels: &[f32],
+    weights: Option<&[f32]>,
+    positive: impl Fn(f32) -> bool,
+) -> Vec<(f32, f64, bool)> {
+    let mut v: Vec<(f32, f64, bool)> = (0..labels.len())
+        .map(|i| (scores[i], weights.map_or(1.0, |w| w[i]) as f64, positive(labels[i])))
+        .collect();
+    v.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    v
+}
+
+/// Weighted ROC AUC; tied scores count half.
+fn binary_auc(scores: &[f32], labels: &[f32], weights: Option<&[f32]>, positive: impl Fn(f32) -> bool) -> f64 {
+    let v = ranked(scores, labels, weights, positive);
+    let (mut tp, mut fp, mut area) = (0.0f64, 0.0f64, 0.0f64);
+    let mut i = 0;
+    while i < v.len() {
+        let (mut dtp, mut dfp) = (0.0, 0.0);
+        let s = v[i].0;
+        while i < v.len() && v[i].0 == s {
+            if v[i].2 {
+                dtp += v[i].1;
+            } else {
+                dfp += v[i].1;
+            }
+            i += 1;
+        }
+        area += dfp * (tp + dtp / 2.0);
+        tp += dtp;
+        fp += dfp;
+    }
+    if tp == 0.0 || fp == 0.0 {
+        return f64::NAN;
+    }
+    area / (tp * fp)
+}
+
+/// Weighted average precision: the area under the precision-recall step curve, ties grouped.
+fn average_precision(scores: &[f32], labels: &[f32], weights: Option<&[f32]>) -> f64 {
+    let v = ranked(scores, labels, weights, |l| l > 0.5);
+    let total_pos: f64 = v.iter().filter(|r| r.2).map(|r| r.1).sum();
+    if total_pos == 0.0 {
+        return f64::NAN;
+    }
+    let (mut tp, mut fp, mut ap) = (0.0f64, 0.0f64, 0.0f64);
+    let mut i = 0;
+    while i < v.len() {
+        let s = v[i].0;
+        let mut dtp = 0.0;
+        while i < v.len() && v[i].0 == s {
+            if v[i].2 {
+                dtp += v[i].1;
+            } else {
+                fp += v[i].1;
+            }
+            i += 1;
+        }
+        tp += dtp;
+        if dtp > 0.0 {
+            ap += (dtp / total_pos) * (tp / (tp + fp));
+        }
+    }
+    ap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(m: &str, s: &[f32], k: usize, y: &[f32]) -> f64 {
+        m.parse::<Metric>()
+            .unwrap()
+            .evaluate(s, k, y, None, &MetricContext::default())
+            .unwrap()
+    }
+
+    /// Naive AUC: fraction of (positive, negative) pairs ordered right, ties half.
+    fn naive_auc(s: &[f32], y: &[f32]) -> f64 {
+        let (mut good, mut pairs) = (0.0, 0.0);
+        for i in 0..s.len() {
+            for j in 0..s.len() {
+                if y[i] > 0.5 && y[j] <= 0.5 {
+                    pairs += 1.0;
+                    good += if s[i] > s[j] {
+                        1.0
+                    } else if s[i] == s[j] {
+                        0.5
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        good / pairs
+    }
+
+    #[test]
+    fn auc_matches_pair_counting() {
+        let s = [0.1, 0.4, 0.35, 0.8, 0.4, 0.9, 0.2];
+        let y = [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0];
+        assert!((eval("auc", &s, 1, &y) - naive_auc(&s, &y)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn simple_metrics() {
+        assert!((eval("rmse", &[1.0, 3.0], 1, &[0.0, 0.0]) - 5f64.sqrt()).abs() < 1e-9);
+        assert!((eval("mae", &[1.0, 3.0], 1, &[0.0, 0.0]) - 2.0).abs() < 1e-9);
+        assert_eq!(eval("error", &[0.7, 0.2], 1, &[1.0, 1.0]), 0.5);
+        assert_eq!(eval("error@0.1", &[0.7, 0.2], 1, &[1.0, 1.0]), 0.0);
+        assert_eq!(eval("merror", &[0.7, 0.3, 0.2, 0.8], 2, &[0.0, 0.0]), 0.5);
+        assert!((eval("mlogloss", &[0.5, 0.5], 2, &[1.0]) - 2f64.ln()).abs() < 1e-6);
+        assert!((eval("aucpr", &[0.9, 0.8, 0.1], 1, &[1.0, 0.0, 1.0]) - (0.5 + 0.5 * 2.0 / 3.0)).abs() < 1e-9);
+        assert!((eval("quantile@0.9", &[0.0], 1, &[1.0]) - 0.9).abs() < 1e-9);
+        assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-10);
+    }
+
+    #[test]
+    fn parse_round_trip_and_errors() {
+        for name in ["rmse", "error@0.7", "tweedie-nloglik@1.2", "quantile", "aucpr"] {
+            assert_eq!(name.parse::<Metric>().unwrap().to_string(), name);
+        }
+        let e = "foo".parse::<Metric>().unwrap_err().to_string();
+        assert!(e.contains("eval_metric") && e.contains("foo"), "{e}");
+    }
+}

@@ -1,0 +1,486 @@
+//! Training parameters: one serde struct with XGBoost's names and defaults, validated in one place.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{Error, Result};
+use crate::metric::Metric;
+
+/// The learning objective, spelled as in XGBoost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ObjectiveKind {
+    /// Squared error (L2) regression.
+    #[default]
+    #[serde(rename = "reg:squarederror")]
+    SquaredError,
+    /// Absolute error (L1) regression; leaves are refreshed to the median of the residuals.
+    #[serde(rename = "reg:absoluteerror")]
+    AbsoluteError,
+    /// Pseudo-Huber regression with slope `huber_slope`.
+    #[serde(rename = "reg:pseudohubererror")]
+    PseudoHuberError,
+    /// Quantile (pinball) regression at `quantile_alpha`; leaves are refreshed to that quantile.
+    #[serde(rename = "reg:quantileerror")]
+    QuantileError,
+    /// Squared error on `log1p` of prediction and label.
+    #[serde(rename = "reg:squaredlogerror")]
+    SquaredLogError,
+    /// Poisson regression for counts (log link).
+    #[serde(rename = "count:poisson")]
+    Poisson,
+    /// Gamma regression (log link).
+    #[serde(rename = "reg:gamma")]
+    Gamma,
+    /// Tweedie regression (log link) with power `tweedie_variance_power`.
+    #[serde(rename = "reg:tweedie")]
+    Tweedie,
+    /// Logistic regression for binary labels in [0, 1]; predicts probabilities.
+    #[serde(rename = "binary:logistic")]
+    BinaryLogistic,
+    /// Logistic regression; predicts raw margins.
+    #[serde(rename = "binary:logitraw")]
+    BinaryLogitRaw,
+    /// Multiclass softmax; predicts the class index.
+    #[serde(rename = "multi:softmax")]
+    MultiSoftmax,
+    /// Multiclass softmax; predicts one probability per class.
+    #[serde(rename = "multi:softprob")]
+    MultiSoftprob,
+}
+
+impl ObjectiveKind {
+    /// The XGBoost name of the objective (e.g. `binary:logistic`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectiveKind::SquaredError => "reg:squarederror",
+            ObjectiveKind::AbsoluteError => "reg:absoluteerror",
+            ObjectiveKind::PseudoHuberError => "reg:pseudohubererror",
+            ObjectiveKind::QuantileError => "reg:quantileerror",
+            ObjectiveKind::SquaredLogError => "reg:squaredlogerror",
+            ObjectiveKind::Poisson => "count:poisson",
+            ObjectiveKind::Gamma => "reg:gamma",
+            ObjectiveKind::Tweedie => "reg:tweedie",
+            ObjectiveKind::BinaryLogistic => "binary:logistic",
+            ObjectiveKind::BinaryLogitRaw => "binary:logitraw",
+            ObjectiveKind::MultiSoftmax => "multi:softmax",
+            ObjectiveKind::MultiSoftprob => "multi:softprob",
+        }
+    }
+
+    /// Every objective, for listing what is allowed.
+    pub const ALL: [ObjectiveKind; 12] = [
+        ObjectiveKind::SquaredError,
+        ObjectiveKind::AbsoluteError,
+        ObjectiveKind::PseudoHuberError,
+        ObjectiveKind::QuantileError,
+        ObjectiveKind::SquaredLogError,
+        ObjectiveKind::Poisson,
+        ObjectiveKind::Gamma,
+        ObjectiveKind::Tweedie,
+        ObjectiveKind::BinaryLogistic,
+        ObjectiveKind::BinaryLogitRaw,
+        ObjectiveKind::MultiSoftmax,
+        ObjectiveKind::MultiSoftprob,
+    ];
+
+    /// Looks an objective up by its XGBoost name.
+    pub fn from_name(name: &str) -> Option<ObjectiveKind> {
+        Self::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    /// Whether the objective is multiclass (needs `num_class`).
+    pub fn is_multiclass(self) -> bool {
+        matches!(self, ObjectiveKind::MultiSoftmax | ObjectiveKind::MultiSoftprob)
+    }
+}
+
+/// How each tree is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Boosting {
+    /// XGBoost-style second-order boosting: splits and leaf weights from gradients and hessians,
+    /// leaf weight `-G / (H + lambda)`.
+    #[default]
+    Newton,
+    /// Classic first-order GBDT (Friedman): trees are fitted to the negative gradient by least squares,
+    /// and each leaf's value comes from the loss's own line search (mean for squared error, median for
+    /// absolute error, the quantile for the quantile loss, one Newton step otherwise).
+    Gradient,
+}
+
+/// How split candidates are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TreeMethod {
+    /// Histograms over quantized features (the default). `auto` is accepted as a synonym.
+    #[default]
+    #[serde(alias = "auto")]
+    Hist,
+}
+
+/// The order in which tree nodes are expanded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum GrowPolicy {
+    /// Level by level, down to `max_depth` (XGBoost's default).
+    #[default]
+    Depthwise,
+    /// Best-first: always split the leaf with the largest gain, up to `max_leaves` (LightGBM's way).
+    Lossguide,
+}
+
+/// All training parameters, with XGBoost's names and defaults.
+///
+/// Deserialises from any serde map of those names (TOML, JSON); unknown names are an error.
+/// Call [`Params::validate`] (training does) to check ranges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Learning objective. Default `reg:squarederror`.
+    pub objective: ObjectiveKind,
+    /// Second-order (`newton`, default) or first-order (`gradient`) boosting.
+    pub boosting: Boosting,
+    /// Split-finding method. Default `hist`.
+    pub tree_method: TreeMethod,
+    /// Node expansion order. Default `depthwise`.
+    pub grow_policy: GrowPolicy,
+    /// Number of boosting rounds. Default 10, at least 1. Alias `n_estimators`.
+    #[serde(alias = "n_estimators", alias = "num_boost_round")]
+    pub num_round: usize,
+    /// Shrinkage applied to every leaf. Default 0.3, range (0, 1]. Alias `learning_rate`.
+    #[serde(alias = "learning_rate")]
+    pub eta: f64,
+    /// Maximum tree depth. Default 6; 0 means unlimited (only with `lossguide`).
+    pub max_depth: usize,
+    /// Maximum number of leaves per tree. Default 0 (unlimited); used by `lossguide`.
+    pub max_leaves: usize,
+    /// Minimum sum of hessians in a child. Default 1, at least 0.
+    pub min_child_weight: f64,
+    /// L2 regularisation on leaf weights. Default 1, at least 0. Alias `reg_lambda`.
+    #[serde(alias = "reg_lambda")]
+    pub lambda: f64,
+    /// L1 regularisation on leaf weights. Default 0, at least 0. Alias `reg_alpha`.
+    #[serde(alias = "reg_alpha")]
+    pub alpha: f64,
+    /// Minimum loss reduction to keep a split. Default 0, at least 0. Alias `min_split_loss`.
+    #[serde(alias = "min_split_loss")]
+    pub gamma: f64,
+    /// Maximum absolute leaf weight before shrinkage; 0 (default) means no limit.
+    pub max_delta_step: f64,
+    /// Weight of positive examples in binary classification. Default 1, greater than 0.
+    pub scale_pos_weight: f64,
+    /// Fraction of rows sampled for each tree. Default 1, range (0, 1].
+    pub subsample: f64,
+    /// Fraction of features sampled for each tree. Default 1, range (0, 1].
+    pub colsample_bytree: f64,
+    /// Fraction of the tree's features sampled for each depth level. Default 1, range (0, 1].
+    pub colsample_bylevel: f64,
+    /// Fraction of the level's features sampled for each node. Default 1, range (0, 1].
+    pub colsample_bynode: f64,
+    /// Random seed for sampling. Default 0.
+    #[serde(alias = "random_state")]
+    pub seed: u64,
+    /// Maximum number of value bins per feature (the missing bin comes on top). Default 256, range 2..=65535.
+    pub max_bin: usize,
+    /// Initial prediction in output space (e.g. a probability). Default: computed from the labels.
+    pub base_score: Option<f64>,
+    /// Number of classes for `multi:*` objectives.
+    pub num_class: usize,
+    /// Slope of the pseudo-Huber loss. Default 1, greater than 0.
+    pub huber_slope: f64,
+    /// Quantile for `reg:quantileerror` and the `quantile` metric. Default 0.5, range (0, 1).
+    pub quantile_alpha: f64,
+    /// Variance power of `reg:tweedie`. Default 1.5, range [1, 2).
+    pub tweedie_variance_power: f64,
+    /// Evaluation metrics (a name or a list of names). Default: the objective's own metric.
+    #[serde(deserialize_with = "one_or_many")]
+    pub eval_metric: Vec<Metric>,
+    /// Stop when the last evaluation set's first metric has not improved for this many rounds.
+    pub early_stopping_rounds: Option<usize>,
+    /// Number of threads; 0 (default) uses all cores. Alias `n_jobs`.
+    #[serde(alias = "n_jobs")]
+    pub nthread: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            objective: ObjectiveKind::SquaredError,
+            boosting: Boosting::Newton,
+            tree_method: TreeMethod::Hist,
+            grow_policy: GrowPolicy::Depthwise,
+            num_round: 10,
+            eta: 0.3,
+            max_depth: 6,
+            max_leaves: 0,
+            min_child_weight: 1.0,
+            lambda: 1.0,
+            alpha: 0.0,
+            gamma: 0.0,
+            max_delta_step: 0.0,
+            scale_pos_weight: 1.0,
+            subsample: 1.0,
+            colsample_bytree: 1.0,
+            colsample_bylevel: 1.0,
+            colsample_bynode: 1.0,
+            seed: 0,
+            max_bin: 256,
+            base_score: None,
+            num_class: 0,
+            huber_slope: 1.0,
+            quantile_alpha: 0.5,
+            tweedie_variance_power: 1.5,
+            eval_metric: Vec::new(),
+            early_stopping_rounds: None,
+            nthread: 0,
+        }
+    }
+}
+
+/// Accepts either a single metric name or a list of them.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Metric>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let names = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        OneOrMany::Many(v) => v,
+    };
+    names
+        .iter()
+        .map(|n| n.parse::<Metric>().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+fn check(ok: bool, name: &str, reason: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::param(name, reason))
+    }
+}
+
+fn fraction(value: f64, name: &str) -> Result<()> {
+    check(
+        value > 0.0 && value <= 1.0,
+        name,
+        &format!("must be in (0, 1], got {value}"),
+    )
+}
+
+impl Params {
+    /// Parses parameters from a JSON object of XGBoost names (values may be numbers or strings).
+    pub fn from_json(text: &str) -> Result<Params> {
+        serde_json::from_str(text).map_err(|e| Error::param(unknown_name(&e.to_string()), e.to_string()))
+    }
+
+    /// Sets one parameter from its textual value, as given on a command line (`eta=0.1`).
+    /// Numbers and booleans are parsed; everything else is taken as a string. Aliases are accepted.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
+        let mut map = match serde_json::to_value(&*self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(Error::param(name, "internal error: parameters are not a map")),
+        };
+        let canonical = canonical_name(name);
+        let parsed = parse_value(canonical, value);
+        map.insert(canonical.to_string(), parsed);
+        let updated: Params = serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| Error::param(name, format!("bad value `{value}`: {e}")))?;
+        *self = updated;
+        Ok(())
+    }
+
+    /// Checks every parameter's range; the error names the first bad one and says what is allowed.
+    pub fn validate(&self) -> Result<()> {
+        check(self.num_round >= 1, "num_round", "must be at least 1")?;
+        check(
+            self.eta > 0.0 && self.eta <= 1.0,
+            "eta",
+            &format!("must be in (0, 1], got {}", self.eta),
+        )?;
+        check(
+            self.max_depth > 0 || (self.grow_policy == GrowPolicy::Lossguide && self.max_leaves > 0),
+            "max_depth",
+            "0 (unlimited) is only allowed with grow_policy=lossguide and max_leaves > 0",
+        )?;
+        check(
+            self.max_depth <= 64,
+            "max_depth",
+            &format!("must be at most 64, got {}", self.max_depth),
+        )?;
+        check(
+            self.max_leaves == 0 || self.max_leaves >= 2,
+            "max_leaves",
+            "must be 0 (unlimited) or at least 2",
+        )?;
+        for (name, v) in [
+            ("min_child_weight", self.min_child_weight),
+            ("lambda", self.lambda),
+            ("alpha", self.alpha),
+            ("gamma", self.gamma),
+            ("max_delta_step", self.max_delta_step),
+        ] {
+            check(
+                v.is_finite() && v >= 0.0,
+                name,
+                &format!("must be finite and >= 0, got {v}"),
+            )?;
+        }
+        check(
+            self.scale_pos_weight.is_finite() && self.scale_pos_weight > 0.0,
+            "scale_pos_weight",
+            &format!("must be > 0, got {}", self.scale_pos_weight),
+        )?;
+        fraction(self.subsample, "subsample")?;
+        fraction(self.colsample_bytree, "colsample_bytree")?;
+        fraction(self.colsample_bylevel, "colsample_bylevel")?;
+        fraction(self.colsample_bynode, "colsample_bynode")?;
+        check(
+            (2..=65535).contains(&self.max_bin),
+            "max_bin",
+            &format!("must be in 2..=65535, got {}", self.max_bin),
+        )?;
+        if let Some(b) = self.base_score {
+            check(b.is_finite(), "base_score", "must be finite")?;
+        }
+        if self.objective.is_multiclass() {
+            check(
+                self.num_class >= 2,
+                "num_class",
+                "multi:* objectives need num_class >= 2",
+            )?;
+        } else {
+            check(
+                self.num_class <= 1,
+                "num_class",
+                &format!(
+                    "only multi:softmax and multi:softprob take num_class, objective is {}",
+                    self.objective.name()
+                ),
+            )?;
+        }
+        check(
+            self.huber_slope > 0.0 && self.huber_slope.is_finite(),
+            "huber_slope",
+            "must be > 0",
+        )?;
+        check(
+            self.quantile_alpha > 0.0 && self.quantile_alpha < 1.0,
+            "quantile_alpha",
+            &format!("must be in (0, 1), got {}", self.quantile_alpha),
+        )?;
+        check(
+            (1.0..2.0).contains(&self.tweedie_variance_power),
+            "tweedie_variance_power",
+            &format!("must be in [1, 2), got {}", self.tweedie_variance_power),
+        )?;
+        if let Some(r) = self.early_stopping_rounds {
+            check(r >= 1, "early_stopping_rounds", "must be at least 1")?;
+        }
+        Ok(())
+    }
+
+    /// Number of trees grown per boosting round (`num_class` for multiclass, else 1).
+    pub fn num_groups(&self) -> usize {
+        if self.objective.is_multiclass() {
+            self.num_class
+        } else {
+            1
+        }
+    }
+}
+
+/// Maps an alias to the field name it stands for.
+fn canonical_name(name: &str) -> &str {
+    match name {
+        "learning_rate" => "eta",
+        "n_estimators" | "num_boost_round" => "num_round",
+        "reg_lambda" => "lambda",
+        "reg_alpha" => "alpha",
+        "min_split_loss" => "gamma",
+        "random_state" => "seed",
+        "n_jobs" => "nthread",
+        other => other,
+    }
+}
+
+/// Parses a command-line value: JSON numbers and booleans as such, anything else as a string.
+fn parse_value(name: &str, value: &str) -> serde_json::Value {
+    let string_valued = ["objective", "boosting", "tree_method", "grow_policy", "eval_metric"];
+    if string_valued.contains(&name) {
+        return serde_json::Value::String(value.to_string());
+    }
+    if value.eq_ignore_ascii_case("none") || value.eq_ignore_ascii_case("null") {
+        return serde_json::Value::Null;
+    }
+    serde_json::from_str::<serde_json::Value>(value)
+        .ok()
+        .filter(|v| v.is_number() || v.is_boolean())
+        .unwrap_or_else(|| serde_json::Value::String(value.to_string()))
+}
+
+/// Pulls the offending field name out of a serde error message (`unknown field `x``), if any.
+fn unknown_name(message: &str) -> String {
+    message
+        .split('`')
+        .nth(1)
+        .map(str::to_string)
+        .unwrap_or_else(|| "params".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_xgboost() {
+        let p = Params::default();
+        assert_eq!(p.eta, 0.3);
+        assert_eq!(p.max_depth, 6);
+        assert_eq!(p.max_bin, 256);
+        assert_eq!(p.lambda, 1.0);
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn set_parses_and_aliases() {
+        let mut p = Params::default();
+        p.set("learning_rate", "0.1").unwrap();
+        p.set("objective", "binary:logistic").unwrap();
+        p.set("eval_metric", "auc,logloss").unwrap();
+        p.set("early_stopping_rounds", "5").unwrap();
+        assert_eq!(p.eta, 0.1);
+        assert_eq!(p.objective, ObjectiveKind::BinaryLogistic);
+        assert_eq!(p.eval_metric.len(), 2);
+        assert_eq!(p.early_stopping_rounds, Some(5));
+    }
+
+    #[test]
+    fn unknown_and_bad_values_name_the_parameter() {
+        let mut p = Params::default();
+        let e = p.set("etaa", "0.1").unwrap_err().to_string();
+        assert!(e.contains("etaa"), "{e}");
+        let e = p.set("max_depth", "deep").unwrap_err().to_string();
+        assert!(e.contains("max_depth"), "{e}");
+        let e = p.set("objective", "reg:nope").unwrap_err().to_string();
+        assert!(e.contains("objective"), "{e}");
+        let e = Params::from_json(r#"{"colsample": 0.5}"#).unwrap_err().to_string();
+        assert!(e.contains("colsample"), "{e}");
+        p.set("subsample", "1.5").unwrap();
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("subsample"), "{e}");
+    }
+
+    #[test]
+    fn toml_map_deserialises() {
+        let p: Params = toml::from_str("objective = \"multi:softprob\"\nnum_class = 3\neta = 0.1\n").unwrap();
+        assert_eq!(p.num_class, 3);
+        p.validate().unwrap();
+    }
+}

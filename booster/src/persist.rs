@@ -1,0 +1,256 @@
+//! Saving and loading a whole booster: JSON (readable, via serde) and a compact binary form
+//! (postcard behind a magic header). Files are written atomically; loading anything that is not a
+//! valid Sylvan model is an error, never a panic.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::booster::{thread_pool, Booster, ModelCore};
+use crate::error::{Error, Result};
+use crate::objective::{objective_for, GradPair, Objective};
+use crate::params::{ObjectiveKind, Params};
+
+/// The `format` field of a JSON model.
+pub const FORMAT_NAME: &str = "sylvan";
+/// The newest model format version this build reads and the one it writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// First bytes of a binary model.
+pub const BINARY_MAGIC: &[u8; 8] = b"SYLVAN\x00\x01";
+
+#[derive(Serialize, Deserialize)]
+struct JsonModel {
+    format: String,
+    version: u32,
+    params: Params,
+    #[serde(flatten)]
+    core: ModelCore,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BinaryModel {
+    version: u32,
+    /// Parameters as JSON text (their serde form needs a self-describing format).
+    params_json: String,
+    core: ModelCore,
+}
+
+/// Stands in for a custom objective when a model trained with one is loaded: predictions are the
+/// raw margins.
+#[derive(Debug)]
+struct MarginOnly {
+    name: String,
+    groups: usize,
+}
+
+impl Objective for MarginOnly {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn num_groups(&self) -> usize {
+        self.groups
+    }
+    fn gradients(&self, _: &[f32], _: Option<&[f32]>, _: &[f64], out: &mut [GradPair]) {
+        out.fill(GradPair::default());
+    }
+}
+
+impl Booster {
+    /// The model as JSON text.
+    pub fn to_json_string(&self) -> Result<String> {
+        let m = JsonModel {
+            format: FORMAT_NAME.into(),
+            version: FORMAT_VERSION,
+            params: self.params.clone(),
+            core: self.core.clone(),
+        };
+        serde_json::to_string(&m).map_err(|e| Error::model(format!("cannot serialise: {e}")))
+    }
+
+    /// Reads a model from JSON text.
+    pub fn from_json_str(text: &str) -> Result<Booster> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| Error::model(format!("not JSON: {e}")))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(Error::model("not a Sylvan model (no \"format\": \"sylvan\")"));
+        }
+        let m: JsonModel = serde_json::from_value(value).map_err(|e| Error::model(e.to_string()))?;
+        Booster::assemble(m.version, m.params, m.core)
+    }
+
+    /// The model in the compact binary form.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let params_json = serde_json::to_string(&self.params).map_err(|e| Error::model(e.to_string()))?;
+        let m = BinaryModel {
+            version: FORMAT_VERSION,
+            params_json,
+            core: self.core.clone(),
+        };
+        let mut out = BINARY_MAGIC.to_vec();
+        let body = postcard::to_stdvec(&m).map_err(|e| Error::model(format!("cannot serialise: {e}")))?;
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Reads a model from the compact binary form.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Booster> {
+        let body = bytes
+            .strip_prefix(BINARY_MAGIC.as_slice())
+            .ok_or_else(|| Error::model("not a Sylvan binary model (bad magic bytes)"))?;
+        let m: BinaryModel =
+            postcard::from_bytes(body).map_err(|e| Error::model(format!("corrupt binary model: {e}")))?;
+        let params: Params =
+            serde_json::from_str(&m.params_json).map_err(|e| Error::model(format!("bad params: {e}")))?;
+        Booster::assemble(m.version, params, m.core)
+    }
+
+    /// Saves the model: JSON when the path ends in `.json`, the binary form otherwise. The file is
+    /// written to a temporary file beside it and renamed into place, so a failure never leaves a
+    /// truncated model behind nor harms an existing one.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = if is_json_path(path) {
+            self.to_json_string()?.into_bytes()
+        } else {
+            self.to_bytes()?
+        };
+        write_atomically(path, &bytes)
+    }
+
+    /// Loads a model saved by [`Booster::save`] (JSON or binary, detected from the content).
+    pub fn load(path: impl AsRef<Path>) -> Result<Booster> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let with_path = |e: Error| match e {
+            Error::InvalidModel { reason, .. } => Error::InvalidModel {
+                path: Some(path.to_path_buf()),
+                reason,
+            },
+            other => other,
+        };
+        if bytes.starts_with(BINARY_MAGIC) {
+            Booster::from_bytes(&bytes).map_err(with_path)
+        } else {
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| with_path(Error::model("neither a binary model nor UTF-8 JSON")))?;
+            Booster::from_json_str(text).map_err(with_path)
+        }
+    }
+
+    /// Checks a deserialised model completely and attaches its objective and thread pool.
+    fn assemble(version: u32, params: Params, core: ModelCore) -> Result<Booster> {
+        if version == 0 || version > FORMAT_VERSION {
+            return Err(Error::model(format!(
+                "format version {version} is not supported (this build reads 1..={FORMAT_VERSION})"
+            )));
+        }
+        params
+            .validate()
+            .map_err(|e| Error::model(format!("bad params: {e}")))?;
+        let k = core.num_groups;
+        if k == 0 || core.base_margin.len() != k {
+            return Err(Error::model(format!(
+                "{} base margins for {k} outputs",
+                core.base_margin.len()
+            )));
+        }
+        if core.base_margin.iter().any(|v| !v.is_finite()) {
+            return Err(Error::model("base margin is not finite"));
+        }
+        if core.num_features == 0 {
+            return Err(Error::model("the model has no features"));
+        }
+        if core.trees.len() % k != 0 {
+            return Err(Error::model(format!(
+                "{} trees is not a whole number of rounds of {k}",
+                core.trees.len()
+            )));
+        }
+        if let Some(names) = &core.feature_names {
+            if names.len() != core.num_features {
+                return Err(Error::model(format!(
+                    "{} feature names for {} features",
+                    names.len(),
+                    core.num_features
+                )));
+            }
+        }
+        for (i, t) in core.trees.iter().enumerate() {
+            t.validate(core.num_features)
+                .map_err(|e| Error::model(format!("tree {i}: {e}")))?;
+        }
+        if let Some(b) = core.best_iteration {
+            if b >= core.trees.len() / k {
+                return Err(Error::model(format!("best_iteration {b} is beyond the last round")));
+            }
+        }
+        let objective: Arc<dyn Objective> = match ObjectiveKind::from_name(&core.objective) {
+            Some(kind) if kind == params.objective => {
+                let o = objective_for(&params);
+                if o.num_groups() != k {
+                    return Err(Error::model(format!(
+                        "{} outputs but num_class gives {}",
+                        k,
+                        o.num_groups()
+                    )));
+                }
+                o
+            }
+            Some(kind) => {
+                return Err(Error::model(format!(
+                    "objective {} disagrees with params.objective {}",
+                    kind.name(),
+                    params.objective.name()
+                )));
+            }
+            None => Arc::new(MarginOnly {
+                name: core.objective.clone(),
+                groups: k,
+            }),
+        };
+        let pool = thread_pool(params.nthread)?;
+        Ok(Booster {
+            params,
+            core,
+            objective,
+            pool,
+            history: Vec::new(),
+        })
+    }
+}
+
+fn is_json_path(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Writes `bytes` to a temporary file in the same directory, syncs it, and renames it to `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| Error::Io { path: p, source: e }
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io(path))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
