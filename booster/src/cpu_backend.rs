@@ -5,8 +5,8 @@ use rayon::prelude::*;
 
 use crate::binning::BinMapper;
 use crate::grow::{SplitRequest, SplitTask, TreeBackend};
-use crate::hist::{build_histograms, subtract, GradStats};
-use crate::matrix::QuantizedMatrix;
+use crate::hist::{build_histograms, subtract_in_place, GradStats};
+use crate::matrix::{BinIndex, BinStore, QuantizedMatrix};
 use crate::objective::GradPair;
 use crate::partition::stable_partition;
 use crate::split::{best_split, SplitInfo, SplitParams};
@@ -102,11 +102,21 @@ impl<'a> HistBackend<'a> {
         for (n, h) in build.iter().zip(built) {
             self.hists[*n] = Some(h);
         }
-        for (large, p, small) in derive {
-            let h = match (&self.hists[p], &self.hists[small]) {
-                (Some(ph), Some(sh)) => subtract(ph, sh),
-                _ => continue,
-            };
+        // The larger sibling takes over its parent's histogram and subtracts the smaller one in
+        // place (the parent's is not needed again).
+        let jobs: Vec<(usize, Vec<GradStats>, usize)> = derive
+            .into_iter()
+            .filter_map(|(large, p, small)| self.hists[p].take().map(|h| (large, h, small)))
+            .collect();
+        let hists = &self.hists;
+        let done: Vec<(usize, Vec<GradStats>)> = jobs
+            .into_par_iter()
+            .filter_map(|(large, mut h, small)| {
+                subtract_in_place(&mut h, hists[small].as_deref()?);
+                Some((large, h))
+            })
+            .collect();
+        for (large, h) in done {
             self.hists[large] = Some(h);
         }
         // A parent's histogram is no longer needed once both children have theirs.
@@ -164,18 +174,10 @@ impl TreeBackend for HistBackend<'_> {
             consumed = e;
             pieces.push((piece, spiece, **t));
         }
-        let matrix = self.matrix;
-        let mapper = self.mapper;
-        let lefts: Vec<usize> = pieces
-            .into_par_iter()
-            .map(|(rows, scratch, t)| {
-                let f = t.split.feature;
-                let missing = mapper.feature(f).missing_bin();
-                stable_partition(rows, scratch, &|r| {
-                    t.split.goes_left(matrix.bin(r as usize, f), missing)
-                })
-            })
-            .collect();
+        let lefts: Vec<usize> = match self.matrix.store() {
+            BinStore::U8(v) => partition_pieces(v, self.matrix.num_features(), self.mapper, pieces),
+            BinStore::U16(v) => partition_pieces(v, self.matrix.num_features(), self.mapper, pieces),
+        };
         for (t, nl) in order.iter().zip(lefts) {
             let (b, e) = self.ranges[t.node];
             self.ranges[t.left] = (b, b + nl);
@@ -189,4 +191,23 @@ impl TreeBackend for HistBackend<'_> {
         let (b, e) = self.ranges[node];
         &self.rows[b..e]
     }
+}
+
+/// Partitions each node's rows (in parallel over nodes); returns each node's left count.
+fn partition_pieces<T: BinIndex>(
+    bins: &[T],
+    nf: usize,
+    mapper: &BinMapper,
+    pieces: Vec<(&mut [u32], &mut [u32], SplitTask)>,
+) -> Vec<usize> {
+    pieces
+        .into_par_iter()
+        .map(|(rows, scratch, t)| {
+            let f = t.split.feature;
+            let missing = mapper.feature(f).missing_bin();
+            stable_partition(rows, scratch, &|r| {
+                t.split.goes_left(bins[r as usize * nf + f].index(), missing)
+            })
+        })
+        .collect()
 }

@@ -69,15 +69,21 @@ fn accumulate<T: BinIndex>(
     hist: &mut [GradStats],
 ) {
     let offsets = &offsets[..nf];
+    let total = hist.len();
     for &r in rows {
         let r = r as usize;
         let g = gpairs[r];
         let (gg, hh) = (g.grad as f64, g.hess as f64);
         let row = &bins[r * nf..(r + 1) * nf];
         for (b, off) in row.iter().zip(offsets) {
-            let slot = &mut hist[off + b.index()];
-            slot.grad += gg;
-            slot.hess += hh;
+            let slot = off + b.index();
+            debug_assert!(slot < total);
+            // SAFETY: the matrix was quantized with the same `BinMapper` whose offsets we got, so
+            // `b < offsets[f + 1] - offsets[f]` and `slot < offsets[nf] == hist.len()` (checked by
+            // `build_histograms` before any kernel runs).
+            let cell = unsafe { hist.get_unchecked_mut(slot) };
+            cell.grad += gg;
+            cell.hess += hh;
         }
     }
 }
@@ -107,6 +113,15 @@ pub fn build_histograms(
     gpairs: &[GradPair],
 ) -> Vec<Vec<GradStats>> {
     let total = *offsets.last().unwrap_or(&0);
+    assert_eq!(
+        offsets.len(),
+        matrix.num_features() + 1,
+        "offsets must come from the matrix's BinMapper"
+    );
+    assert!(
+        matrix.max_bin_below(offsets),
+        "the matrix holds bins beyond its BinMapper's offsets"
+    );
     let tasks: Vec<(usize, &[u32])> = nodes
         .iter()
         .enumerate()
@@ -145,6 +160,13 @@ pub fn build_histograms(
 /// The sibling's histogram: `parent - child`, bin by bin.
 pub fn subtract(parent: &[GradStats], child: &[GradStats]) -> Vec<GradStats> {
     parent.iter().zip(child).map(|(p, c)| *p - *c).collect()
+}
+
+/// Turns a parent's histogram into its sibling's: `parent -= child`, bin by bin.
+pub fn subtract_in_place(parent: &mut [GradStats], child: &[GradStats]) {
+    for (p, c) in parent.iter_mut().zip(child) {
+        *p -= *c;
+    }
 }
 
 /// Naive reference: one row at a time, feature by feature, through [`QuantizedMatrix::bin`].

@@ -19,11 +19,13 @@ pub enum BinStore {
 }
 
 /// The quantized matrix: `num_rows * num_features` bin indices, row-major.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct QuantizedMatrix {
     store: BinStore,
     num_rows: usize,
     num_features: usize,
+    /// Set once the bins were checked against a histogram layout (a fingerprint of its widths).
+    checked: std::sync::OnceLock<usize>,
 }
 
 /// A bin index type stored in the matrix.
@@ -86,6 +88,7 @@ impl QuantizedMatrix {
             store,
             num_rows: data.num_rows(),
             num_features: data.num_features(),
+            checked: Default::default(),
         }
     }
 
@@ -112,6 +115,32 @@ impl QuantizedMatrix {
             BinStore::U8(v) => v[i] as usize,
             BinStore::U16(v) => v[i] as usize,
         }
+    }
+
+    /// Whether every stored bin of feature `f` is below `offsets[f + 1] - offsets[f]` (the safety
+    /// condition of the histogram kernel). Checked once per matrix and cached.
+    pub fn max_bin_below(&self, offsets: &[usize]) -> bool {
+        let widths: Vec<usize> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
+        if widths.len() != self.num_features {
+            return false;
+        }
+        let key = widths.iter().fold(0usize, |h, w| h.wrapping_mul(31).wrapping_add(*w));
+        if let Some(k) = self.checked.get() {
+            return *k == key;
+        }
+        let nf = self.num_features;
+        let ok = match &self.store {
+            BinStore::U8(v) => v
+                .par_chunks(nf * 1024)
+                .all(|c| c.iter().enumerate().all(|(i, b)| (*b as usize) < widths[i % nf])),
+            BinStore::U16(v) => v
+                .par_chunks(nf * 1024)
+                .all(|c| c.iter().enumerate().all(|(i, b)| (*b as usize) < widths[i % nf])),
+        };
+        if ok {
+            let _ = self.checked.set(key);
+        }
+        ok
     }
 
     /// Bytes per cell (1 or 2).

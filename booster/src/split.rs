@@ -122,41 +122,50 @@ pub fn best_split_of_feature(
     let missing = hist[off + nb];
     let parent_gain = node_gain(total, p);
     let has_missing = missing.hess != 0.0 || missing.grad != 0.0;
-    let mut best: Option<SplitInfo> = None;
     let valid = |s: GradStats| s.hess >= p.min_child_weight && s.hess > 0.0;
-    let mut consider = |left: GradStats, bin: usize, default_left: bool| {
-        let right = total - left;
-        if !valid(left) || !valid(right) {
-            return;
-        }
-        let gain = node_gain(left, p) + node_gain(right, p) - parent_gain;
-        if gain > MIN_GAIN && best.is_none_or(|b| gain > b.gain) {
-            best = Some(SplitInfo {
-                feature,
-                bin,
-                threshold: cuts.cuts[bin],
-                default_left,
-                gain,
-                left,
-                right,
-            });
+    // Best (gain, bin, default_left) so far; a candidate must beat it strictly, so the first of
+    // equal candidates wins.
+    let mut best: (f64, usize, bool) = (MIN_GAIN, usize::MAX, false);
+    let mut scan = |mut left: GradStats, last: usize, default_left: bool| {
+        for (b, s) in bins[..last].iter().enumerate() {
+            // An empty bin gives the same partition as the bin before it.
+            if s.hess == 0.0 && s.grad == 0.0 && b > 0 {
+                continue;
+            }
+            left += *s;
+            let right = total - left;
+            if !valid(left) || !valid(right) {
+                continue;
+            }
+            let gain = node_gain(left, p) + node_gain(right, p) - parent_gain;
+            if gain > best.0 {
+                best = (gain, b, default_left);
+            }
         }
     };
     // Missing values go right: the left child is a prefix of the value bins.
-    let mut left = GradStats::default();
-    for (b, s) in bins.iter().enumerate() {
-        left += *s;
-        consider(left, b, false);
-    }
+    scan(GradStats::default(), nb, false);
     if has_missing {
         // Missing values go left: the left child is a prefix plus the missing bin.
-        let mut left = missing;
-        for (b, s) in bins.iter().enumerate().take(nb.saturating_sub(1)) {
-            left += *s;
-            consider(left, b, true);
-        }
+        scan(missing, nb.saturating_sub(1), true);
     }
-    best
+    let (gain, bin, default_left) = best;
+    if bin == usize::MAX {
+        return None;
+    }
+    let mut left = if default_left { missing } else { GradStats::default() };
+    for s in &bins[..=bin] {
+        left += *s;
+    }
+    Some(SplitInfo {
+        feature,
+        bin,
+        threshold: cuts.cuts[bin],
+        default_left,
+        gain,
+        left,
+        right: total - left,
+    })
 }
 
 /// The best split over `features` (features evaluated in parallel, ties going to the lower feature

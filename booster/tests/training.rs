@@ -1,0 +1,464 @@
+//! End-to-end training tests of the learning core: every objective trains and improves its metric,
+//! both growth policies and both boosting modes work, early stopping keeps the best round, models
+//! round-trip through JSON and binary, and the thread count never changes the model.
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use sylvan_booster::*;
+
+/// `n` rows of `nf` uniform features (10% missing in feature 1) and a label from `label(x)`.
+fn make_data(n: usize, nf: usize, seed: u64, label: impl Fn(&[f32], &mut StdRng) -> f32) -> Dataset {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut cols = vec![vec![0f32; n]; nf];
+    let mut y = vec![0f32; n];
+    let mut row = vec![0f32; nf];
+    for i in 0..n {
+        for j in 0..nf {
+            row[j] = rng.random_range(-1.0f32..1.0);
+            cols[j][i] = if j == 1 && rng.random::<f32>() < 0.1 {
+                f32::NAN
+            } else {
+                row[j]
+            };
+        }
+        y[i] = label(&row, &mut rng);
+    }
+    Dataset::from_columns(cols).unwrap().with_labels(y).unwrap()
+}
+
+fn signal(x: &[f32]) -> f32 {
+    2.0 * x[0] + 3.0 * x[1] * x[2] + (3.0 * x[3]).sin()
+}
+
+fn params(pairs: &[(&str, &str)]) -> Params {
+    let mut p = Params::default();
+    p.set("nthread", "2").unwrap();
+    for (k, v) in pairs {
+        p.set(k, v).unwrap();
+    }
+    p
+}
+
+fn first_and_last(b: &Booster) -> (f64, f64) {
+    let h = b.eval_history();
+    (h[0].evals[0].2, h[h.len() - 1].evals[0].2)
+}
+
+#[test]
+fn every_objective_trains_and_improves() {
+    let positive = |x: &[f32], r: &mut StdRng| (signal(x) + 3.5 + r.random_range(0.0f32..0.5)).max(0.01);
+    let cases: Vec<(&str, Box<dyn Fn(&[f32], &mut StdRng) -> f32>, Vec<(&str, &str)>)> = vec![
+        (
+            "reg:squarederror",
+            Box::new(|x, r| signal(x) + r.random_range(-0.3f32..0.3)),
+            vec![],
+        ),
+        (
+            "reg:absoluteerror",
+            Box::new(|x, r| signal(x) + r.random_range(-0.3f32..0.3)),
+            vec![],
+        ),
+        (
+            "reg:pseudohubererror",
+            Box::new(|x, r| signal(x) + r.random_range(-0.3f32..0.3)),
+            vec![],
+        ),
+        (
+            "reg:quantileerror",
+            Box::new(|x, r| signal(x) + r.random_range(-0.3f32..0.3)),
+            vec![("quantile_alpha", "0.8")],
+        ),
+        ("reg:squaredlogerror", Box::new(positive), vec![]),
+        (
+            "count:poisson",
+            Box::new(|x, r| ((signal(x) + 4.0).max(0.0) * r.random_range(0.5f32..1.5)).round()),
+            vec![],
+        ),
+        ("reg:gamma", Box::new(positive), vec![]),
+        ("reg:tweedie", Box::new(positive), vec![]),
+        (
+            "binary:logistic",
+            Box::new(|x, r| (signal(x) + r.random_range(-0.5f32..0.5) > 0.0) as u8 as f32),
+            vec![],
+        ),
+        (
+            "binary:logitraw",
+            Box::new(|x, r| (signal(x) + r.random_range(-0.5f32..0.5) > 0.0) as u8 as f32),
+            vec![],
+        ),
+        (
+            "multi:softmax",
+            Box::new(|x, _| ((signal(x) + 6.0) / 4.0).clamp(0.0, 2.0).floor()),
+            vec![("num_class", "3")],
+        ),
+        (
+            "multi:softprob",
+            Box::new(|x, _| ((signal(x) + 6.0) / 4.0).clamp(0.0, 2.0).floor()),
+            vec![("num_class", "3")],
+        ),
+    ];
+    for (objective, label, extra) in cases {
+        let train = make_data(3000, 5, 1, label);
+        let mut pairs = vec![("objective", objective), ("num_round", "30")];
+        pairs.extend(extra);
+        let p = params(&pairs);
+        let b = Booster::train(&p, &train, &[("train", &train)]).unwrap();
+        let (first, last) = first_and_last(&b);
+        let metric = &b.eval_history()[0].evals[0].1;
+        let better = if metric == "auc" { last > first } else { last < first };
+        assert!(better, "{objective}: {metric} went from {first} to {last}");
+        let pred = b.predict(&train, PredictOptions::default()).unwrap();
+        assert!(pred.values.iter().all(|v| v.is_finite()), "{objective}");
+        let cols = if objective == "multi:softprob" { 3 } else { 1 };
+        assert_eq!(pred.num_cols, cols, "{objective}");
+    }
+}
+
+#[test]
+fn gradient_boosting_mode_fits_medians_and_quantiles() {
+    let train = make_data(4000, 5, 2, |x, r| signal(x) + r.random_range(-0.3f32..0.3));
+    for objective in [
+        "reg:squarederror",
+        "reg:absoluteerror",
+        "reg:quantileerror",
+        "binary:logistic",
+    ] {
+        let train = if objective == "binary:logistic" {
+            make_data(4000, 5, 2, |x, r| {
+                (signal(x) + r.random_range(-0.5f32..0.5) > 0.0) as u8 as f32
+            })
+        } else {
+            train.clone()
+        };
+        let p = params(&[
+            ("objective", objective),
+            ("boosting", "gradient"),
+            ("num_round", "40"),
+            ("eta", "0.2"),
+        ]);
+        let b = Booster::train(&p, &train, &[("train", &train)]).unwrap();
+        let (first, last) = first_and_last(&b);
+        assert!(last < 0.6 * first, "{objective}: {first} -> {last}");
+    }
+    // The quantile loss at 0.9 leaves about 90% of the labels below the prediction.
+    let p = params(&[
+        ("objective", "reg:quantileerror"),
+        ("quantile_alpha", "0.9"),
+        ("boosting", "gradient"),
+        ("num_round", "60"),
+    ]);
+    let b = Booster::train(&p, &train, &[]).unwrap();
+    let pred = b.predict(&train, PredictOptions::default()).unwrap();
+    let below = train.labels().iter().zip(&pred.values).filter(|(y, p)| y <= p).count() as f64 / 4000.0;
+    assert!((0.85..0.95).contains(&below), "coverage {below}");
+}
+
+#[test]
+fn lossguide_honours_max_leaves_and_depthwise_max_depth() {
+    let train = make_data(3000, 5, 3, |x, _| signal(x));
+    let p = params(&[
+        ("grow_policy", "lossguide"),
+        ("max_leaves", "7"),
+        ("max_depth", "0"),
+        ("num_round", "5"),
+    ]);
+    let b = Booster::train(&p, &train, &[]).unwrap();
+    assert!(b.trees().iter().all(|t| t.num_leaves() <= 7));
+    assert!(b.trees().iter().any(|t| t.num_leaves() == 7));
+    let p = params(&[("max_depth", "3"), ("num_round", "5")]);
+    let b = Booster::train(&p, &train, &[]).unwrap();
+    assert!(b.trees().iter().all(|t| t.depth() <= 3));
+    assert!(b.trees().iter().any(|t| t.depth() == 3));
+}
+
+#[test]
+fn early_stopping_keeps_the_best_iteration() {
+    let train = make_data(1000, 5, 4, |x, r| signal(x) + r.random_range(-2.0f32..2.0));
+    let valid = make_data(1000, 5, 5, |x, r| signal(x) + r.random_range(-2.0f32..2.0));
+    let p = params(&[
+        ("num_round", "500"),
+        ("eta", "0.5"),
+        ("max_depth", "8"),
+        ("early_stopping_rounds", "5"),
+    ]);
+    let b = Booster::train(&p, &train, &[("train", &train), ("valid", &valid)]).unwrap();
+    let best = b.best_iteration().expect("early stopping ran");
+    assert!(
+        b.num_rounds() < 500 && b.num_rounds() == best + 6,
+        "rounds {} best {best}",
+        b.num_rounds()
+    );
+    // Prediction uses the best round by default.
+    let rmse = b.evaluate(&valid, &["rmse".parse().unwrap()]).unwrap()[0].1;
+    assert!(
+        (rmse - b.best_score().unwrap()).abs() < 1e-4,
+        "{rmse} vs {:?}",
+        b.best_score()
+    );
+    let all = b
+        .predict(
+            &valid,
+            PredictOptions {
+                iteration_range: Some((0, b.num_rounds())),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let best_pred = b.predict(&valid, PredictOptions::default()).unwrap();
+    assert_ne!(all.values, best_pred.values);
+}
+
+#[test]
+fn margins_leaves_and_iteration_ranges() {
+    let train = make_data(2000, 4, 6, |x, _| (signal(x) > 0.0) as u8 as f32);
+    let p = params(&[("objective", "binary:logistic"), ("num_round", "10")]);
+    let b = Booster::train(&p, &train, &[]).unwrap();
+    let m = b
+        .predict(
+            &train,
+            PredictOptions {
+                output: PredictOutput::Margin,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let v = b.predict(&train, PredictOptions::default()).unwrap();
+    for (m, v) in m.values.iter().zip(&v.values) {
+        assert!((1.0 / (1.0 + (-m).exp()) - v).abs() < 1e-6);
+    }
+    let leaves = b
+        .predict(
+            &train,
+            PredictOptions {
+                output: PredictOutput::LeafIndex,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(leaves.num_cols, 10);
+    // Sum of leaf values + base margin = margin.
+    for i in (0..2000).step_by(97) {
+        let mut s = b.base_margin()[0];
+        for (t, tree) in b.trees().iter().enumerate() {
+            let leaf = leaves.row(i)[t] as usize;
+            assert!(tree.is_leaf(leaf));
+            s += tree.value[leaf] as f64;
+        }
+        assert!((s as f32 - m.values[i]).abs() < 1e-4);
+    }
+    let first = b
+        .predict(
+            &train,
+            PredictOptions {
+                output: PredictOutput::Margin,
+                iteration_range: Some((0, 1)),
+            },
+        )
+        .unwrap();
+    assert_ne!(first.values, m.values);
+    assert!(b
+        .predict(
+            &train,
+            PredictOptions {
+                iteration_range: Some((3, 11)),
+                ..Default::default()
+            }
+        )
+        .is_err());
+}
+
+#[test]
+fn sampling_and_regularisation_parameters_take_effect() {
+    let train = make_data(3000, 8, 7, |x, r| signal(x) + r.random_range(-0.3f32..0.3));
+    let base = params(&[("num_round", "10")]);
+    let b0 = Booster::train(&base, &train, &[]).unwrap();
+    for (k, v) in [
+        ("subsample", "0.5"),
+        ("colsample_bytree", "0.5"),
+        ("colsample_bylevel", "0.5"),
+        ("colsample_bynode", "0.5"),
+        ("lambda", "100"),
+        ("alpha", "50"),
+        ("gamma", "5"),
+        ("min_child_weight", "200"),
+        ("max_delta_step", "0.05"),
+    ] {
+        let mut p = base.clone();
+        p.set(k, v).unwrap();
+        let b = Booster::train(&p, &train, &[]).unwrap();
+        assert_ne!(b.trees(), b0.trees(), "{k}={v} changed nothing");
+        let again = Booster::train(&p, &train, &[]).unwrap();
+        assert_eq!(b.trees(), again.trees(), "{k}={v} is not reproducible");
+    }
+    let p = params(&[("num_round", "3"), ("max_delta_step", "0.05"), ("eta", "1")]);
+    let b = Booster::train(&p, &train, &[]).unwrap();
+    assert!(b
+        .trees()
+        .iter()
+        .flat_map(|t| t.value.iter())
+        .all(|v| v.abs() <= 0.05 + 1e-6));
+}
+
+#[test]
+fn weights_and_base_margins() {
+    let train = make_data(2000, 4, 8, |x, _| signal(x));
+    let w: Vec<f32> = (0..2000).map(|i| if i % 2 == 0 { 0.0 } else { 2.0 }).collect();
+    let p = params(&[("num_round", "5")]);
+    let weighted = Booster::train(&p, &train.clone().with_weights(w).unwrap(), &[]).unwrap();
+    let plain = Booster::train(&p, &train, &[]).unwrap();
+    assert_ne!(weighted.trees(), plain.trees());
+    let margin = vec![10.0f32; 2000];
+    let shifted = train.clone().with_base_margin(margin).unwrap();
+    let pred = plain.predict(&shifted, PredictOptions::default()).unwrap();
+    let pred0 = plain.predict(&train, PredictOptions::default()).unwrap();
+    let d = (pred.values[0] - pred0.values[0]) as f64 - (10.0 - plain.base_margin()[0]);
+    assert!(d.abs() < 1e-4);
+}
+
+#[derive(Debug)]
+struct MySquaredError;
+
+impl Objective for MySquaredError {
+    fn name(&self) -> &str {
+        "my:squared"
+    }
+    fn gradients(&self, labels: &[f32], _w: Option<&[f32]>, margins: &[f64], out: &mut [GradPair]) {
+        for ((o, y), m) in out.iter_mut().zip(labels).zip(margins) {
+            *o = GradPair::new((*m - *y as f64) as f32, 1.0);
+        }
+    }
+}
+
+#[test]
+fn custom_objective_matches_builtin() {
+    let train = make_data(2000, 4, 9, |x, _| signal(x));
+    let p = params(&[("num_round", "5"), ("base_score", "0")]);
+    let builtin = Booster::train(&p, &train, &[]).unwrap();
+    let options = TrainOptions {
+        objective: Some(Arc::new(MySquaredError)),
+        ..Default::default()
+    };
+    let custom = Booster::train_with(&p, &train, &[], options).unwrap();
+    assert_eq!(custom.objective_name(), "my:squared");
+    assert_eq!(builtin.trees(), custom.trees());
+    // A saved custom-objective model loads and predicts margins.
+    let back = Booster::from_json_str(&custom.to_json_string().unwrap()).unwrap();
+    assert_eq!(
+        back.predict(&train, PredictOptions::default()).unwrap(),
+        custom.predict(&train, PredictOptions::default()).unwrap()
+    );
+}
+
+struct StopAfter(usize, Vec<usize>);
+
+impl TrainCallback for StopAfter {
+    fn after_round(&mut self, r: &RoundReport) -> bool {
+        self.1.push(r.round);
+        r.round + 1 < self.0
+    }
+}
+
+#[test]
+fn callback_sees_rounds_and_can_stop() {
+    let train = make_data(500, 4, 10, |x, _| signal(x));
+    let mut cb = StopAfter(4, Vec::new());
+    let options = TrainOptions {
+        callback: Some(&mut cb),
+        ..Default::default()
+    };
+    let b = Booster::train_with(&params(&[("num_round", "50")]), &train, &[("t", &train)], options).unwrap();
+    assert_eq!(b.num_rounds(), 4);
+    assert_eq!(cb.1, vec![0, 1, 2, 3]);
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let train = make_data(300, 4, 11, |x, _| signal(x));
+    let p = params(&[("objective", "binary:logistic")]);
+    let e = Booster::train(&p, &train, &[]).unwrap_err().to_string();
+    assert!(e.contains("row") && e.contains("[0, 1]"), "{e}");
+    let unlabelled = Dataset::from_columns(vec![vec![1.0, 2.0]]).unwrap();
+    assert!(Booster::train(&Params::default(), &unlabelled, &[]).is_err());
+    let b = Booster::train(&params(&[("num_round", "2")]), &train, &[]).unwrap();
+    let wrong = Dataset::from_columns(vec![vec![1.0]]).unwrap();
+    assert!(b.predict(&wrong, PredictOptions::default()).is_err());
+    let p = params(&[("objective", "multi:softprob")]);
+    assert!(p.validate().unwrap_err().to_string().contains("num_class"));
+    for junk in ["", "{}", "[1,2]", "{\"format\":\"sylvan\"}", "not json at all"] {
+        assert!(Booster::from_json_str(junk).is_err(), "{junk}");
+    }
+    assert!(Booster::from_bytes(b"SYLVAN\x00\x01garbage").is_err());
+    assert!(Booster::from_bytes(b"").is_err());
+}
+
+#[test]
+fn saving_is_atomic_and_round_trips_both_forms() {
+    let train = make_data(1000, 4, 12, |x, _| (signal(x) > 0.0) as u8 as f32);
+    let train = train
+        .with_feature_names((0..4).map(|i| format!("f{i}")).collect())
+        .unwrap();
+    let mut b = Booster::train(
+        &params(&[("objective", "binary:logistic"), ("num_round", "8")]),
+        &train,
+        &[],
+    )
+    .unwrap();
+    b.set_attribute("note", "hello");
+    let dir = std::env::temp_dir().join(format!("sylvan-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let want = b.predict(&train, PredictOptions::default()).unwrap();
+    for name in ["m.json", "m.sylvan"] {
+        let path = dir.join(name);
+        b.save(&path).unwrap();
+        let back = Booster::load(&path).unwrap();
+        assert_eq!(back.predict(&train, PredictOptions::default()).unwrap(), want, "{name}");
+        assert_eq!(back.feature_names(), b.feature_names());
+        assert_eq!(back.attributes().get("note").map(String::as_str), Some("hello"));
+        // Truncated files are errors naming the file.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let e = Booster::load(&path).unwrap_err().to_string();
+        assert!(e.contains(name), "{e}");
+    }
+    // Saving into a missing directory fails and leaves nothing behind.
+    assert!(b.save(dir.join("nope").join("m.json")).is_err());
+    let leftovers = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp"))
+        .count();
+    assert_eq!(leftovers, 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, .. ProptestConfig::default() })]
+
+    #[test]
+    fn one_and_two_threads_give_identical_models_and_save_load_predicts_identically(
+        seed in 0u64..1000,
+        policy in prop_oneof![Just("depthwise"), Just("lossguide")],
+        subsample in prop_oneof![Just("1"), Just("0.7")],
+        objective in prop_oneof![Just("reg:squarederror"), Just("binary:logistic")],
+    ) {
+        let train = make_data(20_000, 6, seed, |x, r| {
+            let s = signal(x) + r.random_range(-0.5f32..0.5);
+            s.max(0.0).min(1.0).round()
+        });
+        let mut p = params(&[("objective", objective), ("num_round", "4"), ("grow_policy", policy),
+            ("max_leaves", "16"), ("subsample", subsample), ("colsample_bynode", "0.8"), ("max_bin", "64")]);
+        p.set("nthread", "1").unwrap();
+        let one = Booster::train(&p, &train, &[]).unwrap();
+        p.set("nthread", "2").unwrap();
+        let two = Booster::train(&p, &train, &[]).unwrap();
+        prop_assert!(one.trees() == two.trees(), "1 and 2 threads grew different trees");
+        prop_assert_eq!(one.base_margin(), two.base_margin());
+        let want = two.predict(&train, PredictOptions::default()).unwrap();
+        let json = Booster::from_json_str(&two.to_json_string().unwrap()).unwrap();
+        prop_assert_eq!(&json.predict(&train, PredictOptions::default()).unwrap(), &want);
+        let bin = Booster::from_bytes(&two.to_bytes().unwrap()).unwrap();
+        prop_assert_eq!(&bin.predict(&train, PredictOptions::default()).unwrap(), &want);
+    }
+}
