@@ -483,7 +483,7 @@ fn boost<'c>(
                 round,
                 group,
             );
-            let mut backend = HistBackend::new(&td.matrix, &td.mapper, fit, rows.clone(), sp);
+            let mut backend = HistBackend::new(train, &td.matrix, &td.mapper, fit, rows.clone(), sp);
             let nodes = grow_tree(&mut backend, &limits, &columns);
             let tree = finish_tree(
                 &nodes,

@@ -4,15 +4,17 @@
 use rayon::prelude::*;
 
 use crate::binning::BinMapper;
+use crate::data::Dataset;
 use crate::grow::{SplitRequest, SplitTask, TreeBackend};
 use crate::hist::{build_histograms, subtract_in_place, GradStats};
-use crate::matrix::{BinIndex, BinStore, QuantizedMatrix};
+use crate::matrix::QuantizedMatrix;
 use crate::objective::GradPair;
 use crate::partition::stable_partition;
 use crate::split::{best_split, SplitInfo, SplitParams};
 
 /// Histogram split finding on the CPU for one tree.
 pub struct HistBackend<'a> {
+    data: &'a Dataset,
     matrix: &'a QuantizedMatrix,
     mapper: &'a BinMapper,
     gpairs: &'a [GradPair],
@@ -29,8 +31,10 @@ pub struct HistBackend<'a> {
 }
 
 impl<'a> HistBackend<'a> {
-    /// A backend over `rows` (the rows sampled for this tree) with their gradient pairs.
+    /// A backend over `rows` (the rows sampled for this tree) with their gradient pairs; `matrix`
+    /// is `data` quantized with `mapper`.
     pub fn new(
+        data: &'a Dataset,
         matrix: &'a QuantizedMatrix,
         mapper: &'a BinMapper,
         gpairs: &'a [GradPair],
@@ -43,6 +47,7 @@ impl<'a> HistBackend<'a> {
         }
         let n = rows.len();
         HistBackend {
+            data,
             matrix,
             mapper,
             gpairs,
@@ -174,10 +179,24 @@ impl TreeBackend for HistBackend<'_> {
             consumed = e;
             pieces.push((piece, spiece, **t));
         }
-        let lefts: Vec<usize> = match self.matrix.store() {
-            BinStore::U8(v) => partition_pieces(v, self.matrix.num_features(), self.mapper, pieces),
-            BinStore::U16(v) => partition_pieces(v, self.matrix.num_features(), self.mapper, pieces),
-        };
+        let data = self.data;
+        let lefts: Vec<usize> = pieces
+            .into_par_iter()
+            .map(|(rows, scratch, t)| {
+                // The raw column gives the same answer as the bins (`bin <= b` exactly when
+                // `x < cuts[b]`, NaN exactly in the missing bin) and is read in ascending row order.
+                let col = data.column(t.split.feature);
+                let (thr, dl) = (t.split.threshold, t.split.default_left);
+                stable_partition(rows, scratch, &|r| {
+                    let x = col[r as usize];
+                    if x.is_nan() {
+                        dl
+                    } else {
+                        x < thr
+                    }
+                })
+            })
+            .collect();
         for (t, nl) in order.iter().zip(lefts) {
             let (b, e) = self.ranges[t.node];
             self.ranges[t.left] = (b, b + nl);
@@ -191,23 +210,4 @@ impl TreeBackend for HistBackend<'_> {
         let (b, e) = self.ranges[node];
         &self.rows[b..e]
     }
-}
-
-/// Partitions each node's rows (in parallel over nodes); returns each node's left count.
-fn partition_pieces<T: BinIndex>(
-    bins: &[T],
-    nf: usize,
-    mapper: &BinMapper,
-    pieces: Vec<(&mut [u32], &mut [u32], SplitTask)>,
-) -> Vec<usize> {
-    pieces
-        .into_par_iter()
-        .map(|(rows, scratch, t)| {
-            let f = t.split.feature;
-            let missing = mapper.feature(f).missing_bin();
-            stable_partition(rows, scratch, &|r| {
-                t.split.goes_left(bins[r as usize * nf + f].index(), missing)
-            })
-        })
-        .collect()
 }
