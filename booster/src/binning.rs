@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::blocks::ColumnBlocks;
 use crate::data::Dataset;
 
 /// Cut points of one feature.
@@ -56,6 +57,35 @@ impl BinMapper {
         let features: Vec<FeatureCuts> = (0..data.num_features())
             .into_par_iter()
             .map(|j| feature_cuts(data.column(j), data.weights(), max_bin))
+            .collect();
+        Self::from_cuts(features)
+    }
+
+    /// Weighted quantile cuts from pre-sorted blocks, with a weight per row (the hessians, for the
+    /// approximate method's per-tree sketch). No sorting: one pass over each block.
+    pub fn from_blocks(blocks: &ColumnBlocks, row_weight: &(dyn Fn(usize) -> f64 + Sync), max_bin: usize) -> BinMapper {
+        let features: Vec<FeatureCuts> = (0..blocks.num_features())
+            .into_par_iter()
+            .map(|j| {
+                let block = blocks.feature(j);
+                let mut values: Vec<f32> = Vec::new();
+                let mut wsum: Vec<f64> = Vec::new();
+                for (&r, &x) in block.rows.iter().zip(&block.values) {
+                    let w = row_weight(r as usize);
+                    if values.last().is_some_and(|last| *last == x) {
+                        if let Some(s) = wsum.last_mut() {
+                            *s += w;
+                        }
+                    } else {
+                        values.push(x);
+                        wsum.push(w);
+                    }
+                }
+                FeatureCuts {
+                    cuts: cuts_from_distinct(&values, &wsum, max_bin),
+                    has_missing: !blocks.is_dense(j),
+                }
+            })
             .collect();
         Self::from_cuts(features)
     }
@@ -150,13 +180,27 @@ pub fn feature_cuts(column: &[f32], weights: Option<&[f32]>, max_bin: usize) -> 
             wsum.push(w as f64);
         }
     }
-    let max_value = *values.last().unwrap_or(&0.0);
+    FeatureCuts {
+        cuts: cuts_from_distinct(&values, &wsum, max_bin),
+        has_missing,
+    }
+}
+
+/// Cut points from a feature's distinct values (ascending) and the total weight of each.
+///
+/// With at most `max_bin` values every value gets its own bin; otherwise cut `i` (for `i` in
+/// `1..max_bin`) is the value whose weighted mid-rank is nearest to `i * W / max_bin`. The last cut
+/// lies above the largest value. An empty feature gets one bin.
+pub fn cuts_from_distinct(values: &[f32], wsum: &[f64], max_bin: usize) -> Vec<f32> {
+    let Some(&max_value) = values.last() else {
+        return vec![f32::MAX];
+    };
     let sentinel = sentinel_above(max_value);
     let mut cuts = Vec::with_capacity(max_bin.min(values.len()));
-    if values.len() <= max_bin {
-        cuts.extend_from_slice(&values[1..]);
+    let total: f64 = wsum.iter().sum();
+    if values.len() <= max_bin || total <= 0.0 {
+        cuts.extend_from_slice(&values[1..values.len().min(max_bin)]);
     } else {
-        let total: f64 = wsum.iter().sum();
         let mut before = 0.0f64; // weight of values strictly before values[j]
         let mut j = 0usize;
         for i in 1..max_bin {
@@ -179,7 +223,7 @@ pub fn feature_cuts(column: &[f32], weights: Option<&[f32]>, max_bin: usize) -> 
         }
     }
     cuts.push(sentinel);
-    FeatureCuts { cuts, has_missing }
+    cuts
 }
 
 /// A value strictly above `max` (XGBoost uses `max + |max| + 1e-5`).

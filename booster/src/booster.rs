@@ -8,14 +8,16 @@ use rayon::prelude::*;
 use rayon::ThreadPool;
 
 use crate::binning::BinMapper;
+use crate::blocks::ColumnBlocks;
 use crate::cpu_backend::HistBackend;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::exact::ExactBackend;
 use crate::grow::{grow_tree, GrowLimits, TrainNode, TreeBackend};
 use crate::matrix::QuantizedMatrix;
 use crate::metric::{Metric, MetricContext};
 use crate::objective::{objective_for, GradPair, LeafRows, Objective};
-use crate::params::{Boosting, Params};
+use crate::params::{Boosting, Params, TreeMethod};
 use crate::predict::{add_trees, leaf_indices, PredictOptions, PredictOutput, Predictions};
 use crate::sampling::{sample_rows, ColumnSampler};
 use crate::split::{leaf_weight, SplitParams};
@@ -131,25 +133,46 @@ fn scores_of(objective: &dyn Objective, margins: &[f64], k: usize) -> Vec<f32> {
     s
 }
 
-/// The leaf of a training row reached by walking the training nodes over its bins.
-fn binned_leaf(nodes: &[TrainNode], matrix: &QuantizedMatrix, mapper: &BinMapper, row: usize) -> usize {
+/// The leaf a training row falls in, read from the data's columns.
+fn leaf_of_row(tree: &Tree, data: &Dataset, row: usize) -> usize {
     let mut i = 0;
-    while let Some(s) = &nodes[i].split {
-        let b = matrix.bin(row, s.feature);
-        i = if s.goes_left(b, mapper.feature(s.feature).missing_bin()) {
-            nodes[i].left
+    while !tree.is_leaf(i) {
+        let x = data.column(tree.feature[i] as usize)[row];
+        let left = if x.is_nan() {
+            tree.default_left[i]
         } else {
-            nodes[i].right
+            x < tree.threshold[i]
         };
+        i = if left { tree.left[i] } else { tree.right[i] } as usize;
     }
     i
+}
+
+/// What split finding needs about the training data, prepared once before the first round.
+enum SplitData {
+    /// Cuts and the quantized matrix (`hist`).
+    Hist(BinMapper, QuantizedMatrix),
+    /// Pre-sorted column blocks (`exact`, and `approx`, which re-sketches them for every tree).
+    Blocks(ColumnBlocks),
+}
+
+impl SplitData {
+    fn prepare(params: &Params, train: &Dataset) -> SplitData {
+        match params.tree_method {
+            TreeMethod::Hist => {
+                let mapper = BinMapper::fit(train, params.max_bin);
+                let matrix = QuantizedMatrix::build(train, &mapper);
+                SplitData::Hist(mapper, matrix)
+            }
+            TreeMethod::Exact | TreeMethod::Approx => SplitData::Blocks(ColumnBlocks::build(train)),
+        }
+    }
 }
 
 /// Everything the loop needs about the training data, prepared once.
 struct TrainingData<'a> {
     data: &'a Dataset,
-    mapper: BinMapper,
-    matrix: QuantizedMatrix,
+    split: SplitData,
 }
 
 /// One evaluation set with its running margins.
@@ -189,12 +212,9 @@ impl Booster {
         let pool = thread_pool(params.nthread)?;
         let mut callback = options.callback;
         let (core, history) = pool.install(|| {
-            let mapper = BinMapper::fit(train, params.max_bin);
-            let matrix = QuantizedMatrix::build(train, &mapper);
             let td = TrainingData {
                 data: train,
-                mapper,
-                matrix,
+                split: SplitData::prepare(params, train),
             };
             boost(params, objective.as_ref(), &td, evals, callback.as_deref_mut())
         })?;
@@ -483,11 +503,27 @@ fn boost<'c>(
                 round,
                 group,
             );
-            let mut backend = HistBackend::new(train, &td.matrix, &td.mapper, fit, rows.clone(), sp);
-            let nodes = grow_tree(&mut backend, &limits, &columns);
+            // The one place where split methods differ: which backend finds the splits.
+            let mut sketch: Option<(BinMapper, QuantizedMatrix)> = None;
+            let mut backend: Box<dyn TreeBackend + '_> = match &td.split {
+                SplitData::Hist(mapper, matrix) => {
+                    Box::new(HistBackend::new(train, matrix, mapper, fit, rows.clone(), sp))
+                }
+                SplitData::Blocks(blocks) if params.tree_method == TreeMethod::Exact => {
+                    Box::new(ExactBackend::new(train, blocks, fit, rows.clone(), sp))
+                }
+                SplitData::Blocks(blocks) => {
+                    let weight = |r: usize| fit[r].hess.max(0.0) as f64;
+                    let mapper = BinMapper::from_blocks(blocks, &weight, params.approx_bins());
+                    let matrix = QuantizedMatrix::build(train, &mapper);
+                    let (mapper, matrix) = &*sketch.insert((mapper, matrix));
+                    Box::new(HistBackend::new(train, matrix, mapper, fit, rows.clone(), sp))
+                }
+            };
+            let nodes = grow_tree(backend.as_mut(), &limits, &columns);
             let tree = finish_tree(
                 &nodes,
-                &backend,
+                backend.as_ref(),
                 params,
                 &sp,
                 objective,
@@ -518,7 +554,7 @@ fn boost<'c>(
                     .enumerate()
                     .filter(|(i, _)| !in_sample[*i])
                     .for_each(|(i, m)| {
-                        m[group] += tree.value[binned_leaf(&nodes, &td.matrix, &td.mapper, i)] as f64;
+                        m[group] += tree.value[leaf_of_row(&tree, train, i)] as f64;
                     });
             }
             for set in eval_sets.iter_mut() {
@@ -588,7 +624,7 @@ fn boost<'c>(
 #[allow(clippy::too_many_arguments)]
 fn finish_tree(
     nodes: &[TrainNode],
-    backend: &HistBackend<'_>,
+    backend: &dyn TreeBackend,
     params: &Params,
     sp: &SplitParams,
     objective: &dyn Objective,

@@ -9,7 +9,7 @@ use crate::grow::{SplitRequest, SplitTask, TreeBackend};
 use crate::hist::{build_histograms, subtract_in_place, GradStats};
 use crate::matrix::QuantizedMatrix;
 use crate::objective::GradPair;
-use crate::partition::stable_partition;
+use crate::partition::RowPartition;
 use crate::split::{best_split, SplitInfo, SplitParams};
 
 /// Histogram split finding on the CPU for one tree.
@@ -19,10 +19,7 @@ pub struct HistBackend<'a> {
     mapper: &'a BinMapper,
     gpairs: &'a [GradPair],
     params: SplitParams,
-    rows: Vec<u32>,
-    scratch: Vec<u32>,
-    /// Per node: its range in `rows`.
-    ranges: Vec<(usize, usize)>,
+    partition: RowPartition,
     /// Per node: its histogram, while it may still be needed.
     hists: Vec<Option<Vec<GradStats>>>,
     /// Per node: its parent and sibling.
@@ -45,16 +42,13 @@ impl<'a> HistBackend<'a> {
         for &r in &rows {
             root.add_pair(gpairs[r as usize]);
         }
-        let n = rows.len();
         HistBackend {
             data,
             matrix,
             mapper,
             gpairs,
             params,
-            scratch: vec![0; n],
-            rows,
-            ranges: vec![(0, n)],
+            partition: RowPartition::new(rows),
             hists: vec![None],
             family: vec![None],
             root,
@@ -62,15 +56,14 @@ impl<'a> HistBackend<'a> {
     }
 
     fn ensure(&mut self, node: usize) {
-        if self.ranges.len() <= node {
-            self.ranges.resize(node + 1, (0, 0));
+        if self.hists.len() <= node {
             self.hists.resize(node + 1, None);
             self.family.resize(node + 1, None);
         }
     }
 
     fn len(&self, node: usize) -> usize {
-        self.ranges[node].1 - self.ranges[node].0
+        self.partition.len(node)
     }
 
     /// Makes sure every requested node has its histogram: the smaller of two requested siblings is
@@ -99,10 +92,7 @@ impl<'a> HistBackend<'a> {
                 }
             }
         }
-        let row_lists: Vec<&[u32]> = build
-            .iter()
-            .map(|&n| &self.rows[self.ranges[n].0..self.ranges[n].1])
-            .collect();
+        let row_lists: Vec<&[u32]> = build.iter().map(|&n| self.partition.node_rows(n)).collect();
         let built = build_histograms(self.matrix, self.mapper.offsets(), &row_lists, self.gpairs);
         for (n, h) in build.iter().zip(built) {
             self.hists[*n] = Some(h);
@@ -158,56 +148,15 @@ impl TreeBackend for HistBackend<'_> {
     }
 
     fn apply_splits(&mut self, tasks: &[SplitTask]) {
+        self.partition.apply(self.data, tasks);
         for t in tasks {
             self.ensure(t.left.max(t.right));
-        }
-        // Cut the row array into the disjoint ranges of the nodes being split, then partition them
-        // in parallel.
-        let mut order: Vec<&SplitTask> = tasks.iter().collect();
-        order.sort_by_key(|t| self.ranges[t.node].0);
-        let mut pieces = Vec::with_capacity(order.len());
-        let (mut rows_rest, mut scratch_rest): (&mut [u32], &mut [u32]) = (&mut self.rows, &mut self.scratch);
-        let mut consumed = 0;
-        for t in &order {
-            let (b, e) = self.ranges[t.node];
-            let (_, r) = std::mem::take(&mut rows_rest).split_at_mut(b - consumed);
-            let (piece, r) = r.split_at_mut(e - b);
-            rows_rest = r;
-            let (_, s) = std::mem::take(&mut scratch_rest).split_at_mut(b - consumed);
-            let (spiece, s) = s.split_at_mut(e - b);
-            scratch_rest = s;
-            consumed = e;
-            pieces.push((piece, spiece, **t));
-        }
-        let data = self.data;
-        let lefts: Vec<usize> = pieces
-            .into_par_iter()
-            .map(|(rows, scratch, t)| {
-                // The raw column gives the same answer as the bins (`bin <= b` exactly when
-                // `x < cuts[b]`, NaN exactly in the missing bin) and is read in ascending row order.
-                let col = data.column(t.split.feature);
-                let (thr, dl) = (t.split.threshold, t.split.default_left);
-                stable_partition(rows, scratch, &|r| {
-                    let x = col[r as usize];
-                    if x.is_nan() {
-                        dl
-                    } else {
-                        x < thr
-                    }
-                })
-            })
-            .collect();
-        for (t, nl) in order.iter().zip(lefts) {
-            let (b, e) = self.ranges[t.node];
-            self.ranges[t.left] = (b, b + nl);
-            self.ranges[t.right] = (b + nl, e);
             self.family[t.left] = Some((t.node, t.right));
             self.family[t.right] = Some((t.node, t.left));
         }
     }
 
     fn node_rows(&self, node: usize) -> &[u32] {
-        let (b, e) = self.ranges[node];
-        &self.rows[b..e]
+        self.partition.node_rows(node)
     }
 }

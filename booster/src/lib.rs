@@ -6,13 +6,14 @@
 //!
 //! The pieces, one module each:
 //! - [`data`]: the [`Dataset`] (f32 feature columns, `NaN` = missing, labels, weights, base margins).
-//! - [`binning`]: per-feature weighted quantile cuts with a dedicated missing bin.
+//! - [`binning`]: per-feature weighted quantile cuts with a dedicated missing bin; [`blocks`]: pre-sorted
+//!   column blocks for the exact greedy method and the approximate sketch.
 //! - [`matrix`]: the row-major quantized matrix (u8 or u16 bins).
 //! - [`hist`]: parallel histogram building and the sibling subtraction trick.
 //! - [`split`]: regularised gain and the best split with a learned default direction for missing values.
 //! - [`partition`]: stable row partitioning of a node into its children.
 //! - [`grow`]: depth-wise and loss-guided growers over the [`grow::TreeBackend`] seam;
-//!   [`cpu_backend`] implements it on the CPU.
+//!   [`cpu_backend`] implements it with histograms on the CPU, [`exact`] with the exact greedy method.
 //! - [`tree`]: the flat inference tree; [`predict`]: batch prediction.
 //! - [`objective`], [`metric`]: losses (and the [`Objective`] trait for custom ones) and metrics.
 //! - [`booster`]: the boosting loop, early stopping and callbacks; [`persist`]: save and load.
@@ -46,10 +47,12 @@
 #![warn(missing_docs)]
 
 pub mod binning;
+pub mod blocks;
 pub mod booster;
 pub mod cpu_backend;
 pub mod data;
 pub mod error;
+pub mod exact;
 pub mod explain;
 pub mod grow;
 pub mod hist;

@@ -107,14 +107,22 @@ pub enum Boosting {
     Gradient,
 }
 
-/// How split candidates are found.
+/// How split candidates are found. All methods share objectives, regularisation, growth, sampling,
+/// early stopping and prediction; only split finding differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum TreeMethod {
-    /// Histograms over quantized features (the default). `auto` is accepted as a synonym.
+    /// Histograms over quantized features, cut once before training (the default). `auto` is
+    /// accepted as a synonym.
     #[default]
     #[serde(alias = "auto")]
     Hist,
+    /// Exact greedy: every distinct value of every feature is a candidate threshold, found by
+    /// scanning pre-sorted column blocks.
+    Exact,
+    /// Approximate: histograms over candidate cuts re-sketched for every tree from a
+    /// hessian-weighted quantile sketch of the pre-sorted blocks.
+    Approx,
 }
 
 /// The order in which tree nodes are expanded.
@@ -181,6 +189,9 @@ pub struct Params {
     pub seed: u64,
     /// Maximum number of value bins per feature (the missing bin comes on top). Default 256, range 2..=65535.
     pub max_bin: usize,
+    /// Approximation factor of the `approx` sketch: about `1 / sketch_eps` bins per feature. When not
+    /// given, `approx` uses `max_bin`. Range (0, 1).
+    pub sketch_eps: Option<f64>,
     /// Initial prediction in output space (e.g. a probability). Default: computed from the labels.
     pub base_score: Option<f64>,
     /// Number of classes for `multi:*` objectives.
@@ -224,6 +235,7 @@ impl Default for Params {
             colsample_bynode: 1.0,
             seed: 0,
             max_bin: 256,
+            sketch_eps: None,
             base_score: None,
             num_class: 0,
             huber_slope: 1.0,
@@ -346,6 +358,9 @@ impl Params {
             "max_bin",
             &format!("must be in 2..=65535, got {}", self.max_bin),
         )?;
+        if let Some(e) = self.sketch_eps {
+            check(e > 0.0 && e < 1.0, "sketch_eps", &format!("must be in (0, 1), got {e}"))?;
+        }
         if let Some(b) = self.base_score {
             check(b.is_finite(), "base_score", "must be finite")?;
         }
@@ -384,6 +399,12 @@ impl Params {
             check(r >= 1, "early_stopping_rounds", "must be at least 1")?;
         }
         Ok(())
+    }
+
+    /// Number of bins per feature of the `approx` sketch.
+    pub fn approx_bins(&self) -> usize {
+        self.sketch_eps
+            .map_or(self.max_bin, |e| ((1.0 / e).ceil() as usize).clamp(2, 65535))
     }
 
     /// Number of trees grown per boosting round (`num_class` for multiclass, else 1).

@@ -3,6 +3,9 @@
 
 use rayon::prelude::*;
 
+use crate::data::Dataset;
+use crate::grow::SplitTask;
+
 /// Ranges at least this long are partitioned with parallel chunks.
 const PARALLEL_MIN: usize = 1 << 16;
 /// Rows per chunk of a parallel partition (fixed: the result never depends on the thread count).
@@ -65,6 +68,92 @@ pub fn stable_partition(rows: &mut [u32], scratch: &mut [u32], goes_left: &(impl
         .zip(scratch.par_chunks(PARTITION_CHUNK))
         .for_each(|(d, s)| d.copy_from_slice(s));
     total_left
+}
+
+/// The rows of every node of one tree: node `i` owns `rows[ranges[i].0..ranges[i].1]`.
+#[derive(Debug, Clone)]
+pub struct RowPartition {
+    rows: Vec<u32>,
+    scratch: Vec<u32>,
+    ranges: Vec<(usize, usize)>,
+}
+
+impl RowPartition {
+    /// The root (node 0) owns `rows`.
+    pub fn new(rows: Vec<u32>) -> RowPartition {
+        let n = rows.len();
+        RowPartition {
+            scratch: vec![0; n],
+            rows,
+            ranges: vec![(0, n)],
+        }
+    }
+
+    /// The rows of a node (empty for a node never created).
+    pub fn node_rows(&self, node: usize) -> &[u32] {
+        let (b, e) = self.ranges.get(node).copied().unwrap_or((0, 0));
+        &self.rows[b..e]
+    }
+
+    /// Number of rows of a node.
+    pub fn len(&self, node: usize) -> usize {
+        self.node_rows(node).len()
+    }
+
+    /// Whether the partition holds no rows at all.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Splits nodes: each task's rows go to its left child when `x < threshold` on the raw feature
+    /// value (missing values follow `default_left`), keeping row order. Nodes are partitioned in
+    /// parallel, large ones in parallel chunks.
+    pub fn apply(&mut self, data: &Dataset, tasks: &[SplitTask]) {
+        let need = tasks.iter().map(|t| t.left.max(t.right) + 1).max().unwrap_or(0);
+        if self.ranges.len() < need {
+            self.ranges.resize(need, (0, 0));
+        }
+        // Cut the row array into the disjoint ranges of the nodes being split.
+        let mut order: Vec<&SplitTask> = tasks.iter().collect();
+        order.sort_by_key(|t| self.ranges[t.node].0);
+        let mut pieces = Vec::with_capacity(order.len());
+        let (mut rows_rest, mut scratch_rest): (&mut [u32], &mut [u32]) = (&mut self.rows, &mut self.scratch);
+        let mut consumed = 0;
+        for t in &order {
+            let (b, e) = self.ranges[t.node];
+            let (_, r) = std::mem::take(&mut rows_rest).split_at_mut(b - consumed);
+            let (piece, r) = r.split_at_mut(e - b);
+            rows_rest = r;
+            let (_, s) = std::mem::take(&mut scratch_rest).split_at_mut(b - consumed);
+            let (spiece, s) = s.split_at_mut(e - b);
+            scratch_rest = s;
+            consumed = e;
+            pieces.push((piece, spiece, **t));
+        }
+        let lefts: Vec<usize> = pieces
+            .into_par_iter()
+            .map(|(rows, scratch, t)| {
+                // For the histogram method this is the same test as `bin <= split bin` (a value is
+                // in bin b or below exactly when it is below cut b), and the column is read in
+                // ascending row order.
+                let col = data.column(t.split.feature);
+                let (thr, dl) = (t.split.threshold, t.split.default_left);
+                stable_partition(rows, scratch, &|r| {
+                    let x = col[r as usize];
+                    if x.is_nan() {
+                        dl
+                    } else {
+                        x < thr
+                    }
+                })
+            })
+            .collect();
+        for (t, nl) in order.iter().zip(lefts) {
+            let (b, e) = self.ranges[t.node];
+            self.ranges[t.left] = (b, b + nl);
+            self.ranges[t.right] = (b + nl, e);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -462,3 +462,85 @@ proptest! {
         prop_assert_eq!(&bin.predict(&train, PredictOptions::default()).unwrap(), &want);
     }
 }
+
+/// Training loss after `rounds` rounds with `tree_method`.
+fn training_rmse(train: &Dataset, method: &str, extra: &[(&str, &str)]) -> f64 {
+    let mut pairs = vec![
+        ("tree_method", method),
+        ("num_round", "10"),
+        ("max_depth", "6"),
+        ("max_bin", "32"),
+    ];
+    pairs.extend_from_slice(extra);
+    let b = Booster::train(&params(&pairs), train, &[]).unwrap();
+    b.evaluate(train, &["rmse".parse().unwrap()]).unwrap()[0].1
+}
+
+#[test]
+fn exact_fits_at_least_as_well_as_approx_and_hist() {
+    // One split: exact's candidates include every partition the others can make, and 256 sketch
+    // bins include the 32 histogram cuts, so the training loss is ordered exact <= approx <= hist.
+    let train = make_data(3000, 6, 21, |x, r| signal(x) + r.random_range(-0.3f32..0.3));
+    let stump = [("max_depth", "1"), ("num_round", "1")];
+    let exact = training_rmse(&train, "exact", &stump);
+    let approx = training_rmse(&train, "approx", &[stump[0], stump[1], ("max_bin", "256")]);
+    let hist = training_rmse(&train, "hist", &stump);
+    assert!(
+        exact <= approx && approx <= hist,
+        "exact {exact}, approx {approx}, hist {hist}"
+    );
+    // Deeper trees over several rounds: greedy growth guarantees no order, but all are close.
+    let exact = training_rmse(&train, "exact", &[]);
+    let approx = training_rmse(&train, "approx", &[("max_bin", "256")]);
+    let hist = training_rmse(&train, "hist", &[]);
+    for (name, v) in [("approx", approx), ("hist", hist)] {
+        assert!((v - exact).abs() / exact < 0.05, "exact {exact}, {name} {v}");
+    }
+}
+
+#[test]
+fn every_tree_method_supports_growth_policies_sampling_and_objectives() {
+    let train = make_data(2000, 5, 22, |x, r| {
+        (signal(x) + r.random_range(-0.5f32..0.5) > 0.0) as u8 as f32
+    });
+    for method in ["exact", "approx", "hist"] {
+        for extra in [
+            vec![("grow_policy", "lossguide"), ("max_leaves", "8")],
+            vec![("subsample", "0.6"), ("colsample_bynode", "0.6")],
+            vec![("boosting", "gradient")],
+        ] {
+            let mut pairs = vec![
+                ("tree_method", method),
+                ("objective", "binary:logistic"),
+                ("num_round", "15"),
+                ("eval_metric", "auc"),
+            ];
+            pairs.extend(extra.iter().copied());
+            let b = Booster::train(&params(&pairs), &train, &[("train", &train)]).unwrap();
+            let (first, last) = first_and_last(&b);
+            assert!(last > first && last > 0.9, "{method} {extra:?}: auc {first} -> {last}");
+        }
+    }
+    let p = params(&[
+        ("tree_method", "exact"),
+        ("objective", "multi:softprob"),
+        ("num_class", "3"),
+        ("num_round", "5"),
+    ]);
+    let labels: Vec<f32> = (0..2000).map(|i| (i % 3) as f32).collect();
+    let multi = train.clone().with_labels(labels).unwrap();
+    assert!(Booster::train(&p, &multi, &[]).is_ok());
+}
+
+#[test]
+fn exact_and_approx_are_thread_count_independent() {
+    let train = make_data(5000, 6, 23, |x, r| signal(x) + r.random_range(-0.3f32..0.3));
+    for method in ["exact", "approx"] {
+        let mut p = params(&[("tree_method", method), ("num_round", "4"), ("subsample", "0.8")]);
+        p.set("nthread", "1").unwrap();
+        let one = Booster::train(&p, &train, &[]).unwrap();
+        p.set("nthread", "2").unwrap();
+        let two = Booster::train(&p, &train, &[]).unwrap();
+        assert!(one.trees() == two.trees(), "{method}");
+    }
+}
