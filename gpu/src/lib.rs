@@ -15,5 +15,7 @@
 /// cudarc panics on first use when the libraries are absent, so every GPU entry point must check this
 /// first and return an error instead.
 pub fn cuda_available() -> bool {
-    cudarc::driver::sys::is_culib_present() && cudarc::nvrtc::sys::is_culib_present()
+    // SAFETY: these only try to open the shared libraries (dlopen) and report whether that worked;
+    // they call no CUDA function.
+    unsafe { cudarc::driver::sys::is_culib_present() && cudarc::nvrtc::sys::is_culib_present() }
 }

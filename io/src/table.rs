@@ -1,0 +1,186 @@
+//! The in-memory result of reading a file: named f32 columns (`NaN` = missing) and what was learned
+//! about them, before labels and features are chosen.
+
+use std::path::{Path, PathBuf};
+
+use crate::categories::CategoryMap;
+use crate::error::{Error, Result};
+use crate::format::Format;
+
+/// How a column's values were obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Integers, floats or decimals, converted to f32.
+    Numeric,
+    /// Booleans, as 0 and 1.
+    Boolean,
+    /// Strings (plain or dictionary-encoded), as category codes.
+    Categorical,
+}
+
+/// A column that was not read because its type cannot be a feature (dates, lists, structs ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedColumn {
+    /// The column's name.
+    pub name: String,
+    /// Its type, as the file declares it.
+    pub data_type: String,
+}
+
+/// Which columns to read, and the category mappings to use for string columns.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Read only these columns (those present); `None` reads every column.
+    pub include: Option<Vec<String>>,
+    /// Never read these columns.
+    pub exclude: Vec<String>,
+    /// Fixed string-to-code mappings (from a model); string columns not listed learn their own.
+    /// A CSV column listed here is read as strings even when its values look like numbers.
+    pub categories: CategoryMap,
+}
+
+impl ReadOptions {
+    /// Whether the column named `name` is to be read.
+    pub fn wants(&self, name: &str) -> bool {
+        if self.exclude.iter().any(|e| e == name) {
+            return false;
+        }
+        match &self.include {
+            Some(include) => include.iter().any(|i| i == name),
+            None => true,
+        }
+    }
+}
+
+/// Named f32 columns read from one file.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The file the table was read from.
+    pub file: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// Number of rows.
+    pub num_rows: usize,
+    /// Every column of the file, in file order, whether read or not.
+    pub file_columns: Vec<String>,
+    /// Names of the columns read, in file order.
+    pub names: Vec<String>,
+    /// The columns read (each `num_rows` long, `NaN` = missing).
+    pub columns: Vec<Vec<f32>>,
+    /// How each column read was converted.
+    pub kinds: Vec<ColumnKind>,
+    /// The categories of the categorical columns read.
+    pub categories: CategoryMap,
+    /// Columns not read because of their type.
+    pub skipped: Vec<SkippedColumn>,
+}
+
+impl Table {
+    /// An empty table for `file`, to be filled by a reader.
+    pub(crate) fn new(file: &Path, format: Format) -> Table {
+        Table {
+            file: file.to_path_buf(),
+            format,
+            num_rows: 0,
+            file_columns: Vec::new(),
+            names: Vec::new(),
+            columns: Vec::new(),
+            kinds: Vec::new(),
+            categories: CategoryMap::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Adds one column read from the file (with its categories, for a categorical column).
+    pub(crate) fn push(&mut self, name: String, kind: ColumnKind, values: Vec<f32>, categories: Option<Vec<String>>) {
+        if let Some(c) = categories {
+            self.categories.insert(name.clone(), c);
+        }
+        self.names.push(name);
+        self.kinds.push(kind);
+        self.columns.push(values);
+    }
+
+    /// The position of a column among those read.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// Moves a column out of the table (leaving an empty vector), with its kind.
+    pub fn take(&mut self, name: &str) -> Option<(Vec<f32>, ColumnKind)> {
+        let i = self.index_of(name)?;
+        Some((std::mem::take(&mut self.columns[i]), self.kinds[i]))
+    }
+
+    /// The error for a column that is needed but was not read: absent from the file, or of a type
+    /// that cannot be used.
+    pub fn missing(&self, name: &str, role: &str) -> Error {
+        if let Some(s) = self.skipped.iter().find(|s| s.name == name) {
+            return Error::bad_column(
+                &self.file,
+                name,
+                format!("its type {} cannot be used as a {role}", s.data_type),
+            );
+        }
+        Error::MissingColumn {
+            file: self.file.clone(),
+            column: name.to_string(),
+            role: role.to_string(),
+            available: abbreviate(&self.file_columns),
+        }
+    }
+
+    /// Errors when the table has no rows.
+    pub(crate) fn check_not_empty(&self) -> Result<()> {
+        if self.num_rows == 0 {
+            Err(Error::Empty {
+                file: self.file.clone(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Lists column names for an error message, cut after the first dozen.
+fn abbreviate(names: &[String]) -> String {
+    const MAX: usize = 12;
+    if names.is_empty() {
+        return "no columns".to_string();
+    }
+    let shown: Vec<&str> = names.iter().take(MAX).map(String::as_str).collect();
+    let mut s = shown.join(", ");
+    if names.len() > MAX {
+        s.push_str(&format!(", ... ({} in all)", names.len()));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_filter_columns() {
+        let o = ReadOptions {
+            include: Some(vec!["a".into(), "b".into()]),
+            exclude: vec!["b".into()],
+            ..Default::default()
+        };
+        assert!(o.wants("a"));
+        assert!(!o.wants("b"));
+        assert!(!o.wants("c"));
+        assert!(ReadOptions::default().wants("anything"));
+    }
+
+    #[test]
+    fn missing_column_error_lists_columns() {
+        let mut t = Table::new(Path::new("x.csv"), Format::Csv);
+        t.file_columns = (0..20).map(|i| format!("c{i}")).collect();
+        let e = t.missing("y", "label").to_string();
+        assert!(
+            e.contains("label column `y`") && e.contains("c0, c1") && e.contains("20 in all"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! The column-choice options shared by the subcommands.
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use sylvan_io::{ColumnSelection, Format};
+
+/// Which columns are label, weight, group and features.
+#[derive(Debug, Clone, Args)]
+pub struct ColumnArgs {
+    /// The label column (for LibSVM files it is called `label`, the default there).
+    #[arg(long, value_name = "COL")]
+    pub label: Option<String>,
+    /// A column of sample weights.
+    #[arg(long, value_name = "COL")]
+    pub weight: Option<String>,
+    /// A query/group column (for ranking; for LibSVM files `qid`); never a feature.
+    #[arg(long, value_name = "COL")]
+    pub group: Option<String>,
+    /// Use only these feature columns, in this order (comma-separated).
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',', conflicts_with = "drop")]
+    pub features: Option<Vec<String>>,
+    /// Use every column but these as features (comma-separated).
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
+    pub drop: Vec<String>,
+}
+
+/// The label to use: the one given, else `label` for LibSVM files, else `fallback` (e.g. the label a
+/// model was trained with); an error when there is none.
+pub fn label_for(given: Option<&str>, data: &Path, fallback: Option<&str>) -> Result<String> {
+    if let Some(l) = given {
+        return Ok(l.to_string());
+    }
+    if Format::from_path(data).is_ok_and(|f| f == Format::LibSvm) {
+        return Ok("label".to_string());
+    }
+    match fallback {
+        Some(l) => Ok(l.to_string()),
+        None => bail!("--label COL is required: name the column that holds the target"),
+    }
+}
+
+impl ColumnArgs {
+    /// The selection for training on `data`.
+    pub fn selection(&self, data: &Path) -> Result<ColumnSelection> {
+        Ok(ColumnSelection {
+            label: Some(label_for(self.label.as_deref(), data, None)?),
+            weight: self.weight.clone(),
+            group: self.group.clone(),
+            features: self.features.clone(),
+            drop: self.drop.clone(),
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! `sylvan eval`: metrics of a saved model on a labelled file.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use sylvan_booster::Metric;
+use sylvan_io::{load_for_model, ColumnSelection};
+
+use super::columns::label_for;
+use super::model::{check_model_path, load, trained_label};
+use super::say;
+
+/// Arguments of `sylvan eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model (.json or .sylvan).
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Labelled data; the model's features are matched by column name.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// The label column (default: the one the model was trained with).
+    #[arg(long, value_name = "COL")]
+    pub label: Option<String>,
+    /// A column of sample weights.
+    #[arg(long, value_name = "COL")]
+    pub weight: Option<String>,
+    /// A metric, e.g. auc, logloss, rmse, error@0.7 (repeatable; default: the model's eval_metric,
+    /// else the objective's own metric).
+    #[arg(long, value_name = "NAME")]
+    pub metric: Vec<String>,
+}
+
+/// Runs `sylvan eval`.
+pub fn run(args: &EvalArgs) -> Result<()> {
+    check_model_path(&args.model)?;
+    let metrics: Vec<Metric> = args
+        .metric
+        .iter()
+        .map(|m| m.parse::<Metric>())
+        .collect::<Result<_, _>>()?;
+    let model = load(&args.model)?;
+    let label = label_for(args.label.as_deref(), &args.data, trained_label(&model.booster))?;
+    let selection = ColumnSelection {
+        label: Some(label),
+        weight: args.weight.clone(),
+        ..Default::default()
+    };
+    let data = load_for_model(&args.data, &model.features, &model.categories, &selection)?;
+    let metrics = if metrics.is_empty() {
+        model.booster.params().eval_metric.clone()
+    } else {
+        metrics
+    };
+    for (name, value) in model.booster.evaluate(&data.dataset, &metrics)? {
+        say(format!("{name}: {value:.6}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! `sylvan inspect`: what a model file holds.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use sylvan_booster::{ImportanceType, Params};
+
+use super::model::{check_model_path, load, trained_label};
+use super::say;
+
+/// Arguments of `sylvan inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The model (.json or .sylvan).
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// How many features to list by gain.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+}
+
+/// Runs `sylvan inspect`.
+pub fn run(args: &InspectArgs) -> Result<()> {
+    check_model_path(&args.model)?;
+    let model = load(&args.model)?;
+    let b = &model.booster;
+    say(format!("model:       {}", args.model.display()));
+    say(format!("objective:   {}", b.objective_name()));
+    let best = b
+        .best_iteration()
+        .map(|i| format!(" (best iteration {i})"))
+        .unwrap_or_default();
+    say(format!("rounds:      {}{best}", b.num_rounds()));
+    say(format!("trees:       {}", b.num_trees()));
+    if let Some(label) = trained_label(b) {
+        say(format!("label:       {label}"));
+    }
+    say(format!(
+        "features:    {} ({} categorical)",
+        model.features.len(),
+        model.categories.len()
+    ));
+    for (column, values) in model.categories.iter() {
+        let shown: Vec<&str> = values.iter().take(5).map(String::as_str).collect();
+        let more = if values.len() > 5 { ", ..." } else { "" };
+        say(format!(
+            "  {column}: {} categories ({}{more})",
+            values.len(),
+            shown.join(", ")
+        ));
+    }
+    say("parameters (those not at their default):");
+    for (name, value) in changed_params(b.params()) {
+        say(format!("  {name} = {value}"));
+    }
+    let gain = b.feature_importance(ImportanceType::Gain);
+    let mut order: Vec<usize> = (0..gain.len()).filter(|i| gain[*i] > 0.0).collect();
+    order.sort_by(|a, c| gain[*c].total_cmp(&gain[*a]).then(a.cmp(c)));
+    say(format!("top features by gain ({} used):", order.len()));
+    for (rank, i) in order.iter().take(args.top).enumerate() {
+        let name = model.features.get(*i).map_or("?", String::as_str);
+        say(format!("  {:>3}. {name:<24} {:.4}", rank + 1, gain[*i]));
+    }
+    Ok(())
+}
+
+/// The parameters that differ from their defaults, as `(name, value)`.
+fn changed_params(params: &Params) -> Vec<(String, String)> {
+    let (Ok(serde_json::Value::Object(now)), Ok(serde_json::Value::Object(default))) =
+        (serde_json::to_value(params), serde_json::to_value(Params::default()))
+    else {
+        return Vec::new();
+    };
+    now.into_iter()
+        .filter(|(k, v)| default.get(k) != Some(v))
+        .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .collect()
+}

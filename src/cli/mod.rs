@@ -1,0 +1,70 @@
+//! Command-line parsing (clap) and dispatch to one module per subcommand.
+
+mod columns;
+mod eval;
+mod inspect;
+mod model;
+mod params;
+mod predict;
+mod progress;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+/// Gradient boosting from the command line, with XGBoost's parameter names.
+#[derive(Debug, Parser)]
+#[command(name = "sylvan", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model on a data file and save it (.json or .sylvan).
+    Train(train::TrainArgs),
+    /// Predict with a saved model; writes one row per input row (.csv, .parquet or .arrow).
+    Predict(predict::PredictArgs),
+    /// Evaluate a saved model on a labelled data file.
+    Eval(eval::EvalArgs),
+    /// Describe a saved model: objective, parameters, trees, features, top features by gain.
+    Inspect(inspect::InspectArgs),
+}
+
+/// Parses the command line and runs the subcommand. Help and usage errors exit through clap.
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Train(args) => train::run(&args),
+        Command::Predict(args) => predict::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+    }
+}
+
+/// An error and its causes on one line, without repeating a cause its parent already quotes.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut message = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !message.contains(&c) {
+            message.push_str(": ");
+            message.push_str(&c);
+        }
+    }
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Prints one line on stdout; a closed pipe (`sylvan inspect | head`) is not an error.
+pub fn say(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// Prints one line on stderr (notes and progress).
+pub fn note(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}

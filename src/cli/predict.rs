@@ -1,0 +1,80 @@
+//! `sylvan predict`: one output row per input row, columns `prediction`, `class_0..`, or `leaf_0..`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use sylvan_booster::{PredictOptions, PredictOutput};
+use sylvan_io::{load_for_model, output_format, write_table, ColumnSelection, OutputTable};
+
+use super::model::{check_model_path, load};
+use super::say;
+
+/// Arguments of `sylvan predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model (.json or .sylvan).
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The data; the model's features are matched by column name, other columns are ignored.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Where to write predictions (.csv, .parquet or .arrow).
+    #[arg(long, value_name = "PRED.csv|PRED.parquet")]
+    pub out: PathBuf,
+    /// Write raw margins (before the link function) instead of probabilities or values.
+    #[arg(long, conflicts_with = "leaf")]
+    pub margin: bool,
+    /// Write the leaf index of every tree (`leaf_0`, `leaf_1`, ...).
+    #[arg(long)]
+    pub leaf: bool,
+}
+
+/// Runs `sylvan predict`.
+pub fn run(args: &PredictArgs) -> Result<()> {
+    check_model_path(&args.model)?;
+    output_format(&args.out)?;
+    let model = load(&args.model)?;
+    let data = load_for_model(
+        &args.data,
+        &model.features,
+        &model.categories,
+        &ColumnSelection::default(),
+    )?;
+    let output = if args.leaf {
+        PredictOutput::LeafIndex
+    } else if args.margin {
+        PredictOutput::Margin
+    } else {
+        PredictOutput::Value
+    };
+    let p = model.booster.predict(
+        &data.dataset,
+        PredictOptions {
+            output,
+            ..Default::default()
+        },
+    )?;
+    let names: Vec<String> = if args.leaf {
+        (0..p.num_cols).map(|i| format!("leaf_{i}")).collect()
+    } else if p.num_cols == 1 {
+        vec!["prediction".to_string()]
+    } else {
+        (0..p.num_cols).map(|i| format!("class_{i}")).collect()
+    };
+    write_table(
+        &args.out,
+        &OutputTable {
+            names,
+            values: &p.values,
+            integer: args.leaf,
+        },
+    )?;
+    say(format!(
+        "wrote {} rows x {} columns to {}",
+        p.num_rows,
+        p.num_cols,
+        args.out.display()
+    ));
+    Ok(())
+}

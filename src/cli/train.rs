@@ -1,0 +1,134 @@
+//! `sylvan train`: read the data, train, save the model atomically, print a one-line summary.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use sylvan_booster::{Booster, TrainOptions};
+use sylvan_io::{load_for_model, load_training, ColumnSelection, LoadedData, CATEGORIES_ATTRIBUTE};
+
+use super::columns::ColumnArgs;
+use super::model::{check_model_out, LABEL_ATTRIBUTE};
+use super::progress::{format_evals, Progress};
+use super::{note, say};
+
+/// Arguments of `sylvan train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data (.parquet, .arrow/.feather, .csv, .svm/.libsvm).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Where to save the model: .json (JSON) or .sylvan (compact binary).
+    #[arg(long, value_name = "MODEL")]
+    pub model_out: PathBuf,
+    /// A validation file, evaluated every round (repeatable; early stopping watches the last one).
+    #[arg(long, value_name = "FILE")]
+    pub valid: Vec<PathBuf>,
+    /// A TOML file of parameters with XGBoost's names.
+    #[arg(long, value_name = "PARAMS.toml")]
+    pub config: Option<PathBuf>,
+    /// One parameter, e.g. `--set eta=0.1` (repeatable; wins over --config, later wins over earlier).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Column choice.
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+    /// Print a progress line every N rounds when not on a terminal.
+    #[arg(long, value_name = "N")]
+    pub log_every: Option<usize>,
+    /// No progress bar or progress lines (the summary is still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs `sylvan train`.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let start = Instant::now();
+    check_model_out(&args.model_out)?;
+    let params = super::params::build(args.config.as_deref(), &args.sets)?;
+    let selection = args.columns.selection(&args.data)?;
+    let train = load_training(&args.data, &selection)?;
+    report_skipped(&args.data, &train, args.quiet);
+    let names = train
+        .dataset
+        .feature_names()
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
+    let valid_selection = ColumnSelection {
+        label: selection.label.clone(),
+        weight: selection.weight.clone(),
+        ..Default::default()
+    };
+    let mut valid = Vec::with_capacity(args.valid.len());
+    for (i, path) in args.valid.iter().enumerate() {
+        let name = if args.valid.len() == 1 {
+            "valid".to_string()
+        } else {
+            format!("valid_{i}")
+        };
+        valid.push((name, load_for_model(path, &names, &train.categories, &valid_selection)?));
+    }
+    let evals: Vec<(&str, &sylvan_booster::Dataset)> = if valid.is_empty() {
+        vec![("train", &train.dataset)]
+    } else {
+        valid.iter().map(|(n, d)| (n.as_str(), &d.dataset)).collect()
+    };
+
+    let mut progress = Progress::new(params.num_round, args.quiet, args.log_every);
+    let result = Booster::train_with(
+        &params,
+        &train.dataset,
+        &evals,
+        TrainOptions {
+            callback: Some(&mut progress),
+            ..Default::default()
+        },
+    );
+    progress.finish();
+    let mut booster = result?;
+    if !train.categories.is_empty() {
+        booster.set_attribute(CATEGORIES_ATTRIBUTE, train.categories.to_json());
+    }
+    if let Some(label) = &selection.label {
+        booster.set_attribute(LABEL_ATTRIBUTE, label.clone());
+    }
+    booster.save(&args.model_out)?;
+
+    let best = booster
+        .best_iteration()
+        .map(|b| format!(", best iteration {b}"))
+        .unwrap_or_default();
+    let metrics = progress
+        .last
+        .as_ref()
+        .map(format_evals)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "no metrics".into());
+    say(format!(
+        "trained {} rounds{best} on {} rows x {} features in {:.2}s; {metrics}; model saved to {}",
+        booster.num_rounds(),
+        train.dataset.num_rows(),
+        train.dataset.num_features(),
+        start.elapsed().as_secs_f64(),
+        args.model_out.display()
+    ));
+    Ok(())
+}
+
+/// Tells the user which columns were left out because of their type.
+fn report_skipped(data: &Path, loaded: &LoadedData, quiet: bool) {
+    if quiet || loaded.skipped.is_empty() {
+        return;
+    }
+    let list: Vec<String> = loaded
+        .skipped
+        .iter()
+        .map(|s| format!("{} ({})", s.name, s.data_type))
+        .collect();
+    note(format!(
+        "note: `{}`: columns of unsupported types are not features: {}",
+        data.display(),
+        list.join(", ")
+    ));
+}

@@ -1,0 +1,670 @@
+//! Helpers shared by the integration tests and benchmarks: deterministic data generators, a tiny
+//! `.npy` writer, independent metric implementations, and the runner for the Python reference
+//! (`tests/python/reference.py`, which trains XGBoost or LightGBM on the same files).
+//!
+//! Include it with `mod common;` from a test, or `#[path = "../tests/common/mod.rs"] mod common;`
+//! from a benchmark. Not every user needs every helper.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+// ------------------------------------------------------------------------------------------------
+// Data
+
+/// A generated table: feature columns (`NaN` = missing) and one label per row.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Feature columns, all of the same length.
+    pub columns: Vec<Vec<f32>>,
+    /// Labels, one per row.
+    pub labels: Vec<f32>,
+}
+
+impl Table {
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Number of feature columns.
+    pub fn num_features(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Splits off the first `n` rows; returns `(first n rows, the rest)`.
+    pub fn split_at(mut self, n: usize) -> (Table, Table) {
+        let rest_cols = self.columns.iter_mut().map(|c| c.split_off(n)).collect();
+        let rest_labels = self.labels.split_off(n);
+        (
+            self,
+            Table {
+                columns: rest_cols,
+                labels: rest_labels,
+            },
+        )
+    }
+
+    /// The table as a labelled Sylvan data set.
+    pub fn to_dataset(&self) -> sylvan::Dataset {
+        sylvan::Dataset::from_columns(self.columns.clone())
+            .and_then(|d| d.with_labels(self.labels.clone()))
+            .expect("generated data is valid")
+    }
+
+    /// Writes `X_<name>.npy` (rows x features, f32, C order) and `y_<name>.npy` into `dir`.
+    pub fn write_npy(&self, dir: &Path, name: &str) -> std::io::Result<()> {
+        write_npy_columns(&dir.join(format!("X_{name}.npy")), &self.columns)?;
+        write_npy_f32(&dir.join(format!("y_{name}.npy")), &[self.labels.len()], &self.labels)
+    }
+}
+
+/// Deterministic random numbers for the generators.
+pub struct Gen {
+    rng: StdRng,
+}
+
+impl Gen {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Gen {
+        Gen {
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        self.rng.random_range(lo..hi)
+    }
+
+    /// Standard normal (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u1: f64 = 1.0 - self.rng.random::<f64>(); // (0, 1]
+        let u2: f64 = self.rng.random::<f64>();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+
+    /// Exponential with rate 1.
+    pub fn exponential(&mut self) -> f64 {
+        -(1.0 - self.rng.random::<f64>()).ln()
+    }
+
+    /// Laplace with scale `b`.
+    pub fn laplace(&mut self, b: f64) -> f64 {
+        let e = self.exponential() * b;
+        if self.rng.random_bool(0.5) {
+            e
+        } else {
+            -e
+        }
+    }
+
+    /// True with probability `p`.
+    pub fn bernoulli(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p.clamp(0.0, 1.0))
+    }
+
+    /// A uniformly random permutation of `0..n` (Fisher-Yates).
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut p: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = self.rng.random_range(0..=i);
+            p.swap(i, j);
+        }
+        p
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Builds a table from a row generator that returns `(features, label)`.
+fn table_from_rows(
+    n: usize,
+    m: usize,
+    mut row: impl FnMut(&mut [f64]) -> f64,
+    g: &mut Gen,
+    features: impl Fn(&mut Gen, &mut [f64]),
+) -> Table {
+    let mut columns: Vec<Vec<f32>> = (0..m).map(|_| Vec::with_capacity(n)).collect();
+    let mut labels = Vec::with_capacity(n);
+    let mut x = vec![0.0f64; m];
+    for _ in 0..n {
+        features(g, &mut x);
+        // Labels are computed from the f32 values the learners will see.
+        for v in x.iter_mut() {
+            *v = *v as f32 as f64;
+        }
+        let y = row(&mut x);
+        for (c, v) in columns.iter_mut().zip(&x) {
+            c.push(*v as f32);
+        }
+        labels.push(y as f32);
+    }
+    Table { columns, labels }
+}
+
+/// Binary classification, 10 informative features with nonlinear effects and interactions:
+/// P(y = 1) = sigmoid(f(x)), f mixing sines, products, squares, thresholds and a tanh.
+pub fn binary_nonlinear(n: usize, seed: u64) -> Table {
+    let mut g = Gen::new(seed);
+    let mut labels_rng = Gen::new(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for v in x[0..4].iter_mut() {
+            *v = g.normal();
+        }
+        for v in x[4..7].iter_mut() {
+            *v = g.uniform(-2.0, 2.0);
+        }
+        x[7] = g.exponential();
+        x[8] = g.normal() * 3.0 + 1.0;
+        x[9] = g.uniform(0.0, 10.0);
+    };
+    table_from_rows(
+        n,
+        10,
+        |x| {
+            let f = 1.5 * (2.0 * x[0]).sin() + x[1] * x[2] + 0.6 * (x[3] * x[3] - 1.0) - 0.8 * x[4].abs()
+                + if x[5] > 0.5 { 1.0 } else { -0.3 }
+                + 0.5 * x[6] * (x[0] > 0.0) as i32 as f64
+                + 0.7 * (x[7] - 1.0).tanh()
+                + 0.3 * (x[8] / 3.0).powi(2) * x[1].signum()
+                + 0.4 * (x[9] * 0.8).cos()
+                + 0.3;
+            labels_rng.bernoulli(sigmoid(f)) as i32 as f64
+        },
+        &mut g,
+        features,
+    )
+}
+
+/// Regression with a nonlinear mean, Gaussian noise (sd 0.5), and about `missing` of all feature
+/// values replaced by `NaN` (missing completely at random, after the label was computed).
+pub fn regression_missing(n: usize, seed: u64, missing: f64) -> Table {
+    let mut g = Gen::new(seed);
+    let mut noise = Gen::new(seed ^ 0x5851_f42d_4c95_7f2d);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for (j, v) in x.iter_mut().enumerate() {
+            *v = if j % 2 == 0 { g.normal() } else { g.uniform(-3.0, 3.0) };
+        }
+    };
+    let mut t = table_from_rows(
+        n,
+        10,
+        |x| {
+            3.0 * (x[0] * 1.5).sin() + 2.0 * x[1].abs() - 1.5 * x[2] * x[3] / 3.0
+                + if x[4] > 0.0 { 2.0 } else { -1.0 }
+                + 0.8 * x[5] * x[5] / 3.0
+                + x[6].tanh() * x[7]
+                + 0.5 * x[8]
+                - 0.3 * x[9]
+                + noise.normal() * 0.5
+        },
+        &mut g,
+        features,
+    );
+    let mut m = Gen::new(seed ^ 0x2545_f491_4f6c_dd1d);
+    for c in t.columns.iter_mut() {
+        for v in c.iter_mut() {
+            if m.bernoulli(missing) {
+                *v = f32::NAN;
+            }
+        }
+    }
+    t
+}
+
+/// Regression with heavy-tailed (Laplace, scale 1) noise and a few gross outliers (1 % of rows
+/// shifted by +-20): the setting where the absolute error loss matters.
+pub fn regression_heavy_tails(n: usize, seed: u64) -> Table {
+    let mut g = Gen::new(seed);
+    let mut noise = Gen::new(seed ^ 0x1234_5678_9abc_def1);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for v in x.iter_mut() {
+            *v = g.uniform(-2.0, 2.0);
+        }
+    };
+    table_from_rows(
+        n,
+        8,
+        |x| {
+            let mean = 4.0 * (x[0] * 1.2).sin() + 2.0 * x[1] * x[2] + 3.0 * (x[3] > 0.3) as i32 as f64 - x[4] * x[4]
+                + 0.5 * x[5]
+                + x[6].abs() * x[7];
+            let outlier = if noise.bernoulli(0.01) {
+                20.0 * noise.uniform(-1.0, 1.0).signum()
+            } else {
+                0.0
+            };
+            mean + noise.laplace(1.0) + outlier
+        },
+        &mut g,
+        features,
+    )
+}
+
+/// Three-class classification, 8 features: class scores are nonlinear functions of the
+/// features, and the label is the argmax of the scores plus Gumbel noise (a softmax draw).
+pub fn multiclass3(n: usize, seed: u64) -> Table {
+    let mut g = Gen::new(seed);
+    let mut noise = Gen::new(seed ^ 0x0bad_5eed_dead_beef);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for (j, v) in x.iter_mut().enumerate() {
+            *v = if j < 4 { g.normal() } else { g.uniform(-2.0, 2.0) };
+        }
+    };
+    table_from_rows(
+        n,
+        8,
+        |x| {
+            let s = [
+                1.5 * x[0] + (2.0 * x[1]).sin() + 0.5 * x[4] * x[5],
+                -x[0] + 1.2 * x[2] * x[3] + 0.8 * x[6].abs(),
+                0.8 * x[1] * x[1] - 0.5 + (x[7] > 0.5) as i32 as f64 * 1.5 - 0.7 * x[4],
+            ];
+            let mut best = 0;
+            let mut best_v = f64::NEG_INFINITY;
+            for (c, v) in s.iter().enumerate() {
+                let gumbel = -(noise.exponential()).ln();
+                if v + gumbel > best_v {
+                    best_v = v + gumbel;
+                    best = c;
+                }
+            }
+            best as f64
+        },
+        &mut g,
+        features,
+    )
+}
+
+/// Regression on tie-free features (every column's values are distinct, checked), with one
+/// dominant step: y = 3 * [x0 >= 0.37 * scale0] + smooth terms + noise. The best root split is on
+/// feature 0 near the step, clearly ahead of every other candidate.
+///
+/// Column `j` holds a random permutation of `offset_j + scale_j * (k + 0.5) / n`, k = 0..n, so
+/// the values are evenly spread and distinct.
+pub fn tie_free_step(n: usize, seed: u64) -> Table {
+    let m = 6;
+    let mut g = Gen::new(seed);
+    let scales = [1.0, 10.0, 0.5, 100.0, 3.0, 2.0];
+    let offsets = [0.0, -5.0, 2.0, 50.0, -1.0, 0.25];
+    let mut columns = Vec::with_capacity(m);
+    for j in 0..m {
+        let perm = g.permutation(n);
+        let col: Vec<f32> = perm
+            .iter()
+            .map(|&k| (offsets[j] + scales[j] * (k as f64 + 0.5) / n as f64) as f32)
+            .collect();
+        let mut sorted = col.clone();
+        sorted.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+        assert!(sorted.windows(2).all(|w| w[0] < w[1]), "column {j} has ties");
+        columns.push(col);
+    }
+    let mut noise = Gen::new(seed ^ 0x7777_1111_3333_5555);
+    let labels = (0..n)
+        .map(|i| {
+            let u = |j: usize| (columns[j][i] as f64 - offsets[j]) / scales[j]; // back to [0, 1)
+            let y = 3.0 * (u(0) >= 0.37) as i32 as f64 + 0.8 * (u(1) * 6.0).sin() + 0.6 * u(2) * u(3) - 0.4 * u(4)
+                + 0.2 * u(5)
+                + noise.normal() * 0.3;
+            y as f32
+        })
+        .collect();
+    Table { columns, labels }
+}
+
+/// Data of the HIGGS shape: 28 features (21 "low-level" kinematic-like values: transverse momenta
+/// (exponential), pseudorapidities (normal), azimuths (uniform), b-tags (discrete {0, 1, 2}); and 7
+/// "high-level" derived masses that are nonlinear functions of them), binary labels from a
+/// nonlinear function of both plus logistic noise, about 53 % positive like HIGGS.
+pub fn higgs_like(n: usize, seed: u64) -> Table {
+    let mut g = Gen::new(seed);
+    let mut noise = Gen::new(seed ^ 0x4849_4747_5321_0001);
+    let mut columns: Vec<Vec<f32>> = (0..28).map(|_| Vec::with_capacity(n)).collect();
+    let mut labels = Vec::with_capacity(n);
+    let mut x = [0.0f64; 28];
+    for _ in 0..n {
+        // lepton pT, eta, phi; missing energy magnitude, phi; 4 jets x (pT, eta, phi, b-tag)
+        x[0] = 0.3 + g.exponential() * 0.7;
+        x[1] = g.normal() * 1.0;
+        x[2] = g.uniform(-1.74, 1.74);
+        x[3] = 0.2 + g.exponential() * 0.8;
+        x[4] = g.uniform(-1.74, 1.74);
+        for jet in 0..4 {
+            let b = 5 + jet * 4;
+            x[b] = 0.25 + g.exponential() * 0.75;
+            x[b + 1] = g.normal() * 1.0;
+            x[b + 2] = g.uniform(-1.74, 1.74);
+            let u = g.uniform(0.0, 1.0);
+            x[b + 3] = if u < 0.55 {
+                0.0
+            } else if u < 0.8 {
+                1.1
+            } else {
+                2.2
+            };
+        }
+        for v in x[..21].iter_mut() {
+            *v = *v as f32 as f64;
+        }
+        let pair_mass = |pa: f64, ea: f64, fa: f64, pb: f64, eb: f64, fb: f64| {
+            (2.0 * pa * pb * ((ea - eb).cosh() - (fa - fb).cos())).max(0.0).sqrt()
+        };
+        x[21] = pair_mass(x[5], x[6], x[7], x[9], x[10], x[11]); // m_jj
+        x[22] = pair_mass(x[0], x[1], x[2], x[3], 0.0, x[4]); // m_lv
+        x[23] = pair_mass(x[13], x[14], x[15], x[17], x[18], x[19]); // m_bb
+        x[24] = (x[21] * x[21] + x[22] * x[22]).sqrt(); // m_wwbb
+        x[25] = (x[0] + x[5] + x[9]).ln_1p() * (1.0 + 0.1 * x[8]); // m_jlv
+        x[26] = (x[23] + x[21]) / (1.0 + x[3]); // m_wbb
+        x[27] = (x[24] * x[25]).sqrt() + 0.05 * (x[1] - x[6]).abs(); // m_wwb
+        for v in x[21..].iter_mut() {
+            *v = *v as f32 as f64;
+        }
+        let f = 1.2 * ((x[23] - 1.0).abs() < 0.35) as i32 as f64
+            + 0.9 * ((x[21] - 0.9).abs() < 0.4) as i32 as f64
+            + 0.6 * (x[8] + x[20]) / 2.2
+            - 0.7 * (x[24] - 1.8).abs()
+            + 0.5 * (x[0] * x[3]).tanh()
+            + 0.4 * (x[2] - x[4]).cos() * x[26].min(3.0) / 3.0
+            - 0.3 * x[1].abs() * x[6].abs() / 2.0
+            + 0.5 * (x[27] - 1.3).tanh()
+            - 0.8;
+        let y = (f + noise.laplace(0.8) > 0.0) as i32 as f32;
+        for (c, v) in columns.iter_mut().zip(x.iter()) {
+            c.push(*v as f32);
+        }
+        labels.push(y);
+    }
+    Table { columns, labels }
+}
+
+// ------------------------------------------------------------------------------------------------
+// .npy (format version 1.0) writer
+
+/// Writes the header of a little-endian f32 C-order array of `shape`.
+fn npy_header(out: &mut impl Write, shape: &[usize]) -> std::io::Result<()> {
+    let shape_text = match shape {
+        [n] => format!("({n},)"),
+        dims => format!(
+            "({})",
+            dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+    // Magic (6) + version (2) + header length (2) + header, padded with spaces and ended by a
+    // newline so that the data starts on a 64-byte boundary (what numpy itself writes).
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    let len = u16::try_from(header.len()).expect("npy header fits in u16");
+    out.write_all(b"\x93NUMPY\x01\x00")?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(header.as_bytes())
+}
+
+/// Writes `values` (C order, `shape.iter().product()` of them) as an f32 `.npy` file.
+pub fn write_npy_f32(path: &Path, shape: &[usize], values: &[f32]) -> std::io::Result<()> {
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        values.len(),
+        "shape does not match the values"
+    );
+    let mut out = BufWriter::new(File::create(path)?);
+    npy_header(&mut out, shape)?;
+    for v in values {
+        out.write_all(&v.to_le_bytes())?;
+    }
+    out.flush()
+}
+
+/// Writes feature columns as a rows x features f32 `.npy` file (C order: row by row).
+pub fn write_npy_columns(path: &Path, columns: &[Vec<f32>]) -> std::io::Result<()> {
+    let n = columns.first().map_or(0, Vec::len);
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    npy_header(&mut out, &[n, columns.len()])?;
+    for i in 0..n {
+        for c in columns {
+            out.write_all(&c[i].to_le_bytes())?;
+        }
+    }
+    out.flush()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Metrics, written independently of Sylvan's own (the same code scores Sylvan and the reference)
+
+/// Area under the ROC curve; tied scores get their average rank. Labels > 0.5 are positive.
+pub fn auc(labels: &[f32], scores: &[f32]) -> f64 {
+    assert_eq!(labels.len(), scores.len());
+    let n = scores.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| scores[a].partial_cmp(&scores[b]).expect("scores are not NaN"));
+    let mut rank_sum_pos = 0.0f64;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j < n && scores[order[j]] == scores[order[i]] {
+            j += 1;
+        }
+        let avg_rank = (i + j + 1) as f64 / 2.0; // 1-based ranks i+1..=j
+        rank_sum_pos += avg_rank * order[i..j].iter().filter(|&&k| labels[k] > 0.5).count() as f64;
+        i = j;
+    }
+    let n_pos = labels.iter().filter(|&&y| y > 0.5).count() as f64;
+    let n_neg = n as f64 - n_pos;
+    (rank_sum_pos - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
+}
+
+/// Root mean squared error.
+pub fn rmse(labels: &[f32], pred: &[f32]) -> f64 {
+    assert_eq!(labels.len(), pred.len());
+    let s: f64 = labels
+        .iter()
+        .zip(pred)
+        .map(|(y, p)| (*p as f64 - *y as f64).powi(2))
+        .sum();
+    (s / labels.len() as f64).sqrt()
+}
+
+/// Mean absolute error.
+pub fn mae(labels: &[f32], pred: &[f32]) -> f64 {
+    assert_eq!(labels.len(), pred.len());
+    let s: f64 = labels
+        .iter()
+        .zip(pred)
+        .map(|(y, p)| (*p as f64 - *y as f64).abs())
+        .sum();
+    s / labels.len() as f64
+}
+
+/// Accuracy of row-major class probabilities (`k` per row) against integer labels; the first
+/// largest probability wins.
+pub fn accuracy(labels: &[f32], probs: &[f32], k: usize) -> f64 {
+    assert_eq!(labels.len() * k, probs.len());
+    let hits = labels
+        .iter()
+        .zip(probs.chunks_exact(k))
+        .filter(|(y, row)| {
+            let mut best = 0;
+            for c in 1..k {
+                if row[c] > row[best] {
+                    best = c;
+                }
+            }
+            best == **y as usize
+        })
+        .count();
+    hits as f64 / labels.len() as f64
+}
+
+// ------------------------------------------------------------------------------------------------
+// Scratch directories
+
+/// A scratch directory under the system temp dir, removed on drop unless `SYLVAN_KEEP_TMP` is set.
+pub struct ScratchDir(pub PathBuf);
+
+impl ScratchDir {
+    /// Creates a fresh directory named after `what` and the process id.
+    pub fn new(what: &str) -> ScratchDir {
+        let dir = std::env::temp_dir().join(format!("sylvan-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        ScratchDir(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if std::env::var_os("SYLVAN_KEEP_TMP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        } else {
+            eprintln!("kept {}", self.0.display());
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The Python reference
+
+/// The repository root (the root package's manifest directory).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What `reference.py --check` found.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    /// The Python interpreter that has xgboost.
+    pub python: PathBuf,
+    /// Versions reported by `--check` (`xgboost`, `lightgbm`, `numpy`; null when missing).
+    pub versions: serde_json::Value,
+}
+
+impl Reference {
+    /// Whether LightGBM can be imported too.
+    pub fn has_lightgbm(&self) -> bool {
+        self.versions.get("lightgbm").is_some_and(|v| v.is_string())
+    }
+}
+
+/// Candidate interpreters: `$SYLVAN_PYTHON`, else the CI venv, else `python3` on the PATH.
+fn python_candidates() -> Vec<PathBuf> {
+    if let Some(p) = std::env::var_os("SYLVAN_PYTHON") {
+        return vec![PathBuf::from(p)];
+    }
+    let mut c = Vec::new();
+    let venv = PathBuf::from("/var/tmp/sylvan-venv/bin/python");
+    if venv.exists() {
+        c.push(venv);
+    }
+    c.push(PathBuf::from("python3"));
+    c
+}
+
+fn require_reference() -> bool {
+    std::env::var("SYLVAN_REQUIRE_REFERENCE").is_ok_and(|v| v == "1")
+}
+
+/// Finds a Python with xgboost (once per process). `None` means: skip the differential checks
+/// (after printing why). With `SYLVAN_REQUIRE_REFERENCE=1` a missing reference panics instead.
+pub fn reference() -> Option<Reference> {
+    static FOUND: OnceLock<Result<Reference, String>> = OnceLock::new();
+    let found = FOUND.get_or_init(|| {
+        let script = repo_root().join("tests/python/reference.py");
+        let mut why = Vec::new();
+        for python in python_candidates() {
+            match Command::new(&python).arg(&script).arg("--check").output() {
+                Ok(out) if out.status.success() => {
+                    let versions = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+                    return Ok(Reference { python, versions });
+                }
+                Ok(out) => why.push(format!(
+                    "{}: {}",
+                    python.display(),
+                    String::from_utf8_lossy(&out.stdout).trim()
+                )),
+                Err(e) => why.push(format!("{}: {e}", python.display())),
+            }
+        }
+        Err(why.join("; "))
+    });
+    match found {
+        Ok(r) => Some(r.clone()),
+        Err(why) if require_reference() => {
+            panic!("SYLVAN_REQUIRE_REFERENCE=1 but no Python with xgboost was found ({why})")
+        }
+        Err(why) => {
+            eprintln!("skipping: xgboost not available ({why}); set SYLVAN_PYTHON to a Python that has it");
+            None
+        }
+    }
+}
+
+/// The parameters as the JSON object `reference.py --params` takes (values stay strings).
+pub fn params_json(params: &[(&str, &str)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Sylvan parameters from the same list of `(name, value)` pairs.
+pub fn sylvan_params(params: &[(&str, &str)]) -> sylvan::Params {
+    let mut p = sylvan::Params::default();
+    for (k, v) in params {
+        p.set(k, v).unwrap_or_else(|e| panic!("Sylvan rejects {k}={v}: {e}"));
+    }
+    p
+}
+
+/// Runs the reference script on the `.npy` files in `dir` and returns its result.json.
+pub fn run_reference(
+    r: &Reference,
+    library: &str,
+    task: &str,
+    dir: &Path,
+    params: &[(&str, &str)],
+) -> serde_json::Value {
+    let script = repo_root().join("tests/python/reference.py");
+    let out_file = dir.join(format!("result-{library}-{task}.json"));
+    let out = Command::new(&r.python)
+        .arg(&script)
+        .args(["--library", library, "--task", task, "--dir"])
+        .arg(dir)
+        .args(["--params", &params_json(params), "--out"])
+        .arg(&out_file)
+        .output()
+        .expect("run reference.py");
+    assert!(
+        out.status.success(),
+        "reference.py ({library}, {task}) failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&out_file).expect("read result.json");
+    serde_json::from_str(&text).expect("result.json is JSON")
+}
+
+/// The reference's test predictions as f32 (row-major).
+pub fn reference_predictions(result: &serde_json::Value) -> Vec<f32> {
+    result["predictions"]
+        .as_array()
+        .expect("predictions")
+        .iter()
+        .map(|v| v.as_f64().expect("number") as f32)
+        .collect()
+}

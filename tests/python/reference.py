@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Reference trainer for Sylvan's differential tests (tests/differential.rs).
+
+Trains XGBoost (or LightGBM) on a data set that the Rust test wrote as .npy files and writes what
+the test compares against to <dir>/result.json.
+
+Usage:
+    reference.py --check
+        Prints the versions of xgboost/lightgbm/numpy as JSON and exits 0 when xgboost can be
+        imported, 3 when it cannot (the Rust side then skips or fails, see SYLVAN_REQUIRE_REFERENCE).
+    reference.py --task NAME --dir DIR --params JSON [--library xgboost|lightgbm] [--out FILE]
+        DIR holds X_train.npy (float32, rows x features, NaN = missing), y_train.npy (float32),
+        X_test.npy, y_test.npy. JSON is an object of XGBoost parameter names (strings or numbers)
+        plus "num_round". NAME only labels the output (binary, regression, multiclass, ...).
+
+result.json:
+    library, version, task, params (as passed to the library), num_round, train_seconds,
+    pred_shape [rows, cols], predictions (row-major, probabilities for binary:logistic and
+    multi:softprob, values for regression), metrics (computed here with numpy: auc, logloss,
+    error, rmse, mae, accuracy, mlogloss as they apply), root_split (first tree's root:
+    feature, threshold, default_left, gain, or null for a single leaf), root_feature_cuts (the
+    quantile cut points XGBoost used for the root's feature, when it exposes them), base_score.
+    XGBoost's rule is "go left when x < threshold"; LightGBM's is "x <= threshold".
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def _versions():
+    out = {}
+    for name in ("xgboost", "lightgbm", "numpy"):
+        try:
+            mod = __import__(name)
+            out[name] = getattr(mod, "__version__", "unknown")
+        except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
+            out[name] = None
+            out[name + "_error"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def _load(directory):
+    import numpy as np
+
+    def load(name):
+        return np.load(os.path.join(directory, name), allow_pickle=False)
+
+    x_train, y_train = load("X_train.npy"), load("y_train.npy")
+    x_test, y_test = load("X_test.npy"), load("y_test.npy")
+    if x_train.ndim != 2 or x_test.ndim != 2 or x_train.shape[1] != x_test.shape[1]:
+        raise SystemExit(f"bad feature shapes: train {x_train.shape}, test {x_test.shape}")
+    if y_train.shape != (x_train.shape[0],) or y_test.shape != (x_test.shape[0],):
+        raise SystemExit(f"bad label shapes: {y_train.shape}, {y_test.shape}")
+    return x_train, y_train, x_test, y_test
+
+
+# ----------------------------------------------------------------------------------------------
+# Metrics (numpy only, so they do not depend on either library's own evaluation code)
+
+
+def auc(y, p):
+    """Area under the ROC curve, ties in p given their average rank."""
+    import numpy as np
+
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    order = np.argsort(p, kind="mergesort")
+    ps = p[order]
+    ranks = np.empty(len(p), dtype=np.float64)
+    n = len(p)
+    # average ranks over runs of equal scores
+    boundaries = np.flatnonzero(np.diff(ps)) + 1
+    starts = np.concatenate(([0], boundaries))
+    ends = np.concatenate((boundaries, [n]))
+    for s, e in zip(starts, ends):
+        ranks[order[s:e]] = (s + e + 1) / 2.0  # 1-based average rank
+    pos = y > 0.5
+    n_pos = pos.sum()
+    n_neg = n - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def metrics_for(objective, y, pred):
+    import numpy as np
+
+    y = np.asarray(y, dtype=np.float64)
+    pred = np.asarray(pred, dtype=np.float64)
+    out = {}
+    if objective.startswith("binary:"):
+        p = np.clip(pred, 1e-15, 1 - 1e-15)
+        out["auc"] = auc(y, pred)
+        out["logloss"] = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        out["error"] = float(np.mean((pred > 0.5) != (y > 0.5)))
+    elif objective.startswith("multi:"):
+        labels = y.astype(np.int64)
+        if pred.ndim == 1:  # multi:softmax gives class ids
+            cls = pred.astype(np.int64)
+        else:
+            cls = pred.argmax(axis=1)
+            p = np.clip(pred[np.arange(len(labels)), labels], 1e-15, 1.0)
+            out["mlogloss"] = float(-np.mean(np.log(p)))
+        out["accuracy"] = float(np.mean(cls == labels))
+    else:
+        err = pred - y
+        out["rmse"] = float(np.sqrt(np.mean(err * err)))
+        out["mae"] = float(np.mean(np.abs(err)))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# XGBoost
+
+
+def _xgb_params(params):
+    p = {k: v for k, v in params.items() if k not in ("num_round",)}
+    p.setdefault("tree_method", "hist")
+    return p
+
+
+def run_xgboost(task, params, data):
+    import numpy as np
+    import xgboost as xgb
+
+    x_train, y_train, x_test, y_test = data
+    num_round = int(params.get("num_round", 10))
+    p = _xgb_params(params)
+    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan)
+    dtest = xgb.DMatrix(x_test, label=y_test, missing=np.nan)
+    start = time.perf_counter()
+    booster = xgb.train(p, dtrain, num_boost_round=num_round)
+    train_seconds = time.perf_counter() - start
+    pred = booster.predict(dtest)
+
+    model = json.loads(booster.save_raw(raw_format="json"))
+    learner = model["learner"]
+    tree0 = learner["gradient_booster"]["model"]["trees"][0]
+    root = None
+    if tree0["left_children"][0] != -1:
+        root = {
+            "feature": int(tree0["split_indices"][0]),
+            "threshold": float(tree0["split_conditions"][0]),
+            "default_left": bool(tree0["default_left"][0]),
+            "gain": float(tree0["loss_changes"][0]),
+            "rule": "x < threshold",
+        }
+    cuts = None
+    if root is not None:
+        try:
+            indptr, values = dtrain.get_quantile_cut()
+            f = root["feature"]
+            cuts = [float(v) for v in values[indptr[f] : indptr[f + 1]]]
+        except Exception as exc:  # noqa: BLE001 - older versions lack get_quantile_cut
+            cuts = None
+            print(f"note: no quantile cuts ({exc})", file=sys.stderr)
+    return {
+        "library": "xgboost",
+        "version": xgb.__version__,
+        "task": task,
+        "params": p,
+        "num_round": num_round,
+        "train_seconds": train_seconds,
+        "pred_shape": [int(pred.shape[0]), int(pred.shape[1]) if pred.ndim == 2 else 1],
+        "predictions": [float(v) for v in np.asarray(pred, dtype=np.float64).ravel()],
+        "metrics": metrics_for(p.get("objective", "reg:squarederror"), y_test, pred),
+        "root_split": root,
+        "root_feature_cuts": cuts,
+        "base_score": learner["learner_model_param"].get("base_score"),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# LightGBM, configured to mirror the XGBoost parameters as closely as LightGBM allows
+
+
+LGB_OBJECTIVES = {
+    "binary:logistic": "binary",
+    "reg:squarederror": "regression",
+    "reg:absoluteerror": "regression_l1",
+    "multi:softprob": "multiclass",
+    "multi:softmax": "multiclass",
+}
+
+
+def lgb_params_from_xgb(params):
+    """Maps XGBoost names to LightGBM's. Depth-limited trees get num_leaves = 2^max_depth - 1
+    (LightGBM grows leaf-wise; with max_depth set too, the tree can be no deeper than XGBoost's).
+    min_data_in_leaf=0 and min_sum_hessian_in_leaf=min_child_weight mirror XGBoost, which limits
+    only the hessian sum."""
+    objective = params.get("objective", "reg:squarederror")
+    if objective not in LGB_OBJECTIVES:
+        raise SystemExit(f"no LightGBM objective for {objective}")
+    depth = int(params.get("max_depth", 6))
+    p = {
+        "objective": LGB_OBJECTIVES[objective],
+        "learning_rate": float(params.get("eta", params.get("learning_rate", 0.3))),
+        "max_depth": depth,
+        "num_leaves": max(2, min(2**depth - 1, 131072)),
+        "max_bin": int(params.get("max_bin", 256)),
+        "lambda_l2": float(params.get("lambda", 1.0)),
+        "lambda_l1": float(params.get("alpha", 0.0)),
+        "min_gain_to_split": float(params.get("gamma", 0.0)),
+        "min_sum_hessian_in_leaf": float(params.get("min_child_weight", 1.0)),
+        "min_data_in_leaf": 0,
+        "num_threads": int(params.get("nthread", 0)),
+        "seed": int(params.get("seed", 0)),
+        "deterministic": True,
+        "verbose": -1,
+    }
+    if "num_class" in params and objective.startswith("multi:"):
+        p["num_class"] = int(params["num_class"])
+    return p
+
+
+def run_lightgbm(task, params, data):
+    import lightgbm as lgb
+    import numpy as np
+
+    x_train, y_train, x_test, y_test = data
+    num_round = int(params.get("num_round", 10))
+    p = lgb_params_from_xgb(params)
+    dtrain = lgb.Dataset(x_train, label=y_train, params={"max_bin": p["max_bin"], "verbose": -1})
+    start = time.perf_counter()
+    booster = lgb.train(p, dtrain, num_boost_round=num_round)
+    train_seconds = time.perf_counter() - start
+    pred = booster.predict(x_test)
+    dump = booster.dump_model()
+    t0 = dump["tree_info"][0]["tree_structure"]
+    root = None
+    if "split_feature" in t0:
+        root = {
+            "feature": int(t0["split_feature"]),
+            "threshold": float(t0["threshold"]),
+            "default_left": bool(t0.get("default_left", True)),
+            "gain": float(t0.get("split_gain", 0.0)),
+            "rule": "x <= threshold",
+        }
+    return {
+        "library": "lightgbm",
+        "version": lgb.__version__,
+        "task": task,
+        "params": p,
+        "num_round": num_round,
+        "train_seconds": train_seconds,
+        "pred_shape": [int(pred.shape[0]), int(pred.shape[1]) if pred.ndim == 2 else 1],
+        "predictions": [float(v) for v in np.asarray(pred, dtype=np.float64).ravel()],
+        "metrics": metrics_for(params.get("objective", "reg:squarederror"), y_test, pred),
+        "root_split": root,
+        "root_feature_cuts": None,
+        "base_score": None,
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="report versions; exit 3 without xgboost")
+    ap.add_argument("--task", default="task")
+    ap.add_argument("--dir")
+    ap.add_argument("--params", help="JSON object of XGBoost parameters plus num_round")
+    ap.add_argument("--library", choices=("xgboost", "lightgbm"), default="xgboost")
+    ap.add_argument("--out", help="result file (default DIR/result.json)")
+    args = ap.parse_args(argv)
+
+    if args.check:
+        v = _versions()
+        print(json.dumps(v))
+        return 0 if v.get("xgboost") and v.get("numpy") else 3
+    if not args.dir or args.params is None:
+        ap.error("--dir and --params are required (or --check)")
+    params = json.loads(args.params)
+    if not isinstance(params, dict):
+        ap.error("--params must be a JSON object")
+    data = _load(args.dir)
+    run = run_xgboost if args.library == "xgboost" else run_lightgbm
+    result = run(args.task, params, data)
+    out = args.out or os.path.join(args.dir, "result.json")
+    with open(out, "w") as f:
+        json.dump(result, f)
+    summary = {k: result[k] for k in ("library", "version", "task", "train_seconds", "metrics", "root_split")}
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
