@@ -15,6 +15,8 @@
 //! - first tree's root split on tie-free data: same feature, and the thresholds at most one
 //!   quantile bin apart (see `root_split_matches_on_tie_free_data`)
 //! - boosting=gradient with reg:absoluteerror: MAE within 5 % of XGBoost's reg:absoluteerror
+//! - tree_method=exact (issue 4): every tree has the same splits (feature, threshold to 1e-6
+//!   relative, default direction) as XGBoost's exact method, and predictions agree to 1e-4
 
 mod common;
 
@@ -316,4 +318,82 @@ fn npy_files_and_metrics_agree_with_python() {
     // AUC with ties: scores [0.1, 0.4, 0.4, 0.8], labels [0, 0, 1, 1] -> 0.875.
     let auc = common::auc(&[0.0, 0.0, 1.0, 1.0], &[0.1, 0.4, 0.4, 0.8]);
     assert!((auc - 0.875).abs() < 1e-12, "{auc}");
+}
+
+/// Splits of every tree as (feature, threshold, default_left), in node order, internal nodes only.
+fn splits_of_xgboost(result: &serde_json::Value) -> Vec<Vec<(usize, f64, bool)>> {
+    let trees = result["trees"].as_array().expect("reference result has trees");
+    trees
+        .iter()
+        .map(|t| {
+            let left = t["left_children"].as_array().expect("left_children");
+            (0..left.len())
+                .filter(|&i| left[i].as_i64() != Some(-1))
+                .map(|i| {
+                    (
+                        t["split_indices"][i].as_u64().expect("split index") as usize,
+                        t["split_conditions"][i].as_f64().expect("split condition"),
+                        t["default_left"][i].as_bool().expect("default_left"),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn exact_method_matches_xgboost_exact() {
+    // 5,000 x 10 with 10 % missing, depth 4, 5 rounds, lambda 1, no sampling (issue 4).
+    for objective in ["reg:squarederror", "binary:logistic"] {
+        let (mut train, test) = common::regression_missing(10_000, 44, 0.10).split_at(5_000);
+        let mut test = test;
+        if objective == "binary:logistic" {
+            for t in [&mut train, &mut test] {
+                t.labels = t.labels.iter().map(|y| (*y > 0.5) as u8 as f32).collect();
+            }
+        }
+        let params = with(
+            base_params(),
+            &[
+                ("tree_method", "exact"),
+                ("objective", objective),
+                ("max_depth", "4"),
+                ("num_round", "5"),
+            ],
+        );
+        let Some(case) = run_case("exact", train, test, &params) else {
+            return;
+        };
+        let xgb = splits_of_xgboost(&case.xgb);
+        assert_eq!(xgb.len(), case.sylvan.trees().len(), "{objective}: number of trees");
+        for (t, (tree, want)) in case.sylvan.trees().iter().zip(&xgb).enumerate() {
+            let got: Vec<(usize, f64, bool)> = (0..tree.num_nodes())
+                .filter(|&i| !tree.is_leaf(i))
+                .map(|i| (tree.feature[i] as usize, tree.threshold[i] as f64, tree.default_left[i]))
+                .collect();
+            assert_eq!(
+                got.len(),
+                want.len(),
+                "{objective}: tree {t} has a different number of splits"
+            );
+            for (node, (g, w)) in got.iter().zip(want).enumerate() {
+                let close = (g.1 - w.1).abs() <= 1e-6 * w.1.abs().max(1.0);
+                assert!(
+                    g.0 == w.0 && close && g.2 == w.2,
+                    "{objective}: tree {t} split {node}: Sylvan {g:?}, XGBoost {w:?}"
+                );
+            }
+        }
+        let worst = case
+            .sylvan_pred
+            .iter()
+            .zip(&case.xgb_pred)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        println!(
+            "[exact, {objective}] {} trees with identical splits; largest prediction difference {worst:e}",
+            xgb.len()
+        );
+        assert!(worst <= 1e-4, "{objective}: predictions differ by {worst}");
+    }
 }

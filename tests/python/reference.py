@@ -170,6 +170,15 @@ def run_xgboost(task, params, data):
         "root_split": root,
         "root_feature_cuts": cuts,
         "base_score": learner["learner_model_param"].get("base_score"),
+        "trees": [
+            {
+                "left_children": [int(v) for v in t["left_children"]],
+                "split_indices": [int(v) for v in t["split_indices"]],
+                "split_conditions": [float(v) for v in t["split_conditions"]],
+                "default_left": [bool(v) for v in t["default_left"]],
+            }
+            for t in learner["gradient_booster"]["model"]["trees"]
+        ],
     }
 
 
