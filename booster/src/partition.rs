@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use crate::data::Dataset;
 use crate::grow::SplitTask;
+use crate::hist::{prefetch, PREFETCH_DISTANCE};
 
 /// Ranges at least this long are partitioned with parallel chunks.
 const PARALLEL_MIN: usize = 1 << 16;
@@ -12,15 +13,31 @@ const PARALLEL_MIN: usize = 1 << 16;
 const PARTITION_CHUNK: usize = 1 << 14;
 
 /// Stably reorders `rows` so that those for which `goes_left` holds come first; returns how many do.
-/// `scratch` must be at least as long as `rows`.
-pub fn stable_partition(rows: &mut [u32], scratch: &mut [u32], goes_left: &(impl Fn(u32) -> bool + Sync)) -> usize {
+/// `scratch` must be at least as long as `rows`. `touch(r)` is called a few rows ahead of
+/// `goes_left(r)` so that it can prefetch what `goes_left` will read.
+pub fn stable_partition(
+    rows: &mut [u32],
+    scratch: &mut [u32],
+    goes_left: &(impl Fn(u32) -> bool + Sync),
+    touch: &(impl Fn(u32) + Sync),
+) -> usize {
     let n = rows.len();
     let scratch = &mut scratch[..n];
+    let decide = |chunk: &[u32], out: &mut [bool]| {
+        for (i, (r, d)) in chunk.iter().zip(out.iter_mut()).enumerate() {
+            if let Some(&ahead) = chunk.get(i + PREFETCH_DISTANCE) {
+                touch(ahead);
+            }
+            *d = goes_left(*r);
+        }
+    };
     if n < PARALLEL_MIN {
+        let mut left = vec![false; n];
+        decide(rows, &mut left);
         let (mut l, mut r) = (0, 0);
         for i in 0..n {
             let row = rows[i];
-            if goes_left(row) {
+            if left[i] {
                 rows[l] = row;
                 l += 1;
             } else {
@@ -31,10 +48,15 @@ pub fn stable_partition(rows: &mut [u32], scratch: &mut [u32], goes_left: &(impl
         rows[l..].copy_from_slice(&scratch[..r]);
         return l;
     }
-    // Count left rows per chunk, then scatter each chunk into its own disjoint output pieces.
-    let counts: Vec<usize> = rows
+    // Decide every row once, count left rows per chunk, then scatter each chunk into its own
+    // disjoint output pieces.
+    let mut left = vec![false; n];
+    rows.par_chunks(PARTITION_CHUNK)
+        .zip(left.par_chunks_mut(PARTITION_CHUNK))
+        .for_each(|(c, d)| decide(c, d));
+    let counts: Vec<usize> = left
         .par_chunks(PARTITION_CHUNK)
-        .map(|c| c.iter().filter(|r| goes_left(**r)).count())
+        .map(|d| d.iter().filter(|l| **l).count())
         .collect();
     let total_left: usize = counts.iter().sum();
     let (left_out, right_out) = scratch.split_at_mut(total_left);
@@ -51,11 +73,12 @@ pub fn stable_partition(rows: &mut [u32], scratch: &mut [u32], goes_left: &(impl
         rrest = b;
     }
     rows.par_chunks(PARTITION_CHUNK)
+        .zip(left.par_chunks(PARTITION_CHUNK))
         .zip(lefts.into_par_iter().zip(rights.into_par_iter()))
-        .for_each(|(chunk, (l, r))| {
+        .for_each(|((chunk, d), (l, r))| {
             let (mut i, mut j) = (0, 0);
-            for &row in chunk {
-                if goes_left(row) {
+            for (&row, &goes) in chunk.iter().zip(d) {
+                if goes {
                     l[i] = row;
                     i += 1;
                 } else {
@@ -138,14 +161,19 @@ impl RowPartition {
                 // ascending row order.
                 let col = data.column(t.split.feature);
                 let (thr, dl) = (t.split.threshold, t.split.default_left);
-                stable_partition(rows, scratch, &|r| {
-                    let x = col[r as usize];
-                    if x.is_nan() {
-                        dl
-                    } else {
-                        x < thr
-                    }
-                })
+                stable_partition(
+                    rows,
+                    scratch,
+                    &|r| {
+                        let x = col[r as usize];
+                        if x.is_nan() {
+                            dl
+                        } else {
+                            x < thr
+                        }
+                    },
+                    &|r| prefetch(col.as_ptr().wrapping_add(r as usize)),
+                )
             })
             .collect();
         for (t, nl) in order.iter().zip(lefts) {
@@ -176,7 +204,7 @@ mod tests {
             let pred = |r: u32| r % 3 == 1 || r % 7 == 0;
             let (want, wl) = naive(&rows, pred);
             let mut scratch = vec![0; n];
-            let l = stable_partition(&mut rows, &mut scratch, &pred);
+            let l = stable_partition(&mut rows, &mut scratch, &pred, &|_| {});
             assert_eq!(l, wl);
             assert_eq!(rows, want);
         }
