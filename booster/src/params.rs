@@ -300,6 +300,10 @@ impl Params {
             _ => return Err(Error::param(name, "internal error: parameters are not a map")),
         };
         let canonical = canonical_name(name);
+        if !map.contains_key(canonical) {
+            let known: Vec<&str> = map.keys().map(String::as_str).collect();
+            return Err(Error::param(name, format!("unknown parameter; known parameters: {}", known.join(", "))));
+        }
         let parsed = parse_value(canonical, value);
         map.insert(canonical.to_string(), parsed);
         let updated: Params = serde_json::from_value(serde_json::Value::Object(map))
