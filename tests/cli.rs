@@ -232,7 +232,7 @@ fn train_predict_eval_inspect_on_parquet() {
     ]));
     let t = sylvan::io::read_table(&pq, &Default::default()).unwrap();
     assert_eq!(t.names, vec!["prediction"]);
-    let margin0 = t.columns[0][0];
+    let margin0 = t.columns[0].get(0);
     let p0 = rows[0][0];
     assert!((1.0 / (1.0 + (-margin0).exp()) - p0).abs() < 1e-5);
     let leaves = dir.join("leaves.csv");

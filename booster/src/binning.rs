@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::blocks::ColumnBlocks;
+use crate::column::Column;
 use crate::data::Dataset;
 
 /// Cut points of one feature.
@@ -56,7 +57,7 @@ impl BinMapper {
     pub fn fit(data: &Dataset, max_bin: usize) -> BinMapper {
         let features: Vec<FeatureCuts> = (0..data.num_features())
             .into_par_iter()
-            .map(|j| feature_cuts(data.column(j), data.weights(), max_bin))
+            .map(|j| column_cuts(data.column(j), data.num_rows(), data.weights(), max_bin))
             .collect();
         Self::from_cuts(features)
     }
@@ -155,29 +156,42 @@ impl BinMapper {
 /// (for `i` in `1..max_bin`) is the distinct value whose weighted mid-rank is nearest to
 /// `i * W / max_bin`, where `W` is the total weight, as in XGBoost's quantile sketch.
 pub fn feature_cuts(column: &[f32], weights: Option<&[f32]>, max_bin: usize) -> FeatureCuts {
-    let mut pairs: Vec<(f32, f32)> = column
+    let pairs: Vec<(f32, f32)> = column
         .iter()
         .enumerate()
         .filter(|(_, x)| !x.is_nan())
         .map(|(i, x)| (*x, weights.map_or(1.0, |w| w[i])))
         .collect();
     let has_missing = pairs.len() < column.len();
-    if pairs.is_empty() {
-        return FeatureCuts {
-            cuts: vec![f32::MAX],
-            has_missing,
-        };
+    cuts_from_pairs(pairs, has_missing, max_bin)
+}
+
+/// [`feature_cuts`] of a dense or sparse column of a data set with `num_rows` rows.
+pub fn column_cuts(column: &Column, num_rows: usize, weights: Option<&[f32]>, max_bin: usize) -> FeatureCuts {
+    match column.as_dense() {
+        Some(values) => feature_cuts(values, weights, max_bin),
+        None => {
+            let mut pairs = Vec::with_capacity(column.num_present());
+            column.for_each_present(|r, x| pairs.push((x, weights.map_or(1.0, |w| w[r]))));
+            let has_missing = pairs.len() < num_rows;
+            cuts_from_pairs(pairs, has_missing, max_bin)
+        }
     }
+}
+
+/// Cuts from the present `(value, weight)` pairs of a feature.
+fn cuts_from_pairs(mut pairs: Vec<(f32, f32)>, has_missing: bool, max_bin: usize) -> FeatureCuts {
     pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     // Collapse to distinct values with summed weights (-0.0 and 0.0 are one value).
     let mut values: Vec<f32> = Vec::new();
     let mut wsum: Vec<f64> = Vec::new();
     for (x, w) in pairs {
-        if values.last().is_some_and(|last| *last == x) {
-            *wsum.last_mut().unwrap_or(&mut 0.0) += w as f64;
-        } else {
-            values.push(x);
-            wsum.push(w as f64);
+        match (values.last(), wsum.last_mut()) {
+            (Some(last), Some(s)) if *last == x => *s += w as f64,
+            _ => {
+                values.push(x);
+                wsum.push(w as f64);
+            }
         }
     }
     FeatureCuts {

@@ -40,12 +40,13 @@ impl ColumnBlocks {
         let blocks = (0..data.num_features())
             .into_par_iter()
             .map(|j| {
-                let col = data.column(j);
-                let mut rows: Vec<u32> = (0..col.len() as u32).filter(|&r| !col[r as usize].is_nan()).collect();
-                rows.sort_by(|&a, &b| col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b)));
-                // -0.0 and 0.0 compare equal as values; total_cmp orders them, which keeps equal
-                // values adjacent as the scans require.
-                let values = rows.iter().map(|&r| col[r as usize]).collect();
+                let mut pairs: Vec<(u32, f32)> = Vec::with_capacity(data.column(j).num_present());
+                data.column(j).for_each_present(|r, x| pairs.push((r as u32, x)));
+                // Ties keep row order (the sort is stable and rows arrive in order); -0.0 and 0.0
+                // are ordered by total_cmp, which keeps equal values adjacent as the scans require.
+                pairs.sort_by(|a, b| a.1.total_cmp(&b.1));
+                let rows = pairs.iter().map(|p| p.0).collect();
+                let values = pairs.iter().map(|p| p.1).collect();
                 FeatureBlock { rows, values }
             })
             .collect();

@@ -137,7 +137,7 @@ fn scores_of(objective: &dyn Objective, margins: &[f64], k: usize) -> Vec<f32> {
 fn leaf_of_row(tree: &Tree, data: &Dataset, row: usize) -> usize {
     let mut i = 0;
     while !tree.is_leaf(i) {
-        let x = data.column(tree.feature[i] as usize)[row];
+        let x = data.column(tree.feature[i] as usize).get(row);
         let left = if x.is_nan() {
             tree.default_left[i]
         } else {

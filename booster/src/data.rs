@@ -1,15 +1,18 @@
 //! The training and prediction data: feature columns, labels, weights, base margins, names.
 
+use crate::column::Column;
 use crate::error::{Error, Result};
 
-/// A data set held as f32 feature columns (`NaN` = missing) with optional labels, sample weights,
+/// A data set held as f32 feature columns (`NaN` = missing; dense, or sparse with only the present
+/// values stored — see [`Column`]) with optional labels, sample weights,
 /// base margins and feature names.
 ///
 /// Columns are stored feature by feature (column-major), the way Parquet and Arrow deliver them.
-/// Build one with [`Dataset::from_columns`] or [`Dataset::from_rows`], then add the optional parts.
+/// Build one with [`Dataset::from_columns`], [`Dataset::from_rows`] or [`Dataset::from_sparse_columns`],
+/// then add the optional parts.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Dataset {
-    columns: Vec<Vec<f32>>,
+    columns: Vec<Column>,
     num_rows: usize,
     labels: Vec<f32>,
     weights: Option<Vec<f32>>,
@@ -22,26 +25,71 @@ impl Dataset {
     /// [`Dataset::with_labels`] is called; prediction needs none.
     pub fn from_columns(columns: Vec<Vec<f32>>) -> Result<Dataset> {
         let num_rows = columns.first().map_or(0, Vec::len);
-        for (j, c) in columns.iter().enumerate() {
-            if c.len() != num_rows {
-                return Err(Error::ShapeMismatch {
-                    what: format!("length of feature column {j}"),
-                    expected: num_rows,
-                    got: c.len(),
-                });
-            }
-        }
+        Dataset::from_feature_columns(num_rows, columns.into_iter().map(Column::Dense).collect())
+    }
+
+    /// Builds a data set from sparse columns: for each feature, the rows that have a value
+    /// (strictly increasing, below `num_rows`) and those values; every other cell is missing.
+    /// Memory stays proportional to the number of present values.
+    pub fn from_sparse_columns(num_rows: usize, columns: Vec<(Vec<u32>, Vec<f32>)>) -> Result<Dataset> {
+        let columns = columns
+            .into_iter()
+            .map(|(rows, values)| Column::Sparse { rows, values })
+            .collect();
+        Dataset::from_feature_columns(num_rows, columns)
+    }
+
+    /// Builds a data set from any mix of dense and sparse columns of `num_rows` rows each.
+    pub fn from_feature_columns(num_rows: usize, columns: Vec<Column>) -> Result<Dataset> {
         if columns.is_empty() {
             return Err(Error::data("no feature columns"));
         }
         if num_rows == 0 {
             return Err(Error::data("no rows"));
         }
-        for (j, c) in columns.iter().enumerate() {
-            if let Some(row) = c.iter().position(|v| v.is_infinite()) {
-                return Err(Error::data(format!(
-                    "feature column {j} has an infinite value at row {row}"
-                )));
+        for (j, column) in columns.iter().enumerate() {
+            match column {
+                Column::Dense(v) => {
+                    if v.len() != num_rows {
+                        return Err(Error::ShapeMismatch {
+                            what: format!("length of feature column {j}"),
+                            expected: num_rows,
+                            got: v.len(),
+                        });
+                    }
+                    if let Some(row) = v.iter().position(|x| x.is_infinite()) {
+                        return Err(Error::data(format!(
+                            "feature column {j} has an infinite value at row {row}"
+                        )));
+                    }
+                }
+                Column::Sparse { rows, values } => {
+                    if rows.len() != values.len() {
+                        return Err(Error::ShapeMismatch {
+                            what: format!("row ids vs values of sparse column {j}"),
+                            expected: rows.len(),
+                            got: values.len(),
+                        });
+                    }
+                    if let Some(i) = rows.windows(2).position(|w| w[0] >= w[1]) {
+                        return Err(Error::data(format!(
+                            "sparse column {j}: row ids must be strictly increasing ({} then {})",
+                            rows[i],
+                            rows[i + 1]
+                        )));
+                    }
+                    if let Some(&r) = rows.last().filter(|r| **r as usize >= num_rows) {
+                        return Err(Error::data(format!(
+                            "sparse column {j}: row {r} is beyond the {num_rows} rows"
+                        )));
+                    }
+                    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                        return Err(Error::data(format!(
+                            "sparse column {j} has a non-finite value at row {} (leave missing values out)",
+                            rows[i]
+                        )));
+                    }
+                }
             }
         }
         Ok(Dataset {
@@ -154,13 +202,18 @@ impl Dataset {
     }
 
     /// The feature columns.
-    pub fn columns(&self) -> &[Vec<f32>] {
+    pub fn columns(&self) -> &[Column] {
         &self.columns
     }
 
     /// One feature column.
-    pub fn column(&self, j: usize) -> &[f32] {
+    pub fn column(&self, j: usize) -> &Column {
         &self.columns[j]
+    }
+
+    /// Number of present (non-missing) feature values.
+    pub fn num_present(&self) -> usize {
+        self.columns.iter().map(Column::num_present).sum()
     }
 
     /// The labels (empty when none were attached).
@@ -200,9 +253,7 @@ impl Dataset {
         out.clear();
         out.resize((end - start) * nf, f32::NAN);
         for (j, col) in self.columns.iter().enumerate() {
-            for (k, v) in col[start..end].iter().enumerate() {
-                out[k * nf + j] = *v;
-            }
+            col.scatter_rows(start, end, out, nf, j);
         }
     }
 }
@@ -226,10 +277,25 @@ mod tests {
     }
 
     #[test]
+    fn sparse_columns_are_checked_and_read() {
+        let d = Dataset::from_sparse_columns(4, vec![(vec![0, 3], vec![1.0, 2.0]), (vec![], vec![])]).unwrap();
+        assert_eq!(d.num_present(), 2);
+        let mut buf = Vec::new();
+        d.rows_into(0, 4, &mut buf);
+        assert_eq!(buf[0], 1.0);
+        assert!(buf[2].is_nan() && buf[7].is_nan());
+        assert_eq!(buf[6], 2.0);
+        assert!(Dataset::from_sparse_columns(4, vec![(vec![3, 1], vec![1.0, 2.0])]).is_err());
+        assert!(Dataset::from_sparse_columns(4, vec![(vec![4], vec![1.0])]).is_err());
+        assert!(Dataset::from_sparse_columns(4, vec![(vec![1], vec![f32::NAN])]).is_err());
+        assert!(Dataset::from_sparse_columns(4, vec![(vec![1], vec![])]).is_err());
+    }
+
+    #[test]
     fn rows_and_columns_agree() {
         let d = Dataset::from_rows(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3).unwrap();
         assert_eq!(d.num_rows(), 2);
-        assert_eq!(d.column(1), &[2.0, 5.0]);
+        assert_eq!(d.column(1).as_dense(), Some(&[2.0, 5.0][..]));
         let mut buf = Vec::new();
         d.rows_into(0, 2, &mut buf);
         assert_eq!(buf, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);

@@ -5,7 +5,8 @@
 //! both second-order (Newton) and classic first-order (gradient) boosting.
 //!
 //! The pieces, one module each:
-//! - [`data`]: the [`Dataset`] (f32 feature columns, `NaN` = missing, labels, weights, base margins).
+//! - [`data`]: the [`Dataset`] (f32 feature columns — [`column`]: dense with `NaN` = missing, or sparse —
+//!   labels, weights, base margins).
 //! - [`binning`]: per-feature weighted quantile cuts with a dedicated missing bin; [`blocks`]: pre-sorted
 //!   column blocks for the exact greedy method and the approximate sketch.
 //! - [`matrix`]: the row-major quantized matrix (u8 or u16 bins).
@@ -49,6 +50,7 @@
 pub mod binning;
 pub mod blocks;
 pub mod booster;
+pub mod column;
 pub mod cpu_backend;
 pub mod data;
 pub mod error;
@@ -69,6 +71,7 @@ pub mod stats;
 pub mod tree;
 
 pub use booster::{Booster, RoundReport, TrainCallback, TrainOptions};
+pub use column::Column;
 pub use data::Dataset;
 pub use error::{Error, Result};
 pub use explain::ImportanceType;

@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use crate::binning::BinMapper;
+use crate::column::Column;
 use crate::data::Dataset;
 
 /// Rows per parallel task when quantizing (fixed, so the result never depends on the thread count).
@@ -65,11 +66,29 @@ fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
         .enumerate()
         .for_each(|(c, chunk)| {
             let start = c * QUANTIZE_CHUNK;
+            let len = chunk.len() / nf;
             for j in 0..nf {
-                let col = data.column(j);
                 let cuts = mapper.feature(j);
-                for (k, cell) in chunk.chunks_exact_mut(nf).enumerate() {
-                    cell[j] = T::from_index(cuts.bin(col[start + k]));
+                match data.column(j) {
+                    Column::Dense(col) => {
+                        for (k, cell) in chunk.chunks_exact_mut(nf).enumerate() {
+                            cell[j] = T::from_index(cuts.bin(col[start + k]));
+                        }
+                    }
+                    Column::Sparse { rows, values } => {
+                        let missing = T::from_index(cuts.missing_bin());
+                        for cell in chunk.chunks_exact_mut(nf) {
+                            cell[j] = missing;
+                        }
+                        let from = rows.partition_point(|r| (*r as usize) < start);
+                        for (r, x) in rows[from..].iter().zip(&values[from..]) {
+                            let r = *r as usize;
+                            if r >= start + len {
+                                break;
+                            }
+                            chunk[(r - start) * nf + j] = T::from_index(cuts.bin(*x));
+                        }
+                    }
                 }
             }
         });

@@ -302,7 +302,10 @@ impl Params {
         let canonical = canonical_name(name);
         if !map.contains_key(canonical) {
             let known: Vec<&str> = map.keys().map(String::as_str).collect();
-            return Err(Error::param(name, format!("unknown parameter; known parameters: {}", known.join(", "))));
+            return Err(Error::param(
+                name,
+                format!("unknown parameter; known parameters: {}", known.join(", ")),
+            ));
         }
         let parsed = parse_value(canonical, value);
         map.insert(canonical.to_string(), parsed);

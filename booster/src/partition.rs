@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use crate::column::Column;
 use crate::data::Dataset;
 use crate::grow::SplitTask;
 use crate::hist::{prefetch, PREFETCH_DISTANCE};
@@ -161,19 +162,15 @@ impl RowPartition {
                 // ascending row order.
                 let col = data.column(t.split.feature);
                 let (thr, dl) = (t.split.threshold, t.split.default_left);
-                stable_partition(
-                    rows,
-                    scratch,
-                    &|r| {
-                        let x = col[r as usize];
-                        if x.is_nan() {
-                            dl
-                        } else {
-                            x < thr
-                        }
-                    },
-                    &|r| prefetch(col.as_ptr().wrapping_add(r as usize)),
-                )
+                let goes_left = |x: f32| if x.is_nan() { dl } else { x < thr };
+                match col {
+                    Column::Dense(v) => stable_partition(rows, scratch, &|r| goes_left(v[r as usize]), &|r| {
+                        prefetch(v.as_ptr().wrapping_add(r as usize))
+                    }),
+                    Column::Sparse { .. } => {
+                        stable_partition(rows, scratch, &|r| goes_left(col.get(r as usize)), &|_| {})
+                    }
+                }
             })
             .collect();
         for (t, nl) in order.iter().zip(lefts) {

@@ -544,3 +544,39 @@ fn exact_and_approx_are_thread_count_independent() {
         assert!(one.trees() == two.trees(), "{method}");
     }
 }
+
+#[test]
+fn sparse_columns_train_and_predict_like_their_dense_twins() {
+    // 80% of the cells absent, as in LibSVM data.
+    let mut rng = StdRng::seed_from_u64(31);
+    let (n, nf) = (3000, 6);
+    let mut dense = vec![vec![f32::NAN; n]; nf];
+    let mut sparse: Vec<(Vec<u32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); nf];
+    for i in 0..n {
+        for j in 0..nf {
+            if rng.random::<f32>() < 0.2 {
+                let v = rng.random_range(-1.0f32..1.0);
+                dense[j][i] = v;
+                sparse[j].0.push(i as u32);
+                sparse[j].1.push(v);
+            }
+        }
+    }
+    let y: Vec<f32> = (0..n)
+        .map(|i| dense[0][i].max(0.0) * 2.0 + dense[1][i].is_nan() as u8 as f32)
+        .collect();
+    let d = Dataset::from_columns(dense).unwrap().with_labels(y.clone()).unwrap();
+    let s = Dataset::from_sparse_columns(n, sparse).unwrap().with_labels(y).unwrap();
+    assert_eq!(s.num_present(), d.num_present());
+    for method in ["exact", "approx", "hist"] {
+        let p = params(&[("tree_method", method), ("num_round", "8"), ("subsample", "0.8")]);
+        let bd = Booster::train(&p, &d, &[]).unwrap();
+        let bs = Booster::train(&p, &s, &[]).unwrap();
+        assert!(
+            bd.trees() == bs.trees(),
+            "{method}: sparse and dense grew different trees"
+        );
+        let pd = bd.predict(&d, PredictOptions::default()).unwrap();
+        assert_eq!(pd, bs.predict(&s, PredictOptions::default()).unwrap(), "{method}");
+    }
+}

@@ -28,9 +28,9 @@
 //! let loaded = load_training(&path, &selection)?;
 //! assert_eq!(loaded.dataset.num_rows(), 3);
 //! assert_eq!(loaded.dataset.feature_names().unwrap(), &["x".to_string(), "color".to_string()]);
-//! assert!(loaded.dataset.column(0)[1].is_nan());
+//! assert!(loaded.dataset.column(0).get(1).is_nan());
 //! assert_eq!(loaded.categories.get("color").unwrap(), &["blue".to_string(), "red".to_string()]);
-//! assert_eq!(loaded.dataset.column(1), &[1.0, 0.0, 1.0]);
+//! assert_eq!(loaded.dataset.column(1).as_dense(), Some(&[1.0, 0.0, 1.0][..]));
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -20,7 +20,8 @@ pub fn read_libsvm(path: &Path, options: &ReadOptions) -> Result<Table> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut labels: Vec<f32> = Vec::new();
     let mut qids: Vec<f32> = Vec::new();
-    let mut features: Vec<Vec<f32>> = Vec::new();
+    // Sparse features: for each index, the rows that have it and their values (no densifying).
+    let mut features: Vec<(Vec<u32>, Vec<f32>)> = Vec::new();
     let mut line = String::new();
     let mut reader = BufReader::new(file);
     let mut line_no = 0usize;
@@ -73,11 +74,17 @@ pub fn read_libsvm(path: &Path, options: &ReadOptions) -> Result<Table> {
                 .parse()
                 .map_err(|_| bad(&format!("f{index}"), format!("`{value}` is not a number")))?;
             if features.len() <= index {
-                features.resize_with(index + 1, Vec::new);
+                features.resize_with(index + 1, Default::default);
             }
-            let column = &mut features[index];
-            column.resize(row, f32::NAN);
-            column.push(v);
+            let (rows, values) = &mut features[index];
+            if rows.last() == Some(&(row as u32)) {
+                return Err(bad(
+                    &format!("f{index}"),
+                    format!("feature index {index} appears twice in the row"),
+                ));
+            }
+            rows.push(row as u32);
+            values.push(v);
         }
     }
     let num_rows = labels.len();
@@ -94,8 +101,12 @@ pub fn read_libsvm(path: &Path, options: &ReadOptions) -> Result<Table> {
     if !qids.is_empty() {
         add(&mut table, "qid".to_string(), qids);
     }
-    for (index, values) in features.into_iter().enumerate() {
-        add(&mut table, format!("f{index}"), values);
+    for (index, (rows, values)) in features.into_iter().enumerate() {
+        let name = format!("f{index}");
+        table.file_columns.push(name.clone());
+        if options.wants(&name) {
+            table.push_sparse(name, rows, values);
+        }
     }
     Ok(table)
 }

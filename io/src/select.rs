@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use sylvan_booster::Dataset;
+use sylvan_booster::{Column, Dataset};
 
 use crate::categories::CategoryMap;
 use crate::error::{Error, Result};
@@ -153,12 +153,18 @@ fn build(
         if let Some(model) = model_categories {
             check_kind(&file, name, kind, &values, model.get(name).is_some())?;
         }
-        if let Some(row) = values.iter().position(|v| v.is_infinite()) {
+        let mut infinite = None;
+        values.for_each_present(|row, v| {
+            if v.is_infinite() && infinite.is_none() {
+                infinite = Some((row, v));
+            }
+        });
+        if let Some((row, v)) = infinite {
             return Err(Error::BadValue {
                 file,
                 row,
                 column: name.clone(),
-                reason: format!("{} is not allowed; features must be finite or missing", values[row]),
+                reason: format!("{v} is not allowed; features must be finite or missing"),
             });
         }
         if kind == ColumnKind::Categorical {
@@ -168,7 +174,7 @@ fn build(
         }
         columns.push(values);
     }
-    let mut dataset = Dataset::from_columns(columns)?.with_feature_names(features.to_vec())?;
+    let mut dataset = Dataset::from_feature_columns(table.num_rows, columns)?.with_feature_names(features.to_vec())?;
     if let Some(label) = &selection.label {
         let values = numeric_column(&mut table, label, "label")?;
         if let Some(row) = values.iter().position(|v| !v.is_finite()) {
@@ -212,7 +218,15 @@ fn build(
 
 /// Takes a label, weight or group column: it must exist, be numeric or boolean, and hold a value.
 fn numeric_column(table: &mut Table, name: &str, role: &str) -> Result<Vec<f32>> {
-    let (values, kind) = table.take(name).ok_or_else(|| table.missing(name, role))?;
+    let (column, kind) = table.take(name).ok_or_else(|| table.missing(name, role))?;
+    let values = match column {
+        Column::Dense(values) => values,
+        sparse => {
+            let mut dense = vec![f32::NAN; table.num_rows];
+            sparse.for_each_present(|r, v| dense[r] = v);
+            dense
+        }
+    };
     if kind == ColumnKind::Categorical {
         return Err(Error::bad_column(
             &table.file,
@@ -231,9 +245,9 @@ fn numeric_column(table: &mut Table, name: &str, role: &str) -> Result<Vec<f32>>
 }
 
 /// Checks that a feature is categorical in the data exactly when it was in training.
-fn check_kind(file: &Path, name: &str, kind: ColumnKind, values: &[f32], model_categorical: bool) -> Result<()> {
+fn check_kind(file: &Path, name: &str, kind: ColumnKind, values: &Column, model_categorical: bool) -> Result<()> {
     let categorical = kind == ColumnKind::Categorical;
-    if categorical == model_categorical || values.iter().all(|v| v.is_nan()) {
+    if categorical == model_categorical || values.num_present() == 0 {
         return Ok(());
     }
     let reason = if model_categorical {

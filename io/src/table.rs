@@ -2,6 +2,7 @@
 //! about them, before labels and features are chosen.
 
 use std::path::{Path, PathBuf};
+use sylvan_booster::Column;
 
 use crate::categories::CategoryMap;
 use crate::error::{Error, Result};
@@ -65,8 +66,8 @@ pub struct Table {
     pub file_columns: Vec<String>,
     /// Names of the columns read, in file order.
     pub names: Vec<String>,
-    /// The columns read (each `num_rows` long, `NaN` = missing).
-    pub columns: Vec<Vec<f32>>,
+    /// The columns read (`num_rows` rows each; dense with `NaN` = missing, or sparse).
+    pub columns: Vec<Column>,
     /// How each column read was converted.
     pub kinds: Vec<ColumnKind>,
     /// The categories of the categorical columns read.
@@ -98,7 +99,14 @@ impl Table {
         }
         self.names.push(name);
         self.kinds.push(kind);
-        self.columns.push(values);
+        self.columns.push(Column::Dense(values));
+    }
+
+    /// Adds one sparse numeric column: the rows that have a value (increasing) and the values.
+    pub(crate) fn push_sparse(&mut self, name: String, rows: Vec<u32>, values: Vec<f32>) {
+        self.names.push(name);
+        self.kinds.push(ColumnKind::Numeric);
+        self.columns.push(Column::Sparse { rows, values });
     }
 
     /// The position of a column among those read.
@@ -106,10 +114,13 @@ impl Table {
         self.names.iter().position(|n| n == name)
     }
 
-    /// Moves a column out of the table (leaving an empty vector), with its kind.
-    pub fn take(&mut self, name: &str) -> Option<(Vec<f32>, ColumnKind)> {
+    /// Moves a column out of the table (leaving an empty one), with its kind.
+    pub fn take(&mut self, name: &str) -> Option<(Column, ColumnKind)> {
         let i = self.index_of(name)?;
-        Some((std::mem::take(&mut self.columns[i]), self.kinds[i]))
+        Some((
+            std::mem::replace(&mut self.columns[i], Column::Dense(Vec::new())),
+            self.kinds[i],
+        ))
     }
 
     /// The error for a column that is needed but was not read: absent from the file, or of a type

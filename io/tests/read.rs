@@ -121,20 +121,20 @@ fn parquet_types_nulls_and_dictionaries_across_row_groups() {
     let names = d.feature_names().unwrap();
     assert_eq!(names, &["city", "half", "price", "flag", "small", "letter"]);
     assert_eq!(loaded.categories.get("city").unwrap(), &["oslo", "paris", "rome"]);
-    let city = d.column(0);
+    let city = d.column(0).as_dense().unwrap();
     assert_eq!(city[0], 1.0); // paris
     assert_eq!(city[1], 0.0); // oslo
     assert!(city[2].is_nan());
     assert_eq!(&city[4..], &[0.0, 2.0, 1.0, 1.0]); // oslo, rome, paris, paris
-    assert_eq!(&d.column(1)[..3], &[0.0, 0.5, 1.0]);
-    assert_eq!(d.column(2)[0], 0.0);
-    assert!(d.column(2)[1].is_nan());
-    assert_eq!(d.column(2)[3], 3.75);
-    assert_eq!(d.column(3)[0], 1.0);
-    assert_eq!(d.column(3)[1], 0.0);
-    assert!(d.column(3)[2].is_nan());
-    assert_eq!(d.column(4)[3], 3.0);
-    assert!(d.column(5)[0].is_nan());
+    assert_eq!(&d.column(1).as_dense().unwrap()[..3], &[0.0, 0.5, 1.0]);
+    assert_eq!(d.column(2).as_dense().unwrap()[0], 0.0);
+    assert!(d.column(2).as_dense().unwrap()[1].is_nan());
+    assert_eq!(d.column(2).as_dense().unwrap()[3], 3.75);
+    assert_eq!(d.column(3).as_dense().unwrap()[0], 1.0);
+    assert_eq!(d.column(3).as_dense().unwrap()[1], 0.0);
+    assert!(d.column(3).as_dense().unwrap()[2].is_nan());
+    assert_eq!(d.column(4).as_dense().unwrap()[3], 3.0);
+    assert!(d.column(5).as_dense().unwrap()[0].is_nan());
     assert_eq!(loaded.categories.get("letter").unwrap(), &["x", "y"]);
     assert_eq!(d.labels(), &[1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
 
@@ -145,7 +145,7 @@ fn parquet_types_nulls_and_dictionaries_across_row_groups() {
     let features = vec!["small".to_string(), "city".to_string()];
     let pred = load_for_model(&path, &features, &cats, &ColumnSelection::default()).unwrap();
     assert_eq!(pred.dataset.feature_names().unwrap(), features.as_slice());
-    let city = pred.dataset.column(1);
+    let city = pred.dataset.column(1).as_dense().unwrap();
     assert_eq!(city[4], 0.0); // oslo
     assert!(city[5].is_nan(), "rome was not seen in training");
     assert_eq!(city[6], 1.0); // paris
@@ -172,7 +172,7 @@ fn arrow_ipc_file_is_read() {
     .unwrap();
     assert_eq!(loaded.dataset.num_rows(), 6);
     assert_eq!(loaded.dataset.num_features(), 5);
-    assert_eq!(&loaded.dataset.column(0)[..3], &[1.0, 0.0, 1.0]);
+    assert_eq!(&loaded.dataset.column(0).as_dense().unwrap()[..3], &[1.0, 0.0, 1.0]);
 }
 
 #[test]
@@ -197,13 +197,13 @@ fn csv_types_and_missing_tokens() {
     );
     let loaded = load_training(&path, &label("y")).unwrap();
     let d = &loaded.dataset;
-    assert_eq!(d.column(0)[0], 1.0);
-    assert!(d.column(0)[1].is_nan() && d.column(0)[3].is_nan());
-    assert_eq!(d.column(1)[1], 0.0);
-    assert!(d.column(1)[2].is_nan());
-    assert_eq!(d.column(2)[0], 1.0);
-    assert!(d.column(2)[2].is_nan());
-    assert!(d.column(3).iter().all(|v| v.is_nan()));
+    assert_eq!(d.column(0).as_dense().unwrap()[0], 1.0);
+    assert!(d.column(0).as_dense().unwrap()[1].is_nan() && d.column(0).as_dense().unwrap()[3].is_nan());
+    assert_eq!(d.column(1).as_dense().unwrap()[1], 0.0);
+    assert!(d.column(1).as_dense().unwrap()[2].is_nan());
+    assert_eq!(d.column(2).as_dense().unwrap()[0], 1.0);
+    assert!(d.column(2).as_dense().unwrap()[2].is_nan());
+    assert!(d.column(3).as_dense().unwrap().iter().all(|v| v.is_nan()));
 
     // A column the model knows as categorical is read as strings even when it looks numeric.
     let codes = dir.join("codes.csv");
@@ -211,8 +211,8 @@ fn csv_types_and_missing_tokens() {
     let mut cats = CategoryMap::new();
     cats.insert("zip", vec!["456".into()]);
     let p = load_for_model(&codes, &["zip".into(), "x".into()], &cats, &ColumnSelection::default()).unwrap();
-    assert!(p.dataset.column(0)[0].is_nan());
-    assert_eq!(p.dataset.column(0)[1], 0.0);
+    assert!(p.dataset.column(0).as_dense().unwrap()[0].is_nan());
+    assert_eq!(p.dataset.column(0).as_dense().unwrap()[1], 0.0);
 }
 
 #[test]
@@ -233,20 +233,26 @@ fn libsvm_with_qid_and_sparse_matching() {
     assert_eq!(d.feature_names().unwrap(), &["f0", "f1", "f2", "f3"]);
     assert_eq!(d.labels(), &[1.0, 0.0, 1.0]);
     assert_eq!(loaded.groups.as_deref(), Some(&[3.0, 3.0, 4.0][..]));
-    assert!(d.column(0).iter().all(|v| v.is_nan()));
-    assert_eq!(d.column(1)[0], 0.5);
-    assert!(d.column(1)[1].is_nan());
-    assert_eq!(d.column(3)[0], 2.0);
+    // LibSVM features stay sparse: only the present values are stored.
+    assert_eq!(d.num_present(), 4);
+    assert!(d.column(1).as_dense().is_none());
+    assert!((0..3).all(|r| d.column(0).get(r).is_nan()));
+    assert_eq!(d.column(1).get(0), 0.5);
+    assert!(d.column(1).get(1).is_nan());
+    assert_eq!(d.column(3).get(0), 2.0);
     // A model with more features than the file: the absent ones are all missing.
     let features: Vec<String> = (0..6).map(|i| format!("f{i}")).collect();
     let p = load_for_model(&path, &features, &CategoryMap::new(), &ColumnSelection::default()).unwrap();
     assert_eq!(p.dataset.num_features(), 6);
-    assert!(p.dataset.column(5).iter().all(|v| v.is_nan()));
+    assert!((0..3).all(|r| p.dataset.column(5).get(r).is_nan()));
 
     let bad = dir.join("bad.svm");
     std::fs::write(&bad, "1 1:2\n0 x:1\n").unwrap();
     let e = load_training(&bad, &label("label")).unwrap_err().to_string();
     assert!(e.contains("line 2") && e.contains("x"), "{e}");
+    std::fs::write(&bad, "1 1:2 1:3\n").unwrap();
+    let e = load_training(&bad, &label("label")).unwrap_err().to_string();
+    assert!(e.contains("twice"), "{e}");
 }
 
 #[test]
@@ -346,9 +352,9 @@ fn prediction_tables_are_written() {
     sylvan_io::write_table(&dir.join("p.parquet"), &table).unwrap();
     let back = read_table(&dir.join("p.parquet"), &ReadOptions::default()).unwrap();
     assert_eq!(back.names, vec!["class_0", "class_1"]);
-    assert_eq!(back.columns[1], vec![0.75, 0.5]);
+    assert_eq!(back.columns[1], sylvan_booster::Column::Dense(vec![0.75, 0.5]));
     sylvan_io::write_table(&dir.join("p.arrow"), &table).unwrap();
     let back = read_table(&dir.join("p.arrow"), &ReadOptions::default()).unwrap();
-    assert_eq!(back.columns[0], vec![0.25, 0.5]);
+    assert_eq!(back.columns[0], sylvan_booster::Column::Dense(vec![0.25, 0.5]));
     assert!(sylvan_io::write_table(&dir.join("p.txt"), &table).is_err());
 }
