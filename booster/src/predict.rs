@@ -51,6 +51,20 @@ impl Predictions {
     }
 }
 
+/// Runs `f(rows, out)` over blocks of rows in parallel: `rows` holds the block's rows row-major
+/// (`num_features` values each), `out` the block's `width` outputs per row.
+fn for_each_block<T: Send>(data: &Dataset, out: &mut [T], width: usize, f: impl Fn(&[f32], &mut [T]) + Sync) {
+    let n = data.num_rows();
+    out.par_chunks_mut(BLOCK * width.max(1))
+        .enumerate()
+        .for_each(|(b, out)| {
+            let start = b * BLOCK;
+            let mut buf = Vec::new();
+            data.rows_into(start, (start + BLOCK).min(n), &mut buf);
+            f(&buf, out);
+        });
+}
+
 /// Adds every tree's leaf value to `margins` (`num_rows * num_groups`, row-major). Tree `t` of the
 /// slice belongs to output `group_of(t)`.
 pub fn add_trees(
@@ -60,38 +74,28 @@ pub fn add_trees(
     num_groups: usize,
     margins: &mut [f64],
 ) {
-    let n = data.num_rows();
-    margins
-        .par_chunks_mut(BLOCK * num_groups)
-        .enumerate()
-        .for_each(|(b, out)| {
-            let start = b * BLOCK;
-            let end = (start + BLOCK).min(n);
-            let nf = data.num_features();
-            let mut buf = Vec::new();
-            data.rows_into(start, end, &mut buf);
-            for (t, tree) in trees.iter().enumerate() {
-                let g = group_of(t);
-                for (k, row) in buf.chunks_exact(nf).enumerate() {
-                    out[k * num_groups + g] += tree.predict_row(row) as f64;
-                }
+    let nf = data.num_features();
+    for_each_block(data, margins, num_groups, |rows, out| {
+        for (t, tree) in trees.iter().enumerate() {
+            let g = group_of(t);
+            for (k, row) in rows.chunks_exact(nf).enumerate() {
+                out[k * num_groups + g] += tree.predict_row(row) as f64;
             }
-        });
+        }
+    });
 }
 
 /// The leaf index of every row in every tree (`num_rows * trees.len()`, row-major).
 pub fn leaf_indices(trees: &[Tree], data: &Dataset) -> Vec<f32> {
-    let n = data.num_rows();
-    let nt = trees.len().max(1);
-    let mut out = vec![0f32; n * trees.len()];
-    out.par_chunks_mut(BLOCK * nt).enumerate().for_each(|(b, out)| {
-        let start = b * BLOCK;
-        let end = (start + BLOCK).min(n);
-        let nf = data.num_features();
-        let mut buf = Vec::new();
-        data.rows_into(start, end, &mut buf);
+    let nt = trees.len();
+    let nf = data.num_features();
+    let mut out = vec![0f32; data.num_rows() * nt];
+    if nt == 0 {
+        return out;
+    }
+    for_each_block(data, &mut out, nt, |rows, out| {
         for (t, tree) in trees.iter().enumerate() {
-            for (k, row) in buf.chunks_exact(nf).enumerate() {
+            for (k, row) in rows.chunks_exact(nf).enumerate() {
                 out[k * nt + t] = tree.leaf_index(row) as f32;
             }
         }
