@@ -12,6 +12,7 @@ use crate::booster::{thread_pool, Booster, ModelCore};
 use crate::error::{Error, Result};
 use crate::objective::{objective_for, GradPair, Objective};
 use crate::params::{ObjectiveKind, Params};
+use crate::tree::Tree;
 
 /// The `format` field of a JSON model.
 pub const FORMAT_NAME: &str = "sylvan";
@@ -140,6 +141,30 @@ impl Booster {
                 .map_err(|_| with_path(Error::model("neither a binary model nor UTF-8 JSON")))?;
             Booster::from_json_str(text).map_err(with_path)
         }
+    }
+
+    /// Builds a model from its parts — for importers of other libraries' formats. `trees` are
+    /// round by round (tree `i` belongs to output `i % base_margin.len()`); `params.objective` (and
+    /// `num_class`) must agree with the number of outputs. Checked like a loaded file.
+    pub fn from_parts(
+        params: Params,
+        base_margin: Vec<f64>,
+        trees: Vec<Tree>,
+        num_features: usize,
+        feature_names: Option<Vec<String>>,
+    ) -> Result<Booster> {
+        let core = ModelCore {
+            objective: params.objective.name().to_string(),
+            num_groups: base_margin.len(),
+            base_margin,
+            num_features,
+            feature_names,
+            trees,
+            best_iteration: None,
+            best_score: None,
+            attributes: Default::default(),
+        };
+        Booster::assemble(FORMAT_VERSION, params, core)
     }
 
     /// Checks a deserialised model completely and attaches its objective and thread pool.

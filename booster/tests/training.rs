@@ -580,3 +580,31 @@ fn sparse_columns_train_and_predict_like_their_dense_twins() {
         assert_eq!(pd, bs.predict(&s, PredictOptions::default()).unwrap(), "{method}");
     }
 }
+
+#[test]
+fn from_parts_rebuilds_a_model_and_checks_it() {
+    let train = make_data(1000, 4, 41, |x, _| signal(x));
+    let b = Booster::train(&params(&[("num_round", "4")]), &train, &[]).unwrap();
+    let again = Booster::from_parts(
+        b.params().clone(),
+        b.base_margin().to_vec(),
+        b.trees().to_vec(),
+        4,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        again.predict(&train, PredictOptions::default()).unwrap(),
+        b.predict(&train, PredictOptions::default()).unwrap()
+    );
+    // A tree splitting on a feature the model does not have is refused.
+    assert!(Booster::from_parts(
+        b.params().clone(),
+        b.base_margin().to_vec(),
+        b.trees().to_vec(),
+        1,
+        None
+    )
+    .is_err());
+    assert!(Booster::from_parts(b.params().clone(), vec![0.0, 0.0], b.trees().to_vec(), 4, None).is_err());
+}
