@@ -19,7 +19,7 @@ use crate::metric::{Metric, MetricContext};
 use crate::objective::{objective_for, GradPair, LeafRows, Objective};
 use crate::params::{Boosting, Params, TreeMethod};
 use crate::predict::{add_trees, leaf_indices, PredictOptions, PredictOutput, Predictions};
-use crate::sampling::{sample_rows, ColumnSampler};
+use crate::sampling::{sample_rows_for_tree, ColumnSampler};
 use crate::split::{leaf_weight, SplitParams};
 use crate::tree::Tree;
 
@@ -210,13 +210,26 @@ impl Booster {
             check_labelled(name, d, train.num_features(), objective.as_ref())?;
         }
         let pool = thread_pool(params.nthread)?;
-        let mut callback = options.callback;
+        Booster::train_in_pool(params, train, evals, options, objective, pool)
+    }
+
+    /// [`Booster::train_with`] on a given thread pool (ensembles share one pool among their
+    /// members); `params` must be valid and the data checked against `objective`.
+    pub(crate) fn train_in_pool(
+        params: &Params,
+        train: &Dataset,
+        evals: &[(&str, &Dataset)],
+        options: TrainOptions<'_>,
+        objective: Arc<dyn Objective>,
+        pool: Arc<ThreadPool>,
+    ) -> Result<Booster> {
+        let callback = options.callback;
         let (core, history) = pool.install(|| {
             let td = TrainingData {
                 data: train,
                 split: SplitData::prepare(params, train),
             };
-            boost(params, objective.as_ref(), &td, evals, callback.as_deref_mut())
+            boost(params, objective.as_ref(), &td, evals, callback)
         })?;
         Ok(Booster {
             params: params.clone(),
@@ -232,6 +245,7 @@ impl Booster {
         self.check_features(data)?;
         let (start, end) = self.tree_range(options.iteration_range)?;
         let k = self.core.num_groups;
+        let npt = self.num_parallel_tree();
         let trees = &self.core.trees[start..end];
         let n = data.num_rows();
         self.pool.install(|| {
@@ -243,7 +257,7 @@ impl Booster {
                 });
             }
             let mut margins = initial_margins(data, &self.core.base_margin)?;
-            add_trees(trees, |t| (start + t) % k, data, k, &mut margins);
+            add_trees(trees, |t| ((start + t) / npt) % k, data, k, &mut margins);
             if options.output == PredictOutput::Margin {
                 return Ok(Predictions {
                     values: margins.iter().map(|v| *v as f32).collect(),
@@ -324,7 +338,7 @@ impl Booster {
 
     /// The trees `[start, end)` of a round range (default: up to the best iteration, else all).
     fn tree_range(&self, range: Option<(usize, usize)>) -> Result<(usize, usize)> {
-        let k = self.core.num_groups;
+        let k = self.trees_per_round();
         let rounds = self.num_rounds();
         let (a, b) = match range {
             Some((a, b)) if a < b && b <= rounds => (a, b),
@@ -349,9 +363,25 @@ impl Booster {
         &self.core.objective
     }
 
-    /// All trees, round by round (tree `i` belongs to output `i % num_groups`).
+    /// All trees, round by round; within a round, output by output, and within an output its
+    /// `num_parallel_tree` trees. Tree `i` belongs to output [`Booster::tree_group`]`(i)`.
     pub fn trees(&self) -> &[Tree] {
         &self.core.trees
+    }
+
+    /// The output (class) tree `i` belongs to: `(i / num_parallel_tree) % num_groups`.
+    pub fn tree_group(&self, i: usize) -> usize {
+        (i / self.num_parallel_tree()) % self.core.num_groups
+    }
+
+    /// Trees grown per output in every round (`num_parallel_tree`, 1 for plain boosting).
+    pub fn num_parallel_tree(&self) -> usize {
+        self.params.num_parallel_tree.max(1)
+    }
+
+    /// Trees per round: `num_groups * num_parallel_tree`.
+    pub fn trees_per_round(&self) -> usize {
+        self.core.num_groups * self.num_parallel_tree()
     }
 
     /// Number of trees.
@@ -361,10 +391,10 @@ impl Booster {
 
     /// Number of boosting rounds in the model.
     pub fn num_rounds(&self) -> usize {
-        self.core.trees.len() / self.core.num_groups
+        self.core.trees.len() / self.trees_per_round()
     }
 
-    /// Outputs (trees) per round.
+    /// Outputs per round (each grown as `num_parallel_tree` trees).
     pub fn num_groups(&self) -> usize {
         self.core.num_groups
     }
@@ -462,7 +492,11 @@ fn boost<'c>(
     };
     let line_search = params.boosting == Boosting::Gradient || objective.refresh_leaves();
 
-    let mut trees: Vec<Tree> = Vec::with_capacity(params.num_round * k);
+    let npt = params.num_parallel_tree.max(1);
+    // A round's parallel trees share its gradients and are averaged: each is shrunk by eta / npt
+    // (XGBoost rescales the learning rate by the number of new trees the same way).
+    let eta = params.eta / npt as f64;
+    let mut trees: Vec<Tree> = Vec::with_capacity(params.num_round * k * npt);
     let mut history = Vec::new();
     let mut gpairs = vec![GradPair::default(); n * k];
     let mut group_pairs = vec![
@@ -476,32 +510,42 @@ fn boost<'c>(
     let mut best: Option<(usize, f64)> = None;
     for round in 0..params.num_round {
         objective.gradients(train.labels(), train.weights(), &margins, &mut gpairs);
-        let rows = sample_rows(n, params.subsample, params.seed, round);
-        let sampled_all = rows.len() == n;
-        for group in 0..k {
+        let samples: Vec<Vec<u32>> = (0..npt)
+            .map(|p| sample_rows_for_tree(n, params.subsample, params.seed, round, p))
+            .collect();
+        // Line searches of parallel trees read the margins the round's gradients were taken at.
+        let round_margins = if npt > 1 { Some(margins.clone()) } else { None };
+        for (group, parallel) in (0..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
+            let rows = &samples[parallel];
+            let sampled_all = rows.len() == n;
             // The pairs the tree is fitted to: this output's pairs; for first-order boosting the
             // hessian is replaced by the sample weight (a least-squares fit to the negative gradient).
             let fit: &[GradPair] = if group_pairs.is_empty() {
                 &gpairs
             } else {
-                group_pairs.par_iter_mut().enumerate().for_each(|(i, gp)| {
-                    let g = gpairs[i * k + group];
-                    *gp = match params.boosting {
-                        Boosting::Newton => g,
-                        Boosting::Gradient => GradPair::new(g.grad, train.weight(i)),
-                    };
-                });
+                if parallel == 0 {
+                    group_pairs.par_iter_mut().enumerate().for_each(|(i, gp)| {
+                        let g = gpairs[i * k + group];
+                        *gp = match params.boosting {
+                            Boosting::Newton => g,
+                            Boosting::Gradient => GradPair::new(g.grad, train.weight(i)),
+                        };
+                    });
+                }
                 &group_pairs
             };
-            let columns = ColumnSampler::new(
+            let columns = ColumnSampler::for_tree(
                 train.num_features(),
-                params.colsample_bytree,
-                params.colsample_bylevel,
-                params.colsample_bynode,
+                [
+                    params.colsample_bytree,
+                    params.colsample_bylevel,
+                    params.colsample_bynode,
+                ],
                 params.max_depth,
                 params.seed,
                 round,
                 group,
+                parallel,
             );
             // The one place where split methods differ: which backend finds the splits.
             let mut sketch: Option<(BinMapper, QuantizedMatrix)> = None;
@@ -525,10 +569,11 @@ fn boost<'c>(
                 &nodes,
                 backend.as_ref(),
                 params,
+                eta,
                 &sp,
                 objective,
                 train,
-                &margins,
+                round_margins.as_deref().unwrap_or(&margins),
                 &gpairs,
                 group,
                 k,
@@ -546,7 +591,7 @@ fn boost<'c>(
             }
             if !sampled_all {
                 let mut in_sample = vec![false; n];
-                for &r in &rows {
+                for &r in rows {
                     in_sample[r as usize] = true;
                 }
                 margins
@@ -620,12 +665,14 @@ fn boost<'c>(
     Ok((core, history))
 }
 
-/// Turns grown nodes into an inference tree, setting each leaf's value (times `eta`).
+/// Turns grown nodes into an inference tree, setting each leaf's value (times `eta`, the learning
+/// rate already divided among a round's parallel trees).
 #[allow(clippy::too_many_arguments)]
 fn finish_tree(
     nodes: &[TrainNode],
     backend: &dyn TreeBackend,
     params: &Params,
+    eta: f64,
     sp: &SplitParams,
     objective: &dyn Objective,
     train: &Dataset,
@@ -646,7 +693,6 @@ fn finish_tree(
         gain: vec![0.0; m],
         cover: vec![0.0; m],
     };
-    let eta = params.eta;
     for (i, node) in nodes.iter().enumerate() {
         t.cover[i] = node.stats.hess as f32;
         if let Some(s) = &node.split {

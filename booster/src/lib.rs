@@ -17,7 +17,9 @@
 //!   [`cpu_backend`] implements it with histograms on the CPU, [`exact`] with the exact greedy method.
 //! - [`tree`]: the flat inference tree; [`predict`]: batch prediction.
 //! - [`objective`], [`metric`]: losses (and the [`Objective`] trait for custom ones) and metrics.
-//! - [`booster`]: the boosting loop, early stopping and callbacks; [`persist`]: save and load.
+//! - [`booster`]: the boosting loop, early stopping and callbacks (and XGBoost-style random forests
+//!   with `num_parallel_tree`); [`persist`]: save and load.
+//! - [`ensemble`]: bagging with out-of-bag scores, and stacking with a regularised linear meta-learner.
 //! - [`explain`]: feature importance.
 //!
 //! ## Example
@@ -53,6 +55,7 @@ pub mod booster;
 pub mod column;
 pub mod cpu_backend;
 pub mod data;
+pub mod ensemble;
 pub mod error;
 pub mod exact;
 pub mod explain;
@@ -73,6 +76,7 @@ pub mod tree;
 pub use booster::{Booster, RoundReport, TrainCallback, TrainOptions};
 pub use column::Column;
 pub use data::Dataset;
+pub use ensemble::{Bagging, BaggingParams, LinearModel, LinearParams, Model, Stacking, StackingParams};
 pub use error::{Error, Result};
 pub use explain::ImportanceType;
 pub use metric::{Metric, MetricContext};

@@ -178,6 +178,12 @@ pub struct Params {
     pub scale_pos_weight: f64,
     /// Fraction of rows sampled for each tree. Default 1, range (0, 1].
     pub subsample: f64,
+    /// Trees grown per output in every round (XGBoost's boosted random forest). Default 1, at least 1.
+    /// Each of a round's parallel trees is fitted to the same gradients with its own row sample and
+    /// column samples, and its leaves are scaled by `eta / num_parallel_tree`, so a round adds the
+    /// average of its trees. With `subsample` < 1, `colsample_bynode` < 1, `eta` = 1 and one round
+    /// this is a random forest.
+    pub num_parallel_tree: usize,
     /// Fraction of features sampled for each tree. Default 1, range (0, 1].
     pub colsample_bytree: f64,
     /// Fraction of the tree's features sampled for each depth level. Default 1, range (0, 1].
@@ -230,6 +236,7 @@ impl Default for Params {
             max_delta_step: 0.0,
             scale_pos_weight: 1.0,
             subsample: 1.0,
+            num_parallel_tree: 1,
             colsample_bytree: 1.0,
             colsample_bylevel: 1.0,
             colsample_bynode: 1.0,
@@ -249,7 +256,7 @@ impl Default for Params {
 }
 
 /// Accepts either a single metric name or a list of them.
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Metric>, D::Error> {
+pub(crate) fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Metric>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
@@ -357,6 +364,7 @@ impl Params {
             &format!("must be > 0, got {}", self.scale_pos_weight),
         )?;
         fraction(self.subsample, "subsample")?;
+        check(self.num_parallel_tree >= 1, "num_parallel_tree", "must be at least 1")?;
         fraction(self.colsample_bytree, "colsample_bytree")?;
         fraction(self.colsample_bylevel, "colsample_bylevel")?;
         fraction(self.colsample_bynode, "colsample_bynode")?;
@@ -414,7 +422,12 @@ impl Params {
             .map_or(self.max_bin, |e| ((1.0 / e).ceil() as usize).clamp(2, 65535))
     }
 
-    /// Number of trees grown per boosting round (`num_class` for multiclass, else 1).
+    /// Number of trees grown per boosting round: `num_groups() * num_parallel_tree`.
+    pub fn trees_per_round(&self) -> usize {
+        self.num_groups() * self.num_parallel_tree.max(1)
+    }
+
+    /// Number of outputs per boosting round (`num_class` for multiclass, else 1).
     pub fn num_groups(&self) -> usize {
         if self.objective.is_multiclass() {
             self.num_class

@@ -74,6 +74,11 @@ impl Booster {
     pub fn from_json_str(text: &str) -> Result<Booster> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Error::model(format!("not JSON: {e}")))?;
+        if value.get("format").and_then(|f| f.as_str()) == Some(crate::ensemble::ENSEMBLE_FORMAT) {
+            return Err(Error::model(
+                "this is an ensemble (bagging or stacking), not a single booster; load it with Model::load",
+            ));
+        }
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
             return Err(Error::model("not a Sylvan model (no \"format\": \"sylvan\")"));
         }
@@ -144,8 +149,10 @@ impl Booster {
     }
 
     /// Builds a model from its parts — for importers of other libraries' formats. `trees` are
-    /// round by round (tree `i` belongs to output `i % base_margin.len()`); `params.objective` (and
-    /// `num_class`) must agree with the number of outputs. Checked like a loaded file.
+    /// round by round, output by output, and `params.num_parallel_tree` trees per output (tree `i`
+    /// belongs to output `(i / num_parallel_tree) % base_margin.len()`, XGBoost's order);
+    /// `params.objective` (and `num_class`) must agree with the number of outputs. Checked like a
+    /// loaded file.
     pub fn from_parts(
         params: Params,
         base_margin: Vec<f64>,
@@ -190,10 +197,13 @@ impl Booster {
         if core.num_features == 0 {
             return Err(Error::model("the model has no features"));
         }
-        if core.trees.len() % k != 0 {
+        // Trees per round: every output grows `num_parallel_tree` trees (1 in files that predate it).
+        let per_round = k * params.num_parallel_tree;
+        if core.trees.len() % per_round != 0 {
             return Err(Error::model(format!(
-                "{} trees is not a whole number of rounds of {k}",
-                core.trees.len()
+                "{} trees is not a whole number of rounds of {per_round} ({k} outputs x {} parallel trees)",
+                core.trees.len(),
+                params.num_parallel_tree
             )));
         }
         if let Some(names) = &core.feature_names {
@@ -210,7 +220,7 @@ impl Booster {
                 .map_err(|e| Error::model(format!("tree {i}: {e}")))?;
         }
         if let Some(b) = core.best_iteration {
-            if b >= core.trees.len() / k {
+            if b >= core.trees.len() / per_round {
                 return Err(Error::model(format!("best_iteration {b} is beyond the last round")));
             }
         }

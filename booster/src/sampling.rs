@@ -22,10 +22,20 @@ fn mix(mut z: u64) -> u64 {
 
 /// The rows used for one round: each row is kept with probability `rate` (all rows when 1).
 pub fn sample_rows(num_rows: usize, rate: f64, seed: u64, round: usize) -> Vec<u32> {
+    sample_rows_for_tree(num_rows, rate, seed, round, 0)
+}
+
+/// The rows used for parallel tree `parallel` of a round (see `num_parallel_tree`); tree 0 draws
+/// exactly the rows of [`sample_rows`], every other tree draws from its own stream.
+pub fn sample_rows_for_tree(num_rows: usize, rate: f64, seed: u64, round: usize, parallel: usize) -> Vec<u32> {
     if rate >= 1.0 {
         return (0..num_rows as u32).collect();
     }
-    let mut rng = stream(seed, &[1, round as u64]);
+    let mut rng = if parallel == 0 {
+        stream(seed, &[1, round as u64])
+    } else {
+        stream(seed, &[5, round as u64, parallel as u64])
+    };
     let mut rows: Vec<u32> = (0..num_rows as u32).filter(|_| rng.random::<f64>() < rate).collect();
     if rows.is_empty() && num_rows > 0 {
         rows.push(rng.random_range(0..num_rows as u32));
@@ -54,7 +64,7 @@ pub struct ColumnSampler {
     by_level: Vec<Vec<usize>>,
     by_node_rate: f64,
     seed: u64,
-    tree_key: [u64; 2],
+    tree_key: Vec<u64>,
 }
 
 impl ColumnSampler {
@@ -70,14 +80,47 @@ impl ColumnSampler {
         round: usize,
         group: usize,
     ) -> ColumnSampler {
+        ColumnSampler::for_tree(
+            num_features,
+            [by_tree, by_level, by_node],
+            max_depth,
+            seed,
+            round,
+            group,
+            0,
+        )
+    }
+
+    /// [`ColumnSampler::new`] for parallel tree `parallel` of a round (see `num_parallel_tree`):
+    /// `rates` are by tree, by level and by node. Tree 0 draws exactly what `new` draws; every other
+    /// tree draws from its own streams.
+    pub fn for_tree(
+        num_features: usize,
+        rates: [f64; 3],
+        max_depth: usize,
+        seed: u64,
+        round: usize,
+        group: usize,
+        parallel: usize,
+    ) -> ColumnSampler {
+        let [by_tree, by_level, by_node] = rates;
         let all: Vec<usize> = (0..num_features).collect();
-        let tree_key = [round as u64, group as u64];
-        let mut rng = stream(seed, &[2, tree_key[0], tree_key[1]]);
+        let mut tree_key = vec![round as u64, group as u64];
+        if parallel > 0 {
+            tree_key.push(0x7061_7261_0000_0000 | parallel as u64);
+        }
+        let key = |tag: u64, extra: Option<u64>| {
+            let mut parts = vec![tag];
+            parts.extend_from_slice(&tree_key);
+            parts.extend(extra);
+            parts
+        };
+        let mut rng = stream(seed, &key(2, None));
         let tree = pick(&all, by_tree, &mut rng);
         let levels = max_depth.max(1).min(64) + 1;
         let by_level = (0..levels)
             .map(|d| {
-                let mut rng = stream(seed, &[3, tree_key[0], tree_key[1], d as u64]);
+                let mut rng = stream(seed, &key(3, Some(d as u64)));
                 pick(&tree, by_level, &mut rng)
             })
             .collect();
@@ -95,7 +138,10 @@ impl ColumnSampler {
         if self.by_node_rate >= 1.0 {
             return level.clone();
         }
-        let mut rng = stream(self.seed, &[4, self.tree_key[0], self.tree_key[1], node as u64]);
+        let mut parts = vec![4];
+        parts.extend_from_slice(&self.tree_key);
+        parts.push(node as u64);
+        let mut rng = stream(self.seed, &parts);
         pick(level, self.by_node_rate, &mut rng)
     }
 }

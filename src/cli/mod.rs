@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) and dispatch to one module per subcommand.
 
 mod columns;
+mod ensemble;
 mod eval;
 mod inspect;
 mod model;

@@ -1,0 +1,369 @@
+//! Ensembles over boosted models: [`Bagging`] (bootstrap aggregation with out-of-bag estimates, of
+//! any booster — a single deep tree gives a random forest) and [`Stacking`] (out-of-fold predictions
+//! of diverse base learners feeding a meta-learner, by default the regularised [`LinearModel`]).
+//!
+//! Random forests in XGBoost's style need no ensemble: set `num_parallel_tree` on a plain booster.
+//!
+//! Members of an ensemble share the ensemble's thread pool (`nthread` of the base parameters);
+//! results never depend on the number of threads. Ensembles are saved as one JSON file with
+//! `"format": "sylvan-ensemble"`; [`Model::load`] reads either kind, or a plain booster.
+
+pub mod bagging;
+pub mod linear;
+pub mod stacking;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use bagging::{Bagging, BaggingParams, OutOfBag};
+pub use linear::{LinearModel, LinearParams};
+pub use stacking::{BaseLearner, MetaLearner, Stacking, StackingParams};
+
+use crate::booster::Booster;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::metric::{Metric, MetricContext};
+use crate::params::{ObjectiveKind, Params};
+use crate::predict::{PredictOptions, PredictOutput, Predictions};
+
+/// The `format` field of an ensemble file.
+pub const ENSEMBLE_FORMAT: &str = "sylvan-ensemble";
+/// The newest ensemble file version this build reads and the one it writes.
+pub const ENSEMBLE_VERSION: u32 = 1;
+
+/// Any model Sylvan saves: a booster or an ensemble. Lets a caller (e.g. `sylvan predict`) load a
+/// model file without knowing its kind.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per loaded file; boxing would only add indirection
+pub enum Model {
+    /// A plain boosted model (possibly a random forest).
+    Booster(Booster),
+    /// A bagging ensemble.
+    Bagging(Bagging),
+    /// A stacking ensemble.
+    Stacking(Stacking),
+}
+
+impl Model {
+    /// Loads a model file of any kind (a booster in JSON or binary form, or an ensemble).
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        match ensemble_kind(&bytes) {
+            Some("bagging") => Bagging::load(path).map(Model::Bagging),
+            Some("stacking") => Stacking::load(path).map(Model::Stacking),
+            Some(other) => Err(Error::InvalidModel {
+                path: Some(path.to_path_buf()),
+                reason: format!("unknown ensemble kind `{other}` (expected bagging or stacking)"),
+            }),
+            None => Booster::load(path).map(Model::Booster),
+        }
+    }
+
+    /// Saves the model (see [`Booster::save`], [`Bagging::save`], [`Stacking::save`]).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        match self {
+            Model::Booster(b) => b.save(path),
+            Model::Bagging(b) => b.save(path),
+            Model::Stacking(s) => s.save(path),
+        }
+    }
+
+    /// Predictions in the objective's output space (probabilities or values; the class index for
+    /// `multi:softmax`).
+    pub fn predict(&self, data: &Dataset) -> Result<Predictions> {
+        match self {
+            Model::Booster(b) => b.predict(data, PredictOptions::default()),
+            Model::Bagging(b) => b.predict(data),
+            Model::Stacking(s) => s.predict(data),
+        }
+    }
+
+    /// Evaluates metrics on labelled data (the objective's default metric when `metrics` is empty).
+    pub fn evaluate(&self, data: &Dataset, metrics: &[Metric]) -> Result<Vec<(String, f64)>> {
+        match self {
+            Model::Booster(b) => b.evaluate(data, metrics),
+            Model::Bagging(b) => b.evaluate(data, metrics),
+            Model::Stacking(s) => s.evaluate(data, metrics),
+        }
+    }
+
+    /// Number of features the model expects.
+    pub fn num_features(&self) -> usize {
+        match self {
+            Model::Booster(b) => b.num_features(),
+            Model::Bagging(b) => b.num_features(),
+            Model::Stacking(s) => s.num_features(),
+        }
+    }
+
+    /// Feature names of the training data, if it had them.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        match self {
+            Model::Booster(b) => b.feature_names(),
+            Model::Bagging(b) => b.feature_names(),
+            Model::Stacking(s) => s.feature_names(),
+        }
+    }
+
+    /// Free-form string attributes saved with the model.
+    pub fn attributes(&self) -> &std::collections::BTreeMap<String, String> {
+        match self {
+            Model::Booster(b) => b.attributes(),
+            Model::Bagging(b) => b.attributes(),
+            Model::Stacking(s) => s.attributes(),
+        }
+    }
+
+    /// Sets a string attribute saved with the model.
+    pub fn set_attribute(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        match self {
+            Model::Booster(b) => b.set_attribute(key, value),
+            Model::Bagging(b) => b.set_attribute(key, value),
+            Model::Stacking(s) => s.set_attribute(key, value),
+        }
+    }
+}
+
+/// The `kind` of an ensemble file, or `None` when the bytes are not one.
+fn ensemble_kind(bytes: &[u8]) -> Option<&'static str> {
+    #[derive(Deserialize)]
+    struct Head {
+        format: String,
+        kind: String,
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    // Only the two small fields are kept; the rest of the document is skipped.
+    let head: Head = serde_json::from_str(text).ok()?;
+    if head.format != ENSEMBLE_FORMAT {
+        return None;
+    }
+    match head.kind.as_str() {
+        "bagging" => Some("bagging"),
+        "stacking" => Some("stacking"),
+        _ => Some("unknown"),
+    }
+}
+
+/// The first part of every ensemble file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Header {
+    pub format: String,
+    pub version: u32,
+    pub kind: String,
+}
+
+impl Header {
+    pub(crate) fn new(kind: &str) -> Header {
+        Header {
+            format: ENSEMBLE_FORMAT.into(),
+            version: ENSEMBLE_VERSION,
+            kind: kind.into(),
+        }
+    }
+
+    pub(crate) fn check(&self, kind: &str) -> Result<()> {
+        if self.format != ENSEMBLE_FORMAT {
+            return Err(Error::model(format!(
+                "not a Sylvan ensemble (format `{}`, expected `{ENSEMBLE_FORMAT}`)",
+                self.format
+            )));
+        }
+        if self.version == 0 || self.version > ENSEMBLE_VERSION {
+            return Err(Error::model(format!(
+                "ensemble version {} is not supported (this build reads 1..={ENSEMBLE_VERSION})",
+                self.version
+            )));
+        }
+        if self.kind != kind {
+            return Err(Error::model(format!(
+                "the file holds a `{}` ensemble, not `{kind}`",
+                self.kind
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Reads a whole file as UTF-8 text, naming the file in errors.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    String::from_utf8(bytes).map_err(|_| Error::InvalidModel {
+        path: Some(path.to_path_buf()),
+        reason: "an ensemble file must be UTF-8 JSON".into(),
+    })
+}
+
+/// Adds the file's path to an [`Error::InvalidModel`].
+pub(crate) fn with_path(path: &Path) -> impl Fn(Error) -> Error + '_ {
+    move |e| match e {
+        Error::InvalidModel { reason, .. } => Error::InvalidModel {
+            path: Some(path.to_path_buf()),
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// A member booster's scores in output space (`num_groups` per row: probabilities for
+/// classification, values for regression).
+pub(crate) fn member_scores(b: &Booster, data: &Dataset) -> Result<Vec<f32>> {
+    let margins = b.predict(
+        data,
+        PredictOptions {
+            output: PredictOutput::Margin,
+            ..Default::default()
+        },
+    )?;
+    let k = b.num_groups();
+    let mut s = margins.values;
+    for row in s.chunks_exact_mut(k) {
+        b.objective.margin_to_score(row);
+    }
+    Ok(s)
+}
+
+/// The prediction a user sees from averaged scores: the class index for `multi:softmax`, the
+/// logit of the averaged probability for `binary:logitraw`, the scores themselves otherwise.
+pub(crate) fn output_from_scores(kind: ObjectiveKind, scores: Vec<f32>, num_rows: usize, k: usize) -> Predictions {
+    match kind {
+        ObjectiveKind::MultiSoftmax => Predictions {
+            values: scores
+                .chunks_exact(k)
+                .map(|row| {
+                    let mut best = 0;
+                    for (c, v) in row.iter().enumerate() {
+                        if *v > row[best] {
+                            best = c;
+                        }
+                    }
+                    best as f32
+                })
+                .collect(),
+            num_rows,
+            num_cols: 1,
+        },
+        ObjectiveKind::BinaryLogitRaw => Predictions {
+            values: scores
+                .iter()
+                .map(|p| {
+                    let p = (*p as f64).clamp(1e-15, 1.0 - 1e-15);
+                    (p / (1.0 - p)).ln() as f32
+                })
+                .collect(),
+            num_rows,
+            num_cols: 1,
+        },
+        _ => Predictions {
+            values: scores,
+            num_rows,
+            num_cols: k,
+        },
+    }
+}
+
+/// The metrics to report: the given ones, else the parameters' `eval_metric`, else the objective's.
+pub(crate) fn metrics_or_default(params: &Params, metrics: &[Metric]) -> Vec<Metric> {
+    if !metrics.is_empty() {
+        metrics.to_vec()
+    } else if !params.eval_metric.is_empty() {
+        params.eval_metric.clone()
+    } else {
+        vec![crate::objective::objective_for(params).default_metric()]
+    }
+}
+
+/// Evaluates metrics on scores in output space (`k` per row).
+pub(crate) fn evaluate_scores(
+    params: &Params,
+    scores: &[f32],
+    k: usize,
+    labels: &[f32],
+    weights: Option<&[f32]>,
+    metrics: &[Metric],
+) -> Result<Vec<(String, f64)>> {
+    let ctx = MetricContext {
+        quantile_alpha: params.quantile_alpha,
+        tweedie_power: params.tweedie_variance_power,
+    };
+    metrics
+        .iter()
+        .map(|m| Ok((m.to_string(), m.evaluate(scores, k, labels, weights, &ctx)?)))
+        .collect()
+}
+
+/// Checks that data for training an ensemble has labels the objective accepts.
+pub(crate) fn check_training_data(params: &Params, data: &Dataset) -> Result<()> {
+    if !data.has_labels() {
+        return Err(Error::data("training data has no labels"));
+    }
+    crate::objective::objective_for(params).validate_labels(data.labels())
+}
+
+/// Checks the number of features of data given to a fitted ensemble.
+pub(crate) fn check_features(expected: usize, data: &Dataset) -> Result<()> {
+    if data.num_features() != expected {
+        return Err(Error::ShapeMismatch {
+            what: "number of features of the data vs the model".into(),
+            expected,
+            got: data.num_features(),
+        });
+    }
+    Ok(())
+}
+
+/// A copy of `data` restricted to some rows (labels, weights, base margins and names follow).
+pub(crate) fn take_rows(data: &Dataset, rows: &[usize]) -> Result<Dataset> {
+    let columns = data
+        .columns()
+        .iter()
+        .map(|c| rows.iter().map(|&r| c.get(r)).collect())
+        .collect();
+    let mut out = Dataset::from_columns(columns)?;
+    if data.has_labels() {
+        out = out.with_labels(rows.iter().map(|&r| data.labels()[r]).collect())?;
+    }
+    if let Some(w) = data.weights() {
+        out = out.with_weights(rows.iter().map(|&r| w[r]).collect())?;
+    }
+    if let Some(m) = data.base_margin() {
+        let per = m.len() / data.num_rows();
+        let mut sub = Vec::with_capacity(rows.len() * per);
+        for &r in rows {
+            sub.extend_from_slice(&m[r * per..(r + 1) * per]);
+        }
+        out = out.with_base_margin(sub)?;
+    }
+    if let Some(names) = data.feature_names() {
+        out = out.with_feature_names(names.to_vec())?;
+    }
+    Ok(out)
+}
+
+/// A copy of `data` with other weights (labels, base margins and names follow); `columns`, when
+/// given, replaces the feature columns.
+pub(crate) fn reweighted(
+    data: &Dataset,
+    weights: Vec<f32>,
+    columns: Option<Vec<crate::column::Column>>,
+) -> Result<Dataset> {
+    let mut out = match columns {
+        Some(c) => Dataset::from_feature_columns(data.num_rows(), c)?,
+        None => Dataset::from_feature_columns(data.num_rows(), data.columns().to_vec())?,
+    };
+    out = out.with_labels(data.labels().to_vec())?.with_weights(weights)?;
+    if let Some(m) = data.base_margin() {
+        out = out.with_base_margin(m.to_vec())?;
+    }
+    if let Some(names) = data.feature_names() {
+        out = out.with_feature_names(names.to_vec())?;
+    }
+    Ok(out)
+}
