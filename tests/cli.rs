@@ -754,3 +754,82 @@ fn bundled_breast_cancer_example() {
     let auc: f64 = out.trim().strip_prefix("auc: ").unwrap().parse().unwrap();
     assert!(auc > 0.95, "{out}");
 }
+
+#[test]
+fn ensembles_train_predict_eval_and_inspect() {
+    let dir = temp_dir("ensembles");
+    let (train, valid) = (dir.join("train.parquet"), dir.join("valid.parquet"));
+    write_parquet(&train, &binary_batch(ROWS, 11));
+    write_parquet(&valid, &binary_batch(200, 12));
+    let configs = [
+        (
+            "bagging",
+            "objective = \"binary:logistic\"\nnum_round = 5\n[ensemble]\nkind = \"bagging\"\nn_estimators = 4\n",
+            "out-of-bag",
+        ),
+        (
+            "stacking",
+            "[ensemble]\nkind = \"stacking\"\nobjective = \"binary:logistic\"\nk = 3\n\
+             [[ensemble.base]]\nobjective = \"binary:logistic\"\nnum_round = 5\n\
+             [[ensemble.base]]\nkind = \"linear\"\n",
+            "out-of-fold",
+        ),
+    ];
+    for (kind, toml, scores) in configs {
+        let config = dir.join(format!("{kind}.toml"));
+        std::fs::write(&config, toml).unwrap();
+        let model = dir.join(format!("{kind}.json"));
+        ok(sylvan(&[
+            "train",
+            "--data",
+            s(&train),
+            "--label",
+            "y",
+            "--drop",
+            "w",
+            "--config",
+            s(&config),
+            "--model-out",
+            s(&model),
+        ]));
+        let pred = dir.join(format!("{kind}.csv"));
+        ok(sylvan(&[
+            "predict",
+            "--model",
+            s(&model),
+            "--data",
+            s(&valid),
+            "--out",
+            s(&pred),
+        ]));
+        let (names, rows) = read_csv(&pred);
+        assert_eq!(names, vec!["prediction"], "{kind}");
+        assert_eq!(rows.len(), 200, "{kind}");
+        assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r[0])), "{kind}");
+        let eval = ok(sylvan(&[
+            "eval",
+            "--model",
+            s(&model),
+            "--data",
+            s(&valid),
+            "--label",
+            "y",
+            "--metric",
+            "auc",
+        ]));
+        assert!(eval.starts_with("auc: "), "{kind}: {eval}");
+        let inspect = ok(sylvan(&["inspect", "--model", s(&model)]));
+        assert!(inspect.contains(kind) && inspect.contains(scores), "{kind}: {inspect}");
+        let e = fails(sylvan(&[
+            "predict",
+            "--model",
+            s(&model),
+            "--data",
+            s(&valid),
+            "--out",
+            s(&pred),
+            "--margin",
+        ]));
+        assert!(e.contains("--margin") && e.contains(kind), "{kind}: {e}");
+    }
+}

@@ -41,19 +41,18 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         .map(|m| m.parse::<Metric>())
         .collect::<Result<_, _>>()?;
     let model = load(&args.model)?;
-    let label = label_for(args.label.as_deref(), &args.data, trained_label(&model.booster))?;
+    let label = label_for(args.label.as_deref(), &args.data, trained_label(&model.model))?;
     let selection = ColumnSelection {
         label: Some(label),
         weight: args.weight.clone(),
         ..Default::default()
     };
     let data = load_for_model(&args.data, &model.features, &model.categories, &selection)?;
-    let metrics = if metrics.is_empty() {
-        model.booster.params().eval_metric.clone()
-    } else {
-        metrics
+    let metrics = match (&model.model, metrics.is_empty()) {
+        (sylvan_booster::ensemble::Model::Booster(b), true) => b.params().eval_metric.clone(),
+        _ => metrics,
     };
-    for (name, value) in model.booster.evaluate(&data.dataset, &metrics)? {
+    for (name, value) in model.model.evaluate(&data.dataset, &metrics)? {
         say(format!("{name}: {value:.6}"));
     }
     Ok(())

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use sylvan_booster::ensemble::{Bagging, Model, Stacking};
 use sylvan_booster::{ImportanceType, Params};
 
 use super::model::{check_model_path, load, trained_label};
@@ -24,8 +25,12 @@ pub struct InspectArgs {
 pub fn run(args: &InspectArgs) -> Result<()> {
     check_model_path(&args.model)?;
     let model = load(&args.model)?;
-    let b = &model.booster;
     say(format!("model:       {}", args.model.display()));
+    let b = match &model.model {
+        Model::Booster(b) => b,
+        Model::Bagging(bag) => return inspect_bagging(bag),
+        Model::Stacking(stack) => return inspect_stacking(stack),
+    };
     say(format!("objective:   {}", b.objective_name()));
     let best = b
         .best_iteration()
@@ -33,7 +38,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         .unwrap_or_default();
     say(format!("rounds:      {}{best}", b.num_rounds()));
     say(format!("trees:       {}", b.num_trees()));
-    if let Some(label) = trained_label(b) {
+    if let Some(label) = trained_label(&model.model) {
         say(format!("label:       {label}"));
     }
     say(format!(
@@ -76,4 +81,39 @@ fn changed_params(params: &Params) -> Vec<(String, String)> {
         .filter(|(k, v)| default.get(k) != Some(v))
         .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
         .collect()
+}
+
+/// Describes a bagging ensemble: its members and out-of-bag scores.
+fn inspect_bagging(bag: &Bagging) -> Result<()> {
+    say("kind:        bagging ensemble");
+    say(format!("objective:   {}", bag.base_params().objective.name()));
+    say(format!("members:     {}", bag.members().len()));
+    say(format!("features:    {}", bag.num_features()));
+    for (i, m) in bag.members().iter().enumerate() {
+        let used = bag.member_features(i).map_or(bag.num_features(), <[usize]>::len);
+        say(format!("  member {i}: {} trees, {used} features", m.num_trees()));
+    }
+    match bag.oob_rows() {
+        Some(rows) => {
+            say(format!("out-of-bag scores ({rows} rows):"));
+            for (name, value) in bag.oob_metrics() {
+                say(format!("  {name}: {value:.6}"));
+            }
+        }
+        None => say("out-of-bag scores: none (no row was left out of every member)"),
+    }
+    Ok(())
+}
+
+/// Describes a stacking ensemble: its base learners and their out-of-fold scores.
+fn inspect_stacking(stack: &Stacking) -> Result<()> {
+    say("kind:        stacking ensemble");
+    say(format!("features:    {}", stack.num_features()));
+    let scores = stack.fold_scores();
+    say(format!("base learners: {}", scores.len()));
+    for (i, s) in scores.iter().enumerate() {
+        let shown: Vec<String> = s.iter().map(|(n, v)| format!("{n} {v:.6}")).collect();
+        say(format!("  base {i}: out-of-fold {}", shown.join(", ")));
+    }
+    Ok(())
 }

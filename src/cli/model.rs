@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use sylvan_booster::Booster;
+use sylvan_booster::ensemble::Model;
 use sylvan_io::{CategoryMap, CATEGORIES_ATTRIBUTE};
 
 /// The booster attribute holding the label column the model was trained on.
@@ -42,35 +42,44 @@ pub fn check_model_out(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A loaded model with the column facts needed to read data for it.
+/// A loaded model (a booster or an ensemble) with the column facts needed to read data for it.
 pub struct LoadedModel {
     /// The model.
-    pub booster: Booster,
+    pub model: Model,
     /// Its feature names (`f0`, `f1`, ... when it has none).
     pub features: Vec<String>,
     /// The category mapping of its categorical features.
     pub categories: CategoryMap,
 }
 
-/// Loads a model file (JSON or binary, told apart by content).
+/// Loads a model file of any kind (a booster in JSON or binary form, or an ensemble).
 pub fn load(path: &Path) -> Result<LoadedModel> {
-    let booster = Booster::load(path)?;
-    let features = match booster.feature_names() {
+    let model = Model::load(path)?;
+    let features = match model.feature_names() {
         Some(names) => names.to_vec(),
-        None => (0..booster.num_features()).map(|i| format!("f{i}")).collect(),
+        None => (0..model.num_features()).map(|i| format!("f{i}")).collect(),
     };
-    let categories = match booster.attributes().get(CATEGORIES_ATTRIBUTE) {
+    let categories = match model.attributes().get(CATEGORIES_ATTRIBUTE) {
         Some(json) => CategoryMap::from_json(json)?,
         None => CategoryMap::new(),
     };
     Ok(LoadedModel {
-        booster,
+        model,
         features,
         categories,
     })
 }
 
 /// The label column recorded at training, if any.
-pub fn trained_label(booster: &Booster) -> Option<&str> {
-    booster.attributes().get(LABEL_ATTRIBUTE).map(String::as_str)
+pub fn trained_label(model: &Model) -> Option<&str> {
+    model.attributes().get(LABEL_ATTRIBUTE).map(String::as_str)
+}
+
+/// What kind of model this is, in words.
+pub fn kind_of(model: &Model) -> &'static str {
+    match model {
+        Model::Booster(_) => "booster",
+        Model::Bagging(_) => "bagging ensemble",
+        Model::Stacking(_) => "stacking ensemble",
+    }
 }

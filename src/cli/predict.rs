@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
+use sylvan_booster::ensemble::Model;
 use sylvan_booster::{PredictOptions, PredictOutput};
 use sylvan_io::{load_for_model, output_format, write_table, ColumnSelection, OutputTable};
 
-use super::model::{check_model_path, load};
+use super::model::{check_model_path, kind_of, load};
 use super::say;
 
 /// Arguments of `sylvan predict`.
@@ -48,13 +49,15 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     } else {
         PredictOutput::Value
     };
-    let p = model.booster.predict(
-        &data.dataset,
-        PredictOptions {
-            output,
-            ..Default::default()
-        },
-    )?;
+    let p = match &model.model {
+        Model::Booster(b) => b.predict(&data.dataset, PredictOptions { output, ..Default::default() })?,
+        other if output != PredictOutput::Value => bail!(
+            "--margin and --leaf need a boosted model; `{}` is a {}",
+            args.model.display(),
+            kind_of(other)
+        ),
+        other => other.predict(&data.dataset)?,
+    };
     let names: Vec<String> = if args.leaf {
         (0..p.num_cols).map(|i| format!("leaf_{i}")).collect()
     } else if p.num_cols == 1 {
