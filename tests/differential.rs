@@ -397,3 +397,36 @@ fn exact_method_matches_xgboost_exact() {
         assert!(worst <= 1e-4, "{objective}: predictions differ by {worst}");
     }
 }
+
+#[test]
+fn random_forest_mode_auc_matches_xgboost_random_forest() {
+    // XGBoost's random forest recipe: one round of many parallel trees, row and column sampling,
+    // eta 1 (issue 5: within 0.005 AUC).
+    let (train, test) = common::binary_nonlinear(30_000, 55).split_at(20_000);
+    let params = with(
+        base_params(),
+        &[
+            ("objective", "binary:logistic"),
+            ("num_round", "1"),
+            ("num_parallel_tree", "50"),
+            ("subsample", "0.63"),
+            ("colsample_bynode", "0.8"),
+            ("eta", "1"),
+            ("max_depth", "8"),
+        ],
+    );
+    let Some(case) = run_case("forest", train, test, &params) else {
+        return;
+    };
+    assert_eq!(case.sylvan.num_trees(), 50);
+    let auc_s = common::auc(&case.test.labels, &case.sylvan_pred);
+    let auc_x = common::auc(&case.test.labels, &case.xgb_pred);
+    println!(
+        "[forest] test AUC: Sylvan {auc_s:.5}, XGBoost {auc_x:.5} (difference {:+.5}, tolerance 0.005)",
+        auc_s - auc_x
+    );
+    assert!(
+        (auc_s - auc_x).abs() <= 0.005,
+        "random forest AUC: Sylvan {auc_s:.5} vs XGBoost {auc_x:.5}"
+    );
+}
