@@ -87,6 +87,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A model cannot be converted to or from a foreign format (XGBoost JSON, LightGBM text): the
+    /// text is not a valid model, or it uses something the other side cannot express.
+    #[error("{format} model: {reason}")]
+    ModelConversion {
+        /// The foreign format (`xgboost-json`, `lightgbm`).
+        format: String,
+        /// What is wrong or unsupported.
+        reason: String,
+    },
     /// The learning core rejected the data.
     #[error(transparent)]
     Booster(#[from] sylvan_booster::Error),

@@ -1,7 +1,8 @@
 //! # sylvan-io
 //!
 //! Data input for Sylvan: Parquet, Arrow IPC (`.arrow`/`.feather`), CSV and LibSVM files into a
-//! [`sylvan_booster::Dataset`], and prediction tables out.
+//! [`sylvan_booster::Dataset`], prediction tables out, and models to and from XGBoost JSON and LightGBM
+//! text ([`export`]).
 //!
 //! - Every integer, float (including f16), boolean and decimal column becomes an f32 feature column;
 //!   nulls become missing (`NaN`).
@@ -41,6 +42,7 @@ mod arrow_column;
 pub mod categories;
 pub mod csv_reader;
 pub mod error;
+pub mod export;
 pub mod format;
 pub mod ipc_reader;
 pub mod libsvm_reader;
@@ -53,6 +55,7 @@ use std::path::Path;
 
 pub use categories::{CategoryMap, Encoder, CATEGORIES_ATTRIBUTE};
 pub use error::{Error, Result};
+pub use export::{export_model, import_model, ModelFormat};
 pub use format::Format;
 pub use select::{load_for_model, load_training, ColumnSelection, LoadedData};
 pub use sylvan_booster::Dataset;

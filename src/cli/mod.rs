@@ -3,6 +3,8 @@
 mod columns;
 mod ensemble;
 mod eval;
+mod export;
+mod import;
 mod inspect;
 mod model;
 mod params;
@@ -32,6 +34,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Describe a saved model: objective, parameters, trees, features, top features by gain.
     Inspect(inspect::InspectArgs),
+    /// Write a saved model as XGBoost JSON or LightGBM text.
+    Export(export::ExportArgs),
+    /// Read a model trained by XGBoost (JSON) or LightGBM (text) into a Sylvan model.
+    Import(import::ImportArgs),
 }
 
 /// Parses the command line and runs the subcommand. Help and usage errors exit through clap.
@@ -42,6 +48,8 @@ pub fn main() -> anyhow::Result<()> {
         Command::Predict(args) => predict::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Import(args) => import::run(&args),
     }
 }
 

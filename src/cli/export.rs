@@ -1,0 +1,62 @@
+//! `sylvan export`: write a saved model as XGBoost JSON or LightGBM text.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use sylvan_io::{export_model, ModelFormat};
+
+use super::model::{check_model_path, load};
+use super::{note, say};
+
+/// Arguments of `sylvan export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The model (.json or .sylvan).
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The format to write: `xgboost-json` or `lightgbm` (text).
+    #[arg(long, value_name = "xgboost-json|lightgbm", value_parser = parse_format)]
+    pub format: ModelFormat,
+    /// Where to write the model (written atomically).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Parses a `--format`/`--from` value.
+pub fn parse_format(s: &str) -> Result<ModelFormat, String> {
+    s.parse::<ModelFormat>()
+        .map_err(|_| format!("`{s}` is not a model format (expected xgboost-json or lightgbm)"))
+}
+
+/// Runs `sylvan export`.
+pub fn run(args: &ExportArgs) -> Result<()> {
+    check_model_path(&args.model)?;
+    let model = load(&args.model)?;
+    let sylvan_booster::ensemble::Model::Booster(b) = &model.model else {
+        anyhow::bail!(
+            "`{}` is a {}: only boosted models (and random forests) can be exported",
+            args.model.display(),
+            super::model::kind_of(&model.model)
+        );
+    };
+    export_model(b, args.format, &args.out)?;
+    if !model.categories.is_empty() {
+        note(format!(
+            "note: {} categorical column(s) are encoded as numeric codes; feed the codes Sylvan stores \
+             with the model to {}",
+            model.categories.len(),
+            args.format
+        ));
+    }
+    let rounds = b.best_iteration().map_or(b.num_rounds(), |i| i + 1);
+    say(format!(
+        "exported {} as {} ({} rounds x {} trees) to {}",
+        args.model.display(),
+        args.format,
+        rounds,
+        b.num_groups(),
+        args.out.display()
+    ));
+    Ok(())
+}
