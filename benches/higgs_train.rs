@@ -30,22 +30,14 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "common_bench/mod.rs"]
+mod common_bench;
 
-use std::process::Command;
 use std::time::Instant;
 
-use sylvan::{Booster, Dataset, PredictOptions};
+use common_bench::{env_usize, warn_if_busy};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
-        Err(_) => default,
-    }
-}
+use sylvan::{Booster, Dataset, PredictOptions};
 
 struct Settings {
     train_rows: usize,
@@ -85,7 +77,7 @@ fn main() {
             rounds: 100,
             threads: env_usize("SYLVAN_BENCH_THREADS", 2),
             repeat: env_usize("SYLVAN_BENCH_REPEAT", 1).max(1),
-            anchors: std::env::var("SYLVAN_BENCH_ANCHORS").map_or(true, |v| v != "0"),
+            anchors: common_bench::anchors_enabled(),
         }
     } else {
         Settings {
@@ -192,24 +184,6 @@ fn main() {
     }
 }
 
-/// Timings mean little while other processes compete for the cores (XGBoost's and LightGBM's
-/// OpenMP threads suffer most): say so when the load average shows them.
-fn warn_if_busy() {
-    let Ok(text) = std::fs::read_to_string("/proc/loadavg") else {
-        return;
-    };
-    let Some(load) = text.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) else {
-        return;
-    };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if load > 0.5 {
-        println!(
-            "warning: 1-minute load average {load:.2} on {cores} cores before the benchmark: other processes are \
-             running, and the times below (OpenMP-based XGBoost and LightGBM above all) may be inflated"
-        );
-    }
-}
-
 /// Writes the data as .npy and runs anchors.py; adds its rows, or prints why there are none.
 fn run_anchors(s: &Settings, pairs: &[(&str, &str)], train: &common::Table, test: &common::Table, rows: &mut Vec<Row>) {
     let Some(reference) = common::reference() else {
@@ -234,36 +208,21 @@ fn run_anchors(s: &Settings, pairs: &[(&str, &str)], train: &common::Table, test
         s.rounds
     );
     let script = common::repo_root().join("benches/python/anchors.py");
-    let out = Command::new(&reference.python)
-        .arg(&script)
-        .arg("--dir")
-        .arg(dir.path())
-        .args(["--params", &common::params_json(pairs)])
-        .args(["--repeat", &s.repeat.to_string()])
-        .output();
-    let out = match out {
-        Ok(o) if o.status.success() => o,
-        Ok(o) => {
-            println!(
-                "anchors failed:\n{}\n{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
+    let (params, repeat) = (common::params_json(pairs), s.repeat.to_string());
+    let args = [
+        "--dir".as_ref(),
+        dir.path().as_os_str(),
+        "--params".as_ref(),
+        params.as_ref(),
+        "--repeat".as_ref(),
+        repeat.as_ref(),
+    ];
+    let result = match common_bench::run_json_script(&reference.python, &script, &args) {
+        Ok(r) => r,
+        Err(why) => {
+            println!("anchors {why}");
             return;
         }
-        Err(e) => {
-            println!("anchors skipped: could not run {}: {e}", reference.python.display());
-            return;
-        }
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let Some(result) = stdout
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-    else {
-        println!("anchors printed no result:\n{stdout}");
-        return;
     };
     for tool in ["xgboost", "lightgbm"] {
         let r = &result[tool];
