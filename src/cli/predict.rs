@@ -50,7 +50,13 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         PredictOutput::Value
     };
     let p = match &model.model {
-        Model::Booster(b) => b.predict(&data.dataset, PredictOptions { output, ..Default::default() })?,
+        Model::Booster(b) => b.predict(
+            &data.dataset,
+            PredictOptions {
+                output,
+                ..Default::default()
+            },
+        )?,
         other if output != PredictOutput::Value => bail!(
             "--margin and --leaf need a boosted model; `{}` is a {}",
             args.model.display(),
