@@ -2,33 +2,17 @@
 //! and stacking with a linear meta-learner — on generated data where each should help, with the
 //! numbers printed (`cargo test -- --nocapture`) and tolerances stated in each assertion.
 
+mod common;
+
+use common::signal;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use sylvan_booster::ensemble::{BaseLearner, MetaLearner};
 use sylvan_booster::*;
 
-/// `n` rows of `nf` uniform features in [-1, 1) (5% missing in feature 1) and a label from `label`.
+/// `n` rows of `nf` uniform features (5% missing in feature 1) and a label from `label(x)`.
 fn make_data(n: usize, nf: usize, seed: u64, label: impl Fn(&[f32], &mut StdRng) -> f32) -> Dataset {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut cols = vec![vec![0f32; n]; nf];
-    let mut y = vec![0f32; n];
-    let mut row = vec![0f32; nf];
-    for i in 0..n {
-        for j in 0..nf {
-            row[j] = rng.random_range(-1.0f32..1.0);
-            cols[j][i] = if j == 1 && rng.random::<f32>() < 0.05 {
-                f32::NAN
-            } else {
-                row[j]
-            };
-        }
-        y[i] = label(&row, &mut rng);
-    }
-    Dataset::from_columns(cols).unwrap().with_labels(y).unwrap()
-}
-
-fn signal(x: &[f32]) -> f32 {
-    2.0 * x[0] + 3.0 * x[1] * x[2] + (3.0 * x[3]).sin()
+    common::make_data_with_missing(n, nf, seed, 0.05, label)
 }
 
 /// A noisy regression task: the signal plus uniform noise of standard deviation ~0.87.
