@@ -833,3 +833,73 @@ fn ensembles_train_predict_eval_and_inspect() {
         assert!(e.contains("--margin") && e.contains(kind), "{kind}: {e}");
     }
 }
+
+#[test]
+fn training_continues_from_an_init_model() {
+    let dir = temp_dir("continue");
+    let train = dir.join("train.parquet");
+    write_parquet(&train, &binary_batch(ROWS, 21));
+    let (first, rest, whole) = (dir.join("first.json"), dir.join("rest.json"), dir.join("whole.json"));
+    let base = [
+        "--data",
+        s(&train),
+        "--label",
+        "y",
+        "--drop",
+        "w",
+        "--set",
+        "objective=binary:logistic",
+    ];
+    let run = |out: &Path, rounds: &str, init: Option<&Path>| {
+        let mut args = vec!["train"];
+        args.extend(base);
+        args.extend(["--set", rounds, "--model-out", s(out)]);
+        if let Some(init) = init {
+            args.extend(["--init-model", s(init)]);
+        }
+        ok(sylvan(&args))
+    };
+    run(&whole, "num_round=7", None);
+    run(&first, "num_round=3", None);
+    let out = run(&rest, "num_round=4", Some(&first));
+    assert!(out.contains("trained"), "{out}");
+    let inspect = ok(sylvan(&["inspect", "--model", s(&rest)]));
+    assert!(inspect.contains("rounds:      7"), "{inspect}");
+    let (p_rest, p_whole) = (dir.join("rest.csv"), dir.join("whole.csv"));
+    ok(sylvan(&[
+        "predict",
+        "--model",
+        s(&rest),
+        "--data",
+        s(&train),
+        "--out",
+        s(&p_rest),
+    ]));
+    ok(sylvan(&[
+        "predict",
+        "--model",
+        s(&whole),
+        "--data",
+        s(&train),
+        "--out",
+        s(&p_whole),
+    ]));
+    assert_eq!(read_csv(&p_rest), read_csv(&p_whole));
+    // Another objective cannot continue this model.
+    let e = fails(sylvan(&[
+        "train",
+        "--data",
+        s(&train),
+        "--label",
+        "y",
+        "--drop",
+        "w",
+        "--init-model",
+        s(&first),
+        "--model-out",
+        s(&rest),
+        "--set",
+        "objective=reg:squarederror",
+    ]));
+    assert!(e.contains("init_model"), "{e}");
+}

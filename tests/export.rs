@@ -753,3 +753,38 @@ fn cli_export_then_import_round_trips() {
     assert!(!o.status.success());
     assert_ne!(o.status.code(), Some(101));
 }
+
+#[test]
+fn imported_models_can_be_trained_further() {
+    for library in ["xgboost", "lightgbm"] {
+        let t = common::regression_missing(4000, 35, 0.1);
+        let params = if library == "xgboost" {
+            serde_json::json!({"objective": "reg:squarederror", "tree_method": "hist", "max_depth": 4, "eta": 0.3,
+                "nthread": 2})
+        } else {
+            serde_json::json!({"objective": "regression", "num_leaves": 15, "learning_rate": 0.3, "num_threads": 2,
+                "verbose": -1})
+        };
+        let Some(imported) = import_case(&format!("continue-{library}"), library, t.clone(), params, 5) else {
+            return;
+        };
+        let data = t.to_dataset();
+        let mut p = imported.params().clone();
+        p.set("num_round", "5").unwrap();
+        p.set("nthread", "2").unwrap();
+        let options = sylvan::booster::TrainOptions {
+            init_model: Some(&imported),
+            ..Default::default()
+        };
+        let more = Booster::train_with(&p, &data, &[], options).unwrap();
+        assert_eq!(more.num_trees(), imported.num_trees() + 5, "{library}");
+        assert!(
+            more.trees()[..imported.num_trees()] == *imported.trees(),
+            "{library}: imported trees kept"
+        );
+        let rmse = |b: &Booster| b.evaluate(&data, &["rmse".parse().unwrap()]).unwrap()[0].1;
+        let (before, after) = (rmse(&imported), rmse(&more));
+        println!("[continue {library}] training RMSE {before:.4} -> {after:.4} after 5 more Sylvan rounds");
+        assert!(after < before, "{library}: {before} -> {after}");
+    }
+}

@@ -48,6 +48,10 @@ pub struct TrainOptions<'a> {
     pub objective: Option<Arc<dyn Objective>>,
     /// A callback run after every round.
     pub callback: Option<&'a mut (dyn TrainCallback + Send)>,
+    /// A model to continue training (XGBoost's `xgb_model`): its trees and base margin are kept and
+    /// new rounds are added after them. Its objective, outputs, trees per round and number of
+    /// features must match.
+    pub init_model: Option<&'a Booster>,
 }
 
 /// The serialisable state of a fitted model (everything but the thread pool and objective object).
@@ -108,6 +112,40 @@ fn check_labelled(name: &str, data: &Dataset, num_features: usize, objective: &d
         });
     }
     objective.validate_labels(data.labels())
+}
+
+/// Checks that `init` can be trained further with `params` on `train`.
+fn check_continuable(init: &Booster, params: &Params, objective: &dyn Objective, train: &Dataset) -> Result<()> {
+    let bad = |reason: String| Err(Error::param("init_model", reason));
+    if init.objective_name() != objective.name() {
+        return bad(format!(
+            "the model's objective is {}, not {}",
+            init.objective_name(),
+            objective.name()
+        ));
+    }
+    if init.num_groups() != objective.num_groups() {
+        return bad(format!(
+            "the model has {} outputs, the objective {}",
+            init.num_groups(),
+            objective.num_groups()
+        ));
+    }
+    if init.num_parallel_tree() != params.num_parallel_tree.max(1) {
+        return bad(format!(
+            "the model grows {} parallel trees per round, params say {}",
+            init.num_parallel_tree(),
+            params.num_parallel_tree
+        ));
+    }
+    if init.num_features() != train.num_features() {
+        return bad(format!(
+            "the model has {} features, the data {}",
+            init.num_features(),
+            train.num_features()
+        ));
+    }
+    Ok(())
 }
 
 /// Initial margins of every row: the data's own base margins, or the model's base margin.
@@ -209,6 +247,9 @@ impl Booster {
         for (name, d) in evals {
             check_labelled(name, d, train.num_features(), objective.as_ref())?;
         }
+        if let Some(init) = options.init_model {
+            check_continuable(init, params, objective.as_ref(), train)?;
+        }
         let pool = thread_pool(params.nthread)?;
         Booster::train_in_pool(params, train, evals, options, objective, pool)
     }
@@ -224,12 +265,13 @@ impl Booster {
         pool: Arc<ThreadPool>,
     ) -> Result<Booster> {
         let callback = options.callback;
+        let init = options.init_model;
         let (core, history) = pool.install(|| {
             let td = TrainingData {
                 data: train,
                 split: SplitData::prepare(params, train),
             };
-            boost(params, objective.as_ref(), &td, evals, callback)
+            boost(params, objective.as_ref(), &td, evals, callback, init)
         })?;
         Ok(Booster {
             params: params.clone(),
@@ -447,13 +489,15 @@ fn boost<'c>(
     td: &TrainingData<'_>,
     evals: &[(&str, &Dataset)],
     mut callback: Option<&mut (dyn TrainCallback + Send + 'c)>,
+    init: Option<&Booster>,
 ) -> Result<(ModelCore, Vec<RoundReport>)> {
     let train = td.data;
     let n = train.num_rows();
     let k = objective.num_groups();
-    let base: Vec<f64> = match params.base_score {
-        Some(s) => vec![objective.score_to_margin(s)?; k],
-        None => {
+    let base: Vec<f64> = match (init, params.base_score) {
+        (Some(init), _) => init.core.base_margin.clone(),
+        (None, Some(s)) => vec![objective.score_to_margin(s)?; k],
+        (None, None) => {
             let m = objective.initial_margin(train.labels(), train.weights());
             if m.len() != k {
                 return Err(Error::param(
@@ -464,15 +508,18 @@ fn boost<'c>(
             m
         }
     };
+    // Continued training starts from the initial model's margins, summed exactly as its
+    // predictions are (base margin, then every tree in order).
+    let init_trees: &[Tree] = init.map_or(&[], |b| &b.core.trees);
+    let tree_group = |t: usize| (t / params.num_parallel_tree.max(1)) % k;
     let mut margins = initial_margins(train, &base)?;
+    add_trees(init_trees, tree_group, train, k, &mut margins);
     let mut eval_sets: Vec<EvalSet> = evals
         .iter()
         .map(|(name, d)| {
-            Ok(EvalSet {
-                name,
-                data: d,
-                margins: initial_margins(d, &base)?,
-            })
+            let mut margins = initial_margins(d, &base)?;
+            add_trees(init_trees, tree_group, d, k, &mut margins);
+            Ok(EvalSet { name, data: d, margins })
         })
         .collect::<Result<_>>()?;
     let metrics: Vec<Metric> = if params.eval_metric.is_empty() {
@@ -496,7 +543,10 @@ fn boost<'c>(
     // A round's parallel trees share its gradients and are averaged: each is shrunk by eta / npt
     // (XGBoost rescales the learning rate by the number of new trees the same way).
     let eta = params.eta / npt as f64;
-    let mut trees: Vec<Tree> = Vec::with_capacity(params.num_round * k * npt);
+    let mut trees: Vec<Tree> = Vec::with_capacity(init_trees.len() + params.num_round * k * npt);
+    trees.extend_from_slice(init_trees);
+    // Rounds are numbered after the initial model's, so sampling streams and reports continue.
+    let first_round = init.map_or(0, Booster::num_rounds);
     let mut history = Vec::new();
     let mut gpairs = vec![GradPair::default(); n * k];
     let mut group_pairs = vec![
@@ -508,7 +558,7 @@ fn boost<'c>(
         }
     ];
     let mut best: Option<(usize, f64)> = None;
-    for round in 0..params.num_round {
+    for round in first_round..first_round + params.num_round {
         objective.gradients(train.labels(), train.weights(), &margins, &mut gpairs);
         let samples: Vec<Vec<u32>> = (0..npt)
             .map(|p| sample_rows_for_tree(n, params.subsample, params.seed, round, p))
@@ -610,7 +660,7 @@ fn boost<'c>(
         // Evaluate.
         let mut report = RoundReport {
             round,
-            num_rounds: params.num_round,
+            num_rounds: first_round + params.num_round,
             evals: Vec::new(),
         };
         let mut watched = None;

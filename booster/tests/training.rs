@@ -592,3 +592,44 @@ fn from_parts_rebuilds_a_model_and_checks_it() {
     .is_err());
     assert!(Booster::from_parts(b.params().clone(), vec![0.0, 0.0], b.trees().to_vec(), 4, None).is_err());
 }
+
+#[test]
+fn continued_training_equals_training_in_one_go() {
+    let train = make_data(3000, 5, 51, |x, r| {
+        (signal(x) + r.random_range(-0.5f32..0.5) > 0.0) as u8 as f32
+    });
+    let valid = make_data(1000, 5, 52, |x, r| {
+        (signal(x) + r.random_range(-0.5f32..0.5) > 0.0) as u8 as f32
+    });
+    for extra in [vec![], vec![("subsample", "0.7"), ("colsample_bynode", "0.8")]] {
+        let mut pairs = vec![("objective", "binary:logistic"), ("num_round", "10")];
+        pairs.extend(extra.iter().copied());
+        let whole = Booster::train(&params(&pairs), &train, &[("valid", &valid)]).unwrap();
+        pairs[1] = ("num_round", "4");
+        let first = Booster::train(&params(&pairs), &train, &[]).unwrap();
+        pairs[1] = ("num_round", "6");
+        let options = TrainOptions {
+            init_model: Some(&first),
+            ..Default::default()
+        };
+        let rest = Booster::train_with(&params(&pairs), &train, &[("valid", &valid)], options).unwrap();
+        assert_eq!(rest.num_rounds(), 10);
+        assert!(
+            rest.trees() == whole.trees(),
+            "{extra:?}: continued training grew different trees"
+        );
+        assert_eq!(rest.eval_history()[0].round, 4);
+        assert_eq!(
+            rest.eval_history().last().unwrap().evals,
+            whole.eval_history().last().unwrap().evals
+        );
+    }
+    // A model of another objective or shape cannot be continued.
+    let reg = Booster::train(&params(&[("num_round", "2")]), &train, &[]).unwrap();
+    let options = TrainOptions {
+        init_model: Some(&reg),
+        ..Default::default()
+    };
+    let e = Booster::train_with(&params(&[("objective", "binary:logistic")]), &train, &[], options).unwrap_err();
+    assert!(e.to_string().contains("init_model"), "{e}");
+}

@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
+use sylvan_booster::ensemble::Model;
 use sylvan_booster::{Booster, TrainOptions};
 use sylvan_io::{load_for_model, load_training, ColumnSelection, LoadedData, CATEGORIES_ATTRIBUTE};
 
@@ -40,6 +41,10 @@ pub struct TrainArgs {
     /// No progress bar or progress lines (the summary is still printed).
     #[arg(long, short)]
     pub quiet: bool,
+    /// A saved model to continue training (like XGBoost's `xgb_model`): its trees are kept and the
+    /// new rounds are added after them. The data's columns are matched to its features by name.
+    #[arg(long, value_name = "MODEL")]
+    pub init_model: Option<PathBuf>,
 }
 
 /// Runs `sylvan train`.
@@ -51,7 +56,33 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     check_model_out(&args.model_out)?;
     let params = super::params::build(args.config.as_deref(), &args.sets)?;
     let selection = args.columns.selection(&args.data)?;
-    let train = load_training(&args.data, &selection)?;
+    let init = match &args.init_model {
+        Some(path) => match super::model::load(path)? {
+            super::model::LoadedModel {
+                model: Model::Booster(booster),
+                features,
+                categories,
+            } => Some((booster, features, categories)),
+            other => bail!(
+                "--init-model `{}` is a {}: only boosted models can be trained further",
+                path.display(),
+                super::model::kind_of(&other.model)
+            ),
+        },
+        None => None,
+    };
+    let train = match &init {
+        // Continued training reads the data the way prediction does: the model's features by name.
+        Some((_, features, categories)) => {
+            let train_selection = ColumnSelection {
+                label: selection.label.clone(),
+                weight: selection.weight.clone(),
+                ..Default::default()
+            };
+            load_for_model(&args.data, features, categories, &train_selection)?
+        }
+        None => load_training(&args.data, &selection)?,
+    };
     report_skipped(&args.data, &train, args.quiet);
     let names = train
         .dataset
@@ -78,13 +109,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         valid.iter().map(|(n, d)| (n.as_str(), &d.dataset)).collect()
     };
 
-    let mut progress = Progress::new(params.num_round, args.quiet, args.log_every);
+    let first_round = init.as_ref().map_or(0, |(b, _, _)| b.num_rounds());
+    let mut progress = Progress::new(first_round + params.num_round, args.quiet, args.log_every);
     let result = Booster::train_with(
         &params,
         &train.dataset,
         &evals,
         TrainOptions {
             callback: Some(&mut progress),
+            init_model: init.as_ref().map(|(b, _, _)| b),
             ..Default::default()
         },
     );
