@@ -1,4 +1,4 @@
-//! `sylvan export`: write a saved model as XGBoost JSON or LightGBM text.
+//! `sylvan export`: write a saved model as XGBoost JSON, LightGBM text or ONNX.
 
 use std::path::PathBuf;
 
@@ -15,8 +15,8 @@ pub struct ExportArgs {
     /// The model (.json or .sylvan).
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
-    /// The format to write: `xgboost-json` or `lightgbm` (text).
-    #[arg(long, value_name = "xgboost-json|lightgbm", value_parser = parse_format)]
+    /// The format to write: `xgboost-json`, `lightgbm` (text) or `onnx` (ai.onnx.ml tree ensemble).
+    #[arg(long, value_name = "xgboost-json|lightgbm|onnx", value_parser = parse_format)]
     pub format: ModelFormat,
     /// Where to write the model (written atomically).
     #[arg(long, value_name = "FILE")]
@@ -26,7 +26,7 @@ pub struct ExportArgs {
 /// Parses a `--format`/`--from` value.
 pub fn parse_format(s: &str) -> Result<ModelFormat, String> {
     s.parse::<ModelFormat>()
-        .map_err(|_| format!("`{s}` is not a model format (expected xgboost-json or lightgbm)"))
+        .map_err(|_| format!("`{s}` is not a model format (expected xgboost-json, lightgbm or onnx)"))
 }
 
 /// Runs `sylvan export`.

@@ -1,5 +1,6 @@
 //! Model formats of other libraries: Sylvan models out to, and foreign models in from, XGBoost JSON
-//! ([`xgboost_json`]) and LightGBM text ([`lightgbm_text`]).
+//! ([`xgboost_json`]) and LightGBM text ([`lightgbm_text`]); and out to ONNX ([`onnx`], the
+//! `ai.onnx.ml` tree-ensemble operators; export only).
 //!
 //! - [`export_model`] writes a [`Booster`] in a foreign format, atomically (a temporary file renamed
 //!   into place); [`import_model`] reads a foreign model file into a [`Booster`] (built with
@@ -44,6 +45,8 @@
 //! ```
 
 pub mod lightgbm_text;
+pub mod onnx;
+pub mod onnx_proto;
 pub mod xgboost_json;
 
 use std::fmt;
@@ -55,6 +58,7 @@ use sylvan_booster::{Booster, ObjectiveKind, Tree};
 use crate::error::{Error, Result};
 
 pub use lightgbm_text::{from_lightgbm_text, to_lightgbm_text};
+pub use onnx::to_onnx;
 pub use xgboost_json::{from_xgboost_json, to_xgboost_json};
 
 /// A foreign model format.
@@ -64,14 +68,17 @@ pub enum ModelFormat {
     XgboostJson,
     /// LightGBM's text model (`Booster.save_model("m.txt")`), version v4.
     LightgbmText,
+    /// ONNX (`ai.onnx.ml` opset 3 tree ensembles), binary protobuf; export only.
+    Onnx,
 }
 
 impl ModelFormat {
-    /// The name used on the command line: `xgboost-json` or `lightgbm`.
+    /// The name used on the command line: `xgboost-json`, `lightgbm` or `onnx`.
     pub fn name(self) -> &'static str {
         match self {
             ModelFormat::XgboostJson => "xgboost-json",
             ModelFormat::LightgbmText => "lightgbm",
+            ModelFormat::Onnx => "onnx",
         }
     }
 }
@@ -89,38 +96,49 @@ impl FromStr for ModelFormat {
         match s.to_ascii_lowercase().as_str() {
             "xgboost-json" | "xgboost" | "xgb-json" => Ok(ModelFormat::XgboostJson),
             "lightgbm" | "lightgbm-text" | "lgbm" => Ok(ModelFormat::LightgbmText),
+            "onnx" => Ok(ModelFormat::Onnx),
             other => Err(Error::ModelConversion {
                 format: other.to_string(),
-                reason: "unknown model format (expected xgboost-json or lightgbm)".into(),
+                reason: "unknown model format (expected xgboost-json, lightgbm or onnx)".into(),
             }),
         }
     }
 }
 
-/// The model as text in `format`.
+/// The model as text in `format`. ONNX is binary: an error here (use [`export_bytes`]).
 pub fn export_string(booster: &Booster, format: ModelFormat) -> Result<String> {
     match format {
         ModelFormat::XgboostJson => to_xgboost_json(booster),
         ModelFormat::LightgbmText => to_lightgbm_text(booster),
+        ModelFormat::Onnx => Err(conversion(format, "ONNX is a binary format (use export_bytes)")),
     }
 }
 
-/// A model from its text in `format`.
+/// The model's file contents in `format` (text formats as UTF-8).
+pub fn export_bytes(booster: &Booster, format: ModelFormat) -> Result<Vec<u8>> {
+    match format {
+        ModelFormat::Onnx => to_onnx(booster),
+        _ => export_string(booster, format).map(String::into_bytes),
+    }
+}
+
+/// A model from its text in `format`. ONNX cannot be imported: an error.
 pub fn import_str(text: &str, format: ModelFormat) -> Result<Booster> {
     match format {
         ModelFormat::XgboostJson => from_xgboost_json(text),
         ModelFormat::LightgbmText => from_lightgbm_text(text),
+        ModelFormat::Onnx => Err(conversion(format, "importing ONNX models is not supported")),
     }
 }
 
 /// Writes `booster` to `path` in `format`, atomically. A model the format cannot express is an
 /// [`Error::Unwritable`] naming the file and what is unsupported; nothing is written then.
 pub fn export_model(booster: &Booster, format: ModelFormat, path: &Path) -> Result<()> {
-    let text = export_string(booster, format).map_err(|e| Error::Unwritable {
+    let bytes = export_bytes(booster, format).map_err(|e| Error::Unwritable {
         file: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    sylvan_booster::persist::write_atomically(path, text.as_bytes()).map_err(|e| match e {
+    sylvan_booster::persist::write_atomically(path, &bytes).map_err(|e| match e {
         sylvan_booster::Error::Io { path, source } => Error::Io { file: path, source },
         other => Error::Unwritable {
             file: path.to_path_buf(),
@@ -132,6 +150,12 @@ pub fn export_model(booster: &Booster, format: ModelFormat, path: &Path) -> Resu
 /// Reads a model file written by XGBoost or LightGBM. A file that is not a valid model of `format`
 /// (or holds something Sylvan cannot represent) is an [`Error::Unreadable`] naming it.
 pub fn import_model(path: &Path, format: ModelFormat) -> Result<Booster> {
+    if format == ModelFormat::Onnx {
+        return Err(Error::unreadable(
+            path,
+            "importing ONNX models is not supported (export only)",
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| Error::unreadable(path, format!("not a {format} model (not UTF-8 text)")))?;
@@ -355,7 +379,8 @@ mod tests {
     fn formats_parse() {
         assert_eq!("xgboost-json".parse::<ModelFormat>().unwrap(), ModelFormat::XgboostJson);
         assert_eq!("LightGBM".parse::<ModelFormat>().unwrap(), ModelFormat::LightgbmText);
-        assert!("onnx".parse::<ModelFormat>().is_err());
+        assert_eq!("ONNX".parse::<ModelFormat>().unwrap(), ModelFormat::Onnx);
+        assert!("onnx-text".parse::<ModelFormat>().is_err());
     }
 
     #[test]
