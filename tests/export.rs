@@ -23,46 +23,7 @@ use std::process::Command;
 use common::{ScratchDir, Table};
 use sylvan::io::export::{from_lightgbm_text, from_xgboost_json, to_lightgbm_text, to_xgboost_json};
 use sylvan::io::{export_model, import_model, ModelFormat};
-use sylvan::{Booster, Dataset, PredictOptions};
-
-const TOLERANCE: f64 = 1e-5;
-
-fn predict(b: &Booster, data: &Dataset) -> Vec<f32> {
-    b.predict(data, PredictOptions::default())
-        .expect("Sylvan predicts")
-        .values
-}
-
-/// Asserts that two prediction vectors agree within the tolerance; reports the worst row.
-fn assert_close(what: &str, sylvan: &[f32], other: &[f64], cols: usize) {
-    assert_eq!(sylvan.len(), other.len(), "{what}: prediction lengths differ");
-    let mut worst = (0.0f64, 0usize);
-    for (i, (a, b)) in sylvan.iter().zip(other).enumerate() {
-        let a = *a as f64;
-        let err = (a - b).abs() / a.abs().max(b.abs()).max(1.0);
-        assert!(!err.is_nan(), "{what}: row {} has NaN ({a} vs {b})", i / cols);
-        if err > worst.0 {
-            worst = (err, i);
-        }
-    }
-    let i = worst.1;
-    println!(
-        "[{what}] {} values, worst scaled difference {:.2e} (row {}: Sylvan {} vs {})",
-        sylvan.len(),
-        worst.0,
-        i / cols,
-        sylvan[i],
-        other[i]
-    );
-    assert!(
-        worst.0 <= TOLERANCE,
-        "{what}: row {} differs: Sylvan {} vs {} (scaled difference {:.2e} > {TOLERANCE:e})",
-        i / cols,
-        sylvan[i],
-        other[i],
-        worst.0
-    );
-}
+use sylvan::{Booster, Dataset};
 
 /// Held-out rows with missing values: every 10th row entirely missing, every 7th one value missing.
 fn with_missing_rows(mut t: Table) -> Table {
@@ -134,13 +95,13 @@ fn export_case(name: &str, train: Table, test: Table, params: &[(&str, &str)], l
     let p = common::sylvan_params(params);
     let booster = Booster::train(&p, &train.to_dataset(), &[]).expect("Sylvan trains");
     let test = with_missing_rows(test);
-    let expected = predict(&booster, &test.to_dataset());
+    let expected = common::sylvan_predictions(&booster, &test.to_dataset());
     let cols = expected.len() / test.num_rows();
 
     // Without the libraries: the XGBoost round trip at least.
     let back = from_xgboost_json(&to_xgboost_json(&booster).unwrap()).unwrap();
     assert_eq!(
-        predict(&back, &test.to_dataset()),
+        common::sylvan_predictions(&back, &test.to_dataset()),
         expected,
         "{name}: XGBoost JSON round trip"
     );
@@ -168,7 +129,13 @@ fn export_case(name: &str, train: Table, test: Table, params: &[(&str, &str)], l
         ],
         &out,
     );
-    assert_close(&format!("{name}: XGBoost on Sylvan's export"), &expected, &got, cols);
+    common::assert_close(
+        &format!("{name}: XGBoost on Sylvan's export"),
+        &expected,
+        &got,
+        cols,
+        "XGBoost",
+    );
 
     if !lightgbm {
         return;
@@ -193,7 +160,13 @@ fn export_case(name: &str, train: Table, test: Table, params: &[(&str, &str)], l
         ],
         &out,
     );
-    assert_close(&format!("{name}: LightGBM on Sylvan's export"), &expected, &got, cols);
+    common::assert_close(
+        &format!("{name}: LightGBM on Sylvan's export"),
+        &expected,
+        &got,
+        cols,
+        "LightGBM",
+    );
 }
 
 fn base(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
@@ -289,7 +262,7 @@ fn export_every_objective_to_the_real_libraries() {
     let mut lgb: Vec<(String, PathBuf, Vec<f32>)> = Vec::new();
     for (i, kind) in sylvan::ObjectiveKind::ALL.into_iter().enumerate() {
         let (b, data) = small_model(kind.name());
-        let expected = predict(&b, &data);
+        let expected = common::sylvan_predictions(&b, &data);
         let path = dir.path().join(format!("m{i}.json"));
         export_model(&b, ModelFormat::XgboostJson, &path).unwrap();
         xgb.push((kind.name().to_string(), path, expected.clone()));
@@ -311,7 +284,13 @@ fn export_every_objective_to_the_real_libraries() {
         let all = run_script_all(&python, &args, &dir.path().join(format!("{library}.json")));
         for ((name, _, expected), got) in models.iter().zip(&all) {
             let cols = expected.len() / 1500;
-            assert_close(&format!("{name}: {library} on Sylvan's export"), expected, got, cols);
+            common::assert_close(
+                &format!("{name}: {library} on Sylvan's export"),
+                expected,
+                got,
+                cols,
+                library,
+            );
         }
     }
     assert!(lgb.len() >= 8, "LightGBM took only {} objectives", lgb.len());
@@ -367,9 +346,15 @@ fn import_case(name: &str, library: &str, table: Table, params: serde_json::Valu
         &dir.path().join("pred.json"),
     );
     let booster = import_model(&model, format).unwrap_or_else(|e| panic!("{name}: import fails: {e}"));
-    let got = predict(&booster, &all.to_dataset());
+    let got = common::sylvan_predictions(&booster, &all.to_dataset());
     let cols = got.len() / all.num_rows();
-    assert_close(&format!("{name}: Sylvan on {library}'s model"), &got, &expected, cols);
+    common::assert_close(
+        &format!("{name}: Sylvan on {library}'s model"),
+        &got,
+        &expected,
+        cols,
+        "Sylvan on the import",
+    );
 
     if library == "xgboost" {
         // The 2.x scalar base_score form reads the same.
@@ -387,7 +372,11 @@ fn import_case(name: &str, library: &str, table: Table, params: serde_json::Valu
             );
             assert_ne!(old, text, "{name}: base_score not found in the file");
             let b2 = from_xgboost_json(&old).unwrap();
-            assert_eq!(predict(&b2, &all.to_dataset()), got, "{name}: 2.x base_score");
+            assert_eq!(
+                common::sylvan_predictions(&b2, &all.to_dataset()),
+                got,
+                "{name}: 2.x base_score"
+            );
         }
     }
     Some(booster)
@@ -586,17 +575,26 @@ fn xgboost_json_round_trip_is_identical_for_every_objective() {
         assert_eq!(back.objective_name(), kind.name());
         assert_eq!(back.trees(), b.trees(), "{}", kind.name());
         assert_eq!(back.base_margin(), b.base_margin(), "{}", kind.name());
-        assert_eq!(predict(&back, &data), predict(&b, &data), "{}", kind.name());
+        assert_eq!(
+            common::sylvan_predictions(&back, &data),
+            common::sylvan_predictions(&b, &data),
+            "{}",
+            kind.name()
+        );
         // Without Sylvan's attributes (as XGBoost itself would save it) it is still within f32 rounding.
         let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
         v["learner"]["attributes"] = serde_json::json!({});
         let plain = from_xgboost_json(&v.to_string()).unwrap();
-        let expected: Vec<f64> = predict(&b, &data).iter().map(|x| *x as f64).collect();
-        assert_close(
+        let expected: Vec<f64> = common::sylvan_predictions(&b, &data)
+            .iter()
+            .map(|x| *x as f64)
+            .collect();
+        common::assert_close(
             &format!("{} without attributes", kind.name()),
-            &predict(&plain, &data),
+            &common::sylvan_predictions(&plain, &data),
             &expected,
             1,
+            "Sylvan with attributes",
         );
     }
 }
@@ -613,13 +611,17 @@ fn lightgbm_round_trip_predicts_the_same() {
         let (b, data) = small_model(objective);
         let back = from_lightgbm_text(&to_lightgbm_text(&b).unwrap()).unwrap();
         assert_eq!(back.objective_name(), objective);
-        let expected: Vec<f64> = predict(&b, &data).iter().map(|x| *x as f64).collect();
+        let expected: Vec<f64> = common::sylvan_predictions(&b, &data)
+            .iter()
+            .map(|x| *x as f64)
+            .collect();
         let cols = expected.len() / data.num_rows();
-        assert_close(
+        common::assert_close(
             &format!("{objective} via LightGBM text"),
-            &predict(&back, &data),
+            &common::sylvan_predictions(&back, &data),
             &expected,
             cols,
+            "Sylvan before the round trip",
         );
     }
 }
@@ -714,7 +716,10 @@ fn cli_export_then_import_round_trips() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let imported = Booster::load(&back).unwrap();
-    assert_eq!(predict(&imported, &data), predict(&b, &data));
+    assert_eq!(
+        common::sylvan_predictions(&imported, &data),
+        common::sylvan_predictions(&b, &data)
+    );
     let back2 = dir.path().join("back2.sylvan");
     let o = sylvan_cli(&[
         "import",

@@ -21,46 +21,7 @@ use std::process::Command;
 use common::{ScratchDir, Table};
 use sylvan::io::export::onnx::{to_onnx_model, ML_OPSET};
 use sylvan::io::{export_model, import_model, ModelFormat};
-use sylvan::{Booster, Dataset, PredictOptions};
-
-const TOLERANCE: f64 = 1e-5;
-
-fn predict(b: &Booster, data: &Dataset) -> Vec<f32> {
-    b.predict(data, PredictOptions::default())
-        .expect("Sylvan predicts")
-        .values
-}
-
-/// Asserts that two prediction vectors agree within the tolerance; reports the worst row.
-fn assert_close(what: &str, sylvan: &[f32], other: &[f64], cols: usize) {
-    assert_eq!(sylvan.len(), other.len(), "{what}: prediction lengths differ");
-    let mut worst = (0.0f64, 0usize);
-    for (i, (a, b)) in sylvan.iter().zip(other).enumerate() {
-        let a = *a as f64;
-        let err = (a - b).abs() / a.abs().max(b.abs()).max(1.0);
-        assert!(!err.is_nan(), "{what}: row {} has NaN ({a} vs {b})", i / cols);
-        if err > worst.0 {
-            worst = (err, i);
-        }
-    }
-    let i = worst.1;
-    println!(
-        "[{what}] {} values, worst scaled difference {:.2e} (row {}: Sylvan {} vs onnxruntime {})",
-        sylvan.len(),
-        worst.0,
-        i / cols,
-        sylvan[i],
-        other[i]
-    );
-    assert!(
-        worst.0 <= TOLERANCE,
-        "{what}: row {} differs: Sylvan {} vs onnxruntime {} (scaled difference {:.2e} > {TOLERANCE:e})",
-        i / cols,
-        sylvan[i],
-        other[i],
-        worst.0
-    );
-}
+use sylvan::Booster;
 
 /// Held-out rows with missing values: every 10th row entirely missing, every 7th one value missing.
 fn with_missing_rows(mut t: Table) -> Table {
@@ -145,7 +106,7 @@ fn comparable(objective: &str, v: &serde_json::Value, rows: usize) -> Vec<f64> {
 /// Checks onnxruntime's predictions of `booster`'s ONNX export against Sylvan's on `x_cols`.
 fn check_with_runtime(name: &str, python: &Path, dir: &Path, booster: &Booster, objective: &str, test: &Table) {
     let data = test.to_dataset();
-    let expected = predict(booster, &data);
+    let expected = common::sylvan_predictions(booster, &data);
     let rows = test.num_rows();
     let cols = expected.len() / rows;
     let x = dir.join(format!("X_{name}.npy"));
@@ -159,11 +120,12 @@ fn check_with_runtime(name: &str, python: &Path, dir: &Path, booster: &Booster, 
         assert_eq!(got, want, "{name}: onnxruntime's labels differ from Sylvan's classes");
         println!("[{name}] {} labels equal", got.len());
     } else {
-        assert_close(
+        common::assert_close(
             &format!("{name}: onnxruntime on Sylvan's ONNX export"),
             &expected,
             &got,
             cols,
+            "onnxruntime",
         );
     }
     if objective == "binary:logistic" || objective.starts_with("multi:") {
@@ -399,8 +361,14 @@ fn cli_exports_onnx() {
     let x = dir.path().join("X.npy");
     common::write_npy_columns(&x, &t.columns).unwrap();
     let v = run_onnx(&python, &out, &x, &dir.path().join("out.json"));
-    let expected = predict(&b, &t.to_dataset());
-    assert_close("CLI ONNX export", &expected, &output(&v, "probabilities"), 3);
+    let expected = common::sylvan_predictions(&b, &t.to_dataset());
+    common::assert_close(
+        "CLI ONNX export",
+        &expected,
+        &output(&v, "probabilities"),
+        3,
+        "onnxruntime",
+    );
 }
 
 #[test]
@@ -423,7 +391,7 @@ fn onnx_binary_labels_with_only_positive_leaves() {
         columns: vec![vec![0.0, 1.0, f32::NAN, 0.25, 0.75]],
         labels: vec![0.0; 5],
     };
-    let expected = predict(&booster, &test.to_dataset());
+    let expected = common::sylvan_predictions(&booster, &test.to_dataset());
     assert!(expected[0] < 0.5 && expected[1] > 0.5, "{expected:?}");
     let Some(python) = onnx_python() else {
         return;

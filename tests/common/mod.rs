@@ -668,3 +668,45 @@ pub fn reference_predictions(result: &serde_json::Value) -> Vec<f32> {
         .map(|v| v.as_f64().expect("number") as f32)
         .collect()
 }
+
+/// Largest allowed scaled difference between Sylvan's predictions and another runtime's.
+pub const PREDICTION_TOLERANCE: f64 = 1e-5;
+
+/// Sylvan's predictions (objective output space) for every row.
+pub fn sylvan_predictions(b: &sylvan::Booster, data: &sylvan::Dataset) -> Vec<f32> {
+    b.predict(data, sylvan::PredictOptions::default())
+        .expect("Sylvan predicts")
+        .values
+}
+
+/// Asserts that Sylvan's predictions and `against`'s agree within [`PREDICTION_TOLERANCE`], scaled
+/// by `max(1, |a|, |b|)` (relative above 1, absolute below); reports the worst row.
+pub fn assert_close(what: &str, sylvan: &[f32], other: &[f64], cols: usize, against: &str) {
+    assert_eq!(sylvan.len(), other.len(), "{what}: prediction lengths differ");
+    let mut worst = (0.0f64, 0usize);
+    for (i, (a, b)) in sylvan.iter().zip(other).enumerate() {
+        let a = *a as f64;
+        let err = (a - b).abs() / a.abs().max(b.abs()).max(1.0);
+        assert!(!err.is_nan(), "{what}: row {} has NaN ({a} vs {b})", i / cols);
+        if err > worst.0 {
+            worst = (err, i);
+        }
+    }
+    let i = worst.1;
+    println!(
+        "[{what}] {} values, worst scaled difference {:.2e} (row {}: Sylvan {} vs {against} {})",
+        sylvan.len(),
+        worst.0,
+        i / cols,
+        sylvan[i],
+        other[i]
+    );
+    assert!(
+        worst.0 <= PREDICTION_TOLERANCE,
+        "{what}: row {} differs: Sylvan {} vs {against} {} (scaled difference {:.2e} > {PREDICTION_TOLERANCE:e})",
+        i / cols,
+        sylvan[i],
+        other[i],
+        worst.0
+    );
+}
