@@ -111,42 +111,32 @@ fn batch(path: &Path, table: &OutputTable<'_>) -> Result<RecordBatch> {
     })
 }
 
+/// The error for a file that could not be written, with the writer's reason.
+fn unwritable(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> Error + '_ {
+    move |e| Error::Unwritable {
+        file: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
 fn to_parquet(path: &Path, table: &OutputTable<'_>) -> Result<Vec<u8>> {
     let batch = batch(path, table)?;
+    let fail = unwritable(path);
     let mut out = Vec::new();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).map_err(|e| Error::Unwritable {
-            file: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    writer.write(&batch).map_err(|e| Error::Unwritable {
-        file: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    writer.close().map_err(|e| Error::Unwritable {
-        file: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).map_err(|e| fail(&e))?;
+    writer.write(&batch).map_err(|e| fail(&e))?;
+    writer.close().map_err(|e| fail(&e))?;
     Ok(out)
 }
 
 fn to_ipc(path: &Path, table: &OutputTable<'_>) -> Result<Vec<u8>> {
     let batch = batch(path, table)?;
+    let fail = unwritable(path);
     let mut out = Vec::new();
     {
-        let mut writer =
-            arrow_ipc::writer::FileWriter::try_new(&mut out, &batch.schema()).map_err(|e| Error::Unwritable {
-                file: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-        writer.write(&batch).map_err(|e| Error::Unwritable {
-            file: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        writer.finish().map_err(|e| Error::Unwritable {
-            file: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let mut writer = arrow_ipc::writer::FileWriter::try_new(&mut out, &batch.schema()).map_err(|e| fail(&e))?;
+        writer.write(&batch).map_err(|e| fail(&e))?;
+        writer.finish().map_err(|e| fail(&e))?;
     }
     Ok(out)
 }
