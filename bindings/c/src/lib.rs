@@ -1,3 +1,642 @@
-//! C ABI for Sylvan. A stub until the bindings issue fills it.
+//! # sylvan-capi
+//!
+//! A small C ABI for Sylvan: build a data set from a float array, train a booster with parameters
+//! given as JSON, predict into a caller's buffer, save and load models (the same `.json` and binary
+//! files the `sylvan` CLI writes). The header is `include/sylvan.h`, generated from this file by
+//! cbindgen (`cbindgen.toml`); `tests/header.rs` fails when the two drift apart.
+//!
+//! Conventions of every function:
+//! - It returns an `int` status: [`SYLVAN_OK`] (0), or a negative `SYLVAN_ERR_*` code; then
+//!   `sylvan_last_error()` gives a message naming the argument, parameter, row or file at fault.
+//!   (Only `sylvan_last_error` and `sylvan_version` return strings instead.)
+//! - Pointer arguments are checked for null; arrays also for alignment, and sizes for overflow.
+//! - No Rust panic crosses the boundary: each call runs under `catch_unwind`, and a panic becomes
+//!   [`SYLVAN_ERR_PANIC`].
+//! - Handles (`SylvanDataset`, `SylvanBooster`) are opaque, created by `*_create`, `*_train` or
+//!   `*_load` and released by their `*_free` function. A read-only call (predict, save, the getters)
+//!   may run on a handle from several threads at once; freeing must not race with any other call.
+//!
+//! ## Example (the same calls from Rust)
+//!
+//! ```
+//! use std::ffi::CStr;
+//! use std::ptr;
+//! use sylvan_capi::*;
+//!
+//! // 200 rows x 2 features, row-major; y = 1 when x0 > 0.5.
+//! let x: Vec<f32> = (0..400).map(|i| ((i * 37) % 100) as f32 / 100.0).collect();
+//! let y: Vec<f32> = x.chunks(2).map(|r| (r[0] > 0.5) as u8 as f32).collect();
+//! unsafe {
+//!     let mut ds = ptr::null_mut();
+//!     let rc = sylvan_dataset_create(x.as_ptr(), 200, 2, SYLVAN_ROW_MAJOR, y.as_ptr(), ptr::null(), &mut ds);
+//!     assert_eq!(rc, SYLVAN_OK);
+//!     let params = c"{\"objective\":\"binary:logistic\",\"num_round\":10}";
+//!     let mut booster = ptr::null_mut();
+//!     let rc = sylvan_booster_train(ds, params.as_ptr(), ptr::null(), ptr::null(), 0, &mut booster);
+//!     assert_eq!(rc, SYLVAN_OK, "{:?}", CStr::from_ptr(sylvan_last_error()));
+//!     let mut out = vec![0f32; 200];
+//!     let mut needed = 0usize;
+//!     let rc = sylvan_booster_predict(booster, ds, ptr::null(), out.as_mut_ptr(), out.len(), &mut needed);
+//!     assert_eq!((rc, needed), (SYLVAN_OK, 200));
+//!     assert!(out.iter().zip(&y).all(|(p, y)| (*p > 0.5) == (*y > 0.5)));
+//!     sylvan_booster_free(booster);
+//!     sylvan_dataset_free(ds);
+//! }
+//! ```
 
-pub use sylvan_booster::Booster;
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use std::ffi::{c_char, c_int, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use sylvan_booster::{Booster, Dataset, Params, PredictOptions, PredictOutput};
+
+pub mod error;
+
+pub use error::{Error, Result};
+
+/// Success.
+pub const SYLVAN_OK: c_int = 0;
+/// A pointer argument that must not be null was null.
+pub const SYLVAN_ERR_NULL_POINTER: c_int = -1;
+/// An argument has an unusable value: a zero or overflowing size, an unknown flag, a misaligned
+/// pointer, a string that is not UTF-8.
+pub const SYLVAN_ERR_INVALID_ARGUMENT: c_int = -2;
+/// The parameters are not valid: not a JSON object, an unknown parameter, a bad value or range.
+pub const SYLVAN_ERR_INVALID_PARAMETER: c_int = -3;
+/// The data cannot be used: infinite values, bad labels or weights, a shape that does not fit.
+pub const SYLVAN_ERR_INVALID_DATA: c_int = -4;
+/// The output buffer is too small; the needed length was reported and nothing was written.
+pub const SYLVAN_ERR_BUFFER_TOO_SMALL: c_int = -5;
+/// A model file or text is not a valid Sylvan model.
+pub const SYLVAN_ERR_INVALID_MODEL: c_int = -6;
+/// A file could not be read or written.
+pub const SYLVAN_ERR_IO: c_int = -7;
+/// A Rust panic was caught at the boundary (a bug in Sylvan).
+pub const SYLVAN_ERR_PANIC: c_int = -8;
+/// Any other error (e.g. the thread pool could not be created).
+pub const SYLVAN_ERR_OTHER: c_int = -9;
+
+/// Layout of a feature matrix: row by row (C order), `data[row * num_cols + col]`.
+pub const SYLVAN_ROW_MAJOR: c_int = 0;
+/// Layout of a feature matrix: column by column (Fortran order), `data[col * num_rows + row]`.
+pub const SYLVAN_COL_MAJOR: c_int = 1;
+
+/// Prediction output: the objective's output (probabilities for classification, the class index for
+/// `multi:softmax`, values for regression).
+pub const SYLVAN_PREDICT_VALUE: c_int = 0;
+/// Prediction output: raw margins, before the link function.
+pub const SYLVAN_PREDICT_MARGIN: c_int = 1;
+/// Prediction output: for each tree, the index of the leaf node each row falls in.
+pub const SYLVAN_PREDICT_LEAF_INDEX: c_int = 2;
+
+/// An opaque handle to a data set: features (`NaN` = missing), and optional labels and weights.
+/// Create with `sylvan_dataset_create`, release with `sylvan_dataset_free`.
+pub struct SylvanDataset {
+    inner: Dataset,
+}
+
+/// An opaque handle to a fitted booster. Create with `sylvan_booster_train` or `sylvan_booster_load`,
+/// release with `sylvan_booster_free`.
+pub struct SylvanBooster {
+    inner: Booster,
+}
+
+/// Options of `sylvan_booster_predict`. Pass `NULL` for the defaults (all zero).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SylvanPredictOptions {
+    /// `SYLVAN_PREDICT_VALUE` (0, default), `SYLVAN_PREDICT_MARGIN` or `SYLVAN_PREDICT_LEAF_INDEX`.
+    pub output: c_int,
+    /// First boosting round to use (zero-based, inclusive).
+    pub iteration_begin: usize,
+    /// One past the last boosting round to use. `iteration_begin == iteration_end == 0` (default)
+    /// means all rounds, or up to the best iteration when early stopping chose one.
+    pub iteration_end: usize,
+}
+
+/// Runs one ABI call: catches panics, records the error message (or clears it) and returns the
+/// status code.
+fn run(f: impl FnOnce() -> Result<()>) -> c_int {
+    let result = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        Err(Error::Panic {
+            message: error::panic_message(payload.as_ref()),
+        })
+    });
+    match result {
+        Ok(()) => {
+            error::set_last_error("");
+            SYLVAN_OK
+        }
+        Err(e) => {
+            error::set_last_error(&e.to_string());
+            e.status()
+        }
+    }
+}
+
+/// Checks that a pointer to `len` values of `T` can become a slice: non-null (unless `len` is 0),
+/// aligned, and not larger than a Rust allocation may be.
+fn check_array<T>(ptr: *const T, len: usize, name: &'static str) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    if ptr.is_null() {
+        return Err(Error::NullPointer { name });
+    }
+    if !ptr.is_aligned() {
+        return Err(Error::arg(name, "pointer is not aligned for its element type"));
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
+        return Err(Error::arg(name, format!("length {len} is too large")));
+    }
+    Ok(())
+}
+
+/// Borrows a caller's input array.
+///
+/// # Safety
+/// When `len > 0` and `ptr` is not null, `ptr` must point to `len` readable values of `T` that stay
+/// valid and unchanged while the returned slice is used.
+unsafe fn array_in<'a, T>(ptr: *const T, len: usize, name: &'static str) -> Result<&'a [T]> {
+    check_array(ptr, len, name)?;
+    if len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: `check_array` ensured `ptr` is non-null, aligned and `len * size_of::<T>()` fits in
+    // isize; the caller guarantees `len` readable values behind it.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Borrows a caller's output array.
+///
+/// # Safety
+/// When `len > 0` and `ptr` is not null, `ptr` must point to `len` writable values of `T` that no
+/// one else reads or writes while the returned slice is used.
+unsafe fn array_out<'a, T>(ptr: *mut T, len: usize, name: &'static str) -> Result<&'a mut [T]> {
+    check_array(ptr.cast_const(), len, name)?;
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: as in `array_in`, plus the caller guarantees exclusive access to the `len` values.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Borrows a handle.
+///
+/// # Safety
+/// `ptr` must be null or a live handle of type `T` returned by this library.
+unsafe fn handle<'a, T>(ptr: *const T, name: &'static str) -> Result<&'a T> {
+    // SAFETY: the caller guarantees a non-null `ptr` is a live handle (a `Box<T>` we leaked).
+    unsafe { ptr.as_ref() }.ok_or(Error::NullPointer { name })
+}
+
+/// Checks an out-parameter for a new handle and sets it to null, so that it is null on any error.
+///
+/// # Safety
+/// `out` must be null or point to a writable `*mut T`.
+unsafe fn handle_out<'a, T>(out: *mut *mut T, name: &'static str) -> Result<&'a mut *mut T> {
+    // SAFETY: the caller guarantees a non-null `out` points to a writable pointer.
+    let slot = unsafe { out.as_mut() }.ok_or(Error::NullPointer { name })?;
+    *slot = std::ptr::null_mut();
+    Ok(slot)
+}
+
+/// Writes a value through an out-parameter, checking it for null.
+///
+/// # Safety
+/// `out` must be null or point to a writable `T`.
+unsafe fn write_out<T>(out: *mut T, value: T, name: &'static str) -> Result<()> {
+    // SAFETY: the caller guarantees a non-null `out` points to a writable `T`.
+    let slot = unsafe { out.as_mut() }.ok_or(Error::NullPointer { name })?;
+    *slot = value;
+    Ok(())
+}
+
+/// Borrows a NUL-terminated UTF-8 string.
+///
+/// # Safety
+/// `ptr` must be null or point to a NUL-terminated string that stays valid while it is used.
+unsafe fn str_in<'a>(ptr: *const c_char, name: &'static str) -> Result<&'a str> {
+    if ptr.is_null() {
+        return Err(Error::NullPointer { name });
+    }
+    // SAFETY: non-null, and the caller guarantees a NUL-terminated string.
+    let c = unsafe { CStr::from_ptr(ptr) };
+    c.to_str().map_err(|e| Error::arg(name, format!("not UTF-8: {e}")))
+}
+
+/// Reads a NUL-terminated file path (any bytes on Unix, UTF-8 elsewhere).
+///
+/// # Safety
+/// As for [`str_in`].
+unsafe fn path_in(ptr: *const c_char, name: &'static str) -> Result<PathBuf> {
+    if ptr.is_null() {
+        return Err(Error::NullPointer { name });
+    }
+    // SAFETY: non-null, and the caller guarantees a NUL-terminated string.
+    let c = unsafe { CStr::from_ptr(ptr) };
+    if c.is_empty() {
+        return Err(Error::arg(name, "the path is empty"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(c.to_bytes())))
+    }
+    #[cfg(not(unix))]
+    {
+        c.to_str()
+            .map(PathBuf::from)
+            .map_err(|e| Error::arg(name, format!("not UTF-8: {e}")))
+    }
+}
+
+/// Parses training parameters from a JSON object of XGBoost names. Each value goes through
+/// [`Params::set`], so numbers and strings are both accepted (`"max_depth": 6` or `"6"`); `null`
+/// resets an optional parameter; a list is joined with commas (`"eval_metric": ["auc", "logloss"]`).
+pub fn params_from_json(text: &str) -> Result<Params> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Error::ParamsJson { reason: e.to_string() })?;
+    let map = value.as_object().ok_or_else(|| Error::ParamsJson {
+        reason: "expected a JSON object such as {\"objective\": \"binary:logistic\", \"max_depth\": 6}".into(),
+    })?;
+    let scalar = |name: &str, v: &serde_json::Value| -> Result<String> {
+        use serde_json::Value as V;
+        match v {
+            V::String(s) => Ok(s.clone()),
+            V::Number(n) => Ok(n.to_string()),
+            V::Bool(b) => Ok(b.to_string()),
+            V::Null => Ok("none".into()),
+            V::Array(_) | V::Object(_) => Err(Error::Booster(sylvan_booster::Error::param(
+                name,
+                "expected a number, a string, a boolean or null",
+            ))),
+        }
+    };
+    let mut params = Params::default();
+    for (name, v) in map {
+        let text = match v {
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|item| scalar(name, item))
+                .collect::<Result<Vec<_>>>()?
+                .join(","),
+            other => scalar(name, other)?,
+        };
+        params.set(name, &text)?;
+    }
+    Ok(params)
+}
+
+/// Creates a data set from a dense float matrix of `num_rows * num_cols` values (`NaN` = missing;
+/// infinite values are rejected), with optional labels and sample weights (`num_rows` values each, or
+/// `NULL`). Training needs labels; prediction does not. The values are copied.
+///
+/// `layout` is `SYLVAN_ROW_MAJOR` or `SYLVAN_COL_MAJOR`. On success `*out` holds a new handle to
+/// release with `sylvan_dataset_free`; on error it is set to `NULL`.
+///
+/// # Safety
+/// `data` must point to `num_rows * num_cols` floats; `labels` and `weights` must each be `NULL` or
+/// point to `num_rows` floats; `out` must point to a writable `SylvanDataset *`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_create(
+    data: *const f32,
+    num_rows: usize,
+    num_cols: usize,
+    layout: c_int,
+    labels: *const f32,
+    weights: *const f32,
+    out: *mut *mut SylvanDataset,
+) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees `out` is null or writable.
+        let slot = unsafe { handle_out(out, "out") }?;
+        if data.is_null() {
+            return Err(Error::NullPointer { name: "data" });
+        }
+        if num_rows == 0 {
+            return Err(Error::arg("num_rows", "must be at least 1"));
+        }
+        if num_cols == 0 {
+            return Err(Error::arg("num_cols", "must be at least 1"));
+        }
+        let len = num_rows.checked_mul(num_cols).ok_or_else(|| {
+            Error::arg(
+                "num_cols",
+                format!("num_rows * num_cols overflows ({num_rows} x {num_cols})"),
+            )
+        })?;
+        // SAFETY: the caller guarantees `data` points to `num_rows * num_cols` floats.
+        let values = unsafe { array_in(data, len, "data") }?;
+        let mut dataset = match layout {
+            SYLVAN_ROW_MAJOR => Dataset::from_rows(values, num_cols)?,
+            SYLVAN_COL_MAJOR => Dataset::from_columns(values.chunks_exact(num_rows).map(<[f32]>::to_vec).collect())?,
+            other => {
+                return Err(Error::arg(
+                    "layout",
+                    format!("{other} is neither SYLVAN_ROW_MAJOR (0) nor SYLVAN_COL_MAJOR (1)"),
+                ))
+            }
+        };
+        if !labels.is_null() {
+            // SAFETY: the caller guarantees a non-null `labels` points to `num_rows` floats.
+            let labels = unsafe { array_in(labels, num_rows, "labels") }?;
+            dataset = dataset.with_labels(labels.to_vec())?;
+        }
+        if !weights.is_null() {
+            // SAFETY: the caller guarantees a non-null `weights` points to `num_rows` floats.
+            let weights = unsafe { array_in(weights, num_rows, "weights") }?;
+            dataset = dataset.with_weights(weights.to_vec())?;
+        }
+        *slot = Box::into_raw(Box::new(SylvanDataset { inner: dataset }));
+        Ok(())
+    })
+}
+
+/// Writes the number of rows of `dataset` to `*out`.
+///
+/// # Safety
+/// `dataset` must be a live handle; `out` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_num_rows(dataset: *const SylvanDataset, out: *mut usize) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let d = unsafe { handle(dataset, "dataset") }?;
+        // SAFETY: the caller guarantees `out` is null or writable.
+        unsafe { write_out(out, d.inner.num_rows(), "out") }
+    })
+}
+
+/// Writes the number of feature columns of `dataset` to `*out`.
+///
+/// # Safety
+/// `dataset` must be a live handle; `out` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_num_cols(dataset: *const SylvanDataset, out: *mut usize) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let d = unsafe { handle(dataset, "dataset") }?;
+        // SAFETY: the caller guarantees `out` is null or writable.
+        unsafe { write_out(out, d.inner.num_features(), "out") }
+    })
+}
+
+/// Releases a data set. `NULL` is accepted and does nothing. The handle must not be used afterwards.
+///
+/// # Safety
+/// `dataset` must be `NULL` or a live handle from `sylvan_dataset_create`, not freed before, and not
+/// in use by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_free(dataset: *mut SylvanDataset) -> c_int {
+    run(|| {
+        if !dataset.is_null() {
+            // SAFETY: the caller guarantees this is a live handle, i.e. a leaked `Box<SylvanDataset>`
+            // that nothing else uses any more.
+            drop(unsafe { Box::from_raw(dataset) });
+        }
+        Ok(())
+    })
+}
+
+/// Trains a booster on `train` (which must have labels) with parameters given as a JSON object of
+/// XGBoost names, e.g. `{"objective":"binary:logistic","max_depth":6,"eta":"0.1","num_round":50}`;
+/// values may be numbers or strings, a list is joined with commas (`"eval_metric":["auc","logloss"]`);
+/// pass `"{}"` for the defaults. An unknown parameter or a bad value gives
+/// `SYLVAN_ERR_INVALID_PARAMETER` and a message naming it.
+///
+/// `evals` (`num_evals` labelled data sets, or `NULL` when `num_evals` is 0) are evaluated after
+/// every round; early stopping (`early_stopping_rounds`) watches the last one. `eval_names` gives
+/// their names (`num_evals` strings), or is `NULL` for `eval_0`, `eval_1`, ...
+///
+/// On success `*out` holds a new handle to release with `sylvan_booster_free`; on error it is set to
+/// `NULL`.
+///
+/// # Safety
+/// `train` and every entry of `evals` must be live data set handles; `params_json` a NUL-terminated
+/// string; `evals` and `eval_names` `NULL` or arrays of `num_evals` entries; `out` must point to a
+/// writable `SylvanBooster *`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_train(
+    train: *const SylvanDataset,
+    params_json: *const c_char,
+    evals: *const *const SylvanDataset,
+    eval_names: *const *const c_char,
+    num_evals: usize,
+    out: *mut *mut SylvanBooster,
+) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees `out` is null or writable.
+        let slot = unsafe { handle_out(out, "out") }?;
+        // SAFETY: the caller guarantees a live handle or null.
+        let train = unsafe { handle(train, "train") }?;
+        // SAFETY: the caller guarantees a NUL-terminated string or null.
+        let params = params_from_json(unsafe { str_in(params_json, "params_json") }?)?;
+        // SAFETY: the caller guarantees `evals` is null or holds `num_evals` pointers.
+        let eval_ptrs = unsafe { array_in(evals, num_evals, "evals") }?;
+        let names: Vec<String> = if eval_names.is_null() {
+            (0..num_evals).map(|i| format!("eval_{i}")).collect()
+        } else {
+            // SAFETY: the caller guarantees a non-null `eval_names` holds `num_evals` pointers.
+            let ptrs = unsafe { array_in(eval_names, num_evals, "eval_names") }?;
+            ptrs.iter()
+                // SAFETY: the caller guarantees each entry is a NUL-terminated string (null is caught).
+                .map(|p| unsafe { str_in(*p, "eval_names") }.map(str::to_string))
+                .collect::<Result<_>>()?
+        };
+        let sets: Vec<&Dataset> = eval_ptrs
+            .iter()
+            // SAFETY: the caller guarantees each entry is a live handle (null is caught).
+            .map(|p| unsafe { handle(*p, "evals") }.map(|d| &d.inner))
+            .collect::<Result<_>>()?;
+        let evals: Vec<(&str, &Dataset)> = names.iter().map(String::as_str).zip(sets).collect();
+        let booster = Booster::train(&params, &train.inner, &evals)?;
+        *slot = Box::into_raw(Box::new(SylvanBooster { inner: booster }));
+        Ok(())
+    })
+}
+
+/// Predicts for every row of `data` into `out`, row-major: `num_rows * k` floats, where `k` is 1
+/// for regression and binary classification, the number of classes for `multi:softprob` (and for
+/// margins of multiclass models), and the number of trees used for leaf indices.
+///
+/// `options` may be `NULL` for the defaults. The number of values needed is written to
+/// `*out_needed` when `out_needed` is not `NULL`. If `out_len` is smaller, nothing is written to
+/// `out` and the status is `SYLVAN_ERR_BUFFER_TOO_SMALL`, except for a size query, `out == NULL`
+/// and `out_len == 0`, which returns `SYLVAN_OK` after reporting the size (it runs the prediction;
+/// `num_rows * k` avoids that when `k` is known).
+///
+/// # Safety
+/// `booster` and `data` must be live handles; `options` `NULL` or a readable options struct; `out`
+/// `NULL` or `out_len` writable floats; `out_needed` `NULL` or a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_predict(
+    booster: *const SylvanBooster,
+    data: *const SylvanDataset,
+    options: *const SylvanPredictOptions,
+    out: *mut f32,
+    out_len: usize,
+    out_needed: *mut usize,
+) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees live handles or null.
+        let booster = unsafe { handle(booster, "booster") }?;
+        // SAFETY: as above.
+        let data = unsafe { handle(data, "data") }?;
+        // SAFETY: the caller guarantees `options` is null or readable.
+        let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
+        let output = match options.output {
+            SYLVAN_PREDICT_VALUE => PredictOutput::Value,
+            SYLVAN_PREDICT_MARGIN => PredictOutput::Margin,
+            SYLVAN_PREDICT_LEAF_INDEX => PredictOutput::LeafIndex,
+            other => {
+                return Err(Error::arg(
+                    "options.output",
+                    format!("{other} is not SYLVAN_PREDICT_VALUE (0), _MARGIN (1) or _LEAF_INDEX (2)"),
+                ))
+            }
+        };
+        let iteration_range = match (options.iteration_begin, options.iteration_end) {
+            (0, 0) => None,
+            range => Some(range),
+        };
+        let query = out.is_null() && out_len == 0;
+        if out.is_null() && !query {
+            return Err(Error::NullPointer { name: "out" });
+        }
+        // Check the buffer before the (possibly long) prediction.
+        // SAFETY: the caller guarantees `out` is null or points to `out_len` writable floats.
+        let buffer = unsafe { array_out(out, out_len, "out") }?;
+        let predictions = booster.inner.predict(
+            &data.inner,
+            PredictOptions {
+                output,
+                iteration_range,
+            },
+        )?;
+        let needed = predictions.values.len();
+        if !out_needed.is_null() {
+            // SAFETY: the caller guarantees a non-null `out_needed` is writable.
+            unsafe { write_out(out_needed, needed, "out_needed") }?;
+        }
+        if query {
+            return Ok(());
+        }
+        if buffer.len() < needed {
+            return Err(Error::BufferTooSmall {
+                name: "out",
+                needed,
+                got: buffer.len(),
+            });
+        }
+        buffer[..needed].copy_from_slice(&predictions.values);
+        Ok(())
+    })
+}
+
+/// Saves the booster to `path`: JSON when the path ends in `.json`, the compact binary form otherwise
+/// (the same files as `sylvan train --model-out`). The file is replaced atomically.
+///
+/// # Safety
+/// `booster` must be a live handle; `path` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_save(booster: *const SylvanBooster, path: *const c_char) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let booster = unsafe { handle(booster, "booster") }?;
+        // SAFETY: the caller guarantees a NUL-terminated string or null.
+        let path = unsafe { path_in(path, "path") }?;
+        booster.inner.save(&path)?;
+        Ok(())
+    })
+}
+
+/// Loads a booster saved by `sylvan_booster_save` or the `sylvan` CLI (JSON or binary, detected from
+/// the content). A file that is not a valid model gives `SYLVAN_ERR_INVALID_MODEL`, a missing or
+/// unreadable one `SYLVAN_ERR_IO`. On success `*out` holds a new handle to release with
+/// `sylvan_booster_free`; on error it is set to `NULL`.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `out` must point to a writable `SylvanBooster *`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_load(path: *const c_char, out: *mut *mut SylvanBooster) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees `out` is null or writable.
+        let slot = unsafe { handle_out(out, "out") }?;
+        // SAFETY: the caller guarantees a NUL-terminated string or null.
+        let path = unsafe { path_in(path, "path") }?;
+        let booster = Booster::load(&path)?;
+        *slot = Box::into_raw(Box::new(SylvanBooster { inner: booster }));
+        Ok(())
+    })
+}
+
+/// Writes the number of features the booster expects to `*out`.
+///
+/// # Safety
+/// `booster` must be a live handle; `out` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_num_features(booster: *const SylvanBooster, out: *mut usize) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let b = unsafe { handle(booster, "booster") }?;
+        // SAFETY: the caller guarantees `out` is null or writable.
+        unsafe { write_out(out, b.inner.num_features(), "out") }
+    })
+}
+
+/// Writes the number of boosting rounds of the booster to `*out`.
+///
+/// # Safety
+/// `booster` must be a live handle; `out` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_num_rounds(booster: *const SylvanBooster, out: *mut usize) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let b = unsafe { handle(booster, "booster") }?;
+        // SAFETY: the caller guarantees `out` is null or writable.
+        unsafe { write_out(out, b.inner.num_rounds(), "out") }
+    })
+}
+
+/// Releases a booster. `NULL` is accepted and does nothing. The handle must not be used afterwards.
+///
+/// # Safety
+/// `booster` must be `NULL` or a live handle from `sylvan_booster_train` or `sylvan_booster_load`,
+/// not freed before, and not in use by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_free(booster: *mut SylvanBooster) -> c_int {
+    run(|| {
+        if !booster.is_null() {
+            // SAFETY: the caller guarantees this is a live handle, i.e. a leaked `Box<SylvanBooster>`
+            // that nothing else uses any more.
+            drop(unsafe { Box::from_raw(booster) });
+        }
+        Ok(())
+    })
+}
+
+/// The message of the last failed call on this thread, or `""` when the last call succeeded.
+/// Never `NULL`. The string belongs to the library and stays valid until the next `sylvan_*` call
+/// on the same thread (copy it to keep it).
+#[no_mangle]
+pub extern "C" fn sylvan_last_error() -> *const c_char {
+    catch_unwind(error::last_error_ptr).unwrap_or(c"".as_ptr())
+}
+
+/// The library version, e.g. `"0.1.0"`: a static string, never `NULL`.
+#[no_mangle]
+pub extern "C" fn sylvan_version() -> *const c_char {
+    VERSION.as_ptr()
+}
+
+/// The crate version as a C string.
+const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+    Ok(v) => v,
+    Err(_) => c"unknown",
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,623 @@
+//! Unit tests of the ABI functions, called the way C calls them (raw pointers, status codes).
+
+use std::ffi::{CStr, CString};
+use std::ptr;
+
+use super::*;
+
+/// This thread's last error message.
+fn last_error() -> String {
+    // SAFETY: `sylvan_last_error` never returns null and the string lives until the next call.
+    unsafe { CStr::from_ptr(sylvan_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A separable problem: y = 1 when x0 + x1 > 1; every 13th x1 is missing. Row-major.
+fn problem(n: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut x = Vec::with_capacity(n * 3);
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let x0 = ((i * 37) % 101) as f32 / 100.0;
+        let x1 = ((i * 53) % 97) as f32 / 96.0;
+        let x2 = ((i * 11) % 7) as f32;
+        let x1_seen = if i % 13 == 0 { f32::NAN } else { x1 };
+        x.extend_from_slice(&[x0, x1_seen, x2]);
+        y.push((x0 + x1 > 1.0) as u8 as f32);
+    }
+    (x, y)
+}
+
+fn dataset(x: &[f32], rows: usize, cols: usize, labels: Option<&[f32]>) -> *mut SylvanDataset {
+    let mut ds = ptr::null_mut();
+    // SAFETY: `x` holds rows * cols floats, `labels` rows floats.
+    let rc = unsafe {
+        sylvan_dataset_create(
+            x.as_ptr(),
+            rows,
+            cols,
+            SYLVAN_ROW_MAJOR,
+            labels.map_or(ptr::null(), <[f32]>::as_ptr),
+            ptr::null(),
+            &mut ds,
+        )
+    };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert!(!ds.is_null());
+    ds
+}
+
+fn train(ds: *const SylvanDataset, params: &str) -> (c_int, *mut SylvanBooster) {
+    let params = CString::new(params).unwrap();
+    let mut b = ptr::null_mut();
+    // SAFETY: a live handle, a C string, no evaluation sets.
+    let rc = unsafe { sylvan_booster_train(ds, params.as_ptr(), ptr::null(), ptr::null(), 0, &mut b) };
+    (rc, b)
+}
+
+fn predict(b: *const SylvanBooster, ds: *const SylvanDataset, options: Option<SylvanPredictOptions>) -> Vec<f32> {
+    let opts = options.as_ref().map_or(ptr::null(), |o| o as *const _);
+    let mut needed = 0usize;
+    // SAFETY: live handles; a size query.
+    let rc = unsafe { sylvan_booster_predict(b, ds, opts, ptr::null_mut(), 0, &mut needed) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let mut out = vec![f32::NAN; needed];
+    let mut again = 0usize;
+    // SAFETY: `out` holds `needed` floats.
+    let rc = unsafe { sylvan_booster_predict(b, ds, opts, out.as_mut_ptr(), out.len(), &mut again) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_eq!(again, needed);
+    out
+}
+
+const BINARY: &str = r#"{"objective":"binary:logistic","max_depth":4,"num_round":20,"eta":"0.3"}"#;
+
+fn free(b: *mut SylvanBooster, ds: *mut SylvanDataset) {
+    // SAFETY: live handles (or null), freed once.
+    unsafe {
+        assert_eq!(sylvan_booster_free(b), SYLVAN_OK);
+        assert_eq!(sylvan_dataset_free(ds), SYLVAN_OK);
+    }
+}
+
+#[test]
+fn train_predict_separable_problem() {
+    let n = 1000;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let (rc, b) = train(ds, BINARY);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_eq!(last_error(), "");
+    let p = predict(b, ds, None);
+    assert_eq!(p.len(), n);
+    let correct = p.iter().zip(&y).filter(|(p, y)| (**p > 0.5) == (**y > 0.5)).count();
+    assert!(correct as f64 / n as f64 > 0.95, "accuracy {correct}/{n}");
+    assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+
+    let mut rows = 0;
+    let mut cols = 0;
+    let mut feats = 0;
+    let mut rounds = 0;
+    // SAFETY: live handles and writable outputs.
+    unsafe {
+        assert_eq!(sylvan_dataset_num_rows(ds, &mut rows), SYLVAN_OK);
+        assert_eq!(sylvan_dataset_num_cols(ds, &mut cols), SYLVAN_OK);
+        assert_eq!(sylvan_booster_num_features(b, &mut feats), SYLVAN_OK);
+        assert_eq!(sylvan_booster_num_rounds(b, &mut rounds), SYLVAN_OK);
+    }
+    assert_eq!((rows, cols, feats, rounds), (n, 3, 3, 20));
+    free(b, ds);
+}
+
+#[test]
+fn column_major_equals_row_major() {
+    let n = 300;
+    let (x, y) = problem(n);
+    let mut xt = vec![0f32; x.len()];
+    for i in 0..n {
+        for j in 0..3 {
+            xt[j * n + i] = x[i * 3 + j];
+        }
+    }
+    let rows = dataset(&x, n, 3, Some(&y));
+    let mut cols = ptr::null_mut();
+    // SAFETY: `xt` holds n * 3 floats, `y` n floats.
+    let rc = unsafe { sylvan_dataset_create(xt.as_ptr(), n, 3, SYLVAN_COL_MAJOR, y.as_ptr(), ptr::null(), &mut cols) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let (rc, b) = train(rows, BINARY);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_eq!(predict(b, rows, None), predict(b, cols, None));
+    free(b, rows);
+    // SAFETY: a live handle, freed once.
+    assert_eq!(unsafe { sylvan_dataset_free(cols) }, SYLVAN_OK);
+}
+
+#[test]
+fn weights_margins_iteration_range_and_leaf_indices() {
+    let n = 400;
+    let (x, y) = problem(n);
+    let w: Vec<f32> = (0..n).map(|i| 1.0 + (i % 3) as f32).collect();
+    let mut ds = ptr::null_mut();
+    // SAFETY: `x` holds n * 3 floats, `y` and `w` n floats each.
+    let rc = unsafe { sylvan_dataset_create(x.as_ptr(), n, 3, SYLVAN_ROW_MAJOR, y.as_ptr(), w.as_ptr(), &mut ds) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let (rc, b) = train(ds, BINARY);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+
+    let value = predict(b, ds, None);
+    let margin = predict(
+        b,
+        ds,
+        Some(SylvanPredictOptions {
+            output: SYLVAN_PREDICT_MARGIN,
+            ..Default::default()
+        }),
+    );
+    for (p, m) in value.iter().zip(&margin) {
+        assert!((p - 1.0 / (1.0 + (-m).exp())).abs() < 1e-5, "{p} vs sigmoid({m})");
+    }
+    let first = predict(
+        b,
+        ds,
+        Some(SylvanPredictOptions {
+            output: SYLVAN_PREDICT_MARGIN,
+            iteration_begin: 0,
+            iteration_end: 1,
+        }),
+    );
+    assert_ne!(first, margin);
+    let leaves = predict(
+        b,
+        ds,
+        Some(SylvanPredictOptions {
+            output: SYLVAN_PREDICT_LEAF_INDEX,
+            ..Default::default()
+        }),
+    );
+    assert_eq!(leaves.len(), n * 20);
+
+    // A range beyond the last round is a parameter error; an unknown output kind an argument error.
+    let mut out = vec![0f32; n];
+    let bad_range = SylvanPredictOptions {
+        output: SYLVAN_PREDICT_VALUE,
+        iteration_begin: 5,
+        iteration_end: 99,
+    };
+    // SAFETY: live handles, `out` holds n floats.
+    let rc = unsafe { sylvan_booster_predict(b, ds, &bad_range, out.as_mut_ptr(), n, ptr::null_mut()) };
+    assert_eq!(rc, SYLVAN_ERR_INVALID_PARAMETER, "{}", last_error());
+    let bad_output = SylvanPredictOptions {
+        output: 7,
+        ..Default::default()
+    };
+    // SAFETY: as above.
+    let rc = unsafe { sylvan_booster_predict(b, ds, &bad_output, out.as_mut_ptr(), n, ptr::null_mut()) };
+    assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("options.output"), "{}", last_error());
+    free(b, ds);
+}
+
+#[test]
+fn evaluation_sets_and_early_stopping() {
+    let n = 600;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let valid = dataset(&x[..900], 300, 3, Some(&y[..300]));
+    let params = CString::new(
+        r#"{"objective":"binary:logistic","num_round":200,"early_stopping_rounds":3,"eval_metric":["logloss","auc"]}"#,
+    )
+    .unwrap();
+    let evals = [valid.cast_const()];
+    let names = [c"valid".as_ptr()];
+    let mut b = ptr::null_mut();
+    // SAFETY: live handles and arrays of one entry each.
+    let rc = unsafe { sylvan_booster_train(ds, params.as_ptr(), evals.as_ptr(), names.as_ptr(), 1, &mut b) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let mut rounds = 0;
+    // SAFETY: a live handle.
+    assert_eq!(unsafe { sylvan_booster_num_rounds(b, &mut rounds) }, SYLVAN_OK);
+    assert!((1..=200).contains(&rounds));
+
+    // Null entries and a null array with a count are caught.
+    let null_evals = [ptr::null::<SylvanDataset>()];
+    let mut b2 = ptr::null_mut();
+    // SAFETY: arrays of one entry; the null entry is the point of the test.
+    let rc = unsafe { sylvan_booster_train(ds, params.as_ptr(), null_evals.as_ptr(), ptr::null(), 1, &mut b2) };
+    assert_eq!(rc, SYLVAN_ERR_NULL_POINTER);
+    assert!(last_error().contains("evals"), "{}", last_error());
+    // SAFETY: a null array with a count of 1 is caught before any read.
+    let rc = unsafe { sylvan_booster_train(ds, params.as_ptr(), ptr::null(), ptr::null(), 1, &mut b2) };
+    assert_eq!(rc, SYLVAN_ERR_NULL_POINTER);
+    assert!(b2.is_null());
+    // An evaluation set without labels is a data error.
+    let unlabelled = dataset(&x[..900], 300, 3, None);
+    let evals = [unlabelled.cast_const()];
+    // SAFETY: live handles, names default.
+    let rc = unsafe { sylvan_booster_train(ds, params.as_ptr(), evals.as_ptr(), ptr::null(), 1, &mut b2) };
+    assert_eq!(rc, SYLVAN_ERR_INVALID_DATA, "{}", last_error());
+    assert!(last_error().contains("eval_0"), "{}", last_error());
+    free(b, ds);
+    // SAFETY: live handles, freed once.
+    unsafe {
+        sylvan_dataset_free(valid);
+        sylvan_dataset_free(unlabelled);
+    }
+}
+
+#[test]
+fn save_and_load_json_and_binary() {
+    let n = 500;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let (rc, b) = train(ds, BINARY);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let before = predict(b, ds, None);
+    let dir = std::env::temp_dir().join(format!("sylvan-capi-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["model.json", "model.sylvan"] {
+        let path = CString::new(dir.join(name).to_str().unwrap()).unwrap();
+        let mut loaded = ptr::null_mut();
+        // SAFETY: a live handle, C strings, a writable out-pointer.
+        unsafe {
+            assert_eq!(sylvan_booster_save(b, path.as_ptr()), SYLVAN_OK, "{}", last_error());
+            assert_eq!(
+                sylvan_booster_load(path.as_ptr(), &mut loaded),
+                SYLVAN_OK,
+                "{}",
+                last_error()
+            );
+        }
+        assert_eq!(predict(loaded, ds, None), before, "{name}");
+        // SAFETY: a live handle, freed once.
+        unsafe { sylvan_booster_free(loaded) };
+    }
+    let json = std::fs::read_to_string(dir.join("model.json")).unwrap();
+    assert!(json.contains("\"format\":\"sylvan\""));
+    let binary = std::fs::read(dir.join("model.sylvan")).unwrap();
+    assert!(binary.starts_with(b"SYLVAN"));
+
+    // A file that is not a model, and a missing file.
+    std::fs::write(dir.join("bad.json"), "{\"hello\": 1}").unwrap();
+    let bad = CString::new(dir.join("bad.json").to_str().unwrap()).unwrap();
+    let missing = CString::new(dir.join("missing.sylvan").to_str().unwrap()).unwrap();
+    let mut loaded = ptr::NonNull::<SylvanBooster>::dangling().as_ptr();
+    // SAFETY: C strings, a writable out-pointer.
+    let rc = unsafe { sylvan_booster_load(bad.as_ptr(), &mut loaded) };
+    assert_eq!(rc, SYLVAN_ERR_INVALID_MODEL);
+    assert!(loaded.is_null(), "out is reset to NULL on error");
+    assert!(last_error().contains("bad.json"), "{}", last_error());
+    // SAFETY: as above.
+    let rc = unsafe { sylvan_booster_load(missing.as_ptr(), &mut loaded) };
+    assert_eq!(rc, SYLVAN_ERR_IO);
+    assert!(last_error().contains("missing.sylvan"), "{}", last_error());
+    // Saving into a directory that does not exist.
+    let nowhere = CString::new(dir.join("no/such/dir/m.json").to_str().unwrap()).unwrap();
+    // SAFETY: a live handle, a C string.
+    assert_eq!(unsafe { sylvan_booster_save(b, nowhere.as_ptr()) }, SYLVAN_ERR_IO);
+    // SAFETY: an empty C string.
+    assert_eq!(
+        unsafe { sylvan_booster_save(b, c"".as_ptr()) },
+        SYLVAN_ERR_INVALID_ARGUMENT
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    free(b, ds);
+}
+
+/// Calls an ABI function that must fail with `SYLVAN_ERR_NULL_POINTER` naming `$name`.
+macro_rules! null_case {
+    ($call:expr, $name:expr) => {{
+        // SAFETY: the null argument is the point of the test; everything else is valid.
+        let rc = unsafe { $call };
+        assert_eq!(rc, SYLVAN_ERR_NULL_POINTER, "{}", stringify!($call));
+        let expected = format!("argument `{}` is a null pointer", $name);
+        assert_eq!(last_error(), expected, "{}", stringify!($call));
+    }};
+}
+
+#[test]
+fn null_pointers_are_errors_not_crashes() {
+    let (x, y) = problem(50);
+    let ds = dataset(&x, 50, 3, Some(&y));
+    let (rc, b) = train(ds, BINARY);
+    assert_eq!(rc, SYLVAN_OK);
+    let mut out_ds = ptr::null_mut();
+    let mut out_b = ptr::null_mut();
+    let mut n = 0usize;
+    let mut buf = vec![0f32; 50];
+    let none = ptr::null::<f32>();
+    null_case!(
+        sylvan_dataset_create(ptr::null(), 50, 3, SYLVAN_ROW_MAJOR, none, none, &mut out_ds),
+        "data"
+    );
+    null_case!(
+        sylvan_dataset_create(x.as_ptr(), 50, 3, SYLVAN_ROW_MAJOR, none, none, ptr::null_mut()),
+        "out"
+    );
+    null_case!(sylvan_dataset_num_rows(ptr::null(), &mut n), "dataset");
+    null_case!(sylvan_dataset_num_cols(ds, ptr::null_mut()), "out");
+    null_case!(
+        sylvan_booster_train(ptr::null(), c"{}".as_ptr(), ptr::null(), ptr::null(), 0, &mut out_b),
+        "train"
+    );
+    null_case!(
+        sylvan_booster_train(ds, ptr::null(), ptr::null(), ptr::null(), 0, &mut out_b),
+        "params_json"
+    );
+    null_case!(
+        sylvan_booster_train(ds, c"{}".as_ptr(), ptr::null(), ptr::null(), 0, ptr::null_mut()),
+        "out"
+    );
+    null_case!(
+        sylvan_booster_predict(ptr::null(), ds, ptr::null(), buf.as_mut_ptr(), 50, &mut n),
+        "booster"
+    );
+    null_case!(
+        sylvan_booster_predict(b, ptr::null(), ptr::null(), buf.as_mut_ptr(), 50, &mut n),
+        "data"
+    );
+    null_case!(
+        sylvan_booster_predict(b, ds, ptr::null(), ptr::null_mut(), 50, &mut n),
+        "out"
+    );
+    null_case!(sylvan_booster_save(ptr::null(), c"m.json".as_ptr()), "booster");
+    null_case!(sylvan_booster_save(b, ptr::null()), "path");
+    null_case!(sylvan_booster_load(ptr::null(), &mut out_b), "path");
+    null_case!(sylvan_booster_load(c"m.json".as_ptr(), ptr::null_mut()), "out");
+    null_case!(sylvan_booster_num_features(ptr::null(), &mut n), "booster");
+    null_case!(sylvan_booster_num_rounds(b, ptr::null_mut()), "out");
+    assert!(out_ds.is_null() && out_b.is_null());
+    // Freeing NULL is a no-op.
+    // SAFETY: null handles.
+    unsafe {
+        assert_eq!(sylvan_dataset_free(ptr::null_mut()), SYLVAN_OK);
+        assert_eq!(sylvan_booster_free(ptr::null_mut()), SYLVAN_OK);
+    }
+    free(b, ds);
+}
+
+#[test]
+fn bad_parameters_name_the_parameter() {
+    let (x, y) = problem(100);
+    let ds = dataset(&x, 100, 3, Some(&y));
+    let cases = [
+        (r#"{"max_dpeth": 3}"#, "max_dpeth"),
+        (r#"{"objective": "binary:nope"}"#, "objective"),
+        (r#"{"max_depth": "deep"}"#, "max_depth"),
+        (r#"{"subsample": 1.5}"#, "subsample"),
+        (r#"{"eta": {"a": 1}}"#, "eta"),
+        (r#"{"eval_metric": ["auc", "nope"]}"#, "eval_metric"),
+        (r#"{"objective": "binary:logistic", "max_depth": 3"#, "JSON"),
+        (r#"["objective", "binary:logistic"]"#, "JSON object"),
+    ];
+    for (params, name) in cases {
+        let (rc, b) = train(ds, params);
+        assert_eq!(rc, SYLVAN_ERR_INVALID_PARAMETER, "{params}: {}", last_error());
+        assert!(b.is_null());
+        assert!(last_error().contains(name), "{params}: {}", last_error());
+    }
+    // Numbers and strings both work; null resets an optional parameter.
+    for params in [
+        r#"{"objective":"binary:logistic","max_depth":"3","num_round":2,"base_score":null}"#,
+        r#"{"objective":"binary:logistic","max_depth":3,"num_round":"2","learning_rate":0.5}"#,
+        "{}",
+    ] {
+        let (rc, b) = train(ds, params);
+        assert_eq!(rc, SYLVAN_OK, "{params}: {}", last_error());
+        // SAFETY: a live handle, freed once.
+        unsafe { sylvan_booster_free(b) };
+    }
+    // SAFETY: a live handle, freed once.
+    unsafe { sylvan_dataset_free(ds) };
+}
+
+#[test]
+fn params_from_json_maps_through_set() {
+    let p = params_from_json(r#"{"objective":"multi:softprob","num_class":"3","eta":0.1,"eval_metric":["mlogloss"]}"#)
+        .unwrap();
+    assert_eq!(p.num_class, 3);
+    assert_eq!(p.eta, 0.1);
+    assert_eq!(p.eval_metric.len(), 1);
+    let e = params_from_json(r#"{"colsample": 0.5}"#).unwrap_err();
+    assert_eq!(e.status(), SYLVAN_ERR_INVALID_PARAMETER);
+    assert!(e.to_string().contains("colsample"), "{e}");
+}
+
+#[test]
+fn wrong_buffer_sizes_and_shapes() {
+    let n = 200;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let (rc, b) = train(ds, BINARY);
+    assert_eq!(rc, SYLVAN_OK);
+    let mut out = vec![-7f32; n];
+    let mut needed = 0usize;
+    // SAFETY: `out` holds n floats; we claim fewer.
+    let rc = unsafe { sylvan_booster_predict(b, ds, ptr::null(), out.as_mut_ptr(), n - 1, &mut needed) };
+    assert_eq!(rc, SYLVAN_ERR_BUFFER_TOO_SMALL);
+    assert_eq!(needed, n);
+    assert!(out.iter().all(|v| *v == -7.0), "nothing written");
+    assert!(last_error().contains(&format!("{n} are needed")), "{}", last_error());
+    // A non-null buffer of length 0 is not a size query.
+    // SAFETY: as above.
+    let rc = unsafe { sylvan_booster_predict(b, ds, ptr::null(), out.as_mut_ptr(), 0, &mut needed) };
+    assert_eq!(rc, SYLVAN_ERR_BUFFER_TOO_SMALL);
+    // A larger buffer is fine: only the needed values are written.
+    let mut big = vec![-7f32; n + 5];
+    // SAFETY: `big` holds n + 5 floats.
+    let rc = unsafe { sylvan_booster_predict(b, ds, ptr::null(), big.as_mut_ptr(), big.len(), ptr::null_mut()) };
+    assert_eq!(rc, SYLVAN_OK);
+    assert!(big[n..].iter().all(|v| *v == -7.0));
+    // A misaligned buffer is refused.
+    let mut raw = vec![0u8; 4 * n + 4];
+    // SAFETY: not dereferenced; the function refuses the misaligned pointer before use.
+    let odd = unsafe { raw.as_mut_ptr().add(1) }.cast::<f32>();
+    let rc = if !odd.is_aligned() {
+        // SAFETY: as above.
+        unsafe { sylvan_booster_predict(b, ds, ptr::null(), odd, n, ptr::null_mut()) }
+    } else {
+        SYLVAN_ERR_INVALID_ARGUMENT
+    };
+    assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+
+    // Data with the wrong number of features for the model.
+    let narrow = dataset(&x[..2 * n], n, 2, None);
+    // SAFETY: live handles, `out` holds n floats.
+    let rc = unsafe { sylvan_booster_predict(b, narrow, ptr::null(), out.as_mut_ptr(), n, ptr::null_mut()) };
+    assert_eq!(rc, SYLVAN_ERR_INVALID_DATA);
+    assert!(last_error().contains("number of features"), "{}", last_error());
+
+    // Dataset shapes and values.
+    let mut d = ptr::null_mut();
+    let inf = [1.0, f32::INFINITY, 0.0, 1.0];
+    let nan_label = [0.0, f32::NAN];
+    let neg_weight = [1.0, -1.0];
+    // SAFETY: every array holds what the sizes say.
+    unsafe {
+        let rc = sylvan_dataset_create(x.as_ptr(), 0, 3, SYLVAN_ROW_MAJOR, ptr::null(), ptr::null(), &mut d);
+        assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains("num_rows"));
+        let rc = sylvan_dataset_create(x.as_ptr(), 3, 0, SYLVAN_ROW_MAJOR, ptr::null(), ptr::null(), &mut d);
+        assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+        let rc = sylvan_dataset_create(
+            x.as_ptr(),
+            usize::MAX,
+            2,
+            SYLVAN_ROW_MAJOR,
+            ptr::null(),
+            ptr::null(),
+            &mut d,
+        );
+        assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains("overflows"), "{}", last_error());
+        let rc = sylvan_dataset_create(
+            x.as_ptr(),
+            usize::MAX / 2,
+            1,
+            SYLVAN_ROW_MAJOR,
+            ptr::null(),
+            ptr::null(),
+            &mut d,
+        );
+        assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT, "{}", last_error());
+        let rc = sylvan_dataset_create(x.as_ptr(), 2, 3, 5, ptr::null(), ptr::null(), &mut d);
+        assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains("layout"));
+        let rc = sylvan_dataset_create(inf.as_ptr(), 2, 2, SYLVAN_ROW_MAJOR, ptr::null(), ptr::null(), &mut d);
+        assert_eq!(rc, SYLVAN_ERR_INVALID_DATA);
+        assert!(last_error().contains("infinite"), "{}", last_error());
+        let rc = sylvan_dataset_create(
+            x.as_ptr(),
+            2,
+            2,
+            SYLVAN_ROW_MAJOR,
+            nan_label.as_ptr(),
+            ptr::null(),
+            &mut d,
+        );
+        assert_eq!(rc, SYLVAN_ERR_INVALID_DATA);
+        assert!(last_error().contains("row 1"), "{}", last_error());
+        let rc = sylvan_dataset_create(
+            x.as_ptr(),
+            2,
+            2,
+            SYLVAN_ROW_MAJOR,
+            ptr::null(),
+            neg_weight.as_ptr(),
+            &mut d,
+        );
+        assert_eq!(rc, SYLVAN_ERR_INVALID_DATA);
+        assert!(d.is_null());
+    }
+    // Training on data without labels.
+    let (rc, b2) = train(narrow, BINARY);
+    assert_eq!(rc, SYLVAN_ERR_INVALID_DATA);
+    assert!(b2.is_null());
+    free(b, ds);
+    // SAFETY: a live handle, freed once.
+    unsafe { sylvan_dataset_free(narrow) };
+}
+
+#[test]
+fn multiclass_outputs_one_column_per_class() {
+    let n = 300;
+    let (x, _) = problem(n);
+    let y: Vec<f32> = x.chunks(3).map(|r| (r[0] * 2.99).floor()).collect();
+    let ds = dataset(&x, n, 3, Some(&y));
+    let (rc, b) = train(ds, r#"{"objective":"multi:softprob","num_class":3,"num_round":5}"#);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let p = predict(b, ds, None);
+    assert_eq!(p.len(), n * 3);
+    for row in p.chunks(3) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+    free(b, ds);
+}
+
+#[test]
+fn panics_become_a_status_and_a_message() {
+    let rc = run(|| panic!("boom at the boundary"));
+    assert_eq!(rc, SYLVAN_ERR_PANIC);
+    assert!(last_error().contains("boom at the boundary"), "{}", last_error());
+    let rc = run(|| Ok(()));
+    assert_eq!(rc, SYLVAN_OK);
+    assert_eq!(last_error(), "");
+}
+
+#[test]
+fn last_error_is_per_thread_and_version_is_set() {
+    // SAFETY: a null path is caught.
+    let rc = unsafe { sylvan_booster_save(ptr::null(), ptr::null()) };
+    assert_eq!(rc, SYLVAN_ERR_NULL_POINTER);
+    let other = std::thread::spawn(last_error).join().unwrap();
+    assert_eq!(other, "");
+    assert!(last_error().contains("booster"));
+    // SAFETY: a static C string.
+    let v = unsafe { CStr::from_ptr(sylvan_version()) }.to_str().unwrap();
+    assert_eq!(v, env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn error_messages_with_nul_bytes_survive() {
+    error::set_last_error("a\0b");
+    assert_eq!(last_error(), "a\\0b");
+}
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<SylvanBooster>();
+    check::<SylvanDataset>();
+}
+
+#[test]
+fn one_booster_predicts_from_several_threads() {
+    let n = 300;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let (rc, b) = train(ds, BINARY);
+    assert_eq!(rc, SYLVAN_OK);
+    let expected = predict(b, ds, None);
+    // Raw pointers are not Send; pass the addresses.
+    let (b_addr, ds_addr) = (b as usize, ds as usize);
+    let results: Vec<Vec<f32>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(move || {
+                    let b = b_addr as *const SylvanBooster;
+                    let ds = ds_addr as *const SylvanDataset;
+                    let mut out = vec![0f32; n];
+                    // SAFETY: live handles that outlive the scope; `out` holds n floats.
+                    let rc =
+                        unsafe { sylvan_booster_predict(b, ds, ptr::null(), out.as_mut_ptr(), n, ptr::null_mut()) };
+                    assert_eq!(rc, SYLVAN_OK);
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in results {
+        assert_eq!(r, expected);
+    }
+    free(b, ds);
+}
