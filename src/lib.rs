@@ -6,7 +6,9 @@
 //! This crate is the facade over the workspace's crates:
 //! - [`booster`] (`sylvan-booster`): datasets, parameters, training, prediction, model files.
 //! - [`io`] (`sylvan-io`): reading data files into a [`Dataset`], writing prediction tables.
-//! - [`gpu`] (`sylvan-gpu`): the CUDA backend.
+//! - [`gpu`] (`sylvan-gpu`): the CUDA backend. With `device=cuda` (or `cuda:N`), fill
+//!   [`TrainOptions::device`] with [`train_options_for`] or [`device_backend`]; [`gpu::GpuPredictor`]
+//!   predicts on the GPU.
 //!
 //! ## Example
 //!
@@ -33,3 +35,26 @@ pub use sylvan_booster::{
     RoundReport, TrainCallback, TrainOptions,
 };
 pub use sylvan_io::{load_for_model, load_training, CategoryMap, ColumnSelection, LoadedData};
+
+use std::sync::Arc;
+
+/// The device backend `device` needs: `None` for the CPU, the CUDA backend of [`gpu`] for `cuda` /
+/// `cuda:N` (opened now, so a machine without a CUDA driver or device gets a clear error here).
+pub fn device_backend(device: booster::Device) -> Result<Option<Arc<dyn booster::DeviceBackend>>, gpu::Error> {
+    gpu::backend_for(device)
+}
+
+/// [`TrainOptions`] for `params`, with the device backend that `params.device` needs filled in.
+///
+/// ```
+/// let params = sylvan::Params::default(); // device = "cpu"
+/// let options = sylvan::train_options_for(&params)?;
+/// assert!(options.device.is_none());
+/// # Ok::<(), sylvan::booster::Error>(())
+/// ```
+pub fn train_options_for<'a>(params: &Params) -> Result<TrainOptions<'a>, booster::Error> {
+    Ok(TrainOptions {
+        device: device_backend(params.device)?,
+        ..Default::default()
+    })
+}

@@ -903,3 +903,61 @@ fn training_continues_from_an_init_model() {
     ]));
     assert!(e.contains("init_model"), "{e}");
 }
+
+#[test]
+fn no_eval_trains_the_same_model_without_metrics() {
+    let dir = temp_dir("no-eval");
+    let train = dir.join("train.parquet");
+    write_parquet(&train, &binary_batch(ROWS, 11));
+    let (plain, silent) = (dir.join("plain.sylvan"), dir.join("silent.sylvan"));
+    let base = [
+        "train",
+        "--data",
+        s(&train),
+        "--label",
+        "y",
+        "--drop",
+        "w",
+        "--log-every",
+        "5",
+    ];
+    let mut with_eval = base.to_vec();
+    with_eval.extend(["--model-out", s(&plain)]);
+    with_eval.extend(BINARY);
+    let o = sylvan(&with_eval);
+    assert!(stderr(&o).contains("train-auc:"), "{}", stderr(&o));
+    assert!(ok(o).contains("train-auc"));
+
+    let mut no_eval = base.to_vec();
+    no_eval.extend(["--model-out", s(&silent), "--no-eval"]);
+    no_eval.extend(BINARY);
+    let o = sylvan(&no_eval);
+    assert!(!stderr(&o).contains("train-"), "{}", stderr(&o));
+    let summary = ok(o);
+    assert!(
+        summary.contains("trained 15 rounds") && summary.contains("no metrics"),
+        "{summary}"
+    );
+
+    // Evaluation only watches: the trees are the same.
+    let sel = ColumnSelection {
+        label: Some("y".into()),
+        drop: vec!["w".into()],
+        ..Default::default()
+    };
+    let data = sylvan::load_training(&train, &sel).unwrap().dataset;
+    let predict = |m: &Path| {
+        Booster::load(m)
+            .unwrap()
+            .predict(&data, PredictOptions::default())
+            .unwrap()
+            .values
+    };
+    assert_eq!(predict(&plain), predict(&silent));
+
+    // It contradicts --valid.
+    let mut both = no_eval.clone();
+    both.extend(["--valid", s(&train)]);
+    let o = sylvan(&both);
+    assert!(!o.status.success() && stderr(&o).contains("--valid"), "{}", stderr(&o));
+}

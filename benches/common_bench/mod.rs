@@ -65,3 +65,140 @@ pub fn run_json_script(python: &Path, script: &Path, args: &[&std::ffi::OsStr]) 
         .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .ok_or_else(|| format!("printed no result:\n{stdout}"))
 }
+
+/// A child process that ran to the end: how it exited, its wall-clock time and its peak memory.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// The exit code (`None` when a signal ended it).
+    pub code: Option<i32>,
+    /// Wall-clock seconds from spawn to exit.
+    pub seconds: f64,
+    /// Peak resident set size (the kernel's `ru_maxrss` for the child), in MB (10^6 bytes).
+    pub peak_rss_mb: f64,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl Measured {
+    /// Whether it exited with status 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Runs `cmd` to the end and measures it: wall-clock time from spawn to exit, and its peak RSS
+/// from `wait4`'s resource usage (the child alone, not this process). Its output goes to
+/// `<dir>/<tag>.stdout` and `.stderr` (files, so that a chatty child cannot block on a full pipe)
+/// and is read back.
+pub fn run_measured(cmd: &mut Command, dir: &Path, tag: &str) -> std::io::Result<Measured> {
+    use std::process::Stdio;
+    let (out_path, err_path) = (dir.join(format!("{tag}.stdout")), dir.join(format!("{tag}.stderr")));
+    cmd.stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path)?)
+        .stderr(std::fs::File::create(&err_path)?);
+    let start = std::time::Instant::now();
+    let child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is a plain C struct of integers, for which all-zero bytes are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our own child, not yet reaped (std's `Child` is never waited on: dropping
+        // it does not wait), and both pointers are to live locals of the right types.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    drop(child);
+    let code = if libc::WIFEXITED(status) {
+        Some(libc::WEXITSTATUS(status))
+    } else {
+        None
+    };
+    Ok(Measured {
+        code,
+        seconds,
+        // Linux reports ru_maxrss in kilobytes (KiB).
+        peak_rss_mb: usage.ru_maxrss as f64 * 1024.0 / 1e6,
+        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+    })
+}
+
+/// Writes feature columns `f0..f{m-1}` (float32, `NaN` kept as a value, not a null) and a float32
+/// label column `label` as a Snappy-compressed Parquet file, in record batches of 64 Ki rows (the
+/// writer's default row-group size, 1 Mi rows).
+pub fn write_parquet(path: &Path, columns: &[Vec<f32>], labels: &[f32], label: &str) -> std::io::Result<()> {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float32Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::Compression;
+    use parquet::file::properties::WriterProperties;
+
+    let to_io = |e: &dyn std::fmt::Display| std::io::Error::other(format!("{}: {e}", path.display()));
+    let mut fields: Vec<Field> = (0..columns.len())
+        .map(|j| Field::new(format!("f{j}"), DataType::Float32, false))
+        .collect();
+    fields.push(Field::new(label, DataType::Float32, false));
+    let schema = Arc::new(Schema::new(fields));
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let file = std::fs::File::create(path)?;
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| to_io(&e))?;
+    let n = labels.len();
+    let step = 64 * 1024;
+    for start in (0..n.max(1)).step_by(step) {
+        let end = (start + step).min(n);
+        let mut arrays: Vec<ArrayRef> = columns
+            .iter()
+            .map(|c| Arc::new(Float32Array::from(c[start..end].to_vec())) as ArrayRef)
+            .collect();
+        arrays.push(Arc::new(Float32Array::from(labels[start..end].to_vec())));
+        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| to_io(&e))?;
+        writer.write(&batch).map_err(|e| to_io(&e))?;
+    }
+    writer.close().map_err(|e| to_io(&e))?;
+    Ok(())
+}
+
+/// The current UTC time as `YYYYMMDDTHHMMSSZ` (for result file names) and as RFC 3339.
+pub fn utc_now() -> (String, String) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (proleptic Gregorian; eras of 400 years).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    (
+        format!("{year:04}{month:02}{day:02}T{h:02}{mi:02}{s:02}Z"),
+        format!("{year:04}-{month:02}-{day:02}T{h:02}:{mi:02}:{s:02}Z"),
+    )
+}
+
+/// The 1-minute load average, when /proc/loadavg says.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -2,7 +2,7 @@
 //! stopping and callbacks; and the fitted [`Booster`] with prediction and evaluation.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use rayon::ThreadPool;
@@ -11,15 +11,19 @@ use crate::binning::BinMapper;
 use crate::blocks::ColumnBlocks;
 use crate::cpu_backend::HistBackend;
 use crate::data::Dataset;
+use crate::device::{DeviceBackend, DeviceSession, DeviceSetup, TreeGradients};
 use crate::error::{Error, Result};
 use crate::exact::ExactBackend;
 use crate::grow::{grow_tree, GrowLimits, TrainNode, TreeBackend};
+use crate::hist::GradStats;
+use crate::inference::PackedForest;
 use crate::matrix::QuantizedMatrix;
 use crate::metric::{Metric, MetricContext};
 use crate::objective::{objective_for, GradPair, LeafRows, Objective};
 use crate::params::{Boosting, Params, TreeMethod};
 use crate::predict::{add_trees, leaf_indices, PredictOptions, PredictOutput, Predictions};
-use crate::sampling::{sample_rows_for_tree, ColumnSampler};
+use crate::quantize::quantize;
+use crate::sampling::{position_seed, sample_rows_for_tree, ColumnSampler};
 use crate::split::{leaf_weight, SplitParams};
 use crate::tree::Tree;
 
@@ -52,6 +56,9 @@ pub struct TrainOptions<'a> {
     /// new rounds are added after them. Its objective, outputs, trees per round and number of
     /// features must match.
     pub init_model: Option<&'a Booster>,
+    /// The accelerator backend used when `params.device` is `cuda` (e.g. `sylvan_gpu::CudaBackend`;
+    /// the `sylvan` facade fills this in). Training with `device=cuda` and no backend is an error.
+    pub device: Option<Arc<dyn DeviceBackend>>,
 }
 
 /// The serialisable state of a fitted model (everything but the thread pool and objective object).
@@ -75,6 +82,8 @@ pub struct Booster {
     pub(crate) objective: Arc<dyn Objective>,
     pub(crate) pool: Arc<ThreadPool>,
     pub(crate) history: Vec<RoundReport>,
+    /// The default prediction trees packed for single-row prediction, built on first use.
+    pub(crate) packed: OnceLock<PackedForest>,
 }
 
 impl std::fmt::Debug for Booster {
@@ -266,12 +275,25 @@ impl Booster {
     ) -> Result<Booster> {
         let callback = options.callback;
         let init = options.init_model;
+        let device = match (&params.device, &options.device) {
+            (d, Some(dev)) if d.is_cuda() => Some((dev.as_ref(), options.objective.is_none())),
+            (d, None) if d.is_cuda() => {
+                return Err(Error::param(
+                    "device",
+                    format!(
+                        "device={d} needs the CUDA backend of sylvan-gpu (TrainOptions::device); the sylvan \
+                         facade (sylvan::train_options_for) and the sylvan CLI provide it"
+                    ),
+                ))
+            }
+            _ => None,
+        };
         let (core, history) = pool.install(|| {
             let td = TrainingData {
                 data: train,
                 split: SplitData::prepare(params, train),
             };
-            boost(params, objective.as_ref(), &td, evals, callback, init)
+            boost(params, objective.as_ref(), &td, evals, callback, init, device)
         })?;
         Ok(Booster {
             params: params.clone(),
@@ -279,6 +301,7 @@ impl Booster {
             objective,
             pool,
             history,
+            packed: OnceLock::new(),
         })
     }
 
@@ -328,6 +351,79 @@ impl Booster {
                 num_cols: cols,
             })
         })
+    }
+
+    /// Predicts one row (`row[f]` = feature `f`, NaN for missing) into `out`, which must hold
+    /// [`Booster::num_prediction_columns`] values: the same values as [`Booster::predict`] with
+    /// default options, without a `Dataset`, allocation or thread pool — for serving one request at
+    /// a time. The trees are packed for this on the first call.
+    ///
+    /// ```
+    /// # use sylvan_booster::{Booster, Dataset, Params};
+    /// let x: Vec<f32> = (0..100).map(|i| i as f32).collect();
+    /// let y: Vec<f32> = x.iter().map(|v| v * 2.0).collect();
+    /// let booster = Booster::train(&Params::default(), &Dataset::from_columns(vec![x])?.with_labels(y)?, &[])?;
+    /// let mut out = [0f32; 1];
+    /// booster.predict_row(&[42.0], &mut out)?;
+    /// assert!((out[0] - 84.0).abs() < 10.0);
+    /// # Ok::<(), sylvan_booster::Error>(())
+    /// ```
+    pub fn predict_row(&self, row: &[f32], out: &mut [f32]) -> Result<()> {
+        if row.len() != self.core.num_features {
+            return Err(Error::ShapeMismatch {
+                what: "number of values in the row vs the model's features".into(),
+                expected: self.core.num_features,
+                got: row.len(),
+            });
+        }
+        let cols = self.objective.prediction_columns();
+        if out.len() != cols {
+            return Err(Error::ShapeMismatch {
+                what: "length of the output vs the model's prediction columns".into(),
+                expected: cols,
+                got: out.len(),
+            });
+        }
+        let forest = match self.packed.get() {
+            Some(f) => f,
+            None => {
+                let (start, end) = self.tree_range(None)?;
+                let (k, npt) = (self.core.num_groups, self.num_parallel_tree());
+                let forest = PackedForest::new(&self.core.trees[start..end], |t| ((start + t) / npt) % k);
+                self.packed.get_or_init(|| forest)
+            }
+        };
+        let k = self.core.num_groups;
+        let mut margins_buf = [0f64; 16];
+        let mut margins_vec;
+        let margins: &mut [f64] = if k <= 16 {
+            &mut margins_buf[..k]
+        } else {
+            margins_vec = vec![0f64; k];
+            &mut margins_vec
+        };
+        for (m, b) in margins.iter_mut().zip(&self.core.base_margin) {
+            *m = *b;
+        }
+        forest.add_row(row, margins);
+        let mut row_buf = [0f32; 16];
+        let mut row_vec;
+        let scores: &mut [f32] = if k <= 16 {
+            &mut row_buf[..k]
+        } else {
+            row_vec = vec![0f32; k];
+            &mut row_vec
+        };
+        for (s, m) in scores.iter_mut().zip(margins.iter()) {
+            *s = *m as f32;
+        }
+        self.objective.predict_row(scores, out);
+        Ok(())
+    }
+
+    /// Number of values [`Booster::predict`] gives per row (1, or the number of classes).
+    pub fn num_prediction_columns(&self) -> usize {
+        self.objective.prediction_columns()
     }
 
     /// Evaluates metrics on a labelled data set (using the same trees as [`Booster::predict`]).
@@ -490,6 +586,7 @@ fn boost<'c>(
     evals: &[(&str, &Dataset)],
     mut callback: Option<&mut (dyn TrainCallback + Send + 'c)>,
     init: Option<&Booster>,
+    device: Option<(&dyn DeviceBackend, bool)>,
 ) -> Result<(ModelCore, Vec<RoundReport>)> {
     let train = td.data;
     let n = train.num_rows();
@@ -558,8 +655,34 @@ fn boost<'c>(
         }
     ];
     let mut best: Option<(usize, f64)> = None;
+    // With device=cuda, a device session holds the quantized matrix for the whole training.
+    let mut session: Option<Box<dyn DeviceSession + '_>> = match (device, &td.split) {
+        (None, _) => None,
+        (Some((dev, builtin)), SplitData::Hist(mapper, matrix)) => Some(dev.start(DeviceSetup {
+            params,
+            train,
+            mapper,
+            matrix,
+            split: sp,
+            num_groups: k,
+            builtin_objective: builtin,
+        })?),
+        (Some(_), SplitData::Blocks(_)) => {
+            return Err(Error::param(
+                "device",
+                "device=cuda grows trees with tree_method=hist only",
+            ))
+        }
+    };
     for round in first_round..first_round + params.num_round {
-        objective.gradients(train.labels(), train.weights(), &margins, &mut gpairs);
+        let need_host_pairs = params.boosting == Boosting::Gradient || objective.refresh_leaves();
+        let device_pairs = match session.as_deref_mut() {
+            Some(s) => s.gradients(&margins, &mut gpairs, need_host_pairs)?,
+            None => false,
+        };
+        if !device_pairs {
+            objective.gradients(train.labels(), train.weights(), &margins, &mut gpairs);
+        }
         let samples: Vec<Vec<u32>> = (0..npt)
             .map(|p| sample_rows_for_tree(n, params.subsample, params.seed, round, p))
             .collect();
@@ -570,7 +693,8 @@ fn boost<'c>(
             let sampled_all = rows.len() == n;
             // The pairs the tree is fitted to: this output's pairs; for first-order boosting the
             // hessian is replaced by the sample weight (a least-squares fit to the negative gradient).
-            let fit: &[GradPair] = if group_pairs.is_empty() {
+            let on_device = device_pairs && params.boosting == Boosting::Newton;
+            let fit: &[GradPair] = if group_pairs.is_empty() || on_device {
                 &gpairs
             } else {
                 if parallel == 0 {
@@ -599,19 +723,32 @@ fn boost<'c>(
             );
             // The one place where split methods differ: which backend finds the splits.
             let mut sketch: Option<(BinMapper, QuantizedMatrix)> = None;
-            let mut backend: Box<dyn TreeBackend + '_> = match &td.split {
-                SplitData::Hist(mapper, matrix) => {
-                    Box::new(HistBackend::new(train, matrix, mapper, fit, rows.clone(), sp))
+            // Set when the tree is grown from quantized gradients: the pairs its node values are
+            // recomputed from.
+            let mut renew: Option<&[GradPair]> = None;
+            let mut backend: Box<dyn TreeBackend + '_> = match (&td.split, session.as_deref_mut()) {
+                (SplitData::Hist(..), Some(s)) => {
+                    let gradients = if on_device {
+                        TreeGradients::Device { group }
+                    } else {
+                        TreeGradients::Host(fit)
+                    };
+                    s.tree(gradients, rows)?
                 }
-                SplitData::Blocks(blocks) if params.tree_method == TreeMethod::Exact => {
+                (SplitData::Hist(mapper, matrix), None) => {
+                    let seed = position_seed(params.seed, &[round as u64, group as u64, parallel as u64]);
+                    cpu_hist_backend(params, train, matrix, mapper, fit, rows, sp, seed, &mut renew)
+                }
+                (SplitData::Blocks(blocks), _) if params.tree_method == TreeMethod::Exact => {
                     Box::new(ExactBackend::new(train, blocks, fit, rows.clone(), sp))
                 }
-                SplitData::Blocks(blocks) => {
+                (SplitData::Blocks(blocks), _) => {
                     let weight = |r: usize| fit[r].hess.max(0.0) as f64;
                     let mapper = BinMapper::from_blocks(blocks, &weight, params.approx_bins());
                     let matrix = QuantizedMatrix::build(train, &mapper);
                     let (mapper, matrix) = &*sketch.insert((mapper, matrix));
-                    Box::new(HistBackend::new(train, matrix, mapper, fit, rows.clone(), sp))
+                    let seed = position_seed(params.seed, &[round as u64, group as u64, parallel as u64]);
+                    cpu_hist_backend(params, train, matrix, mapper, fit, rows, sp, seed, &mut renew)
                 }
             };
             let nodes = grow_tree(backend.as_mut(), &limits, &columns);
@@ -628,6 +765,7 @@ fn boost<'c>(
                 group,
                 k,
                 line_search,
+                renew,
             );
             // Update the training margins: sampled rows through the partition, the rest by walking
             // the tree over their bins.
@@ -638,6 +776,10 @@ fn boost<'c>(
                         margins[r as usize * k + group] += v;
                     }
                 }
+            }
+            drop(backend);
+            if let Some(s) = session.as_deref_mut() {
+                s.after_tree(&nodes, &tree, group)?;
             }
             if !sampled_all {
                 let mut in_sample = vec![false; n];
@@ -715,6 +857,57 @@ fn boost<'c>(
     Ok((core, history))
 }
 
+/// The histogram backend of one tree on the CPU: quantized gradients when `use_quantized_grad` is
+/// on and the pairs can be packed (then `renew` is set to the pairs), else f64 sums.
+#[allow(clippy::too_many_arguments)]
+fn cpu_hist_backend<'a>(
+    params: &Params,
+    train: &'a Dataset,
+    matrix: &'a QuantizedMatrix,
+    mapper: &'a BinMapper,
+    fit: &'a [GradPair],
+    rows: &[u32],
+    sp: SplitParams,
+    seed: u64,
+    renew: &mut Option<&'a [GradPair]>,
+) -> Box<dyn TreeBackend + 'a> {
+    if params.use_quantized_grad {
+        if let Some(q) = quantize(fit, rows, seed) {
+            *renew = Some(fit);
+            return Box::new(HistBackend::quantized(train, matrix, mapper, q, rows.to_vec(), sp));
+        }
+    }
+    Box::new(HistBackend::new(train, matrix, mapper, fit, rows.to_vec(), sp))
+}
+
+/// Every node's exact gradient sums: each leaf's pairs summed in row order, internal nodes as the
+/// sum of their children.
+fn exact_node_stats(nodes: &[TrainNode], backend: &dyn TreeBackend, fit: &[GradPair]) -> Vec<GradStats> {
+    let leaves: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].is_leaf()).collect();
+    let rows: Vec<&[u32]> = leaves.iter().map(|&i| backend.node_rows(i)).collect();
+    let sums: Vec<GradStats> = rows
+        .par_iter()
+        .map(|rows| {
+            let mut s = GradStats::default();
+            for &r in *rows {
+                s.add_pair(fit[r as usize]);
+            }
+            s
+        })
+        .collect();
+    let mut stats = vec![GradStats::default(); nodes.len()];
+    for (&i, s) in leaves.iter().zip(sums) {
+        stats[i] = s;
+    }
+    // Children are created after their parents, so a reverse pass sees both children first.
+    for i in (0..nodes.len()).rev() {
+        if !nodes[i].is_leaf() {
+            stats[i] = stats[nodes[i].left] + stats[nodes[i].right];
+        }
+    }
+    stats
+}
+
 /// Turns grown nodes into an inference tree, setting each leaf's value (times `eta`, the learning
 /// rate already divided among a round's parallel trees).
 #[allow(clippy::too_many_arguments)]
@@ -731,8 +924,13 @@ fn finish_tree(
     group: usize,
     k: usize,
     line_search: bool,
+    renew: Option<&[GradPair]>,
 ) -> Tree {
     let m = nodes.len();
+    // A tree grown from quantized gradients takes its node sums (cover, values) from the exact
+    // pairs it was fitted to.
+    let exact_stats = renew.map(|fit| exact_node_stats(nodes, backend, fit));
+    let node_stats = |i: usize| exact_stats.as_ref().map_or(nodes[i].stats, |s| s[i]);
     let mut t = Tree {
         left: vec![-1; m],
         right: vec![-1; m],
@@ -744,7 +942,7 @@ fn finish_tree(
         cover: vec![0.0; m],
     };
     for (i, node) in nodes.iter().enumerate() {
-        t.cover[i] = node.stats.hess as f32;
+        t.cover[i] = node_stats(i).hess as f32;
         if let Some(s) = &node.split {
             t.left[i] = node.left as i32;
             t.right[i] = node.right as i32;
@@ -752,7 +950,7 @@ fn finish_tree(
             t.threshold[i] = s.threshold;
             t.default_left[i] = s.default_left;
             t.gain[i] = s.gain as f32;
-            t.value[i] = (leaf_weight(node.stats, sp) * eta) as f32;
+            t.value[i] = (leaf_weight(node_stats(i), sp) * eta) as f32;
             continue;
         }
         let rows = backend.node_rows(i);
@@ -771,7 +969,7 @@ fn finish_tree(
         let w = searched.unwrap_or_else(|| {
             if params.boosting == Boosting::Gradient {
                 // One Newton step with the true hessians over the leaf's rows.
-                let mut s = crate::hist::GradStats::default();
+                let mut s = GradStats::default();
                 for &r in rows {
                     s.add_pair(gpairs[r as usize * k + group]);
                 }
@@ -783,7 +981,7 @@ fn finish_tree(
                     },
                 )
             } else {
-                leaf_weight(node.stats, sp)
+                leaf_weight(node_stats(i), sp)
             }
         });
         t.value[i] = (w * eta) as f32;

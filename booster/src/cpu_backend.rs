@@ -1,35 +1,43 @@
 //! The CPU histogram backend: a [`TreeBackend`] over the quantized matrix, with parallel histogram
-//! building, the sibling subtraction trick and stable row partitioning.
+//! building, the sibling subtraction trick and stable row partitioning. Histograms hold either f64
+//! sums of the gradient pairs or packed sums of quantized pairs ([`crate::quantize`]).
+
+use std::borrow::Cow;
 
 use rayon::prelude::*;
 
 use crate::binning::BinMapper;
 use crate::data::Dataset;
 use crate::grow::{SplitRequest, SplitTask, TreeBackend};
-use crate::hist::{build_histograms, subtract_in_place, GradStats};
+use crate::hist::{build_histograms, subtract_in_place, CellScale, GradStats, HistCell};
 use crate::matrix::QuantizedMatrix;
 use crate::objective::GradPair;
 use crate::partition::RowPartition;
+use crate::quantize::QuantizedGradients;
 use crate::split::{best_split, SplitInfo, SplitParams};
 
-/// Histogram split finding on the CPU for one tree.
-pub struct HistBackend<'a> {
+/// Histogram split finding on the CPU for one tree; `C` is the histogram cell (f64 sums, or packed
+/// quantized sums as `i64`).
+pub struct HistBackend<'a, C: HistCell = GradStats> {
     data: &'a Dataset,
     matrix: &'a QuantizedMatrix,
     mapper: &'a BinMapper,
-    gpairs: &'a [GradPair],
+    /// Per row: its contribution to a histogram cell.
+    pairs: Cow<'a, [C::Pair]>,
+    /// Turns cells into gradient sums.
+    scale: CellScale,
     params: SplitParams,
     partition: RowPartition,
     /// Per node: its histogram, while it may still be needed.
-    hists: Vec<Option<Vec<GradStats>>>,
+    hists: Vec<Option<Vec<C>>>,
     /// Per node: its parent and sibling.
     family: Vec<Option<(usize, usize)>>,
     root: GradStats,
 }
 
-impl<'a> HistBackend<'a> {
-    /// A backend over `rows` (the rows sampled for this tree) with their gradient pairs; `matrix`
-    /// is `data` quantized with `mapper`.
+impl<'a> HistBackend<'a, GradStats> {
+    /// A backend over `rows` (the rows sampled for this tree) with their gradient pairs, summed in
+    /// f64 histograms; `matrix` is `data` quantized with `mapper`.
     pub fn new(
         data: &'a Dataset,
         matrix: &'a QuantizedMatrix,
@@ -38,20 +46,59 @@ impl<'a> HistBackend<'a> {
         rows: Vec<u32>,
         params: SplitParams,
     ) -> Self {
-        let mut root = GradStats::default();
+        HistBackend::with_pairs(
+            data,
+            matrix,
+            mapper,
+            Cow::Borrowed(gpairs),
+            CellScale::IDENTITY,
+            rows,
+            params,
+        )
+    }
+}
+
+impl<'a> HistBackend<'a, i64> {
+    /// A backend over `rows` whose histograms sum the packed quantized pairs `gradients` (quantized
+    /// over the same rows).
+    pub fn quantized(
+        data: &'a Dataset,
+        matrix: &'a QuantizedMatrix,
+        mapper: &'a BinMapper,
+        gradients: QuantizedGradients,
+        rows: Vec<u32>,
+        params: SplitParams,
+    ) -> Self {
+        let QuantizedGradients { packed, scale } = gradients;
+        HistBackend::with_pairs(data, matrix, mapper, Cow::Owned(packed), scale, rows, params)
+    }
+}
+
+impl<'a, C: HistCell> HistBackend<'a, C> {
+    fn with_pairs(
+        data: &'a Dataset,
+        matrix: &'a QuantizedMatrix,
+        mapper: &'a BinMapper,
+        pairs: Cow<'a, [C::Pair]>,
+        scale: CellScale,
+        rows: Vec<u32>,
+        params: SplitParams,
+    ) -> Self {
+        let mut root = C::default();
         for &r in &rows {
-            root.add_pair(gpairs[r as usize]);
+            root.add_pair(pairs[r as usize]);
         }
         HistBackend {
             data,
             matrix,
             mapper,
-            gpairs,
+            pairs,
+            scale,
             params,
             partition: RowPartition::new(rows),
             hists: vec![None],
             family: vec![None],
-            root,
+            root: root.stats(&scale),
         }
     }
 
@@ -93,18 +140,18 @@ impl<'a> HistBackend<'a> {
             }
         }
         let row_lists: Vec<&[u32]> = build.iter().map(|&n| self.partition.node_rows(n)).collect();
-        let built = build_histograms(self.matrix, self.mapper.offsets(), &row_lists, self.gpairs);
+        let built = build_histograms::<C>(self.matrix, self.mapper.offsets(), &row_lists, &self.pairs);
         for (n, h) in build.iter().zip(built) {
             self.hists[*n] = Some(h);
         }
         // The larger sibling takes over its parent's histogram and subtracts the smaller one in
         // place (the parent's is not needed again).
-        let jobs: Vec<(usize, Vec<GradStats>, usize)> = derive
+        let jobs: Vec<(usize, Vec<C>, usize)> = derive
             .into_iter()
             .filter_map(|(large, p, small)| self.hists[p].take().map(|h| (large, h, small)))
             .collect();
         let hists = &self.hists;
-        let done: Vec<(usize, Vec<GradStats>)> = jobs
+        let done: Vec<(usize, Vec<C>)> = jobs
             .into_par_iter()
             .filter_map(|(large, mut h, small)| {
                 subtract_in_place(&mut h, hists[small].as_deref()?);
@@ -125,7 +172,7 @@ impl<'a> HistBackend<'a> {
     }
 }
 
-impl TreeBackend for HistBackend<'_> {
+impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
     fn root_stats(&self) -> GradStats {
         self.root
     }
@@ -136,19 +183,19 @@ impl TreeBackend for HistBackend<'_> {
         }
         self.prepare_histograms(requests);
         let hists = &self.hists;
-        let (mapper, params) = (self.mapper, &self.params);
+        let (mapper, params, scale) = (self.mapper, &self.params, &self.scale);
         requests
             .par_iter()
             .map(|r| {
                 hists[r.node]
                     .as_ref()
-                    .and_then(|h| best_split(h, mapper, &r.features, r.stats, params))
+                    .and_then(|h| best_split(h, scale, mapper, &r.features, r.stats, params))
             })
             .collect()
     }
 
     fn apply_splits(&mut self, tasks: &[SplitTask]) {
-        self.partition.apply(self.data, tasks);
+        self.partition.apply_binned(self.data, self.matrix, self.mapper, tasks);
         for t in tasks {
             self.ensure(t.left.max(t.right));
             self.family[t.left] = Some((t.node, t.right));

@@ -49,6 +49,13 @@ impl SubAssign for GradStats {
     }
 }
 
+impl std::ops::Add for GradStats {
+    type Output = GradStats;
+    fn add(self, o: GradStats) -> GradStats {
+        GradStats::new(self.grad + o.grad, self.hess + o.hess)
+    }
+}
+
 impl std::ops::Sub for GradStats {
     type Output = GradStats;
     fn sub(self, o: GradStats) -> GradStats {
@@ -56,17 +63,79 @@ impl std::ops::Sub for GradStats {
     }
 }
 
+/// A histogram cell: the per-bin sum a histogram holds, built by adding one per-row pair at a time.
+///
+/// Two kinds exist: [`GradStats`] (f64 sums of the f32 gradient pairs) and `i64` (packed sums of
+/// quantized gradient pairs, see [`crate::quantize`]), which is half the size and adds with one
+/// integer instruction.
+pub trait HistCell: Copy + Default + Send + Sync + AddAssign + SubAssign + PartialEq + std::fmt::Debug {
+    /// What one row contributes.
+    type Pair: Copy + Send + Sync;
+    /// Whether sums of this cell are exact, so that the order of addition cannot change them (and
+    /// partial histograms may be combined in any order without breaking determinism).
+    const EXACT_SUMS: bool;
+    /// Adds one row's pair.
+    fn add_pair(&mut self, p: Self::Pair);
+    /// The gradient sums this cell stands for.
+    fn stats(self, scale: &CellScale) -> GradStats;
+}
+
+/// How histogram cells turn into gradient sums: the size of one quantization step of the gradient
+/// and of the hessian (both 1 for f64 cells, which hold the sums themselves).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellScale {
+    /// Gradient represented by one unit of a quantized gradient.
+    pub grad_unit: f64,
+    /// Hessian represented by one unit of a quantized hessian.
+    pub hess_unit: f64,
+}
+
+impl CellScale {
+    /// The scale of cells that hold the sums themselves.
+    pub const IDENTITY: CellScale = CellScale {
+        grad_unit: 1.0,
+        hess_unit: 1.0,
+    };
+}
+
+impl HistCell for GradStats {
+    type Pair = GradPair;
+    const EXACT_SUMS: bool = false;
+    #[inline(always)]
+    fn add_pair(&mut self, g: GradPair) {
+        GradStats::add_pair(self, g);
+    }
+    #[inline(always)]
+    fn stats(self, _: &CellScale) -> GradStats {
+        self
+    }
+}
+
+impl HistCell for i64 {
+    type Pair = i64;
+    const EXACT_SUMS: bool = true;
+    #[inline(always)]
+    fn add_pair(&mut self, p: i64) {
+        *self = self.wrapping_add(p);
+    }
+    #[inline(always)]
+    fn stats(self, scale: &CellScale) -> GradStats {
+        let (g, h) = crate::quantize::unpack(self);
+        GradStats::new(g as f64 * scale.grad_unit, h as f64 * scale.hess_unit)
+    }
+}
+
 /// Adds the rows `rows` into `hist` (sequential kernel).
 ///
 /// `offsets[f]` is where feature `f`'s bins start; every stored bin of feature `f` is below
 /// `offsets[f + 1] - offsets[f]`, which [`crate::binning::BinMapper`] guarantees.
-fn accumulate<T: BinIndex>(
+fn accumulate<T: BinIndex, C: HistCell>(
     bins: &[T],
     nf: usize,
     offsets: &[usize],
     rows: &[u32],
-    gpairs: &[GradPair],
-    hist: &mut [GradStats],
+    pairs: &[C::Pair],
+    hist: &mut [C],
 ) {
     let offsets = &offsets[..nf];
     let total = hist.len();
@@ -76,11 +145,10 @@ fn accumulate<T: BinIndex>(
         if let Some(&ahead) = rows.get(i + PREFETCH_DISTANCE) {
             let ahead = ahead as usize;
             prefetch(bins.as_ptr().wrapping_add(ahead * nf));
-            prefetch(gpairs.as_ptr().wrapping_add(ahead));
+            prefetch(pairs.as_ptr().wrapping_add(ahead));
         }
         let r = r as usize;
-        let g = gpairs[r];
-        let (gg, hh) = (g.grad as f64, g.hess as f64);
+        let g = pairs[r];
         let row = &bins[r * nf..(r + 1) * nf];
         for (b, off) in row.iter().zip(offsets) {
             let slot = off + b.index();
@@ -88,9 +156,7 @@ fn accumulate<T: BinIndex>(
             // SAFETY: the matrix was quantized with the same `BinMapper` whose offsets we got, so
             // `b < offsets[f + 1] - offsets[f]` and `slot < offsets[nf] == hist.len()` (checked by
             // `build_histograms` before any kernel runs).
-            let cell = unsafe { hist.get_unchecked_mut(slot) };
-            cell.grad += gg;
-            cell.hess += hh;
+            unsafe { hist.get_unchecked_mut(slot) }.add_pair(g);
         }
     }
 }
@@ -111,30 +177,39 @@ pub(crate) fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-fn accumulate_store(
+fn accumulate_store<C: HistCell>(
     matrix: &QuantizedMatrix,
     offsets: &[usize],
     rows: &[u32],
-    gpairs: &[GradPair],
-    hist: &mut [GradStats],
+    pairs: &[C::Pair],
+    hist: &mut [C],
 ) {
     let nf = matrix.num_features();
     match matrix.store() {
-        BinStore::U8(v) => accumulate(v, nf, offsets, rows, gpairs, hist),
-        BinStore::U16(v) => accumulate(v, nf, offsets, rows, gpairs, hist),
+        BinStore::U8(v) => accumulate(v, nf, offsets, rows, pairs, hist),
+        BinStore::U16(v) => accumulate(v, nf, offsets, rows, pairs, hist),
     }
 }
 
-/// Builds the histograms of several nodes at once: `nodes[i]` is the row list of node `i`.
+/// Adds `b` into `a`, bin by bin.
+fn add_into<C: HistCell>(a: &mut [C], b: &[C]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += *y;
+    }
+}
+
+/// Builds the histograms of several nodes at once: `nodes[i]` is the row list of node `i`, and
+/// `pairs[r]` is row `r`'s contribution.
 ///
-/// Every node's rows are cut into chunks of [`HIST_CHUNK`]; all chunks of all nodes are built in
-/// parallel, then each node's chunk histograms are added in chunk order.
-pub fn build_histograms(
+/// Every node's rows are cut into chunks of [`HIST_CHUNK`] that are built in parallel. Chunks of
+/// f64 cells are added in chunk order (so the result never depends on the number of threads);
+/// exact (integer) cells are folded per thread, which needs far fewer partial histograms.
+pub fn build_histograms<C: HistCell>(
     matrix: &QuantizedMatrix,
     offsets: &[usize],
     nodes: &[&[u32]],
-    gpairs: &[GradPair],
-) -> Vec<Vec<GradStats>> {
+    pairs: &[C::Pair],
+) -> Vec<Vec<C>> {
     let total = *offsets.last().unwrap_or(&0);
     assert_eq!(
         offsets.len(),
@@ -145,21 +220,48 @@ pub fn build_histograms(
         matrix.max_bin_below(offsets),
         "the matrix holds bins beyond its BinMapper's offsets"
     );
+    if C::EXACT_SUMS {
+        // Large nodes: chunks folded into one histogram per worker, then added (any order gives
+        // the same integers). Small nodes: one task each.
+        return nodes
+            .par_iter()
+            .map(|rows| {
+                if rows.len() <= HIST_CHUNK {
+                    let mut h = vec![C::default(); total];
+                    accumulate_store(matrix, offsets, rows, pairs, &mut h);
+                    return h;
+                }
+                rows.par_chunks(HIST_CHUNK)
+                    .fold(
+                        || vec![C::default(); total],
+                        |mut h, chunk| {
+                            accumulate_store(matrix, offsets, chunk, pairs, &mut h);
+                            h
+                        },
+                    )
+                    .reduce_with(|mut a, b| {
+                        add_into(&mut a, &b);
+                        a
+                    })
+                    .unwrap_or_else(|| vec![C::default(); total])
+            })
+            .collect();
+    }
     let tasks: Vec<(usize, &[u32])> = nodes
         .iter()
         .enumerate()
         .flat_map(|(n, rows)| rows.chunks(HIST_CHUNK).map(move |c| (n, c)))
         .collect();
-    let partials: Vec<(usize, Vec<GradStats>)> = tasks
+    let partials: Vec<(usize, Vec<C>)> = tasks
         .par_iter()
         .map(|(n, rows)| {
-            let mut h = vec![GradStats::default(); total];
-            accumulate_store(matrix, offsets, rows, gpairs, &mut h);
+            let mut h = vec![C::default(); total];
+            accumulate_store(matrix, offsets, rows, pairs, &mut h);
             (*n, h)
         })
         .collect();
-    let mut out: Vec<Option<Vec<GradStats>>> = vec![None; nodes.len()];
-    let mut grouped: Vec<Vec<Vec<GradStats>>> = vec![Vec::new(); nodes.len()];
+    let mut out: Vec<Option<Vec<C>>> = vec![None; nodes.len()];
+    let mut grouped: Vec<Vec<Vec<C>>> = vec![Vec::new(); nodes.len()];
     for (n, h) in partials {
         grouped[n].push(h);
     }
@@ -167,42 +269,42 @@ pub fn build_histograms(
         .zip(grouped.into_par_iter())
         .for_each(|(slot, parts)| {
             let mut it = parts.into_iter();
-            let mut acc = it.next().unwrap_or_else(|| vec![GradStats::default(); total]);
+            let mut acc = it.next().unwrap_or_else(|| vec![C::default(); total]);
             for p in it {
-                for (a, b) in acc.iter_mut().zip(&p) {
-                    *a += *b;
-                }
+                add_into(&mut acc, &p);
             }
             *slot = Some(acc);
         });
     out.into_iter()
-        .map(|h| h.unwrap_or_else(|| vec![GradStats::default(); total]))
+        .map(|h| h.unwrap_or_else(|| vec![C::default(); total]))
         .collect()
 }
 
 /// The sibling's histogram: `parent - child`, bin by bin.
-pub fn subtract(parent: &[GradStats], child: &[GradStats]) -> Vec<GradStats> {
-    parent.iter().zip(child).map(|(p, c)| *p - *c).collect()
+pub fn subtract<C: HistCell>(parent: &[C], child: &[C]) -> Vec<C> {
+    let mut out = parent.to_vec();
+    subtract_in_place(&mut out, child);
+    out
 }
 
 /// Turns a parent's histogram into its sibling's: `parent -= child`, bin by bin.
-pub fn subtract_in_place(parent: &mut [GradStats], child: &[GradStats]) {
+pub fn subtract_in_place<C: HistCell>(parent: &mut [C], child: &[C]) {
     for (p, c) in parent.iter_mut().zip(child) {
         *p -= *c;
     }
 }
 
 /// Naive reference: one row at a time, feature by feature, through [`QuantizedMatrix::bin`].
-pub fn build_histogram_naive(
+pub fn build_histogram_naive<C: HistCell>(
     matrix: &QuantizedMatrix,
     offsets: &[usize],
     rows: &[u32],
-    gpairs: &[GradPair],
-) -> Vec<GradStats> {
-    let mut h = vec![GradStats::default(); *offsets.last().unwrap_or(&0)];
+    pairs: &[C::Pair],
+) -> Vec<C> {
+    let mut h = vec![C::default(); *offsets.last().unwrap_or(&0)];
     for &r in rows {
         for f in 0..matrix.num_features() {
-            h[offsets[f] + matrix.bin(r as usize, f)].add_pair(gpairs[r as usize]);
+            h[offsets[f] + matrix.bin(r as usize, f)].add_pair(pairs[r as usize]);
         }
     }
     h
@@ -241,10 +343,16 @@ mod tests {
             let all: Vec<u32> = (0..rows.len() as u32).collect();
             let cut = split % rows.len();
             let (left, right) = all.split_at(cut);
-            let built = build_histograms(&q, m.offsets(), &[&all, left, right], &gp);
+            let built = build_histograms::<GradStats>(&q, m.offsets(), &[&all, left, right], &gp);
             prop_assert!(close(&built[0], &build_histogram_naive(&q, m.offsets(), &all, &gp)));
             prop_assert!(close(&built[1], &build_histogram_naive(&q, m.offsets(), left, &gp)));
             prop_assert!(close(&subtract(&built[0], &built[1]), &built[2]));
+            // Packed quantized pairs: exactly the naive sums, and subtraction is exact.
+            let packed = crate::quantize::quantize(&gp, &all, 3).unwrap().packed;
+            let built = build_histograms::<i64>(&q, m.offsets(), &[&all, left, right], &packed);
+            prop_assert_eq!(&built[0], &build_histogram_naive::<i64>(&q, m.offsets(), &all, &packed));
+            prop_assert_eq!(&built[1], &build_histogram_naive::<i64>(&q, m.offsets(), left, &packed));
+            prop_assert_eq!(subtract(&built[0], &built[1]), built[2].clone());
         }
     }
 
@@ -262,7 +370,16 @@ mod tests {
                 .num_threads(t)
                 .build()
                 .unwrap()
-                .install(|| build_histograms(&q, m.offsets(), &[&rows], &gp))
+                .install(|| build_histograms::<GradStats>(&q, m.offsets(), &[&rows], &gp))
+        };
+        assert_eq!(run(1), run(2));
+        let packed = crate::quantize::quantize(&gp, &rows, 9).unwrap().packed;
+        let run = |t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+                .install(|| build_histograms::<i64>(&q, m.offsets(), &[&rows], &packed))
         };
         assert_eq!(run(1), run(2));
     }

@@ -21,6 +21,8 @@
 //!   with `num_parallel_tree`); [`persist`]: save and load.
 //! - [`ensemble`]: bagging with out-of-bag scores, and stacking with a regularised linear meta-learner.
 //! - [`explain`]: feature importance.
+//! - [`device`]: the seam to accelerator backends (`device=cuda` uses `sylvan-gpu`'s, handed in through
+//!   [`TrainOptions::device`]).
 //!
 //! ## Example
 //!
@@ -55,12 +57,14 @@ pub mod booster;
 pub mod column;
 pub mod cpu_backend;
 pub mod data;
+pub mod device;
 pub mod ensemble;
 pub mod error;
 pub mod exact;
 pub mod explain;
 pub mod grow;
 pub mod hist;
+pub mod inference;
 pub mod matrix;
 pub mod metric;
 pub mod objective;
@@ -68,6 +72,7 @@ pub mod params;
 pub mod partition;
 pub mod persist;
 pub mod predict;
+pub mod quantize;
 pub mod sampling;
 pub mod split;
 pub mod stats;
@@ -76,11 +81,12 @@ pub mod tree;
 pub use booster::{Booster, RoundReport, TrainCallback, TrainOptions};
 pub use column::Column;
 pub use data::Dataset;
+pub use device::{DeviceBackend, DeviceSession, DeviceSetup, TreeGradients};
 pub use ensemble::{Bagging, BaggingParams, LinearModel, LinearParams, Model, Stacking, StackingParams};
 pub use error::{Error, Result};
 pub use explain::ImportanceType;
 pub use metric::{Metric, MetricContext};
 pub use objective::{GradPair, LeafRows, Objective};
-pub use params::{Boosting, GrowPolicy, ObjectiveKind, Params, TreeMethod};
+pub use params::{Boosting, Device, GrowPolicy, ObjectiveKind, Params, TreeMethod};
 pub use predict::{PredictOptions, PredictOutput, Predictions};
 pub use tree::Tree;

@@ -3,10 +3,12 @@
 
 use rayon::prelude::*;
 
+use crate::binning::BinMapper;
 use crate::column::Column;
 use crate::data::Dataset;
 use crate::grow::SplitTask;
 use crate::hist::{prefetch, PREFETCH_DISTANCE};
+use crate::matrix::QuantizedMatrix;
 
 /// Ranges at least this long are partitioned with parallel chunks.
 const PARALLEL_MIN: usize = 1 << 16;
@@ -24,40 +26,26 @@ pub fn stable_partition(
 ) -> usize {
     let n = rows.len();
     let scratch = &mut scratch[..n];
-    let decide = |chunk: &[u32], out: &mut [bool]| {
-        for (i, (r, d)) in chunk.iter().zip(out.iter_mut()).enumerate() {
-            if let Some(&ahead) = chunk.get(i + PREFETCH_DISTANCE) {
-                touch(ahead);
-            }
-            *d = goes_left(*r);
-        }
-    };
     if n < PARALLEL_MIN {
-        let mut left = vec![false; n];
-        decide(rows, &mut left);
-        let (mut l, mut r) = (0, 0);
-        for i in 0..n {
-            let row = rows[i];
-            if left[i] {
-                rows[l] = row;
-                l += 1;
-            } else {
-                scratch[r] = row;
-                r += 1;
-            }
-        }
-        rows[l..].copy_from_slice(&scratch[..r]);
-        return l;
+        return partition_in_place(rows, scratch, goes_left, touch);
     }
-    // Decide every row once, count left rows per chunk, then scatter each chunk into its own
-    // disjoint output pieces.
+    // Decide every row once (counting each chunk's left rows on the way), then scatter each chunk
+    // into its own disjoint output pieces, then copy back.
     let mut left = vec![false; n];
-    rows.par_chunks(PARTITION_CHUNK)
-        .zip(left.par_chunks_mut(PARTITION_CHUNK))
-        .for_each(|(c, d)| decide(c, d));
-    let counts: Vec<usize> = left
+    let counts: Vec<usize> = rows
         .par_chunks(PARTITION_CHUNK)
-        .map(|d| d.iter().filter(|l| **l).count())
+        .zip(left.par_chunks_mut(PARTITION_CHUNK))
+        .map(|(chunk, out)| {
+            let mut count = 0;
+            for (i, (r, d)) in chunk.iter().zip(out.iter_mut()).enumerate() {
+                if let Some(&ahead) = chunk.get(i + PREFETCH_DISTANCE) {
+                    touch(ahead);
+                }
+                *d = goes_left(*r);
+                count += *d as usize;
+            }
+            count
+        })
         .collect();
     let total_left: usize = counts.iter().sum();
     let (left_out, right_out) = scratch.split_at_mut(total_left);
@@ -92,6 +80,32 @@ pub fn stable_partition(
         .zip(scratch.par_chunks(PARTITION_CHUNK))
         .for_each(|(d, s)| d.copy_from_slice(s));
     total_left
+}
+
+/// The sequential partition: one branch-free pass that moves left rows forward in place and right
+/// rows to `scratch`, then appends the right rows.
+fn partition_in_place(
+    rows: &mut [u32],
+    scratch: &mut [u32],
+    goes_left: &impl Fn(u32) -> bool,
+    touch: &impl Fn(u32),
+) -> usize {
+    let n = rows.len();
+    let (mut l, mut r) = (0usize, 0usize);
+    for i in 0..n {
+        if let Some(&ahead) = rows.get(i + PREFETCH_DISTANCE) {
+            touch(ahead);
+        }
+        let row = rows[i];
+        let left = goes_left(row);
+        // `l <= i` and `r <= i`: both writes stay within the part already read.
+        rows[l] = row;
+        scratch[r] = row;
+        l += left as usize;
+        r += !left as usize;
+    }
+    rows[l..].copy_from_slice(&scratch[..r]);
+    l
 }
 
 /// The rows of every node of one tree: node `i` owns `rows[ranges[i].0..ranges[i].1]`.
@@ -133,11 +147,33 @@ impl RowPartition {
     /// value (missing values follow `default_left`), keeping row order. Nodes are partitioned in
     /// parallel, large ones in parallel chunks.
     pub fn apply(&mut self, data: &Dataset, tasks: &[SplitTask]) {
+        self.apply_by(tasks, |rows, scratch, t| split_by_value(data, rows, scratch, t));
+    }
+
+    /// Like [`RowPartition::apply`], for splits found on `matrix` (binned with `mapper`): reads the
+    /// matrix's byte columns where it has them (a value is below cut `b` exactly when its bin is at
+    /// most `b`, so both tests agree), else the raw values.
+    pub fn apply_binned(&mut self, data: &Dataset, matrix: &QuantizedMatrix, mapper: &BinMapper, tasks: &[SplitTask]) {
+        self.apply_by(tasks, |rows, scratch, t| match matrix.column(t.split.feature) {
+            Some(col) => {
+                let missing = mapper.feature(t.split.feature).missing_bin();
+                let (last, dl) = (t.split.bin, t.split.default_left);
+                let goes_left = |b: usize| if b == missing { dl } else { b <= last };
+                stable_partition(rows, scratch, &|r| goes_left(col[r as usize] as usize), &|r| {
+                    prefetch(col.as_ptr().wrapping_add(r as usize))
+                })
+            }
+            None => split_by_value(data, rows, scratch, t),
+        });
+    }
+
+    /// Cuts the row array into the disjoint ranges of the nodes being split, partitions them in
+    /// parallel with `split` (which returns how many rows go left) and records the children.
+    fn apply_by(&mut self, tasks: &[SplitTask], split: impl Fn(&mut [u32], &mut [u32], &SplitTask) -> usize + Sync) {
         let need = tasks.iter().map(|t| t.left.max(t.right) + 1).max().unwrap_or(0);
         if self.ranges.len() < need {
             self.ranges.resize(need, (0, 0));
         }
-        // Cut the row array into the disjoint ranges of the nodes being split.
         let mut order: Vec<&SplitTask> = tasks.iter().collect();
         order.sort_by_key(|t| self.ranges[t.node].0);
         let mut pieces = Vec::with_capacity(order.len());
@@ -156,28 +192,26 @@ impl RowPartition {
         }
         let lefts: Vec<usize> = pieces
             .into_par_iter()
-            .map(|(rows, scratch, t)| {
-                // For the histogram method this is the same test as `bin <= split bin` (a value is
-                // in bin b or below exactly when it is below cut b), and the column is read in
-                // ascending row order.
-                let col = data.column(t.split.feature);
-                let (thr, dl) = (t.split.threshold, t.split.default_left);
-                let goes_left = |x: f32| if x.is_nan() { dl } else { x < thr };
-                match col {
-                    Column::Dense(v) => stable_partition(rows, scratch, &|r| goes_left(v[r as usize]), &|r| {
-                        prefetch(v.as_ptr().wrapping_add(r as usize))
-                    }),
-                    Column::Sparse { .. } => {
-                        stable_partition(rows, scratch, &|r| goes_left(col.get(r as usize)), &|_| {})
-                    }
-                }
-            })
+            .map(|(rows, scratch, t)| split(rows, scratch, &t))
             .collect();
         for (t, nl) in order.iter().zip(lefts) {
             let (b, e) = self.ranges[t.node];
             self.ranges[t.left] = (b, b + nl);
             self.ranges[t.right] = (b + nl, e);
         }
+    }
+}
+
+/// Partitions one node's rows by the raw value of the split feature (read in ascending row order).
+fn split_by_value(data: &Dataset, rows: &mut [u32], scratch: &mut [u32], t: &SplitTask) -> usize {
+    let col = data.column(t.split.feature);
+    let (thr, dl) = (t.split.threshold, t.split.default_left);
+    let goes_left = |x: f32| if x.is_nan() { dl } else { x < thr };
+    match col {
+        Column::Dense(v) => stable_partition(rows, scratch, &|r| goes_left(v[r as usize]), &|r| {
+            prefetch(v.as_ptr().wrapping_add(r as usize))
+        }),
+        Column::Sparse { .. } => stable_partition(rows, scratch, &|r| goes_left(col.get(r as usize)), &|_| {}),
     }
 }
 

@@ -255,6 +255,7 @@ impl Booster {
             objective,
             pool,
             history: Vec::new(),
+            packed: Default::default(),
         })
     }
 }

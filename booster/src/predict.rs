@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use crate::data::Dataset;
+use crate::inference::PackedForest;
 use crate::tree::Tree;
 
 /// Rows per prediction block.
@@ -75,13 +76,9 @@ pub fn add_trees(
     margins: &mut [f64],
 ) {
     let nf = data.num_features();
+    let forest = PackedForest::new(trees, group_of);
     for_each_block(data, margins, num_groups, |rows, out| {
-        for (t, tree) in trees.iter().enumerate() {
-            let g = group_of(t);
-            for (k, row) in rows.chunks_exact(nf).enumerate() {
-                out[k * num_groups + g] += tree.predict_row(row) as f64;
-            }
-        }
+        forest.add_block(rows, nf, out, num_groups)
     });
 }
 

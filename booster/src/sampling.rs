@@ -6,15 +6,20 @@ use rand::{RngExt, SeedableRng};
 
 /// A random stream for one position in training.
 pub fn stream(seed: u64, parts: &[u64]) -> StdRng {
+    StdRng::seed_from_u64(position_seed(seed, parts))
+}
+
+/// The 64-bit seed of one position in training (round, class, tree, ...): the seed of [`stream`].
+pub fn position_seed(seed: u64, parts: &[u64]) -> u64 {
     let mut h = seed ^ 0x5179_6c76_616e_0001;
     for &p in parts {
         h = mix(h ^ mix(p.wrapping_add(0x9e37_79b9_7f4a_7c15)));
     }
-    StdRng::seed_from_u64(h)
+    h
 }
 
 /// SplitMix64's finaliser.
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use sylvan_booster::ensemble::Model;
-use sylvan_booster::{PredictOptions, PredictOutput};
+use sylvan_booster::{Device, PredictOptions, PredictOutput};
+use sylvan_gpu::GpuPredictor;
 use sylvan_io::{load_for_model, output_format, write_table, ColumnSelection, OutputTable};
 
 use super::model::{check_model_path, kind_of, load};
@@ -29,12 +30,17 @@ pub struct PredictArgs {
     /// Write the leaf index of every tree (`leaf_0`, `leaf_1`, ...).
     #[arg(long)]
     pub leaf: bool,
+    /// Where to sum the trees of a boosted model: `cpu` (default), `cuda` or `cuda:N` (leaf indices
+    /// and ensembles are always computed on the CPU).
+    #[arg(long, value_name = "cpu|cuda|cuda:N", default_value = "cpu")]
+    pub device: String,
 }
 
 /// Runs `sylvan predict`.
 pub fn run(args: &PredictArgs) -> Result<()> {
     check_model_path(&args.model)?;
     output_format(&args.out)?;
+    let device: Device = args.device.parse()?;
     let model = load(&args.model)?;
     let data = load_for_model(
         &args.data,
@@ -49,20 +55,32 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     } else {
         PredictOutput::Value
     };
-    let p = match &model.model {
-        Model::Booster(b) => b.predict(
+    let gpu = match device {
+        Device::Cuda(ordinal) if output != PredictOutput::LeafIndex => Some(ordinal),
+        _ => None,
+    };
+    let p = match (&model.model, gpu) {
+        (Model::Booster(b), Some(ordinal)) => GpuPredictor::new(ordinal)?.predict(
+            b,
             &data.dataset,
             PredictOptions {
                 output,
                 ..Default::default()
             },
         )?,
-        other if output != PredictOutput::Value => bail!(
+        (Model::Booster(b), None) => b.predict(
+            &data.dataset,
+            PredictOptions {
+                output,
+                ..Default::default()
+            },
+        )?,
+        (other, _) if output != PredictOutput::Value => bail!(
             "--margin and --leaf need a boosted model; `{}` is a {}",
             args.model.display(),
             kind_of(other)
         ),
-        other => other.predict(&data.dataset)?,
+        (other, _) => other.predict(&data.dataset)?,
     };
     let names: Vec<String> = if args.leaf {
         (0..p.num_cols).map(|i| format!("leaf_{i}")).collect()

@@ -45,6 +45,11 @@ pub struct TrainArgs {
     /// new rounds are added after them. The data's columns are matched to its features by name.
     #[arg(long, value_name = "MODEL")]
     pub init_model: Option<PathBuf>,
+    /// Evaluate nothing while training: without --valid the training set is otherwise scored every
+    /// round. The summary then reports no metrics (useful for timing, like the XGBoost/LightGBM
+    /// benchmarks, which evaluate nothing either).
+    #[arg(long, conflicts_with = "valid")]
+    pub no_eval: bool,
 }
 
 /// Runs `sylvan train`.
@@ -103,12 +108,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         };
         valid.push((name, load_for_model(path, &names, &train.categories, &valid_selection)?));
     }
-    let evals: Vec<(&str, &sylvan_booster::Dataset)> = if valid.is_empty() {
+    let evals: Vec<(&str, &sylvan_booster::Dataset)> = if args.no_eval {
+        Vec::new()
+    } else if valid.is_empty() {
         vec![("train", &train.dataset)]
     } else {
         valid.iter().map(|(n, d)| (n.as_str(), &d.dataset)).collect()
     };
 
+    let device = sylvan::device_backend(params.device)?;
     let first_round = init.as_ref().map_or(0, |(b, _, _)| b.num_rounds());
     let mut progress = Progress::new(first_round + params.num_round, args.quiet, args.log_every);
     let result = Booster::train_with(
@@ -118,6 +126,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         TrainOptions {
             callback: Some(&mut progress),
             init_model: init.as_ref().map(|(b, _, _)| b),
+            // device=cuda: the CUDA backend (a clear error here when the machine has no CUDA).
+            device,
             ..Default::default()
         },
     );

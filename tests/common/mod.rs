@@ -386,6 +386,146 @@ pub fn higgs_like(n: usize, seed: u64) -> Table {
     Table { columns, labels }
 }
 
+/// Regression for the benchmark of issue #7: `m` features (at least 12), half of them (the odd
+/// columns) with about `missing` of their values replaced by `NaN` after the label was computed.
+/// The mean is a nonlinear function of 12 features (sines, products, steps, a tanh) spread over both
+/// halves, plus Gaussian noise (sd 0.5); the other features are noise, some correlated with the
+/// informative ones.
+pub fn regression_wide_missing(n: usize, m: usize, seed: u64, missing: f64) -> Table {
+    assert!(m >= 12, "regression_wide_missing needs at least 12 features");
+    let mut g = Gen::new(seed);
+    let mut noise = Gen::new(seed ^ 0x7265_6772_6573_7331);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for (j, v) in x.iter_mut().enumerate() {
+            *v = match j % 3 {
+                0 => g.normal(),
+                1 => g.uniform(-3.0, 3.0),
+                _ => g.exponential(),
+            };
+        }
+        // A few noise columns that echo informative ones, so that splits have look-alikes.
+        for j in (12..x.len()).step_by(7) {
+            x[j] = x[j % 12] + 0.5 * g.normal();
+        }
+    };
+    let mut t = table_from_rows(
+        n,
+        m,
+        |x| {
+            2.5 * (1.5 * x[0]).sin() + 1.5 * x[1].abs() - x[2] * x[3] / 2.0
+                + if x[4] > 0.5 { 2.0 } else { -1.0 }
+                + 0.6 * x[5] * x[5] / 3.0
+                + 1.5 * x[6].tanh() * (x[7] > 0.0) as i32 as f64
+                + 0.7 * x[8].min(3.0)
+                - 0.4 * x[9]
+                + (x[10] - x[11]).cos()
+                + noise.normal() * 0.5
+        },
+        &mut g,
+        features,
+    );
+    let mut mask = Gen::new(seed ^ 0x6d69_7373_696e_6721);
+    for c in t.columns.iter_mut().skip(1).step_by(2) {
+        for v in c.iter_mut() {
+            if mask.bernoulli(missing) {
+                *v = f32::NAN;
+            }
+        }
+    }
+    t
+}
+
+/// Multiclass classification for the benchmark of issue #7: `m` features (at least 14), `k` classes
+/// (at least 2). Each class has a score that mixes a linear direction with a nonlinear term of its
+/// own (a sine, a product, a step, an absolute value) over 14 informative features; the label is the
+/// argmax of the scores plus Gumbel noise (a softmax draw), so a model can learn about two thirds of
+/// it. The other features are noise.
+pub fn multiclass_k(n: usize, m: usize, k: usize, seed: u64) -> Table {
+    assert!(
+        m >= 14 && k >= 2,
+        "multiclass_k needs at least 14 features and 2 classes"
+    );
+    let mut g = Gen::new(seed);
+    let mut noise = Gen::new(seed ^ 0x6d75_6c74_6963_6c61);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for (j, v) in x.iter_mut().enumerate() {
+            *v = if j % 2 == 0 { g.normal() } else { g.uniform(-2.0, 2.0) };
+        }
+    };
+    table_from_rows(
+        n,
+        m,
+        |x| {
+            let mut best = (0usize, f64::NEG_INFINITY);
+            for c in 0..k {
+                let (a, b, d) = (c % 14, (c * 3 + 5) % 14, (c * 5 + 2) % 14);
+                let nonlinear = match c % 4 {
+                    0 => 1.5 * (2.0 * x[a]).sin(),
+                    1 => x[a] * x[b],
+                    2 => 2.0 * (x[a] > 0.3 * c as f64 - 1.0) as i32 as f64 - 1.0,
+                    _ => x[a].abs() - 0.8,
+                };
+                let s = 1.5 * nonlinear + 0.9 * x[b] - 0.6 * x[d] + 0.3 * (c as f64 - k as f64 / 2.0).signum();
+                let v = 1.5 * s - (noise.exponential()).ln();
+                if v > best.1 {
+                    best = (c, v);
+                }
+            }
+            best.0 as f64
+        },
+        &mut g,
+        features,
+    )
+}
+
+/// Wide binary classification for the benchmark of issue #7: `m` features (at least 40), of which
+/// 40 are informative (every `m / 40`-th column): P(y = 1) = sigmoid(f(x)) with f a sum of
+/// nonlinear terms and pairwise products; the rest are noise (normal, uniform or sparse counts).
+pub fn wide_binary(n: usize, m: usize, seed: u64) -> Table {
+    assert!(m >= 40, "wide_binary needs at least 40 features");
+    let stride = m / 40;
+    let mut g = Gen::new(seed);
+    let mut labels_rng = Gen::new(seed ^ 0x7769_6465_6269_6e31);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for (j, v) in x.iter_mut().enumerate() {
+            *v = match j % 4 {
+                0 | 2 => g.normal(),
+                1 => g.uniform(-2.0, 2.0),
+                _ => {
+                    if g.bernoulli(0.3) {
+                        (g.exponential() * 3.0).floor()
+                    } else {
+                        0.0
+                    }
+                }
+            };
+        }
+    };
+    table_from_rows(
+        n,
+        m,
+        |x| {
+            let inf = |i: usize| x[i * stride];
+            let mut f = -0.2;
+            for i in 0..10 {
+                f += 0.6 * (1.5 * inf(i)).sin();
+            }
+            for i in (10..20).step_by(2) {
+                f += 0.5 * inf(i) * inf(i + 1);
+            }
+            for i in 20..30 {
+                f += 0.4 * if inf(i) > 0.5 { 1.0 } else { -0.5 };
+            }
+            for i in 30..40 {
+                f += 0.25 * inf(i).min(3.0);
+            }
+            labels_rng.bernoulli(sigmoid(f)) as i32 as f64
+        },
+        &mut g,
+        features,
+    )
+}
+
 // ------------------------------------------------------------------------------------------------
 // .npy (format version 1.0) writer
 

@@ -1,3 +1,663 @@
-//! Python bindings for Sylvan (PyO3 + maturin). A stub until the bindings issue fills it.
+//! # sylvan-py
+//!
+//! Python bindings for Sylvan, built with PyO3 and maturin into the extension module
+//! `sylvan._sylvan`. The Python package `sylvan` (in `python/sylvan/`) wraps it:
+//!
+//! - `sylvan.Dataset` turns NumPy arrays, pandas and polars DataFrames and pyarrow Tables into a
+//!   [`Dataset`] (this crate's [`PyDataset`]); string and categorical columns become category codes
+//!   with sylvan-io's [`Encoder`] (codes in sorted order of the strings, an unseen category is missing),
+//!   and the mapping is stored in the model under [`CATEGORIES_ATTRIBUTE`] exactly as the CLI does, so
+//!   models move freely between Python and the `sylvan` CLI.
+//! - `sylvan.train` / `sylvan.Booster` wrap [`Booster`] ([`PyBooster`]): training, prediction,
+//!   save/load (Sylvan JSON or binary, the CLI's files), export to XGBoost JSON, LightGBM text or ONNX.
+//! - `sylvan.SylvanRegressor` / `sylvan.SylvanClassifier` are scikit-learn estimators on top.
+//!
+//! Everything heavy runs with the GIL released. Training runs on a helper thread while the calling
+//! thread waits with the GIL released and wakes every few milliseconds to run Python's signal
+//! handlers (only the main thread can), so Ctrl-C stops training after the current round and raises
+//! `KeyboardInterrupt`. Errors from Sylvan arrive as `sylvan.SylvanError` (a `ValueError`), I/O
+//! errors as `OSError`; nothing panics across the boundary (a panic in training becomes a
+//! `RuntimeError`).
+//!
+//! The pure-Rust helpers ([`build_params`], [`dataset_from_matrix`], [`encode_strings`]) hold the
+//! logic and are tested without Python.
+//!
+//! ## Example (Python)
+//!
+//! ```text
+//! import numpy as np, sylvan
+//! X = np.random.default_rng(0).random((500, 3), dtype=np.float32)
+//! y = (X[:, 0] > 0.5).astype(np.float32)
+//! bst = sylvan.train({"objective": "binary:logistic"}, sylvan.Dataset(X, label=y), num_boost_round=20)
+//! p = bst.predict(sylvan.Dataset(X))
+//! ```
+//!
+//! ## Example (Rust, the helpers)
+//!
+//! ```
+//! let params = sylvan_py::build_params(&[("objective".into(), "binary:logistic".into())]).unwrap();
+//! assert_eq!(params.objective.name(), "binary:logistic");
+//! // Row-major 2 x 2 matrix.
+//! let d = sylvan_py::dataset_from_matrix(&[1.0, 2.0, 3.0, 4.0], 2, 2, false).unwrap();
+//! assert_eq!(d.column(1).as_dense(), Some(&[2.0, 4.0][..]));
+//! let (codes, cats) = sylvan_py::encode_strings(&[Some("b"), None, Some("a")], None);
+//! assert_eq!(cats, vec!["a".to_string(), "b".to_string()]);
+//! assert_eq!(codes[0], 1.0);
+//! assert!(codes[1].is_nan());
+//! ```
 
-pub use sylvan_booster::Booster;
+#![warn(missing_docs)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+pub use sylvan_booster::{Booster, Dataset, Params};
+use sylvan_booster::{ImportanceType, Metric, PredictOptions, PredictOutput, RoundReport, TrainCallback, TrainOptions};
+use sylvan_io::ModelFormat;
+pub use sylvan_io::{Encoder, CATEGORIES_ATTRIBUTE};
+
+pyo3::create_exception!(
+    sylvan,
+    SylvanError,
+    PyValueError,
+    "An error reported by Sylvan (bad parameter, data, model file ...); a ValueError."
+);
+
+/// Turns a booster error into a Python exception: I/O errors become `OSError`, the rest
+/// [`SylvanError`] (a `ValueError`), with Sylvan's message.
+fn booster_err(e: sylvan_booster::Error) -> PyErr {
+    match e {
+        sylvan_booster::Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        other => SylvanError::new_err(other.to_string()),
+    }
+}
+
+/// Turns an io-crate error into a Python exception (see [`booster_err`]).
+fn io_err(e: sylvan_io::Error) -> PyErr {
+    match e {
+        sylvan_io::Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        other => SylvanError::new_err(other.to_string()),
+    }
+}
+
+/// Builds training parameters from `(name, value)` pairs with XGBoost's names, applied in order
+/// with [`Params::set`], then validated.
+pub fn build_params(pairs: &[(String, String)]) -> sylvan_booster::Result<Params> {
+    let mut params = Params::default();
+    for (name, value) in pairs {
+        params.set(name, value)?;
+    }
+    params.validate()?;
+    Ok(params)
+}
+
+/// Builds a data set from a dense matrix of `num_rows x num_features` values, row-major
+/// (C order) or, when `fortran` is true, column-major (Fortran order, one column after another).
+pub fn dataset_from_matrix(
+    values: &[f32],
+    num_rows: usize,
+    num_features: usize,
+    fortran: bool,
+) -> sylvan_booster::Result<Dataset> {
+    if values.len() != num_rows * num_features {
+        return Err(sylvan_booster::Error::ShapeMismatch {
+            what: "matrix values vs rows x features".into(),
+            expected: num_rows * num_features,
+            got: values.len(),
+        });
+    }
+    if num_features == 0 || num_rows == 0 {
+        return Err(sylvan_booster::Error::data(if num_rows == 0 {
+            "no rows"
+        } else {
+            "no feature columns"
+        }));
+    }
+    if fortran {
+        Dataset::from_columns(values.chunks_exact(num_rows).map(<[f32]>::to_vec).collect())
+    } else {
+        Dataset::from_rows(values, num_features)
+    }
+}
+
+/// Encodes one string column with sylvan-io's [`Encoder`]: with `fixed` categories (from a model)
+/// an unseen string is missing; otherwise the categories are learned and numbered in sorted order.
+/// `None` and empty strings are missing (`NaN`). Returns the codes and the categories in code order.
+pub fn encode_strings(values: &[Option<&str>], fixed: Option<&[String]>) -> (Vec<f32>, Vec<String>) {
+    let mut enc = match fixed {
+        Some(f) => Encoder::fixed(f),
+        None => Encoder::learning(),
+    };
+    let mut codes: Vec<f32> = values
+        .iter()
+        .map(|v| match v {
+            Some(s) if !s.is_empty() => enc.code(s),
+            _ => f32::NAN,
+        })
+        .collect();
+    let categories = enc.finish(&mut codes);
+    (codes, categories)
+}
+
+/// Attaches the optional parts of a data set.
+fn finish_dataset(
+    mut d: Dataset,
+    label: Option<Vec<f32>>,
+    weight: Option<Vec<f32>>,
+    base_margin: Option<Vec<f32>>,
+    feature_names: Option<Vec<String>>,
+) -> sylvan_booster::Result<Dataset> {
+    if let Some(l) = label {
+        d = d.with_labels(l)?;
+    }
+    if let Some(w) = weight {
+        d = d.with_weights(w)?;
+    }
+    if let Some(m) = base_margin {
+        d = d.with_base_margin(m)?;
+    }
+    if let Some(n) = feature_names {
+        d = d.with_feature_names(n)?;
+    }
+    Ok(d)
+}
+
+/// Copies an optional 1-D float32 array into a vector.
+fn vec_of(a: Option<PyReadonlyArray1<'_, f32>>) -> Option<Vec<f32>> {
+    a.map(|a| match a.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => a.as_array().iter().copied().collect(),
+    })
+}
+
+/// A data set held by Rust: features (f32, `NaN` = missing), labels, weights, base margins, names.
+/// Built by the Python class `sylvan.Dataset`; not meant to be used directly.
+#[pyclass(name = "_Dataset", module = "sylvan._sylvan", frozen)]
+pub struct PyDataset {
+    inner: Dataset,
+}
+
+#[pymethods]
+impl PyDataset {
+    /// Builds a data set from a 2-D float32 array. A C- or Fortran-contiguous array is read in
+    /// place (no intermediate copy); any other layout is gathered element by element.
+    #[staticmethod]
+    #[pyo3(signature = (x, label=None, weight=None, base_margin=None, feature_names=None))]
+    fn from_matrix(
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f32>,
+        label: Option<PyReadonlyArray1<'_, f32>>,
+        weight: Option<PyReadonlyArray1<'_, f32>>,
+        base_margin: Option<PyReadonlyArray1<'_, f32>>,
+        feature_names: Option<Vec<String>>,
+    ) -> PyResult<PyDataset> {
+        let (n, m) = (x.shape()[0], x.shape()[1]);
+        let (label, weight, base_margin) = (vec_of(label), vec_of(weight), vec_of(base_margin));
+        let build = |values: &[f32], fortran: bool| {
+            py.detach(|| {
+                dataset_from_matrix(values, n, m, fortran)
+                    .and_then(|d| finish_dataset(d, label, weight, base_margin, feature_names))
+            })
+        };
+        let d = if x.is_c_contiguous() {
+            build(x.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?, false)
+        } else if x.is_fortran_contiguous() {
+            build(x.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?, true)
+        } else {
+            let copy: Vec<f32> = x.as_array().iter().copied().collect();
+            build(&copy, false)
+        };
+        Ok(PyDataset {
+            inner: d.map_err(booster_err)?,
+        })
+    }
+
+    /// Builds a data set from 1-D float32 columns of equal length.
+    #[staticmethod]
+    #[pyo3(signature = (columns, label=None, weight=None, base_margin=None, feature_names=None))]
+    fn from_columns(
+        py: Python<'_>,
+        columns: Vec<PyReadonlyArray1<'_, f32>>,
+        label: Option<PyReadonlyArray1<'_, f32>>,
+        weight: Option<PyReadonlyArray1<'_, f32>>,
+        base_margin: Option<PyReadonlyArray1<'_, f32>>,
+        feature_names: Option<Vec<String>>,
+    ) -> PyResult<PyDataset> {
+        let cols: Vec<Vec<f32>> = columns
+            .into_iter()
+            .map(|c| vec_of(Some(c)).unwrap_or_default())
+            .collect();
+        let (label, weight, base_margin) = (vec_of(label), vec_of(weight), vec_of(base_margin));
+        let d = py.detach(|| {
+            Dataset::from_columns(cols).and_then(|d| finish_dataset(d, label, weight, base_margin, feature_names))
+        });
+        Ok(PyDataset {
+            inner: d.map_err(booster_err)?,
+        })
+    }
+
+    /// Number of rows.
+    #[getter]
+    fn num_rows(&self) -> usize {
+        self.inner.num_rows()
+    }
+
+    /// Number of feature columns.
+    #[getter]
+    fn num_features(&self) -> usize {
+        self.inner.num_features()
+    }
+
+    /// The feature names, if any.
+    #[getter]
+    fn feature_names(&self) -> Option<Vec<String>> {
+        self.inner.feature_names().map(<[String]>::to_vec)
+    }
+
+    /// Whether labels are attached.
+    #[getter]
+    fn has_labels(&self) -> bool {
+        self.inner.has_labels()
+    }
+}
+
+/// Sets a stop flag when Python's signal handlers raise; read after every round.
+struct StopFlag<'a> {
+    stop: &'a AtomicBool,
+}
+
+impl TrainCallback for StopFlag<'_> {
+    fn after_round(&mut self, _report: &RoundReport) -> bool {
+        !self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// How often the waiting Python thread wakes to run signal handlers during training.
+const SIGNAL_POLL: Duration = Duration::from_millis(20);
+
+/// Trains on a helper thread while this (Python) thread waits with the GIL released, waking every
+/// [`SIGNAL_POLL`] to run signal handlers; a pending exception (Ctrl-C) stops training after the
+/// current round and is returned as the error.
+fn train_interruptibly(
+    py: Python<'_>,
+    params: &Params,
+    train: &Dataset,
+    evals: &[(&str, &Dataset)],
+    init: Option<&Booster>,
+) -> PyResult<Booster> {
+    let stop = AtomicBool::new(false);
+    let mut interrupted: Option<PyErr> = None;
+    let outcome = std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        let stop = &stop;
+        let handle = s.spawn(move || {
+            let mut cb = StopFlag { stop };
+            let r = Booster::train_with(
+                params,
+                train,
+                evals,
+                TrainOptions {
+                    callback: Some(&mut cb),
+                    init_model: init,
+                    ..Default::default()
+                },
+            );
+            let _ = tx.send(r);
+        });
+        let mut rx = rx;
+        loop {
+            // The receiver is moved in and back out: it is `Send` but not `Sync`.
+            let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
+            rx = back;
+            match got {
+                Ok(r) => {
+                    let _ = handle.join();
+                    break Some(r);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if interrupted.is_none() {
+                        if let Err(e) = py.check_signals() {
+                            interrupted = Some(e);
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // The training thread ended without a result: it panicked.
+                    let _ = py.detach(|| handle.join());
+                    break None;
+                }
+            }
+        }
+    });
+    if let Some(e) = interrupted {
+        return Err(e);
+    }
+    match outcome {
+        Some(r) => r.map_err(booster_err),
+        None => Err(PyRuntimeError::new_err("internal error: training panicked")),
+    }
+}
+
+/// Parses a model format name (`xgboost-json`, `lightgbm`, `onnx`).
+fn model_format(name: &str) -> PyResult<ModelFormat> {
+    name.parse::<ModelFormat>().map_err(io_err)
+}
+
+/// Parses an importance type (XGBoost's names).
+fn importance_type(name: &str) -> PyResult<ImportanceType> {
+    Ok(match name {
+        "weight" => ImportanceType::Weight,
+        "gain" => ImportanceType::Gain,
+        "total_gain" => ImportanceType::TotalGain,
+        "cover" => ImportanceType::Cover,
+        "total_cover" => ImportanceType::TotalCover,
+        other => {
+            return Err(SylvanError::new_err(format!(
+                "unknown importance_type `{other}` (expected weight, gain, total_gain, cover or total_cover)"
+            )))
+        }
+    })
+}
+
+/// A fitted Sylvan model. Wrapped by the Python class `sylvan.Booster`.
+#[pyclass(name = "_Booster", module = "sylvan._sylvan")]
+pub struct PyBooster {
+    inner: Booster,
+}
+
+#[pymethods]
+impl PyBooster {
+    /// Trains a model. `params` are `(name, value)` pairs with XGBoost's names, applied in order;
+    /// `evals` are `(data set, name)` pairs (early stopping watches the last); `init_model` continues
+    /// training an existing model. Ctrl-C stops training and raises `KeyboardInterrupt`.
+    #[staticmethod]
+    #[pyo3(signature = (params, dtrain, evals=Vec::new(), init_model=None))]
+    fn train(
+        py: Python<'_>,
+        params: Vec<(String, String)>,
+        dtrain: Py<PyDataset>,
+        evals: Vec<(Py<PyDataset>, String)>,
+        init_model: Option<PyRef<'_, PyBooster>>,
+    ) -> PyResult<PyBooster> {
+        let params = build_params(&params).map_err(booster_err)?;
+        let eval_refs: Vec<(&str, &Dataset)> = evals.iter().map(|(d, n)| (n.as_str(), &d.get().inner)).collect();
+        let init = init_model.as_ref().map(|b| &b.inner);
+        let booster = train_interruptibly(py, &params, &dtrain.get().inner, &eval_refs, init)?;
+        Ok(PyBooster { inner: booster })
+    }
+
+    /// Predicts for every row: `output` is `value`, `margin` or `leaf`; `iteration_range` a
+    /// `(start, end)` range of rounds. Returns a `(rows, columns)` float32 array.
+    #[pyo3(signature = (data, output="value", iteration_range=None))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        data: Py<PyDataset>,
+        output: &str,
+        iteration_range: Option<(usize, usize)>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let output = match output {
+            "value" => PredictOutput::Value,
+            "margin" => PredictOutput::Margin,
+            "leaf" => PredictOutput::LeafIndex,
+            other => {
+                return Err(SylvanError::new_err(format!(
+                    "unknown prediction output `{other}` (expected value, margin or leaf)"
+                )))
+            }
+        };
+        let options = PredictOptions {
+            output,
+            iteration_range,
+        };
+        let booster = &self.inner;
+        let d = &data.get().inner;
+        let p = py.detach(|| booster.predict(d, options)).map_err(booster_err)?;
+        let arr = PyArray1::from_vec(py, p.values);
+        Ok(arr.reshape([p.num_rows, p.num_cols])?.into_any())
+    }
+
+    /// Evaluates metrics (XGBoost names, e.g. `rmse`, `auc`) on a labelled data set.
+    fn evaluate(&self, py: Python<'_>, data: Py<PyDataset>, metrics: Vec<String>) -> PyResult<Vec<(String, f64)>> {
+        let metrics: Vec<Metric> = metrics
+            .iter()
+            .map(|m| m.parse::<Metric>())
+            .collect::<Result<_, _>>()
+            .map_err(booster_err)?;
+        let booster = &self.inner;
+        let d = &data.get().inner;
+        py.detach(|| booster.evaluate(d, &metrics)).map_err(booster_err)
+    }
+
+    /// Saves the model: Sylvan JSON when the path ends in `.json`, the compact binary form otherwise
+    /// (the same files `sylvan train` writes).
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let booster = &self.inner;
+        py.detach(|| booster.save(&path)).map_err(booster_err)
+    }
+
+    /// Loads a model saved by `save` or the CLI (JSON or binary, detected from the content).
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyBooster> {
+        let inner = py.detach(|| Booster::load(&path)).map_err(booster_err)?;
+        Ok(PyBooster { inner })
+    }
+
+    /// The model in the compact binary form.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let b = self.inner.to_bytes().map_err(booster_err)?;
+        Ok(PyBytes::new(py, &b))
+    }
+
+    /// Reads a model from the compact binary form.
+    #[staticmethod]
+    fn from_bytes(bytes: &[u8]) -> PyResult<PyBooster> {
+        Ok(PyBooster {
+            inner: Booster::from_bytes(bytes).map_err(booster_err)?,
+        })
+    }
+
+    /// The model as Sylvan JSON text.
+    fn to_json(&self) -> PyResult<String> {
+        self.inner.to_json_string().map_err(booster_err)
+    }
+
+    /// Reads a model from Sylvan JSON text.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<PyBooster> {
+        Ok(PyBooster {
+            inner: Booster::from_json_str(text).map_err(booster_err)?,
+        })
+    }
+
+    /// Writes the model in a foreign format (`xgboost-json`, `lightgbm` or `onnx`), atomically.
+    fn export(&self, py: Python<'_>, path: PathBuf, format: &str) -> PyResult<()> {
+        let format = model_format(format)?;
+        let booster = &self.inner;
+        py.detach(|| sylvan_io::export_model(booster, format, &path))
+            .map_err(io_err)
+    }
+
+    /// The model's bytes in a foreign format (text formats as UTF-8).
+    fn export_bytes<'py>(&self, py: Python<'py>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let format = model_format(format)?;
+        let b = sylvan_io::export::export_bytes(&self.inner, format).map_err(io_err)?;
+        Ok(PyBytes::new(py, &b))
+    }
+
+    /// Reads a model file of another library (`xgboost-json` or `lightgbm`).
+    #[staticmethod]
+    fn import_model(py: Python<'_>, path: PathBuf, format: &str) -> PyResult<PyBooster> {
+        let format = model_format(format)?;
+        let inner = py.detach(|| sylvan_io::import_model(&path, format)).map_err(io_err)?;
+        Ok(PyBooster { inner })
+    }
+
+    /// Importance of every feature: `weight`, `gain`, `total_gain`, `cover` or `total_cover`.
+    fn feature_importance(&self, kind: &str) -> PyResult<Vec<f64>> {
+        Ok(self.inner.feature_importance(importance_type(kind)?))
+    }
+
+    /// Number of features the model expects.
+    #[getter]
+    fn num_features(&self) -> usize {
+        self.inner.num_features()
+    }
+
+    /// Number of boosting rounds.
+    #[getter]
+    fn num_rounds(&self) -> usize {
+        self.inner.num_rounds()
+    }
+
+    /// Number of trees.
+    #[getter]
+    fn num_trees(&self) -> usize {
+        self.inner.num_trees()
+    }
+
+    /// Outputs per round (classes for multiclass, else 1).
+    #[getter]
+    fn num_groups(&self) -> usize {
+        self.inner.num_groups()
+    }
+
+    /// The objective's name.
+    #[getter]
+    fn objective(&self) -> String {
+        self.inner.objective_name().to_string()
+    }
+
+    /// The best round found by early stopping, if it ran.
+    #[getter]
+    fn best_iteration(&self) -> Option<usize> {
+        self.inner.best_iteration()
+    }
+
+    /// The best score found by early stopping, if it ran.
+    #[getter]
+    fn best_score(&self) -> Option<f64> {
+        self.inner.best_score()
+    }
+
+    /// Feature names, if the training data had them.
+    #[getter]
+    fn feature_names(&self) -> Option<Vec<String>> {
+        self.inner.feature_names().map(<[String]>::to_vec)
+    }
+
+    /// The training parameters as JSON text.
+    fn params_json(&self) -> PyResult<String> {
+        serde_json::to_string(self.inner.params()).map_err(|e| SylvanError::new_err(e.to_string()))
+    }
+
+    /// The string attributes saved with the model.
+    fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in self.inner.attributes() {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Sets a string attribute saved with the model.
+    fn set_attribute(&mut self, key: String, value: String) {
+        self.inner.set_attribute(key, value);
+    }
+
+    /// The evaluation results of every training round: a list of `(round, [(set, metric, value)])`
+    /// (empty for a loaded model).
+    #[allow(clippy::type_complexity)]
+    fn eval_history(&self) -> Vec<(usize, Vec<(String, String, f64)>)> {
+        self.inner
+            .eval_history()
+            .iter()
+            .map(|r| (r.round, r.evals.clone()))
+            .collect()
+    }
+}
+
+/// Encodes a string column (a list of `str` or `None`) with sylvan-io's category encoder; `fixed`
+/// is a stored category list (unseen strings become missing). Returns `(codes, categories)`.
+#[pyfunction]
+#[pyo3(signature = (values, fixed=None))]
+fn encode_categories<'py>(
+    py: Python<'py>,
+    values: Vec<Option<String>>,
+    fixed: Option<Vec<String>>,
+) -> (Bound<'py, PyArray1<f32>>, Vec<String>) {
+    let refs: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
+    let (codes, categories) = encode_strings(&refs, fixed.as_deref());
+    (PyArray1::from_vec(py, codes), categories)
+}
+
+/// Validates parameters (`(name, value)` pairs) and returns them as JSON text with Sylvan's names.
+#[pyfunction]
+fn check_params(params: Vec<(String, String)>) -> PyResult<String> {
+    let p = build_params(&params).map_err(booster_err)?;
+    serde_json::to_string(&p).map_err(|e| SylvanError::new_err(e.to_string()))
+}
+
+/// The extension module `sylvan._sylvan`.
+#[pymodule(name = "_sylvan")]
+fn sylvan_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("SylvanError", m.py().get_type::<SylvanError>())?;
+    m.add("CATEGORIES_ATTRIBUTE", CATEGORIES_ATTRIBUTE)?;
+    m.add_class::<PyDataset>()?;
+    m.add_class::<PyBooster>()?;
+    m.add_function(wrap_pyfunction!(encode_categories, m)?)?;
+    m.add_function(wrap_pyfunction!(check_params, m)?)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_applied_in_order_and_validated() {
+        let p = build_params(&[
+            ("learning_rate".into(), "0.5".into()),
+            ("eta".into(), "0.1".into()),
+            ("max_depth".into(), "3".into()),
+        ])
+        .unwrap();
+        assert_eq!(p.eta, 0.1);
+        assert_eq!(p.max_depth, 3);
+        let e = build_params(&[("eta".into(), "2".into())]).unwrap_err().to_string();
+        assert!(e.contains("eta"), "{e}");
+        assert!(build_params(&[("no_such".into(), "1".into())]).is_err());
+    }
+
+    #[test]
+    fn c_and_fortran_matrices_agree() {
+        // 3 x 2: rows (1, 4), (2, 5), (3, 6).
+        let c = dataset_from_matrix(&[1.0, 4.0, 2.0, 5.0, 3.0, 6.0], 3, 2, false).unwrap();
+        let f = dataset_from_matrix(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2, true).unwrap();
+        assert_eq!(c, f);
+        assert!(dataset_from_matrix(&[1.0], 3, 2, false).is_err());
+        assert!(dataset_from_matrix(&[], 0, 2, false).is_err());
+        assert!(dataset_from_matrix(&[f32::INFINITY, 1.0], 2, 1, false).is_err());
+    }
+
+    #[test]
+    fn strings_encode_like_sylvan_io() {
+        let (codes, cats) = encode_strings(&[Some("red"), Some("blue"), Some(""), None, Some("red")], None);
+        assert_eq!(cats, vec!["blue".to_string(), "red".to_string()]);
+        assert_eq!(codes[0], 1.0);
+        assert_eq!(codes[1], 0.0);
+        assert!(codes[2].is_nan() && codes[3].is_nan());
+        let (codes, cats2) = encode_strings(&[Some("blue"), Some("green")], Some(&cats));
+        assert_eq!(codes[0], 0.0);
+        assert!(codes[1].is_nan());
+        assert_eq!(cats2, cats);
+    }
+}

@@ -1,0 +1,20 @@
+"""Sylvan: gradient boosted decision trees with a Rust core.
+
+- :class:`SylvanRegressor`, :class:`SylvanClassifier`: scikit-learn estimators (XGBoost's
+  scikit-learn parameter names).
+- :class:`Dataset`, :class:`Booster`, :func:`train`: the low-level API (XGBoost's parameter names),
+  with the model files of the ``sylvan`` command line tool.
+"""
+
+from ._sylvan import SylvanError
+from .core import Booster, Dataset, train
+from .sklearn import SylvanClassifier, SylvanRegressor
+
+__all__ = [
+    "Booster",
+    "Dataset",
+    "SylvanClassifier",
+    "SylvanError",
+    "SylvanRegressor",
+    "train",
+]

@@ -1,0 +1,591 @@
+"""The low-level API: :class:`Dataset`, :class:`Booster` and :func:`train`.
+
+Parameter names are XGBoost's (``eta``/``learning_rate``, ``max_depth``, ``lambda``, ``objective`` ...).
+Models are the files of the ``sylvan`` command line tool: Sylvan JSON (``.json``) or the compact
+binary form (any other extension).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _sylvan
+from ._sylvan import CATEGORIES_ATTRIBUTE, SylvanError
+
+__all__ = ["Booster", "Dataset", "train"]
+
+_MODEL_FORMATS = ("xgboost-json", "lightgbm", "onnx")
+
+
+# ---------------------------------------------------------------------------------------------
+# Input conversion
+# ---------------------------------------------------------------------------------------------
+
+
+def _module_of(obj: Any) -> str:
+    return type(obj).__module__.split(".")[0]
+
+
+def _is_pandas_frame(data: Any) -> bool:
+    return _module_of(data) == "pandas" and hasattr(data, "columns") and hasattr(data, "dtypes")
+
+
+def _is_polars_frame(data: Any) -> bool:
+    return _module_of(data) == "polars" and hasattr(data, "to_arrow") and hasattr(data, "columns")
+
+
+def _is_arrow_table(data: Any) -> bool:
+    return _module_of(data) == "pyarrow" and hasattr(data, "column_names") and hasattr(data, "columns")
+
+
+def is_frame(data: Any) -> bool:
+    """Whether ``data`` is a pandas or polars DataFrame or a pyarrow Table (or RecordBatch)."""
+    return _is_pandas_frame(data) or _is_polars_frame(data) or _is_arrow_table(data)
+
+
+def frame_columns(data: Any) -> List[str]:
+    """The column names of a DataFrame or Table, as strings."""
+    if _is_arrow_table(data):
+        return [str(c) for c in data.column_names]
+    return [str(c) for c in data.columns]
+
+
+def frame_num_rows(data: Any) -> int:
+    """The number of rows of a DataFrame or Table."""
+    if _is_arrow_table(data):
+        return int(data.num_rows)
+    return int(data.shape[0])
+
+
+def _encode_uniques(uniques: Sequence[Any], codes: np.ndarray, fixed: Optional[List[str]]):
+    """Category codes of a column given as ``codes`` (-1 = missing) into its distinct values
+    ``uniques``, through Sylvan's encoder (codes in sorted order of the strings; with ``fixed``
+    categories an unseen one is missing). Returns ``(f32 column, categories)``."""
+    strings = [None if u is None else str(u) for u in uniques]
+    mapped, categories = _sylvan.encode_categories(strings, fixed)
+    mapped = np.append(np.asarray(mapped, dtype=np.float32), np.float32(np.nan))
+    codes = np.asarray(codes, dtype=np.int64)
+    codes = np.where(codes < 0, len(strings), codes)
+    return np.ascontiguousarray(mapped[codes]), list(categories)
+
+
+def _pandas_column(name: str, s: Any, fixed: Optional[List[str]]):
+    """One pandas column as f32: ``(values, categories or None)``."""
+    import pandas as pd
+
+    dt = s.dtype
+    if isinstance(dt, pd.CategoricalDtype) or dt == object or pd.api.types.is_string_dtype(dt):
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        return _encode_uniques(list(np.asarray(uniques, dtype=object)), codes, fixed)
+    if pd.api.types.is_bool_dtype(dt) or pd.api.types.is_numeric_dtype(dt):
+        if fixed is not None:
+            raise TypeError(f"column `{name}` was categorical (strings) in training but is numeric here")
+        return np.ascontiguousarray(s.to_numpy(dtype=np.float32, na_value=np.nan)), None
+    raise TypeError(f"column `{name}` has type {dt}, which cannot be a feature (numbers, booleans, strings)")
+
+
+def _arrow_column(name: str, col: Any, fixed: Optional[List[str]]):
+    """One pyarrow (chunked) array as f32: ``(values, categories or None)``."""
+    import pyarrow as pa
+
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+        t = col.type
+    is_string = pa.types.is_string(t) or pa.types.is_large_string(t)
+    is_string = is_string or (hasattr(pa.types, "is_string_view") and pa.types.is_string_view(t))
+    if is_string:
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        enc = col.dictionary_encode()
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        return _encode_uniques(enc.dictionary.to_pylist(), codes, fixed)
+    numeric = (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_null(t)
+    )
+    if not numeric:
+        raise TypeError(f"column `{name}` has type {t}, which cannot be a feature (numbers, booleans, strings)")
+    if fixed is not None:
+        raise TypeError(f"column `{name}` was categorical (strings) in training but is numeric here")
+    values = col.cast(pa.float32(), safe=False).to_numpy(zero_copy_only=False)
+    return np.ascontiguousarray(np.asarray(values, dtype=np.float32)), None
+
+
+def frame_to_columns(data: Any, categories: Optional[Mapping[str, List[str]]] = None, learn: bool = True):
+    """Converts a DataFrame or Table into ``(names, f32 columns, categories)``.
+
+    String, categorical and dictionary columns become category codes: with ``categories`` (a mapping
+    stored with a model) the codes are fixed and an unseen string is missing; otherwise (``learn``)
+    each string column learns its categories, numbered in sorted order -- exactly as the ``sylvan``
+    CLI reads Parquet and CSV files.
+    """
+    categories = dict(categories or {})
+    names = frame_columns(data)
+    if len(set(names)) != len(names):
+        raise ValueError("column names must be distinct")
+    columns: List[np.ndarray] = []
+    learned: Dict[str, List[str]] = {}
+    if _is_pandas_frame(data):
+        for j, name in enumerate(names):
+            values, cats = _pandas_column(name, data.iloc[:, j], categories.get(name))
+            columns.append(values)
+            if cats is not None:
+                learned[name] = cats
+    else:
+        if _is_polars_frame(data):
+            data = data.to_arrow()
+        for name, col in zip(names, data.columns):
+            values, cats = _arrow_column(name, col, categories.get(name))
+            columns.append(values)
+            if cats is not None:
+                learned[name] = cats
+    if not learn:
+        stray = [k for k in learned if k not in categories]
+        if stray:
+            raise TypeError(
+                f"column(s) {', '.join(stray)} hold strings, but the model has no categories for them "
+                "(it was trained on numbers there)"
+            )
+    return names, columns, learned
+
+
+def _vector(values: Any, what: str) -> Optional[np.ndarray]:
+    """A 1-D contiguous float32 array (labels, weights, margins), or None."""
+    if values is None:
+        return None
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{what} must be numbers: {e}") from None
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be one-dimensional, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _matrix(data: Any) -> np.ndarray:
+    """A 2-D float32 array from an array-like. C- and Fortran-ordered float32 arrays are passed
+    through untouched (read in place by Rust); other dtypes are converted keeping the layout."""
+    if hasattr(data, "toarray") and hasattr(data, "nnz"):
+        raise TypeError("sparse matrices are not supported; pass a dense array (missing values as NaN)")
+    arr = np.asarray(data)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"features must be numbers: {e}") from None
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"features must be numbers or booleans, got an array of dtype {arr.dtype}")
+    if arr.ndim == 1:
+        raise ValueError(
+            "expected a 2-D array of features, got a 1-D array; reshape with "
+            "array.reshape(-1, 1) for one feature or array.reshape(1, -1) for one row"
+        )
+    if arr.ndim != 2:
+        raise ValueError(f"expected a 2-D array of features, got {arr.ndim} dimensions")
+    if arr.dtype != np.float32:
+        arr = arr.astype(np.float32, order="K")
+    return arr
+
+
+# ---------------------------------------------------------------------------------------------
+# Dataset
+# ---------------------------------------------------------------------------------------------
+
+
+class Dataset:
+    """Training or prediction data for Sylvan.
+
+    Parameters
+    ----------
+    data : array-like, pandas/polars DataFrame or pyarrow Table
+        The features. NumPy float32 arrays in C or Fortran order are read in place; other arrays are
+        converted to float32. NaN (and nulls) are missing values. In a DataFrame or Table, string,
+        categorical and dictionary columns become categorical features (codes in sorted order of
+        the strings), booleans 0/1.
+    label, weight, base_margin : array-like, optional
+        Labels, sample weights (non-negative), and starting margins (``rows`` values, or
+        ``rows * num_class`` row-major).
+    feature_names : list of str, optional
+        Names of the features (default: a DataFrame's column names).
+    categories : dict, optional
+        A fixed mapping ``{column: [category, ...]}`` (e.g. a model's), used instead of learning.
+    reference : Dataset, optional
+        A training set whose categories this (validation) set uses.
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        label: Any = None,
+        weight: Any = None,
+        base_margin: Any = None,
+        feature_names: Optional[Sequence[str]] = None,
+        categories: Optional[Mapping[str, List[str]]] = None,
+        reference: Optional["Dataset"] = None,
+    ) -> None:
+        if reference is not None and categories is None:
+            categories = reference.categories
+        self._source = (data, label, weight, base_margin, feature_names)
+        self._fixed = categories is not None
+        label_v = _vector(label, "label")
+        weight_v = _vector(weight, "weight")
+        margin_v = _vector(base_margin, "base_margin")
+        if isinstance(data, Dataset):
+            raise TypeError("data is already a Dataset")
+        if is_frame(data):
+            names, columns, cats = frame_to_columns(data, categories, learn=categories is None)
+            if feature_names is not None:
+                names = [str(n) for n in feature_names]
+            self.categories: Dict[str, List[str]] = cats
+            self._handle = _sylvan._Dataset.from_columns(columns, label_v, weight_v, margin_v, names)
+        else:
+            x = _matrix(data)
+            names = None if feature_names is None else [str(n) for n in feature_names]
+            self.categories = {}
+            self._handle = _sylvan._Dataset.from_matrix(x, label_v, weight_v, margin_v, names)
+
+    @property
+    def num_rows(self) -> int:
+        """Number of rows."""
+        return self._handle.num_rows
+
+    @property
+    def num_features(self) -> int:
+        """Number of feature columns."""
+        return self._handle.num_features
+
+    @property
+    def feature_names(self) -> Optional[List[str]]:
+        """The feature names, if any."""
+        return self._handle.feature_names
+
+    def _with_categories(self, categories: Mapping[str, List[str]]) -> "Dataset":
+        """This data set read again with fixed ``categories`` (for a validation set)."""
+        data, label, weight, base_margin, names = self._source
+        return Dataset(data, label, weight, base_margin, names, categories=categories)
+
+    def __repr__(self) -> str:
+        return f"<sylvan.Dataset {self.num_rows} rows x {self.num_features} features>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Booster
+# ---------------------------------------------------------------------------------------------
+
+
+def _param_value(value: Any) -> str:
+    """A parameter value as the text `Params::set` parses."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+def param_pairs(params: Mapping[str, Any]) -> List[Tuple[str, str]]:
+    """``(name, value)`` text pairs for Sylvan from a parameter dict (None values are left out)."""
+    return [(str(k), _param_value(v)) for k, v in params.items() if v is not None]
+
+
+def categories_json(categories: Mapping[str, List[str]]) -> str:
+    """The category mapping as the JSON the CLI stores (sorted keys, compact)."""
+    return json.dumps({k: list(categories[k]) for k in sorted(categories)}, separators=(",", ":"), ensure_ascii=False)
+
+
+class Booster:
+    """A fitted Sylvan model.
+
+    Create one with :func:`train`, or load a model file: ``Booster(model_file="m.json")`` or
+    ``Booster.load("m.sylvan")``. Pickling stores the model's binary form.
+    """
+
+    def __init__(self, model_file: Optional[os.PathLike] = None, *, _handle: Any = None) -> None:
+        if model_file is not None:
+            _handle = _sylvan._Booster.load(os.fspath(model_file))
+        self._handle = _handle
+
+    # -- files --------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: os.PathLike) -> "Booster":
+        """Loads a model written by :meth:`save_model` or the ``sylvan`` CLI (JSON or binary)."""
+        return cls(_handle=_sylvan._Booster.load(os.fspath(path)))
+
+    def load_model(self, path: os.PathLike) -> "Booster":
+        """Replaces this model by the one in ``path`` (JSON or binary, detected from the content)."""
+        self._handle = _sylvan._Booster.load(os.fspath(path))
+        return self
+
+    def save_model(self, path: os.PathLike) -> None:
+        """Saves the model: Sylvan JSON when ``path`` ends in ``.json``, the compact binary form
+        otherwise (the CLI uses ``.sylvan``). Written atomically."""
+        self._check()
+        self._handle.save(os.fspath(path))
+
+    def export_model(self, path: os.PathLike, format: str = "xgboost-json") -> None:
+        """Writes the model in another library's format: ``xgboost-json``, ``lightgbm`` (text) or
+        ``onnx``. Only the rounds used for prediction (up to the best iteration) are written."""
+        self._check()
+        if format not in _MODEL_FORMATS:
+            raise ValueError(f"unknown model format `{format}` (expected one of {', '.join(_MODEL_FORMATS)})")
+        self._handle.export(os.fspath(path), format)
+
+    @classmethod
+    def import_model(cls, path: os.PathLike, format: str = "xgboost-json") -> "Booster":
+        """Reads an XGBoost JSON or LightGBM text model into a Sylvan booster."""
+        return cls(_handle=_sylvan._Booster.import_model(os.fspath(path), format))
+
+    def save_raw(self) -> bytes:
+        """The model's compact binary form."""
+        self._check()
+        return bytes(self._handle.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "Booster":
+        """A model from :meth:`save_raw`'s bytes."""
+        return cls(_handle=_sylvan._Booster.from_bytes(bytes(raw)))
+
+    def to_json(self) -> str:
+        """The model as Sylvan JSON text."""
+        self._check()
+        return self._handle.to_json()
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return {"model": None if self._handle is None else self.save_raw()}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        raw = state.get("model")
+        self._handle = None if raw is None else _sylvan._Booster.from_bytes(raw)
+
+    def __copy__(self) -> "Booster":
+        return self.__deepcopy__(None)
+
+    def __deepcopy__(self, memo: Any) -> "Booster":
+        return Booster() if self._handle is None else Booster.from_bytes(self.save_raw())
+
+    # -- prediction ---------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if self._handle is None:
+            raise ValueError("the booster holds no model (train or load one first)")
+
+    def _dataset(self, data: Any) -> Dataset:
+        """``data`` as a Dataset for this model: DataFrame columns are matched by name when the
+        model has feature names, and string columns use the model's categories."""
+        if isinstance(data, Dataset):
+            return data
+        if is_frame(data):
+            names = self.feature_names
+            cols = frame_columns(data)
+            if names is not None and cols != names:
+                missing = [n for n in names if n not in cols]
+                if missing:
+                    raise ValueError(f"the data lacks the model's feature column(s): {', '.join(missing)}")
+                data = _select_columns(data, names)
+            return Dataset(data, categories=self.categories)
+        return Dataset(data)
+
+    def predict(
+        self,
+        data: Any,
+        output_margin: bool = False,
+        pred_leaf: bool = False,
+        iteration_range: Optional[Tuple[int, int]] = None,
+    ) -> np.ndarray:
+        """Predicts for every row of ``data`` (a :class:`Dataset`, array or DataFrame).
+
+        Returns a 1-D float32 array for one output per row, else ``(rows, outputs)``: class
+        probabilities for ``multi:softprob``, raw margins with ``output_margin``, the leaf index of
+        every tree with ``pred_leaf``. ``iteration_range=(start, end)`` picks rounds; by default all
+        rounds, or up to the best iteration when early stopping chose one.
+        """
+        self._check()
+        d = self._dataset(data)
+        output = "leaf" if pred_leaf else ("margin" if output_margin else "value")
+        rng = None if iteration_range is None or tuple(iteration_range) == (0, 0) else tuple(iteration_range)
+        p = self._handle.predict(d._handle, output, rng)
+        if p.shape[1] == 1:
+            return p[:, 0]
+        return p
+
+    def eval(self, data: Dataset, metrics: Sequence[str]) -> Dict[str, float]:
+        """Evaluates metrics (XGBoost names: ``rmse``, ``logloss``, ``auc`` ...) on labelled data."""
+        self._check()
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        return dict(self._handle.evaluate(data._handle, list(metrics)))
+
+    # -- facts --------------------------------------------------------------------------------
+
+    def feature_importance(self, importance_type: str = "gain") -> np.ndarray:
+        """Importance of every feature: ``weight``, ``gain``, ``total_gain``, ``cover`` or
+        ``total_cover`` (not normalised)."""
+        self._check()
+        return np.asarray(self._handle.feature_importance(importance_type), dtype=np.float64)
+
+    def get_score(self, importance_type: str = "gain") -> Dict[str, float]:
+        """Importance by feature name (``f0``, ``f1`` ... without names), used features only."""
+        imp = self.feature_importance(importance_type)
+        names = self.feature_names or [f"f{i}" for i in range(len(imp))]
+        return {n: float(v) for n, v in zip(names, imp) if v > 0}
+
+    def num_boosted_rounds(self) -> int:
+        """Number of boosting rounds in the model."""
+        self._check()
+        return self._handle.num_rounds
+
+    def num_features(self) -> int:
+        """Number of features the model expects."""
+        self._check()
+        return self._handle.num_features
+
+    @property
+    def best_iteration(self) -> Optional[int]:
+        """The best round found by early stopping (None when it did not run)."""
+        self._check()
+        return self._handle.best_iteration
+
+    @property
+    def best_score(self) -> Optional[float]:
+        """The best score found by early stopping (None when it did not run)."""
+        self._check()
+        return self._handle.best_score
+
+    @property
+    def objective(self) -> str:
+        """The objective's name."""
+        self._check()
+        return self._handle.objective
+
+    @property
+    def num_groups(self) -> int:
+        """Outputs per round (the number of classes for multiclass models, else 1)."""
+        self._check()
+        return self._handle.num_groups
+
+    @property
+    def feature_names(self) -> Optional[List[str]]:
+        """Feature names, if the training data had them."""
+        self._check()
+        return self._handle.feature_names
+
+    @property
+    def categories(self) -> Dict[str, List[str]]:
+        """The categories of the categorical features (as stored by Sylvan and its CLI)."""
+        self._check()
+        raw = self._handle.attributes().get(CATEGORIES_ATTRIBUTE)
+        return json.loads(raw) if raw else {}
+
+    def attributes(self) -> Dict[str, str]:
+        """String attributes saved with the model."""
+        self._check()
+        return dict(self._handle.attributes())
+
+    def set_attr(self, **kwargs: str) -> None:
+        """Sets string attributes saved with the model."""
+        self._check()
+        for k, v in kwargs.items():
+            self._handle.set_attribute(str(k), str(v))
+
+    def params(self) -> Dict[str, Any]:
+        """The training parameters (Sylvan's names)."""
+        self._check()
+        return json.loads(self._handle.params_json())
+
+    def eval_history(self) -> Dict[str, Dict[str, List[float]]]:
+        """Per evaluation set and metric, the value after every round of training."""
+        self._check()
+        out: Dict[str, Dict[str, List[float]]] = {}
+        for _, evals in self._handle.eval_history():
+            for name, metric, value in evals:
+                out.setdefault(name, {}).setdefault(metric, []).append(value)
+        return out
+
+    def __repr__(self) -> str:
+        if self._handle is None:
+            return "<sylvan.Booster (empty)>"
+        return (
+            f"<sylvan.Booster {self.objective}, {self.num_boosted_rounds()} rounds, "
+            f"{self.num_features()} features>"
+        )
+
+
+def _select_columns(data: Any, names: List[str]) -> Any:
+    """The columns ``names`` of a DataFrame or Table, in that order."""
+    if _is_pandas_frame(data):
+        by_str = {str(c): c for c in data.columns}
+        return data[[by_str[n] for n in names]]
+    return data.select(names)
+
+
+def train(
+    params: Mapping[str, Any],
+    dtrain: Dataset,
+    num_boost_round: int = 10,
+    evals: Sequence[Tuple[Dataset, str]] = (),
+    early_stopping_rounds: Optional[int] = None,
+    evals_result: Optional[Dict[str, Any]] = None,
+    verbose_eval: Any = False,
+    xgb_model: Optional[Booster] = None,
+) -> Booster:
+    """Trains a model, like ``xgboost.train``.
+
+    ``params`` uses XGBoost's names (``objective``, ``eta``, ``max_depth``, ``eval_metric`` ...);
+    ``num_boost_round`` wins over ``num_round``/``n_estimators`` in ``params``. ``evals`` are
+    ``(Dataset, name)`` pairs evaluated every round; early stopping watches the last one's first
+    metric, and prediction then uses the rounds up to the best iteration. Validation sets whose
+    string columns learned their own categories are re-read with the training set's. Training
+    releases the GIL; Ctrl-C stops it and raises ``KeyboardInterrupt``.
+    """
+    if not isinstance(dtrain, Dataset):
+        raise TypeError("dtrain must be a sylvan.Dataset")
+    pairs = param_pairs({k: v for k, v in params.items() if k not in ("num_round", "n_estimators", "num_boost_round")})
+    pairs.append(("num_round", _param_value(num_boost_round)))
+    if early_stopping_rounds is not None:
+        pairs.append(("early_stopping_rounds", _param_value(early_stopping_rounds)))
+    eval_list = []
+    for item in evals:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], Dataset)):
+            raise TypeError("evals must be a list of (Dataset, name) pairs")
+        d, name = item
+        if dtrain.categories and not d._fixed and d is not dtrain and d.categories != dtrain.categories:
+            d = d._with_categories(dtrain.categories)
+        eval_list.append((d._handle, str(name)))
+    init = None if xgb_model is None else xgb_model._handle
+    handle = _sylvan._Booster.train(pairs, dtrain._handle, eval_list, init)
+    if dtrain.categories:
+        handle.set_attribute(CATEGORIES_ATTRIBUTE, categories_json(dtrain.categories))
+    booster = Booster(_handle=handle)
+    history = booster.eval_history()
+    if evals_result is not None:
+        evals_result.clear()
+        evals_result.update(history)
+    if verbose_eval:
+        every = 1 if verbose_eval is True else int(verbose_eval)
+        for rnd, ev in handle.eval_history():
+            if rnd % every == 0:
+                print(f"[{rnd}]\t" + "\t".join(f"{n}-{m}:{v:.6f}" for n, m, v in ev))
+    return booster
+
+
+__all__ += ["SylvanError"]

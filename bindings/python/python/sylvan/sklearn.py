@@ -1,0 +1,459 @@
+"""scikit-learn estimators: :class:`SylvanRegressor` and :class:`SylvanClassifier`.
+
+Constructor parameters follow XGBoost's scikit-learn wrapper (``n_estimators``, ``learning_rate``,
+``max_depth``, ``reg_lambda`` ...); ``None`` means Sylvan's (= XGBoost's) default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d, validate_data
+
+from .core import Booster, Dataset, frame_columns, frame_num_rows, is_frame, train
+
+__all__ = ["SylvanClassifier", "SylvanRegressor"]
+
+# Constructor parameter -> Sylvan parameter (where the names differ).
+_RENAMED = {
+    "n_estimators": "num_round",
+    "learning_rate": "eta",
+    "reg_alpha": "alpha",
+    "reg_lambda": "lambda",
+    "random_state": "seed",
+    "n_jobs": "nthread",
+}
+# Constructor parameters that are not training parameters.
+_NOT_TRAINING = {"importance_type", "random_state", "n_jobs", "early_stopping_rounds", "eval_metric", "objective"}
+
+
+def _has_string_columns(X: Any) -> bool:
+    """Whether a DataFrame/Table has any column that is not numeric or boolean."""
+    if type(X).__module__.split(".")[0] == "pandas":
+        import pandas as pd
+
+        return not all(pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in X.dtypes)
+    return True
+
+
+class _SylvanModel(BaseEstimator):
+    """Shared parts of the Sylvan estimators (fitting, parameters, prediction plumbing)."""
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 100,
+        learning_rate: Optional[float] = None,
+        max_depth: Optional[int] = None,
+        max_leaves: Optional[int] = None,
+        max_bin: Optional[int] = None,
+        grow_policy: Optional[str] = None,
+        tree_method: Optional[str] = None,
+        objective: Optional[str] = None,
+        boosting: Optional[str] = None,
+        n_jobs: Optional[int] = None,
+        gamma: Optional[float] = None,
+        min_child_weight: Optional[float] = None,
+        max_delta_step: Optional[float] = None,
+        subsample: Optional[float] = None,
+        colsample_bytree: Optional[float] = None,
+        colsample_bylevel: Optional[float] = None,
+        colsample_bynode: Optional[float] = None,
+        reg_alpha: Optional[float] = None,
+        reg_lambda: Optional[float] = None,
+        scale_pos_weight: Optional[float] = None,
+        base_score: Optional[float] = None,
+        num_parallel_tree: Optional[int] = None,
+        random_state: Any = None,
+        importance_type: Optional[str] = None,
+        eval_metric: Any = None,
+        early_stopping_rounds: Optional[int] = None,
+        huber_slope: Optional[float] = None,
+        quantile_alpha: Optional[float] = None,
+        tweedie_variance_power: Optional[float] = None,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.max_leaves = max_leaves
+        self.max_bin = max_bin
+        self.grow_policy = grow_policy
+        self.tree_method = tree_method
+        self.objective = objective
+        self.boosting = boosting
+        self.n_jobs = n_jobs
+        self.gamma = gamma
+        self.min_child_weight = min_child_weight
+        self.max_delta_step = max_delta_step
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.colsample_bylevel = colsample_bylevel
+        self.colsample_bynode = colsample_bynode
+        self.reg_alpha = reg_alpha
+        self.reg_lambda = reg_lambda
+        self.scale_pos_weight = scale_pos_weight
+        self.base_score = base_score
+        self.num_parallel_tree = num_parallel_tree
+        self.random_state = random_state
+        self.importance_type = importance_type
+        self.eval_metric = eval_metric
+        self.early_stopping_rounds = early_stopping_rounds
+        self.huber_slope = huber_slope
+        self.quantile_alpha = quantile_alpha
+        self.tweedie_variance_power = tweedie_variance_power
+
+    # -- scikit-learn plumbing ------------------------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _training_params(self) -> Dict[str, Any]:
+        """The constructor parameters as Sylvan training parameters (None = default)."""
+        out: Dict[str, Any] = {}
+        for name, value in self.get_params(deep=False).items():
+            if name in _NOT_TRAINING or value is None:
+                continue
+            out[_RENAMED.get(name, name)] = value
+        rs = self.random_state
+        if rs is not None:
+            if isinstance(rs, (int, np.integer)):
+                seed = int(rs)
+                if seed < 0:
+                    raise ValueError(f"random_state must be >= 0, got {seed}")
+            else:
+                seed = int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+            out["seed"] = seed
+        if self.n_jobs is not None:
+            out["nthread"] = max(int(self.n_jobs), 0)
+        if self.eval_metric is not None:
+            out["eval_metric"] = self.eval_metric
+        return out
+
+    def _check_frame_features(self, X: Any, reset: bool) -> None:
+        """n_features_in_ / feature_names_in_ for a DataFrame or Table read by Sylvan itself."""
+        names = frame_columns(X)
+        if reset:
+            self.n_features_in_ = len(names)
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+            return
+        fitted = getattr(self, "feature_names_in_", None)
+        if len(names) != self.n_features_in_:
+            raise ValueError(
+                f"X has {len(names)} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        if fitted is not None and list(fitted) != names:
+            raise ValueError(
+                "The feature names should match those that were passed during fit "
+                f"(fit: {list(fitted)}, now: {names})."
+            )
+
+    def _uses_frame_reader(self, X: Any) -> bool:
+        """Whether X is read column by column by Sylvan (categorical columns, polars, pyarrow)
+        rather than validated and converted as an array by scikit-learn."""
+        if not is_frame(X):
+            return False
+        return bool(getattr(self, "_categories", None)) or _has_string_columns(X)
+
+    def _validate_X(self, X: Any, reset: bool):
+        """Validates X for fit (reset) or prediction; returns what Dataset takes."""
+        if self._uses_frame_reader(X):
+            self._check_frame_features(X, reset)
+            if frame_num_rows(X) == 0:
+                raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+            return X
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=np.float32,
+            ensure_all_finite="allow-nan",
+            order="K",
+        )
+
+    def _validate_fit(self, X: Any, y: Any, y_numeric: bool):
+        """Validates X and y for fit; returns them (X in a form Dataset takes, y 1-D)."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if self._uses_frame_reader(X):
+            self._categories = {}
+            X = self._validate_X(X, reset=True)
+            y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64 if y_numeric else None), warn=True)
+            check_consistent_length(np.empty((frame_num_rows(X), 0)), y)
+            return X, y
+        self._categories = {}
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=np.float32,
+            ensure_all_finite="allow-nan",
+            order="K",
+            y_numeric=y_numeric,
+        )
+        return X, y
+
+    @staticmethod
+    def _weights(sample_weight: Any, n: int) -> Optional[np.ndarray]:
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.ndim == 0:
+            w = np.full(n, float(w))
+        if w.ndim != 1:
+            raise ValueError(f"Sample weights must be 1D array or scalar, got shape {w.shape}")
+        if w.shape[0] != n:
+            raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+        return w.astype(np.float32)
+
+    def _fit(
+        self,
+        X: Any,
+        y_encoded: np.ndarray,
+        params: Dict[str, Any],
+        sample_weight: Any,
+        base_margin: Any,
+        eval_set: Any,
+        sample_weight_eval_set: Any,
+        encode_eval_y,
+        verbose: Any,
+        xgb_model: Any,
+    ):
+        n = frame_num_rows(X) if is_frame(X) else X.shape[0]
+        # Arrays validated by scikit-learn lost a DataFrame's column names: give them to the model.
+        names = None
+        if not is_frame(X) and getattr(self, "feature_names_in_", None) is not None:
+            names = [str(c) for c in self.feature_names_in_]
+        dtrain = Dataset(
+            X,
+            label=y_encoded,
+            weight=self._weights(sample_weight, n),
+            base_margin=base_margin,
+            feature_names=names,
+        )
+        self._categories = dict(dtrain.categories)
+        evals = []
+        if eval_set is not None:
+            if sample_weight_eval_set is not None and len(sample_weight_eval_set) != len(eval_set):
+                raise ValueError("sample_weight_eval_set must have one entry per eval_set entry")
+            for i, (Xe, ye) in enumerate(eval_set):
+                Xe = self._validate_X(Xe, reset=False)
+                ne = frame_num_rows(Xe) if is_frame(Xe) else Xe.shape[0]
+                ye = encode_eval_y(column_or_1d(np.asarray(ye)))
+                we = None if sample_weight_eval_set is None else sample_weight_eval_set[i]
+                d = Dataset(Xe, label=ye, weight=self._weights(we, ne), categories=self._categories)
+                evals.append((d, f"validation_{i}"))
+        if self.early_stopping_rounds is not None and not evals:
+            raise ValueError("early_stopping_rounds needs at least one eval_set to watch")
+        if isinstance(xgb_model, _SylvanModel):
+            xgb_model = xgb_model.get_booster()
+        elif xgb_model is not None and not isinstance(xgb_model, Booster):
+            xgb_model = Booster.load(xgb_model)
+        num_round = int(params.pop("num_round", 100))
+        result: Dict[str, Any] = {}
+        booster = train(
+            params,
+            dtrain,
+            num_boost_round=num_round,
+            evals=evals,
+            early_stopping_rounds=self.early_stopping_rounds,
+            evals_result=result,
+            verbose_eval=verbose,
+            xgb_model=xgb_model,
+        )
+        self._booster = booster
+        self.evals_result_ = result
+        best = booster.best_iteration
+        self.best_iteration_ = best if best is not None else booster.num_boosted_rounds() - 1
+        if booster.best_score is not None:
+            self.best_score_ = booster.best_score
+        return self
+
+    # -- fitted model ----------------------------------------------------------------------------
+
+    def get_booster(self) -> Booster:
+        """The fitted :class:`sylvan.Booster`."""
+        check_is_fitted(self, "_booster")
+        return self._booster
+
+    def _dataset_for_predict(self, X: Any) -> Dataset:
+        check_is_fitted(self, "_booster")
+        X = self._validate_X(X, reset=False)
+        return Dataset(X, categories=self._categories)
+
+    def _raw_predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
+        d = self._dataset_for_predict(X)
+        return self._booster.predict(d, output_margin=output_margin, iteration_range=iteration_range)
+
+    def apply(self, X: Any) -> np.ndarray:
+        """The leaf index of every tree for every row, ``(rows, trees)``."""
+        d = self._dataset_for_predict(X)
+        p = self._booster.predict(d, pred_leaf=True)
+        return p.reshape(d.num_rows, -1).astype(np.int64)
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Feature importance (``importance_type``, default ``gain``), normalised to sum to 1."""
+        check_is_fitted(self, "_booster")
+        imp = self._booster.feature_importance(self.importance_type or "gain")
+        total = imp.sum()
+        return (imp / total if total > 0 else imp).astype(np.float32)
+
+    def save_model(self, path) -> None:
+        """Saves the fitted model (Sylvan JSON for ``.json``, binary otherwise)."""
+        self.get_booster().save_model(path)
+
+    def load_model(self, path) -> None:
+        """Loads a model saved by :meth:`save_model` or the CLI into this estimator."""
+        booster = Booster.load(path)
+        self._booster = booster
+        self._categories = booster.categories
+        self.n_features_in_ = booster.num_features()
+        names = booster.feature_names
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self._after_load(booster)
+
+    def _after_load(self, booster: Booster) -> None:
+        pass
+
+
+class SylvanRegressor(RegressorMixin, _SylvanModel):
+    """Gradient boosted trees for regression (scikit-learn estimator).
+
+    ``objective`` defaults to ``reg:squarederror``; any Sylvan regression objective works
+    (``reg:absoluteerror``, ``reg:quantileerror``, ``count:poisson``, ``reg:tweedie`` ...).
+
+    Attributes (after ``fit``): ``n_features_in_``, ``feature_names_in_`` (DataFrames),
+    ``feature_importances_``, ``evals_result_``, ``best_iteration_``, ``best_score_`` (early stopping).
+    """
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        sample_weight: Any = None,
+        base_margin: Any = None,
+        eval_set: Any = None,
+        sample_weight_eval_set: Any = None,
+        verbose: Any = False,
+        xgb_model: Any = None,
+    ) -> "SylvanRegressor":
+        """Fits the model; ``eval_set`` is a list of ``(X, y)`` evaluated every round (named
+        ``validation_0`` ...); with ``early_stopping_rounds`` the last one is watched."""
+        X, y = self._validate_fit(X, y, y_numeric=True)
+        params = self._training_params()
+        params["objective"] = self.objective or "reg:squarederror"
+        y = np.asarray(y, dtype=np.float32)
+        return self._fit(
+            X,
+            y,
+            params,
+            sample_weight,
+            base_margin,
+            eval_set,
+            sample_weight_eval_set,
+            lambda v: np.asarray(v, dtype=np.float32),
+            verbose,
+            xgb_model,
+        )
+
+    def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
+        """Predicted values (float32), one per row."""
+        return self._raw_predict(X, output_margin=output_margin, iteration_range=iteration_range)
+
+
+class SylvanClassifier(ClassifierMixin, _SylvanModel):
+    """Gradient boosted trees for binary and multiclass classification (scikit-learn estimator).
+
+    Two classes train ``binary:logistic``, more train ``multi:softprob``. Labels may be any values
+    (``classes_`` holds them, sorted).
+
+    Attributes (after ``fit``): ``classes_``, ``n_classes_``, ``n_features_in_``,
+    ``feature_names_in_`` (DataFrames), ``feature_importances_``, ``evals_result_``,
+    ``best_iteration_``, ``best_score_`` (early stopping).
+    """
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        sample_weight: Any = None,
+        base_margin: Any = None,
+        eval_set: Any = None,
+        sample_weight_eval_set: Any = None,
+        verbose: Any = False,
+        xgb_model: Any = None,
+    ) -> "SylvanClassifier":
+        """Fits the model; ``eval_set`` is a list of ``(X, y)`` evaluated every round (named
+        ``validation_0`` ...); with ``early_stopping_rounds`` the last one is watched."""
+        X, y = self._validate_fit(X, y, y_numeric=False)
+        check_classification_targets(y)
+        classes, encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"Classifier can't train when only one class is present: y has the single class {classes[0]!r}."
+            )
+        self.classes_ = classes
+        self.n_classes_ = len(classes)
+        params = self._training_params()
+        if len(classes) == 2:
+            objective = "binary:logistic"
+        else:
+            objective = "multi:softprob"
+            params["num_class"] = len(classes)
+        if self.objective is not None and self.objective != objective:
+            raise ValueError(
+                f"objective `{self.objective}` does not fit {len(classes)} classes; "
+                f"SylvanClassifier uses {objective} here (leave objective unset)"
+            )
+        params["objective"] = objective
+        index = {c: i for i, c in enumerate(classes.tolist())}
+
+        def encode_eval_y(v: np.ndarray) -> np.ndarray:
+            try:
+                return np.asarray([index[c] for c in v.tolist()], dtype=np.float32)
+            except KeyError as e:
+                raise ValueError(f"eval_set has a label not seen in training: {e.args[0]!r}") from None
+
+        return self._fit(
+            X,
+            encoded.astype(np.float32),
+            params,
+            sample_weight,
+            base_margin,
+            eval_set,
+            sample_weight_eval_set,
+            encode_eval_y,
+            verbose,
+            xgb_model,
+        )
+
+    def predict_proba(self, X: Any, iteration_range=None) -> np.ndarray:
+        """Class probabilities, ``(rows, n_classes)``, columns in the order of ``classes_``."""
+        p = self._raw_predict(X, iteration_range=iteration_range)
+        if p.ndim == 1:
+            return np.column_stack([1.0 - p, p]).astype(np.float32)
+        return p
+
+    def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
+        """The most probable class of every row (raw margins with ``output_margin``)."""
+        if output_margin:
+            return self._raw_predict(X, output_margin=True, iteration_range=iteration_range)
+        proba = self.predict_proba(X, iteration_range=iteration_range)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def _after_load(self, booster: Booster) -> None:
+        k = booster.num_groups
+        self.n_classes_ = 2 if k == 1 else k
+        if not hasattr(self, "classes_") or len(self.classes_) != self.n_classes_:
+            self.classes_ = np.arange(self.n_classes_)
+

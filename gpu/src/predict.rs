@@ -1,0 +1,325 @@
+//! Prediction on the device: the training-margin update after every tree (walking the tree over the
+//! quantized bins), and batch prediction of a model in memory over raw features.
+
+use std::sync::Arc;
+
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use sylvan_booster::binning::BinMapper;
+use sylvan_booster::grow::TrainNode;
+use sylvan_booster::objective::objective_for;
+use sylvan_booster::{Booster, Dataset, Error as BoosterError, PredictOptions, PredictOutput, Predictions, Tree};
+
+use crate::context::Gpu;
+use crate::error::{Ctx, Result};
+use crate::hist::DeviceBins;
+use crate::layout::{grid_for, BLOCK};
+
+/// A grown tree in the layout of `update_margins_*`: 6 i32 per node (left, right, feature, split
+/// bin, default_left, the feature's missing bin; -1 children for leaves) and the node values.
+pub fn pack_training_tree(nodes: &[TrainNode], tree: &Tree, mapper: &BinMapper) -> (Vec<i32>, Vec<f32>) {
+    let mut out = Vec::with_capacity(nodes.len() * 6);
+    for n in nodes {
+        match &n.split {
+            Some(s) => out.extend_from_slice(&[
+                n.left as i32,
+                n.right as i32,
+                s.feature as i32,
+                s.bin as i32,
+                s.default_left as i32,
+                mapper.feature(s.feature).missing_bin() as i32,
+            ]),
+            None => out.extend_from_slice(&[-1, -1, 0, 0, 0, 0]),
+        }
+    }
+    (out, tree.value.clone())
+}
+
+/// Adds a tree's leaf values to the device's training margins of output `group`.
+#[allow(clippy::too_many_arguments)]
+pub fn update_margins(
+    gpu: &Gpu,
+    bins: &DeviceBins,
+    nf: usize,
+    n: usize,
+    nodes: &[i32],
+    values: &[f32],
+    margins: &mut CudaSlice<f64>,
+    k: usize,
+    group: usize,
+) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let nodes_dev = gpu.stream.clone_htod(nodes).ctx("uploading a tree")?;
+    let values_dev = gpu.stream.clone_htod(values).ctx("uploading a tree")?;
+    let (nf32, n32, k32, g32) = (nf as u32, n as u32, k as u32, group as u32);
+    let cfg = LaunchConfig {
+        grid_dim: (grid_for(n), 1, 1),
+        block_dim: (BLOCK, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY (both): the argument lists match update_margins_*'s signature; the tree's children
+    // point inside it and end in leaves, features are below nf, margins hold n x k values.
+    let r = match bins {
+        DeviceBins::U8(b) => unsafe {
+            gpu.stream
+                .launch_builder(gpu.function("update_margins_u8")?)
+                .arg(b)
+                .arg(&nf32)
+                .arg(&n32)
+                .arg(&nodes_dev)
+                .arg(&values_dev)
+                .arg(margins)
+                .arg(&k32)
+                .arg(&g32)
+                .launch(cfg)
+        },
+        DeviceBins::U16(b) => unsafe {
+            gpu.stream
+                .launch_builder(gpu.function("update_margins_u16")?)
+                .arg(b)
+                .arg(&nf32)
+                .arg(&n32)
+                .arg(&nodes_dev)
+                .arg(&values_dev)
+                .arg(margins)
+                .arg(&k32)
+                .arg(&g32)
+                .launch(cfg)
+        },
+    };
+    r.ctx("update_margins")?;
+    Ok(())
+}
+
+/// Trees in the layout of `predict_raw`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedTrees {
+    /// 4 i32 per node: left, right (global node indices; -1 for leaves), feature, default_left.
+    pub nodes: Vec<i32>,
+    /// Threshold per node.
+    pub thresholds: Vec<f32>,
+    /// Value per node.
+    pub values: Vec<f32>,
+    /// First node of each tree.
+    pub first: Vec<u32>,
+    /// Output of each tree.
+    pub groups: Vec<u32>,
+}
+
+/// Concatenates trees (tree `t` adds to output `group_of(t)`).
+pub fn pack_trees(trees: &[Tree], group_of: impl Fn(usize) -> usize) -> PackedTrees {
+    let mut p = PackedTrees {
+        nodes: Vec::new(),
+        thresholds: Vec::new(),
+        values: Vec::new(),
+        first: Vec::new(),
+        groups: Vec::new(),
+    };
+    for (t, tree) in trees.iter().enumerate() {
+        let base = p.values.len() as i32;
+        p.first.push(base as u32);
+        p.groups.push(group_of(t) as u32);
+        for i in 0..tree.num_nodes() {
+            let leaf = tree.is_leaf(i);
+            p.nodes.extend_from_slice(&[
+                if leaf { -1 } else { base + tree.left[i] },
+                if leaf { -1 } else { base + tree.right[i] },
+                tree.feature[i] as i32,
+                tree.default_left[i] as i32,
+            ]);
+            p.thresholds.push(tree.threshold[i]);
+            p.values.push(tree.value[i]);
+        }
+    }
+    p
+}
+
+/// The leaf value of tree `t` for one row, walked as `predict_raw` walks it (the kernel's
+/// reference).
+pub fn packed_predict_row(p: &PackedTrees, t: usize, row: &[f32]) -> f32 {
+    let mut j = p.first[t] as usize;
+    while p.nodes[4 * j] >= 0 {
+        let nd = &p.nodes[4 * j..4 * j + 4];
+        let v = row[nd[2] as usize];
+        let left = if v.is_nan() { nd[3] != 0 } else { v < p.thresholds[j] };
+        j = if left { nd[0] } else { nd[1] } as usize;
+    }
+    p.values[j]
+}
+
+/// Bytes of raw features uploaded per batch.
+const PREDICT_BATCH_BYTES: usize = 512 << 20;
+
+/// Batch prediction of in-memory models on one GPU.
+#[derive(Debug, Clone)]
+pub struct GpuPredictor {
+    gpu: Arc<Gpu>,
+}
+
+impl GpuPredictor {
+    /// A predictor on GPU `ordinal` (clear errors when there is no driver or device).
+    pub fn new(ordinal: usize) -> Result<GpuPredictor> {
+        Ok(GpuPredictor {
+            gpu: Arc::new(Gpu::open(ordinal)?),
+        })
+    }
+
+    /// A predictor sharing an opened GPU.
+    pub fn with_gpu(gpu: Arc<Gpu>) -> GpuPredictor {
+        GpuPredictor { gpu }
+    }
+
+    /// Predicts like [`Booster::predict`], summing the trees on the GPU. Leaf indices, and models
+    /// with custom objectives, are predicted on the CPU.
+    pub fn predict(&self, booster: &Booster, data: &Dataset, options: PredictOptions) -> Result<Predictions> {
+        let builtin = booster.objective_name() == booster.params().objective.name();
+        if options.output == PredictOutput::LeafIndex || !builtin {
+            return Ok(booster.predict(data, options)?);
+        }
+        if data.num_features() != booster.num_features() {
+            return Err(BoosterError::ShapeMismatch {
+                what: "number of features of the data vs the model".into(),
+                expected: booster.num_features(),
+                got: data.num_features(),
+            }
+            .into());
+        }
+        let per_round = booster.trees_per_round();
+        let rounds = booster.num_rounds();
+        let (a, b) = match options.iteration_range {
+            Some((a, b)) if a < b && b <= rounds => (a, b),
+            Some((a, b)) => {
+                return Err(BoosterError::param(
+                    "iteration_range",
+                    format!("({a}, {b}) must satisfy start < end <= {rounds}"),
+                )
+                .into())
+            }
+            None => (0, booster.best_iteration().map_or(rounds, |b| b + 1)),
+        };
+        let (start, end) = (a * per_round, b * per_round);
+        let k = booster.num_groups();
+        let packed = pack_trees(&booster.trees()[start..end], |t| booster.tree_group(start + t));
+        let margins = self.margins(&packed, booster.base_margin(), data, k)?;
+        if options.output == PredictOutput::Margin {
+            return Ok(Predictions {
+                values: margins.iter().map(|v| *v as f32).collect(),
+                num_rows: data.num_rows(),
+                num_cols: k,
+            });
+        }
+        let objective = objective_for(booster.params());
+        let cols = objective.prediction_columns();
+        let mut values = vec![0f32; data.num_rows() * cols];
+        let mut row = vec![0f32; k];
+        for (o, m) in values.chunks_exact_mut(cols).zip(margins.chunks_exact(k)) {
+            for (r, v) in row.iter_mut().zip(m) {
+                *r = *v as f32;
+            }
+            objective.predict_row(&row, o);
+        }
+        Ok(Predictions {
+            values,
+            num_rows: data.num_rows(),
+            num_cols: cols,
+        })
+    }
+
+    /// Margins (rows x k, f64) of the packed trees over `data`, starting from the data's base
+    /// margins or `base`.
+    pub fn margins(&self, packed: &PackedTrees, base: &[f64], data: &Dataset, k: usize) -> Result<Vec<f64>> {
+        let n = data.num_rows();
+        let nf = data.num_features();
+        let mut margins: Vec<f64> = match data.base_margin() {
+            Some(m) if m.len() == n * k => m.iter().map(|v| *v as f64).collect(),
+            Some(m) => {
+                return Err(BoosterError::ShapeMismatch {
+                    what: "base_margin (rows x outputs)".into(),
+                    expected: n * k,
+                    got: m.len(),
+                }
+                .into())
+            }
+            None => (0..n * k).map(|i| base[i % k]).collect(),
+        };
+        if n == 0 || packed.first.is_empty() {
+            return Ok(margins);
+        }
+        let gpu = &self.gpu;
+        gpu.ctx.bind_to_thread().ctx("binding the CUDA context")?;
+        let s = &gpu.stream;
+        let nodes = s.clone_htod(&packed.nodes).ctx("uploading trees")?;
+        let thr = s.clone_htod(&packed.thresholds).ctx("uploading trees")?;
+        let vals = s.clone_htod(&packed.values).ctx("uploading trees")?;
+        let first = s.clone_htod(&packed.first).ctx("uploading trees")?;
+        let groups = s.clone_htod(&packed.groups).ctx("uploading trees")?;
+        let ntrees = packed.first.len() as u32;
+        let batch = (PREDICT_BATCH_BYTES / (4 * nf.max(1))).clamp(1, n);
+        let mut x = Vec::with_capacity(batch * nf);
+        for (b, out) in margins.chunks_mut(batch * k).enumerate() {
+            let start = b * batch;
+            let rows = out.len() / k;
+            x.clear();
+            data.rows_into(start, start + rows, &mut x);
+            let x_dev = s.clone_htod(&x).ctx("uploading features")?;
+            let mut m_dev = s.clone_htod(&*out).ctx("uploading margins")?;
+            let (n32, nf32, k32) = (rows as u32, nf as u32, k as u32);
+            let cfg = LaunchConfig {
+                grid_dim: (grid_for(rows), 1, 1),
+                block_dim: (BLOCK, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: matches predict_raw's signature; x holds rows x nf values, every tree's
+            // children point inside the packed nodes and end in leaves, features are below nf,
+            // m_dev holds rows x k values.
+            unsafe {
+                s.launch_builder(gpu.function("predict_raw")?)
+                    .arg(&x_dev)
+                    .arg(&n32)
+                    .arg(&nf32)
+                    .arg(&nodes)
+                    .arg(&thr)
+                    .arg(&vals)
+                    .arg(&first)
+                    .arg(&groups)
+                    .arg(&ntrees)
+                    .arg(&k32)
+                    .arg(&mut m_dev)
+                    .launch(cfg)
+            }
+            .ctx("predict_raw")?;
+            s.memcpy_dtoh(&m_dev, out).ctx("downloading margins")?;
+            gpu.sync()?;
+        }
+        Ok(margins)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_trees_predict_like_trees() {
+        // x1 < 0.5 (missing left) ? (x0 < 2 ? -1 : 3) : 2
+        let t = Tree {
+            left: vec![1, 3, -1, -1, -1],
+            right: vec![2, 4, -1, -1, -1],
+            feature: vec![1, 0, 0, 0, 0],
+            threshold: vec![0.5, 2.0, 0.0, 0.0, 0.0],
+            default_left: vec![true, false, false, false, false],
+            value: vec![0.0, 0.0, 2.0, -1.0, 3.0],
+            gain: vec![0.0; 5],
+            cover: vec![0.0; 5],
+        };
+        let p = pack_trees(&[t.clone(), t.clone()], |i| i % 2);
+        assert_eq!(p.first, vec![0, 5]);
+        assert_eq!(p.groups, vec![0, 1]);
+        for row in [[1.0, 0.1], [2.5, 0.4], [9.0, 0.5], [0.0, f32::NAN], [f32::NAN, 0.0]] {
+            for tr in 0..2 {
+                assert_eq!(packed_predict_row(&p, tr, &row), t.predict_row(&row), "{row:?}");
+            }
+        }
+    }
+}
