@@ -677,8 +677,8 @@ fn report(s: &Settings, w: &Workload, res: &[ToolResult]) -> (Value, Vec<String>
     let metric = w.task.metric_name();
     println!();
     println!(
-        "{:<9} {:>9} {:>9} {:>12} {:>8} {:>9} {:>7}   {}",
-        "tool", "train s", "predict s", "predict r/s", "RSS MB", metric, "load s", "version"
+        "{:<9} {:>9} {:>9} {:>12} {:>8} {:>9} {:>7}   version",
+        "tool", "train s", "predict s", "predict r/s", "RSS MB", metric, "load s"
     );
     for (tool, r) in TOOLS.iter().zip(res) {
         if !r.ok() {

@@ -22,7 +22,7 @@ use crate::metric::{Metric, MetricContext};
 use crate::objective::{objective_for, GradPair, LeafRows, Objective};
 use crate::params::{Boosting, Params, TreeMethod};
 use crate::predict::{add_trees, leaf_indices, PredictOptions, PredictOutput, Predictions};
-use crate::quantize::quantize;
+use crate::quantize::quantize_into;
 use crate::sampling::{position_seed, sample_rows_for_tree, ColumnSampler};
 use crate::split::{leaf_weight, SplitParams};
 use crate::tree::Tree;
@@ -655,6 +655,8 @@ fn boost<'c>(
         }
     ];
     let mut best: Option<(usize, f64)> = None;
+    // Quantized gradient pairs of the current tree (reused from tree to tree).
+    let mut packed: Vec<i64> = Vec::new();
     // With device=cuda, a device session holds the quantized matrix for the whole training.
     let mut session: Option<Box<dyn DeviceSession + '_>> = match (device, &td.split) {
         (None, _) => None,
@@ -737,7 +739,18 @@ fn boost<'c>(
                 }
                 (SplitData::Hist(mapper, matrix), None) => {
                     let seed = position_seed(params.seed, &[round as u64, group as u64, parallel as u64]);
-                    cpu_hist_backend(params, train, matrix, mapper, fit, rows, sp, seed, &mut renew)
+                    cpu_hist_backend(
+                        params,
+                        train,
+                        matrix,
+                        mapper,
+                        fit,
+                        rows,
+                        sp,
+                        seed,
+                        &mut packed,
+                        &mut renew,
+                    )
                 }
                 (SplitData::Blocks(blocks), _) if params.tree_method == TreeMethod::Exact => {
                     Box::new(ExactBackend::new(train, blocks, fit, rows.clone(), sp))
@@ -748,7 +761,18 @@ fn boost<'c>(
                     let matrix = QuantizedMatrix::build(train, &mapper);
                     let (mapper, matrix) = &*sketch.insert((mapper, matrix));
                     let seed = position_seed(params.seed, &[round as u64, group as u64, parallel as u64]);
-                    cpu_hist_backend(params, train, matrix, mapper, fit, rows, sp, seed, &mut renew)
+                    cpu_hist_backend(
+                        params,
+                        train,
+                        matrix,
+                        mapper,
+                        fit,
+                        rows,
+                        sp,
+                        seed,
+                        &mut packed,
+                        &mut renew,
+                    )
                 }
             };
             let nodes = grow_tree(backend.as_mut(), &limits, &columns);
@@ -857,8 +881,9 @@ fn boost<'c>(
     Ok((core, history))
 }
 
-/// The histogram backend of one tree on the CPU: quantized gradients when `use_quantized_grad` is
-/// on and the pairs can be packed (then `renew` is set to the pairs), else f64 sums.
+/// The histogram backend of one tree on the CPU: quantized gradients (packed into `packed`, a
+/// buffer reused from tree to tree) when `use_quantized_grad` is on and the pairs can be packed
+/// (then `renew` is set to the pairs), else f64 sums.
 #[allow(clippy::too_many_arguments)]
 fn cpu_hist_backend<'a>(
     params: &Params,
@@ -869,12 +894,23 @@ fn cpu_hist_backend<'a>(
     rows: &[u32],
     sp: SplitParams,
     seed: u64,
+    packed: &'a mut Vec<i64>,
     renew: &mut Option<&'a [GradPair]>,
 ) -> Box<dyn TreeBackend + 'a> {
     if params.use_quantized_grad {
-        if let Some(q) = quantize(fit, rows, seed) {
+        if let Some((scale, root)) = quantize_into(fit, rows, seed, packed) {
             *renew = Some(fit);
-            return Box::new(HistBackend::quantized(train, matrix, mapper, q, rows.to_vec(), sp));
+            let packed: &'a [i64] = packed;
+            return Box::new(HistBackend::quantized_in(
+                train,
+                matrix,
+                mapper,
+                packed,
+                scale,
+                root,
+                rows.to_vec(),
+                sp,
+            ));
         }
     }
     Box::new(HistBackend::new(train, matrix, mapper, fit, rows.to_vec(), sp))

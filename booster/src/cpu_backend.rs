@@ -72,6 +72,22 @@ impl<'a> HistBackend<'a, i64> {
         let QuantizedGradients { packed, scale } = gradients;
         HistBackend::with_pairs(data, matrix, mapper, Cow::Owned(packed), scale, rows, params)
     }
+
+    /// Like [`HistBackend::quantized`], over pairs packed by [`crate::quantize::quantize_into`]
+    /// into a buffer the caller keeps, with `root` the packed sum of `rows`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn quantized_in(
+        data: &'a Dataset,
+        matrix: &'a QuantizedMatrix,
+        mapper: &'a BinMapper,
+        packed: &'a [i64],
+        scale: CellScale,
+        root: i64,
+        rows: Vec<u32>,
+        params: SplitParams,
+    ) -> Self {
+        HistBackend::from_parts(data, matrix, mapper, Cow::Borrowed(packed), scale, root, rows, params)
+    }
 }
 
 impl<'a, C: HistCell> HistBackend<'a, C> {
@@ -88,6 +104,20 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
         for &r in &rows {
             root.add_pair(pairs[r as usize]);
         }
+        HistBackend::from_parts(data, matrix, mapper, pairs, scale, root, rows, params)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn from_parts(
+        data: &'a Dataset,
+        matrix: &'a QuantizedMatrix,
+        mapper: &'a BinMapper,
+        pairs: Cow<'a, [C::Pair]>,
+        scale: CellScale,
+        root: C,
+        rows: Vec<u32>,
+        params: SplitParams,
+    ) -> Self {
         HistBackend {
             data,
             matrix,

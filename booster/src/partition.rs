@@ -29,23 +29,12 @@ pub fn stable_partition(
     if n < PARALLEL_MIN {
         return partition_in_place(rows, scratch, goes_left, touch);
     }
-    // Decide every row once (counting each chunk's left rows on the way), then scatter each chunk
-    // into its own disjoint output pieces, then copy back.
-    let mut left = vec![false; n];
+    // Partition every chunk in place (in parallel, branch-free), then gather the chunks' left
+    // pieces and right pieces into their final places in `scratch`, then copy back.
     let counts: Vec<usize> = rows
-        .par_chunks(PARTITION_CHUNK)
-        .zip(left.par_chunks_mut(PARTITION_CHUNK))
-        .map(|(chunk, out)| {
-            let mut count = 0;
-            for (i, (r, d)) in chunk.iter().zip(out.iter_mut()).enumerate() {
-                if let Some(&ahead) = chunk.get(i + PREFETCH_DISTANCE) {
-                    touch(ahead);
-                }
-                *d = goes_left(*r);
-                count += *d as usize;
-            }
-            count
-        })
+        .par_chunks_mut(PARTITION_CHUNK)
+        .zip(scratch.par_chunks_mut(PARTITION_CHUNK))
+        .map(|(chunk, s)| partition_in_place(chunk, s, goes_left, touch))
         .collect();
     let total_left: usize = counts.iter().sum();
     let (left_out, right_out) = scratch.split_at_mut(total_left);
@@ -62,19 +51,11 @@ pub fn stable_partition(
         rrest = b;
     }
     rows.par_chunks(PARTITION_CHUNK)
-        .zip(left.par_chunks(PARTITION_CHUNK))
         .zip(lefts.into_par_iter().zip(rights.into_par_iter()))
-        .for_each(|((chunk, d), (l, r))| {
-            let (mut i, mut j) = (0, 0);
-            for (&row, &goes) in chunk.iter().zip(d) {
-                if goes {
-                    l[i] = row;
-                    i += 1;
-                } else {
-                    r[j] = row;
-                    j += 1;
-                }
-            }
+        .for_each(|(chunk, (l, r))| {
+            let (from_left, from_right) = chunk.split_at(l.len());
+            l.copy_from_slice(from_left);
+            r.copy_from_slice(from_right);
         });
     rows.par_chunks_mut(PARTITION_CHUNK)
         .zip(scratch.par_chunks(PARTITION_CHUNK))

@@ -6,8 +6,8 @@
 //! parts, and sums are exact, so any order of addition gives the same histogram.
 //!
 //! The number of levels is as large as the tree's row count allows without overflow: with `m` rows
-//! a gradient becomes an integer in `[-Q_g, Q_g]` with `Q_g = (2^31 - 1) / m` and a hessian one in
-//! `[0, Q_h]` with `Q_h = (2^32 - 1) / m` (both at most 2^20), so no sum of any node can carry from
+//! a gradient becomes an integer in `[-Q_g, Q_g]` with `Q_g = (2^31 - 1) / m - 1` and a hessian one in
+//! `[0, Q_h]` with `Q_h = (2^32 - 1) / m - 1` (both at most 2^20), so no sum of any node can carry from
 //! the hessian into the gradient or overflow the gradient. For 1,000,000 rows that is 2,147 gradient
 //! and 4,294 hessian levels per row — LightGBM's default is 4. Split gains are computed from the
 //! dequantized sums; the leaf values are then recomputed from the exact gradients (see
@@ -46,11 +46,12 @@ pub fn unpack(v: i64) -> (i64, i64) {
     ((v - hess) >> 32, hess)
 }
 
-/// A uniform number in [0, 1) from a seed and a row, the same on every thread.
+/// The rounding dither of a row: `frac(row * phi + s)` for a seed-derived offset `s` (a Weyl
+/// sequence: evenly spread over [0, 1) and cheap), the same on every thread.
 #[inline(always)]
-fn uniform(seed: u64, row: u32) -> f64 {
-    let z = mix(seed.wrapping_add((row as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-    (z >> 11) as f64 / (1u64 << 53) as f64
+fn dither(offset: u64, row: u32) -> f64 {
+    let z = (row as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(offset);
+    (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// Quantizes the pairs of `rows` (indices into `pairs`, which has one pair per row of the data).
@@ -60,6 +61,14 @@ fn uniform(seed: u64, row: u32) -> f64 {
 /// Returns `None` when the pairs cannot be packed — a negative or non-finite hessian, or a
 /// non-finite gradient — and the caller falls back to f64 histograms.
 pub fn quantize(pairs: &[GradPair], rows: &[u32], seed: u64) -> Option<QuantizedGradients> {
+    let mut packed = vec![0i64; pairs.len()];
+    let (scale, _) = quantize_into(pairs, rows, seed, &mut packed)?;
+    Some(QuantizedGradients { packed, scale })
+}
+
+/// [`quantize`] into a reused buffer (resized to `pairs.len()`; entries of rows outside `rows` are
+/// left as they were). Returns the scale and the packed sum of all of `rows` (the root's sums).
+pub fn quantize_into(pairs: &[GradPair], rows: &[u32], seed: u64, packed: &mut Vec<i64>) -> Option<(CellScale, i64)> {
     let m = rows.len().max(1) as f64;
     let (gmax, hmax, ok) = rows
         .par_iter()
@@ -69,44 +78,52 @@ pub fn quantize(pairs: &[GradPair], rows: &[u32], seed: u64) -> Option<Quantized
             (p.grad.abs() as f64, p.hess as f64, ok)
         })
         .reduce(|| (0.0, 0.0, true), |a, b| (a.0.max(b.0), a.1.max(b.1), a.2 && b.2));
-    if !ok {
+    // Beyond 2^30 rows there would be less than one level: sum in f64 instead.
+    if !ok || rows.len() >= 1 << 30 {
         return None;
     }
-    let grad_levels = (((1u64 << 31) - 1) as f64 / m).floor().min(MAX_LEVELS);
-    let hess_levels = (((1u64 << 32) - 1) as f64 / m).floor().min(MAX_LEVELS);
+    // One level of headroom: a value may round up to `levels + 1` (float rounding of the scale),
+    // and `m * (levels + 1)` still fits.
+    let grad_levels = ((((1u64 << 31) - 1) as f64 / m).floor() - 1.0).clamp(1.0, MAX_LEVELS);
+    let hess_levels = ((((1u64 << 32) - 1) as f64 / m).floor() - 1.0).clamp(1.0, MAX_LEVELS);
     let grad_unit = if gmax > 0.0 { gmax / grad_levels } else { 1.0 };
     let hess_unit = if hmax > 0.0 { hmax / hess_levels } else { 1.0 };
-    let mut packed = vec![0i64; pairs.len()];
+    packed.resize(pairs.len(), 0);
     let (to_grad, to_hess) = (1.0 / grad_unit, 1.0 / hess_unit);
     // floor(x + u) with u uniform in [0, 1) rounds x up with probability frac(x): unbiased. The
     // offset makes the sum positive so that truncation is floor (no libm call); |x| <= levels, so
     // the results stay within [-levels, levels] and [0, levels] (clamped against float rounding).
-    let offset = grad_levels + 1.0;
+    let offset = grad_levels + 2.0;
+    let offset_int = offset as i64;
+    let stream = mix(seed);
     let quantize_row = |r: u32| {
         let p = pairs[r as usize];
-        let u = uniform(seed, r);
-        let g = ((p.grad as f64 * to_grad + u + offset) as i64 - offset as i64) as f64;
-        let h = (p.hess as f64 * to_hess + u) as i64 as f64;
-        pack(
-            g.clamp(-grad_levels, grad_levels) as i32,
-            h.clamp(0.0, hess_levels) as u32,
-        )
+        let u = dither(stream, r);
+        let g = (p.grad as f64 * to_grad + (u + offset)) as i64 - offset_int;
+        let h = (p.hess as f64 * to_hess + u) as i64;
+        pack(g as i32, h as u32)
     };
-    if rows.len() == pairs.len() {
+    // Integer sums are exact, so the root's sum may be reduced in any order.
+    let root = if rows.len() == pairs.len() {
         // Every row is in the tree (rows are distinct row ids): quantize them all in parallel.
         packed
             .par_iter_mut()
             .enumerate()
-            .for_each(|(r, slot)| *slot = quantize_row(r as u32));
+            .map(|(r, slot)| {
+                *slot = quantize_row(r as u32);
+                *slot
+            })
+            .reduce(|| 0, i64::wrapping_add)
     } else {
+        let mut root = 0i64;
         for &r in rows {
-            packed[r as usize] = quantize_row(r);
+            let q = quantize_row(r);
+            packed[r as usize] = q;
+            root = root.wrapping_add(q);
         }
-    }
-    Some(QuantizedGradients {
-        packed,
-        scale: CellScale { grad_unit, hess_unit },
-    })
+        root
+    };
+    Some((CellScale { grad_unit, hess_unit }, root))
 }
 
 #[cfg(test)]
@@ -158,9 +175,9 @@ mod tests {
             .collect();
         let rows: Vec<u32> = (0..n as u32).collect();
         let q = quantize(&gp, &rows, 42).unwrap();
-        let levels = ((1u64 << 31) - 1) as f64 / n as f64;
+        let levels = (((1u64 << 31) - 1) as f64 / n as f64).floor() - 1.0;
         let (g, _) = unpack(q.packed[1..].iter().fold(0i64, |a, b| a.wrapping_add(*b)));
-        let want = 0.3 * levels.floor() * (n - 1) as f64;
+        let want = 0.3 * levels * (n - 1) as f64;
         assert!((g as f64 - want).abs() / want < 0.01, "{g} vs {want}");
         assert_eq!(q, quantize(&gp, &rows, 42).unwrap());
         // A sampled subset quantizes its rows only.
