@@ -21,11 +21,12 @@
 //! What is measured:
 //! - Sylvan training: the whole `sylvan train --data train.parquet --label y --no-eval --quiet`
 //!   process (start, Parquet load, binning, all rounds, model save), wall clock from spawn to exit;
-//!   its peak RSS from `wait4`.
+//!   its peak RSS: VmHWM from /proc/PID/status, polled every 2 ms until exit (wait4's ru_maxrss
+//!   would include this process's own memory, which Linux carries over the fork).
 //! - XGBoost / LightGBM training (`perf_anchors.py`, one process per library per run): from the
 //!   NumPy arrays in memory to a trained model (binning + all rounds), like `anchors.py`; loading the
-//!   .npy files is timed apart and reported as "load s". Peak RSS of the whole Python process (from
-//!   `wait4`; it holds the training and test arrays).
+//!   .npy files is timed apart and reported as "load s". Peak RSS of the whole Python process (VmHWM,
+//!   polled the same way; it holds the training and test arrays).
 //! - Prediction: the test set, in memory, to probabilities / values. Sylvan: `Booster::predict`
 //!   in this process on the model the CLI saved, with the test Parquet already loaded (the load is
 //!   not timed); XGBoost: `inplace_predict` on the NumPy array; LightGBM: `Booster.predict`.

@@ -104,12 +104,29 @@ pub fn run_measured(cmd: &mut Command, dir: &Path, tag: &str) -> std::io::Result
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is a plain C struct of integers, for which all-zero bytes are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // The peak RSS is read from /proc/PID/status (VmHWM, the high-water mark of the process's own
+    // memory since exec), polled until the child exits: wait4's ru_maxrss cannot be used, because
+    // Linux carries the parent's high-water mark over the fork into the child's maximum (this
+    // process holds the generated data, so every child would look at least as large).
+    let status_path = format!("/proc/{pid}/status");
+    let mut hwm_kib: u64 = 0;
     loop {
+        if let Some(kib) = std::fs::read_to_string(&status_path)
+            .ok()
+            .as_deref()
+            .and_then(vm_hwm_kib)
+        {
+            hwm_kib = hwm_kib.max(kib);
+        }
         // SAFETY: `pid` is our own child, not yet reaped (std's `Child` is never waited on: dropping
         // it does not wait), and both pointers are to live locals of the right types.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
         if r == pid {
             break;
+        }
+        if r == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            continue;
         }
         let e = std::io::Error::last_os_error();
         if e.kind() != std::io::ErrorKind::Interrupted {
@@ -126,11 +143,19 @@ pub fn run_measured(cmd: &mut Command, dir: &Path, tag: &str) -> std::io::Result
     Ok(Measured {
         code,
         seconds,
-        // Linux reports ru_maxrss in kilobytes (KiB).
-        peak_rss_mb: usage.ru_maxrss as f64 * 1024.0 / 1e6,
+        // VmHWM is in KiB; a child that exited before the first poll falls back to ru_maxrss (KiB).
+        peak_rss_mb: if hwm_kib > 0 { hwm_kib } else { usage.ru_maxrss as u64 } as f64 * 1024.0 / 1e6,
         stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
         stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
     })
+}
+
+/// The `VmHWM:` value (KiB) of a /proc/PID/status text.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Writes feature columns `f0..f{m-1}` (float32, `NaN` kept as a value, not a null) and a float32

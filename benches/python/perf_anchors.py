@@ -17,7 +17,8 @@ What is timed, each apart:
   LightGBM's Dataset is constructed lazily inside lgb.train, so binning is inside the clock for both.
 - predict_seconds: the test set, in memory: XGBoost `inplace_predict` on the NumPy array, LightGBM
   `Booster.predict`; both give probabilities (one column per class for multiclass) or values.
-peak_rss_mb is this process's ru_maxrss (getrusage), for cross-checking the benchmark's own reading.
+peak_rss_mb is this process's VmHWM (/proc/self/status; ru_maxrss would include the benchmark's own
+memory, carried over the fork), for cross-checking the benchmark's own reading.
 
 Parameters (XGBoost names in JSON; the benchmark passes all of them):
     XGBoost:  objective (binary:logistic | reg:squarederror | multi:softprob + num_class),
@@ -31,7 +32,6 @@ Parameters (XGBoost names in JSON; the benchmark passes all of them):
 import argparse
 import json
 import os
-import resource
 import sys
 import time
 
@@ -104,6 +104,18 @@ def run_lightgbm(task, params, data):
     return lgb.__version__, train_seconds, predict_seconds, pred, p
 
 
+def vm_hwm_mb():
+    """This process's peak RSS since exec, in MB (Linux); NaN where /proc is not there."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
+    return float("nan")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lib", required=True, choices=("xgboost", "lightgbm"))
@@ -137,8 +149,7 @@ def main():
         "predict_seconds": predict_seconds,
         "metric_name": metric_name,
         "metric": value,
-        # Linux reports ru_maxrss in KiB.
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6,
+        "peak_rss_mb": vm_hwm_mb(),
         "params": used,
     }
     print(json.dumps(result))

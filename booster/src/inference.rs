@@ -16,6 +16,8 @@ const FEATURE_MASK: u32 = DEFAULT_LEFT - 1;
 
 /// How many trees [`PackedForest::add_row`] walks side by side.
 const INTERLEAVE: usize = 8;
+/// How many rows [`PackedForest::add_block`] walks side by side through one tree.
+const ROWS_INTERLEAVED: usize = 8;
 
 /// One node: a split (`feature`, `value` = threshold, children `left` and `left + 1`) or a leaf
 /// (`value` = leaf value).
@@ -162,13 +164,42 @@ impl PackedForest {
 
     /// Adds every tree's values for a block of rows (`rows` row-major, `num_features` values each)
     /// to `margins` (`num_groups` per row), tree by tree so that one tree's nodes stay in cache
-    /// while the block's rows walk it; each row's sum is still taken in tree order.
+    /// while the block's rows walk it, [`ROWS_INTERLEAVED`] rows side by side (their walks are
+    /// independent, so their loads overlap); each row's sum is still taken in tree order.
     pub fn add_block(&self, rows: &[f32], num_features: usize, margins: &mut [f64], num_groups: usize) {
-        let num_features = num_features.max(1);
+        let nf = num_features.max(1);
+        let n = rows.len() / nf;
+        let full = n / ROWS_INTERLEAVED * ROWS_INTERLEAVED;
         for t in 0..self.roots.len() {
             let g = self.groups[t] as usize;
-            for (k, row) in rows.chunks_exact(num_features).enumerate() {
-                margins[k * num_groups + g] += self.tree_value(t, row) as f64;
+            let root = self.nodes[self.roots[t] as usize];
+            for first in (0..full).step_by(ROWS_INTERLEAVED) {
+                let block = &rows[first * nf..(first + ROWS_INTERLEAVED) * nf];
+                let mut at = [root; ROWS_INTERLEAVED];
+                loop {
+                    let mut active = false;
+                    for (j, n) in at.iter_mut().enumerate() {
+                        if n.feature & LEAF == 0 {
+                            active = true;
+                            let x = block[j * nf + (n.feature & FEATURE_MASK) as usize];
+                            let right = if x.is_nan() {
+                                n.feature & DEFAULT_LEFT == 0
+                            } else {
+                                !(x < n.value)
+                            };
+                            *n = self.nodes[(n.left + right as u32) as usize];
+                        }
+                    }
+                    if !active {
+                        break;
+                    }
+                }
+                for (j, n) in at.iter().enumerate() {
+                    margins[(first + j) * num_groups + g] += n.value as f64;
+                }
+            }
+            for k in full..n {
+                margins[k * num_groups + g] += self.tree_value(t, &rows[k * nf..(k + 1) * nf]) as f64;
             }
         }
     }
@@ -212,6 +243,22 @@ mod tests {
                 many.add_row(&row, &mut one);
                 assert_eq!(one[0], (2 * INTERLEAVE + 3) as f64 * t.predict_row(&row) as f64);
             }
+        }
+    }
+
+    #[test]
+    fn interleaved_block_matches_row_by_row() {
+        let t = tree();
+        let forest = PackedForest::new(&[t.clone(), t.clone(), t.clone()], |i| i % 2);
+        // 13 rows: one interleaved group of 8 and a remainder of 5.
+        let values = [-2.0, -1.0, 0.0, 0.5, 1.0, f32::NAN, 3.0];
+        let rows: Vec<f32> = (0..26).map(|i| values[(i * 5 + i / 7) % values.len()]).collect();
+        let mut block = vec![0.0f64; 13 * 2];
+        forest.add_block(&rows, 2, &mut block, 2);
+        for (k, row) in rows.chunks_exact(2).enumerate() {
+            let mut want = [0.0f64; 2];
+            forest.add_row(row, &mut want);
+            assert_eq!(&block[k * 2..k * 2 + 2], &want, "row {k}");
         }
     }
 
