@@ -110,19 +110,28 @@ impl PackedForest {
         self.num_features
     }
 
+    /// One step down from the split node `n`: its left child when `x < threshold`, else its right
+    /// child; a missing `x` (NaN) follows the default direction.
+    #[inline(always)]
+    // `!(x < t)` rather than `x >= t`: a row goes left exactly when `x < t` holds, as in `Tree`.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    fn step(&self, n: PackedNode, row: &[f32]) -> PackedNode {
+        let x = row[(n.feature & FEATURE_MASK) as usize];
+        let right = if x.is_nan() {
+            n.feature & DEFAULT_LEFT == 0
+        } else {
+            !(x < n.value)
+        };
+        self.nodes[(n.left + right as u32) as usize]
+    }
+
     /// The leaf value tree `t` gives `row` (which holds at least [`PackedForest::num_features`]
     /// values; a missing value is NaN).
     #[inline(always)]
     pub fn tree_value(&self, t: usize, row: &[f32]) -> f32 {
         let mut n = self.nodes[self.roots[t] as usize];
         while n.feature & LEAF == 0 {
-            let x = row[(n.feature & FEATURE_MASK) as usize];
-            let right = if x.is_nan() {
-                n.feature & DEFAULT_LEFT == 0
-            } else {
-                !(x < n.value)
-            };
-            n = self.nodes[(n.left + right as u32) as usize];
+            n = self.step(n, row);
         }
         n.value
     }
@@ -140,13 +149,7 @@ impl PackedForest {
                 for n in at.iter_mut() {
                     if n.feature & LEAF == 0 {
                         active = true;
-                        let x = row[(n.feature & FEATURE_MASK) as usize];
-                        let right = if x.is_nan() {
-                            n.feature & DEFAULT_LEFT == 0
-                        } else {
-                            !(x < n.value)
-                        };
-                        *n = self.nodes[(n.left + right as u32) as usize];
+                        *n = self.step(*n, row);
                     }
                 }
                 if !active {
@@ -181,13 +184,7 @@ impl PackedForest {
                     for (j, n) in at.iter_mut().enumerate() {
                         if n.feature & LEAF == 0 {
                             active = true;
-                            let x = block[j * nf + (n.feature & FEATURE_MASK) as usize];
-                            let right = if x.is_nan() {
-                                n.feature & DEFAULT_LEFT == 0
-                            } else {
-                                !(x < n.value)
-                            };
-                            *n = self.nodes[(n.left + right as u32) as usize];
+                            *n = self.step(*n, &block[j * nf..(j + 1) * nf]);
                         }
                     }
                     if !active {
