@@ -723,6 +723,14 @@ fn boost<'c>(
                 group,
                 parallel,
             );
+            let tree_inputs = CpuTreeInputs {
+                params,
+                train,
+                fit,
+                rows,
+                sp,
+                seed: position_seed(params.seed, &[round as u64, group as u64, parallel as u64]),
+            };
             // The one place where split methods differ: which backend finds the splits.
             let mut sketch: Option<(BinMapper, QuantizedMatrix)> = None;
             // Set when the tree is grown from quantized gradients: the pairs its node values are
@@ -738,19 +746,7 @@ fn boost<'c>(
                     s.tree(gradients, rows)?
                 }
                 (SplitData::Hist(mapper, matrix), None) => {
-                    let seed = position_seed(params.seed, &[round as u64, group as u64, parallel as u64]);
-                    cpu_hist_backend(
-                        params,
-                        train,
-                        matrix,
-                        mapper,
-                        fit,
-                        rows,
-                        sp,
-                        seed,
-                        &mut packed,
-                        &mut renew,
-                    )
+                    cpu_hist_backend(&tree_inputs, mapper, matrix, &mut packed, &mut renew)
                 }
                 (SplitData::Blocks(blocks), _) if params.tree_method == TreeMethod::Exact => {
                     Box::new(ExactBackend::new(train, blocks, fit, rows.clone(), sp))
@@ -760,19 +756,7 @@ fn boost<'c>(
                     let mapper = BinMapper::from_blocks(blocks, &weight, params.approx_bins());
                     let matrix = QuantizedMatrix::build(train, &mapper);
                     let (mapper, matrix) = &*sketch.insert((mapper, matrix));
-                    let seed = position_seed(params.seed, &[round as u64, group as u64, parallel as u64]);
-                    cpu_hist_backend(
-                        params,
-                        train,
-                        matrix,
-                        mapper,
-                        fit,
-                        rows,
-                        sp,
-                        seed,
-                        &mut packed,
-                        &mut renew,
-                    )
+                    cpu_hist_backend(&tree_inputs, mapper, matrix, &mut packed, &mut renew)
                 }
             };
             let nodes = grow_tree(backend.as_mut(), &limits, &columns);
@@ -881,39 +865,46 @@ fn boost<'c>(
     Ok((core, history))
 }
 
+/// What the CPU histogram backend of one tree is built from.
+struct CpuTreeInputs<'a> {
+    params: &'a Params,
+    train: &'a Dataset,
+    /// The pairs the tree is fitted to.
+    fit: &'a [GradPair],
+    /// The rows sampled for the tree.
+    rows: &'a [u32],
+    sp: SplitParams,
+    /// The quantization's rounding stream.
+    seed: u64,
+}
+
 /// The histogram backend of one tree on the CPU: quantized gradients (packed into `packed`, a
 /// buffer reused from tree to tree) when `use_quantized_grad` is on and the pairs can be packed
 /// (then `renew` is set to the pairs), else f64 sums.
-#[allow(clippy::too_many_arguments)]
 fn cpu_hist_backend<'a>(
-    params: &Params,
-    train: &'a Dataset,
-    matrix: &'a QuantizedMatrix,
+    t: &CpuTreeInputs<'a>,
     mapper: &'a BinMapper,
-    fit: &'a [GradPair],
-    rows: &[u32],
-    sp: SplitParams,
-    seed: u64,
+    matrix: &'a QuantizedMatrix,
     packed: &'a mut Vec<i64>,
     renew: &mut Option<&'a [GradPair]>,
 ) -> Box<dyn TreeBackend + 'a> {
-    if params.use_quantized_grad {
-        if let Some((scale, root)) = quantize_into(fit, rows, seed, packed) {
-            *renew = Some(fit);
+    if t.params.use_quantized_grad {
+        if let Some((scale, root)) = quantize_into(t.fit, t.rows, t.seed, packed) {
+            *renew = Some(t.fit);
             let packed: &'a [i64] = packed;
             return Box::new(HistBackend::quantized_in(
-                train,
+                t.train,
                 matrix,
                 mapper,
                 packed,
                 scale,
                 root,
-                rows.to_vec(),
-                sp,
+                t.rows.to_vec(),
+                t.sp,
             ));
         }
     }
-    Box::new(HistBackend::new(train, matrix, mapper, fit, rows.to_vec(), sp))
+    Box::new(HistBackend::new(t.train, matrix, mapper, t.fit, t.rows.to_vec(), t.sp))
 }
 
 /// Every node's exact gradient sums: each leaf's pairs summed in row order, internal nodes as the
