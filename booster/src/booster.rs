@@ -777,14 +777,11 @@ fn boost<'c>(
             );
             // Update the training margins: sampled rows through the partition, the rest by walking
             // the tree over their bins.
-            for (id, node) in nodes.iter().enumerate() {
-                if node.is_leaf() {
-                    let v = tree.value[id] as f64;
-                    for &r in backend.node_rows(id) {
-                        margins[r as usize * k + group] += v;
-                    }
-                }
-            }
+            let leaves: Vec<(usize, f64)> = (0..nodes.len())
+                .filter(|&id| nodes[id].is_leaf())
+                .map(|id| (id, tree.value[id] as f64))
+                .collect();
+            backend.add_to_rows(&leaves, &mut margins, k, group);
             drop(backend);
             if let Some(s) = session.as_deref_mut() {
                 s.after_tree(&nodes, &tree, group)?;

@@ -236,4 +236,8 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
     fn node_rows(&self, node: usize) -> &[u32] {
         self.partition.node_rows(node)
     }
+
+    fn add_to_rows(&self, nodes: &[(usize, f64)], out: &mut [f64], stride: usize, offset: usize) {
+        self.partition.add_to_rows(nodes, out, stride, offset);
+    }
 }

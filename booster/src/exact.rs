@@ -286,6 +286,10 @@ impl TreeBackend for ExactBackend<'_> {
     fn node_rows(&self, node: usize) -> &[u32] {
         self.partition.node_rows(node)
     }
+
+    fn add_to_rows(&self, nodes: &[(usize, f64)], out: &mut [f64], stride: usize, offset: usize) {
+        self.partition.add_to_rows(nodes, out, stride, offset);
+    }
 }
 
 #[cfg(test)]

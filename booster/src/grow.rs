@@ -45,6 +45,15 @@ pub trait TreeBackend {
     fn apply_splits(&mut self, tasks: &[SplitTask]);
     /// The rows of a node (after the splits applied so far).
     fn node_rows(&self, node: usize) -> &[u32];
+    /// Adds each `(node, value)`'s value to `out[r * stride + offset]` for every row `r` of the node
+    /// (the nodes are leaves of the tree just grown, so no row appears twice).
+    fn add_to_rows(&self, nodes: &[(usize, f64)], out: &mut [f64], stride: usize, offset: usize) {
+        for &(node, v) in nodes {
+            for &r in self.node_rows(node) {
+                out[r as usize * stride + offset] += v;
+            }
+        }
+    }
 }
 
 /// A node of a tree during training.

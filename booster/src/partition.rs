@@ -89,9 +89,18 @@ fn partition_in_place(
     l
 }
 
+/// A pointer to the output of [`RowPartition::add_to_rows`], shared by tasks that write disjoint
+/// elements.
+struct SharedOut(*mut f64);
+// SAFETY: only used by `add_to_rows`, whose tasks write disjoint elements of a live slice.
+unsafe impl Sync for SharedOut {}
+
 /// The rows of every node of one tree: node `i` owns `rows[ranges[i].0..ranges[i].1]`.
 #[derive(Debug, Clone)]
 pub struct RowPartition {
+    /// The largest row, when the root's rows were strictly ascending (so distinct); `None` when
+    /// they were not (or there are none).
+    largest: Option<usize>,
     rows: Vec<u32>,
     scratch: Vec<u32>,
     ranges: Vec<(usize, usize)>,
@@ -101,11 +110,53 @@ impl RowPartition {
     /// The root (node 0) owns `rows`.
     pub fn new(rows: Vec<u32>) -> RowPartition {
         let n = rows.len();
+        let ascending = rows.windows(2).all(|w| w[0] < w[1]);
         RowPartition {
+            largest: if ascending {
+                rows.last().map(|r| *r as usize)
+            } else {
+                None
+            },
             scratch: vec![0; n],
             rows,
             ranges: vec![(0, n)],
         }
+    }
+
+    /// Adds each `(node, value)`'s value to `out[r * stride + offset]` for every row `r` of the
+    /// node. Nodes whose ranges do not overlap (the leaves of a tree) are done in parallel when the
+    /// partition's rows are distinct; otherwise one after another.
+    pub fn add_to_rows(&self, nodes: &[(usize, f64)], out: &mut [f64], stride: usize, offset: usize) {
+        let mut ranges: Vec<((usize, usize), f64)> = nodes
+            .iter()
+            .map(|&(node, v)| (self.ranges.get(node).copied().unwrap_or((0, 0)), v))
+            .collect();
+        ranges.sort_by_key(|(r, _)| r.0);
+        let disjoint = ranges.windows(2).all(|w| w[0].0 .1 <= w[1].0 .0);
+        let in_bounds = self.largest.is_some_and(|r| {
+            r.checked_mul(stride)
+                .and_then(|i| i.checked_add(offset))
+                .is_some_and(|i| i < out.len())
+        });
+        if !(disjoint && in_bounds) {
+            for ((b, e), v) in ranges {
+                for &r in &self.rows[b..e] {
+                    out[r as usize * stride + offset] += v;
+                }
+            }
+            return;
+        }
+        let target = SharedOut(out.as_mut_ptr());
+        ranges.par_iter().for_each(|&((b, e), v)| {
+            let target = &target;
+            for &r in &self.rows[b..e] {
+                // SAFETY: the partition's rows are distinct (the root's rows were strictly
+                // ascending, and splitting only permutes them within node ranges), the ranges are
+                // disjoint (checked above), so every index is written by exactly one task; and
+                // every `r * stride + offset` is below `out.len()` (checked above for the largest r).
+                unsafe { *target.0.add(r as usize * stride + offset) += v };
+            }
+        });
     }
 
     /// The rows of a node (empty for a node never created).
@@ -205,6 +256,41 @@ mod tests {
         let n = l.len();
         l.extend(rows.iter().copied().filter(|r| !f(*r)));
         (l, n)
+    }
+
+    #[test]
+    fn adding_leaf_values_matches_one_row_at_a_time() {
+        let n = 300_000usize;
+        let data = Dataset::from_columns(vec![(0..n).map(|i| ((i * 7919) % 1000) as f32).collect()]).unwrap();
+        for rows in [(0..n as u32).collect::<Vec<u32>>(), (0..n as u32).rev().collect()] {
+            let mut p = RowPartition::new(rows);
+            let split = |node, left, thr| SplitTask {
+                node,
+                split: crate::split::SplitInfo {
+                    feature: 0,
+                    bin: 0,
+                    threshold: thr,
+                    default_left: false,
+                    gain: 1.0,
+                    left: Default::default(),
+                    right: Default::default(),
+                },
+                left,
+                right: left + 1,
+            };
+            p.apply(&data, &[split(0, 1, 500.0)]);
+            p.apply(&data, &[split(1, 3, 100.0), split(2, 5, 900.0)]);
+            let leaves = [(3usize, 1.0), (4, 2.0), (5, 4.0), (6, 8.0)];
+            let mut fast = vec![0.5f64; n * 2];
+            p.add_to_rows(&leaves, &mut fast, 2, 1);
+            let mut slow = vec![0.5f64; n * 2];
+            for &(node, v) in &leaves {
+                for &r in p.node_rows(node) {
+                    slow[r as usize * 2 + 1] += v;
+                }
+            }
+            assert_eq!(fast, slow);
+        }
     }
 
     #[test]
