@@ -889,7 +889,7 @@ fn cpu_hist_backend<'a>(
         if let Some((scale, root)) = quantize_into(t.fit, t.rows, t.seed, packed) {
             *renew = Some(t.fit);
             let packed: &'a [i64] = packed;
-            return Box::new(HistBackend::quantized_in(
+            return Box::new(HistBackend::quantized(
                 t.train,
                 matrix,
                 mapper,

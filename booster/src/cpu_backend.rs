@@ -2,8 +2,6 @@
 //! building, the sibling subtraction trick and stable row partitioning. Histograms hold either f64
 //! sums of the gradient pairs or packed sums of quantized pairs ([`crate::quantize`]).
 
-use std::borrow::Cow;
-
 use rayon::prelude::*;
 
 use crate::binning::BinMapper;
@@ -13,7 +11,6 @@ use crate::hist::{build_histograms, subtract_in_place, CellScale, GradStats, His
 use crate::matrix::QuantizedMatrix;
 use crate::objective::GradPair;
 use crate::partition::RowPartition;
-use crate::quantize::QuantizedGradients;
 use crate::split::{best_split, SplitInfo, SplitParams};
 
 /// Histogram split finding on the CPU for one tree; `C` is the histogram cell (f64 sums, or packed
@@ -23,7 +20,7 @@ pub struct HistBackend<'a, C: HistCell = GradStats> {
     matrix: &'a QuantizedMatrix,
     mapper: &'a BinMapper,
     /// Per row: its contribution to a histogram cell.
-    pairs: Cow<'a, [C::Pair]>,
+    pairs: &'a [C::Pair],
     /// Turns cells into gradient sums.
     scale: CellScale,
     params: SplitParams,
@@ -46,37 +43,20 @@ impl<'a> HistBackend<'a, GradStats> {
         rows: Vec<u32>,
         params: SplitParams,
     ) -> Self {
-        HistBackend::with_pairs(
-            data,
-            matrix,
-            mapper,
-            Cow::Borrowed(gpairs),
-            CellScale::IDENTITY,
-            rows,
-            params,
-        )
+        let mut root = GradStats::default();
+        for &r in &rows {
+            root.add_pair(gpairs[r as usize]);
+        }
+        HistBackend::from_parts(data, matrix, mapper, gpairs, CellScale::IDENTITY, root, rows, params)
     }
 }
 
 impl<'a> HistBackend<'a, i64> {
-    /// A backend over `rows` whose histograms sum the packed quantized pairs `gradients` (quantized
-    /// over the same rows).
-    pub fn quantized(
-        data: &'a Dataset,
-        matrix: &'a QuantizedMatrix,
-        mapper: &'a BinMapper,
-        gradients: QuantizedGradients,
-        rows: Vec<u32>,
-        params: SplitParams,
-    ) -> Self {
-        let QuantizedGradients { packed, scale } = gradients;
-        HistBackend::with_pairs(data, matrix, mapper, Cow::Owned(packed), scale, rows, params)
-    }
-
-    /// Like [`HistBackend::quantized`], over pairs packed by [`crate::quantize::quantize_into`]
-    /// into a buffer the caller keeps, with `root` the packed sum of `rows`.
+    /// A backend over `rows` whose histograms sum the packed quantized pairs `packed` (from
+    /// [`crate::quantize::quantize_into`] over the same rows, with `scale`), `root` being the packed
+    /// sum of `rows`.
     #[allow(clippy::too_many_arguments)]
-    pub fn quantized_in(
+    pub fn quantized(
         data: &'a Dataset,
         matrix: &'a QuantizedMatrix,
         mapper: &'a BinMapper,
@@ -86,33 +66,17 @@ impl<'a> HistBackend<'a, i64> {
         rows: Vec<u32>,
         params: SplitParams,
     ) -> Self {
-        HistBackend::from_parts(data, matrix, mapper, Cow::Borrowed(packed), scale, root, rows, params)
+        HistBackend::from_parts(data, matrix, mapper, packed, scale, root, rows, params)
     }
 }
 
 impl<'a, C: HistCell> HistBackend<'a, C> {
-    fn with_pairs(
-        data: &'a Dataset,
-        matrix: &'a QuantizedMatrix,
-        mapper: &'a BinMapper,
-        pairs: Cow<'a, [C::Pair]>,
-        scale: CellScale,
-        rows: Vec<u32>,
-        params: SplitParams,
-    ) -> Self {
-        let mut root = C::default();
-        for &r in &rows {
-            root.add_pair(pairs[r as usize]);
-        }
-        HistBackend::from_parts(data, matrix, mapper, pairs, scale, root, rows, params)
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn from_parts(
         data: &'a Dataset,
         matrix: &'a QuantizedMatrix,
         mapper: &'a BinMapper,
-        pairs: Cow<'a, [C::Pair]>,
+        pairs: &'a [C::Pair],
         scale: CellScale,
         root: C,
         rows: Vec<u32>,
@@ -170,7 +134,7 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
             }
         }
         let row_lists: Vec<&[u32]> = build.iter().map(|&n| self.partition.node_rows(n)).collect();
-        let built = build_histograms::<C>(self.matrix, self.mapper.offsets(), &row_lists, &self.pairs);
+        let built = build_histograms::<C>(self.matrix, self.mapper.offsets(), &row_lists, self.pairs);
         for (n, h) in build.iter().zip(built) {
             self.hists[*n] = Some(h);
         }
