@@ -7,6 +7,8 @@
 
 use crate::tree::Tree;
 
+mod column_walk;
+
 /// Set in [`PackedNode::feature`] for a leaf.
 const LEAF: u32 = 1 << 31;
 /// Set in [`PackedNode::feature`] when missing values go left.
@@ -16,7 +18,7 @@ const FEATURE_MASK: u32 = DEFAULT_LEFT - 1;
 
 /// How many trees [`PackedForest::add_row`] walks side by side.
 const INTERLEAVE: usize = 8;
-/// How many rows [`PackedForest::add_block`] walks side by side through one tree.
+/// How many rows [`PackedForest::add_columns_scalar`] walks side by side through one tree.
 const ROWS_INTERLEAVED: usize = 8;
 
 /// One node: a split (`feature`, `value` = threshold, children `left` and `left + 1`) or a leaf
@@ -39,6 +41,9 @@ pub struct PackedForest {
     groups: Vec<u32>,
     /// One more than the largest feature index any split reads (0 without splits).
     num_features: usize,
+    /// The same trees in the complete layout of batch prediction (built by
+    /// [`PackedForest::for_batch`] when no tree is too deep for it).
+    complete: Option<column_walk::CompleteForest>,
 }
 
 impl PackedForest {
@@ -97,7 +102,17 @@ impl PackedForest {
             roots,
             groups,
             num_features,
+            complete: None,
         }
+    }
+
+    /// [`PackedForest::new`] for batch prediction over blocks of `block_rows` rows
+    /// ([`PackedForest::add_columns`] with that stride): trees no deeper than 12 levels are also
+    /// laid out as complete trees, which rows walk without branches.
+    pub fn for_batch(trees: &[Tree], group_of: impl Fn(usize) -> usize, block_rows: usize) -> PackedForest {
+        let mut forest = PackedForest::new(trees, &group_of);
+        forest.complete = column_walk::CompleteForest::new(trees, group_of, block_rows, forest.num_features);
+        forest
     }
 
     /// Number of trees.
@@ -116,7 +131,14 @@ impl PackedForest {
     // `!(x < t)` rather than `x >= t`: a row goes left exactly when `x < t` holds, as in `Tree`.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     fn step(&self, n: PackedNode, row: &[f32]) -> PackedNode {
-        let x = row[(n.feature & FEATURE_MASK) as usize];
+        self.step_by(n, |f| row[f])
+    }
+
+    /// [`PackedForest::step`] with feature `f`'s value given by `value(f)`.
+    #[inline(always)]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    fn step_by(&self, n: PackedNode, value: impl Fn(usize) -> f32) -> PackedNode {
+        let x = value((n.feature & FEATURE_MASK) as usize);
         let right = if x.is_nan() {
             n.feature & DEFAULT_LEFT == 0
         } else {
@@ -165,26 +187,45 @@ impl PackedForest {
         }
     }
 
-    /// Adds every tree's values for a block of rows (`rows` row-major, `num_features` values each)
-    /// to `margins` (`num_groups` per row), tree by tree so that one tree's nodes stay in cache
-    /// while the block's rows walk it, [`ROWS_INTERLEAVED`] rows side by side (their walks are
-    /// independent, so their loads overlap); each row's sum is still taken in tree order.
-    pub fn add_block(&self, rows: &[f32], num_features: usize, margins: &mut [f64], num_groups: usize) {
-        let nf = num_features.max(1);
-        let n = rows.len() / nf;
-        let full = n / ROWS_INTERLEAVED * ROWS_INTERLEAVED;
+    /// Adds every tree's values for a block of rows stored column by column to `margins`
+    /// (`num_groups` per row): feature `f` of row `r` is `columns[f * stride + r]`, for the
+    /// [`PackedForest::num_features`] features the trees read and `rows <= stride` rows.
+    ///
+    /// Trees are walked one at a time so that a tree's nodes stay in cache while the block's rows
+    /// walk it, many rows side by side (their walks are independent, so their loads overlap); each
+    /// row's sum is still taken in tree order, so the result is the same as [`PackedForest::add_row`]'s.
+    /// Walks the complete layout when [`PackedForest::for_batch`] built one for this `stride`.
+    pub fn add_columns(&self, columns: &[f32], stride: usize, rows: usize, margins: &mut [f64], num_groups: usize) {
+        assert!(rows <= stride && columns.len() >= self.num_features * stride);
+        assert!(margins.len() >= rows * num_groups);
+        match &self.complete {
+            Some(complete) if complete.stride() == stride => complete.add_columns(columns, rows, margins, num_groups),
+            _ => self.add_columns_scalar(columns, stride, rows, margins, num_groups),
+        }
+    }
+
+    /// [`PackedForest::add_columns`] without SIMD: [`ROWS_INTERLEAVED`] rows walk each tree side
+    /// by side. The reference for the SIMD kernel, and the fallback.
+    pub fn add_columns_scalar(
+        &self,
+        columns: &[f32],
+        stride: usize,
+        rows: usize,
+        margins: &mut [f64],
+        num_groups: usize,
+    ) {
+        let full = rows / ROWS_INTERLEAVED * ROWS_INTERLEAVED;
         for t in 0..self.roots.len() {
             let g = self.groups[t] as usize;
             let root = self.nodes[self.roots[t] as usize];
             for first in (0..full).step_by(ROWS_INTERLEAVED) {
-                let block = &rows[first * nf..(first + ROWS_INTERLEAVED) * nf];
                 let mut at = [root; ROWS_INTERLEAVED];
                 loop {
                     let mut active = false;
                     for (j, n) in at.iter_mut().enumerate() {
                         if n.feature & LEAF == 0 {
                             active = true;
-                            *n = self.step(*n, &block[j * nf..(j + 1) * nf]);
+                            *n = self.step_by(*n, |f| columns[f * stride + first + j]);
                         }
                     }
                     if !active {
@@ -195,8 +236,12 @@ impl PackedForest {
                     margins[(first + j) * num_groups + g] += n.value as f64;
                 }
             }
-            for k in full..n {
-                margins[k * num_groups + g] += self.tree_value(t, &rows[k * nf..(k + 1) * nf]) as f64;
+            for r in full..rows {
+                let mut n = root;
+                while n.feature & LEAF == 0 {
+                    n = self.step_by(n, |f| columns[f * stride + r]);
+                }
+                margins[r * num_groups + g] += n.value as f64;
             }
         }
     }
@@ -246,12 +291,21 @@ mod tests {
     #[test]
     fn interleaved_block_matches_row_by_row() {
         let t = tree();
-        let forest = PackedForest::new(&[t.clone(), t.clone(), t.clone()], |i| i % 2);
+        let forest = PackedForest::for_batch(&[t.clone(), t.clone(), t.clone()], |i| i % 2, 16);
         // 13 rows: one interleaved group of 8 and a remainder of 5.
         let values = [-2.0, -1.0, 0.0, 0.5, 1.0, f32::NAN, 3.0];
         let rows: Vec<f32> = (0..26).map(|i| values[(i * 5 + i / 7) % values.len()]).collect();
+        // Column-major, with a stride larger than the row count.
+        let mut columns = vec![f32::NAN; 2 * 16];
+        for (k, row) in rows.chunks_exact(2).enumerate() {
+            columns[k] = row[0];
+            columns[16 + k] = row[1];
+        }
         let mut block = vec![0.0f64; 13 * 2];
-        forest.add_block(&rows, 2, &mut block, 2);
+        forest.add_columns(&columns, 16, 13, &mut block, 2);
+        let mut scalar = vec![0.0f64; 13 * 2];
+        forest.add_columns_scalar(&columns, 16, 13, &mut scalar, 2);
+        assert_eq!(block, scalar);
         for (k, row) in rows.chunks_exact(2).enumerate() {
             let mut want = [0.0f64; 2];
             forest.add_row(row, &mut want);
@@ -274,5 +328,85 @@ mod tests {
         let forest = PackedForest::new(&[leaf], |_| 0);
         assert_eq!(forest.num_features(), 0);
         assert_eq!(forest.tree_value(0, &[]), 0.25);
+    }
+
+    /// A random valid tree: `splits` random splits grown at random leaves, thresholds and values
+    /// from a small set (so that rows hit thresholds exactly), some missing directions left.
+    fn random_tree(splits: usize, num_features: u32, seed: u64) -> Tree {
+        let mut s = seed | 1;
+        let mut next = move |m: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s % m
+        };
+        let cuts = [-1.0f32, -0.0, 0.5, 2.0, f32::INFINITY];
+        let mut t = Tree {
+            left: vec![-1],
+            right: vec![-1],
+            feature: vec![0],
+            threshold: vec![0.0],
+            default_left: vec![false],
+            value: vec![0.0],
+            gain: vec![0.0],
+            cover: vec![1.0],
+        };
+        for _ in 0..splits {
+            let leaves: Vec<usize> = (0..t.num_nodes()).filter(|&i| t.is_leaf(i)).collect();
+            let at = leaves[next(leaves.len() as u64) as usize];
+            let n = t.num_nodes() as i32;
+            t.left[at] = n;
+            t.right[at] = n + 1;
+            t.feature[at] = next(num_features as u64) as u32;
+            t.threshold[at] = cuts[next(cuts.len() as u64) as usize];
+            t.default_left[at] = next(2) == 1;
+            for _ in 0..2 {
+                t.left.push(-1);
+                t.right.push(-1);
+                t.feature.push(0);
+                t.threshold.push(0.0);
+                t.default_left.push(false);
+                t.value.push(next(1000) as f32 / 64.0 - 7.0);
+                t.gain.push(0.0);
+                t.cover.push(1.0);
+            }
+        }
+        t
+    }
+
+    proptest::proptest! {
+        /// The complete layout (shallow trees) and the packed walk (deep trees fall back to it) add
+        /// exactly what the trees' own walks give, in tree order, for any block stride.
+        #[test]
+        fn batch_walks_match_the_tree_walk(
+            splits in proptest::collection::vec(0usize..40, 1..6),
+            seed in 1u64..u64::MAX,
+            rows in 1usize..40,
+            extra in 0usize..9,
+        ) {
+            let nf = 3;
+            let trees: Vec<Tree> = splits.iter().enumerate().map(|(k, &n)| random_tree(n, nf, seed ^ k as u64)).collect();
+            let stride = rows + extra;
+            let values = [-2.0f32, -1.0, -0.0, 0.0, 0.5, 1.0, 2.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+            let mut columns = vec![f32::NAN; nf as usize * stride];
+            for (i, c) in columns.iter_mut().enumerate() {
+                *c = values[(i.wrapping_mul(7) ^ seed as usize) % values.len()];
+            }
+            let groups = 2;
+            let forest = PackedForest::for_batch(&trees, |t| t % groups, stride);
+            let mut got = vec![0.5f64; rows * groups];
+            forest.add_columns(&columns, stride, rows, &mut got, groups);
+            let mut scalar = vec![0.5f64; rows * groups];
+            forest.add_columns_scalar(&columns, stride, rows, &mut scalar, groups);
+            proptest::prop_assert_eq!(&got, &scalar);
+            for r in 0..rows {
+                let row: Vec<f32> = (0..nf as usize).map(|f| columns[f * stride + r]).collect();
+                let mut want = [0.5f64; 2];
+                for (t, tree) in trees.iter().enumerate() {
+                    want[t % groups] += tree.predict_row(&row) as f64;
+                }
+                proptest::prop_assert_eq!(&got[r * groups..(r + 1) * groups], &want[..], "row {}", r);
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! Batch prediction over blocks of rows: each block is copied to a small row-major buffer, then every
-//! tree is walked for every row of the block. Blocks run in parallel; each row's sum is taken in
-//! tree order, so results never depend on the thread count.
+//! Batch prediction over blocks of rows: each block's values of the features the trees read are
+//! copied column by column to a small buffer (or row by row, for leaf indices), then every tree is
+//! walked for every row of the block. Blocks run in parallel; each row's sum is taken in tree order,
+//! so results never depend on the thread count.
 
 use rayon::prelude::*;
 
@@ -10,6 +11,10 @@ use crate::tree::Tree;
 
 /// Rows per prediction block.
 const BLOCK: usize = 256;
+
+/// The most bytes of feature values one block of [`add_trees`] holds: blocks of very wide data (more
+/// than 1,024 features read) have fewer rows, so that the block stays near the core's L2 cache size.
+const BLOCK_BYTES: usize = 1024 * 1024;
 
 /// What [`crate::Booster::predict`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,11 +80,34 @@ pub fn add_trees(
     num_groups: usize,
     margins: &mut [f64],
 ) {
-    let nf = data.num_features();
-    let forest = PackedForest::new(trees, group_of);
-    for_each_block(data, margins, num_groups, |rows, out| {
-        forest.add_block(rows, nf, out, num_groups)
-    });
+    // Rows per block: BLOCK, or fewer (a multiple of 8) when that many rows of the features read
+    // would not fit BLOCK_BYTES.
+    let nf = trees
+        .iter()
+        .flat_map(|t| {
+            (0..t.num_nodes())
+                .filter(|&i| !t.is_leaf(i))
+                .map(|i| t.feature[i] as usize + 1)
+        })
+        .max()
+        .unwrap_or(0);
+    let rows = (BLOCK_BYTES / 4 / nf.max(1)).clamp(8, BLOCK) / 8 * 8;
+    let forest = PackedForest::for_batch(trees, group_of, rows);
+    debug_assert_eq!(forest.num_features(), nf);
+    let n = data.num_rows();
+    let columns = &data.columns()[..nf];
+    margins
+        .par_chunks_mut(rows * num_groups.max(1))
+        .enumerate()
+        .for_each(|(b, out)| {
+            let start = b * rows;
+            let end = (start + rows).min(n);
+            let mut buf = vec![f32::NAN; nf * rows];
+            for (f, column) in columns.iter().enumerate() {
+                column.scatter_rows(start, end, &mut buf[f * rows..(f + 1) * rows], 1, 0);
+            }
+            forest.add_columns(&buf, rows, end - start, out, num_groups);
+        });
 }
 
 /// The leaf index of every row in every tree (`num_rows * trees.len()`, row-major).

@@ -1,0 +1,239 @@
+//! Batch prediction for shallow trees: every tree of depth at most [`MAX_DEPTH`] is stored as a
+//! complete binary tree in heap order (node `i`'s children are `2i + 1` and `2i + 2`; a leaf above
+//! the last level is repeated below itself), so that a row walks exactly `depth` steps with no
+//! branch on the data: each step is one node load, one feature-value load, one comparison and one
+//! index update. Several rows walk a tree side by side so that their loads overlap.
+//!
+//! Values and thresholds are compared as order-preserving integer keys ([`key`]): a missing value's
+//! key is `u32::MAX`, above every threshold, so it goes right; a split whose missing values go left
+//! adds 1 to both sides, which wraps the missing key to 0 and leaves every other comparison as it
+//! was. One unsigned comparison thus decides both the value and the missing-value direction.
+//!
+//! The walk gives the leaf [`crate::tree::Tree::leaf_index`] would reach, so the sums are bit for bit
+//! those of [`super::PackedForest::add_columns_scalar`] (leaf values added as f64, in tree order).
+
+use crate::tree::Tree;
+
+/// The deepest tree stored complete (2^(depth+1) - 1 entries).
+pub(super) const MAX_DEPTH: usize = 12;
+/// Rows walking a tree side by side.
+const ROWS: usize = 8;
+
+/// An inner node of a complete tree (a repeated leaf is a split whose children are the same).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+struct Split {
+    /// Where the feature's values start in a block (feature index x block stride).
+    offset: u32,
+    /// 1 when missing values go left, else 0: added to the value's key before the comparison.
+    add: u32,
+    /// The threshold's key plus `add`: a row goes right when its key plus `add` is at least this.
+    threshold: u32,
+}
+
+/// Trees of depth at most [`MAX_DEPTH`] in heap order, for [`super::PackedForest::add_columns`].
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct CompleteForest {
+    /// Inner nodes, `2^depth - 1` per tree, tree after tree.
+    splits: Vec<Split>,
+    /// Leaf values, `2^depth` per tree, tree after tree.
+    leaves: Vec<f32>,
+    /// Per tree: depth, first split, first leaf, output group.
+    trees: Vec<(u32, usize, usize, u32)>,
+    /// The block stride (rows per column) the offsets were computed for.
+    stride: usize,
+    /// One more than the largest feature index a split reads.
+    num_features: usize,
+}
+
+impl CompleteForest {
+    /// Lays out `trees` (tree `t` adds to group `group_of(t)`) for blocks of `stride` rows of the
+    /// first `num_features` features, or `None` when a tree is deeper than [`MAX_DEPTH`], the
+    /// block's offsets would not fit 32 bits, or no tree splits (`num_features` is 0).
+    pub(super) fn new(
+        trees: &[Tree],
+        group_of: impl Fn(usize) -> usize,
+        stride: usize,
+        num_features: usize,
+    ) -> Option<CompleteForest> {
+        let depths: Vec<usize> = trees
+            .iter()
+            .map(|t| if t.left.is_empty() { 0 } else { t.depth() })
+            .collect();
+        if depths.iter().any(|d| *d > MAX_DEPTH)
+            || num_features == 0
+            || num_features.saturating_mul(stride) > u32::MAX as usize
+        {
+            return None;
+        }
+        let mut forest = CompleteForest {
+            splits: Vec::with_capacity(depths.iter().map(|d| (1usize << d) - 1).sum()),
+            leaves: Vec::with_capacity(depths.iter().map(|d| 1usize << d).sum()),
+            trees: Vec::with_capacity(trees.len()),
+            stride,
+            num_features,
+        };
+        for (t, (tree, &depth)) in trees.iter().zip(&depths).enumerate() {
+            let (first_split, first_leaf) = (forest.splits.len(), forest.leaves.len());
+            forest
+                .trees
+                .push((depth as u32, first_split, first_leaf, group_of(t) as u32));
+            forest.splits.resize(
+                first_split + (1 << depth) - 1,
+                Split {
+                    offset: 0,
+                    add: 0,
+                    threshold: 0,
+                },
+            );
+            forest.leaves.resize(first_leaf + (1 << depth), 0.0);
+            if tree.left.is_empty() {
+                continue;
+            }
+            // (original node, heap position, level)
+            let mut stack = vec![(0usize, 0usize, 0usize)];
+            while let Some((id, pos, level)) = stack.pop() {
+                if level == depth {
+                    forest.leaves[first_leaf + pos - ((1 << depth) - 1)] = tree.value[id];
+                    continue;
+                }
+                let (left, right) = if tree.is_leaf(id) {
+                    forest.splits[first_split + pos] = Split {
+                        offset: 0,
+                        add: 0,
+                        threshold: 0,
+                    };
+                    (id, id)
+                } else {
+                    let add = tree.default_left[id] as u32;
+                    let feature = tree.feature[id] as usize;
+                    assert!(feature < num_features, "split feature {feature} >= {num_features}");
+                    // A NaN threshold sends every row right, as `!(x < NaN)` does.
+                    let threshold = if tree.threshold[id].is_nan() {
+                        0
+                    } else {
+                        key(tree.threshold[id]) + add
+                    };
+                    forest.splits[first_split + pos] = Split {
+                        offset: (feature * stride) as u32,
+                        add,
+                        threshold,
+                    };
+                    (tree.left[id] as usize, tree.right[id] as usize)
+                };
+                stack.push((left, 2 * pos + 1, level + 1));
+                stack.push((right, 2 * pos + 2, level + 1));
+            }
+        }
+        Some(forest)
+    }
+
+    /// The block stride the layout was built for.
+    pub(super) fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// Adds every tree's value for rows `0..rows` of a column-major block (feature `f` of row `r`
+    /// at `columns[f * stride + r]`, `stride` as given to [`CompleteForest::new`]) to `margins`
+    /// (`num_groups` per row), in tree order.
+    pub(super) fn add_columns(&self, values: &[f32], rows: usize, margins: &mut [f64], num_groups: usize) {
+        assert!(rows <= self.stride && values.len() >= self.num_features * self.stride);
+        let columns: Vec<u32> = values[..self.num_features * self.stride]
+            .iter()
+            .map(|x| key(*x))
+            .collect();
+        assert!(margins.len() >= rows * num_groups && self.trees.iter().all(|t| (t.3 as usize) < num_groups));
+        let full = rows / ROWS * ROWS;
+        for &(depth, first_split, first_leaf, group) in &self.trees {
+            let splits = &self.splits[first_split..first_split + (1 << depth) - 1];
+            let leaves = &self.leaves[first_leaf..first_leaf + (1 << depth)];
+            let g = group as usize;
+            for first in (0..full).step_by(ROWS) {
+                let block = &columns[first..];
+                let mut at = [0usize; ROWS];
+                for _ in 0..depth {
+                    for (j, i) in at.iter_mut().enumerate() {
+                        // SAFETY: after fewer than `depth` steps `i < 2^depth - 1 = splits.len()`;
+                        // the offset is below (num_features - 1) * stride + 1 and `first + j <
+                        // rows <= stride`, so the value lies in `columns` (asserted above).
+                        *i = unsafe { step(splits, *i, block, j) };
+                    }
+                }
+                for (j, i) in at.iter().enumerate() {
+                    margins[(first + j) * num_groups + g] += leaves[*i + 1 - (1 << depth)] as f64;
+                }
+            }
+            for r in full..rows {
+                let mut i = 0;
+                for _ in 0..depth {
+                    // SAFETY: as above, with row `r < rows`.
+                    i = unsafe { step(splits, i, &columns[r..], 0) };
+                }
+                margins[r * num_groups + g] += leaves[i + 1 - (1 << depth)] as f64;
+            }
+        }
+    }
+}
+
+/// The order-preserving key of a value: `a < b` exactly when `key(a) < key(b)` (with -0 = +0), and
+/// a missing value (NaN) has the largest key, `u32::MAX`, which no number has.
+#[inline]
+fn key(x: f32) -> u32 {
+    if x.is_nan() {
+        return u32::MAX;
+    }
+    // `+ 0.0` turns -0 into +0. Negative numbers: all bits flipped; others: the sign bit set.
+    let bits = (x + 0.0).to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
+    }
+}
+
+/// One step down from heap position `i` for the row whose keys start at `block[row]`: to `2i + 1`
+/// when the value is below the threshold (or missing with missing values going left), else to
+/// `2i + 2`.
+///
+/// # Safety
+/// `i < splits.len()`, and `row + offset` is inside `block` for the split's offset.
+#[inline(always)]
+unsafe fn step(splits: &[Split], i: usize, block: &[u32], row: usize) -> usize {
+    debug_assert!(i < splits.len());
+    let s = *splits.get_unchecked(i);
+    let at = s.offset as usize + row;
+    debug_assert!(at < block.len());
+    let right = block.get_unchecked(at).wrapping_add(s.add) >= s.threshold;
+    2 * i + 1 + right as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_order_like_floats_and_missing_is_largest() {
+        let values = [
+            f32::NEG_INFINITY,
+            -3.4e38,
+            -1.0,
+            -1e-40,
+            -0.0,
+            0.0,
+            1e-40,
+            1.0,
+            3.4e38,
+            f32::INFINITY,
+        ];
+        for a in values {
+            for b in values {
+                assert_eq!(a < b, key(a) < key(b), "{a} < {b}");
+                assert_eq!(a == b, key(a) == key(b), "{a} == {b}");
+            }
+            assert!(key(a) < key(f32::NAN) && key(a) < u32::MAX);
+            // The default-left shift: no number's key wraps, the missing key does.
+            assert!(key(a).wrapping_add(1) > 0);
+        }
+        assert_eq!(key(f32::NAN).wrapping_add(1), 0);
+    }
+}
