@@ -7,6 +7,8 @@ use crate::binning::BinMapper;
 use crate::hist::{CellScale, GradStats, HistCell};
 use crate::params::Params;
 
+mod gain_kernel;
+
 /// Smallest loss change that counts as an improvement (XGBoost's `kRtEps`).
 pub const MIN_GAIN: f64 = 1e-6;
 
@@ -129,44 +131,32 @@ pub fn best_split_of_feature<C: HistCell>(
     // equal candidates wins.
     let mut best: (f64, usize, bool) = (MIN_GAIN, usize::MAX, false);
     // Without L1 and max_delta_step the gain is a plain formula: evaluate every candidate over
-    // prefix-sum arrays in a loop the compiler vectorises, then pick the first best.
+    // prefix sums in a loop the compiler vectorises, then pick the first best.
     let plain = p.alpha == 0.0 && p.max_delta_step == 0.0;
-    let (mut grads, mut hesses, mut gains) = if plain {
-        (Vec::with_capacity(nb), Vec::with_capacity(nb), Vec::with_capacity(nb))
-    } else {
-        Default::default()
+    let inputs = gain_kernel::GainInputs {
+        total,
+        lambda: p.lambda,
+        min_child_weight: p.min_child_weight,
+        parent_gain,
     };
-    let mut scan = |mut left_cell: C, last: usize, default_left: bool| {
+    let mut prefix: Vec<C> = Vec::with_capacity(if plain { nb } else { 0 });
+    let mut scan = |left_cell: C, last: usize, default_left: bool| {
         if plain {
-            grads.clear();
-            hesses.clear();
+            prefix.clear();
+            let mut acc = left_cell;
             for s in &bins[..last] {
-                left_cell += *s;
-                let left = left_cell.stats(scale);
-                grads.push(left.grad);
-                hesses.push(left.hess);
+                acc += *s;
+                prefix.push(acc);
             }
-            let (lambda, mcw) = (p.lambda, p.min_child_weight);
-            gains.clear();
-            // The same arithmetic as `node_gain(left) + node_gain(right) - parent_gain`.
-            gains.extend(grads.iter().zip(&hesses).map(|(&g, &h)| {
-                let (gr, hr) = (total.grad - g, total.hess - h);
-                let ok = h >= mcw && h > 0.0 && hr >= mcw && hr > 0.0;
-                let gain = g * g / (h + lambda) + gr * gr / (hr + lambda) - parent_gain;
-                if ok {
-                    gain
-                } else {
-                    f64::NEG_INFINITY
-                }
-            }));
             // An empty bin repeats the gain of the bin before it, so it never wins (strict >).
-            for (b, &gain) in gains.iter().enumerate() {
+            if let Some((gain, b)) = gain_kernel::first_best(&prefix, scale, inputs) {
                 if gain > best.0 {
                     best = (gain, b, default_left);
                 }
             }
             return;
         }
+        let mut left_cell = left_cell;
         for (b, s) in bins[..last].iter().enumerate() {
             // An empty bin gives the same partition as the bin before it.
             if *s == C::default() && b > 0 {
