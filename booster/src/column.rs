@@ -57,6 +57,17 @@ impl Column {
         }
     }
 
+    /// Writes the values of rows `start..end` into `out[row - start]`, `NaN` for missing rows.
+    pub fn copy_rows(&self, start: usize, end: usize, out: &mut [f32]) {
+        match self {
+            Column::Dense(v) => out[..end - start].copy_from_slice(&v[start..end]),
+            Column::Sparse { .. } => {
+                out[..end - start].fill(f32::NAN);
+                self.scatter_rows(start, end, out, 1, 0);
+            }
+        }
+    }
+
     /// Writes the values of rows `start..end` into `out[(row - start) * stride + offset]`, leaving
     /// the slots of missing rows untouched (callers fill them with `NaN` first).
     pub fn scatter_rows(&self, start: usize, end: usize, out: &mut [f32], stride: usize, offset: usize) {

@@ -5,6 +5,7 @@
 //! store); walking it touches five arrays per node. [`PackedForest`] is built from the trees once
 //! (for a batch prediction, or cached by the booster for single rows) and walked instead.
 
+use crate::column::Column;
 use crate::tree::Tree;
 
 mod column_walk;
@@ -107,12 +108,31 @@ impl PackedForest {
     }
 
     /// [`PackedForest::new`] for batch prediction over blocks of `block_rows` rows
-    /// ([`PackedForest::add_columns`] with that stride): trees no deeper than 12 levels are also
-    /// laid out as complete trees, which rows walk without branches.
+    /// ([`PackedForest::add_rows`], or [`PackedForest::add_columns`] with that stride): trees no
+    /// deeper than 12 levels are also laid out as complete trees, which rows walk without branches.
     pub fn for_batch(trees: &[Tree], group_of: impl Fn(usize) -> usize, block_rows: usize) -> PackedForest {
         let mut forest = PackedForest::new(trees, &group_of);
         forest.complete = column_walk::CompleteForest::new(trees, group_of, block_rows, forest.num_features);
         forest
+    }
+
+    /// Adds every tree's values for rows `start..end` of `columns` (a dataset's feature columns,
+    /// at least [`PackedForest::num_features`] of them) to `margins` (`num_groups` per row, from
+    /// row `start` on); see [`PackedForest::add_columns`]. With the complete layout of
+    /// [`PackedForest::for_batch`], `end - start` must not exceed its `block_rows`.
+    pub fn add_rows(&self, columns: &[Column], start: usize, end: usize, margins: &mut [f64], num_groups: usize) {
+        let columns = &columns[..self.num_features];
+        match &self.complete {
+            Some(complete) => complete.add_rows(columns, start, end, margins, num_groups),
+            None => {
+                let rows = end - start;
+                let mut block = vec![f32::NAN; self.num_features * rows];
+                for (f, column) in columns.iter().enumerate() {
+                    column.copy_rows(start, end, &mut block[f * rows..(f + 1) * rows]);
+                }
+                self.add_columns_scalar(&block, rows, rows, margins, num_groups);
+            }
+        }
     }
 
     /// Number of trees.
@@ -399,6 +419,29 @@ mod tests {
             let mut scalar = vec![0.5f64; rows * groups];
             forest.add_columns_scalar(&columns, stride, rows, &mut scalar, groups);
             proptest::prop_assert_eq!(&got, &scalar);
+            // Straight from dataset columns, dense and sparse, for rows `extra..extra + rows` of a
+            // dataset that has `extra` rows more in front.
+            let dense: Vec<Column> = (0..nf as usize)
+                .map(|f| {
+                    let mut v = vec![1.0f32; extra];
+                    v.extend_from_slice(&columns[f * stride..f * stride + rows]);
+                    Column::Dense(v)
+                })
+                .collect();
+            let sparse: Vec<Column> = dense
+                .iter()
+                .map(|c| {
+                    let v = c.as_dense().unwrap();
+                    let present: Vec<u32> = (0..v.len() as u32).filter(|&r| !v[r as usize].is_nan()).collect();
+                    let values = present.iter().map(|&r| v[r as usize]).collect();
+                    Column::Sparse { rows: present, values }
+                })
+                .collect();
+            for cols in [&dense, &sparse] {
+                let mut from_rows = vec![0.5f64; rows * groups];
+                forest.add_rows(cols, extra, extra + rows, &mut from_rows, groups);
+                proptest::prop_assert_eq!(&from_rows, &got);
+            }
             for r in 0..rows {
                 let row: Vec<f32> = (0..nf as usize).map(|f| columns[f * stride + r]).collect();
                 let mut want = [0.5f64; 2];

@@ -1,5 +1,6 @@
 //! Batch prediction over blocks of rows: each block's values of the features the trees read are
-//! copied column by column to a small buffer (or row by row, for leaf indices), then every tree is
+//! taken column by column into a small buffer (as order-preserving keys, see
+//! [`crate::inference::PackedForest::add_rows`]; row by row for leaf indices), then every tree is
 //! walked for every row of the block. Blocks run in parallel; each row's sum is taken in tree order,
 //! so results never depend on the thread count.
 
@@ -12,9 +13,9 @@ use crate::tree::Tree;
 /// Rows per prediction block.
 const BLOCK: usize = 256;
 
-/// The most bytes of feature values one block of [`add_trees`] holds: blocks of very wide data (more
-/// than 1,024 features read) have fewer rows, so that the block stays near the core's L2 cache size.
-const BLOCK_BYTES: usize = 1024 * 1024;
+/// The most bytes of feature values one block of [`add_trees`] holds: blocks of wide data (more than
+/// 512 features read) have fewer rows, so that the block stays in the core's L2 cache.
+const BLOCK_BYTES: usize = 512 * 1024;
 
 /// What [`crate::Booster::predict`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,18 +96,12 @@ pub fn add_trees(
     let forest = PackedForest::for_batch(trees, group_of, rows);
     debug_assert_eq!(forest.num_features(), nf);
     let n = data.num_rows();
-    let columns = &data.columns()[..nf];
     margins
         .par_chunks_mut(rows * num_groups.max(1))
         .enumerate()
         .for_each(|(b, out)| {
             let start = b * rows;
-            let end = (start + rows).min(n);
-            let mut buf = vec![f32::NAN; nf * rows];
-            for (f, column) in columns.iter().enumerate() {
-                column.scatter_rows(start, end, &mut buf[f * rows..(f + 1) * rows], 1, 0);
-            }
-            forest.add_columns(&buf, rows, end - start, out, num_groups);
+            forest.add_rows(data.columns(), start, (start + rows).min(n), out, num_groups);
         });
 }
 

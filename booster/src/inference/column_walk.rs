@@ -12,6 +12,7 @@
 //! The walk gives the leaf [`crate::tree::Tree::leaf_index`] would reach, so the sums are bit for bit
 //! those of [`super::PackedForest::add_columns_scalar`] (leaf values added as f64, in tree order).
 
+use crate::column::Column;
 use crate::tree::Tree;
 
 /// The deepest tree stored complete (2^(depth+1) - 1 entries).
@@ -133,15 +134,61 @@ impl CompleteForest {
         self.stride
     }
 
+    /// Adds every tree's value for rows `start..end` of `columns` (`end - start` at most the
+    /// stride given to [`CompleteForest::new`]) to `margins` (`num_groups` per row), in tree order.
+    /// The block's keys are made straight from the columns.
+    pub(super) fn add_rows(
+        &self,
+        columns: &[Column],
+        start: usize,
+        end: usize,
+        margins: &mut [f64],
+        num_groups: usize,
+    ) {
+        let rows = end - start;
+        assert!(rows <= self.stride && columns.len() >= self.num_features);
+        let mut keys = vec![u32::MAX; self.num_features * self.stride];
+        for (column, out) in columns.iter().zip(keys.chunks_exact_mut(self.stride)) {
+            match column {
+                Column::Dense(v) => {
+                    for (k, x) in out.iter_mut().zip(&v[start..end]) {
+                        *k = key(*x);
+                    }
+                    // The next block's values of this column (the same thread usually takes it):
+                    // on wide data they are far apart, so ask for them while this block is walked.
+                    for line in (end..(end + rows).min(v.len())).step_by(16) {
+                        crate::hist::prefetch(&v[line]);
+                    }
+                }
+                Column::Sparse { rows: ids, values } => {
+                    let from = ids.partition_point(|r| (*r as usize) < start);
+                    for (r, x) in ids[from..].iter().zip(&values[from..]) {
+                        if *r as usize >= end {
+                            break;
+                        }
+                        out[*r as usize - start] = key(*x);
+                    }
+                }
+            }
+        }
+        self.add_keys(&keys, rows, margins, num_groups);
+    }
+
     /// Adds every tree's value for rows `0..rows` of a column-major block (feature `f` of row `r`
     /// at `columns[f * stride + r]`, `stride` as given to [`CompleteForest::new`]) to `margins`
     /// (`num_groups` per row), in tree order.
     pub(super) fn add_columns(&self, values: &[f32], rows: usize, margins: &mut [f64], num_groups: usize) {
         assert!(rows <= self.stride && values.len() >= self.num_features * self.stride);
-        let columns: Vec<u32> = values[..self.num_features * self.stride]
+        let keys: Vec<u32> = values[..self.num_features * self.stride]
             .iter()
             .map(|x| key(*x))
             .collect();
+        self.add_keys(&keys, rows, margins, num_groups);
+    }
+
+    /// The walk of [`CompleteForest::add_columns`] over the values' keys.
+    fn add_keys(&self, columns: &[u32], rows: usize, margins: &mut [f64], num_groups: usize) {
+        assert!(rows <= self.stride && columns.len() >= self.num_features * self.stride);
         assert!(margins.len() >= rows * num_groups && self.trees.iter().all(|t| (t.3 as usize) < num_groups));
         let full = rows / ROWS * ROWS;
         for &(depth, first_split, first_leaf, group) in &self.trees {
