@@ -62,6 +62,7 @@ pub mod ensemble;
 pub mod error;
 pub mod exact;
 pub mod explain;
+pub mod fastmath;
 pub mod grow;
 pub mod hist;
 pub mod inference;

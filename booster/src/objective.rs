@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::fastmath;
 use crate::metric::Metric;
 use crate::params::{ObjectiveKind, Params};
 use crate::stats::weighted_quantile;
@@ -168,7 +169,7 @@ fn residual_quantile(leaf: &LeafRows<'_>, alpha: f64) -> Option<f64> {
 }
 
 fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + crate::fastmath::exp(-x))
 }
 
 /// The built-in objectives, configured from [`Params`].
@@ -315,20 +316,44 @@ impl Objective for BuiltinObjective {
             }
             BinaryLogistic | BinaryLogitRaw => {
                 let spw = self.scale_pos_weight;
-                par_gradients(labels, weights, margins, out, move |y, m| {
-                    let p = sigmoid(m);
-                    let w = if y == 1.0 { spw } else { 1.0 };
-                    ((p - y as f64) * w, (p * (1.0 - p)).max(1e-16) * w)
+                out.par_chunks_mut(GRAD_CHUNK).enumerate().for_each(|(c, chunk)| {
+                    let start = c * GRAD_CHUNK;
+                    // e^-m for the whole chunk in one vectorised pass; p = 1 / (1 + e^-m) is then
+                    // `sigmoid(m)` to the bit.
+                    let mut e: Vec<f64> = margins[start..start + chunk.len()].iter().map(|m| -m).collect();
+                    fastmath::exp_in_place(&mut e);
+                    for (k, (gp, e)) in chunk.iter_mut().zip(&e).enumerate() {
+                        let i = start + k;
+                        let p = 1.0 / (1.0 + e);
+                        let y = labels[i];
+                        let s = if y == 1.0 { spw } else { 1.0 };
+                        let w = weights.map_or(1.0, |w| w[i]) as f64;
+                        let (g, h) = ((p - y as f64) * s, (p * (1.0 - p)).max(1e-16) * s);
+                        *gp = GradPair::new((g * w) as f32, (h * w) as f32);
+                    }
                 })
             }
             MultiSoftmax | MultiSoftprob => {
                 let k = self.num_class;
                 out.par_chunks_mut(GRAD_CHUNK * k).enumerate().for_each(|(c, chunk)| {
                     let start = c * GRAD_CHUNK;
-                    let mut p = vec![0.0f64; k];
-                    for (r, row_out) in chunk.chunks_exact_mut(k).enumerate() {
+                    let rows = chunk.len() / k;
+                    // `softmax` of every row of the chunk, the exponentials in one vectorised pass.
+                    let m = &margins[start * k..(start + rows) * k];
+                    let mut p: Vec<f64> = m.to_vec();
+                    for row in p.chunks_exact_mut(k) {
+                        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        for v in row.iter_mut() {
+                            *v -= max;
+                        }
+                    }
+                    fastmath::exp_in_place(&mut p);
+                    for (r, (row_out, p)) in chunk.chunks_exact_mut(k).zip(p.chunks_exact_mut(k)).enumerate() {
+                        let sum: f64 = p.iter().sum();
+                        for v in p.iter_mut() {
+                            *v /= sum;
+                        }
                         let i = start + r;
-                        softmax(&margins[i * k..(i + 1) * k], &mut p);
                         let w = weights.map_or(1.0, |w| w[i]) as f64;
                         let y = labels[i] as usize;
                         for (c, gp) in row_out.iter_mut().enumerate() {
@@ -491,7 +516,7 @@ pub fn softmax(m: &[f64], p: &mut [f64]) {
     let max = m.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut sum = 0.0;
     for (o, v) in p.iter_mut().zip(m) {
-        *o = (v - max).exp();
+        *o = crate::fastmath::exp(v - max);
         sum += *o;
     }
     for o in p.iter_mut() {
