@@ -35,8 +35,13 @@ struct Split {
 /// Trees of depth at most [`MAX_DEPTH`] in heap order, for [`super::PackedForest::add_columns`].
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct CompleteForest {
-    /// Inner nodes, `2^depth - 1` per tree, tree after tree.
-    splits: Vec<Split>,
+    /// Inner nodes' [`Split::offset`], `2^depth - 1` per tree, tree after tree (field by field, so
+    /// that a step indexes each array directly).
+    offset: Vec<u32>,
+    /// Inner nodes' [`Split::add`], as `offset`.
+    add: Vec<u32>,
+    /// Inner nodes' [`Split::threshold`], as `offset`.
+    threshold: Vec<u32>,
     /// Leaf values, `2^depth` per tree, tree after tree.
     leaves: Vec<f32>,
     /// Per tree: depth, first split, first leaf, output group.
@@ -67,19 +72,22 @@ impl CompleteForest {
         {
             return None;
         }
+        let mut splits: Vec<Split> = Vec::with_capacity(depths.iter().map(|d| (1usize << d) - 1).sum());
         let mut forest = CompleteForest {
-            splits: Vec::with_capacity(depths.iter().map(|d| (1usize << d) - 1).sum()),
+            offset: Vec::new(),
+            add: Vec::new(),
+            threshold: Vec::new(),
             leaves: Vec::with_capacity(depths.iter().map(|d| 1usize << d).sum()),
             trees: Vec::with_capacity(trees.len()),
             stride,
             num_features,
         };
         for (t, (tree, &depth)) in trees.iter().zip(&depths).enumerate() {
-            let (first_split, first_leaf) = (forest.splits.len(), forest.leaves.len());
+            let (first_split, first_leaf) = (splits.len(), forest.leaves.len());
             forest
                 .trees
                 .push((depth as u32, first_split, first_leaf, group_of(t) as u32));
-            forest.splits.resize(
+            splits.resize(
                 first_split + (1 << depth) - 1,
                 Split {
                     offset: 0,
@@ -99,7 +107,7 @@ impl CompleteForest {
                     continue;
                 }
                 let (left, right) = if tree.is_leaf(id) {
-                    forest.splits[first_split + pos] = Split {
+                    splits[first_split + pos] = Split {
                         offset: 0,
                         add: 0,
                         threshold: 0,
@@ -115,7 +123,7 @@ impl CompleteForest {
                     } else {
                         key(tree.threshold[id]) + add
                     };
-                    forest.splits[first_split + pos] = Split {
+                    splits[first_split + pos] = Split {
                         offset: (feature * stride) as u32,
                         add,
                         threshold,
@@ -126,6 +134,9 @@ impl CompleteForest {
                 stack.push((right, 2 * pos + 2, level + 1));
             }
         }
+        forest.offset = splits.iter().map(|s| s.offset).collect();
+        forest.add = splits.iter().map(|s| s.add).collect();
+        forest.threshold = splits.iter().map(|s| s.threshold).collect();
         Some(forest)
     }
 
@@ -192,7 +203,12 @@ impl CompleteForest {
         assert!(margins.len() >= rows * num_groups && self.trees.iter().all(|t| (t.3 as usize) < num_groups));
         let full = rows / ROWS * ROWS;
         for &(depth, first_split, first_leaf, group) in &self.trees {
-            let splits = &self.splits[first_split..first_split + (1 << depth) - 1];
+            let range = first_split..first_split + (1 << depth) - 1;
+            let splits = Splits {
+                offset: &self.offset[range.clone()],
+                add: &self.add[range.clone()],
+                threshold: &self.threshold[range],
+            };
             let leaves = &self.leaves[first_leaf..first_leaf + (1 << depth)];
             let g = group as usize;
             for first in (0..full).step_by(ROWS) {
@@ -203,7 +219,7 @@ impl CompleteForest {
                         // SAFETY: after fewer than `depth` steps `i < 2^depth - 1 = splits.len()`;
                         // the offset is below (num_features - 1) * stride + 1 and `first + j <
                         // rows <= stride`, so the value lies in `columns` (asserted above).
-                        *i = unsafe { step(splits, *i, block, j) };
+                        *i = unsafe { step(&splits, *i, block, j) };
                     }
                 }
                 for (j, i) in at.iter().enumerate() {
@@ -214,7 +230,7 @@ impl CompleteForest {
                 let mut i = 0;
                 for _ in 0..depth {
                     // SAFETY: as above, with row `r < rows`.
-                    i = unsafe { step(splits, i, &columns[r..], 0) };
+                    i = unsafe { step(&splits, i, &columns[r..], 0) };
                 }
                 margins[r * num_groups + g] += leaves[i + 1 - (1 << depth)] as f64;
             }
@@ -245,13 +261,20 @@ fn key(x: f32) -> u32 {
 /// # Safety
 /// `i < splits.len()`, and `row + offset` is inside `block` for the split's offset.
 #[inline(always)]
-unsafe fn step(splits: &[Split], i: usize, block: &[u32], row: usize) -> usize {
-    debug_assert!(i < splits.len());
-    let s = *splits.get_unchecked(i);
-    let at = s.offset as usize + row;
+unsafe fn step(splits: &Splits, i: usize, block: &[u32], row: usize) -> usize {
+    debug_assert!(i < splits.offset.len() && i < splits.add.len() && i < splits.threshold.len());
+    let at = *splits.offset.get_unchecked(i) as usize + row;
     debug_assert!(at < block.len());
-    let right = block.get_unchecked(at).wrapping_add(s.add) >= s.threshold;
+    let right =
+        block.get_unchecked(at).wrapping_add(*splits.add.get_unchecked(i)) >= *splits.threshold.get_unchecked(i);
     2 * i + 1 + right as usize
+}
+
+/// One tree's inner nodes, field by field (see [`Split`]).
+struct Splits<'a> {
+    offset: &'a [u32],
+    add: &'a [u32],
+    threshold: &'a [u32],
 }
 
 #[cfg(test)]
