@@ -140,26 +140,27 @@ pub fn best_split_of_feature<C: HistCell>(
         parent_gain,
     };
     let mut prefix: Vec<C> = Vec::with_capacity(if plain { nb } else { 0 });
-    let mut scan = |left_cell: C, last: usize, default_left: bool| {
+    // Candidates `first..last`: the rows of value bins `0..=b` (all empty below `first`) go left.
+    let mut scan = |left_cell: C, first: usize, last: usize, default_left: bool| {
         if plain {
             prefix.clear();
             let mut acc = left_cell;
-            for s in &bins[..last] {
+            for s in &bins[first..last] {
                 acc += *s;
                 prefix.push(acc);
             }
             // An empty bin repeats the gain of the bin before it, so it never wins (strict >).
             if let Some((gain, b)) = gain_kernel::first_best(&prefix, scale, inputs) {
                 if gain > best.0 {
-                    best = (gain, b, default_left);
+                    best = (gain, first + b, default_left);
                 }
             }
             return;
         }
         let mut left_cell = left_cell;
-        for (b, s) in bins[..last].iter().enumerate() {
+        for (b, s) in bins.iter().enumerate().take(last).skip(first) {
             // An empty bin gives the same partition as the bin before it.
-            if *s == C::default() && b > 0 {
+            if *s == C::default() && b > first {
                 continue;
             }
             left_cell += *s;
@@ -175,10 +176,15 @@ pub fn best_split_of_feature<C: HistCell>(
         }
     };
     // Missing values go right: the left child is a prefix of the value bins.
-    scan(C::default(), nb, false);
+    scan(C::default(), 0, nb, false);
     if has_missing {
-        // Missing values go left: the left child is a prefix plus the missing bin.
-        scan(missing_cell, nb.saturating_sub(1), true);
+        // Missing values go left: the left child is a prefix plus the missing bin. A prefix of empty
+        // bins would leave the missing rows alone on the left: the same partition as every value
+        // going left above, whose gain only rounding could tell apart, so such candidates are
+        // skipped (the split is then the same for any summation order, on the CPU and the GPU).
+        let last = nb.saturating_sub(1);
+        let first = bins.iter().position(|c| *c != C::default()).unwrap_or(nb).min(last);
+        scan(missing_cell, first, last, true);
     }
     let (gain, bin, default_left) = best;
     if bin == usize::MAX {
@@ -298,6 +304,33 @@ mod tests {
             s.default_left,
             "the strongly negative missing rows belong with the left rows"
         );
+    }
+
+    #[test]
+    fn missing_rows_alone_are_split_off_as_missing_right_whatever_the_rounding() {
+        // Value bins 0 and 1 empty, the rows in bins 2 and 3, a strong missing bin: the best
+        // partition is the missing rows against the rest. It is found as "every value left,
+        // missing right" at the last non-empty bin, never as "missing alone on the left" (the same
+        // partition, whose gain could differ from it only by rounding), for f64 and packed cells.
+        let mapper = BinMapper::from_cuts(vec![FeatureCuts {
+            cuts: vec![1.0, 2.0, 3.0, 4.0, 5.0],
+            has_missing: true,
+        }]);
+        let cells = [(0.0, 0.0), (0.0, 0.0), (-2.0, 3.0), (-1.0, 2.0), (0.0, 0.0), (9.0, 1.5)];
+        let hist: Vec<GradStats> = cells.iter().map(|&(g, h)| GradStats::new(g, h)).collect();
+        let total = hist.iter().fold(GradStats::default(), |a, c| a + *c);
+        let s = best_split(&hist, &CellScale::IDENTITY, &mapper, &[0], total, &p()).unwrap();
+        assert_eq!((s.bin, s.default_left), (3, false));
+        let packed: Vec<i64> = cells
+            .iter()
+            .map(|&(g, h)| crate::quantize::pack((g * 2.0) as i32, (h * 2.0) as u32))
+            .collect();
+        let scale = CellScale {
+            grad_unit: 0.5,
+            hess_unit: 0.5,
+        };
+        let s = best_split(&packed, &scale, &mapper, &[0], total, &p()).unwrap();
+        assert_eq!((s.bin, s.default_left), (3, false));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use rayon::prelude::*;
 use sylvan_booster::binning::BinMapper;
 use sylvan_booster::grow::TrainNode;
 use sylvan_booster::objective::objective_for;
@@ -260,8 +261,13 @@ impl GpuPredictor {
         for (b, out) in margins.chunks_mut(batch * k).enumerate() {
             let start = b * batch;
             let rows = out.len() / k;
+            // Column-major (feature f's values of the batch side by side), so that the threads of a
+            // warp, which take adjacent rows, read adjacent values; copied one column per task.
             x.clear();
-            data.rows_into(start, start + rows, &mut x);
+            x.resize(rows * nf, f32::NAN);
+            x.par_chunks_mut(rows)
+                .zip(data.columns().par_iter())
+                .for_each(|(out, column)| column.copy_rows(start, start + rows, out));
             let x_dev = s.clone_htod(&x).ctx("uploading features")?;
             let mut m_dev = s.clone_htod(&*out).ctx("uploading margins")?;
             let (n32, nf32, k32) = (rows as u32, nf as u32, k as u32);

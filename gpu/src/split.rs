@@ -141,10 +141,17 @@ pub fn reference_best_split(
                 break;
             }
             let last = if dl { nb.saturating_sub(1) } else { nb };
+            // Missing left: skip the empty value bins in front (the missing rows alone on the left
+            // are the same partition as every value on the left with missing right).
+            let first = if dl {
+                (0..nb).find(|&b| hist[off + b] != (0, 0)).unwrap_or(nb).min(last)
+            } else {
+                0
+            };
             let (mut lg, mut lh) = if dl { (mg, mh) } else { (0, 0) };
-            for b in 0..last {
+            for b in first..last {
                 let (g, h) = hist[off + b];
-                if g == 0 && h == 0 && b > 0 {
+                if g == 0 && h == 0 && b > first {
                     continue;
                 }
                 lg += g;

@@ -32,7 +32,8 @@ extern "C" __global__ void update_margins_u16(const u16* __restrict__ bins, u32 
     update_impl<u16>(bins, nf, n, nodes, values, margins, k, group);
 }
 
-// Batch prediction on raw features. x: n x nf row-major f32 (NaN = missing). nodes: 4 i32 per node
+// Batch prediction on raw features. x: nf x n column-major f32 (feature f of row i at x[f * n + i];
+// NaN = missing). nodes: 4 i32 per node
 // (left, right, feature, default_left), children as indices into the concatenation of all trees;
 // thresholds and values per node; tree_first: first node of each tree; tree_group: each tree's
 // output. A row goes left when x < threshold, missing values follow default_left.
@@ -41,12 +42,11 @@ extern "C" __global__ void predict_raw(const float* __restrict__ x, u32 n, u32 n
                                        const u32* __restrict__ tree_first, const u32* __restrict__ tree_group,
                                        u32 ntrees, u32 k, double* __restrict__ margins) {
     GRID_STRIDE(i, n) {
-        const float* row = x + i * nf;
         for (u32 t = 0; t < ntrees; ++t) {
             i32 j = (i32)tree_first[t];
             while (nodes[4 * j] >= 0) {
                 const i32* nd = nodes + 4 * j;
-                const float v = row[nd[2]];
+                const float v = x[(u64)nd[2] * n + i];
                 const bool l = (v != v) ? (nd[3] != 0) : (v < thresholds[j]);
                 j = l ? nd[0] : nd[1];
             }

@@ -81,11 +81,18 @@ extern "C" __global__ void split_features(const u64* __restrict__ hist, u32 tota
             // Missing right: the left child is a prefix of the value bins (all nb of them may go
             // left). Missing left: the prefix plus the missing bin (at most nb - 1 value bins).
             const u32 last = dl == 0 ? nb : (nb == 0 ? 0 : nb - 1);
+            // Missing left: skip the empty value bins in front (the missing rows alone on the left
+            // are the same partition as every value on the left with missing right).
+            u32 first = 0;
+            if (dl) {
+                while (first < nb && h[2 * (off + first)] == 0 && h[2 * (off + first) + 1] == 0) ++first;
+                if (first > last) first = last;
+            }
             i64 lg = dl ? mg : 0, lh = dl ? mh : 0;
-            for (u32 b = 0; b < last; ++b) {
+            for (u32 b = first; b < last; ++b) {
                 const i64 sg = h[2 * (off + b)], sh = h[2 * (off + b) + 1];
                 // An empty bin gives the same partition as the bin before it.
-                if (sg == 0 && sh == 0 && b > 0) continue;
+                if (sg == 0 && sh == 0 && b > first) continue;
                 lg += sg;
                 lh += sh;
                 const double lgd = (double)lg / scale_g, lhd = (double)lh / scale_h;
