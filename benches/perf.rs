@@ -29,7 +29,8 @@
 //!   polled the same way; it holds the training and test arrays).
 //! - Prediction: the test set, in memory, to probabilities / values. Sylvan: `Booster::predict`
 //!   in this process on the model the CLI saved, with the test Parquet already loaded (the load is
-//!   not timed); XGBoost: `inplace_predict` on the NumPy array; LightGBM: `Booster.predict`.
+//!   not timed); XGBoost: `inplace_predict` on the NumPy array; LightGBM: `Booster.predict`. For each
+//!   library the second of two calls is timed (the first warms caches and thread pools).
 //! - Sylvan "load + binning": in this process, `sylvan::load_training` of the training Parquet file
 //!   plus `BinMapper::fit` and `QuantizedMatrix::build`, as a fraction of the CLI training time.
 //! - Test metric: AUC (binary), RMSE (regression), accuracy (multiclass).
@@ -529,6 +530,8 @@ fn run_sylvan(s: &Settings, w: &Workload, d: &Path, params: &[(&str, String)], r
         .expect("load test.parquet")
         .dataset;
     let labels = test.labels().to_vec();
+    // One untimed prediction first (caches, thread pool), as for the anchors; then the timed one.
+    let _ = booster.predict(&test, PredictOptions::default());
     let t = Instant::now();
     let pred = booster
         .predict(&test, PredictOptions::default())

@@ -17,6 +17,11 @@ use crate::tree::Tree;
 
 /// The deepest tree stored complete (2^(depth+1) - 1 entries).
 pub(super) const MAX_DEPTH: usize = 12;
+thread_local! {
+    /// Per-thread key buffer of [`CompleteForest::add_rows`].
+    static KEYS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Rows walking a tree side by side.
 const ROWS: usize = 8;
 
@@ -158,31 +163,38 @@ impl CompleteForest {
     ) {
         let rows = end - start;
         assert!(rows <= self.stride && columns.len() >= self.num_features);
-        let mut keys = vec![u32::MAX; self.num_features * self.stride];
-        for (column, out) in columns.iter().zip(keys.chunks_exact_mut(self.stride)) {
-            match column {
-                Column::Dense(v) => {
-                    for (k, x) in out.iter_mut().zip(&v[start..end]) {
-                        *k = key(*x);
-                    }
-                    // The next block's values of this column (the same thread usually takes it):
-                    // on wide data they are far apart, so ask for them while this block is walked.
-                    for line in (end..(end + rows).min(v.len())).step_by(16) {
-                        crate::hist::prefetch(&v[line]);
-                    }
-                }
-                Column::Sparse { rows: ids, values } => {
-                    let from = ids.partition_point(|r| (*r as usize) < start);
-                    for (r, x) in ids[from..].iter().zip(&values[from..]) {
-                        if *r as usize >= end {
-                            break;
+        // The block's keys, in a buffer each thread keeps (blocks of wide data are large enough
+        // that a fresh allocation per block would be a fresh mapping, page faults included).
+        KEYS.with(|keys| {
+            let keys = &mut *keys.borrow_mut();
+            keys.resize(self.num_features * self.stride, u32::MAX);
+            for (column, out) in columns.iter().zip(keys.chunks_exact_mut(self.stride)) {
+                match column {
+                    Column::Dense(v) => {
+                        for (k, x) in out.iter_mut().zip(&v[start..end]) {
+                            *k = key(*x);
                         }
-                        out[*r as usize - start] = key(*x);
+                        // The next block's values of this column (the same thread usually takes
+                        // it): on wide data they are far apart, so ask for them while this block
+                        // is walked.
+                        for line in (end..(end + rows).min(v.len())).step_by(16) {
+                            crate::hist::prefetch(&v[line]);
+                        }
+                    }
+                    Column::Sparse { rows: ids, values } => {
+                        out.fill(u32::MAX);
+                        let from = ids.partition_point(|r| (*r as usize) < start);
+                        for (r, x) in ids[from..].iter().zip(&values[from..]) {
+                            if *r as usize >= end {
+                                break;
+                            }
+                            out[*r as usize - start] = key(*x);
+                        }
                     }
                 }
             }
-        }
-        self.add_keys(&keys, rows, margins, num_groups);
+            self.add_keys(keys, rows, margins, num_groups);
+        })
     }
 
     /// Adds every tree's value for rows `0..rows` of a column-major block (feature `f` of row `r`
