@@ -26,6 +26,7 @@ const MAX_X: f64 = 709.782_712_893_384;
 pub fn exp(x: f64) -> f64 {
     // Clamped into the range (NaN becomes MIN_X); the edges and NaN are put back at the end, with
     // selects rather than branches so that loops over `exp` vectorise.
+    #[allow(clippy::manual_clamp)] // `clamp` would keep NaN, which the integer steps must not see.
     let xc = x.max(MIN_X).min(MAX_X);
     let t = xc * std::f64::consts::LOG2_E + ROUND;
     let k = t - ROUND;

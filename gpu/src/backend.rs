@@ -23,6 +23,7 @@ use crate::error::{Ctx, Error, Result};
 use crate::hist::{DeviceBins, HistLayout};
 use crate::objective::DeviceObjective;
 use crate::partition::PartitionTask;
+use crate::profile::{Phase, Profile};
 
 /// Trains on one NVIDIA GPU (`device=cuda:N`). Opening it compiles the kernels once; every training
 /// that uses it starts a session on it.
@@ -105,6 +106,8 @@ pub struct CudaSession<'a> {
     scratch: CudaSlice<u32>,
     q: CudaSlice<i64>,
     error: Option<Error>,
+    /// Phase times (`SYLVAN_GPU_PROFILE=1`; printed when the session ends).
+    prof: Profile,
 }
 
 impl<'a> CudaSession<'a> {
@@ -123,6 +126,8 @@ impl<'a> CudaSession<'a> {
                 what: format!("{n} rows (at most {} per GPU)", u32::MAX / 2),
             });
         }
+        let prof = Profile::new(crate::profile::enabled_by_env());
+        let t = prof.start(&gpu);
         let s = &gpu.stream;
         let bins = match setup.matrix.store() {
             BinStore::U8(v) => DeviceBins::U8(s.clone_htod(v).ctx("uploading the quantized matrix")?),
@@ -142,6 +147,7 @@ impl<'a> CudaSession<'a> {
         } else {
             (None, None)
         };
+        prof.stop(&gpu, Phase::Upload, t);
         Ok(CudaSession {
             mapper: setup.mapper,
             n,
@@ -159,6 +165,7 @@ impl<'a> CudaSession<'a> {
             scratch: s.alloc_zeros::<u32>(n).ctx("allocating row buffers")?,
             q: s.alloc_zeros::<i64>(2 * n).ctx("allocating gradient buffers")?,
             error: None,
+            prof,
             gpu,
         })
     }
@@ -166,6 +173,7 @@ impl<'a> CudaSession<'a> {
     fn tree_inner(&mut self, gradients: TreeGradients<'_>, rows: &[u32]) -> Result<CudaTree<'_, 'a>> {
         self.gpu.ctx.bind_to_thread().ctx("binding the CUDA context")?;
         let m = rows.len();
+        let t = self.prof.start(&self.gpu);
         if m == self.n {
             crate::hist::iota(&self.gpu, &mut self.rows, m)?;
         } else {
@@ -175,6 +183,7 @@ impl<'a> CudaSession<'a> {
                 .memcpy_htod(rows, &mut view)
                 .ctx("uploading sampled rows")?;
         }
+        self.prof.stop(&self.gpu, Phase::Rows, t);
         let (stride, group) = match gradients {
             TreeGradients::Host(fit) => {
                 if fit.len() != self.n {
@@ -185,11 +194,13 @@ impl<'a> CudaSession<'a> {
                     }
                     .into());
                 }
+                let t = self.prof.start(&self.gpu);
                 let flat: Vec<f32> = fit.iter().flat_map(|g| [g.grad, g.hess]).collect();
                 match self.host_pairs.as_mut() {
                     Some(buf) => self.gpu.stream.memcpy_htod(&flat, buf).ctx("uploading gradients")?,
                     None => self.host_pairs = Some(self.gpu.stream.clone_htod(&flat).ctx("uploading gradients")?),
                 }
+                self.prof.stop(&self.gpu, Phase::HostGradientUpload, t);
                 (1, 0)
             }
             TreeGradients::Device { group } => (self.k, group),
@@ -201,7 +212,10 @@ impl<'a> CudaSession<'a> {
         .ok_or_else(|| Error::Unsupported {
             what: "device gradients requested before they were computed".into(),
         })?;
+        let t = self.prof.start(&self.gpu);
         let scales = crate::hist::quantize(&self.gpu, pairs, stride, group, &self.rows, m, &mut self.q)?;
+        self.prof.stop(&self.gpu, Phase::Quantize, t);
+        let t = self.prof.start(&self.gpu);
         // The root's histogram, and from it the root's sums.
         let len = self.layout.slot_len();
         let mut root = self.gpu.stream.alloc_zeros::<u64>(len).ctx("allocating a histogram")?;
@@ -221,6 +235,7 @@ impl<'a> CudaSession<'a> {
             .clone_dtoh(&root.slice(0..f0))
             .ctx("downloading the root histogram")?;
         self.gpu.sync()?;
+        self.prof.stop(&self.gpu, Phase::Histograms, t);
         let (mut g, mut h) = (0i64, 0i64);
         for pair in head.chunks_exact(2) {
             g = g.wrapping_add(pair[0] as i64);
@@ -262,7 +277,9 @@ impl DeviceSession for CudaSession<'_> {
         }
         let s = &self.gpu.stream;
         if self.margins.is_none() {
+            let t = self.prof.start(&self.gpu);
             self.margins = Some(s.clone_htod(margins).ctx("uploading margins")?);
+            self.prof.stop(&self.gpu, Phase::Upload, t);
         }
         if self.device_pairs.is_none() {
             self.device_pairs = Some(s.alloc_zeros::<f32>(2 * nk).ctx("allocating gradients")?);
@@ -270,6 +287,7 @@ impl DeviceSession for CudaSession<'_> {
         let (Some(m), Some(pairs)) = (self.margins.as_ref(), self.device_pairs.as_mut()) else {
             return Ok(false);
         };
+        let t = self.prof.start(&self.gpu);
         crate::objective::gradients(&self.gpu, objective, m, labels, weights, self.n, pairs)?;
         if need_host {
             let flat = s.clone_dtoh(&*pairs).ctx("downloading gradients")?;
@@ -278,6 +296,7 @@ impl DeviceSession for CudaSession<'_> {
                 *o = GradPair::new(p[0], p[1]);
             }
         }
+        self.prof.stop(&self.gpu, Phase::Gradients, t);
         Ok(true)
     }
 
@@ -298,6 +317,7 @@ impl DeviceSession for CudaSession<'_> {
         }
         if let Some(margins) = self.margins.as_mut() {
             self.gpu.ctx.bind_to_thread().ctx("binding the CUDA context")?;
+            let t = self.prof.start(&self.gpu);
             let (packed, values) = crate::predict::pack_training_tree(nodes, tree, self.mapper);
             crate::predict::update_margins(
                 &self.gpu,
@@ -310,6 +330,7 @@ impl DeviceSession for CudaSession<'_> {
                 self.k,
                 group,
             )?;
+            self.prof.stop(&self.gpu, Phase::MarginUpdate, t);
         }
         Ok(())
     }
@@ -363,6 +384,7 @@ impl CudaTree<'_, '_> {
         gpu.ctx.bind_to_thread().ctx("binding the CUDA context")?;
         let nslots = requests.len();
         let len = s.layout.slot_len();
+        let t = s.prof.start(gpu);
         let mut level = gpu
             .stream
             .alloc_zeros::<u64>(nslots * len)
@@ -409,6 +431,8 @@ impl CudaTree<'_, '_> {
             }
         }
         crate::hist::build(gpu, &s.bins, &s.layout, &s.rows, &s.q, &build, &mut level)?;
+        s.prof.stop(gpu, Phase::Histograms, t);
+        let t = s.prof.start(gpu);
         for (large, small, p) in derive {
             let (buf, slot) = &self.hists[&p];
             let parent = buf.slice(slot * len..(slot + 1) * len);
@@ -420,6 +444,8 @@ impl CudaTree<'_, '_> {
             let mut dst = level.slice_mut(slot * len..(slot + 1) * len);
             gpu.stream.memcpy_dtod(&src, &mut dst).ctx("copying a histogram")?;
         }
+        s.prof.stop(gpu, Phase::Subtraction, t);
+        let t = s.prof.start(gpu);
         let nf = s.layout.nf;
         let mut mask = vec![0u8; nslots * nf];
         for (i, r) in requests.iter().enumerate() {
@@ -430,6 +456,7 @@ impl CudaTree<'_, '_> {
             }
         }
         let raw = crate::split::find(gpu, &level, &s.layout, &mask, nslots, self.scales, &s.sp)?;
+        s.prof.stop(gpu, Phase::SplitSearch, t);
         let splits = raw
             .iter()
             .map(|r| {
@@ -471,7 +498,9 @@ impl CudaTree<'_, '_> {
                 }
             })
             .collect();
+        let t = s.prof.start(&s.gpu);
         let lefts = crate::partition::apply(&s.gpu, &s.bins, s.layout.nf, &mut s.rows, &mut s.scratch, &ptasks)?;
+        s.prof.stop(&s.gpu, Phase::Partition, t);
         for ((t, p), nl) in tasks.iter().zip(&ptasks).zip(lefts) {
             self.ensure(t.left.max(t.right));
             self.ranges[t.left] = (p.begin, p.begin + nl);
@@ -517,6 +546,7 @@ impl TreeBackend for CudaTree<'_, '_> {
     fn node_rows(&self, node: usize) -> &[u32] {
         let all = self.host_rows.get_or_init(|| {
             let s = &*self.s;
+            let t = s.prof.start(&s.gpu);
             let r = s
                 .gpu
                 .ctx
@@ -529,6 +559,7 @@ impl TreeBackend for CudaTree<'_, '_> {
                         .ctx("downloading rows")
                 })
                 .and_then(|v| s.gpu.sync().map(|_| v));
+            s.prof.stop(&s.gpu, Phase::NodeRows, t);
             r.unwrap_or_else(|e| {
                 self.fail(e);
                 Vec::new()

@@ -13,7 +13,8 @@
 //! - [`GpuPredictor`] predicts in-memory models on the GPU.
 //! - One module per job: [`context`] (driver, device, kernel loading), [`kernels`] (the CUDA C
 //!   sources and NVRTC), [`hist`], [`split`], [`partition`], [`objective`], [`predict`], [`backend`];
-//!   [`layout`] holds the host-side arithmetic (chunk tables, fixed point, split records).
+//!   [`layout`] holds the host-side arithmetic (chunk tables, fixed point, split records);
+//!   [`profile`] the opt-in per-phase training times (`SYLVAN_GPU_PROFILE=1`).
 //!
 //! Histogram sums are 64-bit fixed point (integer atomics), so they are deterministic.
 //!
@@ -49,6 +50,7 @@ pub mod layout;
 pub mod objective;
 pub mod partition;
 pub mod predict;
+pub mod profile;
 pub mod split;
 
 use std::sync::Arc;

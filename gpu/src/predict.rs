@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-use rayon::prelude::*;
 use sylvan_booster::binning::BinMapper;
 use sylvan_booster::grow::TrainNode;
 use sylvan_booster::objective::objective_for;
-use sylvan_booster::{Booster, Dataset, Error as BoosterError, PredictOptions, PredictOutput, Predictions, Tree};
+use sylvan_booster::{
+    Booster, Column, Dataset, Error as BoosterError, PredictOptions, PredictOutput, Predictions, Tree,
+};
 
 use crate::context::Gpu;
 use crate::error::{Ctx, Result};
@@ -96,41 +97,41 @@ pub fn update_margins(
 /// Trees in the layout of `predict_raw`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedTrees {
-    /// 4 i32 per node: left, right (global node indices; -1 for leaves), feature, default_left.
-    pub nodes: Vec<i32>,
-    /// Threshold per node.
-    pub thresholds: Vec<f32>,
-    /// Value per node.
-    pub values: Vec<f32>,
+    /// 4 u32 per node (one 16-byte load in the kernel): left and right child (global node
+    /// indices; [`LEAF`] as the left child of a leaf), feature | default_left << 31, and the
+    /// threshold's bits (the value's bits for a leaf).
+    pub nodes: Vec<u32>,
     /// First node of each tree.
     pub first: Vec<u32>,
     /// Output of each tree.
     pub groups: Vec<u32>,
 }
 
+/// The left child of a leaf in [`PackedTrees::nodes`].
+pub const LEAF: u32 = u32::MAX;
+
 /// Concatenates trees (tree `t` adds to output `group_of(t)`).
 pub fn pack_trees(trees: &[Tree], group_of: impl Fn(usize) -> usize) -> PackedTrees {
     let mut p = PackedTrees {
         nodes: Vec::new(),
-        thresholds: Vec::new(),
-        values: Vec::new(),
         first: Vec::new(),
         groups: Vec::new(),
     };
     for (t, tree) in trees.iter().enumerate() {
-        let base = p.values.len() as i32;
-        p.first.push(base as u32);
+        let base = (p.nodes.len() / 4) as u32;
+        p.first.push(base);
         p.groups.push(group_of(t) as u32);
         for i in 0..tree.num_nodes() {
-            let leaf = tree.is_leaf(i);
-            p.nodes.extend_from_slice(&[
-                if leaf { -1 } else { base + tree.left[i] },
-                if leaf { -1 } else { base + tree.right[i] },
-                tree.feature[i] as i32,
-                tree.default_left[i] as i32,
-            ]);
-            p.thresholds.push(tree.threshold[i]);
-            p.values.push(tree.value[i]);
+            if tree.is_leaf(i) {
+                p.nodes.extend_from_slice(&[LEAF, LEAF, 0, tree.value[i].to_bits()]);
+            } else {
+                p.nodes.extend_from_slice(&[
+                    base + tree.left[i] as u32,
+                    base + tree.right[i] as u32,
+                    (tree.feature[i] & 0x7fff_ffff) | ((tree.default_left[i] as u32) << 31),
+                    tree.threshold[i].to_bits(),
+                ]);
+            }
         }
     }
     p
@@ -139,18 +140,37 @@ pub fn pack_trees(trees: &[Tree], group_of: impl Fn(usize) -> usize) -> PackedTr
 /// The leaf value of tree `t` for one row, walked as `predict_raw` walks it (the kernel's
 /// reference).
 pub fn packed_predict_row(p: &PackedTrees, t: usize, row: &[f32]) -> f32 {
-    let mut j = p.first[t] as usize;
-    while p.nodes[4 * j] >= 0 {
-        let nd = &p.nodes[4 * j..4 * j + 4];
-        let v = row[nd[2] as usize];
-        let left = if v.is_nan() { nd[3] != 0 } else { v < p.thresholds[j] };
-        j = if left { nd[0] } else { nd[1] } as usize;
+    let mut nd = &p.nodes[4 * p.first[t] as usize..][..4];
+    while nd[0] != LEAF {
+        let v = row[(nd[2] & 0x7fff_ffff) as usize];
+        let left = if v.is_nan() {
+            nd[2] >> 31 != 0
+        } else {
+            v < f32::from_bits(nd[3])
+        };
+        let j = if left { nd[0] } else { nd[1] } as usize;
+        nd = &p.nodes[4 * j..4 * j + 4];
     }
-    p.values[j]
+    f32::from_bits(nd[3])
 }
 
-/// Bytes of raw features uploaded per batch.
-const PREDICT_BATCH_BYTES: usize = 512 << 20;
+/// Bytes of raw features on the device per batch (bigger data is predicted in batches of rows).
+const PREDICT_BATCH_BYTES: usize = 1 << 30;
+
+/// Dynamic shared memory `predict_raw` may use per block (the default limit of every device).
+const PREDICT_SHARED_BYTES: usize = 48 << 10;
+
+/// Threads per block of `predict_raw` and whether the block's features fit in shared memory: the
+/// largest of 256, 128, 64, 32 threads whose `nf` x threads floats fit; otherwise 256 threads
+/// reading global memory.
+pub fn predict_block(nf: usize) -> (u32, bool) {
+    for threads in [256usize, 128, 64, 32] {
+        if nf.max(1) * threads * 4 <= PREDICT_SHARED_BYTES {
+            return (threads as u32, true);
+        }
+    }
+    (256, false)
+}
 
 /// Batch prediction of in-memory models on one GPU.
 #[derive(Debug, Clone)]
@@ -250,52 +270,64 @@ impl GpuPredictor {
         let gpu = &self.gpu;
         gpu.ctx.bind_to_thread().ctx("binding the CUDA context")?;
         let s = &gpu.stream;
+        // Trees once, whatever the number of batches.
         let nodes = s.clone_htod(&packed.nodes).ctx("uploading trees")?;
-        let thr = s.clone_htod(&packed.thresholds).ctx("uploading trees")?;
-        let vals = s.clone_htod(&packed.values).ctx("uploading trees")?;
         let first = s.clone_htod(&packed.first).ctx("uploading trees")?;
         let groups = s.clone_htod(&packed.groups).ctx("uploading trees")?;
         let ntrees = packed.first.len() as u32;
         let batch = (PREDICT_BATCH_BYTES / (4 * nf.max(1))).clamp(1, n);
-        let mut x = Vec::with_capacity(batch * nf);
+        // Device buffers for the largest batch, reused by every batch.
+        let mut x_dev = s.alloc_zeros::<f32>(batch * nf.max(1)).ctx("allocating features")?;
+        let mut m_dev = s.alloc_zeros::<f64>(batch * k).ctx("allocating margins")?;
+        let (threads, shared) = predict_block(nf);
+        let mut sparse = Vec::new();
         for (b, out) in margins.chunks_mut(batch * k).enumerate() {
             let start = b * batch;
             let rows = out.len() / k;
-            // Column-major (feature f's values of the batch side by side), so that the threads of a
-            // warp, which take adjacent rows, read adjacent values; copied one column per task.
-            x.clear();
-            x.resize(rows * nf, f32::NAN);
-            x.par_chunks_mut(rows)
-                .zip(data.columns().par_iter())
-                .for_each(|(out, column)| column.copy_rows(start, start + rows, out));
-            let x_dev = s.clone_htod(&x).ctx("uploading features")?;
-            let mut m_dev = s.clone_htod(&*out).ctx("uploading margins")?;
-            let (n32, nf32, k32) = (rows as u32, nf as u32, k as u32);
+            // Column-major, as the dataset holds it: a dense column's rows are uploaded straight
+            // from it (no host copy), feature f's at f x rows; a sparse column is expanded first.
+            for (f, column) in data.columns().iter().enumerate() {
+                let mut dst = x_dev.slice_mut(f * rows..(f + 1) * rows);
+                match column {
+                    Column::Dense(v) => s.memcpy_htod(&v[start..start + rows], &mut dst),
+                    Column::Sparse { .. } => {
+                        sparse.clear();
+                        sparse.resize(rows, f32::NAN);
+                        column.copy_rows(start, start + rows, &mut sparse);
+                        s.memcpy_htod(&sparse, &mut dst)
+                    }
+                }
+                .ctx("uploading features")?;
+            }
+            s.memcpy_htod(&*out, &mut m_dev.slice_mut(0..rows * k))
+                .ctx("uploading margins")?;
+            let (n32, nf32, k32, sh32) = (rows as u32, nf as u32, k as u32, shared as u32);
             let cfg = LaunchConfig {
-                grid_dim: (grid_for(rows), 1, 1),
-                block_dim: (BLOCK, 1, 1),
-                shared_mem_bytes: 0,
+                grid_dim: (rows.div_ceil(threads as usize).clamp(1, 65_535 * 16) as u32, 1, 1),
+                block_dim: (threads, 1, 1),
+                shared_mem_bytes: if shared { nf as u32 * threads * 4 } else { 0 },
             };
-            // SAFETY: matches predict_raw's signature; x holds rows x nf values, every tree's
-            // children point inside the packed nodes and end in leaves, features are below nf,
-            // m_dev holds rows x k values.
+            // SAFETY: matches predict_raw's signature; x_dev holds at least nf x rows values
+            // (feature f of row i at f * rows + i), the shared memory nf x threads floats when
+            // used; every tree's children point inside the packed nodes and end in leaves,
+            // features are below nf; m_dev holds at least rows x k values.
             unsafe {
                 s.launch_builder(gpu.function("predict_raw")?)
                     .arg(&x_dev)
                     .arg(&n32)
                     .arg(&nf32)
                     .arg(&nodes)
-                    .arg(&thr)
-                    .arg(&vals)
                     .arg(&first)
                     .arg(&groups)
                     .arg(&ntrees)
                     .arg(&k32)
                     .arg(&mut m_dev)
+                    .arg(&sh32)
                     .launch(cfg)
             }
             .ctx("predict_raw")?;
-            s.memcpy_dtoh(&m_dev, out).ctx("downloading margins")?;
+            s.memcpy_dtoh(&m_dev.slice(0..rows * k), out)
+                .ctx("downloading margins")?;
             gpu.sync()?;
         }
         Ok(margins)
@@ -320,6 +352,7 @@ mod tests {
             cover: vec![0.0; 5],
         };
         let p = pack_trees(&[t.clone(), t.clone()], |i| i % 2);
+        assert_eq!(p.nodes.len(), 4 * 10);
         assert_eq!(p.first, vec![0, 5]);
         assert_eq!(p.groups, vec![0, 1]);
         for row in [[1.0, 0.1], [2.5, 0.4], [9.0, 0.5], [0.0, f32::NAN], [f32::NAN, 0.0]] {
@@ -327,5 +360,15 @@ mod tests {
                 assert_eq!(packed_predict_row(&p, tr, &row), t.predict_row(&row), "{row:?}");
             }
         }
+    }
+
+    #[test]
+    fn prediction_blocks_fit_shared_memory() {
+        assert_eq!(predict_block(28), (256, true));
+        assert_eq!(predict_block(48), (256, true));
+        assert_eq!(predict_block(49), (128, true));
+        assert_eq!(predict_block(384), (32, true));
+        assert_eq!(predict_block(385), (256, false));
+        assert_eq!(predict_block(0), (256, true));
     }
 }

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use sylvan_booster::{Booster, Dataset, Error as BoosterError, Params, PredictOptions, PredictOutput, TrainOptions};
+use sylvan_booster::{
+    Booster, Dataset, Error as BoosterError, Params, PredictOptions, PredictOutput, TrainOptions, Tree,
+};
 use sylvan_gpu::{CudaBackend, GpuPredictor};
 
 /// The backend for GPU 0, or `None` (after saying why) when this machine cannot run CUDA.
@@ -95,31 +97,93 @@ fn train_gpu(p: &Params, d: &Dataset, backend: &Arc<CudaBackend>) -> Booster {
     Booster::train_with(&p, d, &[], options).unwrap()
 }
 
+/// One tree as a table (node, leaf?, feature, threshold, default_left, value), for failure messages.
+fn tree_table(t: &Tree) -> String {
+    let mut s = String::from("  node leaf feature     threshold dl        value  left right\n");
+    for i in 0..t.num_nodes() {
+        let leaf = t.is_leaf(i);
+        if leaf {
+            s += &format!(
+                "  {i:>4}  yes       -             -  - {:>12.6}     -     -\n",
+                t.value[i]
+            );
+        } else {
+            s += &format!(
+                "  {i:>4}   no {:>7} {:>13.6} {:>2} {:>12.6} {:>5} {:>5}\n",
+                t.feature[i], t.threshold[i], t.default_left[i] as u8, t.value[i], t.left[i], t.right[i]
+            );
+        }
+    }
+    s
+}
+
+/// The differences between two trees, node by node (shape; feature, threshold and missing
+/// direction of internal nodes; values beyond `tol`), or an empty list.
+fn tree_differences(a: &Tree, b: &Tree, tol: f32) -> Vec<String> {
+    let mut out = Vec::new();
+    if a.num_nodes() != b.num_nodes() {
+        out.push(format!(
+            "{} nodes on the CPU, {} on the GPU",
+            a.num_nodes(),
+            b.num_nodes()
+        ));
+    }
+    for i in 0..a.num_nodes().min(b.num_nodes()) {
+        let (la, lb) = (a.is_leaf(i), b.is_leaf(i));
+        if la != lb {
+            out.push(format!(
+                "node {i}: leaf on the {}",
+                if la { "CPU only" } else { "GPU only" }
+            ));
+            continue;
+        }
+        if !la {
+            if (a.left[i], a.right[i]) != (b.left[i], b.right[i]) {
+                out.push(format!(
+                    "node {i}: children ({}, {}) vs ({}, {})",
+                    a.left[i], a.right[i], b.left[i], b.right[i]
+                ));
+            }
+            if a.feature[i] != b.feature[i] {
+                out.push(format!("node {i}: feature {} vs {}", a.feature[i], b.feature[i]));
+            }
+            if a.threshold[i] != b.threshold[i] {
+                out.push(format!("node {i}: threshold {} vs {}", a.threshold[i], b.threshold[i]));
+            }
+            if a.default_left[i] != b.default_left[i] {
+                out.push(format!(
+                    "node {i}: default_left {} vs {}",
+                    a.default_left[i], b.default_left[i]
+                ));
+            }
+        }
+        if (a.value[i] - b.value[i]).abs() >= tol {
+            out.push(format!("node {i}: value {} vs {}", a.value[i], b.value[i]));
+        }
+    }
+    out
+}
+
 /// Same trees (structure, features, thresholds, missing directions), leaf values and predictions
-/// within 1e-4.
+/// within 1e-4. On the first tree that differs, the failure lists every differing node (CPU value
+/// first) and prints both trees as tables.
 fn assert_parity(cpu: &Booster, gpu: &Booster, d: &Dataset, what: &str) {
     assert_eq!(cpu.num_trees(), gpu.num_trees(), "{what}");
     for (t, (a, b)) in cpu.trees().iter().zip(gpu.trees()).enumerate() {
-        assert_eq!(a.left, b.left, "{what}: tree {t} shape");
-        assert_eq!(a.right, b.right, "{what}: tree {t} shape");
-        assert_eq!(a.default_left, b.default_left, "{what}: tree {t} missing directions");
-        for i in 0..a.num_nodes() {
-            if !a.is_leaf(i) {
-                assert_eq!(a.feature[i], b.feature[i], "{what}: tree {t} node {i} feature");
-                assert_eq!(a.threshold[i], b.threshold[i], "{what}: tree {t} node {i} threshold");
-            }
-            assert!(
-                (a.value[i] - b.value[i]).abs() < 1e-4,
-                "{what}: tree {t} node {i} value {} vs {}",
-                a.value[i],
-                b.value[i]
+        let diffs = tree_differences(a, b, 1e-4);
+        if !diffs.is_empty() {
+            panic!(
+                "{what}: tree {t} differs (CPU vs GPU): {}\nCPU tree {t}:\n{}GPU tree {t}:\n{}",
+                diffs.join("; "),
+                tree_table(a),
+                tree_table(b)
             );
         }
     }
     let pa = cpu.predict(d, PredictOptions::default()).unwrap();
     let pb = gpu.predict(d, PredictOptions::default()).unwrap();
-    for (x, y) in pa.values.iter().zip(&pb.values) {
-        assert!((x - y).abs() < 1e-4, "{what}: prediction {x} vs {y}");
+    for (i, (x, y)) in pa.values.iter().zip(&pb.values).enumerate() {
+        assert!((x - y).abs() < 1e-4, "{what}: prediction {i}: {x} vs {y}");
     }
 }
 
@@ -256,4 +320,128 @@ fn device_cuda_without_a_backend_is_an_error() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Runs without a GPU. Rebuilds, for every internal node of the CPU's trees of
+/// `gpu_parity_with_sampling_lossguide_and_host_gradients`'s pseudo-Huber case (the one that failed on
+/// the H200 before missing-left candidates with an empty value prefix were skipped), the node's
+/// histogram the way the GPU does (each row's gradient rounded once to the fixed-point scale of
+/// `grad_quantize`, integer sums) and runs the host model of the split kernels on it: it must pick
+/// the CPU's feature, threshold and missing direction at every node. Gradients come from the
+/// margins of the CPU's earlier trees, as in training.
+#[test]
+fn host_model_of_the_split_kernels_picks_the_cpu_splits_pseudohuber() {
+    use sylvan_booster::binning::BinMapper;
+    use sylvan_booster::hist::GradStats;
+    use sylvan_booster::objective::objective_for;
+    use sylvan_booster::split::{best_split, SplitParams};
+    use sylvan_booster::GradPair;
+    use sylvan_gpu::layout::fixed_scale;
+    use sylvan_gpu::split::reference_best_split;
+
+    let d = data(20_000, 8, 0, 4);
+    let p = params(&[("objective", "reg:pseudohubererror")]);
+    let model = Booster::train(&p, &d, &[]).unwrap();
+    let (n, nf) = (d.num_rows(), d.num_features());
+    let mapper = BinMapper::fit(&d, p.max_bin);
+    let offsets = mapper.offsets().to_vec();
+    let total_bins = *offsets.last().unwrap();
+    let mut x = Vec::new();
+    d.rows_into(0, n, &mut x);
+    let bin_of = |i: usize, f: usize| {
+        let v = x[i * nf + f];
+        offsets[f]
+            + if v.is_nan() {
+                mapper.feature(f).missing_bin()
+            } else {
+                mapper.feature(f).bin(v)
+            }
+    };
+    let sp = SplitParams::from_params(&p);
+    let objective = objective_for(&p);
+    let features: Vec<usize> = (0..nf).collect();
+    let mut margins: Vec<f64> = (0..n).map(|_| model.base_margin()[0]).collect();
+    let mut pairs = vec![GradPair::new(0.0, 0.0); n];
+    let mut problems = Vec::new();
+    for (t, tree) in model.trees().iter().enumerate() {
+        objective.gradients(d.labels(), d.weights(), &margins, &mut pairs);
+        let (mg, mh) = pairs
+            .iter()
+            .fold((0f32, 0f32), |a, g| (a.0.max(g.grad.abs()), a.1.max(g.hess.abs())));
+        let scales = (fixed_scale(mg, n), fixed_scale(mh, n));
+        let q: Vec<(i64, i64)> = pairs
+            .iter()
+            .map(|g| {
+                (
+                    (g.grad as f64 * scales.0).round_ties_even() as i64,
+                    (g.hess as f64 * scales.1).round_ties_even() as i64,
+                )
+            })
+            .collect();
+        // The rows of every node, by walking the CPU's tree.
+        let mut node_rows: Vec<Vec<usize>> = vec![Vec::new(); tree.num_nodes()];
+        for i in 0..n {
+            let row = &x[i * nf..(i + 1) * nf];
+            let mut j = 0usize;
+            loop {
+                node_rows[j].push(i);
+                if tree.is_leaf(j) {
+                    break;
+                }
+                let v = row[tree.feature[j] as usize];
+                let left = if v.is_nan() {
+                    tree.default_left[j]
+                } else {
+                    v < tree.threshold[j]
+                };
+                j = if left { tree.left[j] } else { tree.right[j] } as usize;
+            }
+        }
+        for (node, rows) in node_rows.iter().enumerate() {
+            if tree.is_leaf(node) {
+                continue;
+            }
+            let mut fixed = vec![(0i64, 0i64); total_bins];
+            let mut exact = vec![GradStats::default(); total_bins];
+            let mut total = GradStats::default();
+            for &i in rows {
+                let g = pairs[i];
+                total = total + GradStats::new(g.grad as f64, g.hess as f64);
+                for f in 0..nf {
+                    let b = bin_of(i, f);
+                    fixed[b].0 += q[i].0;
+                    fixed[b].1 += q[i].1;
+                    exact[b] = exact[b] + GradStats::new(g.grad as f64, g.hess as f64);
+                }
+            }
+            let want = (
+                tree.feature[node] as usize,
+                tree.threshold[node],
+                tree.default_left[node],
+            );
+            let host = reference_best_split(&fixed, &offsets, &features, scales, &sp);
+            let got = host.map(|s| (s.feature, mapper.feature(s.feature).cuts[s.bin], s.default_left));
+            let cpu = best_split(
+                &exact,
+                &sylvan_booster::hist::CellScale::IDENTITY,
+                &mapper,
+                &features,
+                total,
+                &sp,
+            )
+            .map(|s| (s.feature, s.threshold, s.default_left));
+            if got != Some(want) || cpu != Some(want) {
+                problems.push(format!(
+                    "tree {t} node {node} ({} rows): model (feature, threshold, default_left) {want:?}, \
+                     GPU host model {got:?} (gain {:?}), CPU best_split on this histogram {cpu:?}",
+                    rows.len(),
+                    host.map(|s| s.gain)
+                ));
+            }
+        }
+        for (i, m) in margins.iter_mut().enumerate() {
+            *m += tree.predict_row(&x[i * nf..(i + 1) * nf]) as f64;
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -33,24 +33,48 @@ extern "C" __global__ void update_margins_u16(const u16* __restrict__ bins, u32 
 }
 
 // Batch prediction on raw features. x: nf x n column-major f32 (feature f of row i at x[f * n + i];
-// NaN = missing). nodes: 4 i32 per node
-// (left, right, feature, default_left), children as indices into the concatenation of all trees;
-// thresholds and values per node; tree_first: first node of each tree; tree_group: each tree's
-// output. A row goes left when x < threshold, missing values follow default_left.
-extern "C" __global__ void predict_raw(const float* __restrict__ x, u32 n, u32 nf, const i32* __restrict__ nodes,
-                                       const float* __restrict__ thresholds, const float* __restrict__ values,
+// NaN = missing), as the dataset's columns are. nodes: one 16-byte node each (uint4): x = left child,
+// y = right child (global indices into the concatenation of all trees; x = 0xffffffff for a leaf),
+// z = feature | default_left << 31, w = the threshold's bits (the value's bits for a leaf);
+// tree_first: first node of each tree; tree_group: each tree's output. A row goes left when
+// x < threshold, missing values follow default_left. Each row's margins get the leaf values added
+// one tree after the other in tree order, in f64, as on the host.
+//
+// With use_shared (nf x blockDim.x floats of dynamic shared memory), each block first copies its
+// rows' features into shared memory, column-major (coalesced global reads, one feature after the
+// other), and walks the trees there: thread r reads xs[f * blockDim.x + r], always bank r % 32, so
+// the divergent walk has no bank conflicts. Without, it reads x in global memory.
+extern "C" __global__ void predict_raw(const float* __restrict__ x, u32 n, u32 nf, const uint4* __restrict__ nodes,
                                        const u32* __restrict__ tree_first, const u32* __restrict__ tree_group,
-                                       u32 ntrees, u32 k, double* __restrict__ margins) {
-    GRID_STRIDE(i, n) {
-        for (u32 t = 0; t < ntrees; ++t) {
-            i32 j = (i32)tree_first[t];
-            while (nodes[4 * j] >= 0) {
-                const i32* nd = nodes + 4 * j;
-                const float v = x[(u64)nd[2] * n + i];
-                const bool l = (v != v) ? (nd[3] != 0) : (v < thresholds[j]);
-                j = l ? nd[0] : nd[1];
-            }
-            margins[i * k + tree_group[t]] += (double)values[j];
+                                       u32 ntrees, u32 k, double* __restrict__ margins, u32 use_shared) {
+    extern __shared__ float xs[];
+    const u32 tid = threadIdx.x, bs = blockDim.x;
+    // The loop bound depends on the block only, so every thread of a block reaches the barriers.
+    for (u64 base = (u64)blockIdx.x * bs; base < (u64)n; base += (u64)gridDim.x * bs) {
+        const u64 i = base + tid;
+        const bool live = i < (u64)n;
+        if (use_shared) {
+            __syncthreads();
+            for (u32 f = 0; f < nf; ++f) xs[f * bs + tid] = live ? x[(u64)f * n + i] : 0.0f;
+            __syncthreads();
         }
+        if (!live) continue;
+        const float* xr = use_shared ? xs + tid : x + i;
+        const u64 stride = use_shared ? (u64)bs : (u64)n;
+        double acc = k == 1 ? margins[i] : 0.0;
+        for (u32 t = 0; t < ntrees; ++t) {
+            uint4 nd = nodes[tree_first[t]];
+            while (nd.x != 0xffffffffu) {
+                const float v = xr[(u64)(nd.z & 0x7fffffffu) * stride];
+                const bool l = (v != v) ? ((nd.z >> 31) != 0) : (v < __uint_as_float(nd.w));
+                nd = nodes[l ? nd.x : nd.y];
+            }
+            if (k == 1) {
+                acc += (double)__uint_as_float(nd.w);
+            } else {
+                margins[i * k + tree_group[t]] += (double)__uint_as_float(nd.w);
+            }
+        }
+        if (k == 1) margins[i] = acc;
     }
 }
