@@ -14,8 +14,10 @@ use crate::tree::Tree;
 const BLOCK: usize = 256;
 
 /// The most bytes of feature values one block of [`add_trees`] holds: blocks of wide data (more than
-/// 512 features read) have fewer rows, so that the block stays in the core's L2 cache.
-const BLOCK_BYTES: usize = 512 * 1024;
+/// 256 features read) have fewer rows, so that the block's keys and the trees' nodes both stay in
+/// the core's L2 cache (on the 40,000 x 1,000 benchmark, 64-row blocks predicted 3% faster than
+/// 128-row ones, 32-row ones 20% slower).
+const BLOCK_BYTES: usize = 256 * 1024;
 
 /// What [`crate::Booster::predict`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
