@@ -352,7 +352,7 @@ mod tests {
 
     /// A random valid tree: `splits` random splits grown at random leaves, thresholds and values
     /// from a small set (so that rows hit thresholds exactly), some missing directions left.
-    fn random_tree(splits: usize, num_features: u32, seed: u64) -> Tree {
+    pub(super) fn random_tree(splits: usize, num_features: u32, seed: u64) -> Tree {
         let mut s = seed | 1;
         let mut next = move |m: u64| {
             s ^= s << 13;
