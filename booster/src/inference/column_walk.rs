@@ -266,8 +266,15 @@ impl CompleteForest {
                 // steps stop at level `depth`; the offsets are below (num_features - 1) * stride + 1
                 // and `first + j < rows <= stride`, so the values lie in `block` (asserted above).
                 unsafe { steps(&splits, &mut at, depth as usize - levels, block) };
-                for (j, i) in at.iter().enumerate() {
-                    margins[(first + j) * num_groups + g] += leaves[*i + 1 - (1 << depth)] as f64;
+                let values = at.map(|i| leaves[i + 1 - (1 << depth)] as f64);
+                if num_groups == 1 {
+                    for (m, v) in margins[first..first + ROWS].iter_mut().zip(values) {
+                        *m += v;
+                    }
+                } else {
+                    for (j, v) in values.into_iter().enumerate() {
+                        margins[(first + j) * num_groups + g] += v;
+                    }
                 }
             }
             for r in full..rows {
