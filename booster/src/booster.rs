@@ -21,7 +21,7 @@ use crate::matrix::QuantizedMatrix;
 use crate::metric::{Metric, MetricContext};
 use crate::objective::{objective_for, GradPair, LeafRows, Objective};
 use crate::params::{Boosting, Params, TreeMethod};
-use crate::predict::{add_trees, leaf_indices, PredictOptions, PredictOutput, Predictions};
+use crate::predict::{add_trees, leaf_indices, BatchForest, PredictOptions, PredictOutput, Predictions};
 use crate::quantize::quantize_into;
 use crate::sampling::{position_seed, sample_rows_for_tree, ColumnSampler};
 use crate::split::{leaf_weight, SplitParams};
@@ -84,6 +84,9 @@ pub struct Booster {
     pub(crate) history: Vec<RoundReport>,
     /// The default prediction trees packed for single-row prediction, built on first use.
     pub(crate) packed: OnceLock<PackedForest>,
+    /// The default prediction trees laid out for batch prediction, built on first use (the layout
+    /// of 100 trees of depth 8 takes longer than predicting a few rows).
+    pub(crate) batch: OnceLock<BatchForest>,
 }
 
 impl std::fmt::Debug for Booster {
@@ -302,6 +305,7 @@ impl Booster {
             pool,
             history,
             packed: OnceLock::new(),
+            batch: OnceLock::new(),
         })
     }
 
@@ -322,7 +326,14 @@ impl Booster {
                 });
             }
             let mut margins = initial_margins(data, &self.core.base_margin)?;
-            add_trees(trees, |t| ((start + t) / npt) % k, data, k, &mut margins);
+            let group_of = |t| ((start + t) / npt) % k;
+            if (start, end) == self.tree_range(None)? {
+                self.batch
+                    .get_or_init(|| BatchForest::new(trees, group_of))
+                    .add(data, k, &mut margins);
+            } else {
+                add_trees(trees, group_of, data, k, &mut margins);
+            }
             if options.output == PredictOutput::Margin {
                 return Ok(Predictions {
                     values: margins.iter().map(|v| *v as f32).collect(),

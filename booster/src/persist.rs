@@ -256,6 +256,7 @@ impl Booster {
             pool,
             history: Vec::new(),
             packed: Default::default(),
+            batch: Default::default(),
         })
     }
 }

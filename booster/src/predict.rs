@@ -74,8 +74,53 @@ fn for_each_block<T: Send>(data: &Dataset, out: &mut [T], width: usize, f: impl 
         });
 }
 
+/// Trees laid out for batch prediction ([`PackedForest::for_batch`]) with the rows of a block.
+#[derive(Debug, Clone)]
+pub struct BatchForest {
+    /// The layout.
+    forest: PackedForest,
+    /// Rows per block: [`BLOCK`], or fewer (a multiple of 8) when that many rows of the features
+    /// read would not fit [`BLOCK_BYTES`].
+    rows: usize,
+}
+
+impl BatchForest {
+    /// Lays out `trees` (tree `t` adds to output `group_of(t)`) for [`BatchForest::add`]; worth
+    /// keeping when the same trees predict again (a [`crate::Booster`] keeps its own).
+    pub fn new(trees: &[Tree], group_of: impl Fn(usize) -> usize) -> BatchForest {
+        let nf = trees
+            .iter()
+            .flat_map(|t| {
+                (0..t.num_nodes())
+                    .filter(|&i| !t.is_leaf(i))
+                    .map(|i| t.feature[i] as usize + 1)
+            })
+            .max()
+            .unwrap_or(0);
+        let rows = (BLOCK_BYTES / 4 / nf.max(1)).clamp(8, BLOCK) / 8 * 8;
+        let forest = PackedForest::for_batch(trees, group_of, rows);
+        debug_assert_eq!(forest.num_features(), nf);
+        BatchForest { forest, rows }
+    }
+
+    /// Adds every tree's leaf value to `margins` (`num_rows * num_groups`, row-major), blocks of
+    /// rows in parallel, each row's sum in tree order.
+    pub fn add(&self, data: &Dataset, num_groups: usize, margins: &mut [f64]) {
+        let (n, rows) = (data.num_rows(), self.rows);
+        margins
+            .par_chunks_mut(rows * num_groups.max(1))
+            .enumerate()
+            .for_each(|(b, out)| {
+                let start = b * rows;
+                self.forest
+                    .add_rows(data.columns(), start, (start + rows).min(n), out, num_groups);
+            });
+    }
+}
+
 /// Adds every tree's leaf value to `margins` (`num_rows * num_groups`, row-major). Tree `t` of the
-/// slice belongs to output `group_of(t)`.
+/// slice belongs to output `group_of(t)`. The same as [`BatchForest::new`] then
+/// [`BatchForest::add`].
 pub fn add_trees(
     trees: &[Tree],
     group_of: impl Fn(usize) -> usize + Sync,
@@ -83,28 +128,7 @@ pub fn add_trees(
     num_groups: usize,
     margins: &mut [f64],
 ) {
-    // Rows per block: BLOCK, or fewer (a multiple of 8) when that many rows of the features read
-    // would not fit BLOCK_BYTES.
-    let nf = trees
-        .iter()
-        .flat_map(|t| {
-            (0..t.num_nodes())
-                .filter(|&i| !t.is_leaf(i))
-                .map(|i| t.feature[i] as usize + 1)
-        })
-        .max()
-        .unwrap_or(0);
-    let rows = (BLOCK_BYTES / 4 / nf.max(1)).clamp(8, BLOCK) / 8 * 8;
-    let forest = PackedForest::for_batch(trees, group_of, rows);
-    debug_assert_eq!(forest.num_features(), nf);
-    let n = data.num_rows();
-    margins
-        .par_chunks_mut(rows * num_groups.max(1))
-        .enumerate()
-        .for_each(|(b, out)| {
-            let start = b * rows;
-            forest.add_rows(data.columns(), start, (start + rows).min(n), out, num_groups);
-        });
+    BatchForest::new(trees, group_of).add(data, num_groups, margins);
 }
 
 /// The leaf index of every row in every tree (`num_rows * trees.len()`, row-major).
@@ -148,6 +172,16 @@ mod tests {
         for (i, x) in col.iter().enumerate() {
             assert_eq!(m[i], 0.5 + tree.predict_row(&[*x]) as f64);
         }
+        // A layout kept from one call predicts other data as a fresh one does.
+        let kept = BatchForest::new(std::slice::from_ref(&tree), |_| 0);
+        let other = Dataset::from_columns(vec![col.iter().rev().step_by(3).copied().collect()]).unwrap();
+        let (mut again, mut fresh) = (vec![0.5f64; 1000], vec![0.5f64; other.num_rows()]);
+        kept.add(&data, 1, &mut again);
+        assert_eq!(again, m);
+        kept.add(&other, 1, &mut fresh);
+        let mut want = vec![0.5f64; other.num_rows()];
+        add_trees(std::slice::from_ref(&tree), |_| 0, &other, 1, &mut want);
+        assert_eq!(fresh, want);
         let leaves = leaf_indices(&[tree.clone(), tree], &data);
         assert_eq!(leaves[0], 1.0);
         assert_eq!(leaves[1999], 2.0);
