@@ -46,18 +46,25 @@ impl Tree {
         self.left.iter().filter(|l| **l < 0).count()
     }
 
+    /// The child of inner node `i` that a row (all features, indexed by feature id) goes to: left
+    /// when its value is below the threshold, or missing with missing values going left.
+    #[inline]
+    pub fn child(&self, i: usize, row: &[f32]) -> usize {
+        let x = row[self.feature[i] as usize];
+        let go_left = if x.is_nan() {
+            self.default_left[i]
+        } else {
+            x < self.threshold[i]
+        };
+        (if go_left { self.left[i] } else { self.right[i] }) as usize
+    }
+
     /// The leaf a row (all features, indexed by feature id) falls in.
     #[inline]
     pub fn leaf_index(&self, row: &[f32]) -> usize {
         let mut i = 0usize;
         while self.left[i] >= 0 {
-            let x = row[self.feature[i] as usize];
-            let go_left = if x.is_nan() {
-                self.default_left[i]
-            } else {
-                x < self.threshold[i]
-            };
-            i = if go_left { self.left[i] } else { self.right[i] } as usize;
+            i = self.child(i, row);
         }
         i
     }

@@ -388,13 +388,7 @@ fn host_model_of_the_split_kernels_picks_the_cpu_splits_pseudohuber() {
                 if tree.is_leaf(j) {
                     break;
                 }
-                let v = row[tree.feature[j] as usize];
-                let left = if v.is_nan() {
-                    tree.default_left[j]
-                } else {
-                    v < tree.threshold[j]
-                };
-                j = if left { tree.left[j] } else { tree.right[j] } as usize;
+                j = tree.child(j, row);
             }
         }
         for (node, rows) in node_rows.iter().enumerate() {
