@@ -429,6 +429,13 @@ impl Bagging {
         self.features.get(i).map(Vec::as_slice)
     }
 
+    /// How many times member `i` drew each of the `num_rows` training rows (0: the row is out of
+    /// its bag), as scikit-learn's `estimators_samples_`; `None` for a member that does not exist.
+    /// The draw depends only on the settings, so `num_rows` must be the training set's row count.
+    pub fn member_sample_counts(&self, i: usize, num_rows: usize) -> Option<Vec<u32>> {
+        (i < self.members.len()).then(|| draw_counts(&self.settings, num_rows, i))
+    }
+
     /// The ensemble's settings.
     pub fn settings(&self) -> &BaggingParams {
         &self.settings
