@@ -3,6 +3,8 @@
 # (default /var/tmp/sylvan-venv), builds the `sylvan` CLI for the CLI-agreement tests (unless
 # $SYLVAN_CLI already names a binary), and runs the package's pytest suite. Honours
 # $CARGO_TARGET_DIR (default: the workspace's target/). Exits non-zero on any failure.
+# SYLVAN_REQUIRE_REFERENCE=1 in the environment (CI sets it) reaches pytest unchanged, and
+# tests/conftest.py then turns every skipped test into a failure.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,6 +35,6 @@ if [ -z "${SYLVAN_CLI:-}" ]; then
     export SYLVAN_CLI="$CARGO_TARGET_DIR/release/sylvan"
 fi
 
-echo "== pytest"
+echo "== pytest (SYLVAN_REQUIRE_REFERENCE=${SYLVAN_REQUIRE_REFERENCE:-unset})"
 cd "$here"
 "$py" -m pytest -q -p no:cacheprovider tests "$@"

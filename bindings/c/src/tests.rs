@@ -1,4 +1,19 @@
-//! Unit tests of the ABI functions, called the way C calls them (raw pointers, status codes).
+//! Tests of the ABI's semantics, called the way C calls them (raw pointers, status codes): shapes,
+//! layouts, options, errors, persistence, and identities that pin what the weights and early
+//! stopping do. `tests/smoke.c` covers what only real C can (the header, linking the shared and
+//! static libraries, memory ownership under ASan/UBSan) and leaves the semantics here.
+//!
+//! Identities (exact method, one thread):
+//! - a row of weight 0 is the row dropped: the kept rows fall in the same leaves and get bitwise the
+//!   same predictions (a zero gradient and hessian add exactly 0.0 to every sum);
+//! - an integer weight k is the row repeated k times: the same leaves for every row, margins within
+//!   1e-5 (`k * g` and `g + ... + g` round differently; margins here are below 10 in magnitude);
+//! - early stopping stops exactly `early_stopping_rounds` rounds after the round whose validation
+//!   logloss, recomputed here in f64 from each prefix's predictions, is lowest, and the default
+//!   prediction uses the rounds up to it.
+//!
+//! Not covered here: base_margin, which the C ABI does not expose (`sylvan_dataset_create` takes
+//! labels and weights only); the Python tests pin it.
 
 use std::ffi::{CStr, CString};
 use std::ptr;
@@ -133,39 +148,51 @@ fn column_major_equals_row_major() {
 }
 
 #[test]
-fn weights_margins_iteration_range_and_leaf_indices() {
+fn margins_iteration_range_and_leaf_indices() {
     let n = 400;
     let (x, y) = problem(n);
-    let w: Vec<f32> = (0..n).map(|i| 1.0 + (i % 3) as f32).collect();
-    let mut ds = ptr::null_mut();
-    // SAFETY: `x` holds n * 3 floats, `y` and `w` n floats each.
-    let rc = unsafe { sylvan_dataset_create(x.as_ptr(), n, 3, SYLVAN_ROW_MAJOR, y.as_ptr(), w.as_ptr(), &mut ds) };
-    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let ds = dataset(&x, n, 3, Some(&y));
     let (rc, b) = train(ds, BINARY);
     assert_eq!(rc, SYLVAN_OK, "{}", last_error());
 
+    let margin_of = |begin, end| {
+        predict(
+            b,
+            ds,
+            Some(SylvanPredictOptions {
+                output: SYLVAN_PREDICT_MARGIN,
+                iteration_begin: begin,
+                iteration_end: end,
+            }),
+        )
+    };
     let value = predict(b, ds, None);
-    let margin = predict(
-        b,
-        ds,
-        Some(SylvanPredictOptions {
-            output: SYLVAN_PREDICT_MARGIN,
-            ..Default::default()
-        }),
-    );
+    let margin = margin_of(0, 0);
     for (p, m) in value.iter().zip(&margin) {
         assert!((p - 1.0 / (1.0 + (-m).exp())).abs() < 1e-5, "{p} vs sigmoid({m})");
     }
-    let first = predict(
-        b,
-        ds,
-        Some(SylvanPredictOptions {
-            output: SYLVAN_PREDICT_MARGIN,
-            iteration_begin: 0,
-            iteration_end: 1,
-        }),
+    assert_eq!(margin, margin_of(0, 20), "the default range is every round");
+    // margin(a..b) = margin(0..b) - margin(0..a) + base, so margin(0..b) - margin(a..b) does not
+    // depend on b. Within 1e-5: three f32-rounded margins below 10 in magnitude.
+    let (m03, m010, m020, m310, m320) = (
+        margin_of(0, 3),
+        margin_of(0, 10),
+        margin_of(0, 20),
+        margin_of(3, 10),
+        margin_of(3, 20),
     );
-    assert_ne!(first, margin);
+    for i in 0..n {
+        let (d10, d20) = (m010[i] - m310[i], m020[i] - m320[i]);
+        assert!((d10 - d20).abs() < 1e-5, "row {i}: {d10} vs {d20}");
+        // and it is margin(0..3) minus the base margin, the same for every row.
+        let base = m03[i] - d10;
+        let base0 = m03[0] - (m010[0] - m310[0]);
+        assert!((base - base0).abs() < 1e-5, "row {i}: base {base} vs {base0}");
+    }
+    assert!(
+        m310.iter().zip(&m010).any(|(a, b)| (a - b).abs() > 1e-3),
+        "a range is not all rounds"
+    );
     let leaves = predict(
         b,
         ds,
@@ -197,15 +224,161 @@ fn weights_margins_iteration_range_and_leaf_indices() {
     free(b, ds);
 }
 
+/// A noisy problem for early stopping: y = 1 when x0 + x1 * x2 > 0, with 30% of the labels flipped
+/// (a fixed LCG), so deep trees overfit and the validation loss turns. Row-major, 3 features.
+fn noisy_problem(n: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut state = seed;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 40) as f32) / (1u64 << 24) as f32
+    };
+    let mut x = Vec::with_capacity(n * 3);
+    let mut y = Vec::with_capacity(n);
+    for _ in 0..n {
+        let r = [uniform() * 2.0 - 1.0, uniform() * 2.0 - 1.0, uniform() * 2.0 - 1.0];
+        let flip = uniform() < 0.3;
+        x.extend_from_slice(&r);
+        y.push(((r[0] + r[1] * r[2] > 0.0) != flip) as u8 as f32);
+    }
+    (x, y)
+}
+
+fn value_range(begin: usize, end: usize) -> Option<SylvanPredictOptions> {
+    Some(SylvanPredictOptions {
+        output: SYLVAN_PREDICT_VALUE,
+        iteration_begin: begin,
+        iteration_end: end,
+    })
+}
+
+fn weighted_dataset(x: &[f32], rows: usize, y: &[f32], w: &[f32]) -> *mut SylvanDataset {
+    assert_eq!((x.len(), y.len(), w.len()), (rows * 3, rows, rows));
+    let mut ds = ptr::null_mut();
+    // SAFETY: `x` holds rows * 3 floats, `y` and `w` rows floats each.
+    let rc = unsafe { sylvan_dataset_create(x.as_ptr(), rows, 3, SYLVAN_ROW_MAJOR, y.as_ptr(), w.as_ptr(), &mut ds) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    ds
+}
+
+/// Exact greedy splits on one thread, so sums are formed in the same order in both trainings.
+const EXACT: &str =
+    r#"{"objective":"binary:logistic","tree_method":"exact","max_depth":4,"num_round":10,"eta":0.3,"nthread":1}"#;
+
+fn options(output: c_int) -> Option<SylvanPredictOptions> {
+    Some(SylvanPredictOptions {
+        output,
+        ..Default::default()
+    })
+}
+
+/// Noisy labels (every 7th flipped) so that the trees have work to do on every round.
+fn noisy_labels(y: &[f32]) -> Vec<f32> {
+    y.iter()
+        .enumerate()
+        .map(|(i, &v)| if i % 7 == 3 { 1.0 - v } else { v })
+        .collect()
+}
+
+#[test]
+fn zero_weight_is_dropping_the_row() {
+    let n = 400;
+    let (x, y) = problem(n);
+    let y = noisy_labels(&y);
+    let dropped = |i: usize| i % 5 == 2;
+    let w: Vec<f32> = (0..n).map(|i| if dropped(i) { 0.0 } else { 1.0 }).collect();
+    let kept: Vec<usize> = (0..n).filter(|&i| !dropped(i)).collect();
+    let kx: Vec<f32> = kept.iter().flat_map(|&i| x[i * 3..i * 3 + 3].to_vec()).collect();
+    let ky: Vec<f32> = kept.iter().map(|&i| y[i]).collect();
+    let all = weighted_dataset(&x, n, &y, &w);
+    let only_kept = dataset(&kx, kept.len(), 3, Some(&ky));
+    let (rc, weighted) = train(all, EXACT);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let (rc, without) = train(only_kept, EXACT);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    for output in [SYLVAN_PREDICT_LEAF_INDEX, SYLVAN_PREDICT_MARGIN] {
+        assert_eq!(
+            predict(weighted, only_kept, options(output)),
+            predict(without, only_kept, options(output)),
+            "output {output}"
+        );
+    }
+    // Not vacuous: the dropped rows matter when their weight is 1.
+    let unit_ds = dataset(&x, n, 3, Some(&y));
+    let (rc, unit) = train(unit_ds, EXACT);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_ne!(
+        predict(unit, only_kept, options(SYLVAN_PREDICT_MARGIN)),
+        predict(without, only_kept, options(SYLVAN_PREDICT_MARGIN))
+    );
+    // SAFETY: live handles, freed once.
+    unsafe {
+        sylvan_booster_free(weighted);
+        sylvan_booster_free(without);
+        sylvan_booster_free(unit);
+        sylvan_dataset_free(all);
+        sylvan_dataset_free(only_kept);
+        sylvan_dataset_free(unit_ds);
+    }
+}
+
+#[test]
+fn integer_weight_is_repeating_the_row() {
+    let n = 300;
+    let (x, y) = problem(n);
+    let y = noisy_labels(&y);
+    let k = |i: usize| 1 + (i * 7 % 4); // 1 to 4
+    let w: Vec<f32> = (0..n).map(|i| k(i) as f32).collect();
+    let rx: Vec<f32> = (0..n).flat_map(|i| x[i * 3..i * 3 + 3].repeat(k(i))).collect();
+    let ry: Vec<f32> = (0..n).flat_map(|i| vec![y[i]; k(i)]).collect();
+    let weighted_ds = weighted_dataset(&x, n, &y, &w);
+    let repeated_ds = dataset(&rx, ry.len(), 3, Some(&ry));
+    let plain = dataset(&x, n, 3, None);
+    let (rc, weighted) = train(weighted_ds, EXACT);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let (rc, repeated) = train(repeated_ds, EXACT);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_eq!(
+        predict(weighted, plain, options(SYLVAN_PREDICT_LEAF_INDEX)),
+        predict(repeated, plain, options(SYLVAN_PREDICT_LEAF_INDEX))
+    );
+    let a = predict(weighted, plain, options(SYLVAN_PREDICT_MARGIN));
+    let b = predict(repeated, plain, options(SYLVAN_PREDICT_MARGIN));
+    let worst = a.iter().zip(&b).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(worst < 1e-5, "margins differ by {worst}");
+    // Not vacuous: unit weights give another model.
+    let unit_ds = dataset(&x, n, 3, Some(&y));
+    let (rc, unit) = train(unit_ds, EXACT);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_ne!(
+        predict(unit, plain, options(SYLVAN_PREDICT_LEAF_INDEX)),
+        predict(weighted, plain, options(SYLVAN_PREDICT_LEAF_INDEX))
+    );
+    // SAFETY: live handles, freed once.
+    unsafe {
+        sylvan_booster_free(weighted);
+        sylvan_booster_free(repeated);
+        sylvan_booster_free(unit);
+        sylvan_dataset_free(weighted_ds);
+        sylvan_dataset_free(repeated_ds);
+        sylvan_dataset_free(plain);
+        sylvan_dataset_free(unit_ds);
+    }
+}
+
 #[test]
 fn evaluation_sets_and_early_stopping() {
-    let n = 600;
-    let (x, y) = problem(n);
-    let ds = dataset(&x, n, 3, Some(&y));
-    let valid = dataset(&x[..900], 300, 3, Some(&y[..300]));
-    let params = CString::new(
-        r#"{"objective":"binary:logistic","num_round":200,"early_stopping_rounds":3,"eval_metric":["logloss","auc"]}"#,
-    )
+    const ROUNDS: usize = 200;
+    const PATIENCE: usize = 3;
+    let (x, y) = noisy_problem(600, 1);
+    // Validation rows distinct from the training rows (another stream of the generator).
+    let (xv, yv) = noisy_problem(300, 2);
+    let ds = dataset(&x, 600, 3, Some(&y));
+    let valid = dataset(&xv, 300, 3, Some(&yv));
+    let params = CString::new(format!(
+        r#"{{"objective":"binary:logistic","num_round":{ROUNDS},"early_stopping_rounds":{PATIENCE},"max_depth":6,"eta":0.3,"eval_metric":["logloss","auc"]}}"#
+    ))
     .unwrap();
     let evals = [valid.cast_const()];
     let names = [c"valid".as_ptr()];
@@ -216,7 +389,37 @@ fn evaluation_sets_and_early_stopping() {
     let mut rounds = 0;
     // SAFETY: a live handle.
     assert_eq!(unsafe { sylvan_booster_num_rounds(b, &mut rounds) }, SYLVAN_OK);
-    assert!((1..=200).contains(&rounds));
+    // The watched metric is the first one, logloss, recomputed here for every prefix of rounds.
+    let loss: Vec<f64> = (1..=rounds)
+        .map(|r| {
+            let p = predict(b, valid, value_range(0, r));
+            let sum: f64 = p
+                .iter()
+                .zip(&yv)
+                .map(|(&p, &y)| {
+                    let p = (p as f64).clamp(1e-15, 1.0 - 1e-15);
+                    -(y as f64 * p.ln() + (1.0 - y as f64) * (1.0 - p).ln())
+                })
+                .sum();
+            sum / yv.len() as f64
+        })
+        .collect();
+    let best = (0..rounds).fold(0, |b, r| if loss[r] < loss[b] { r } else { b });
+    // A clear minimum (no near-tie that rounding could flip), reached early.
+    assert!(
+        (0..rounds).filter(|&r| r != best).all(|r| loss[r] - loss[best] > 1e-9),
+        "{loss:?}"
+    );
+    assert_eq!(
+        rounds,
+        best + 1 + PATIENCE,
+        "stopped at {rounds}, best round {best}: {loss:?}"
+    );
+    assert!(rounds < ROUNDS);
+    // The default prediction uses the rounds up to the best one, not all of them.
+    let default = predict(b, valid, None);
+    assert_eq!(default, predict(b, valid, value_range(0, best + 1)));
+    assert_ne!(default, predict(b, valid, value_range(0, rounds)));
 
     // Null entries and a null array with a count are caught.
     let null_evals = [ptr::null::<SylvanDataset>()];

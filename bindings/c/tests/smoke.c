@@ -1,6 +1,13 @@
 /*
- * Smoke test of Sylvan's C ABI (include/sylvan.h): train on generated data, predict, check the
- * predictions, save and load the model in both formats, and check error paths.
+ * Smoke test of Sylvan's C ABI from real C (include/sylvan.h): what only a C program can check.
+ * That the header compiles and its declarations link against the shared and the static library;
+ * that C's arrays, pointer arrays, strings, size_t out-parameters and the SylvanPredictOptions struct
+ * cross the boundary as the header says; and memory ownership: the library writes no byte past a
+ * caller's buffer (a malloc'd buffer of the exact size, checked by AddressSanitizer), every handle
+ * is freed exactly once (LeakSanitizer), the error string stays readable after a failed call.
+ *
+ * What the calls compute (accuracy, margins, iteration ranges, error codes and messages, save/load
+ * round trips, weights, early stopping) is pinned once, in src/tests.rs, not here.
  *
  * Usage: smoke WORK_DIR   (a writable directory for the model files)
  * Exit status 0 when every check passed. bindings/c/tests/run.sh builds and runs it.
@@ -124,52 +131,46 @@ int main(int argc, char **argv) {
     REQUIRE_OK(sylvan_booster_num_features(booster, &features));
     CHECK(rounds == 50 && features == NUM_COLS, "rounds %zu, features %zu", rounds, features);
 
-    /* Size query, then predict probabilities on the held-out rows. */
+    /* Size queries: the options struct is read field by field (output, then the two size_t). */
     size_t needed = 0;
     REQUIRE_OK(sylvan_booster_predict(booster, test, NULL, NULL, 0, &needed));
     CHECK(needed == NUM_TEST, "size query says %zu", needed);
-    static float prob[NUM_TEST];
+    SylvanPredictOptions leaves = {SYLVAN_PREDICT_LEAF_INDEX, 0, 0};
+    REQUIRE_OK(sylvan_booster_predict(booster, test, &leaves, NULL, 0, &needed));
+    CHECK(needed == (size_t)NUM_TEST * 50, "leaf indices of 50 trees: size query says %zu", needed);
+    leaves.iteration_begin = 10;
+    leaves.iteration_end = 13;
+    REQUIRE_OK(sylvan_booster_predict(booster, test, &leaves, NULL, 0, &needed));
+    CHECK(needed == (size_t)NUM_TEST * 3, "leaf indices of rounds 10..13: size query says %zu", needed);
+
+    /* Predict into a caller's buffer of exactly the needed size (ASan checks every write). */
+    float *prob = malloc(NUM_TEST * sizeof *prob);
+    CHECK(prob != NULL, "malloc");
+    if (prob == NULL) {
+        return finish();
+    }
+    for (int i = 0; i < NUM_TEST; i++) {
+        prob[i] = -1.0f;
+    }
     REQUIRE_OK(predict_all(booster, test, NULL, prob, NUM_TEST));
-    int correct = 0;
     int in_range = 1;
     for (int i = 0; i < NUM_TEST; i++) {
-        correct += (prob[i] > 0.5f) == (test_y[i] > 0.5f);
         in_range &= prob[i] >= 0.0f && prob[i] <= 1.0f;
     }
-    double accuracy = (double)correct / NUM_TEST;
-    printf("held-out accuracy %.3f\n", accuracy);
-    CHECK(accuracy > 0.9, "held-out accuracy %.3f", accuracy);
-    CHECK(in_range, "probabilities outside [0, 1]");
+    CHECK(in_range, "probabilities outside [0, 1]: the buffer was not filled");
+    free(prob);
 
-    /* Margins: the probabilities are their sigmoid. The first 10 rounds alone differ. */
-    static float margin[NUM_TEST];
-    static float first10[NUM_TEST];
-    SylvanPredictOptions opts = {SYLVAN_PREDICT_MARGIN, 0, 0};
-    REQUIRE_OK(predict_all(booster, test, &opts, margin, NUM_TEST));
-    double worst = 0.0;
-    for (int i = 0; i < NUM_TEST; i++) {
-        double d = fabs(prob[i] - 1.0 / (1.0 + exp(-margin[i])));
-        worst = d > worst ? d : worst;
+    /* A buffer one value too small, allocated at that size: refused, and nothing written past it. */
+    float *small = malloc((NUM_TEST - 1) * sizeof *small);
+    CHECK(small != NULL, "malloc");
+    if (small == NULL) {
+        return finish();
     }
-    CHECK(worst < 1e-5, "sigmoid(margin) differs from the probability by %g", worst);
-    opts.iteration_begin = 0;
-    opts.iteration_end = 10;
-    REQUIRE_OK(predict_all(booster, test, &opts, first10, NUM_TEST));
-    CHECK(memcmp(first10, margin, sizeof margin) != 0, "an iteration range changes nothing");
-
-    /* A buffer that is too small: the needed length is reported and nothing is written. */
-    static float small[NUM_TEST];
-    for (int i = 0; i < NUM_TEST; i++) {
-        small[i] = -7.0f;
-    }
-    needed = 0;
     int rc = sylvan_booster_predict(booster, test, NULL, small, NUM_TEST - 1, &needed);
     CHECK(rc == SYLVAN_ERR_BUFFER_TOO_SMALL, "too-small buffer gave %d", rc);
-    CHECK(needed == NUM_TEST, "needed %zu", needed);
-    CHECK(small[0] == -7.0f, "a too-small buffer was written to");
-    CHECK(strstr(sylvan_last_error(), "needed") != NULL, "message does not say what is needed");
+    free(small);
 
-    /* Save as JSON and binary, load each, predict again: identical predictions. */
+    /* Save as JSON and binary from a C path string, load each into a new handle, use and free it. */
     const char *names[2] = {"model.json", "model.sylvan"};
     for (int k = 0; k < 2; k++) {
         char path[4096];
@@ -177,48 +178,21 @@ int main(int argc, char **argv) {
         REQUIRE_OK(sylvan_booster_save(booster, path));
         SylvanBooster *loaded = NULL;
         REQUIRE_OK(sylvan_booster_load(path, &loaded));
-        static float again[NUM_TEST];
-        REQUIRE_OK(predict_all(loaded, test, NULL, again, NUM_TEST));
-        CHECK(memcmp(again, prob, sizeof prob) == 0, "predictions of the loaded %s differ", names[k]);
+        REQUIRE_OK(sylvan_booster_predict(loaded, test, NULL, NULL, 0, &needed));
+        CHECK(needed == NUM_TEST, "loaded %s: size query says %zu", names[k], needed);
         REQUIRE_OK(sylvan_booster_free(loaded));
     }
 
-    /* Error paths. An unknown parameter: a non-zero status and a message that names it. */
-    SylvanBooster *bad = NULL;
-    rc = sylvan_booster_train(train, "{\"objective\":\"binary:logistic\",\"max_dpeth\":3}", NULL, NULL, 0, &bad);
-    CHECK(rc == SYLVAN_ERR_INVALID_PARAMETER, "unknown parameter gave %d", rc);
-    CHECK(strstr(sylvan_last_error(), "max_dpeth") != NULL, "message does not name the parameter");
-    CHECK(bad == NULL, "a booster was returned on error");
-
-    /* Malformed JSON. */
-    rc = sylvan_booster_train(train, "{\"objective\":", NULL, NULL, 0, &bad);
-    CHECK(rc == SYLVAN_ERR_INVALID_PARAMETER, "bad JSON gave %d", rc);
-
-    /* A file that is not a model. */
-    char bad_path[4096];
-    snprintf(bad_path, sizeof bad_path, "%s/not-a-model.json", dir);
-    FILE *f = fopen(bad_path, "w");
-    CHECK(f != NULL, "cannot write %s", bad_path);
-    if (f != NULL) {
-        fputs("{\"trees\": 3}", f);
-        fclose(f);
-        rc = sylvan_booster_load(bad_path, &bad);
-        CHECK(rc == SYLVAN_ERR_INVALID_MODEL, "bad model file gave %d", rc);
-        CHECK(strstr(sylvan_last_error(), "not-a-model.json") != NULL, "message does not name the file");
-    }
-
-    /* Null pointers. */
-    rc = sylvan_booster_predict(NULL, test, NULL, prob, NUM_TEST, NULL);
-    CHECK(rc == SYLVAN_ERR_NULL_POINTER, "null booster gave %d", rc);
-    CHECK(strstr(sylvan_last_error(), "booster") != NULL, "message does not name the argument");
-    SylvanDataset *none = train; /* any non-NULL value: the call must reset it */
-    rc = sylvan_dataset_create(NULL, 10, 2, SYLVAN_ROW_MAJOR, NULL, NULL, &none);
-    CHECK(rc == SYLVAN_ERR_NULL_POINTER, "null data gave %d", rc);
-    CHECK(none == NULL, "out is not reset to NULL on error");
-
-    /* A successful call clears the message. */
-    REQUIRE_OK(sylvan_dataset_num_rows(test, &rows));
-    CHECK(strcmp(sylvan_last_error(), "") == 0, "message not cleared after success");
+    /* A failed call: the out-pointer is reset and the message is a readable C string owned by the
+     * library, valid until the next call on this thread. */
+    SylvanBooster *bad = (SylvanBooster *)(void *)train; /* any non-NULL value: the call must reset it */
+    rc = sylvan_booster_train(train, "{\"objective\":\"binary:logistic\",\"max_dpeth\":3}", NULL, NULL, 0,
+                              &bad);
+    CHECK(rc != SYLVAN_OK, "an unknown parameter was accepted");
+    CHECK(bad == NULL, "out is not reset to NULL on error");
+    const char *message = sylvan_last_error();
+    CHECK(message != NULL && strlen(message) > 0, "no error message");
+    printf("error message as C sees it: %s\n", message);
 
     CHECK(sylvan_booster_free(booster) == SYLVAN_OK, "booster_free");
     CHECK(sylvan_dataset_free(train) == SYLVAN_OK, "dataset_free");

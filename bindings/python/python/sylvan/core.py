@@ -176,6 +176,19 @@ def _vector(values: Any, what: str) -> Optional[np.ndarray]:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
+def _margins(values: Any) -> Optional[np.ndarray]:
+    """Base margins as Sylvan reads them: ``rows`` values, or ``(rows, outputs)`` for multi-output
+    models (as XGBoost takes them), flattened row-major. None stays None."""
+    if values is None:
+        return None
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.ndim == 2 and arr.shape[1] > 1:
+        return np.ascontiguousarray(arr, dtype=np.float32).ravel()
+    return _vector(arr, "base_margin")
+
+
 def _matrix(data: Any) -> np.ndarray:
     """A 2-D float32 array from an array-like. C- and Fortran-ordered float32 arrays are passed
     through untouched (read in place by Rust); other dtypes are converted keeping the layout."""
@@ -217,8 +230,8 @@ class Dataset:
         categorical and dictionary columns become categorical features (codes in sorted order of
         the strings), booleans 0/1.
     label, weight, base_margin : array-like, optional
-        Labels, sample weights (non-negative), and starting margins (``rows`` values, or
-        ``rows * num_class`` row-major).
+        Labels, sample weights (non-negative), and starting margins (``rows`` values, or for
+        multiclass models ``(rows, num_class)`` or ``rows * num_class`` values row-major).
     feature_names : list of str, optional
         Names of the features (default: a DataFrame's column names).
     categories : dict, optional
@@ -243,7 +256,7 @@ class Dataset:
         self._fixed = categories is not None
         label_v = _vector(label, "label")
         weight_v = _vector(weight, "weight")
-        margin_v = _vector(base_margin, "base_margin")
+        margin_v = _margins(base_margin)
         if isinstance(data, Dataset):
             raise TypeError("data is already a Dataset")
         if is_frame(data):

@@ -318,6 +318,11 @@ class _SylvanModel(BaseEstimator):
         names = booster.feature_names
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
+        # Early stopping's choice is stored with the model, as ``fit`` reports it.
+        best = booster.best_iteration
+        self.best_iteration_ = best if best is not None else booster.num_boosted_rounds() - 1
+        if booster.best_score is not None:
+            self.best_score_ = booster.best_score
         self._after_load(booster)
 
     def _after_load(self, booster: Booster) -> None:
