@@ -101,6 +101,16 @@ int sylvan_dataset_create(const float *data,
                           const float *weights,
                           struct SylvanDataset **out);
 
+// Sets the starting margins of `dataset`'s rows, as XGBoost's `base_margin`: `len` values,
+// `num_rows` for one output per row or `num_rows * num_class` row-major for multiclass. Training
+// starts each row from its margins instead of `base_score`, and prediction adds them in place of
+// the model's base margin. The values are copied; a later call replaces them.
+//
+// # Safety
+// `dataset` must be a live handle not in use by another thread; `margins` must point to `len`
+// floats.
+int sylvan_dataset_set_base_margin(struct SylvanDataset *dataset, const float *margins, size_t len);
+
 // Writes the number of rows of `dataset` to `*out`.
 //
 // # Safety

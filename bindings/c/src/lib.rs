@@ -356,6 +356,39 @@ pub unsafe extern "C" fn sylvan_dataset_create(
     })
 }
 
+/// Sets the starting margins of `dataset`'s rows, as XGBoost's `base_margin`: `len` values,
+/// `num_rows` for one output per row or `num_rows * num_class` row-major for multiclass. Training
+/// starts each row from its margins instead of `base_score`, and prediction adds them in place of
+/// the model's base margin. The values are copied; a later call replaces them.
+///
+/// # Safety
+/// `dataset` must be a live handle not in use by another thread; `margins` must point to `len`
+/// floats.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_set_base_margin(
+    dataset: *mut SylvanDataset,
+    margins: *const f32,
+    len: usize,
+) -> c_int {
+    run(|| {
+        if dataset.is_null() {
+            return Err(Error::NullPointer { name: "dataset" });
+        }
+        if margins.is_null() {
+            return Err(Error::NullPointer { name: "margins" });
+        }
+        if len == 0 {
+            return Err(Error::arg("len", "must be at least 1"));
+        }
+        // SAFETY: the caller guarantees `margins` points to `len` floats.
+        let values = unsafe { array_in(margins, len, "margins") }?.to_vec();
+        // SAFETY: the caller guarantees a live handle that no other thread uses.
+        let d = unsafe { &mut *dataset };
+        d.inner = d.inner.clone().with_base_margin(values)?;
+        Ok(())
+    })
+}
+
 /// Writes the number of rows of `dataset` to `*out`.
 ///
 /// # Safety

@@ -824,3 +824,76 @@ fn one_booster_predicts_from_several_threads() {
     }
     free(b, ds);
 }
+
+/// Sets `margins` on a dataset, asserting success.
+fn set_margins(ds: *mut SylvanDataset, margins: &[f32]) {
+    // SAFETY: a live handle, `margins` holds `margins.len()` floats.
+    let rc = unsafe { sylvan_dataset_set_base_margin(ds, margins.as_ptr(), margins.len()) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+}
+
+/// base_margin through the C ABI: squared error from per-row margins `m` on labels `y` gives the
+/// trees of training on `y - m` from a base score of 0 (the same gradients, so the same leaves
+/// exactly; margins to 1e-5, `y - m` being rounded to f32), and prediction adds each row's margin
+/// in place of the model's base: margin(with m) - margin(without) = m - base, row by row, also
+/// for three classes (`rows * 3` margins, row-major). Bad margins are errors naming the argument.
+#[test]
+fn base_margin_is_training_on_the_residual() {
+    let n = 300;
+    let (x, _) = problem(n);
+    let y: Vec<f32> = (0..n).map(|i| x[i * 3] * 2.0 + ((i * 7) % 5) as f32 * 0.1).collect();
+    let m: Vec<f32> = (0..n).map(|i| ((i * 13) % 11) as f32 * 0.2 - 1.0).collect();
+    let residual: Vec<f32> = y.iter().zip(&m).map(|(y, m)| y - m).collect();
+    let params = r#"{"objective":"reg:squarederror","tree_method":"exact","max_depth":3,"num_round":5,"nthread":1}"#;
+    let with_margin = dataset(&x, n, 3, Some(&y));
+    set_margins(with_margin, &m);
+    let (rc, from_margin) = train(with_margin, params);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let on_residual = dataset(&x, n, 3, Some(&residual));
+    let zero_base = params.replace("\"nthread\":1", "\"nthread\":1,\"base_score\":0");
+    let (rc, from_zero) = train(on_residual, &zero_base);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let plain = dataset(&x, n, 3, None);
+    assert_eq!(
+        predict(from_margin, plain, options(SYLVAN_PREDICT_LEAF_INDEX)),
+        predict(from_zero, plain, options(SYLVAN_PREDICT_LEAF_INDEX))
+    );
+    let shifted = predict(from_margin, with_margin, options(SYLVAN_PREDICT_MARGIN));
+    let trees = predict(from_zero, plain, options(SYLVAN_PREDICT_MARGIN));
+    for i in 0..n {
+        assert!((shifted[i] - m[i] - trees[i]).abs() < 1e-5, "row {i}: {} vs {} + {}", shifted[i], m[i], trees[i]);
+    }
+
+    // Three classes: each row's three margins replace the model's base margin.
+    let labels: Vec<f32> = (0..n).map(|i| (i % 3) as f32).collect();
+    let multi = dataset(&x, n, 3, Some(&labels));
+    let (rc, softprob) = train(multi, r#"{"objective":"multi:softprob","num_class":3,"num_round":3}"#);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let margins3: Vec<f32> = (0..n * 3).map(|k| (k % 7) as f32 * 0.5 - 1.5).collect();
+    let with3 = dataset(&x, n, 3, None);
+    set_margins(with3, &margins3);
+    let got = predict(softprob, with3, options(SYLVAN_PREDICT_MARGIN));
+    let zero3 = dataset(&x, n, 3, None);
+    set_margins(zero3, &vec![0.0; n * 3]);
+    let trees3 = predict(softprob, zero3, options(SYLVAN_PREDICT_MARGIN));
+    for k in 0..n * 3 {
+        assert!((got[k] - margins3[k] - trees3[k]).abs() < 1e-5, "row {} class {}", k / 3, k % 3);
+    }
+
+    // Bad margins: a length that is not a multiple of the rows, a non-finite value, null pointers.
+    // SAFETY: live handles; the pointers point to at least `len` floats or are null on purpose.
+    unsafe {
+        assert_eq!(sylvan_dataset_set_base_margin(plain, m.as_ptr(), n - 1), SYLVAN_ERR_INVALID_DATA);
+        assert!(last_error().contains("base_margin"), "{}", last_error());
+        let bad = vec![f32::INFINITY; n];
+        assert_eq!(sylvan_dataset_set_base_margin(plain, bad.as_ptr(), n), SYLVAN_ERR_INVALID_DATA);
+        assert_eq!(sylvan_dataset_set_base_margin(plain, ptr::null(), n), SYLVAN_ERR_NULL_POINTER);
+        assert_eq!(sylvan_dataset_set_base_margin(ptr::null_mut(), m.as_ptr(), n), SYLVAN_ERR_NULL_POINTER);
+        for b in [from_margin, from_zero, softprob] {
+            sylvan_booster_free(b);
+        }
+        for d in [with_margin, on_residual, plain, multi, with3, zero3] {
+            sylvan_dataset_free(d);
+        }
+    }
+}
