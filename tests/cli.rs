@@ -301,7 +301,13 @@ fn pairwise_auc(scores: &[f32], labels: &[bool]) -> f64 {
         for (&sj, &yj) in scores.iter().zip(labels) {
             if yi && !yj {
                 pairs += 1.0;
-                won += if si > sj { 1.0 } else if si == sj { 0.5 } else { 0.0 };
+                won += if si > sj {
+                    1.0
+                } else if si == sj {
+                    0.5
+                } else {
+                    0.0
+                };
             }
         }
     }
@@ -336,10 +342,23 @@ fn weight_column_is_the_rows_it_stands_for() {
     write_parquet(&weighted, &batch);
     write_parquet(&repeated, &expanded);
     let train = |data: &Path, model: &Path, weight: &str| {
-        let mut args = vec!["train", "--data", s(data), "--label", "y", "--model-out", s(model), "-q"];
+        let mut args = vec![
+            "train",
+            "--data",
+            s(data),
+            "--label",
+            "y",
+            "--model-out",
+            s(model),
+            "-q",
+        ];
         args.extend(["--set", "tree_method=exact", "--set", "objective=binary:logistic"]);
         args.extend(["--set", "num_round=8", "--set", "max_depth=4", "--set", "nthread=2"]);
-        args.extend(if weight.is_empty() { ["--drop", "w"] } else { ["--weight", weight] });
+        args.extend(if weight.is_empty() {
+            ["--drop", "w"]
+        } else {
+            ["--weight", weight]
+        });
         ok(sylvan(&args));
     };
     let (m_weighted, m_repeated, m_unweighted) = (dir.join("w.json"), dir.join("r.json"), dir.join("u.json"));
@@ -369,11 +388,18 @@ fn weight_column_is_the_rows_it_stands_for() {
     );
     let (p_w, p_r) = (predict(&m_weighted, &[]), predict(&m_repeated, &[]));
     for &i in &kept {
-        assert!((p_w[i][0] - p_r[i][0]).abs() <= 1e-6, "row {i}: {} vs {}", p_w[i][0], p_r[i][0]);
+        assert!(
+            (p_w[i][0] - p_r[i][0]).abs() <= 1e-6,
+            "row {i}: {} vs {}",
+            p_w[i][0],
+            p_r[i][0]
+        );
     }
     assert_eq!(source.len(), w.iter().sum::<f64>() as usize);
 
-    let metrics = ["--metric", "logloss", "--metric", "error", "--metric", "auc", "--metric", "rmse"];
+    let metrics = [
+        "--metric", "logloss", "--metric", "error", "--metric", "auc", "--metric", "rmse",
+    ];
     let eval = |data: &Path, weight: Option<&str>| {
         let mut args = vec!["eval", "--model", s(&m_weighted), "--data", s(data), "--label", "y"];
         if let Some(w) = weight {
@@ -382,7 +408,8 @@ fn weight_column_is_the_rows_it_stands_for() {
         args.extend(metrics);
         eval_lines(&ok(sylvan(&args)))
     };
-    let (on_weighted, on_repeated, ignoring) = (eval(&weighted, Some("w")), eval(&repeated, None), eval(&weighted, None));
+    let (on_weighted, on_repeated, ignoring) =
+        (eval(&weighted, Some("w")), eval(&repeated, None), eval(&weighted, None));
     assert_eq!(on_weighted.len(), 4);
     for ((name, a), (_, b)) in on_weighted.iter().zip(&on_repeated) {
         assert!((a - b).abs() <= 1.5e-6, "weighted {name} {a} vs expanded rows {b}");
@@ -561,13 +588,29 @@ fn categories_match_by_name_in_subsets_other_orders_and_unseen() {
     let (train, model) = (dir.join("train.parquet"), dir.join("m.json"));
     let batch = binary_batch(ROWS, 41);
     write_parquet(&train, &batch);
-    let mut args = vec!["train", "--data", s(&train), "--label", "y", "--features", "x,color,flag"];
+    let mut args = vec![
+        "train",
+        "--data",
+        s(&train),
+        "--label",
+        "y",
+        "--features",
+        "x,color,flag",
+    ];
     args.extend(["--model-out", s(&model), "-q"]);
     args.extend(BINARY);
     ok(sylvan(&args));
     let predict = |data: &Path| {
         let out = dir.join("p.csv");
-        ok(sylvan(&["predict", "--model", s(&model), "--data", s(data), "--out", s(&out)]));
+        ok(sylvan(&[
+            "predict",
+            "--model",
+            s(&model),
+            "--data",
+            s(data),
+            "--out",
+            s(&out),
+        ]));
         csv_values(&out).into_iter().map(|r| r[0]).collect::<Vec<f32>>()
     };
     let full = predict(&train);
@@ -581,7 +624,12 @@ fn categories_match_by_name_in_subsets_other_orders_and_unseen() {
     let color_of = |i: usize| arrow_array::Array::is_valid(colors, i).then(|| colors.value(i));
     // Rows without "green", last first, then the first 30 of them again as "purple" and as null.
     let subset: Vec<usize> = (0..ROWS).rev().filter(|&i| color_of(i) != Some("green")).collect();
-    let probes: Vec<usize> = subset.iter().copied().filter(|&i| color_of(i).is_some()).take(30).collect();
+    let probes: Vec<usize> = subset
+        .iter()
+        .copied()
+        .filter(|&i| color_of(i).is_some())
+        .take(30)
+        .collect();
     let rows: Vec<usize> = subset.iter().chain(&probes).chain(&probes).copied().collect();
     let mut color: Vec<Option<&str>> = subset.iter().map(|&i| color_of(i)).collect();
     color.extend(probes.iter().map(|_| Some("purple")));
@@ -612,7 +660,12 @@ fn categories_match_by_name_in_subsets_other_orders_and_unseen() {
     let got = predict(&file);
     assert_eq!(got.len(), rows.len());
     for (k, &i) in subset.iter().enumerate() {
-        assert_eq!(got[k], full[i], "row {i} ({:?}) predicts differently in the subset file", color_of(i));
+        assert_eq!(
+            got[k],
+            full[i],
+            "row {i} ({:?}) predicts differently in the subset file",
+            color_of(i)
+        );
     }
     let (purple, null) = got[subset.len()..].split_at(probes.len());
     assert_eq!(purple, null, "an unseen category predicts as a missing one");
@@ -982,13 +1035,24 @@ fn bundled_breast_cancer_example() {
     let auc = evals[0].1;
     // Both equal the AUC of what `predict` writes, counted pair by pair (ties count one half).
     let pred = dir.join("bc.csv");
-    ok(sylvan(&["predict", "--model", s(&model), "--data", s(&valid), "--out", s(&pred)]));
+    ok(sylvan(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&valid),
+        "--out",
+        s(&pred),
+    ]));
     let scores: Vec<f32> = csv_values(&pred).iter().map(|r| r[0]).collect();
     let labels = binary_labels(&valid, "malignant");
     assert_eq!(labels.len(), 114);
     let counted = pairwise_auc(&scores, &labels);
     assert!((auc - counted).abs() < 1e-6, "eval {auc} vs counted {counted}");
-    assert!((printed - counted).abs() <= 5e-6, "training printed {printed} vs counted {counted}");
+    assert!(
+        (printed - counted).abs() <= 5e-6,
+        "training printed {printed} vs counted {counted}"
+    );
     // XGBoost with these settings reaches 0.99 on this split; a model that learned nothing gives 0.5.
     assert!(counted > 0.95, "{counted}");
 }
@@ -1045,7 +1109,15 @@ fn ensembles_train_predict_eval_and_inspect() {
         // The file holds what the saved model predicts through the Rust API on the same rows
         // (CSV keeps 9 significant digits).
         let loaded = sylvan::booster::ensemble::Model::load(&model).unwrap();
-        let data = sylvan::load_training(&valid, &ColumnSelection { label: Some("y".into()), drop: vec!["w".into()], ..Default::default() }).unwrap();
+        let data = sylvan::load_training(
+            &valid,
+            &ColumnSelection {
+                label: Some("y".into()),
+                drop: vec!["w".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let api = loaded.predict(&data.dataset).unwrap();
         assert_eq!(rows.len(), 200, "{kind}");
         for (i, (r, a)) in rows.iter().zip(&api.values).enumerate() {
@@ -1066,7 +1138,10 @@ fn ensembles_train_predict_eval_and_inspect() {
         let counted = pairwise_auc(&predicted, &binary_labels(&valid, "y"));
         let printed = eval_lines(&eval);
         assert!(printed.len() == 1 && printed[0].0 == "auc", "{kind}: {eval}");
-        assert!((printed[0].1 - counted).abs() <= 1e-6, "{kind}: eval {eval} vs counted {counted}");
+        assert!(
+            (printed[0].1 - counted).abs() <= 1e-6,
+            "{kind}: eval {eval} vs counted {counted}"
+        );
         let inspect = ok(sylvan(&["inspect", "--model", s(&model)]));
         assert!(inspect.contains(kind) && inspect.contains(scores), "{kind}: {inspect}");
         let e = fails(sylvan(&[
@@ -1209,4 +1284,178 @@ fn no_eval_trains_the_same_model_without_metrics() {
     both.extend(["--valid", s(&train)]);
     let o = sylvan(&both);
     assert!(!o.status.success() && stderr(&o).contains("--valid"), "{}", stderr(&o));
+}
+
+/// A CSV for regression with a margin column: `x0, x1` features, `y` the label, `m` a starting
+/// margin per row and `r = y - m` the residual.
+fn margin_csv(path: &Path, rows: usize, seed: u64) {
+    let mut r = Lcg(seed);
+    let mut text = String::from("x0,x1,y,m,r\n");
+    for _ in 0..rows {
+        let (x0, x1) = (r.next() * 4.0 - 2.0, r.next());
+        let y = (x0 * 3.0).sin() + x1 * x1 + 0.2 * r.next();
+        let m = (r.next() * 8.0).floor() * 0.25 - 1.0;
+        // The CSV holds y and m; the residual is formed from the f32 values the reader will see.
+        let (y, m) = (y as f32, m as f32);
+        text.push_str(&format!("{x0:.5},{x1:.5},{y},{m},{}\n", y - m));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Base margins and round ranges through the CLI:
+/// - `--base-margin m` on label `y` (exact method) grows the trees of label `y - m` from
+///   `base_score=0`: every row reaches the same leaves, and `predict --margin --base-margin m` is
+///   `m` plus the residual model's margin (1e-5: f32 sums);
+/// - `predict --iteration-range a:b` is `margin(0:b) - margin(0:a) + base` for every row (1e-5);
+/// - bad ranges and a margin column of an ensemble are one-line errors.
+#[test]
+fn base_margin_and_iteration_ranges() {
+    let dir = temp_dir("margins");
+    let data = dir.join("d.csv");
+    margin_csv(&data, 400, 5);
+    let common = ["--set", "tree_method=exact", "--set", "max_depth=3", "--set", "num_round=6", "-q"];
+    let (from_margin, from_residual) = (dir.join("m.json"), dir.join("r.json"));
+    let mut args = vec!["train", "--data", s(&data), "--label", "y", "--base-margin", "m", "--drop", "r"];
+    args.extend(["--model-out", s(&from_margin)]);
+    args.extend(common);
+    ok(sylvan(&args));
+    let mut args = vec!["train", "--data", s(&data), "--label", "r", "--drop", "y,m"];
+    args.extend(["--model-out", s(&from_residual), "--set", "base_score=0"]);
+    args.extend(common);
+    ok(sylvan(&args));
+    let predict = |model: &Path, extra: &[&str]| {
+        let out = dir.join("p.csv");
+        let mut args = vec!["predict", "--model", s(model), "--data", s(&data), "--out", s(&out)];
+        args.extend(extra);
+        ok(sylvan(&args));
+        csv_values(&out)
+    };
+    assert_eq!(predict(&from_margin, &["--leaf"]), predict(&from_residual, &["--leaf"]));
+    let shifted = predict(&from_margin, &["--margin", "--base-margin", "m"]);
+    let residual = predict(&from_residual, &["--margin"]);
+    let (_, rows) = read_csv(&data);
+    for (i, row) in rows.iter().enumerate() {
+        let want = row[3] + residual[i][0];
+        assert!((shifted[i][0] - want).abs() < 1e-5, "row {i}: {} vs {want}", shifted[i][0]);
+    }
+    // Without the column the model's base margin is used: another prediction.
+    assert_ne!(predict(&from_margin, &["--margin"]), shifted);
+
+    let base = Booster::load(&from_residual).unwrap().base_margin()[0] as f32;
+    let prefix = |b: usize| predict(&from_residual, &["--margin", "--iteration-range", &format!("0:{b}")]);
+    for (a, b) in [(1, 4), (2, 6), (0, 3), (5, 6)] {
+        let range = predict(&from_residual, &["--margin", "--iteration-range", &format!("{a}:{b}")]);
+        // No rounds at all is the base margin alone.
+        let (upper, lower) = (prefix(b), if a == 0 { vec![vec![base]; rows.len()] } else { prefix(a) });
+        for i in 0..rows.len() {
+            let want = upper[i][0] - lower[i][0] + base;
+            assert!((range[i][0] - want).abs() < 1e-5, "rounds {a}:{b} row {i}: {} vs {want}", range[i][0]);
+        }
+    }
+    for bad in ["3:3", "0:7", "x:2", "4"] {
+        let out = dir.join("bad.csv");
+        let e = fails(sylvan(&[
+            "predict",
+            "--model",
+            s(&from_residual),
+            "--data",
+            s(&data),
+            "--out",
+            s(&out),
+            "--iteration-range",
+            bad,
+        ]));
+        assert!(e.contains("iteration") || e.contains(bad), "{bad}: {e}");
+    }
+    let config = dir.join("bag.toml");
+    std::fs::write(&config, "[ensemble]\nkind = \"bagging\"\nn_estimators = 2\n").unwrap();
+    let e = fails(sylvan(&[
+        "train",
+        "--data",
+        s(&data),
+        "--label",
+        "y",
+        "--base-margin",
+        "m",
+        "--config",
+        s(&config),
+        "--model-out",
+        s(&dir.join("bag.json")),
+    ]));
+    assert!(e.contains("--base-margin"), "{e}");
+}
+
+/// Early stopping through the CLI, for a metric to maximise (AUC) and one to minimise (logloss):
+/// the best iteration reported is the first best of the per-round validation values printed
+/// (`--log-every 1`, 5 decimals), training stops `early_stopping_rounds` after it, and the saved
+/// model predicts with rounds `0..best+1` by default (equal to `--iteration-range 0:best+1`,
+/// unlike all rounds).
+#[test]
+fn early_stopping_best_iteration_is_saved_and_used() {
+    let dir = temp_dir("early");
+    let (train, valid) = (dir.join("t.parquet"), dir.join("v.parquet"));
+    write_parquet(&train, &binary_batch(ROWS, 51));
+    write_parquet(&valid, &binary_batch(400, 52));
+    for (metric, maximise) in [("auc", true), ("logloss", false)] {
+        let model = dir.join(format!("{metric}.json"));
+        let o = sylvan(&[
+            "train",
+            "--data",
+            s(&train),
+            "--valid",
+            s(&valid),
+            "--label",
+            "y",
+            "--drop",
+            "w",
+            "--model-out",
+            s(&model),
+            "--log-every",
+            "1",
+            "--set",
+            "objective=binary:logistic",
+            "--set",
+            &format!("eval_metric={metric}"),
+            "--set",
+            "eta=0.5",
+            "--set",
+            "max_depth=6",
+            "--set",
+            "num_round=300",
+            "--set",
+            "early_stopping_rounds=5",
+        ]);
+        let progress = stderr(&o);
+        let summary = ok(o);
+        let values: Vec<f64> = progress
+            .lines()
+            .filter_map(|l| l.split(&format!("valid-{metric}:")).nth(1))
+            .map(|v| v.trim().parse().unwrap())
+            .collect();
+        let best_printed = summary
+            .split("best iteration ")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .unwrap_or_else(|| panic!("{metric}: no best iteration in {summary}"));
+        let best: usize = best_printed.parse().unwrap();
+        assert_eq!(values.len(), best + 6, "{metric}: stops 5 rounds after the best: {summary}");
+        let target = if maximise {
+            values.iter().cloned().fold(f64::MIN, f64::max)
+        } else {
+            values.iter().cloned().fold(f64::MAX, f64::min)
+        };
+        // The best round's printed value is the best printed (ties at 5 decimals allowed), and no
+        // later round beats it.
+        assert_eq!(values[best], target, "{metric}: best {best} in {values:?}");
+        let predict = |extra: &[&str]| {
+            let out = dir.join("p.csv");
+            let mut args = vec!["predict", "--model", s(&model), "--data", s(&valid), "--out", s(&out)];
+            args.extend(extra);
+            ok(sylvan(&args));
+            std::fs::read_to_string(&out).unwrap()
+        };
+        let default = predict(&[]);
+        assert_eq!(default, predict(&["--iteration-range", &format!("0:{}", best + 1)]), "{metric}");
+        assert_ne!(default, predict(&["--iteration-range", &format!("0:{}", values.len())]), "{metric}");
+    }
 }

@@ -1,4 +1,5 @@
-//! Choosing the label, weight, group and feature columns of a table and building a [`Dataset`].
+//! Choosing the label, weight, base-margin, group and feature columns of a table and building a
+//! [`Dataset`].
 
 use std::path::Path;
 
@@ -8,13 +9,17 @@ use crate::categories::CategoryMap;
 use crate::error::{Error, Result};
 use crate::table::{ColumnKind, ReadOptions, SkippedColumn, Table};
 
-/// Which columns play which role (the CLI's `--label`, `--weight`, `--group`, `--features`, `--drop`).
+/// Which columns play which role (the CLI's `--label`, `--weight`, `--base-margin`, `--group`,
+/// `--features`, `--drop`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ColumnSelection {
     /// The label column (required for training and evaluation).
     pub label: Option<String>,
     /// The sample-weight column.
     pub weight: Option<String>,
+    /// Columns of starting margins (XGBoost's `base_margin`): one, or one per class in class order
+    /// for multiclass models; excluded from the features. Empty: none.
+    pub base_margin: Vec<String>,
     /// The query/group column (for ranking); excluded from the features.
     pub group: Option<String>,
     /// The feature columns, in this order; `None` takes every numeric, boolean or string column
@@ -27,7 +32,11 @@ pub struct ColumnSelection {
 impl ColumnSelection {
     /// The columns with a role other than feature.
     fn special(&self) -> impl Iterator<Item = &String> {
-        self.label.iter().chain(&self.weight).chain(&self.group)
+        self.label
+            .iter()
+            .chain(&self.weight)
+            .chain(&self.base_margin)
+            .chain(&self.group)
     }
 }
 
@@ -52,7 +61,7 @@ pub fn load_training(path: &Path, selection: &ColumnSelection) -> Result<LoadedD
             return Err(Error::bad_column(
                 path,
                 name,
-                "is both a feature (or dropped) and the label, weight or group",
+                "is both a feature (or dropped) and the label, weight, base margin or group",
             ));
         }
     }
@@ -94,7 +103,8 @@ pub fn load_training(path: &Path, selection: &ColumnSelection) -> Result<LoadedD
 /// Reads a file for a trained model: the model's features are matched BY NAME (extra columns are
 /// ignored, a missing one is an error naming it; in a sparse LibSVM file an absent feature is all
 /// missing), string columns use the model's categories (an unseen category is missing).
-/// `selection.label` and `selection.weight` are read when set; its feature fields are ignored.
+/// `selection.label`, `selection.weight` and `selection.base_margin` are read when set; its feature
+/// fields are ignored.
 pub fn load_for_model(
     path: &Path,
     feature_names: &[String],
@@ -106,6 +116,7 @@ pub fn load_for_model(
             .iter()
             .chain(selection.label.iter())
             .chain(selection.weight.iter())
+            .chain(selection.base_margin.iter())
             .cloned()
             .collect(),
     );
@@ -203,6 +214,25 @@ fn build(
             });
         }
         dataset = dataset.with_weights(values)?;
+    }
+    if !selection.base_margin.is_empty() {
+        let k = selection.base_margin.len();
+        let mut margins = vec![0f32; table.num_rows * k];
+        for (c, name) in selection.base_margin.iter().enumerate() {
+            let values = numeric_column(&mut table, name, "base margin")?;
+            if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::BadValue {
+                    file,
+                    row,
+                    column: name.clone(),
+                    reason: format!("the base margin is {}; base margins must be finite", values[row]),
+                });
+            }
+            for (row, v) in values.into_iter().enumerate() {
+                margins[row * k + c] = v;
+            }
+        }
+        dataset = dataset.with_base_margin(margins)?;
     }
     let groups = match &selection.group {
         Some(group) => Some(numeric_column(&mut table, group, "group")?),

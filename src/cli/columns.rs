@@ -15,6 +15,10 @@ pub struct ColumnArgs {
     /// A column of sample weights.
     #[arg(long, value_name = "COL")]
     pub weight: Option<String>,
+    /// Columns of starting margins (XGBoost's `base_margin`): one, or one per class in class order
+    /// (comma-separated); training starts each row there instead of `base_score`.
+    #[arg(long, value_name = "COL[,COL..]", value_delimiter = ',')]
+    pub base_margin: Vec<String>,
     /// A query/group column (for ranking; for LibSVM files `qid`); never a feature.
     #[arg(long, value_name = "COL")]
     pub group: Option<String>,
@@ -47,6 +51,7 @@ impl ColumnArgs {
         Ok(ColumnSelection {
             label: Some(label_for(self.label.as_deref(), data, None)?),
             weight: self.weight.clone(),
+            base_margin: self.base_margin.clone(),
             group: self.group.clone(),
             features: self.features.clone(),
             drop: self.drop.clone(),

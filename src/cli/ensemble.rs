@@ -107,6 +107,9 @@ pub fn train(args: &TrainArgs, config: EnsembleConfig) -> Result<()> {
     let start = Instant::now();
     super::model::check_model_out(&args.model_out)?;
     let selection = args.columns.selection(&args.data)?;
+    if !selection.base_margin.is_empty() {
+        bail!("--base-margin needs a boosted model: an [ensemble] (bagging, stacking) takes no base margins");
+    }
     let train = load_training(&args.data, &selection)?;
     let mut model = match &config {
         EnsembleConfig::Bagging { settings, base } => Model::Bagging(Bagging::train(settings, base, &train.dataset)?),

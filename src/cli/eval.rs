@@ -26,6 +26,9 @@ pub struct EvalArgs {
     /// A column of sample weights.
     #[arg(long, value_name = "COL")]
     pub weight: Option<String>,
+    /// Columns of starting margins (XGBoost's `base_margin`), as for `sylvan predict`.
+    #[arg(long, value_name = "COL[,COL..]", value_delimiter = ',')]
+    pub base_margin: Vec<String>,
     /// A metric, e.g. auc, logloss, rmse, error@0.7 (repeatable; default: the model's eval_metric,
     /// else the objective's own metric).
     #[arg(long, value_name = "NAME")]
@@ -45,6 +48,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let selection = ColumnSelection {
         label: Some(label),
         weight: args.weight.clone(),
+        base_margin: args.base_margin.clone(),
         ..Default::default()
     };
     let data = load_for_model(&args.data, &model.features, &model.categories, &selection)?;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use sylvan_booster::ensemble::Model;
 use sylvan_booster::{Device, PredictOptions, PredictOutput};
@@ -34,6 +34,31 @@ pub struct PredictArgs {
     /// and ensembles are always computed on the CPU).
     #[arg(long, value_name = "cpu|cuda|cuda:N", default_value = "cpu")]
     pub device: String,
+    /// Columns of starting margins (XGBoost's `base_margin`: one, or one per class in class order):
+    /// each row's margins replace the model's base margin.
+    #[arg(long, value_name = "COL[,COL..]", value_delimiter = ',')]
+    pub base_margin: Vec<String>,
+    /// Use boosting rounds `BEGIN..END` only (zero-based, END exclusive), as XGBoost's
+    /// `iteration_range`; default: every round, or up to the best one when early stopping chose it.
+    #[arg(long, value_name = "BEGIN:END")]
+    pub iteration_range: Option<String>,
+}
+
+/// `BEGIN:END` as a pair of round numbers.
+fn parse_range(text: &str) -> Result<(usize, usize), String> {
+    let (begin, end) = text
+        .split_once(':')
+        .ok_or_else(|| format!("`{text}` is not BEGIN:END (e.g. 0:50)"))?;
+    let number = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("`{s}` in `{text}` is not a round number"))
+    };
+    let (begin, end) = (number(begin)?, number(end)?);
+    if begin >= end {
+        return Err(format!("`{text}`: BEGIN must be less than END"));
+    }
+    Ok((begin, end))
 }
 
 /// Runs `sylvan predict`.
@@ -46,7 +71,10 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         &args.data,
         &model.features,
         &model.categories,
-        &ColumnSelection::default(),
+        &ColumnSelection {
+            base_margin: args.base_margin.clone(),
+            ..Default::default()
+        },
     )?;
     let output = if args.leaf {
         PredictOutput::LeafIndex
@@ -55,31 +83,30 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     } else {
         PredictOutput::Value
     };
+    let iteration_range = match args.iteration_range.as_deref() {
+        Some(text) => Some(parse_range(text).map_err(|e| anyhow!("--iteration-range {e}"))?),
+        None => None,
+    };
+    let options = PredictOptions {
+        output,
+        iteration_range,
+    };
     let gpu = match device {
         Device::Cuda(ordinal) if output != PredictOutput::LeafIndex => Some(ordinal),
         _ => None,
     };
     let p = match (&model.model, gpu) {
-        (Model::Booster(b), Some(ordinal)) => GpuPredictor::new(ordinal)?.predict(
-            b,
-            &data.dataset,
-            PredictOptions {
-                output,
-                ..Default::default()
-            },
-        )?,
-        (Model::Booster(b), None) => b.predict(
-            &data.dataset,
-            PredictOptions {
-                output,
-                ..Default::default()
-            },
-        )?,
-        (other, _) if output != PredictOutput::Value => bail!(
-            "--margin and --leaf need a boosted model; `{}` is a {}",
-            args.model.display(),
-            kind_of(other)
-        ),
+        (Model::Booster(b), Some(ordinal)) => GpuPredictor::new(ordinal)?.predict(b, &data.dataset, options)?,
+        (Model::Booster(b), None) => b.predict(&data.dataset, options)?,
+        (other, _)
+            if output != PredictOutput::Value || !args.base_margin.is_empty() || args.iteration_range.is_some() =>
+        {
+            bail!(
+                "--margin, --leaf, --base-margin and --iteration-range need a boosted model; `{}` is a {}",
+                args.model.display(),
+                kind_of(other)
+            )
+        }
         (other, _) => other.predict(&data.dataset)?,
     };
     let names: Vec<String> = if args.leaf {

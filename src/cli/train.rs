@@ -82,6 +82,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             let train_selection = ColumnSelection {
                 label: selection.label.clone(),
                 weight: selection.weight.clone(),
+                base_margin: selection.base_margin.clone(),
                 ..Default::default()
             };
             load_for_model(&args.data, features, categories, &train_selection)?
@@ -94,9 +95,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .feature_names()
         .map(<[String]>::to_vec)
         .unwrap_or_default();
+    // Validation files hold the same label, weight and base-margin columns.
     let valid_selection = ColumnSelection {
         label: selection.label.clone(),
         weight: selection.weight.clone(),
+        base_margin: selection.base_margin.clone(),
         ..Default::default()
     };
     let mut valid = Vec::with_capacity(args.valid.len());
