@@ -321,9 +321,14 @@ fn binary_labels(path: &Path, name: &str) -> Vec<bool> {
     (0..t.num_rows).map(|i| t.columns[j].get(i) > 0.5).collect()
 }
 
-/// One prediction column of a CSV written by `sylvan predict` (row-major for several columns).
-fn csv_values(path: &Path) -> Vec<Vec<f32>> {
-    read_csv(path).1
+/// Runs `sylvan predict --model MODEL --data DATA` plus `extra` into `DIR/p.csv` and returns its
+/// rows (one value per output column).
+fn predict_rows(dir: &Path, model: &Path, data: &Path, extra: &[&str]) -> Vec<Vec<f32>> {
+    let out = dir.join("p.csv");
+    let mut args = vec!["predict", "--model", s(model), "--data", s(data), "--out", s(&out)];
+    args.extend(extra);
+    ok(sylvan(&args));
+    read_csv(&out).1
 }
 
 /// A weight column means the rows it stands for: training with `--weight w` (exact method) grows
@@ -365,13 +370,7 @@ fn weight_column_is_the_rows_it_stands_for() {
     train(&weighted, &m_weighted, "w");
     train(&repeated, &m_repeated, "");
     train(&weighted, &m_unweighted, "");
-    let predict = |model: &Path, extra: &[&str]| {
-        let out = dir.join("p.csv");
-        let mut args = vec!["predict", "--model", s(model), "--data", s(&weighted), "--out", s(&out)];
-        args.extend(extra);
-        ok(sylvan(&args));
-        csv_values(&out)
-    };
+    let predict = |model: &Path, extra: &[&str]| predict_rows(&dir, model, &weighted, extra);
     let w = weights(ROWS);
     let kept: Vec<usize> = (0..ROWS).filter(|&i| w[i] > 0.0).collect();
     let (leaf_w, leaf_r, leaf_u) = (
@@ -600,18 +599,11 @@ fn categories_match_by_name_in_subsets_other_orders_and_unseen() {
     args.extend(["--model-out", s(&model), "-q"]);
     args.extend(BINARY);
     ok(sylvan(&args));
-    let predict = |data: &Path| {
-        let out = dir.join("p.csv");
-        ok(sylvan(&[
-            "predict",
-            "--model",
-            s(&model),
-            "--data",
-            s(data),
-            "--out",
-            s(&out),
-        ]));
-        csv_values(&out).into_iter().map(|r| r[0]).collect::<Vec<f32>>()
+    let predict = |data: &Path| -> Vec<f32> {
+        predict_rows(&dir, &model, data, &[])
+            .into_iter()
+            .map(|r| r[0])
+            .collect()
     };
     let full = predict(&train);
 
@@ -1044,7 +1036,7 @@ fn bundled_breast_cancer_example() {
         "--out",
         s(&pred),
     ]));
-    let scores: Vec<f32> = csv_values(&pred).iter().map(|r| r[0]).collect();
+    let scores: Vec<f32> = read_csv(&pred).1.iter().map(|r| r[0]).collect();
     let labels = binary_labels(&valid, "malignant");
     assert_eq!(labels.len(), 114);
     let counted = pairwise_auc(&scores, &labels);
@@ -1313,9 +1305,27 @@ fn base_margin_and_iteration_ranges() {
     let dir = temp_dir("margins");
     let data = dir.join("d.csv");
     margin_csv(&data, 400, 5);
-    let common = ["--set", "tree_method=exact", "--set", "max_depth=3", "--set", "num_round=6", "-q"];
+    let common = [
+        "--set",
+        "tree_method=exact",
+        "--set",
+        "max_depth=3",
+        "--set",
+        "num_round=6",
+        "-q",
+    ];
     let (from_margin, from_residual) = (dir.join("m.json"), dir.join("r.json"));
-    let mut args = vec!["train", "--data", s(&data), "--label", "y", "--base-margin", "m", "--drop", "r"];
+    let mut args = vec![
+        "train",
+        "--data",
+        s(&data),
+        "--label",
+        "y",
+        "--base-margin",
+        "m",
+        "--drop",
+        "r",
+    ];
     args.extend(["--model-out", s(&from_margin)]);
     args.extend(common);
     ok(sylvan(&args));
@@ -1323,20 +1333,18 @@ fn base_margin_and_iteration_ranges() {
     args.extend(["--model-out", s(&from_residual), "--set", "base_score=0"]);
     args.extend(common);
     ok(sylvan(&args));
-    let predict = |model: &Path, extra: &[&str]| {
-        let out = dir.join("p.csv");
-        let mut args = vec!["predict", "--model", s(model), "--data", s(&data), "--out", s(&out)];
-        args.extend(extra);
-        ok(sylvan(&args));
-        csv_values(&out)
-    };
+    let predict = |model: &Path, extra: &[&str]| predict_rows(&dir, model, &data, extra);
     assert_eq!(predict(&from_margin, &["--leaf"]), predict(&from_residual, &["--leaf"]));
     let shifted = predict(&from_margin, &["--margin", "--base-margin", "m"]);
     let residual = predict(&from_residual, &["--margin"]);
     let (_, rows) = read_csv(&data);
     for (i, row) in rows.iter().enumerate() {
         let want = row[3] + residual[i][0];
-        assert!((shifted[i][0] - want).abs() < 1e-5, "row {i}: {} vs {want}", shifted[i][0]);
+        assert!(
+            (shifted[i][0] - want).abs() < 1e-5,
+            "row {i}: {} vs {want}",
+            shifted[i][0]
+        );
     }
     // Without the column the model's base margin is used: another prediction.
     assert_ne!(predict(&from_margin, &["--margin"]), shifted);
@@ -1346,10 +1354,21 @@ fn base_margin_and_iteration_ranges() {
     for (a, b) in [(1, 4), (2, 6), (0, 3), (5, 6)] {
         let range = predict(&from_residual, &["--margin", "--iteration-range", &format!("{a}:{b}")]);
         // No rounds at all is the base margin alone.
-        let (upper, lower) = (prefix(b), if a == 0 { vec![vec![base]; rows.len()] } else { prefix(a) });
+        let (upper, lower) = (
+            prefix(b),
+            if a == 0 {
+                vec![vec![base]; rows.len()]
+            } else {
+                prefix(a)
+            },
+        );
         for i in 0..rows.len() {
             let want = upper[i][0] - lower[i][0] + base;
-            assert!((range[i][0] - want).abs() < 1e-5, "rounds {a}:{b} row {i}: {} vs {want}", range[i][0]);
+            assert!(
+                (range[i][0] - want).abs() < 1e-5,
+                "rounds {a}:{b} row {i}: {} vs {want}",
+                range[i][0]
+            );
         }
     }
     for bad in ["3:3", "0:7", "x:2", "4"] {
@@ -1438,7 +1457,11 @@ fn early_stopping_best_iteration_is_saved_and_used() {
             .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
             .unwrap_or_else(|| panic!("{metric}: no best iteration in {summary}"));
         let best: usize = best_printed.parse().unwrap();
-        assert_eq!(values.len(), best + 6, "{metric}: stops 5 rounds after the best: {summary}");
+        assert_eq!(
+            values.len(),
+            best + 6,
+            "{metric}: stops 5 rounds after the best: {summary}"
+        );
         let target = if maximise {
             values.iter().cloned().fold(f64::MIN, f64::max)
         } else {
@@ -1447,15 +1470,17 @@ fn early_stopping_best_iteration_is_saved_and_used() {
         // The best round's printed value is the best printed (ties at 5 decimals allowed), and no
         // later round beats it.
         assert_eq!(values[best], target, "{metric}: best {best} in {values:?}");
-        let predict = |extra: &[&str]| {
-            let out = dir.join("p.csv");
-            let mut args = vec!["predict", "--model", s(&model), "--data", s(&valid), "--out", s(&out)];
-            args.extend(extra);
-            ok(sylvan(&args));
-            std::fs::read_to_string(&out).unwrap()
-        };
+        let predict = |extra: &[&str]| predict_rows(&dir, &model, &valid, extra);
         let default = predict(&[]);
-        assert_eq!(default, predict(&["--iteration-range", &format!("0:{}", best + 1)]), "{metric}");
-        assert_ne!(default, predict(&["--iteration-range", &format!("0:{}", values.len())]), "{metric}");
+        assert_eq!(
+            default,
+            predict(&["--iteration-range", &format!("0:{}", best + 1)]),
+            "{metric}"
+        );
+        assert_ne!(
+            default,
+            predict(&["--iteration-range", &format!("0:{}", values.len())]),
+            "{metric}"
+        );
     }
 }
