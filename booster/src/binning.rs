@@ -73,6 +73,11 @@ impl BinMapper {
                 let mut wsum: Vec<f64> = Vec::new();
                 for (&r, &x) in block.rows.iter().zip(&block.values) {
                     let w = row_weight(r as usize);
+                    // A row of weight 0 takes no part in the sketch (as in XGBoost): the cuts are
+                    // those of the data without it.
+                    if w == 0.0 {
+                        continue;
+                    }
                     if values.last().is_some_and(|last| *last == x) {
                         if let Some(s) = wsum.last_mut() {
                             *s += w;
@@ -212,8 +217,10 @@ impl CutSample {
     }
 }
 
-/// Cuts from the present `(value, weight)` pairs of a feature.
+/// Cuts from the present `(value, weight)` pairs of a feature. Pairs of weight 0 are left out (as
+/// in XGBoost), so a row of weight 0 gives the same cuts as no row at all.
 fn cuts_from_pairs(mut pairs: Vec<(f32, f32)>, has_missing: bool, max_bin: usize) -> FeatureCuts {
+    pairs.retain(|p| p.1 != 0.0);
     pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     // Collapse to distinct values with summed weights (-0.0 and 0.0 are one value).
     let mut values: Vec<f32> = Vec::new();
@@ -325,6 +332,23 @@ mod tests {
         let c = feature_cuts(&col, Some(&w), 2);
         // 90% of the weight lies in the first half, so the median cut falls there.
         assert!(c.cuts[0] < 50.0, "{:?}", c.cuts);
+    }
+
+    #[test]
+    fn zero_weights_do_not_move_the_cuts() {
+        // 1000 values, 4 bins: the cuts are weighted quantiles. Values of weight 0 must give the
+        // cuts of the column without them (XGBoost's sketch leaves them out too).
+        let col: Vec<f32> = (0..1000).map(|i| ((i * 7919) % 1000) as f32).collect();
+        let w: Vec<f32> = (0..1000)
+            .map(|i| if i % 3 == 0 { 0.0 } else { 1.0 + (i % 5) as f32 })
+            .collect();
+        let kept: Vec<usize> = (0..1000).filter(|&i| w[i] > 0.0).collect();
+        let col_kept: Vec<f32> = kept.iter().map(|&i| col[i]).collect();
+        let w_kept: Vec<f32> = kept.iter().map(|&i| w[i]).collect();
+        assert_eq!(
+            feature_cuts(&col, Some(&w), 4),
+            feature_cuts(&col_kept, Some(&w_kept), 4)
+        );
     }
 
     proptest! {

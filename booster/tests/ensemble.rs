@@ -107,9 +107,18 @@ fn random_forest_mode_grows_and_averages_parallel_trees() {
     }
     let n = test.num_rows() as f64;
     let mean_tree_mse = tree_mse.iter().sum::<f64>() / 8.0 / n;
-    println!("held-out rmse: random forest of 8 trees {e_rf:.4}, its trees alone {:.4} on average", mean_tree_mse.sqrt());
-    assert!((forest_mse / n).sqrt() - e_rf < 1e-5, "the forest predicts the mean of its trees");
-    assert!(e_rf * e_rf < mean_tree_mse, "forest {e_rf} vs its trees' mean MSE {mean_tree_mse}");
+    println!(
+        "held-out rmse: random forest of 8 trees {e_rf:.4}, its trees alone {:.4} on average",
+        mean_tree_mse.sqrt()
+    );
+    assert!(
+        (forest_mse / n).sqrt() - e_rf < 1e-5,
+        "the forest predicts the mean of its trees"
+    );
+    assert!(
+        e_rf * e_rf < mean_tree_mse,
+        "forest {e_rf} vs its trees' mean MSE {mean_tree_mse}"
+    );
 
     // Deterministic, thread-count independent, and saved/loaded identically (JSON and binary).
     p.set("nthread", "1").unwrap();
@@ -207,13 +216,25 @@ fn bagging_deep_trees_lowers_test_error_and_oob_tracks_held_out() {
         .map(|m| m.predict(&test, PredictOptions::default()).unwrap().values)
         .collect();
     let bagged = bag.predict(&test).unwrap().values;
-    let mse = |p: &[f32]| p.iter().zip(test.labels()).map(|(p, y)| ((p - y) as f64).powi(2)).sum::<f64>() / 6000.0;
+    let mse = |p: &[f32]| {
+        p.iter()
+            .zip(test.labels())
+            .map(|(p, y)| ((p - y) as f64).powi(2))
+            .sum::<f64>()
+            / 6000.0
+    };
     for (i, b) in bagged.iter().enumerate() {
         let mean = member_preds.iter().map(|p| p[i] as f64).sum::<f64>() / 30.0;
-        assert!((*b as f64 - mean).abs() < 1e-5, "row {i}: {b} is not the members' mean {mean}");
+        assert!(
+            (*b as f64 - mean).abs() < 1e-5,
+            "row {i}: {b} is not the members' mean {mean}"
+        );
     }
     let mean_member_mse = member_preds.iter().map(|p| mse(p)).sum::<f64>() / 30.0;
-    assert!(e_bag * e_bag < mean_member_mse, "bagging {e_bag} vs members' mean MSE {mean_member_mse}");
+    assert!(
+        e_bag * e_bag < mean_member_mse,
+        "bagging {e_bag} vs members' mean MSE {mean_member_mse}"
+    );
     assert_oob_is_the_mean_of_the_members_that_did_not_see_the_row(&bag, &train);
     assert_eq!(bag.oob_metrics(), &oob.metrics[..]);
 }
@@ -321,8 +342,17 @@ fn bagging_classifies_averages_probabilities_and_reports_every_oob_metric() {
     // Averaging probabilities: the log loss is convex in the probability, so the ensemble's
     // held-out log loss is below its members' mean.
     let logloss = ["logloss".parse().unwrap()];
-    let members_mean = bag.members().iter().map(|m| m.evaluate(&test, &logloss).unwrap()[0].1).sum::<f64>() / 24.0;
-    assert!(held[1].1 < members_mean, "bagged logloss {} vs members' mean {members_mean}", held[1].1);
+    let members_mean = bag
+        .members()
+        .iter()
+        .map(|m| m.evaluate(&test, &logloss).unwrap()[0].1)
+        .sum::<f64>()
+        / 24.0;
+    assert!(
+        held[1].1 < members_mean,
+        "bagged logloss {} vs members' mean {members_mean}",
+        held[1].1
+    );
     // Without replacement and every row drawn there is nothing out of bag.
     let all = BaggingParams {
         n_estimators: 2,
@@ -578,7 +608,10 @@ fn stacking_regression_with_passthrough_bagging_and_a_booster_meta() {
     let sd = (y.iter().map(|v| (*v as f64 - mean).powi(2)).sum::<f64>() / y.len() as f64).sqrt();
     let noise = 3f64.sqrt() / 2.0;
     println!("regression stacking held-out rmse {e:.4}; noise floor {noise:.4}, constant predictor {sd:.4}");
-    assert!(e > 0.95 * noise && e < sd, "rmse {e}: noise floor {noise}, constant {sd}");
+    assert!(
+        e > 0.95 * noise && e < sd,
+        "rmse {e}: noise floor {noise}, constant {sd}"
+    );
     let dir = std::env::temp_dir().join(format!("sylvan-stacking-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("stack.json");

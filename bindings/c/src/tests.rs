@@ -861,7 +861,13 @@ fn base_margin_is_training_on_the_residual() {
     let shifted = predict(from_margin, with_margin, options(SYLVAN_PREDICT_MARGIN));
     let trees = predict(from_zero, plain, options(SYLVAN_PREDICT_MARGIN));
     for i in 0..n {
-        assert!((shifted[i] - m[i] - trees[i]).abs() < 1e-5, "row {i}: {} vs {} + {}", shifted[i], m[i], trees[i]);
+        assert!(
+            (shifted[i] - m[i] - trees[i]).abs() < 1e-5,
+            "row {i}: {} vs {} + {}",
+            shifted[i],
+            m[i],
+            trees[i]
+        );
     }
 
     // Three classes: each row's three margins replace the model's base margin.
@@ -877,18 +883,35 @@ fn base_margin_is_training_on_the_residual() {
     set_margins(zero3, &vec![0.0; n * 3]);
     let trees3 = predict(softprob, zero3, options(SYLVAN_PREDICT_MARGIN));
     for k in 0..n * 3 {
-        assert!((got[k] - margins3[k] - trees3[k]).abs() < 1e-5, "row {} class {}", k / 3, k % 3);
+        assert!(
+            (got[k] - margins3[k] - trees3[k]).abs() < 1e-5,
+            "row {} class {}",
+            k / 3,
+            k % 3
+        );
     }
 
     // Bad margins: a length that is not a multiple of the rows, a non-finite value, null pointers.
     // SAFETY: live handles; the pointers point to at least `len` floats or are null on purpose.
     unsafe {
-        assert_eq!(sylvan_dataset_set_base_margin(plain, m.as_ptr(), n - 1), SYLVAN_ERR_INVALID_DATA);
+        assert_eq!(
+            sylvan_dataset_set_base_margin(plain, m.as_ptr(), n - 1),
+            SYLVAN_ERR_INVALID_DATA
+        );
         assert!(last_error().contains("base_margin"), "{}", last_error());
         let bad = vec![f32::INFINITY; n];
-        assert_eq!(sylvan_dataset_set_base_margin(plain, bad.as_ptr(), n), SYLVAN_ERR_INVALID_DATA);
-        assert_eq!(sylvan_dataset_set_base_margin(plain, ptr::null(), n), SYLVAN_ERR_NULL_POINTER);
-        assert_eq!(sylvan_dataset_set_base_margin(ptr::null_mut(), m.as_ptr(), n), SYLVAN_ERR_NULL_POINTER);
+        assert_eq!(
+            sylvan_dataset_set_base_margin(plain, bad.as_ptr(), n),
+            SYLVAN_ERR_INVALID_DATA
+        );
+        assert_eq!(
+            sylvan_dataset_set_base_margin(plain, ptr::null(), n),
+            SYLVAN_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            sylvan_dataset_set_base_margin(ptr::null_mut(), m.as_ptr(), n),
+            SYLVAN_ERR_NULL_POINTER
+        );
         for b in [from_margin, from_zero, softprob] {
             sylvan_booster_free(b);
         }
