@@ -81,9 +81,10 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("UTF-8 temp path")
 }
 
-/// The reference Python, and whether it has LightGBM.
-fn python() -> Option<(PathBuf, bool)> {
-    common::reference().map(|r| (r.python.clone(), r.has_lightgbm()))
+/// The reference Python (`None`: skip, or a panic under `SYLVAN_REQUIRE_REFERENCE=1`); the
+/// LightGBM parts also ask `common::require_lightgbm`.
+fn python() -> Option<PathBuf> {
+    common::reference().map(|r| r.python)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ fn export_case(name: &str, train: Table, test: Table, params: &[(&str, &str)], l
         "{name}: XGBoost JSON round trip"
     );
 
-    let Some((python, has_lightgbm)) = python() else {
+    let Some(python) = python() else {
         return;
     };
     let dir = ScratchDir::new(&format!("export-{name}"));
@@ -137,11 +138,7 @@ fn export_case(name: &str, train: Table, test: Table, params: &[(&str, &str)], l
         "XGBoost",
     );
 
-    if !lightgbm {
-        return;
-    }
-    if !has_lightgbm {
-        eprintln!("skipping the LightGBM part of {name}: lightgbm not available");
+    if !lightgbm || common::require_lightgbm(&format!("the LightGBM part of {name}")).is_none() {
         return;
     }
     let lgb_model = dir.path().join("model.txt");
@@ -233,11 +230,6 @@ fn export_multiclass_softmax_to_xgboost_only() {
 
 #[test]
 fn export_multiclass_forest() {
-    // Boosted random forests (num_parallel_tree) come with the bagging work (issue 5).
-    if sylvan::Params::default().set("num_parallel_tree", "2").is_err() {
-        eprintln!("skipping: this build has no num_parallel_tree");
-        return;
-    }
     let (train, test) = common::multiclass3(4000, 27).split_at(3000);
     let p = base(&[
         ("objective", "multi:softprob"),
@@ -252,7 +244,7 @@ fn export_multiclass_forest() {
 
 #[test]
 fn export_every_objective_to_the_real_libraries() {
-    let Some((python, has_lightgbm)) = python() else {
+    let Some(python) = python() else {
         return;
     };
     let dir = ScratchDir::new("export-objectives");
@@ -273,8 +265,8 @@ fn export_every_objective_to_the_real_libraries() {
         }
     }
     for (library, models) in [("xgboost", &xgb), ("lightgbm", &lgb)] {
-        if library == "lightgbm" && !has_lightgbm {
-            eprintln!("skipping the LightGBM part: lightgbm not available");
+        if library == "lightgbm" && common::require_lightgbm("the LightGBM part of every objective's export").is_none()
+        {
             continue;
         }
         let mut args = vec!["predict", "--library", library, "--x", path_str(&x)];
@@ -302,10 +294,9 @@ fn export_every_objective_to_the_real_libraries() {
 /// Trains `library` with native `params`, imports its model file, and checks Sylvan's predictions
 /// on every row of `table` (plus missing rows) against the library's.
 fn import_case(name: &str, library: &str, table: Table, params: serde_json::Value, rounds: usize) -> Option<Booster> {
-    let (python, has_lightgbm) = python()?;
-    if library == "lightgbm" && !has_lightgbm {
-        eprintln!("skipping {name}: lightgbm not available");
-        return None;
+    let python = python()?;
+    if library == "lightgbm" {
+        common::require_lightgbm(name)?;
     }
     let dir = ScratchDir::new(&format!("import-{name}"));
     let (x, y, xp) = (
@@ -469,7 +460,8 @@ fn import_lightgbm_gamma_and_tweedie() {
 
 #[test]
 fn import_lightgbm_zero_as_missing_is_a_clear_error() {
-    let Some((python, true)) = python() else {
+    let Some(python) = common::require_lightgbm("import_lightgbm_zero_as_missing_is_a_clear_error").map(|r| r.python)
+    else {
         return;
     };
     let dir = ScratchDir::new("import-zero");

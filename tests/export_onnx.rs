@@ -41,26 +41,11 @@ fn path_str(p: &Path) -> &str {
 }
 
 /// The reference Python when it has onnx and onnxruntime; `None` (skip) otherwise, a panic when
-/// `SYLVAN_REQUIRE_REFERENCE=1`.
+/// `SYLVAN_REQUIRE_REFERENCE=1` (`common::require_onnxruntime`).
 fn onnx_python() -> Option<PathBuf> {
-    let python = common::reference()?.python;
-    let ok = Command::new(&python)
-        .args(["-c", "import onnx, onnxruntime"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(python);
-    }
-    let why = format!("{} cannot import onnx and onnxruntime", python.display());
-    if std::env::var("SYLVAN_REQUIRE_REFERENCE").is_ok_and(|v| v == "1") {
-        panic!("SYLVAN_REQUIRE_REFERENCE=1 but {why}");
-    }
-    eprintln!("skipping the onnxruntime checks: {why}");
-    None
+    common::require_onnxruntime("the onnxruntime checks")
 }
 
-/// onnxruntime's outputs (`label`, `probabilities`, `variable`) of the model at `model` on `x`.
 fn run_onnx(python: &Path, model: &Path, x: &Path, out: &Path) -> serde_json::Value {
     let o = Command::new(python)
         .arg(common::repo_root().join("tests/python/onnx_predict.py"))
@@ -233,17 +218,33 @@ fn onnx_poisson_has_an_exp_node() {
     onnx_case("poisson", train, test, &p);
 }
 
+/// Early stopping must fire here, and the export must hold the best rounds only. The validation
+/// set is the training set with every label flipped (1 - y), and base_score is 0.5: then each
+/// leaf's Newton step, which lowers the training logloss, has a flipped-label gradient of the
+/// opposite sign (sum of p - (1 - y) = -(sum of p - y) when p = 0.5) and so raises the validation
+/// logloss, and later rounds push the margins further towards the training labels. The best
+/// iteration is therefore the first (0), and training stops after 1 + early_stopping_rounds rounds.
 #[test]
 fn onnx_early_stopping_exports_the_best_rounds() {
-    let (train, rest) = common::binary_nonlinear(6000, 36).split_at(3000);
-    let (valid, test) = rest.split_at(1500);
+    let (train, test) = common::binary_nonlinear(4500, 36).split_at(3000);
+    let valid = Table {
+        labels: train.labels.iter().map(|y| 1.0 - y).collect(),
+        ..train.clone()
+    };
     let p = common::sylvan_params(&base(&[
         ("objective", "binary:logistic"),
+        ("base_score", "0.5"),
         ("num_round", "200"),
         ("eta", "0.5"),
         ("early_stopping_rounds", "3"),
     ]));
     let booster = Booster::train(&p, &train.to_dataset(), &[("valid", &valid.to_dataset())]).unwrap();
+    assert_eq!(
+        booster.best_iteration(),
+        Some(0),
+        "early stopping: best iteration on the flipped-label validation set"
+    );
+    assert_eq!(booster.num_rounds(), 4, "early stopping fires 3 rounds after the best");
     let m = to_onnx_model(&booster).unwrap();
     let rounds = booster.best_iteration().map_or(booster.num_rounds(), |b| b + 1);
     let g = m.graph.unwrap();
@@ -270,10 +271,6 @@ fn onnx_early_stopping_exports_the_best_rounds() {
 
 #[test]
 fn onnx_multiclass_forest() {
-    if sylvan::Params::default().set("num_parallel_tree", "2").is_err() {
-        eprintln!("skipping: this build has no num_parallel_tree");
-        return;
-    }
     let (train, test) = common::multiclass3(4000, 37).split_at(3000);
     let p = base(&[
         ("objective", "multi:softprob"),
@@ -390,6 +387,7 @@ fn onnx_binary_labels_with_only_positive_leaves() {
     let test = Table {
         columns: vec![vec![0.0, 1.0, f32::NAN, 0.25, 0.75]],
         labels: vec![0.0; 5],
+        weights: None,
     };
     let expected = common::sylvan_predictions(&booster, &test.to_dataset());
     assert!(expected[0] < 0.5 && expected[1] > 0.5, "{expected:?}");

@@ -181,11 +181,10 @@ pub struct BuiltinObjective {
     quantile_alpha: f64,
     tweedie_power: f64,
     scale_pos_weight: f64,
+    /// Added to the Poisson hessian's exponent, as XGBoost does with `max_delta_step` (0.7 unless
+    /// set) to keep early steps small.
+    poisson_max_delta_step: f64,
 }
-
-/// Constant added to the Poisson hessian's exponent, as XGBoost's `max_delta_step` default (0.7) of
-/// `count:poisson` does, to keep early steps small.
-const POISSON_MAX_DELTA_STEP: f64 = 0.7;
 
 impl BuiltinObjective {
     /// The objective `params.objective` with its own parameters.
@@ -197,6 +196,7 @@ impl BuiltinObjective {
             quantile_alpha: params.quantile_alpha,
             tweedie_power: params.tweedie_variance_power,
             scale_pos_weight: params.scale_pos_weight,
+            poisson_max_delta_step: params.effective_max_delta_step(),
         }
     }
 
@@ -298,9 +298,12 @@ impl Objective for BuiltinObjective {
                 let h = ((-d + 1.0) / ((p + 1.0) * (p + 1.0))).max(1e-6);
                 (g, h)
             }),
-            Poisson => par_gradients(labels, weights, margins, out, |y, m| {
-                (m.exp() - y as f64, (m + POISSON_MAX_DELTA_STEP).exp())
-            }),
+            Poisson => {
+                let step = self.poisson_max_delta_step;
+                par_gradients(labels, weights, margins, out, |y, m| {
+                    (m.exp() - y as f64, (m + step).exp())
+                })
+            }
             Gamma => par_gradients(labels, weights, margins, out, |y, m| {
                 let r = y as f64 * (-m).exp();
                 (1.0 - r, r)
@@ -408,7 +411,9 @@ impl Objective for BuiltinObjective {
     fn score_to_margin(&self, score: f64) -> Result<f64> {
         use ObjectiveKind::*;
         match self.kind {
-            BinaryLogistic | BinaryLogitRaw => {
+            // XGBoost adds a logitraw base score to the margin as it is.
+            BinaryLogitRaw => Ok(score),
+            BinaryLogistic => {
                 if score <= 0.0 || score >= 1.0 {
                     return Err(Error::param(
                         "base_score",

@@ -172,8 +172,10 @@ pub struct Params {
     /// Minimum loss reduction to keep a split. Default 0, at least 0. Alias `min_split_loss`.
     #[serde(alias = "min_split_loss")]
     pub gamma: f64,
-    /// Maximum absolute leaf weight before shrinkage; 0 (default) means no limit.
-    pub max_delta_step: f64,
+    /// Maximum absolute leaf weight before shrinkage; 0 means no limit. Default (unset): 0.7 for
+    /// `count:poisson`, where XGBoost also adds it to the hessian's exponent, else 0; see
+    /// [`Params::effective_max_delta_step`].
+    pub max_delta_step: Option<f64>,
     /// Weight of positive examples in binary classification. Default 1, greater than 0.
     pub scale_pos_weight: f64,
     /// Fraction of rows sampled for each tree. Default 1, range (0, 1].
@@ -311,7 +313,7 @@ impl Default for Params {
             lambda: 1.0,
             alpha: 0.0,
             gamma: 0.0,
-            max_delta_step: 0.0,
+            max_delta_step: None,
             scale_pos_weight: 1.0,
             subsample: 1.0,
             num_parallel_tree: 1,
@@ -402,6 +404,16 @@ impl Params {
         Ok(())
     }
 
+    /// The `max_delta_step` in force: the one set, else XGBoost's default for the objective (0.7 for
+    /// `count:poisson`, where it bounds the leaf weights and enters the hessian, 0 = no limit for
+    /// the others).
+    pub fn effective_max_delta_step(&self) -> f64 {
+        self.max_delta_step.unwrap_or(match self.objective {
+            ObjectiveKind::Poisson => 0.7,
+            _ => 0.0,
+        })
+    }
+
     /// Checks every parameter's range; the error names the first bad one and says what is allowed.
     pub fn validate(&self) -> Result<()> {
         check(self.num_round >= 1, "num_round", "must be at least 1")?;
@@ -430,7 +442,7 @@ impl Params {
             ("lambda", self.lambda),
             ("alpha", self.alpha),
             ("gamma", self.gamma),
-            ("max_delta_step", self.max_delta_step),
+            ("max_delta_step", self.effective_max_delta_step()),
         ] {
             check(
                 v.is_finite() && v >= 0.0,

@@ -34,7 +34,7 @@ impl SplitParams {
             lambda: p.lambda,
             alpha: p.alpha,
             min_child_weight: p.min_child_weight,
-            max_delta_step: p.max_delta_step,
+            max_delta_step: p.effective_max_delta_step(),
             gamma: p.gamma,
         }
     }

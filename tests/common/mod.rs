@@ -25,6 +25,9 @@ pub struct Table {
     pub columns: Vec<Vec<f32>>,
     /// Labels, one per row.
     pub labels: Vec<f32>,
+    /// Sample weights, one per row, or `None` (every row weighs 1). Written as `w_<name>.npy` and
+    /// given to XGBoost's `DMatrix(weight=...)` / LightGBM's `Dataset(weight=...)` by reference.py.
+    pub weights: Option<Vec<f32>>,
 }
 
 impl Table {
@@ -42,26 +45,57 @@ impl Table {
     pub fn split_at(mut self, n: usize) -> (Table, Table) {
         let rest_cols = self.columns.iter_mut().map(|c| c.split_off(n)).collect();
         let rest_labels = self.labels.split_off(n);
+        let rest_weights = self.weights.as_mut().map(|w| w.split_off(n));
         (
             self,
             Table {
                 columns: rest_cols,
                 labels: rest_labels,
+                weights: rest_weights,
             },
         )
     }
 
-    /// The table as a labelled Sylvan data set.
-    pub fn to_dataset(&self) -> sylvan::Dataset {
-        sylvan::Dataset::from_columns(self.columns.clone())
-            .and_then(|d| d.with_labels(self.labels.clone()))
-            .expect("generated data is valid")
+    /// A table without weights.
+    pub fn new(columns: Vec<Vec<f32>>, labels: Vec<f32>) -> Table {
+        Table {
+            columns,
+            labels,
+            weights: None,
+        }
     }
 
-    /// Writes `X_<name>.npy` (rows x features, f32, C order) and `y_<name>.npy` into `dir`.
+    /// The same table with non-uniform weights drawn uniformly from `[lo, hi)` (seeded).
+    pub fn with_uniform_weights(mut self, lo: f64, hi: f64, seed: u64) -> Table {
+        let mut g = Gen::new(seed ^ 0x7765_6967_6874_7321);
+        self.weights = Some((0..self.num_rows()).map(|_| g.uniform(lo, hi) as f32).collect());
+        self
+    }
+
+    /// The table as a labelled (and weighted, when it has weights) Sylvan data set.
+    pub fn to_dataset(&self) -> sylvan::Dataset {
+        let d = sylvan::Dataset::from_columns(self.columns.clone())
+            .and_then(|d| d.with_labels(self.labels.clone()))
+            .expect("generated data is valid");
+        match &self.weights {
+            Some(w) => d.with_weights(w.clone()).expect("generated weights are valid"),
+            None => d,
+        }
+    }
+
+    /// Writes `X_<name>.npy` (rows x features, f32, C order), `y_<name>.npy` and, when the table
+    /// has weights, `w_<name>.npy` into `dir` (an old `w_<name>.npy` is removed otherwise).
     pub fn write_npy(&self, dir: &Path, name: &str) -> std::io::Result<()> {
         write_npy_columns(&dir.join(format!("X_{name}.npy")), &self.columns)?;
-        write_npy_f32(&dir.join(format!("y_{name}.npy")), &[self.labels.len()], &self.labels)
+        write_npy_f32(&dir.join(format!("y_{name}.npy")), &[self.labels.len()], &self.labels)?;
+        let w_path = dir.join(format!("w_{name}.npy"));
+        match &self.weights {
+            Some(w) => write_npy_f32(&w_path, &[w.len()], w),
+            None => match std::fs::remove_file(&w_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
     }
 }
 
@@ -148,7 +182,7 @@ fn table_from_rows(
         }
         labels.push(y as f32);
     }
-    Table { columns, labels }
+    Table::new(columns, labels)
 }
 
 /// Binary classification, 10 informative features with nonlinear effects and interactions:
@@ -318,7 +352,7 @@ pub fn tie_free_step(n: usize, seed: u64) -> Table {
             y as f32
         })
         .collect();
-    Table { columns, labels }
+    Table::new(columns, labels)
 }
 
 /// Data of the HIGGS shape: 28 features (21 "low-level" kinematic-like values: transverse momenta
@@ -383,7 +417,7 @@ pub fn higgs_like(n: usize, seed: u64) -> Table {
         }
         labels.push(y);
     }
-    Table { columns, labels }
+    Table::new(columns, labels)
 }
 
 /// Regression for the benchmark of issue #7: `m` features (at least 12), half of them (the odd
@@ -751,6 +785,107 @@ pub fn reference() -> Option<Reference> {
             None
         }
     }
+}
+
+/// A reference is missing: panics under `SYLVAN_REQUIRE_REFERENCE=1`, otherwise prints
+/// "skipping `what`: `why`" (the caller then skips that part and passes).
+pub fn missing_reference(what: &str, why: &str) {
+    if require_reference() {
+        panic!("SYLVAN_REQUIRE_REFERENCE=1 but {what} cannot run: {why}");
+    }
+    eprintln!("skipping {what}: {why}");
+}
+
+/// The reference Python when it also has LightGBM; `None` (after printing why, or a panic under
+/// `SYLVAN_REQUIRE_REFERENCE=1`) when it does not. `what` names the skipped check.
+pub fn require_lightgbm(what: &str) -> Option<Reference> {
+    let r = reference()?;
+    if r.has_lightgbm() {
+        return Some(r);
+    }
+    let why = format!(
+        "{} cannot import lightgbm ({})",
+        r.python.display(),
+        r.versions
+            .get("lightgbm_error")
+            .and_then(|v| v.as_str())
+            .unwrap_or("not installed")
+    );
+    missing_reference(what, &why);
+    None
+}
+
+/// The reference Python when it can import onnx and onnxruntime; `None` (after printing why, or a
+/// panic under `SYLVAN_REQUIRE_REFERENCE=1`) otherwise. `what` names the skipped check.
+pub fn require_onnxruntime(what: &str) -> Option<PathBuf> {
+    static OK: OnceLock<Result<(), String>> = OnceLock::new();
+    let python = reference()?.python;
+    let ok = OK.get_or_init(
+        || match Command::new(&python).args(["-c", "import onnx, onnxruntime"]).output() {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => Err(format!(
+                "{} cannot import onnx and onnxruntime: {}",
+                python.display(),
+                String::from_utf8_lossy(&o.stderr).trim().lines().last().unwrap_or("")
+            )),
+            Err(e) => Err(format!("{}: {e}", python.display())),
+        },
+    );
+    match ok {
+        Ok(()) => Some(python),
+        Err(why) => {
+            missing_reference(what, why);
+            None
+        }
+    }
+}
+
+/// One training for [`run_reference_batch`]: library, task name, data directory, parameters.
+pub type ReferenceJob<'a> = (&'a str, String, PathBuf, Vec<(&'a str, &'a str)>);
+
+/// Runs `reference.py --batch` once for several trainings (one Python start, one import of the
+/// libraries): each job is `(library, task, dir, params)`, its data in `dir` as for
+/// [`run_reference`]. Returns the results in order.
+pub fn run_reference_batch(r: &Reference, jobs: &[ReferenceJob<'_>]) -> Vec<serde_json::Value> {
+    let script = repo_root().join("tests/python/reference.py");
+    let first = jobs.first().expect("at least one job");
+    let batch_file = first.2.join("batch.json");
+    let outs: Vec<PathBuf> = jobs
+        .iter()
+        .map(|(library, task, dir, _)| dir.join(format!("result-{library}-{task}.json")))
+        .collect();
+    let list: Vec<serde_json::Value> = jobs
+        .iter()
+        .zip(&outs)
+        .map(|((library, task, dir, params), out)| {
+            serde_json::json!({
+                "library": library,
+                "task": task,
+                "dir": dir,
+                "params": serde_json::from_str::<serde_json::Value>(&params_json(params)).expect("JSON"),
+                "out": out,
+            })
+        })
+        .collect();
+    std::fs::write(&batch_file, serde_json::Value::Array(list).to_string()).expect("write batch.json");
+    let out = Command::new(&r.python)
+        .arg(&script)
+        .arg("--batch")
+        .arg(&batch_file)
+        .output()
+        .expect("run reference.py");
+    assert!(
+        out.status.success(),
+        "reference.py --batch failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    outs.iter()
+        .map(|o| {
+            let text = std::fs::read_to_string(o).expect("read result.json");
+            serde_json::from_str(&text).expect("result.json is JSON")
+        })
+        .collect()
 }
 
 /// The parameters as the JSON object `reference.py --params` takes (values stay strings).

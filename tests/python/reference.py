@@ -10,8 +10,13 @@ Usage:
         imported, 3 when it cannot (the Rust side then skips or fails, see SYLVAN_REQUIRE_REFERENCE).
     reference.py --task NAME --dir DIR --params JSON [--library xgboost|lightgbm] [--out FILE]
         DIR holds X_train.npy (float32, rows x features, NaN = missing), y_train.npy (float32),
-        X_test.npy, y_test.npy. JSON is an object of XGBoost parameter names (strings or numbers)
+        X_test.npy, y_test.npy, and optionally w_train.npy (float32 sample weights, passed to
+        DMatrix(weight=...) / lightgbm.Dataset(weight=...)). JSON is an object of XGBoost parameter names (strings or numbers)
         plus "num_round". NAME only labels the output (binary, regression, multiclass, ...).
+        Sylvan-only parameters (use_quantized_grad) are dropped before XGBoost sees them.
+    reference.py --batch FILE
+        FILE holds a JSON list of {"library", "task", "dir", "params", "out"}: the same as one call
+        each, in one Python process (the libraries are imported once).
 
 result.json:
     library, version, task, params (as passed to the library), num_round, train_seconds,
@@ -50,11 +55,14 @@ def _load(directory):
 
     x_train, y_train = load("X_train.npy"), load("y_train.npy")
     x_test, y_test = load("X_test.npy"), load("y_test.npy")
+    w_train = load("w_train.npy") if os.path.exists(os.path.join(directory, "w_train.npy")) else None
+    if w_train is not None and w_train.shape != y_train.shape:
+        raise SystemExit(f"bad weight shape: {w_train.shape}, labels {y_train.shape}")
     if x_train.ndim != 2 or x_test.ndim != 2 or x_train.shape[1] != x_test.shape[1]:
         raise SystemExit(f"bad feature shapes: train {x_train.shape}, test {x_test.shape}")
     if y_train.shape != (x_train.shape[0],) or y_test.shape != (x_test.shape[0],):
         raise SystemExit(f"bad label shapes: {y_train.shape}, {y_test.shape}")
-    return x_train, y_train, x_test, y_test
+    return x_train, y_train, x_test, y_test, w_train
 
 
 # ----------------------------------------------------------------------------------------------
@@ -116,8 +124,13 @@ def metrics_for(objective, y, pred):
 # XGBoost
 
 
+# Sylvan's own parameters, which XGBoost does not have (it sums f64 gradients, like
+# use_quantized_grad=false).
+SYLVAN_ONLY = ("num_round", "use_quantized_grad", "boosting")
+
+
 def _xgb_params(params):
-    p = {k: v for k, v in params.items() if k not in ("num_round",)}
+    p = {k: v for k, v in params.items() if k not in SYLVAN_ONLY}
     p.setdefault("tree_method", "hist")
     return p
 
@@ -126,10 +139,10 @@ def run_xgboost(task, params, data):
     import numpy as np
     import xgboost as xgb
 
-    x_train, y_train, x_test, y_test = data
+    x_train, y_train, x_test, y_test, w_train = data
     num_round = int(params.get("num_round", 10))
     p = _xgb_params(params)
-    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan)
+    dtrain = xgb.DMatrix(x_train, label=y_train, weight=w_train, missing=np.nan)
     dtest = xgb.DMatrix(x_test, label=y_test, missing=np.nan)
     start = time.perf_counter()
     booster = xgb.train(p, dtrain, num_boost_round=num_round)
@@ -176,6 +189,9 @@ def run_xgboost(task, params, data):
                 "split_indices": [int(v) for v in t["split_indices"]],
                 "split_conditions": [float(v) for v in t["split_conditions"]],
                 "default_left": [bool(v) for v in t["default_left"]],
+                "base_weights": [float(v) for v in t["base_weights"]],
+                "loss_changes": [float(v) for v in t["loss_changes"]],
+                "sum_hessian": [float(v) for v in t["sum_hessian"]],
             }
             for t in learner["gradient_booster"]["model"]["trees"]
         ],
@@ -190,16 +206,21 @@ LGB_OBJECTIVES = {
     "binary:logistic": "binary",
     "reg:squarederror": "regression",
     "reg:absoluteerror": "regression_l1",
+    "reg:quantileerror": "quantile",
+    "count:poisson": "poisson",
+    "reg:gamma": "gamma",
+    "reg:tweedie": "tweedie",
     "multi:softprob": "multiclass",
     "multi:softmax": "multiclass",
 }
 
 
 def lgb_params_from_xgb(params):
-    """Maps XGBoost names to LightGBM's. Depth-limited trees get num_leaves = 2^max_depth - 1
-    (LightGBM grows leaf-wise; with max_depth set too, the tree can be no deeper than XGBoost's).
-    min_data_in_leaf=0 and min_sum_hessian_in_leaf=min_child_weight mirror XGBoost, which limits
-    only the hessian sum."""
+    """Maps XGBoost names to LightGBM's. Depth-limited trees get num_leaves = 2^max_depth and
+    max_depth: LightGBM grows leaf-wise, but with both limits a tree can hold every leaf of
+    XGBoost's full depth-wise tree and be no deeper. min_data_in_leaf=0 and
+    min_sum_hessian_in_leaf=min_child_weight mirror XGBoost, which limits only the hessian sum.
+    base_score is not mapped: LightGBM starts from its own boost_from_average estimate."""
     objective = params.get("objective", "reg:squarederror")
     if objective not in LGB_OBJECTIVES:
         raise SystemExit(f"no LightGBM objective for {objective}")
@@ -208,7 +229,7 @@ def lgb_params_from_xgb(params):
         "objective": LGB_OBJECTIVES[objective],
         "learning_rate": float(params.get("eta", params.get("learning_rate", 0.3))),
         "max_depth": depth,
-        "num_leaves": max(2, min(2**depth - 1, 131072)),
+        "num_leaves": max(2, min(2**depth, 131072)),
         "max_bin": int(params.get("max_bin", 256)),
         "lambda_l2": float(params.get("lambda", 1.0)),
         "lambda_l1": float(params.get("alpha", 0.0)),
@@ -222,6 +243,12 @@ def lgb_params_from_xgb(params):
     }
     if "num_class" in params and objective.startswith("multi:"):
         p["num_class"] = int(params["num_class"])
+    if objective == "reg:quantileerror":
+        p["alpha"] = float(params.get("quantile_alpha", 0.5))
+    if objective == "reg:tweedie":
+        p["tweedie_variance_power"] = float(params.get("tweedie_variance_power", 1.5))
+    if objective == "count:poisson":
+        p["poisson_max_delta_step"] = 0.7  # XGBoost's max_delta_step default for count:poisson
     return p
 
 
@@ -229,10 +256,10 @@ def run_lightgbm(task, params, data):
     import lightgbm as lgb
     import numpy as np
 
-    x_train, y_train, x_test, y_test = data
+    x_train, y_train, x_test, y_test, w_train = data
     num_round = int(params.get("num_round", 10))
     p = lgb_params_from_xgb(params)
-    dtrain = lgb.Dataset(x_train, label=y_train, params={"max_bin": p["max_bin"], "verbose": -1})
+    dtrain = lgb.Dataset(x_train, label=y_train, weight=w_train, params={"max_bin": p["max_bin"], "verbose": -1})
     start = time.perf_counter()
     booster = lgb.train(p, dtrain, num_boost_round=num_round)
     train_seconds = time.perf_counter() - start
@@ -272,26 +299,36 @@ def main(argv=None):
     ap.add_argument("--params", help="JSON object of XGBoost parameters plus num_round")
     ap.add_argument("--library", choices=("xgboost", "lightgbm"), default="xgboost")
     ap.add_argument("--out", help="result file (default DIR/result.json)")
+    ap.add_argument("--batch", help="JSON list of jobs (library, task, dir, params, out)")
     args = ap.parse_args(argv)
 
     if args.check:
         v = _versions()
         print(json.dumps(v))
         return 0 if v.get("xgboost") and v.get("numpy") else 3
+    if args.batch:
+        with open(args.batch) as f:
+            jobs = json.load(f)
+        for job in jobs:
+            _run_one(job["library"], job["task"], job["dir"], job["params"], job["out"])
+        return 0
     if not args.dir or args.params is None:
         ap.error("--dir and --params are required (or --check)")
     params = json.loads(args.params)
     if not isinstance(params, dict):
         ap.error("--params must be a JSON object")
-    data = _load(args.dir)
-    run = run_xgboost if args.library == "xgboost" else run_lightgbm
-    result = run(args.task, params, data)
-    out = args.out or os.path.join(args.dir, "result.json")
+    _run_one(args.library, args.task, args.dir, params, args.out or os.path.join(args.dir, "result.json"))
+    return 0
+
+
+def _run_one(library, task, directory, params, out):
+    data = _load(directory)
+    run = run_xgboost if library == "xgboost" else run_lightgbm
+    result = run(task, params, data)
     with open(out, "w") as f:
         json.dump(result, f)
     summary = {k: result[k] for k in ("library", "version", "task", "train_seconds", "metrics", "root_split")}
     print(json.dumps(summary))
-    return 0
 
 
 if __name__ == "__main__":

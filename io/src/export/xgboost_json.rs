@@ -115,7 +115,10 @@ fn objective_json(params: &Params) -> Value {
             "name": name,
             "quantile_loss_param": {"quantile_alpha": format!("[{}]", params.quantile_alpha)}
         }),
-        Poisson => json!({"name": name, "poisson_regression_param": {"max_delta_step": "0.7"}}),
+        Poisson => json!({
+            "name": name,
+            "poisson_regression_param": {"max_delta_step": num(params.effective_max_delta_step())}
+        }),
         Tweedie => json!({
             "name": name,
             "tweedie_regression_param": {"tweedie_variance_power": num(params.tweedie_variance_power)}
