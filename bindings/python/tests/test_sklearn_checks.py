@@ -1,7 +1,7 @@
 """scikit-learn's estimator checks for both estimators.
 
-Checks marked xfail (with the reason) are listed in ``EXPECTED_FAILED_CHECKS``, checks allowed to
-skip in ``ALLOWED_SKIPS``; every other check must pass.
+Checks marked xfail (with the reason) would be listed in ``EXPECTED_FAILED_CHECKS`` (none now),
+checks allowed to skip in ``ALLOWED_SKIPS``; every other check must pass.
 """
 
 import pytest
@@ -12,18 +12,10 @@ from sylvan import SylvanClassifier, SylvanRegressor
 # Small models keep the ~50 checks per estimator fast; they still learn the checks' data well.
 ESTIMATORS = [SylvanRegressor(n_estimators=20), SylvanClassifier(n_estimators=20)]
 
-# Rows with sample weight 0 still contribute their values to the histogram bin cut points (as in
-# XGBoost and scikit-learn's HistGradientBoosting*, which mark this check xfail too), so a split
-# threshold can fall on either side of such a row: predictions FOR those rows differ from a model
-# that never saw them, although the fitted gradients and leaf values agree.
-_WEIGHT_REASON = (
-    "zero-weight rows still shape the histogram bin cuts, so predictions for those rows can differ "
-    "from a model fitted without them"
-)
-EXPECTED_FAILED_CHECKS = {
-    "SylvanRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
-    "SylvanClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
-}
+# No expected failures: check_sample_weight_equivalence_on_dense_data (which XGBoost and
+# scikit-learn's HistGradientBoosting* mark xfail) passes since rows of weight 0 take no part in the
+# histogram cut points (issue 15).
+EXPECTED_FAILED_CHECKS = {}
 
 
 def _expected_failed_checks(estimator):
