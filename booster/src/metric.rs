@@ -416,6 +416,9 @@ mod tests {
         assert!((eval("mae", &[1.0, 3.0], 1, &[0.0, 0.0]) - 2.0).abs() < 1e-9);
         assert_eq!(eval("error", &[0.7, 0.2], 1, &[1.0, 1.0]), 0.5);
         assert_eq!(eval("error@0.1", &[0.7, 0.2], 1, &[1.0, 1.0]), 0.0);
+        // Scores next to the threshold, on both sides of it (XGBoost: positive when p > t).
+        assert_eq!(eval("error", &[0.51, 0.49, 0.5, 0.55], 1, &[1.0, 0.0, 1.0, 0.0]), 0.5);
+        assert_eq!(eval("error@0.7", &[0.71, 0.69, 0.65], 1, &[1.0, 0.0, 1.0]), 1.0 / 3.0);
         assert_eq!(eval("merror", &[0.7, 0.3, 0.2, 0.8], 2, &[0.0, 0.0]), 0.5);
         assert!((eval("mlogloss", &[0.5, 0.5], 2, &[1.0]) - 2f64.ln()).abs() < 1e-6);
         assert!((eval("aucpr", &[0.9, 0.8, 0.1], 1, &[1.0, 0.0, 1.0]) - (0.5 + 0.5 * 2.0 / 3.0)).abs() < 1e-9);
