@@ -824,6 +824,36 @@ fn multiclass_writes_one_column_per_class() {
     assert_eq!(header, vec!["class_0", "class_1", "class_2"]);
     assert!(rows.iter().all(|r| (r.iter().sum::<f32>() - 1.0).abs() < 1e-4));
     assert!(rows[25][2] > 0.5);
+
+    // One --base-margin column per class, in class order: each row's margins replace the model's
+    // base margin class by class (checked against all-zero margin columns, every row and class).
+    let margins = dir.join("margins.csv");
+    let mut text = String::from("x,m0,m1,m2,z0,z1,z2\n");
+    let m = |i: usize, c: usize| ((i * 7 + c * 3) % 11) as f32 * 0.25 - 1.0;
+    for i in 0..300 {
+        text.push_str(&format!("{},{},{},{},0,0,0\n", i % 30, m(i, 0), m(i, 1), m(i, 2)));
+    }
+    std::fs::write(&margins, text).unwrap();
+    let with = predict_rows(&dir, &model, &margins, &["--margin", "--base-margin", "m0,m1,m2"]);
+    let zero = predict_rows(&dir, &model, &margins, &["--margin", "--base-margin", "z0,z1,z2"]);
+    for i in 0..300 {
+        for c in 0..3 {
+            let got = with[i][c] - zero[i][c];
+            assert!((got - m(i, c)).abs() < 1e-5, "row {i} class {c}: {got} vs {}", m(i, c));
+        }
+    }
+    let e = fails(sylvan(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&margins),
+        "--out",
+        s(&dir.join("bad.csv")),
+        "--base-margin",
+        "m0,m1",
+    ]));
+    assert!(e.contains("base_margin") || e.contains("base margin"), "{e}");
 }
 
 #[test]
