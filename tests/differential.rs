@@ -483,12 +483,7 @@ fn every_objective() -> Vec<Obj> {
         // the default 1 a node can split off one row, which several features do equally well
         // (seen: the same row isolated by feature 2 in XGBoost and feature 8 in Sylvan, gains equal
         // to 6e-4 relative), a tie that the two libraries' f32 rounding breaks differently.
-        o(
-            "count:poisson",
-            &[("min_child_weight", "10")],
-            "1.5",
-            "1.5",
-        ),
+        o("count:poisson", &[("min_child_weight", "10")], "1.5", "1.5"),
         o("reg:gamma", &[], "1.5", "1.5"),
         o("reg:tweedie", &[("tweedie_variance_power", "1.3")], "1.5", "1.5"),
         o("binary:logistic", &[], "0.5", "0.5"),
