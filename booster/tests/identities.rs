@@ -40,6 +40,10 @@
 
 use std::sync::Arc;
 
+mod common;
+
+use common::signal;
+
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use sylvan_booster::objective::objective_for;
@@ -55,22 +59,8 @@ impl Raw {
     /// `n` rows of `nf` features on a grid of `levels` values in [-1, 1), 10% of feature 1 missing,
     /// label from the complete row.
     fn new(n: usize, nf: usize, seed: u64, levels: u32, label: impl Fn(&[f32], &mut StdRng) -> f32) -> Raw {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut cols = vec![vec![0f32; n]; nf];
-        let mut y = vec![0f32; n];
-        let mut row = vec![0f32; nf];
-        for i in 0..n {
-            for j in 0..nf {
-                let v = rng.random_range(0..levels) as f32;
-                row[j] = -1.0 + 2.0 * v / levels as f32;
-                cols[j][i] = if j == 1 && rng.random::<f32>() < 0.1 {
-                    f32::NAN
-                } else {
-                    row[j]
-                };
-            }
-            y[i] = label(&row, &mut rng);
-        }
+        let grid = |r: &mut StdRng| -1.0 + 2.0 * r.random_range(0..levels) as f32 / levels as f32;
+        let (cols, y) = common::columns_with_missing(n, nf, seed, 0.1, grid, label);
         Raw { cols, y }
     }
 
@@ -92,10 +82,6 @@ impl Raw {
     fn all(&self) -> Dataset {
         self.take(&(0..self.n()).collect::<Vec<_>>(), None)
     }
-}
-
-fn signal(x: &[f32]) -> f32 {
-    2.0 * x[0] + 3.0 * x[1] * x[2] + (3.0 * x[3]).sin()
 }
 
 /// Regression, binary and 3-class data of the same shape.

@@ -906,7 +906,8 @@ pub fn sylvan_params(params: &[(&str, &str)]) -> sylvan::Params {
     p
 }
 
-/// Runs the reference script on the `.npy` files in `dir` and returns its result.json.
+/// Runs the reference script on the `.npy` files in `dir` and returns its result.json (a batch of
+/// one job).
 pub fn run_reference(
     r: &Reference,
     library: &str,
@@ -914,24 +915,7 @@ pub fn run_reference(
     dir: &Path,
     params: &[(&str, &str)],
 ) -> serde_json::Value {
-    let script = repo_root().join("tests/python/reference.py");
-    let out_file = dir.join(format!("result-{library}-{task}.json"));
-    let out = Command::new(&r.python)
-        .arg(&script)
-        .args(["--library", library, "--task", task, "--dir"])
-        .arg(dir)
-        .args(["--params", &params_json(params), "--out"])
-        .arg(&out_file)
-        .output()
-        .expect("run reference.py");
-    assert!(
-        out.status.success(),
-        "reference.py ({library}, {task}) failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(&out_file).expect("read result.json");
-    serde_json::from_str(&text).expect("result.json is JSON")
+    run_reference_batch(r, &[(library, task.to_string(), dir.to_path_buf(), params.to_vec())]).swap_remove(0)
 }
 
 /// The reference's test predictions as f32 (row-major).
