@@ -250,6 +250,7 @@ fn assert_oob_is_the_mean_of_the_members_that_did_not_see_the_row(bag: &Bagging,
         .map(|e| bag.member_sample_counts(e, n).unwrap())
         .collect();
     assert!(bag.member_sample_counts(bag.members().len(), n).is_none());
+    assert!(bag.member_sample_counts(0, 0).is_none(), "no rows: nothing drawn, no panic");
     // Member 0 retrained from its sample (as weights) and its features alone grows the same trees.
     let member = &bag.members()[0];
     let features = bag.member_features(0).unwrap();

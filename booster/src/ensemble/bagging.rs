@@ -430,10 +430,11 @@ impl Bagging {
     }
 
     /// How many times member `i` drew each of the `num_rows` training rows (0: the row is out of
-    /// its bag), as scikit-learn's `estimators_samples_`; `None` for a member that does not exist.
-    /// The draw depends only on the settings, so `num_rows` must be the training set's row count.
+    /// its bag), as scikit-learn's `estimators_samples_`; `None` for a member that does not exist
+    /// or for no rows. The draw depends only on the settings, so `num_rows` must be the training
+    /// set's row count.
     pub fn member_sample_counts(&self, i: usize, num_rows: usize) -> Option<Vec<u32>> {
-        (i < self.members.len()).then(|| draw_counts(&self.settings, num_rows, i))
+        (i < self.members.len() && num_rows > 0).then(|| draw_counts(&self.settings, num_rows, i))
     }
 
     /// The ensemble's settings.
