@@ -148,10 +148,10 @@ fn main() {
         // The host-side binning the training above started with (the session's profile, printed
         // to stderr, starts after it), timed again on its own.
         let t = Instant::now();
-        let mapper = sylvan::booster::binning::BinMapper::fit(&data, gp.max_bin);
+        let mapper = sylvan::booster::backend::BinMapper::fit(&data, gp.max_bin);
         let fit_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let matrix = sylvan::booster::matrix::QuantizedMatrix::build(&data, &mapper);
+        let matrix = sylvan::booster::backend::QuantizedMatrix::build(&data, &mapper);
         let build_s = t.elapsed().as_secs_f64();
         println!("  host binning: BinMapper::fit {fit_s:.2}s, QuantizedMatrix::build {build_s:.2}s");
         drop(matrix);

@@ -70,8 +70,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use sylvan::booster::binning::BinMapper;
-use sylvan::booster::matrix::QuantizedMatrix;
+use sylvan::booster::backend::BinMapper;
+use sylvan::booster::backend::QuantizedMatrix;
 use sylvan::{Booster, ColumnSelection, PredictOptions};
 
 use common_bench::{env_usize, run_measured, Measured};

@@ -1130,7 +1130,7 @@ fn ensembles_train_predict_eval_and_inspect() {
         assert_eq!(names, vec!["prediction"], "{kind}");
         // The file holds what the saved model predicts through the Rust API on the same rows
         // (CSV keeps 9 significant digits).
-        let loaded = sylvan::booster::ensemble::Model::load(&model).unwrap();
+        let loaded = sylvan::booster::Model::load(&model).unwrap();
         let data = sylvan::load_training(
             &valid,
             &ColumnSelection {

@@ -34,10 +34,10 @@ fn main() -> Result<()> {
         p.set(k, v)?;
     }
     let t = Instant::now();
-    let m = sylvan_booster::binning::BinMapper::fit(&d, 255);
+    let m = sylvan_booster::backend::BinMapper::fit(&d, 255);
     println!("binning {:.2}s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let _q = sylvan_booster::matrix::QuantizedMatrix::build(&d, &m);
+    let _q = sylvan_booster::backend::QuantizedMatrix::build(&d, &m);
     println!("quantize {:.2}s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let b = Booster::train(&p, &d, &[])?;

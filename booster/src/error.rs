@@ -58,6 +58,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An accelerator (the `device` a model trains or predicts on) failed or is not available: no
+    /// driver, no device, a kernel that does not compile, a failed driver call.
+    #[error("device error on {device}: {reason}")]
+    Device {
+        /// The device, as `params.device` names it (e.g. `cuda:0`).
+        device: String,
+        /// What went wrong, as the backend reports it.
+        reason: String,
+    },
     /// The thread pool could not be created.
     #[error("cannot create a thread pool with {threads} threads: {reason}")]
     ThreadPool {

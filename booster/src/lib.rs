@@ -1,33 +1,31 @@
 //! # sylvan-booster
 //!
 //! The learning core of Sylvan: gradient boosted decision trees with XGBoost's parameters and
-//! objectives, histogram split finding on the CPU (rayon), depth-wise and loss-guided growth, and
-//! both second-order (Newton) and classic first-order (gradient) boosting.
+//! objectives, histogram, exact and approximate split finding on the CPU (rayon), depth-wise and
+//! loss-guided growth, second-order (Newton) and first-order (gradient) boosting, random forests,
+//! bagging and stacking.
 //!
-//! The pieces, one module each:
-//! - [`data`]: the [`Dataset`] (f32 feature columns — [`column`]: dense with `NaN` = missing, or sparse —
-//!   labels, weights, base margins).
-//! - [`binning`]: per-feature weighted quantile cuts with a dedicated missing bin; [`blocks`]: pre-sorted
-//!   column blocks for the exact greedy method and the approximate sketch.
-//! - [`matrix`]: the row-major quantized matrix (u8 or u16 bins).
-//! - [`hist`]: parallel histogram building and the sibling subtraction trick.
-//! - [`split`]: regularised gain and the best split with a learned default direction for missing values.
-//! - [`partition`]: stable row partitioning of a node into its children.
-//! - [`grow`]: depth-wise and loss-guided growers over the [`grow::TreeBackend`] seam;
-//!   [`cpu_backend`] implements it with histograms on the CPU, [`exact`] with the exact greedy method.
-//! - [`tree`]: the flat inference tree; [`predict`]: batch prediction.
-//! - [`objective`], [`metric`]: losses (and the [`Objective`] trait for custom ones) and metrics.
-//! - [`booster`]: the boosting loop, early stopping and callbacks (and XGBoost-style random forests
-//!   with `num_parallel_tree`); [`persist`]: save and load.
-//! - [`ensemble`]: bagging with out-of-bag scores, and stacking with a regularised linear meta-learner.
-//! - [`explain`]: feature importance.
-//! - [`device`]: the seam to accelerator backends (`device=cuda` uses `sylvan-gpu`'s, handed in through
-//!   [`TrainOptions::device`]).
+//! The source is grouped by the stages data goes through (docs/ARCHITECTURE.md tells the whole path):
+//! - `data`: the [`Dataset`] (f32 feature [`Column`]s, dense with `NaN` = missing or sparse; labels,
+//!   weights, base margins).
+//! - `bins`: per-feature quantile cut points, the quantized matrix, pre-sorted column blocks.
+//! - `train`: the trainer (the boosting rounds), gradients, sampling, histograms, split search,
+//!   partitioning, the growers over the [`backend::TreeBackend`] seam and its CPU implementations,
+//!   leaf values, early stopping; the seam to accelerators ([`DeviceBackend`]).
+//! - `model`: the fitted [`Booster`], its [`Tree`]s, saving and loading, feature importance.
+//! - `predict`: batch and single-row prediction layouts.
+//! - `objective`, `metric`: losses ([`Objective`] for custom ones) and evaluation [`Metric`]s.
+//! - `ensemble`: [`Bagging`] with out-of-bag scores and [`Stacking`] with a linear meta-learner.
+//! - `params`: the typed [`Params`] with XGBoost's names, defaults and checks.
+//! - `util`: SIMD dispatch, a portable `exp`, prefetch, atomic file writes, statistics.
+//!
+//! The public API is what this page lists; [`backend`] holds what an accelerator backend (the CUDA one
+//! in `sylvan-gpu`) needs from the training internals.
 //!
 //! ## Example
 //!
 //! ```
-//! use sylvan_booster::{Booster, Dataset, Params, PredictOptions};
+//! use sylvan_booster::{Booster, Dataset, Metric, ObjectiveKind, Params, PredictOptions};
 //!
 //! // y = 1 when x0 + x1 > 1, with a missing value here and there.
 //! let n = 2000;
@@ -36,10 +34,12 @@
 //! let y: Vec<f32> = x0.iter().zip(&x1).map(|(a, b)| (a + b.max(0.0) > 1.0) as u8 as f32).collect();
 //! let train = Dataset::from_columns(vec![x0, x1])?.with_labels(y)?;
 //!
-//! let mut params = Params::default();
-//! params.set("objective", "binary:logistic")?;
-//! params.set("num_round", "20")?;
-//! params.set("eval_metric", "auc")?;
+//! let params = Params {
+//!     objective: ObjectiveKind::BinaryLogistic,
+//!     num_round: 20,
+//!     eval_metric: vec![Metric::Auc],
+//!     ..Params::default()
+//! };
 //!
 //! let booster = Booster::train(&params, &train, &[("train", &train)])?;
 //! let p = booster.predict(&train, PredictOptions::default())?;
@@ -49,45 +49,56 @@
 //! # Ok::<(), sylvan_booster::Error>(())
 //! ```
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
-pub mod binning;
-pub mod blocks;
-pub mod booster;
-pub mod column;
-pub mod cpu_backend;
-pub mod data;
-pub mod device;
-pub mod ensemble;
-pub mod error;
-pub mod exact;
-pub mod explain;
-pub mod fastmath;
-pub mod grow;
-pub mod hist;
-pub mod inference;
-pub mod matrix;
-pub mod metric;
-pub mod objective;
-pub mod params;
-pub mod partition;
-pub mod persist;
-pub mod predict;
-pub mod quantize;
-pub mod sampling;
-pub mod split;
-pub mod stats;
-pub mod tree;
+mod bins;
+mod data;
+mod ensemble;
+mod error;
+mod gradients;
+mod metric;
+mod model;
+mod objective;
+mod params;
+mod predict;
+mod train;
+mod util;
 
-pub use booster::{Booster, RoundReport, TrainCallback, TrainOptions};
-pub use column::Column;
-pub use data::Dataset;
-pub use device::{DeviceBackend, DeviceSession, DeviceSetup, TreeGradients};
-pub use ensemble::{Bagging, BaggingParams, LinearModel, LinearParams, Model, Stacking, StackingParams};
+pub use data::{Column, Dataset};
+pub use ensemble::{
+    Bagging, BaggingParams, BaseLearner, LinearModel, LinearParams, LinearTask, MetaLearner, Model, OutOfBag, Stacking,
+    StackingParams,
+};
 pub use error::{Error, Result};
-pub use explain::ImportanceType;
+pub use gradients::GradPair;
 pub use metric::{Metric, MetricContext};
-pub use objective::{GradPair, LeafRows, Objective};
+pub use model::booster::Booster;
+pub use model::explain::ImportanceType;
+pub use model::file::{BINARY_MAGIC, ENSEMBLE_FORMAT, ENSEMBLE_VERSION, FORMAT_NAME, FORMAT_VERSION};
+pub use model::tree::Tree;
+pub use objective::{LeafRows, Objective};
 pub use params::{Boosting, Device, GrowPolicy, ObjectiveKind, Params, TreeMethod};
 pub use predict::{PredictOptions, PredictOutput, Predictions};
-pub use tree::Tree;
+pub use train::device::DeviceBackend;
+pub use train::trainer::{RoundReport, TrainCallback, TrainOptions};
+pub use util::atomic_file::write_atomically;
+
+/// What an accelerator backend needs from the training internals: the [`TreeBackend`] seam the
+/// growers call, the device session it runs in, the cut points and quantized matrix it uploads, and
+/// the split search it must agree with. Not needed to train or predict.
+pub mod backend {
+    pub use crate::bins::cuts::{BinMapper, FeatureCuts};
+    pub use crate::bins::matrix::{BinIndex, BinStore, QuantizedMatrix};
+    pub use crate::gradients::{CellScale, GradStats};
+    pub use crate::objective::objective_for;
+    pub use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup, TreeGradients};
+    pub use crate::train::grow::{SplitRequest, SplitTask, TrainNode, TreeBackend};
+    pub use crate::train::split::{best_split, leaf_weight, node_gain, SplitInfo, SplitParams, MIN_GAIN};
+}
+
+/// Reference implementations and deterministic draws that tests outside this crate compare against.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::train::histogram::build_histogram_naive;
+    pub use crate::train::sampling::sample_rows;
+}

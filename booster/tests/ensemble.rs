@@ -7,8 +7,8 @@ mod common;
 use common::signal;
 use rand::rngs::StdRng;
 use rand::RngExt;
-use sylvan_booster::ensemble::{BaseLearner, MetaLearner};
 use sylvan_booster::*;
+use sylvan_booster::{BaseLearner, MetaLearner};
 
 /// `n` rows of `nf` uniform features (5% missing in feature 1) and a label from `label(x)`.
 fn make_data(n: usize, nf: usize, seed: u64, label: impl Fn(&[f32], &mut StdRng) -> f32) -> Dataset {
@@ -250,7 +250,10 @@ fn assert_oob_is_the_mean_of_the_members_that_did_not_see_the_row(bag: &Bagging,
         .map(|e| bag.member_sample_counts(e, n).unwrap())
         .collect();
     assert!(bag.member_sample_counts(bag.members().len(), n).is_none());
-    assert!(bag.member_sample_counts(0, 0).is_none(), "no rows: nothing drawn, no panic");
+    assert!(
+        bag.member_sample_counts(0, 0).is_none(),
+        "no rows: nothing drawn, no panic"
+    );
     // Member 0 retrained from its sample (as weights) and its features alone grows the same trees.
     let member = &bag.members()[0];
     let features = bag.member_features(0).unwrap();
@@ -538,7 +541,7 @@ fn stacking_three_diverse_learners_matches_or_beats_the_best_one() {
                 .evaluate(&test, &metrics)
                 .unwrap(),
             BaseLearner::Linear(p) => {
-                let m = LinearModel::fit(p, ensemble::linear::LinearTask::Logistic, 0, &train).unwrap();
+                let m = LinearModel::fit(p, LinearTask::Logistic, 0, &train).unwrap();
                 let s = m.predict_scores(&test).unwrap();
                 let ctx = MetricContext::default();
                 metrics

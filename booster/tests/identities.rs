@@ -46,7 +46,7 @@ use common::signal;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use sylvan_booster::objective::objective_for;
+use sylvan_booster::backend::objective_for;
 use sylvan_booster::*;
 
 /// Raw columns and labels, from which data sets of chosen rows and weights are built.

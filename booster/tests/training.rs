@@ -426,7 +426,7 @@ fn sampling_parameters_have_their_documented_effect() {
             ("seed", "4"),
         ],
     );
-    let sample = sylvan_booster::sampling::sample_rows(3000, 0.5, 4, 0);
+    let sample = sylvan_booster::testing::sample_rows(3000, 0.5, 4, 0);
     assert!((sample.len() as f64 - 1500.0).abs() < 5.0 * (3000.0f64 * 0.25).sqrt());
     assert_eq!(tree.cover[0], sample.len() as f32);
     for node in (0..tree.num_nodes()).filter(|&i| tree.is_leaf(i)) {

@@ -4,18 +4,18 @@
 //! node) and the left-row counts come back; `node_rows` is served from one copy of the row order per
 //! tree.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use cudarc::driver::CudaSlice;
-use sylvan_booster::binning::BinMapper;
-use sylvan_booster::device::{DeviceBackend, DeviceSession, DeviceSetup, TreeGradients};
-use sylvan_booster::grow::{SplitRequest, SplitTask, TrainNode, TreeBackend};
-use sylvan_booster::hist::GradStats;
-use sylvan_booster::matrix::BinStore;
-use sylvan_booster::split::{SplitInfo, SplitParams};
+use sylvan_booster::backend::BinMapper;
+use sylvan_booster::backend::BinStore;
+use sylvan_booster::backend::GradStats;
+use sylvan_booster::backend::{DeviceBackend, DeviceSession, DeviceSetup, TreeGradients};
+use sylvan_booster::backend::{SplitInfo, SplitParams};
+use sylvan_booster::backend::{SplitRequest, SplitTask, TrainNode, TreeBackend};
 use sylvan_booster::{GradPair, Tree};
 
 use crate::context::Gpu;
@@ -105,7 +105,6 @@ pub struct CudaSession<'a> {
     rows: CudaSlice<u32>,
     scratch: CudaSlice<u32>,
     q: CudaSlice<i64>,
-    error: Option<Error>,
     /// Phase times (`SYLVAN_GPU_PROFILE=1`; printed when the session ends).
     prof: Profile,
 }
@@ -164,7 +163,6 @@ impl<'a> CudaSession<'a> {
             rows: s.alloc_zeros::<u32>(n).ctx("allocating row buffers")?,
             scratch: s.alloc_zeros::<u32>(n).ctx("allocating row buffers")?,
             q: s.alloc_zeros::<i64>(2 * n).ctx("allocating gradient buffers")?,
-            error: None,
             prof,
             gpu,
         })
@@ -253,7 +251,6 @@ impl<'a> CudaSession<'a> {
             family: vec![None],
             root: root_stats,
             host_rows: OnceCell::new(),
-            error: RefCell::new(None),
         })
     }
 }
@@ -305,16 +302,10 @@ impl DeviceSession for CudaSession<'_> {
         gradients: TreeGradients<'_>,
         rows: &[u32],
     ) -> sylvan_booster::Result<Box<dyn TreeBackend + '_>> {
-        if let Some(e) = self.error.take() {
-            return Err(e.into());
-        }
         Ok(Box::new(self.tree_inner(gradients, rows)?))
     }
 
     fn after_tree(&mut self, nodes: &[TrainNode], tree: &Tree, group: usize) -> sylvan_booster::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e.into());
-        }
         if let Some(margins) = self.margins.as_mut() {
             self.gpu.ctx.bind_to_thread().ctx("binding the CUDA context")?;
             let t = self.prof.start(&self.gpu);
@@ -352,21 +343,9 @@ pub struct CudaTree<'s, 'a> {
     root: GradStats,
     /// The row order, downloaded once after the tree is grown.
     host_rows: OnceCell<Vec<u32>>,
-    error: RefCell<Option<Error>>,
 }
 
 impl CudaTree<'_, '_> {
-    fn fail(&self, e: Error) {
-        let mut err = self.error.borrow_mut();
-        if err.is_none() {
-            *err = Some(e);
-        }
-    }
-
-    fn failed(&self) -> bool {
-        self.error.borrow().is_some()
-    }
-
     fn len(&self, node: usize) -> usize {
         self.ranges.get(node).map_or(0, |(b, e)| e - b)
     }
@@ -517,65 +496,41 @@ impl TreeBackend for CudaTree<'_, '_> {
         self.root
     }
 
-    fn find_splits(&mut self, requests: &[SplitRequest]) -> Vec<Option<SplitInfo>> {
-        if self.failed() {
-            return vec![None; requests.len()];
-        }
+    fn find_splits(&mut self, requests: &[SplitRequest]) -> sylvan_booster::Result<Vec<Option<SplitInfo>>> {
         for r in requests {
             self.ensure(r.node);
         }
-        match self.try_find(requests) {
-            Ok(v) => v,
-            Err(e) => {
-                self.fail(e);
-                vec![None; requests.len()]
-            }
-        }
+        Ok(self.try_find(requests)?)
     }
 
-    fn apply_splits(&mut self, tasks: &[SplitTask]) {
+    fn apply_splits(&mut self, tasks: &[SplitTask]) -> sylvan_booster::Result<()> {
         self.host_rows = OnceCell::new();
-        if self.failed() {
-            return;
-        }
-        if let Err(e) = self.try_apply(tasks) {
-            self.fail(e);
-        }
+        Ok(self.try_apply(tasks)?)
     }
 
-    fn node_rows(&self, node: usize) -> &[u32] {
-        let all = self.host_rows.get_or_init(|| {
-            let s = &*self.s;
-            let t = s.prof.start(&s.gpu);
-            let r = s
-                .gpu
-                .ctx
-                .bind_to_thread()
-                .ctx("binding the CUDA context")
-                .and_then(|_| {
-                    s.gpu
-                        .stream
-                        .clone_dtoh(&s.rows.slice(0..self.m))
-                        .ctx("downloading rows")
-                })
-                .and_then(|v| s.gpu.sync().map(|_| v));
-            s.prof.stop(&s.gpu, Phase::NodeRows, t);
-            r.unwrap_or_else(|e| {
-                self.fail(e);
-                Vec::new()
-            })
-        });
+    fn node_rows(&self, node: usize) -> sylvan_booster::Result<&[u32]> {
+        if self.host_rows.get().is_none() {
+            let _ = self.host_rows.set(self.download_rows()?);
+        }
+        let all = self.host_rows.get().map_or(&[][..], Vec::as_slice);
         let (b, e) = self.ranges.get(node).copied().unwrap_or((0, 0));
-        all.get(b..e).unwrap_or(&[])
+        Ok(all.get(b..e).unwrap_or(&[]))
     }
 }
 
-impl Drop for CudaTree<'_, '_> {
-    fn drop(&mut self) {
-        if let Some(e) = self.error.get_mut().take() {
-            if self.s.error.is_none() {
-                self.s.error = Some(e);
-            }
-        }
+impl CudaTree<'_, '_> {
+    /// The session's row order after the splits applied so far (every node's rows, by range).
+    fn download_rows(&self) -> Result<Vec<u32>> {
+        let s = &*self.s;
+        let t = s.prof.start(&s.gpu);
+        s.gpu.ctx.bind_to_thread().ctx("binding the CUDA context")?;
+        let rows = s
+            .gpu
+            .stream
+            .clone_dtoh(&s.rows.slice(0..self.m))
+            .ctx("downloading rows")?;
+        s.gpu.sync()?;
+        s.prof.stop(&s.gpu, Phase::NodeRows, t);
+        Ok(rows)
     }
 }

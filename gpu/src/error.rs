@@ -65,12 +65,15 @@ impl Error {
 }
 
 impl From<Error> for sylvan_booster::Error {
-    /// GPU errors reach the learning core as errors of the `device` parameter (the core's error enum
-    /// has no variant for hardware errors).
+    /// GPU errors reach the learning core as [`sylvan_booster::Error::Device`] (errors of the core
+    /// itself pass through unchanged).
     fn from(e: Error) -> sylvan_booster::Error {
         match e {
             Error::Booster(b) => b,
-            other => sylvan_booster::Error::param("device", other.to_string()),
+            other => sylvan_booster::Error::Device {
+                device: "cuda".into(),
+                reason: other.to_string(),
+            },
         }
     }
 }

@@ -8,7 +8,7 @@
 //! - [`CudaBackend`] implements the learning core's [`sylvan_booster::DeviceBackend`]: with
 //!   `device=cuda` the quantized matrix is uploaded once per training, gradients of the common
 //!   objectives are computed on the device, and every tree is grown through the same
-//!   [`sylvan_booster::grow::TreeBackend`] seam as on the CPU, with histograms, split search and row
+//!   [`sylvan_booster::backend::TreeBackend`] seam as on the CPU, with histograms, split search and row
 //!   partitioning on the GPU (a whole level per launch sequence).
 //! - [`GpuPredictor`] predicts in-memory models on the GPU.
 //! - One module per job: [`context`] (driver, device, kernel loading), [`kernels`] (the CUDA C

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-use sylvan_booster::binning::BinMapper;
-use sylvan_booster::grow::TrainNode;
-use sylvan_booster::objective::objective_for;
+use sylvan_booster::backend::objective_for;
+use sylvan_booster::backend::BinMapper;
+use sylvan_booster::backend::TrainNode;
 use sylvan_booster::{
     Booster, Column, Dataset, Error as BoosterError, PredictOptions, PredictOutput, Predictions, Tree,
 };
@@ -143,11 +143,7 @@ pub fn packed_predict_row(p: &PackedTrees, t: usize, row: &[f32]) -> f32 {
     let mut nd = &p.nodes[4 * p.first[t] as usize..][..4];
     while nd[0] != LEAF {
         let v = row[(nd[2] & 0x7fff_ffff) as usize];
-        let left = if v.is_nan() {
-            nd[2] >> 31 != 0
-        } else {
-            v < f32::from_bits(nd[3])
-        };
+        let left = Tree::goes_left(v, f32::from_bits(nd[3]), nd[2] >> 31 != 0);
         let j = if left { nd[0] } else { nd[1] } as usize;
         nd = &p.nodes[4 * j..4 * j + 4];
     }

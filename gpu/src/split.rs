@@ -2,9 +2,9 @@
 //! the per-level split records into [`SplitInfo`] on the host.
 
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-use sylvan_booster::binning::BinMapper;
-use sylvan_booster::hist::GradStats;
-use sylvan_booster::split::{SplitInfo, SplitParams, MIN_GAIN};
+use sylvan_booster::backend::BinMapper;
+use sylvan_booster::backend::GradStats;
+use sylvan_booster::backend::{SplitInfo, SplitParams, MIN_GAIN};
 
 use crate::context::Gpu;
 use crate::error::{Ctx, Result};
@@ -119,7 +119,7 @@ pub fn reference_best_split(
     scales: (f64, f64),
     p: &SplitParams,
 ) -> Option<RawSplit> {
-    use sylvan_booster::split::node_gain;
+    use sylvan_booster::backend::node_gain;
     let st = |g: i64, h: i64| GradStats::new(g as f64 / scales.0, h as f64 / scales.1);
     let (mut tg, mut th) = (0i64, 0i64);
     for &(g, h) in &hist[offsets[0]..offsets[1]] {
@@ -186,9 +186,9 @@ pub fn reference_best_split(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sylvan_booster::binning::FeatureCuts;
-    use sylvan_booster::hist::CellScale;
-    use sylvan_booster::split::best_split;
+    use sylvan_booster::backend::best_split;
+    use sylvan_booster::backend::CellScale;
+    use sylvan_booster::backend::FeatureCuts;
 
     /// Pseudo-random numbers without a dependency.
     fn lcg(state: &mut u64) -> f64 {

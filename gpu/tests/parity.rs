@@ -305,8 +305,8 @@ fn no_cuda_gives_a_clear_error_not_a_panic() {
         ..Default::default()
     };
     match Booster::train_with(&p, &d, &[], options) {
-        Err(BoosterError::InvalidParameter { name, reason }) => {
-            assert_eq!(name, "device");
+        Err(BoosterError::Device { device, reason }) => {
+            assert_eq!(device, "cuda");
             assert!(reason.contains("CUDA") || reason.contains("NVRTC"), "{reason}");
         }
         other => panic!("{other:?}"),
@@ -335,10 +335,10 @@ fn device_cuda_without_a_backend_is_an_error() {
 /// margins of the CPU's earlier trees, as in training.
 #[test]
 fn host_model_of_the_split_kernels_picks_the_cpu_splits_pseudohuber() {
-    use sylvan_booster::binning::BinMapper;
-    use sylvan_booster::hist::GradStats;
-    use sylvan_booster::objective::objective_for;
-    use sylvan_booster::split::{best_split, SplitParams};
+    use sylvan_booster::backend::objective_for;
+    use sylvan_booster::backend::BinMapper;
+    use sylvan_booster::backend::GradStats;
+    use sylvan_booster::backend::{best_split, SplitParams};
     use sylvan_booster::GradPair;
     use sylvan_gpu::layout::fixed_scale;
     use sylvan_gpu::split::reference_best_split;
@@ -421,7 +421,7 @@ fn host_model_of_the_split_kernels_picks_the_cpu_splits_pseudohuber() {
             let got = host.map(|s| (s.feature, mapper.feature(s.feature).cuts[s.bin], s.default_left));
             let cpu = best_split(
                 &exact,
-                &sylvan_booster::hist::CellScale::IDENTITY,
+                &sylvan_booster::backend::CellScale::IDENTITY,
                 &mapper,
                 &features,
                 total,

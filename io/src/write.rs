@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float32Array, Int32Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use sylvan_booster::persist::write_atomically;
+use sylvan_booster::write_atomically;
 
 use crate::error::{Error, Result};
 use crate::format::Format;

@@ -67,14 +67,8 @@ pub fn config_of(config: Option<&Path>, sets: &[String]) -> Result<Option<Ensemb
             let mut base: Params = toml::Value::Table(table)
                 .try_into()
                 .map_err(|e| anyhow::anyhow!(at(e.message().trim())))?;
-            for s in sets {
-                let Some((key, value)) = s.split_once('=') else {
-                    bail!("--set expects key=value, got `{s}`");
-                };
-                base.set(key.trim(), value.trim())?;
-            }
+            base.apply(super::params::assignments(sets)?)?;
             settings.validate()?;
-            base.validate()?;
             Ok(Some(EnsembleConfig::Bagging { settings, base }))
         }
         "stacking" => {

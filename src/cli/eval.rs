@@ -53,7 +53,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     };
     let data = load_for_model(&args.data, &model.features, &model.categories, &selection)?;
     let metrics = match (&model.model, metrics.is_empty()) {
-        (sylvan_booster::ensemble::Model::Booster(b), true) => b.params().eval_metric.clone(),
+        (sylvan_booster::Model::Booster(b), true) => b.params().eval_metric.clone(),
         _ => metrics,
     };
     for (name, value) in model.model.evaluate(&data.dataset, &metrics)? {

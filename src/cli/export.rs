@@ -33,7 +33,7 @@ pub fn parse_format(s: &str) -> Result<ModelFormat, String> {
 pub fn run(args: &ExportArgs) -> Result<()> {
     check_model_path(&args.model)?;
     let model = load(&args.model)?;
-    let sylvan_booster::ensemble::Model::Booster(b) = &model.model else {
+    let sylvan_booster::Model::Booster(b) = &model.model else {
         anyhow::bail!(
             "`{}` is a {}: only boosted models (and random forests) can be exported",
             args.model.display(),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use sylvan_booster::ensemble::{Bagging, Model, Stacking};
+use sylvan_booster::{Bagging, Model, Stacking};
 use sylvan_booster::{ImportanceType, Params};
 
 use super::model::{check_model_path, load, trained_label};

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use sylvan_booster::ensemble::Model;
+use sylvan_booster::Model;
 use sylvan_io::{CategoryMap, CATEGORIES_ATTRIBUTE};
 
 /// The booster attribute holding the label column the model was trained on.

@@ -11,14 +11,18 @@ pub fn build(config: Option<&Path>, sets: &[String]) -> Result<Params> {
         Some(path) => from_toml(path)?,
         None => Params::default(),
     };
-    for s in sets {
-        let Some((key, value)) = s.split_once('=') else {
-            bail!("--set expects key=value, got `{s}`");
-        };
-        params.set(key.trim(), value.trim())?;
-    }
-    params.validate()?;
+    params.apply(assignments(sets)?)?;
     Ok(params)
+}
+
+/// Splits each `--set key=value` into its trimmed key and value.
+pub fn assignments(sets: &[String]) -> Result<Vec<(&str, &str)>> {
+    sets.iter()
+        .map(|s| match s.split_once('=') {
+            Some((key, value)) => Ok((key.trim(), value.trim())),
+            None => bail!("--set expects key=value, got `{s}`"),
+        })
+        .collect()
 }
 
 /// Parses a TOML file of XGBoost parameter names; the error names the file, line and parameter.

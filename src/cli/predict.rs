@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
-use sylvan_booster::ensemble::Model;
+use sylvan_booster::Model;
 use sylvan_booster::{Device, PredictOptions, PredictOutput};
 use sylvan_gpu::GpuPredictor;
 use sylvan_io::{load_for_model, output_format, write_table, ColumnSelection, OutputTable};

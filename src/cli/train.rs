@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use sylvan_booster::ensemble::Model;
+use sylvan_booster::Model;
 use sylvan_booster::{Booster, TrainOptions};
 use sylvan_io::{load_for_model, load_training, ColumnSelection, LoadedData, CATEGORIES_ATTRIBUTE};
 

@@ -254,8 +254,8 @@ unsafe fn path_in(ptr: *const c_char, name: &'static str) -> Result<PathBuf> {
     }
 }
 
-/// Parses training parameters from a JSON object of XGBoost names. Each value goes through
-/// [`Params::set`], so numbers and strings are both accepted (`"max_depth": 6` or `"6"`); `null`
+/// Parses training parameters from a JSON object of XGBoost names, applied and validated by
+/// [`Params::apply`], so numbers and strings are both accepted (`"max_depth": 6` or `"6"`); `null`
 /// resets an optional parameter; a list is joined with commas (`"eval_metric": ["auc", "logloss"]`).
 pub fn params_from_json(text: &str) -> Result<Params> {
     let value: serde_json::Value =
@@ -276,18 +276,22 @@ pub fn params_from_json(text: &str) -> Result<Params> {
             ))),
         }
     };
+    let pairs = map
+        .iter()
+        .map(|(name, v)| {
+            let text = match v {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|item| scalar(name, item))
+                    .collect::<Result<Vec<_>>>()?
+                    .join(","),
+                other => scalar(name, other)?,
+            };
+            Ok((name, text))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut params = Params::default();
-    for (name, v) in map {
-        let text = match v {
-            serde_json::Value::Array(items) => items
-                .iter()
-                .map(|item| scalar(name, item))
-                .collect::<Result<Vec<_>>>()?
-                .join(","),
-            other => scalar(name, other)?,
-        };
-        params.set(name, &text)?;
-    }
+    params.apply(pairs)?;
     Ok(params)
 }
 

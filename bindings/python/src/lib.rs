@@ -87,14 +87,10 @@ fn io_err(e: sylvan_io::Error) -> PyErr {
     }
 }
 
-/// Builds training parameters from `(name, value)` pairs with XGBoost's names, applied in order
-/// with [`Params::set`], then validated.
+/// Builds training parameters from `(name, value)` pairs with XGBoost's names ([`Params::apply`]).
 pub fn build_params(pairs: &[(String, String)]) -> sylvan_booster::Result<Params> {
     let mut params = Params::default();
-    for (name, value) in pairs {
-        params.set(name, value)?;
-    }
-    params.validate()?;
+    params.apply(pairs.iter().map(|(n, v)| (n, v)))?;
     Ok(params)
 }
 

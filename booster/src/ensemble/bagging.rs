@@ -21,18 +21,20 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     check_features, check_training_data, evaluate_scores, member_scores, metrics_or_default, output_from_scores,
-    read_text, reweighted, with_path, Header,
+    reweighted,
 };
-use crate::booster::{thread_pool, Booster, TrainOptions};
-use crate::column::Column;
-use crate::data::Dataset;
+use crate::data::column::Column;
+use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
+use crate::model::booster::{thread_pool, Booster};
+use crate::model::file::{read_text, with_path, Header};
 use crate::objective::objective_for;
 use crate::params::Params;
-use crate::persist::write_atomically;
 use crate::predict::Predictions;
-use crate::sampling::stream;
+use crate::train::sampling::stream;
+use crate::train::trainer::TrainOptions;
+use crate::util::atomic_file::write_atomically;
 
 /// Settings of a [`Bagging`] ensemble (the members' own settings are ordinary [`Params`]).
 ///

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Dataset;
+use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::params::ObjectiveKind;
 

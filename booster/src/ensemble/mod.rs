@@ -14,23 +14,17 @@ pub mod stacking;
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 pub use bagging::{Bagging, BaggingParams, OutOfBag};
-pub use linear::{LinearModel, LinearParams};
+pub use linear::{LinearModel, LinearParams, LinearTask};
 pub use stacking::{BaseLearner, MetaLearner, Stacking, StackingParams};
 
-use crate::booster::Booster;
-use crate::data::Dataset;
+use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::metric::{Metric, MetricContext};
+use crate::model::booster::Booster;
+use crate::model::file::{ensemble_kind, read_file};
 use crate::params::{ObjectiveKind, Params};
 use crate::predict::{PredictOptions, PredictOutput, Predictions};
-
-/// The `format` field of an ensemble file.
-pub const ENSEMBLE_FORMAT: &str = "sylvan-ensemble";
-/// The newest ensemble file version this build reads and the one it writes.
-pub const ENSEMBLE_VERSION: u32 = 1;
 
 /// Any model Sylvan saves: a booster or an ensemble. Lets a caller (e.g. `sylvan predict`) load a
 /// model file without knowing its kind.
@@ -49,11 +43,7 @@ impl Model {
     /// Loads a model file of any kind (a booster in JSON or binary form, or an ensemble).
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        match ensemble_kind(&bytes) {
+        match ensemble_kind(&read_file(path)?) {
             Some("bagging") => Bagging::load(path).map(Model::Bagging),
             Some("stacking") => Stacking::load(path).map(Model::Stacking),
             Some(other) => Err(Error::InvalidModel {
@@ -126,89 +116,6 @@ impl Model {
             Model::Bagging(b) => b.set_attribute(key, value),
             Model::Stacking(s) => s.set_attribute(key, value),
         }
-    }
-}
-
-/// The `kind` of an ensemble file, or `None` when the bytes are not one.
-fn ensemble_kind(bytes: &[u8]) -> Option<&'static str> {
-    #[derive(Deserialize)]
-    struct Head {
-        format: String,
-        kind: String,
-    }
-    let text = std::str::from_utf8(bytes).ok()?;
-    // Only the two small fields are kept; the rest of the document is skipped.
-    let head: Head = serde_json::from_str(text).ok()?;
-    if head.format != ENSEMBLE_FORMAT {
-        return None;
-    }
-    match head.kind.as_str() {
-        "bagging" => Some("bagging"),
-        "stacking" => Some("stacking"),
-        _ => Some("unknown"),
-    }
-}
-
-/// The first part of every ensemble file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Header {
-    pub format: String,
-    pub version: u32,
-    pub kind: String,
-}
-
-impl Header {
-    pub(crate) fn new(kind: &str) -> Header {
-        Header {
-            format: ENSEMBLE_FORMAT.into(),
-            version: ENSEMBLE_VERSION,
-            kind: kind.into(),
-        }
-    }
-
-    pub(crate) fn check(&self, kind: &str) -> Result<()> {
-        if self.format != ENSEMBLE_FORMAT {
-            return Err(Error::model(format!(
-                "not a Sylvan ensemble (format `{}`, expected `{ENSEMBLE_FORMAT}`)",
-                self.format
-            )));
-        }
-        if self.version == 0 || self.version > ENSEMBLE_VERSION {
-            return Err(Error::model(format!(
-                "ensemble version {} is not supported (this build reads 1..={ENSEMBLE_VERSION})",
-                self.version
-            )));
-        }
-        if self.kind != kind {
-            return Err(Error::model(format!(
-                "the file holds a `{}` ensemble, not `{kind}`",
-                self.kind
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Reads a whole file as UTF-8 text, naming the file in errors.
-pub(crate) fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    String::from_utf8(bytes).map_err(|_| Error::InvalidModel {
-        path: Some(path.to_path_buf()),
-        reason: "an ensemble file must be UTF-8 JSON".into(),
-    })
-}
-
-/// Adds the file's path to an [`Error::InvalidModel`].
-pub(crate) fn with_path(path: &Path) -> impl Fn(Error) -> Error + '_ {
-    move |e| match e {
-        Error::InvalidModel { reason, .. } => Error::InvalidModel {
-            path: Some(path.to_path_buf()),
-            reason,
-        },
-        other => other,
     }
 }
 
@@ -352,7 +259,7 @@ pub(crate) fn take_rows(data: &Dataset, rows: &[usize]) -> Result<Dataset> {
 pub(crate) fn reweighted(
     data: &Dataset,
     weights: Vec<f32>,
-    columns: Option<Vec<crate::column::Column>>,
+    columns: Option<Vec<crate::data::column::Column>>,
 ) -> Result<Dataset> {
     let mut out = match columns {
         Some(c) => Dataset::from_feature_columns(data.num_rows(), c)?,

@@ -20,17 +20,19 @@ use serde::{Deserialize, Serialize};
 use super::linear::{LinearModel, LinearParams, LinearTask};
 use super::{
     check_features, check_training_data, evaluate_scores, member_scores, metrics_or_default, output_from_scores,
-    read_text, take_rows, with_path, Bagging, BaggingParams, Header,
+    take_rows, Bagging, BaggingParams,
 };
-use crate::booster::{thread_pool, Booster, TrainOptions};
-use crate::data::Dataset;
+use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
+use crate::model::booster::{thread_pool, Booster};
+use crate::model::file::{read_text, with_path, Header};
 use crate::objective::objective_for;
 use crate::params::{ObjectiveKind, Params};
-use crate::persist::write_atomically;
 use crate::predict::Predictions;
-use crate::sampling::stream;
+use crate::train::sampling::stream;
+use crate::train::trainer::TrainOptions;
+use crate::util::atomic_file::write_atomically;
 
 /// One base learner of a [`Stacking`] ensemble. In TOML or JSON, a table with `kind` =
 /// `"booster"` (the default when `kind` is left out; the other keys are booster [`Params`]),
@@ -667,10 +669,12 @@ impl Stacking {
 fn meta_features(settings: &StackingParams, parts: &[Vec<f32>], data: &Dataset) -> Result<Dataset> {
     let n = data.num_rows();
     let cols = score_cols(settings);
-    let mut columns: Vec<crate::column::Column> = Vec::new();
+    let mut columns: Vec<crate::data::column::Column> = Vec::new();
     for s in parts {
         for c in 0..cols {
-            columns.push(crate::column::Column::Dense((0..n).map(|i| s[i * cols + c]).collect()));
+            columns.push(crate::data::column::Column::Dense(
+                (0..n).map(|i| s[i * cols + c]).collect(),
+            ));
         }
     }
     if settings.passthrough {

@@ -138,7 +138,7 @@ pub fn export_model(booster: &Booster, format: ModelFormat, path: &Path) -> Resu
         file: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    sylvan_booster::persist::write_atomically(path, &bytes).map_err(|e| match e {
+    sylvan_booster::write_atomically(path, &bytes).map_err(|e| match e {
         sylvan_booster::Error::Io { path, source } => Error::Io { file: path, source },
         other => Error::Unwritable {
             file: path.to_path_buf(),

@@ -1,0 +1,376 @@
+//! `BinMapper`: per-feature quantile cut points and the mapping from values to bins.
+//!
+//! Conventions (the same as XGBoost's histogram cuts): feature `f` has cut values `c_0 < c_1 < ... <
+//! c_{k-1}`, the last one above every training value. A finite value `x` falls in bin
+//! `#{i : c_i <= x}`, so bin `b` holds `c_{b-1} <= x < c_b`, and "bins `0..=b` go left" is the same
+//! as the raw test `x < c_b`. Missing values (NaN) have their own bin, numbered `k` (after the value
+//! bins).
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::bins::blocks::ColumnBlocks;
+use crate::data::column::Column;
+use crate::data::dataset::Dataset;
+
+/// Cut points of one feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureCuts {
+    /// Strictly increasing upper bounds of the value bins; the last lies above every training value.
+    pub cuts: Vec<f32>,
+    /// Whether the training data had missing values in this feature.
+    pub has_missing: bool,
+}
+
+impl FeatureCuts {
+    /// Number of value bins (without the missing bin).
+    pub fn num_value_bins(&self) -> usize {
+        self.cuts.len()
+    }
+
+    /// The bin index of the missing bin.
+    pub fn missing_bin(&self) -> usize {
+        self.cuts.len()
+    }
+
+    /// The bin of a value: `#{cuts <= x}`, or the missing bin for NaN. Values at or above the last
+    /// cut (never seen in training) fall in the last value bin.
+    #[inline]
+    pub fn bin(&self, x: f32) -> usize {
+        if x.is_nan() {
+            return self.missing_bin();
+        }
+        let b = self.cuts.partition_point(|c| *c <= x);
+        b.min(self.cuts.len() - 1)
+    }
+}
+
+/// Cut points for every feature, and where each feature's bins start in a flat histogram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BinMapper {
+    features: Vec<FeatureCuts>,
+    offsets: Vec<usize>,
+}
+
+impl BinMapper {
+    /// Computes weighted quantile cuts with at most `max_bin` value bins per feature.
+    pub fn fit(data: &Dataset, max_bin: usize) -> BinMapper {
+        let features: Vec<FeatureCuts> = (0..data.num_features())
+            .into_par_iter()
+            .map(|j| column_cuts(data.column(j), data.num_rows(), data.weights(), max_bin))
+            .collect();
+        Self::from_cuts(features)
+    }
+
+    /// Weighted quantile cuts from pre-sorted blocks, with a weight per row (the hessians, for the
+    /// approximate method's per-tree sketch). No sorting: one pass over each block.
+    pub fn from_blocks(blocks: &ColumnBlocks, row_weight: &(dyn Fn(usize) -> f64 + Sync), max_bin: usize) -> BinMapper {
+        let features: Vec<FeatureCuts> = (0..blocks.num_features())
+            .into_par_iter()
+            .map(|j| {
+                let block = blocks.feature(j);
+                let mut values: Vec<f32> = Vec::new();
+                let mut wsum: Vec<f64> = Vec::new();
+                for (&r, &x) in block.rows.iter().zip(&block.values) {
+                    let w = row_weight(r as usize);
+                    // A row of weight 0 takes no part in the sketch (as in XGBoost): the cuts are
+                    // those of the data without it.
+                    if w == 0.0 {
+                        continue;
+                    }
+                    if values.last().is_some_and(|last| *last == x) {
+                        if let Some(s) = wsum.last_mut() {
+                            *s += w;
+                        }
+                    } else {
+                        values.push(x);
+                        wsum.push(w);
+                    }
+                }
+                FeatureCuts {
+                    cuts: cuts_from_distinct(&values, &wsum, max_bin),
+                    has_missing: !blocks.is_dense(j),
+                }
+            })
+            .collect();
+        Self::from_cuts(features)
+    }
+
+    /// Builds a mapper from given cuts (each feature's cuts must be non-empty and increasing).
+    pub fn from_cuts(features: Vec<FeatureCuts>) -> BinMapper {
+        let mut offsets = Vec::with_capacity(features.len() + 1);
+        let mut total = 0;
+        for f in &features {
+            offsets.push(total);
+            total += f.num_value_bins() + 1;
+        }
+        offsets.push(total);
+        BinMapper { features, offsets }
+    }
+
+    /// Number of features.
+    pub fn num_features(&self) -> usize {
+        self.features.len()
+    }
+
+    /// The cuts of feature `j`.
+    pub fn feature(&self, j: usize) -> &FeatureCuts {
+        &self.features[j]
+    }
+
+    /// Where feature `j`'s bins start in a flat histogram (each feature has its value bins and a
+    /// missing bin).
+    pub fn offset(&self, j: usize) -> usize {
+        self.offsets[j]
+    }
+
+    /// All offsets, with the total number of histogram slots last.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// Total number of histogram slots over all features.
+    pub fn total_bins(&self) -> usize {
+        *self.offsets.last().unwrap_or(&0)
+    }
+
+    /// The largest bin index stored in the quantized matrix (decides u8 or u16 storage).
+    pub fn max_stored_bin(&self) -> usize {
+        self.features
+            .iter()
+            .map(|f| {
+                if f.has_missing {
+                    f.missing_bin()
+                } else {
+                    f.num_value_bins() - 1
+                }
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The split threshold of "bins `0..=bin` go left" on feature `j`: go left when `x < threshold`.
+    pub fn threshold(&self, j: usize, bin: usize) -> f32 {
+        self.features[j].cuts[bin]
+    }
+}
+
+/// Weighted quantile cut points of one column (NaNs ignored).
+///
+/// With at most `max_bin` distinct values every distinct value gets its own bin. Otherwise cut `i`
+/// (for `i` in `1..max_bin`) is the distinct value whose weighted mid-rank is nearest to
+/// `i * W / max_bin`, where `W` is the total weight, as in XGBoost's quantile sketch.
+pub fn feature_cuts(column: &[f32], weights: Option<&[f32]>, max_bin: usize) -> FeatureCuts {
+    let has_missing = column.iter().any(|x| x.is_nan());
+    let keep = CutSample::new(column.len());
+    let pairs: Vec<(f32, f32)> = column
+        .iter()
+        .enumerate()
+        .filter(|(i, x)| !x.is_nan() && keep.contains(*i))
+        .map(|(i, x)| (*x, weights.map_or(1.0, |w| w[i])))
+        .collect();
+    cuts_from_pairs(pairs, has_missing, max_bin)
+}
+
+/// [`feature_cuts`] of a dense or sparse column of a data set with `num_rows` rows.
+pub fn column_cuts(column: &Column, num_rows: usize, weights: Option<&[f32]>, max_bin: usize) -> FeatureCuts {
+    match column.as_dense() {
+        Some(values) => feature_cuts(values, weights, max_bin),
+        None => {
+            let keep = CutSample::new(num_rows);
+            let mut pairs = Vec::with_capacity(column.num_present().min(CUT_SAMPLE_ROWS + CUT_SAMPLE_ROWS / 8));
+            column.for_each_present(|r, x| {
+                if keep.contains(r) {
+                    pairs.push((x, weights.map_or(1.0, |w| w[r])));
+                }
+            });
+            let has_missing = column.num_present() < num_rows;
+            cuts_from_pairs(pairs, has_missing, max_bin)
+        }
+    }
+}
+
+/// Rows beyond which cut points are computed from a sample (LightGBM's `bin_construct_sample_cnt`
+/// default): sorting every value of a million-row feature costs far more than the quantiles gain.
+pub const CUT_SAMPLE_ROWS: usize = 200_000;
+
+/// Which rows [`feature_cuts`] reads: all of them up to [`CUT_SAMPLE_ROWS`] rows, else a fixed
+/// pseudo-random subset of about that many (the same for every feature and run).
+struct CutSample {
+    /// Keep row `i` when its hash is below this (`u64::MAX`: keep all).
+    below: u64,
+}
+
+impl CutSample {
+    fn new(num_rows: usize) -> CutSample {
+        let below = if num_rows <= CUT_SAMPLE_ROWS {
+            u64::MAX
+        } else {
+            ((CUT_SAMPLE_ROWS as f64 / num_rows as f64) * u64::MAX as f64) as u64
+        };
+        CutSample { below }
+    }
+
+    #[inline]
+    fn contains(&self, row: usize) -> bool {
+        self.below == u64::MAX || crate::train::sampling::mix(row as u64 ^ 0x6375_7473_616d_706c) < self.below
+    }
+}
+
+/// Cuts from the present `(value, weight)` pairs of a feature. Pairs of weight 0 are left out (as
+/// in XGBoost), so a row of weight 0 gives the same cuts as no row at all.
+fn cuts_from_pairs(mut pairs: Vec<(f32, f32)>, has_missing: bool, max_bin: usize) -> FeatureCuts {
+    pairs.retain(|p| p.1 != 0.0);
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    // Collapse to distinct values with summed weights (-0.0 and 0.0 are one value).
+    let mut values: Vec<f32> = Vec::new();
+    let mut wsum: Vec<f64> = Vec::new();
+    for (x, w) in pairs {
+        match (values.last(), wsum.last_mut()) {
+            (Some(last), Some(s)) if *last == x => *s += w as f64,
+            _ => {
+                values.push(x);
+                wsum.push(w as f64);
+            }
+        }
+    }
+    FeatureCuts {
+        cuts: cuts_from_distinct(&values, &wsum, max_bin),
+        has_missing,
+    }
+}
+
+/// Cut points from a feature's distinct values (ascending) and the total weight of each.
+///
+/// With at most `max_bin` values every value gets its own bin; otherwise cut `i` (for `i` in
+/// `1..max_bin`) is the value whose weighted mid-rank is nearest to `i * W / max_bin`. The last cut
+/// lies above the largest value. An empty feature gets one bin.
+pub fn cuts_from_distinct(values: &[f32], wsum: &[f64], max_bin: usize) -> Vec<f32> {
+    let Some(&max_value) = values.last() else {
+        return vec![f32::MAX];
+    };
+    let sentinel = sentinel_above(max_value);
+    let mut cuts = Vec::with_capacity(max_bin.min(values.len()));
+    let total: f64 = wsum.iter().sum();
+    if values.len() <= max_bin || total <= 0.0 {
+        cuts.extend_from_slice(&values[1..values.len().min(max_bin)]);
+    } else {
+        let mut before = 0.0f64; // weight of values strictly before values[j]
+        let mut j = 0usize;
+        for i in 1..max_bin {
+            let target = total * i as f64 / max_bin as f64;
+            // Advance while the next value's mid-rank is at least as close to the target.
+            while j + 1 < values.len() {
+                let mid_j = before + wsum[j] / 2.0;
+                let mid_next = before + wsum[j] + wsum[j + 1] / 2.0;
+                if (mid_next - target).abs() <= (mid_j - target).abs() {
+                    before += wsum[j];
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            // The first distinct value can never be a cut (nothing would go left of it).
+            if j > 0 && cuts.last().is_none_or(|c| *c < values[j]) {
+                cuts.push(values[j]);
+            }
+        }
+    }
+    cuts.push(sentinel);
+    cuts
+}
+
+/// A value strictly above `max` (XGBoost uses `max + |max| + 1e-5`).
+fn sentinel_above(max: f32) -> f32 {
+    let s = max + max.abs() + 1e-5;
+    if s > max && s.is_finite() {
+        s
+    } else if max < f32::MAX {
+        f32::MAX
+    } else {
+        f32::INFINITY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn few_distinct_values_get_one_bin_each() {
+        let c = feature_cuts(&[3.0, 1.0, 2.0, 2.0, f32::NAN], None, 256);
+        assert_eq!(c.cuts.len(), 3);
+        assert!(c.has_missing);
+        assert_eq!(c.bin(1.0), 0);
+        assert_eq!(c.bin(2.0), 1);
+        assert_eq!(c.bin(3.0), 2);
+        assert_eq!(c.bin(f32::NAN), 3);
+    }
+
+    #[test]
+    fn quantile_cuts_split_evenly() {
+        let col: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let c = feature_cuts(&col, None, 4);
+        assert_eq!(c.cuts.len(), 4);
+        let mut counts = [0usize; 4];
+        for x in &col {
+            counts[c.bin(*x)] += 1;
+        }
+        for n in counts {
+            assert!((240..=260).contains(&n), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn weights_move_the_cuts() {
+        let col: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let mut w = vec![1.0f32; 100];
+        for x in w.iter_mut().take(50) {
+            *x = 9.0;
+        }
+        let c = feature_cuts(&col, Some(&w), 2);
+        // 90% of the weight lies in the first half, so the median cut falls there.
+        assert!(c.cuts[0] < 50.0, "{:?}", c.cuts);
+    }
+
+    #[test]
+    fn zero_weights_do_not_move_the_cuts() {
+        // 1000 values, 4 bins: the cuts are weighted quantiles. Values of weight 0 must give the
+        // cuts of the column without them (XGBoost's sketch leaves them out too).
+        let col: Vec<f32> = (0..1000).map(|i| ((i * 7919) % 1000) as f32).collect();
+        let w: Vec<f32> = (0..1000)
+            .map(|i| if i % 3 == 0 { 0.0 } else { 1.0 + (i % 5) as f32 })
+            .collect();
+        let kept: Vec<usize> = (0..1000).filter(|&i| w[i] > 0.0).collect();
+        let col_kept: Vec<f32> = kept.iter().map(|&i| col[i]).collect();
+        let w_kept: Vec<f32> = kept.iter().map(|&i| w[i]).collect();
+        assert_eq!(
+            feature_cuts(&col, Some(&w), 4),
+            feature_cuts(&col_kept, Some(&w_kept), 4)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn binning_is_monotone_and_in_range(
+            col in proptest::collection::vec(prop_oneof![9 => -1e6f32..1e6f32, 1 => Just(f32::NAN)], 1..400),
+            max_bin in 2usize..64,
+        ) {
+            let c = feature_cuts(&col, None, max_bin);
+            prop_assert!(c.cuts.len() <= max_bin.max(1));
+            prop_assert!(c.cuts.windows(2).all(|w| w[0] < w[1]));
+            let mut finite: Vec<f32> = col.iter().copied().filter(|x| !x.is_nan()).collect();
+            finite.sort_by(f32::total_cmp);
+            let mut last = 0;
+            for x in &finite {
+                let b = c.bin(*x);
+                prop_assert!(b < c.num_value_bins());
+                prop_assert!(b >= last);
+                prop_assert!(*x < c.cuts[b]);
+                if b > 0 { prop_assert!(c.cuts[b - 1] <= *x); }
+                last = b;
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The quantized feature matrix: one bin index per (row, feature), row-major, u8 when every bin
+//! index fits in a byte and u16 otherwise.
+
+use rayon::prelude::*;
+
+use crate::bins::cuts::BinMapper;
+use crate::data::column::Column;
+use crate::data::dataset::Dataset;
+
+/// Rows per parallel task when quantizing (fixed, so the result never depends on the thread count).
+const QUANTIZE_CHUNK: usize = 4096;
+
+/// Row-major bin storage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BinStore {
+    /// One byte per cell.
+    U8(Vec<u8>),
+    /// Two bytes per cell.
+    U16(Vec<u16>),
+}
+
+/// The quantized matrix: `num_rows * num_features` bin indices, row-major (for histogram building),
+/// plus, when bins fit in a byte, a column-major copy (for row partitioning, which reads one
+/// feature of many rows: a byte column is a quarter of the float column it replaces).
+#[derive(Debug, Clone)]
+pub struct QuantizedMatrix {
+    store: BinStore,
+    /// Feature `f`'s bins are `columns[f * num_rows..(f + 1) * num_rows]` (u8 stores only).
+    columns: Option<Vec<u8>>,
+    num_rows: usize,
+    num_features: usize,
+    /// Set once the bins were checked against a histogram layout (a fingerprint of its widths).
+    checked: std::sync::OnceLock<usize>,
+}
+
+/// A bin index type stored in the matrix.
+pub trait BinIndex: Copy + Send + Sync + 'static {
+    /// The bin as an index.
+    fn index(self) -> usize;
+    /// Narrows an index (the caller guarantees it fits).
+    fn from_index(i: usize) -> Self;
+}
+
+impl BinIndex for u8 {
+    #[inline(always)]
+    fn index(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn from_index(i: usize) -> Self {
+        i as u8
+    }
+}
+
+impl BinIndex for u16 {
+    #[inline(always)]
+    fn index(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn from_index(i: usize) -> Self {
+        i as u16
+    }
+}
+
+fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
+    let nf = data.num_features();
+    let mut out = vec![T::from_index(0); data.num_rows() * nf];
+    out.par_chunks_mut(QUANTIZE_CHUNK * nf)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let start = c * QUANTIZE_CHUNK;
+            let len = chunk.len() / nf;
+            for j in 0..nf {
+                let cuts = mapper.feature(j);
+                match data.column(j) {
+                    Column::Dense(col) => {
+                        for (k, cell) in chunk.chunks_exact_mut(nf).enumerate() {
+                            cell[j] = T::from_index(cuts.bin(col[start + k]));
+                        }
+                    }
+                    Column::Sparse { rows, values } => {
+                        let missing = T::from_index(cuts.missing_bin());
+                        for cell in chunk.chunks_exact_mut(nf) {
+                            cell[j] = missing;
+                        }
+                        let from = rows.partition_point(|r| (*r as usize) < start);
+                        for (r, x) in rows[from..].iter().zip(&values[from..]) {
+                            let r = *r as usize;
+                            if r >= start + len {
+                                break;
+                            }
+                            chunk[(r - start) * nf + j] = T::from_index(cuts.bin(*x));
+                        }
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// The column-major copy of a row-major byte matrix (features in parallel).
+fn transpose(rows: &[u8], num_rows: usize, nf: usize) -> Vec<u8> {
+    let mut out = vec![0u8; num_rows * nf];
+    if num_rows == 0 {
+        return out;
+    }
+    out.par_chunks_mut(num_rows).enumerate().for_each(|(f, col)| {
+        for (cell, row) in col.iter_mut().zip(rows.chunks_exact(nf)) {
+            *cell = row[f];
+        }
+    });
+    out
+}
+
+impl QuantizedMatrix {
+    /// Quantizes a data set with the given cuts.
+    pub fn build(data: &Dataset, mapper: &BinMapper) -> QuantizedMatrix {
+        let store = if mapper.max_stored_bin() <= u8::MAX as usize {
+            BinStore::U8(quantize::<u8>(data, mapper))
+        } else {
+            BinStore::U16(quantize::<u16>(data, mapper))
+        };
+        let columns = match &store {
+            BinStore::U8(v) => Some(transpose(v, data.num_rows(), data.num_features())),
+            BinStore::U16(_) => None,
+        };
+        QuantizedMatrix {
+            store,
+            columns,
+            num_rows: data.num_rows(),
+            num_features: data.num_features(),
+            checked: Default::default(),
+        }
+    }
+
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.num_rows
+    }
+
+    /// Number of features.
+    pub fn num_features(&self) -> usize {
+        self.num_features
+    }
+
+    /// The storage.
+    pub fn store(&self) -> &BinStore {
+        &self.store
+    }
+
+    /// Feature `f`'s bins, one byte per row, when the matrix stores bytes.
+    pub fn column(&self, f: usize) -> Option<&[u8]> {
+        let n = self.num_rows;
+        self.columns.as_deref().map(|c| &c[f * n..(f + 1) * n])
+    }
+
+    /// The bin of one cell.
+    #[inline]
+    pub fn bin(&self, row: usize, feature: usize) -> usize {
+        let i = row * self.num_features + feature;
+        match &self.store {
+            BinStore::U8(v) => v[i] as usize,
+            BinStore::U16(v) => v[i] as usize,
+        }
+    }
+
+    /// Whether every stored bin of feature `f` is below `offsets[f + 1] - offsets[f]` (the safety
+    /// condition of the histogram kernel). Checked once per matrix and cached.
+    pub fn max_bin_below(&self, offsets: &[usize]) -> bool {
+        let widths: Vec<usize> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
+        if widths.len() != self.num_features {
+            return false;
+        }
+        let key = widths.iter().fold(0usize, |h, w| h.wrapping_mul(31).wrapping_add(*w));
+        if let Some(k) = self.checked.get() {
+            return *k == key;
+        }
+        let nf = self.num_features;
+        let ok = match &self.store {
+            BinStore::U8(v) => v
+                .par_chunks(nf * 1024)
+                .all(|c| c.iter().enumerate().all(|(i, b)| (*b as usize) < widths[i % nf])),
+            BinStore::U16(v) => v
+                .par_chunks(nf * 1024)
+                .all(|c| c.iter().enumerate().all(|(i, b)| (*b as usize) < widths[i % nf])),
+        };
+        if ok {
+            let _ = self.checked.set(key);
+        }
+        ok
+    }
+
+    /// Bytes per cell (1 or 2).
+    pub fn bytes_per_bin(&self) -> usize {
+        match self.store {
+            BinStore::U8(_) => 1,
+            BinStore::U16(_) => 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_per_cell_binning_and_picks_width() {
+        let cols = vec![vec![1.0, f32::NAN, 3.0, 2.0], vec![0.5, 0.25, 0.5, 0.125]];
+        let d = Dataset::from_columns(cols.clone()).unwrap();
+        let m = BinMapper::fit(&d, 256);
+        let q = QuantizedMatrix::build(&d, &m);
+        assert_eq!(q.bytes_per_bin(), 1);
+        for (j, col) in cols.iter().enumerate() {
+            for (i, x) in col.iter().enumerate() {
+                assert_eq!(q.bin(i, j), m.feature(j).bin(*x));
+                assert_eq!(q.column(j).unwrap()[i] as usize, q.bin(i, j));
+            }
+        }
+        let wide: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let d = Dataset::from_columns(vec![wide]).unwrap();
+        let m = BinMapper::fit(&d, 1000);
+        assert_eq!(QuantizedMatrix::build(&d, &m).bytes_per_bin(), 2);
+    }
+}

@@ -1,0 +1,303 @@
+//! The training and prediction data: feature columns, labels, weights, base margins, names.
+
+use crate::data::column::Column;
+use crate::error::{Error, Result};
+
+/// A data set held as f32 feature columns (`NaN` = missing; dense, or sparse with only the present
+/// values stored — see [`Column`]) with optional labels, sample weights,
+/// base margins and feature names.
+///
+/// Columns are stored feature by feature (column-major), the way Parquet and Arrow deliver them.
+/// Build one with [`Dataset::from_columns`], [`Dataset::from_rows`] or [`Dataset::from_sparse_columns`],
+/// then add the optional parts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Dataset {
+    columns: Vec<Column>,
+    num_rows: usize,
+    labels: Vec<f32>,
+    weights: Option<Vec<f32>>,
+    base_margin: Option<Vec<f32>>,
+    feature_names: Option<Vec<String>>,
+}
+
+impl Dataset {
+    /// Builds a data set from feature columns (each of the same length). Labels are empty until
+    /// [`Dataset::with_labels`] is called; prediction needs none.
+    pub fn from_columns(columns: Vec<Vec<f32>>) -> Result<Dataset> {
+        let num_rows = columns.first().map_or(0, Vec::len);
+        Dataset::from_feature_columns(num_rows, columns.into_iter().map(Column::Dense).collect())
+    }
+
+    /// Builds a data set from sparse columns: for each feature, the rows that have a value
+    /// (strictly increasing, below `num_rows`) and those values; every other cell is missing.
+    /// Memory stays proportional to the number of present values.
+    pub fn from_sparse_columns(num_rows: usize, columns: Vec<(Vec<u32>, Vec<f32>)>) -> Result<Dataset> {
+        let columns = columns
+            .into_iter()
+            .map(|(rows, values)| Column::Sparse { rows, values })
+            .collect();
+        Dataset::from_feature_columns(num_rows, columns)
+    }
+
+    /// Builds a data set from any mix of dense and sparse columns of `num_rows` rows each.
+    pub fn from_feature_columns(num_rows: usize, columns: Vec<Column>) -> Result<Dataset> {
+        if columns.is_empty() {
+            return Err(Error::data("no feature columns"));
+        }
+        if num_rows == 0 {
+            return Err(Error::data("no rows"));
+        }
+        for (j, column) in columns.iter().enumerate() {
+            match column {
+                Column::Dense(v) => {
+                    if v.len() != num_rows {
+                        return Err(Error::ShapeMismatch {
+                            what: format!("length of feature column {j}"),
+                            expected: num_rows,
+                            got: v.len(),
+                        });
+                    }
+                    if let Some(row) = v.iter().position(|x| x.is_infinite()) {
+                        return Err(Error::data(format!(
+                            "feature column {j} has an infinite value at row {row}"
+                        )));
+                    }
+                }
+                Column::Sparse { rows, values } => {
+                    if rows.len() != values.len() {
+                        return Err(Error::ShapeMismatch {
+                            what: format!("row ids vs values of sparse column {j}"),
+                            expected: rows.len(),
+                            got: values.len(),
+                        });
+                    }
+                    if let Some(i) = rows.windows(2).position(|w| w[0] >= w[1]) {
+                        return Err(Error::data(format!(
+                            "sparse column {j}: row ids must be strictly increasing ({} then {})",
+                            rows[i],
+                            rows[i + 1]
+                        )));
+                    }
+                    if let Some(&r) = rows.last().filter(|r| **r as usize >= num_rows) {
+                        return Err(Error::data(format!(
+                            "sparse column {j}: row {r} is beyond the {num_rows} rows"
+                        )));
+                    }
+                    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                        return Err(Error::data(format!(
+                            "sparse column {j} has a non-finite value at row {} (leave missing values out)",
+                            rows[i]
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(Dataset {
+            columns,
+            num_rows,
+            ..Dataset::default()
+        })
+    }
+
+    /// Builds a data set from a row-major matrix of `num_rows * num_features` values.
+    pub fn from_rows(values: &[f32], num_features: usize) -> Result<Dataset> {
+        if num_features == 0 {
+            return Err(Error::data("no feature columns"));
+        }
+        if values.len() % num_features != 0 {
+            return Err(Error::ShapeMismatch {
+                what: "row-major values (a multiple of num_features)".into(),
+                expected: values.len() / num_features * num_features,
+                got: values.len(),
+            });
+        }
+        let num_rows = values.len() / num_features;
+        let columns = (0..num_features)
+            .map(|j| (0..num_rows).map(|i| values[i * num_features + j]).collect())
+            .collect();
+        Dataset::from_columns(columns)
+    }
+
+    /// Attaches labels, one per row. NaN or infinite labels are rejected with the row named.
+    pub fn with_labels(mut self, labels: Vec<f32>) -> Result<Dataset> {
+        self.check_len("labels", labels.len(), self.num_rows)?;
+        if let Some(row) = labels.iter().position(|v| !v.is_finite()) {
+            return Err(Error::InvalidLabel {
+                row,
+                value: labels[row] as f64,
+                reason: "labels must be finite numbers".into(),
+            });
+        }
+        self.labels = labels;
+        Ok(self)
+    }
+
+    /// Attaches sample weights, one per row; each must be finite and non-negative, and not all zero.
+    pub fn with_weights(mut self, weights: Vec<f32>) -> Result<Dataset> {
+        self.check_len("weights", weights.len(), self.num_rows)?;
+        if let Some(row) = weights.iter().position(|w| !w.is_finite() || *w < 0.0) {
+            return Err(Error::data(format!(
+                "weight at row {row} is {}; weights must be finite and >= 0",
+                weights[row]
+            )));
+        }
+        if weights.iter().all(|w| *w == 0.0) {
+            return Err(Error::data("all weights are zero"));
+        }
+        self.weights = Some(weights);
+        Ok(self)
+    }
+
+    /// Attaches base margins (the starting raw prediction of each row, replacing `base_score`):
+    /// `num_rows` values, or `num_rows * num_class` row-major for multiclass models.
+    pub fn with_base_margin(mut self, margin: Vec<f32>) -> Result<Dataset> {
+        if margin.is_empty() || margin.len() % self.num_rows != 0 {
+            return Err(Error::ShapeMismatch {
+                what: "base_margin (a multiple of the number of rows)".into(),
+                expected: self.num_rows,
+                got: margin.len(),
+            });
+        }
+        if let Some(i) = margin.iter().position(|v| !v.is_finite()) {
+            return Err(Error::data(format!(
+                "base_margin at row {} is not finite",
+                i / (margin.len() / self.num_rows)
+            )));
+        }
+        self.base_margin = Some(margin);
+        Ok(self)
+    }
+
+    /// Attaches feature names, one per column; they must be distinct.
+    pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Dataset> {
+        self.check_len("feature names", names.len(), self.columns.len())?;
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(Error::data(format!("feature name `{dup}` appears twice")));
+        }
+        self.feature_names = Some(names);
+        Ok(self)
+    }
+
+    fn check_len(&self, what: &str, got: usize, expected: usize) -> Result<()> {
+        if got == expected {
+            Ok(())
+        } else {
+            Err(Error::ShapeMismatch {
+                what: format!("{what} vs rows/columns of the data"),
+                expected,
+                got,
+            })
+        }
+    }
+
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.num_rows
+    }
+
+    /// Number of feature columns.
+    pub fn num_features(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The feature columns.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// One feature column.
+    pub fn column(&self, j: usize) -> &Column {
+        &self.columns[j]
+    }
+
+    /// Number of present (non-missing) feature values.
+    pub fn num_present(&self) -> usize {
+        self.columns.iter().map(Column::num_present).sum()
+    }
+
+    /// The labels (empty when none were attached).
+    pub fn labels(&self) -> &[f32] {
+        &self.labels
+    }
+
+    /// Whether labels are attached.
+    pub fn has_labels(&self) -> bool {
+        !self.labels.is_empty()
+    }
+
+    /// The sample weights, if any.
+    pub fn weights(&self) -> Option<&[f32]> {
+        self.weights.as_deref()
+    }
+
+    /// The base margins, if any.
+    pub fn base_margin(&self) -> Option<&[f32]> {
+        self.base_margin.as_deref()
+    }
+
+    /// The feature names, if any.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.feature_names.as_deref()
+    }
+
+    /// The weight of row `i` (1 when no weights are attached).
+    #[inline]
+    pub fn weight(&self, i: usize) -> f32 {
+        self.weights.as_ref().map_or(1.0, |w| w[i])
+    }
+
+    /// Copies rows `start..end` into a row-major buffer (`(end - start) * num_features` values).
+    pub fn rows_into(&self, start: usize, end: usize, out: &mut Vec<f32>) {
+        let nf = self.columns.len();
+        out.clear();
+        out.resize((end - start) * nf, f32::NAN);
+        for (j, col) in self.columns.iter().enumerate() {
+            col.scatter_rows(start, end, out, nf, j);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_shapes_and_labels() {
+        assert!(Dataset::from_columns(vec![]).is_err());
+        assert!(Dataset::from_columns(vec![vec![]]).is_err());
+        assert!(Dataset::from_columns(vec![vec![1.0, 2.0], vec![1.0]]).is_err());
+        let d = Dataset::from_columns(vec![vec![1.0, 2.0]]).unwrap();
+        assert!(d.clone().with_labels(vec![1.0]).is_err());
+        let e = d.clone().with_labels(vec![1.0, f32::NAN]).unwrap_err().to_string();
+        assert!(e.contains("row 1"), "{e}");
+        assert!(d.clone().with_weights(vec![1.0, -1.0]).is_err());
+        assert!(d.clone().with_feature_names(vec!["a".into(), "b".into()]).is_err());
+        assert!(Dataset::from_columns(vec![vec![1.0, f32::INFINITY]]).is_err());
+    }
+
+    #[test]
+    fn sparse_columns_are_checked_and_read() {
+        let d = Dataset::from_sparse_columns(4, vec![(vec![0, 3], vec![1.0, 2.0]), (vec![], vec![])]).unwrap();
+        assert_eq!(d.num_present(), 2);
+        let mut buf = Vec::new();
+        d.rows_into(0, 4, &mut buf);
+        assert_eq!(buf[0], 1.0);
+        assert!(buf[2].is_nan() && buf[7].is_nan());
+        assert_eq!(buf[6], 2.0);
+        assert!(Dataset::from_sparse_columns(4, vec![(vec![3, 1], vec![1.0, 2.0])]).is_err());
+        assert!(Dataset::from_sparse_columns(4, vec![(vec![4], vec![1.0])]).is_err());
+        assert!(Dataset::from_sparse_columns(4, vec![(vec![1], vec![f32::NAN])]).is_err());
+        assert!(Dataset::from_sparse_columns(4, vec![(vec![1], vec![])]).is_err());
+    }
+
+    #[test]
+    fn rows_and_columns_agree() {
+        let d = Dataset::from_rows(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3).unwrap();
+        assert_eq!(d.num_rows(), 2);
+        assert_eq!(d.column(1).as_dense(), Some(&[2.0, 5.0][..]));
+        let mut buf = Vec::new();
+        d.rows_into(0, 2, &mut buf);
+        assert_eq!(buf, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+}

@@ -1,0 +1,211 @@
+//! The inference tree: a flat structure of arrays, separate from the training-time nodes.
+//!
+//! Node `i` is a leaf when `left[i] == -1`. An internal node sends a row left when
+//! `x[feature[i]] < threshold[i]`, right otherwise, and missing values (NaN) to `default_left[i]`.
+//! Leaf values already include the learning rate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A regression tree laid out as parallel arrays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Tree {
+    /// Left child of each node; -1 for leaves.
+    pub left: Vec<i32>,
+    /// Right child of each node; -1 for leaves.
+    pub right: Vec<i32>,
+    /// Split feature of each internal node (0 for leaves).
+    pub feature: Vec<u32>,
+    /// Split threshold: go left when `x < threshold`.
+    pub threshold: Vec<f32>,
+    /// Whether missing values go left.
+    pub default_left: Vec<bool>,
+    /// Leaf value (leaves) or the weight the node would have as a leaf (internal nodes).
+    pub value: Vec<f32>,
+    /// Loss change of each split (0 for leaves).
+    pub gain: Vec<f32>,
+    /// Sum of hessians of the training rows in each node.
+    pub cover: Vec<f32>,
+}
+
+impl Tree {
+    /// Number of nodes.
+    pub fn num_nodes(&self) -> usize {
+        self.left.len()
+    }
+
+    /// Whether node `i` is a leaf.
+    #[inline]
+    pub fn is_leaf(&self, i: usize) -> bool {
+        self.left[i] < 0
+    }
+
+    /// Number of leaves.
+    pub fn num_leaves(&self) -> usize {
+        self.left.iter().filter(|l| **l < 0).count()
+    }
+
+    /// The split-routing rule every walk of a tree follows (training partitions, every prediction
+    /// layout, exports): a missing value (NaN) goes to the default direction, any other value goes
+    /// left when it is below the threshold.
+    #[inline(always)]
+    pub fn goes_left(x: f32, threshold: f32, default_left: bool) -> bool {
+        if x.is_nan() {
+            default_left
+        } else {
+            x < threshold
+        }
+    }
+
+    /// The child of inner node `i` that a row whose feature `f` has the value `value(f)` goes to
+    /// (see [`Tree::goes_left`]).
+    #[inline]
+    pub fn child_by(&self, i: usize, value: impl Fn(usize) -> f32) -> usize {
+        let x = value(self.feature[i] as usize);
+        let left = Tree::goes_left(x, self.threshold[i], self.default_left[i]);
+        (if left { self.left[i] } else { self.right[i] }) as usize
+    }
+
+    /// The child of inner node `i` that a row (all features, indexed by feature id) goes to.
+    #[inline]
+    pub fn child(&self, i: usize, row: &[f32]) -> usize {
+        self.child_by(i, |f| row[f])
+    }
+
+    /// The leaf a row whose feature `f` has the value `value(f)` falls in.
+    #[inline]
+    pub fn leaf_by(&self, value: impl Fn(usize) -> f32) -> usize {
+        let mut i = 0usize;
+        while self.left[i] >= 0 {
+            i = self.child_by(i, &value);
+        }
+        i
+    }
+
+    /// The leaf a row (all features, indexed by feature id) falls in.
+    #[inline]
+    pub fn leaf_index(&self, row: &[f32]) -> usize {
+        self.leaf_by(|f| row[f])
+    }
+
+    /// The value of the leaf a row falls in.
+    #[inline]
+    pub fn predict_row(&self, row: &[f32]) -> f32 {
+        self.value[self.leaf_index(row)]
+    }
+
+    /// The root's split as `(feature, threshold)`, or `None` for a single-leaf tree.
+    pub fn root_split(&self) -> Option<(usize, f32)> {
+        (!self.is_leaf(0)).then(|| (self.feature[0] as usize, self.threshold[0]))
+    }
+
+    /// Depth of the deepest leaf (a single leaf has depth 0).
+    pub fn depth(&self) -> usize {
+        let mut depth = vec![0usize; self.num_nodes()];
+        let mut max = 0;
+        for i in 0..self.num_nodes() {
+            if !self.is_leaf(i) {
+                for c in [self.left[i], self.right[i]] {
+                    depth[c as usize] = depth[i] + 1;
+                    max = max.max(depth[i] + 1);
+                }
+            }
+        }
+        max
+    }
+
+    /// Checks that the arrays agree in length, children come after their parent (so there are no
+    /// cycles), every non-root node has exactly one parent, and split features are below
+    /// `num_features`. Loading a model runs this so that prediction can never index out of bounds.
+    pub fn validate(&self, num_features: usize) -> Result<()> {
+        let n = self.left.len();
+        if n == 0 {
+            return Err(Error::model("a tree has no nodes"));
+        }
+        let lens = [
+            self.right.len(),
+            self.feature.len(),
+            self.threshold.len(),
+            self.default_left.len(),
+            self.value.len(),
+            self.gain.len(),
+            self.cover.len(),
+        ];
+        if lens.iter().any(|l| *l != n) {
+            return Err(Error::model(format!("tree arrays differ in length (left has {n})")));
+        }
+        let mut parents = vec![0u32; n];
+        for i in 0..n {
+            let (l, r) = (self.left[i], self.right[i]);
+            if (l < 0) != (r < 0) {
+                return Err(Error::model(format!("node {i} has exactly one child")));
+            }
+            if l < 0 {
+                continue;
+            }
+            for c in [l, r] {
+                if c as usize <= i || c as usize >= n {
+                    return Err(Error::model(format!("node {i} has child {c}, outside {}..{n}", i + 1)));
+                }
+                parents[c as usize] += 1;
+            }
+            if self.feature[i] as usize >= num_features {
+                return Err(Error::model(format!(
+                    "node {i} splits on feature {} but the model has {num_features}",
+                    self.feature[i]
+                )));
+            }
+            if self.threshold[i].is_nan() {
+                return Err(Error::model(format!("node {i} has a NaN threshold")));
+            }
+        }
+        if let Some(i) = (1..n).find(|&i| parents[i] != 1) {
+            return Err(Error::model(format!("node {i} has {} parents", parents[i])));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stump() -> Tree {
+        Tree {
+            left: vec![1, -1, -1],
+            right: vec![2, -1, -1],
+            feature: vec![1, 0, 0],
+            threshold: vec![0.5, 0.0, 0.0],
+            default_left: vec![true, false, false],
+            value: vec![0.0, -1.0, 2.0],
+            gain: vec![3.0, 0.0, 0.0],
+            cover: vec![10.0, 4.0, 6.0],
+        }
+    }
+
+    #[test]
+    fn routes_rows() {
+        let t = stump();
+        assert_eq!(t.predict_row(&[9.0, 0.4]), -1.0);
+        assert_eq!(t.predict_row(&[9.0, 0.5]), 2.0);
+        assert_eq!(t.predict_row(&[9.0, f32::NAN]), -1.0);
+        assert_eq!(t.root_split(), Some((1, 0.5)));
+        assert_eq!(t.depth(), 1);
+        t.validate(2).unwrap();
+    }
+
+    #[test]
+    fn rejects_broken_trees() {
+        let mut t = stump();
+        assert!(t.validate(1).is_err());
+        t.left[0] = 0;
+        assert!(t.validate(2).is_err());
+        let mut t = stump();
+        t.value.pop();
+        assert!(t.validate(2).is_err());
+        let mut t = stump();
+        t.right[0] = 1;
+        assert!(t.validate(2).is_err());
+    }
+}

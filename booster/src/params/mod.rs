@@ -1,0 +1,462 @@
+//! Training parameters: one serde struct with XGBoost's names and defaults, validated in one place.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{Error, Result};
+use crate::metric::Metric;
+
+mod apply;
+mod validate;
+
+/// The learning objective, spelled as in XGBoost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ObjectiveKind {
+    /// Squared error (L2) regression.
+    #[default]
+    #[serde(rename = "reg:squarederror")]
+    SquaredError,
+    /// Absolute error (L1) regression; leaves are refreshed to the median of the residuals.
+    #[serde(rename = "reg:absoluteerror")]
+    AbsoluteError,
+    /// Pseudo-Huber regression with slope `huber_slope`.
+    #[serde(rename = "reg:pseudohubererror")]
+    PseudoHuberError,
+    /// Quantile (pinball) regression at `quantile_alpha`; leaves are refreshed to that quantile.
+    #[serde(rename = "reg:quantileerror")]
+    QuantileError,
+    /// Squared error on `log1p` of prediction and label.
+    #[serde(rename = "reg:squaredlogerror")]
+    SquaredLogError,
+    /// Poisson regression for counts (log link).
+    #[serde(rename = "count:poisson")]
+    Poisson,
+    /// Gamma regression (log link).
+    #[serde(rename = "reg:gamma")]
+    Gamma,
+    /// Tweedie regression (log link) with power `tweedie_variance_power`.
+    #[serde(rename = "reg:tweedie")]
+    Tweedie,
+    /// Logistic regression for binary labels in [0, 1]; predicts probabilities.
+    #[serde(rename = "binary:logistic")]
+    BinaryLogistic,
+    /// Logistic regression; predicts raw margins.
+    #[serde(rename = "binary:logitraw")]
+    BinaryLogitRaw,
+    /// Multiclass softmax; predicts the class index.
+    #[serde(rename = "multi:softmax")]
+    MultiSoftmax,
+    /// Multiclass softmax; predicts one probability per class.
+    #[serde(rename = "multi:softprob")]
+    MultiSoftprob,
+}
+
+impl ObjectiveKind {
+    /// The XGBoost name of the objective (e.g. `binary:logistic`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectiveKind::SquaredError => "reg:squarederror",
+            ObjectiveKind::AbsoluteError => "reg:absoluteerror",
+            ObjectiveKind::PseudoHuberError => "reg:pseudohubererror",
+            ObjectiveKind::QuantileError => "reg:quantileerror",
+            ObjectiveKind::SquaredLogError => "reg:squaredlogerror",
+            ObjectiveKind::Poisson => "count:poisson",
+            ObjectiveKind::Gamma => "reg:gamma",
+            ObjectiveKind::Tweedie => "reg:tweedie",
+            ObjectiveKind::BinaryLogistic => "binary:logistic",
+            ObjectiveKind::BinaryLogitRaw => "binary:logitraw",
+            ObjectiveKind::MultiSoftmax => "multi:softmax",
+            ObjectiveKind::MultiSoftprob => "multi:softprob",
+        }
+    }
+
+    /// Every objective, for listing what is allowed.
+    pub const ALL: [ObjectiveKind; 12] = [
+        ObjectiveKind::SquaredError,
+        ObjectiveKind::AbsoluteError,
+        ObjectiveKind::PseudoHuberError,
+        ObjectiveKind::QuantileError,
+        ObjectiveKind::SquaredLogError,
+        ObjectiveKind::Poisson,
+        ObjectiveKind::Gamma,
+        ObjectiveKind::Tweedie,
+        ObjectiveKind::BinaryLogistic,
+        ObjectiveKind::BinaryLogitRaw,
+        ObjectiveKind::MultiSoftmax,
+        ObjectiveKind::MultiSoftprob,
+    ];
+
+    /// Looks an objective up by its XGBoost name.
+    pub fn from_name(name: &str) -> Option<ObjectiveKind> {
+        Self::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    /// Whether the objective is multiclass (needs `num_class`).
+    pub fn is_multiclass(self) -> bool {
+        matches!(self, ObjectiveKind::MultiSoftmax | ObjectiveKind::MultiSoftprob)
+    }
+}
+
+/// How each tree is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Boosting {
+    /// XGBoost-style second-order boosting: splits and leaf weights from gradients and hessians,
+    /// leaf weight `-G / (H + lambda)`.
+    #[default]
+    Newton,
+    /// Classic first-order GBDT (Friedman): trees are fitted to the negative gradient by least squares,
+    /// and each leaf's value comes from the loss's own line search (mean for squared error, median for
+    /// absolute error, the quantile for the quantile loss, one Newton step otherwise).
+    Gradient,
+}
+
+/// How split candidates are found. All methods share objectives, regularisation, growth, sampling,
+/// early stopping and prediction; only split finding differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TreeMethod {
+    /// Histograms over quantized features, cut once before training (the default). `auto` is
+    /// accepted as a synonym.
+    #[default]
+    #[serde(alias = "auto")]
+    Hist,
+    /// Exact greedy: every distinct value of every feature is a candidate threshold, found by
+    /// scanning pre-sorted column blocks.
+    Exact,
+    /// Approximate: histograms over candidate cuts re-sketched for every tree from a
+    /// hessian-weighted quantile sketch of the pre-sorted blocks.
+    Approx,
+}
+
+/// The order in which tree nodes are expanded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum GrowPolicy {
+    /// Level by level, down to `max_depth` (XGBoost's default).
+    #[default]
+    Depthwise,
+    /// Best-first: always split the leaf with the largest gain, up to `max_leaves` (LightGBM's way).
+    Lossguide,
+}
+
+/// All training parameters, with XGBoost's names and defaults.
+///
+/// Deserialises from any serde map of those names (TOML, JSON); unknown names are an error.
+/// Call [`Params::validate`] (training does) to check ranges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Learning objective. Default `reg:squarederror`.
+    pub objective: ObjectiveKind,
+    /// Second-order (`newton`, default) or first-order (`gradient`) boosting.
+    pub boosting: Boosting,
+    /// Split-finding method. Default `hist`.
+    pub tree_method: TreeMethod,
+    /// Node expansion order. Default `depthwise`.
+    pub grow_policy: GrowPolicy,
+    /// Number of boosting rounds. Default 10, at least 1. Alias `n_estimators`.
+    #[serde(alias = "n_estimators", alias = "num_boost_round")]
+    pub num_round: usize,
+    /// Shrinkage applied to every leaf. Default 0.3, range (0, 1]. Alias `learning_rate`.
+    #[serde(alias = "learning_rate")]
+    pub eta: f64,
+    /// Maximum tree depth. Default 6; 0 means unlimited (only with `lossguide`).
+    pub max_depth: usize,
+    /// Maximum number of leaves per tree. Default 0 (unlimited); used by `lossguide`.
+    pub max_leaves: usize,
+    /// Minimum sum of hessians in a child. Default 1, at least 0.
+    pub min_child_weight: f64,
+    /// L2 regularisation on leaf weights. Default 1, at least 0. Alias `reg_lambda`.
+    #[serde(alias = "reg_lambda")]
+    pub lambda: f64,
+    /// L1 regularisation on leaf weights. Default 0, at least 0. Alias `reg_alpha`.
+    #[serde(alias = "reg_alpha")]
+    pub alpha: f64,
+    /// Minimum loss reduction to keep a split. Default 0, at least 0. Alias `min_split_loss`.
+    #[serde(alias = "min_split_loss")]
+    pub gamma: f64,
+    /// Maximum absolute leaf weight before shrinkage; 0 means no limit. Default (unset): 0.7 for
+    /// `count:poisson`, where XGBoost also adds it to the hessian's exponent, else 0; see
+    /// [`Params::effective_max_delta_step`].
+    pub max_delta_step: Option<f64>,
+    /// Weight of positive examples in binary classification. Default 1, greater than 0.
+    pub scale_pos_weight: f64,
+    /// Fraction of rows sampled for each tree. Default 1, range (0, 1].
+    pub subsample: f64,
+    /// Trees grown per output in every round (XGBoost's boosted random forest). Default 1, at least 1.
+    /// Each of a round's parallel trees is fitted to the same gradients with its own row sample and
+    /// column samples, and its leaves are scaled by `eta / num_parallel_tree`, so a round adds the
+    /// average of its trees. With `subsample` < 1, `colsample_bynode` < 1, `eta` = 1 and one round
+    /// this is a random forest.
+    pub num_parallel_tree: usize,
+    /// Fraction of features sampled for each tree. Default 1, range (0, 1].
+    pub colsample_bytree: f64,
+    /// Fraction of the tree's features sampled for each depth level. Default 1, range (0, 1].
+    pub colsample_bylevel: f64,
+    /// Fraction of the level's features sampled for each node. Default 1, range (0, 1].
+    pub colsample_bynode: f64,
+    /// Random seed for sampling. Default 0.
+    #[serde(alias = "random_state")]
+    pub seed: u64,
+    /// Maximum number of value bins per feature (the missing bin comes on top). Default 256, range 2..=65535.
+    pub max_bin: usize,
+    /// Approximation factor of the `approx` sketch: about `1 / sketch_eps` bins per feature. When not
+    /// given, `approx` uses `max_bin`. Range (0, 1).
+    pub sketch_eps: Option<f64>,
+    /// Histogram methods (`hist`, `approx`) sum gradients quantized to integers (LightGBM's
+    /// `use_quantized_grad`): each row's gradient and hessian are scaled to as many levels as the
+    /// row count allows (2,147 gradient levels for 1M rows; LightGBM uses 4) with unbiased
+    /// stochastic rounding and packed into 8 bytes, which halves histogram memory and speeds up
+    /// histogram building; split gains come from the quantized sums, leaf values from the exact
+    /// gradients. Default true; false sums f32 gradients in f64 (XGBoost's way).
+    pub use_quantized_grad: bool,
+    /// Initial prediction in output space (e.g. a probability). Default: computed from the labels.
+    pub base_score: Option<f64>,
+    /// Number of classes for `multi:*` objectives.
+    pub num_class: usize,
+    /// Slope of the pseudo-Huber loss. Default 1, greater than 0.
+    pub huber_slope: f64,
+    /// Quantile for `reg:quantileerror` and the `quantile` metric. Default 0.5, range (0, 1).
+    pub quantile_alpha: f64,
+    /// Variance power of `reg:tweedie`. Default 1.5, range [1, 2).
+    pub tweedie_variance_power: f64,
+    /// Evaluation metrics (a name or a list of names). Default: the objective's own metric.
+    #[serde(deserialize_with = "one_or_many")]
+    pub eval_metric: Vec<Metric>,
+    /// Stop when the last evaluation set's first metric has not improved for this many rounds.
+    pub early_stopping_rounds: Option<usize>,
+    /// Number of threads; 0 (default) uses all cores. Alias `n_jobs`.
+    #[serde(alias = "n_jobs")]
+    pub nthread: usize,
+    /// Where trees are grown: `cpu` (default), `cuda` (GPU 0; alias `gpu`) or `cuda:N` (GPU N). `cuda` needs the
+    /// CUDA backend of `sylvan-gpu` (the `sylvan` facade and CLI provide it) and `tree_method=hist`.
+    pub device: Device,
+}
+
+/// The device that grows trees (XGBoost's `device` parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Device {
+    /// The CPU (the default).
+    #[default]
+    Cpu,
+    /// An NVIDIA GPU through CUDA, by ordinal (`cuda` = `cuda:0`).
+    Cuda(usize),
+}
+
+impl Device {
+    /// Whether this is a CUDA device.
+    pub fn is_cuda(&self) -> bool {
+        matches!(self, Device::Cuda(_))
+    }
+}
+
+impl std::str::FromStr for Device {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Device> {
+        let t = s.trim().to_ascii_lowercase();
+        let bad = || {
+            Error::param(
+                "device",
+                format!("`device` must be `cpu`, `cuda` or `cuda:N` (N a GPU ordinal), got `{s}`"),
+            )
+        };
+        match t.as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda(0)),
+            _ => {
+                let n = t
+                    .strip_prefix("cuda:")
+                    .or_else(|| t.strip_prefix("gpu:"))
+                    .ok_or_else(bad)?;
+                n.parse().map(Device::Cuda).map_err(|_| bad())
+            }
+        }
+    }
+}
+
+impl TryFrom<String> for Device {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Device, String> {
+        s.parse().map_err(|e: Error| match e {
+            Error::InvalidParameter { reason, .. } => reason,
+            other => other.to_string(),
+        })
+    }
+}
+
+impl From<Device> for String {
+    fn from(d: Device) -> String {
+        d.to_string()
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(0) => f.write_str("cuda"),
+            Device::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            objective: ObjectiveKind::SquaredError,
+            boosting: Boosting::Newton,
+            tree_method: TreeMethod::Hist,
+            grow_policy: GrowPolicy::Depthwise,
+            num_round: 10,
+            eta: 0.3,
+            max_depth: 6,
+            max_leaves: 0,
+            min_child_weight: 1.0,
+            lambda: 1.0,
+            alpha: 0.0,
+            gamma: 0.0,
+            max_delta_step: None,
+            scale_pos_weight: 1.0,
+            subsample: 1.0,
+            num_parallel_tree: 1,
+            colsample_bytree: 1.0,
+            colsample_bylevel: 1.0,
+            colsample_bynode: 1.0,
+            seed: 0,
+            max_bin: 256,
+            sketch_eps: None,
+            use_quantized_grad: true,
+            base_score: None,
+            num_class: 0,
+            huber_slope: 1.0,
+            quantile_alpha: 0.5,
+            tweedie_variance_power: 1.5,
+            eval_metric: Vec::new(),
+            early_stopping_rounds: None,
+            nthread: 0,
+            device: Device::Cpu,
+        }
+    }
+}
+
+/// Accepts either a single metric name or a list of them.
+pub(crate) fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Metric>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let names = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        OneOrMany::Many(v) => v,
+    };
+    names
+        .iter()
+        .map(|n| n.parse::<Metric>().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+impl Params {
+    /// Number of bins per feature of the `approx` sketch.
+    pub fn approx_bins(&self) -> usize {
+        self.sketch_eps
+            .map_or(self.max_bin, |e| ((1.0 / e).ceil() as usize).clamp(2, 65535))
+    }
+
+    /// Number of trees grown per boosting round: `num_groups() * num_parallel_tree`.
+    pub fn trees_per_round(&self) -> usize {
+        self.num_groups() * self.num_parallel_tree.max(1)
+    }
+
+    /// Number of outputs per boosting round (`num_class` for multiclass, else 1).
+    pub fn num_groups(&self) -> usize {
+        if self.objective.is_multiclass() {
+            self.num_class
+        } else {
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_xgboost() {
+        let p = Params::default();
+        assert_eq!(p.eta, 0.3);
+        assert_eq!(p.max_depth, 6);
+        assert_eq!(p.max_bin, 256);
+        assert_eq!(p.lambda, 1.0);
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn set_parses_and_aliases() {
+        let mut p = Params::default();
+        p.set("learning_rate", "0.1").unwrap();
+        p.set("objective", "binary:logistic").unwrap();
+        p.set("eval_metric", "auc,logloss").unwrap();
+        p.set("early_stopping_rounds", "5").unwrap();
+        assert_eq!(p.eta, 0.1);
+        assert_eq!(p.objective, ObjectiveKind::BinaryLogistic);
+        assert_eq!(p.eval_metric.len(), 2);
+        assert_eq!(p.early_stopping_rounds, Some(5));
+    }
+
+    #[test]
+    fn unknown_and_bad_values_name_the_parameter() {
+        let mut p = Params::default();
+        let e = p.set("etaa", "0.1").unwrap_err().to_string();
+        assert!(e.contains("etaa"), "{e}");
+        let e = p.set("max_depth", "deep").unwrap_err().to_string();
+        assert!(e.contains("max_depth"), "{e}");
+        let e = p.set("objective", "reg:nope").unwrap_err().to_string();
+        assert!(e.contains("objective"), "{e}");
+        let e = Params::from_json(r#"{"colsample": 0.5}"#).unwrap_err().to_string();
+        assert!(e.contains("colsample"), "{e}");
+        p.set("subsample", "1.5").unwrap();
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("subsample"), "{e}");
+    }
+
+    #[test]
+    fn toml_map_deserialises() {
+        let p: Params = toml::from_str("objective = \"multi:softprob\"\nnum_class = 3\neta = 0.1\n").unwrap();
+        assert_eq!(p.num_class, 3);
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn device_parameter() {
+        let mut p = Params::default();
+        assert_eq!(p.device, Device::Cpu);
+        p.set("device", "cuda").unwrap();
+        assert_eq!(p.device, Device::Cuda(0));
+        p.set("device", "cuda:3").unwrap();
+        assert_eq!(p.device, Device::Cuda(3));
+        p.validate().unwrap();
+        for bad in ["tpu", "cuda:x", "1"] {
+            match p.set("device", bad) {
+                Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "device"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        match Params::from_json(r#"{"device": "opencl"}"#) {
+            Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "device"),
+            other => panic!("{other:?}"),
+        }
+        let q = Params::from_json(r#"{"device": "cuda:1"}"#).unwrap();
+        assert_eq!(q.device, Device::Cuda(1));
+        assert!(serde_json::to_string(&q).unwrap().contains(r#""device":"cuda:1""#));
+        p.set("tree_method", "exact").unwrap();
+        assert!(p.validate().is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! Parameter checks: every range, and the combinations that cannot work, checked once in one place;
+//! an error names the first bad parameter and says what is allowed.
+
+use crate::error::{Error, Result};
+use crate::params::{GrowPolicy, ObjectiveKind, Params, TreeMethod};
+
+fn check(ok: bool, name: &str, reason: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::param(name, reason))
+    }
+}
+
+fn fraction(value: f64, name: &str) -> Result<()> {
+    check(
+        value > 0.0 && value <= 1.0,
+        name,
+        &format!("must be in (0, 1], got {value}"),
+    )
+}
+
+impl Params {
+    /// The `max_delta_step` in force: the one set, else XGBoost's default for the objective (0.7 for
+    /// `count:poisson`, where it bounds the leaf weights and enters the hessian, 0 = no limit for
+    /// the others).
+    pub fn effective_max_delta_step(&self) -> f64 {
+        self.max_delta_step.unwrap_or(match self.objective {
+            ObjectiveKind::Poisson => 0.7,
+            _ => 0.0,
+        })
+    }
+
+    /// Checks every parameter's range; the error names the first bad one and says what is allowed.
+    pub fn validate(&self) -> Result<()> {
+        check(self.num_round >= 1, "num_round", "must be at least 1")?;
+        check(
+            self.eta > 0.0 && self.eta <= 1.0,
+            "eta",
+            &format!("must be in (0, 1], got {}", self.eta),
+        )?;
+        check(
+            self.max_depth > 0 || (self.grow_policy == GrowPolicy::Lossguide && self.max_leaves > 0),
+            "max_depth",
+            "0 (unlimited) is only allowed with grow_policy=lossguide and max_leaves > 0",
+        )?;
+        check(
+            self.max_depth <= 64,
+            "max_depth",
+            &format!("must be at most 64, got {}", self.max_depth),
+        )?;
+        check(
+            self.max_leaves == 0 || self.max_leaves >= 2,
+            "max_leaves",
+            "must be 0 (unlimited) or at least 2",
+        )?;
+        for (name, v) in [
+            ("min_child_weight", self.min_child_weight),
+            ("lambda", self.lambda),
+            ("alpha", self.alpha),
+            ("gamma", self.gamma),
+            ("max_delta_step", self.effective_max_delta_step()),
+        ] {
+            check(
+                v.is_finite() && v >= 0.0,
+                name,
+                &format!("must be finite and >= 0, got {v}"),
+            )?;
+        }
+        check(
+            self.scale_pos_weight.is_finite() && self.scale_pos_weight > 0.0,
+            "scale_pos_weight",
+            &format!("must be > 0, got {}", self.scale_pos_weight),
+        )?;
+        fraction(self.subsample, "subsample")?;
+        check(self.num_parallel_tree >= 1, "num_parallel_tree", "must be at least 1")?;
+        fraction(self.colsample_bytree, "colsample_bytree")?;
+        fraction(self.colsample_bylevel, "colsample_bylevel")?;
+        fraction(self.colsample_bynode, "colsample_bynode")?;
+        check(
+            (2..=65535).contains(&self.max_bin),
+            "max_bin",
+            &format!("must be in 2..=65535, got {}", self.max_bin),
+        )?;
+        if let Some(e) = self.sketch_eps {
+            check(e > 0.0 && e < 1.0, "sketch_eps", &format!("must be in (0, 1), got {e}"))?;
+        }
+        if let Some(b) = self.base_score {
+            check(b.is_finite(), "base_score", "must be finite")?;
+        }
+        if self.objective.is_multiclass() {
+            check(
+                self.num_class >= 2,
+                "num_class",
+                "multi:* objectives need num_class >= 2",
+            )?;
+        } else {
+            check(
+                self.num_class <= 1,
+                "num_class",
+                &format!(
+                    "only multi:softmax and multi:softprob take num_class, objective is {}",
+                    self.objective.name()
+                ),
+            )?;
+        }
+        check(
+            self.huber_slope > 0.0 && self.huber_slope.is_finite(),
+            "huber_slope",
+            "must be > 0",
+        )?;
+        check(
+            self.quantile_alpha > 0.0 && self.quantile_alpha < 1.0,
+            "quantile_alpha",
+            &format!("must be in (0, 1), got {}", self.quantile_alpha),
+        )?;
+        check(
+            (1.0..2.0).contains(&self.tweedie_variance_power),
+            "tweedie_variance_power",
+            &format!("must be in [1, 2), got {}", self.tweedie_variance_power),
+        )?;
+        if let Some(r) = self.early_stopping_rounds {
+            check(r >= 1, "early_stopping_rounds", "must be at least 1")?;
+        }
+        check(
+            !self.device.is_cuda() || self.tree_method == TreeMethod::Hist,
+            "device",
+            "device=cuda grows trees with tree_method=hist only",
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,210 @@
+//! The CPU histogram backend: a [`TreeBackend`] over the quantized matrix, with parallel histogram
+//! building, the sibling subtraction trick and stable row partitioning. Histograms hold either f64
+//! sums of the gradient pairs or packed sums of quantized pairs ([`crate::train::quantize`]).
+
+use rayon::prelude::*;
+
+use crate::bins::cuts::BinMapper;
+use crate::bins::matrix::QuantizedMatrix;
+use crate::data::dataset::Dataset;
+use crate::error::Result;
+use crate::gradients::{CellScale, GradPair, GradStats};
+use crate::train::grow::{SplitRequest, SplitTask, TreeBackend};
+use crate::train::histogram::{build_histograms, subtract_in_place, HistCell};
+use crate::train::partition::RowPartition;
+use crate::train::split::{best_split, SplitInfo, SplitParams};
+
+/// Histogram split finding on the CPU for one tree; `C` is the histogram cell (f64 sums, or packed
+/// quantized sums as `i64`).
+pub struct HistBackend<'a, C: HistCell = GradStats> {
+    data: &'a Dataset,
+    matrix: &'a QuantizedMatrix,
+    mapper: &'a BinMapper,
+    /// Per row: its contribution to a histogram cell.
+    pairs: &'a [C::Pair],
+    /// Turns cells into gradient sums.
+    scale: CellScale,
+    params: SplitParams,
+    partition: RowPartition,
+    /// Per node: its histogram, while it may still be needed.
+    hists: Vec<Option<Vec<C>>>,
+    /// Per node: its parent and sibling.
+    family: Vec<Option<(usize, usize)>>,
+    root: GradStats,
+}
+
+impl<'a> HistBackend<'a, GradStats> {
+    /// A backend over `rows` (the rows sampled for this tree) with their gradient pairs, summed in
+    /// f64 histograms; `matrix` is `data` quantized with `mapper`.
+    pub fn new(
+        data: &'a Dataset,
+        matrix: &'a QuantizedMatrix,
+        mapper: &'a BinMapper,
+        gpairs: &'a [GradPair],
+        rows: Vec<u32>,
+        params: SplitParams,
+    ) -> Self {
+        let mut root = GradStats::default();
+        for &r in &rows {
+            root.add_pair(gpairs[r as usize]);
+        }
+        HistBackend::from_parts(data, matrix, mapper, gpairs, CellScale::IDENTITY, root, rows, params)
+    }
+}
+
+impl<'a> HistBackend<'a, i64> {
+    /// A backend over `rows` whose histograms sum the packed quantized pairs `packed` (from
+    /// [`crate::train::quantize::quantize_into`] over the same rows, with `scale`), `root` being the packed
+    /// sum of `rows`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn quantized(
+        data: &'a Dataset,
+        matrix: &'a QuantizedMatrix,
+        mapper: &'a BinMapper,
+        packed: &'a [i64],
+        scale: CellScale,
+        root: i64,
+        rows: Vec<u32>,
+        params: SplitParams,
+    ) -> Self {
+        HistBackend::from_parts(data, matrix, mapper, packed, scale, root, rows, params)
+    }
+}
+
+impl<'a, C: HistCell> HistBackend<'a, C> {
+    #[allow(clippy::too_many_arguments)]
+    fn from_parts(
+        data: &'a Dataset,
+        matrix: &'a QuantizedMatrix,
+        mapper: &'a BinMapper,
+        pairs: &'a [C::Pair],
+        scale: CellScale,
+        root: C,
+        rows: Vec<u32>,
+        params: SplitParams,
+    ) -> Self {
+        HistBackend {
+            data,
+            matrix,
+            mapper,
+            pairs,
+            scale,
+            params,
+            partition: RowPartition::new(rows),
+            hists: vec![None],
+            family: vec![None],
+            root: root.stats(&scale),
+        }
+    }
+
+    fn ensure(&mut self, node: usize) {
+        if self.hists.len() <= node {
+            self.hists.resize(node + 1, None);
+            self.family.resize(node + 1, None);
+        }
+    }
+
+    fn len(&self, node: usize) -> usize {
+        self.partition.len(node)
+    }
+
+    /// Makes sure every requested node has its histogram: the smaller of two requested siblings is
+    /// built from its rows, the larger is the parent's minus the smaller's.
+    fn prepare_histograms(&mut self, requests: &[SplitRequest]) {
+        let wanted: std::collections::HashSet<usize> = requests.iter().map(|r| r.node).collect();
+        let mut build = Vec::new();
+        let mut derive = Vec::new(); // (node, parent, built sibling)
+        let mut planned = std::collections::HashSet::new();
+        for r in requests {
+            let n = r.node;
+            if self.hists[n].is_some() || planned.contains(&n) {
+                continue;
+            }
+            match self.family[n] {
+                Some((p, s)) if self.hists[p].is_some() && wanted.contains(&s) && !planned.contains(&s) => {
+                    let (small, large) = if self.len(n) <= self.len(s) { (n, s) } else { (s, n) };
+                    build.push(small);
+                    derive.push((large, p, small));
+                    planned.insert(n);
+                    planned.insert(s);
+                }
+                _ => {
+                    build.push(n);
+                    planned.insert(n);
+                }
+            }
+        }
+        let row_lists: Vec<&[u32]> = build.iter().map(|&n| self.partition.node_rows(n)).collect();
+        let built = build_histograms::<C>(self.matrix, self.mapper.offsets(), &row_lists, self.pairs);
+        for (n, h) in build.iter().zip(built) {
+            self.hists[*n] = Some(h);
+        }
+        // The larger sibling takes over its parent's histogram and subtracts the smaller one in
+        // place (the parent's is not needed again).
+        let jobs: Vec<(usize, Vec<C>, usize)> = derive
+            .into_iter()
+            .filter_map(|(large, p, small)| self.hists[p].take().map(|h| (large, h, small)))
+            .collect();
+        let hists = &self.hists;
+        let done: Vec<(usize, Vec<C>)> = jobs
+            .into_par_iter()
+            .filter_map(|(large, mut h, small)| {
+                subtract_in_place(&mut h, hists[small].as_deref()?);
+                Some((large, h))
+            })
+            .collect();
+        for (large, h) in done {
+            self.hists[large] = Some(h);
+        }
+        // A parent's histogram is no longer needed once both children have theirs.
+        for r in requests {
+            if let Some((p, s)) = self.family[r.node] {
+                if self.hists[r.node].is_some() && self.hists[s].is_some() {
+                    self.hists[p] = None;
+                }
+            }
+        }
+    }
+}
+
+impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
+    fn root_stats(&self) -> GradStats {
+        self.root
+    }
+
+    fn find_splits(&mut self, requests: &[SplitRequest]) -> Result<Vec<Option<SplitInfo>>> {
+        for r in requests {
+            self.ensure(r.node);
+        }
+        self.prepare_histograms(requests);
+        let hists = &self.hists;
+        let (mapper, params, scale) = (self.mapper, &self.params, &self.scale);
+        Ok(requests
+            .par_iter()
+            .map(|r| {
+                hists[r.node]
+                    .as_ref()
+                    .and_then(|h| best_split(h, scale, mapper, &r.features, r.stats, params))
+            })
+            .collect())
+    }
+
+    fn apply_splits(&mut self, tasks: &[SplitTask]) -> Result<()> {
+        self.partition.apply_binned(self.data, self.matrix, self.mapper, tasks);
+        for t in tasks {
+            self.ensure(t.left.max(t.right));
+            self.family[t.left] = Some((t.node, t.right));
+            self.family[t.right] = Some((t.node, t.left));
+        }
+        Ok(())
+    }
+
+    fn node_rows(&self, node: usize) -> Result<&[u32]> {
+        Ok(self.partition.node_rows(node))
+    }
+
+    fn add_to_rows(&self, nodes: &[(usize, f64)], out: &mut [f64], stride: usize, offset: usize) -> Result<()> {
+        self.partition.add_to_rows(nodes, out, stride, offset);
+        Ok(())
+    }
+}

@@ -1,0 +1,303 @@
+//! Histogram building: per-bin sums of gradients and hessians over a node's rows, built in parallel
+//! over fixed row chunks and reduced in a fixed order, plus the parent - sibling subtraction.
+
+use std::ops::{AddAssign, SubAssign};
+
+use rayon::prelude::*;
+
+use crate::bins::matrix::{BinIndex, BinStore, QuantizedMatrix};
+use crate::gradients::{unpack, CellScale, GradPair, GradStats};
+use crate::util::prefetch::{prefetch, PREFETCH_DISTANCE};
+
+/// Rows per histogram task. Fixed, so the summation order — and so the result — never depends on
+/// the number of threads.
+pub const HIST_CHUNK: usize = 8192;
+
+/// A histogram cell: the per-bin sum a histogram holds, built by adding one per-row pair at a time.
+///
+/// Two kinds exist: [`GradStats`] (f64 sums of the f32 gradient pairs) and `i64` (packed sums of
+/// quantized gradient pairs, see [`crate::train::quantize`]), which is half the size and adds with one
+/// integer instruction.
+pub trait HistCell: Copy + Default + Send + Sync + AddAssign + SubAssign + PartialEq + std::fmt::Debug {
+    /// What one row contributes.
+    type Pair: Copy + Send + Sync;
+    /// Whether sums of this cell are exact, so that the order of addition cannot change them (and
+    /// partial histograms may be combined in any order without breaking determinism).
+    const EXACT_SUMS: bool;
+    /// Adds one row's pair.
+    fn add_pair(&mut self, p: Self::Pair);
+    /// The gradient sums this cell stands for.
+    fn stats(self, scale: &CellScale) -> GradStats;
+}
+
+impl HistCell for GradStats {
+    type Pair = GradPair;
+    const EXACT_SUMS: bool = false;
+    #[inline(always)]
+    fn add_pair(&mut self, g: GradPair) {
+        GradStats::add_pair(self, g);
+    }
+    #[inline(always)]
+    fn stats(self, _: &CellScale) -> GradStats {
+        self
+    }
+}
+
+impl HistCell for i64 {
+    type Pair = i64;
+    const EXACT_SUMS: bool = true;
+    #[inline(always)]
+    fn add_pair(&mut self, p: i64) {
+        *self = self.wrapping_add(p);
+    }
+    #[inline(always)]
+    fn stats(self, scale: &CellScale) -> GradStats {
+        let (g, h) = unpack(self);
+        GradStats::new(g as f64 * scale.grad_unit, h as f64 * scale.hess_unit)
+    }
+}
+
+/// Adds the rows `rows` into `hist` (sequential kernel).
+///
+/// `offsets[f]` is where feature `f`'s bins start; every stored bin of feature `f` is below
+/// `offsets[f + 1] - offsets[f]`, which [`crate::bins::cuts::BinMapper`] guarantees.
+fn accumulate<T: BinIndex, C: HistCell>(
+    bins: &[T],
+    nf: usize,
+    offsets: &[usize],
+    rows: &[u32],
+    pairs: &[C::Pair],
+    hist: &mut [C],
+) {
+    let offsets = &offsets[..nf];
+    let total = hist.len();
+    for (i, &r) in rows.iter().enumerate() {
+        // The rows of a deep node are scattered over the matrix: fetch a later row's bins and
+        // gradient ahead of time, as XGBoost does, so the loads overlap with this row's work.
+        if let Some(&ahead) = rows.get(i + PREFETCH_DISTANCE) {
+            let ahead = ahead as usize;
+            prefetch(bins.as_ptr().wrapping_add(ahead * nf));
+            prefetch(pairs.as_ptr().wrapping_add(ahead));
+        }
+        let r = r as usize;
+        let g = pairs[r];
+        let row = &bins[r * nf..(r + 1) * nf];
+        for (b, off) in row.iter().zip(offsets) {
+            let slot = off + b.index();
+            debug_assert!(slot < total);
+            // SAFETY: the matrix was quantized with the same `BinMapper` whose offsets we got, so
+            // `b < offsets[f + 1] - offsets[f]` and `slot < offsets[nf] == hist.len()` (checked by
+            // `build_histograms` before any kernel runs).
+            unsafe { hist.get_unchecked_mut(slot) }.add_pair(g);
+        }
+    }
+}
+
+fn accumulate_store<C: HistCell>(
+    matrix: &QuantizedMatrix,
+    offsets: &[usize],
+    rows: &[u32],
+    pairs: &[C::Pair],
+    hist: &mut [C],
+) {
+    let nf = matrix.num_features();
+    match matrix.store() {
+        BinStore::U8(v) => accumulate(v, nf, offsets, rows, pairs, hist),
+        BinStore::U16(v) => accumulate(v, nf, offsets, rows, pairs, hist),
+    }
+}
+
+/// Adds `b` into `a`, bin by bin.
+fn add_into<C: HistCell>(a: &mut [C], b: &[C]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += *y;
+    }
+}
+
+/// Builds the histograms of several nodes at once: `nodes[i]` is the row list of node `i`, and
+/// `pairs[r]` is row `r`'s contribution.
+///
+/// Every node's rows are cut into chunks of [`HIST_CHUNK`] that are built in parallel. Chunks of
+/// f64 cells are added in chunk order (so the result never depends on the number of threads);
+/// exact (integer) cells are folded per thread, which needs far fewer partial histograms.
+pub fn build_histograms<C: HistCell>(
+    matrix: &QuantizedMatrix,
+    offsets: &[usize],
+    nodes: &[&[u32]],
+    pairs: &[C::Pair],
+) -> Vec<Vec<C>> {
+    let total = *offsets.last().unwrap_or(&0);
+    assert_eq!(
+        offsets.len(),
+        matrix.num_features() + 1,
+        "offsets must come from the matrix's BinMapper"
+    );
+    assert!(
+        matrix.max_bin_below(offsets),
+        "the matrix holds bins beyond its BinMapper's offsets"
+    );
+    if C::EXACT_SUMS {
+        // Large nodes: chunks folded into one histogram per worker, then added (any order gives
+        // the same integers). Small nodes: one task each.
+        return nodes
+            .par_iter()
+            .map(|rows| {
+                if rows.len() <= HIST_CHUNK {
+                    let mut h = vec![C::default(); total];
+                    accumulate_store(matrix, offsets, rows, pairs, &mut h);
+                    return h;
+                }
+                rows.par_chunks(HIST_CHUNK)
+                    .fold(
+                        || vec![C::default(); total],
+                        |mut h, chunk| {
+                            accumulate_store(matrix, offsets, chunk, pairs, &mut h);
+                            h
+                        },
+                    )
+                    .reduce_with(|mut a, b| {
+                        add_into(&mut a, &b);
+                        a
+                    })
+                    .unwrap_or_else(|| vec![C::default(); total])
+            })
+            .collect();
+    }
+    let tasks: Vec<(usize, &[u32])> = nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(n, rows)| rows.chunks(HIST_CHUNK).map(move |c| (n, c)))
+        .collect();
+    let partials: Vec<(usize, Vec<C>)> = tasks
+        .par_iter()
+        .map(|(n, rows)| {
+            let mut h = vec![C::default(); total];
+            accumulate_store(matrix, offsets, rows, pairs, &mut h);
+            (*n, h)
+        })
+        .collect();
+    let mut out: Vec<Option<Vec<C>>> = vec![None; nodes.len()];
+    let mut grouped: Vec<Vec<Vec<C>>> = vec![Vec::new(); nodes.len()];
+    for (n, h) in partials {
+        grouped[n].push(h);
+    }
+    out.par_iter_mut()
+        .zip(grouped.into_par_iter())
+        .for_each(|(slot, parts)| {
+            let mut it = parts.into_iter();
+            let mut acc = it.next().unwrap_or_else(|| vec![C::default(); total]);
+            for p in it {
+                add_into(&mut acc, &p);
+            }
+            *slot = Some(acc);
+        });
+    out.into_iter()
+        .map(|h| h.unwrap_or_else(|| vec![C::default(); total]))
+        .collect()
+}
+
+/// The sibling's histogram: `parent - child`, bin by bin.
+#[cfg(test)]
+pub fn subtract<C: HistCell>(parent: &[C], child: &[C]) -> Vec<C> {
+    let mut out = parent.to_vec();
+    subtract_in_place(&mut out, child);
+    out
+}
+
+/// Turns a parent's histogram into its sibling's: `parent -= child`, bin by bin.
+pub fn subtract_in_place<C: HistCell>(parent: &mut [C], child: &[C]) {
+    for (p, c) in parent.iter_mut().zip(child) {
+        *p -= *c;
+    }
+}
+
+/// Naive reference: one row at a time, feature by feature, through [`QuantizedMatrix::bin`].
+pub fn build_histogram_naive<C: HistCell>(
+    matrix: &QuantizedMatrix,
+    offsets: &[usize],
+    rows: &[u32],
+    pairs: &[C::Pair],
+) -> Vec<C> {
+    let mut h = vec![C::default(); *offsets.last().unwrap_or(&0)];
+    for &r in rows {
+        for f in 0..matrix.num_features() {
+            h[offsets[f] + matrix.bin(r as usize, f)].add_pair(pairs[r as usize]);
+        }
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bins::cuts::BinMapper;
+    use crate::data::dataset::Dataset;
+    use proptest::prelude::*;
+
+    fn setup(cols: Vec<Vec<f32>>, max_bin: usize) -> (QuantizedMatrix, BinMapper) {
+        let d = Dataset::from_columns(cols).unwrap();
+        let m = BinMapper::fit(&d, max_bin);
+        (QuantizedMatrix::build(&d, &m), m)
+    }
+
+    fn close(a: &[GradStats], b: &[GradStats]) -> bool {
+        a.iter()
+            .zip(b)
+            .all(|(x, y)| (x.grad - y.grad).abs() < 1e-6 && (x.hess - y.hess).abs() < 1e-6)
+    }
+
+    proptest! {
+        #[test]
+        fn parallel_build_matches_naive_and_subtraction_matches_direct(
+            rows in proptest::collection::vec((-100f32..100f32, prop_oneof![4 => -5f32..5f32, 1 => Just(f32::NAN)], -1f32..1f32, 0f32..2f32), 2..3000),
+            split in 0usize..3000,
+            max_bin in prop_oneof![Just(4usize), Just(300usize)],
+        ) {
+            let c0: Vec<f32> = rows.iter().map(|r| r.0).collect();
+            let c1: Vec<f32> = rows.iter().map(|r| r.1).collect();
+            let gp: Vec<GradPair> = rows.iter().map(|r| GradPair::new(r.2, r.3)).collect();
+            let (q, m) = setup(vec![c0, c1], max_bin);
+            let all: Vec<u32> = (0..rows.len() as u32).collect();
+            let cut = split % rows.len();
+            let (left, right) = all.split_at(cut);
+            let built = build_histograms::<GradStats>(&q, m.offsets(), &[&all, left, right], &gp);
+            prop_assert!(close(&built[0], &build_histogram_naive(&q, m.offsets(), &all, &gp)));
+            prop_assert!(close(&built[1], &build_histogram_naive(&q, m.offsets(), left, &gp)));
+            prop_assert!(close(&subtract(&built[0], &built[1]), &built[2]));
+            // Packed quantized pairs: exactly the naive sums, and subtraction is exact.
+            let packed = crate::train::quantize::quantize(&gp, &all, 3).unwrap().packed;
+            let built = build_histograms::<i64>(&q, m.offsets(), &[&all, left, right], &packed);
+            prop_assert_eq!(&built[0], &build_histogram_naive::<i64>(&q, m.offsets(), &all, &packed));
+            prop_assert_eq!(&built[1], &build_histogram_naive::<i64>(&q, m.offsets(), left, &packed));
+            prop_assert_eq!(subtract(&built[0], &built[1]), built[2].clone());
+        }
+    }
+
+    #[test]
+    fn chunked_sum_is_deterministic_across_pools() {
+        let n = 50_000;
+        let col: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32).collect();
+        let gp: Vec<GradPair> = (0..n)
+            .map(|i| GradPair::new(((i % 13) as f32 - 6.0) * 0.37, 0.5))
+            .collect();
+        let (q, m) = setup(vec![col], 256);
+        let rows: Vec<u32> = (0..n as u32).collect();
+        let run = |t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+                .install(|| build_histograms::<GradStats>(&q, m.offsets(), &[&rows], &gp))
+        };
+        assert_eq!(run(1), run(2));
+        let packed = crate::train::quantize::quantize(&gp, &rows, 9).unwrap().packed;
+        let run = |t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+                .install(|| build_histograms::<i64>(&q, m.offsets(), &[&rows], &packed))
+        };
+        assert_eq!(run(1), run(2));
+    }
+}

@@ -1,0 +1,21 @@
+//! Stage 3, learning: the [`trainer`] runs the boosting rounds after the [`checks`]; each round takes
+//! gradients, samples rows and columns ([`sampling`]), grows a tree over a [`grow::TreeBackend`]
+//! chosen by the [`split_method`] — the CPU histogram method ([`cpu_backend`], built on
+//! [`histogram`], [`quantize`], [`split`] and [`partition`]), the exact greedy method ([`exact`]) or
+//! an accelerator ([`device`]) — then sets leaf values ([`leaves`]), updates the margins, evaluates
+//! and checks [`early_stopping`].
+
+pub(crate) mod checks;
+pub(crate) mod cpu_backend;
+pub(crate) mod device;
+pub(crate) mod early_stopping;
+pub(crate) mod exact;
+pub(crate) mod grow;
+pub(crate) mod histogram;
+pub(crate) mod leaves;
+pub(crate) mod partition;
+pub(crate) mod quantize;
+pub(crate) mod sampling;
+pub(crate) mod split;
+pub(crate) mod split_method;
+pub(crate) mod trainer;

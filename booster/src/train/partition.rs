@@ -1,0 +1,306 @@
+//! Row partitioning: the rows of each node are a contiguous range of one index array; splitting a
+//! node reorders its range stably so that the left child's rows come first.
+
+use rayon::prelude::*;
+
+use crate::bins::cuts::BinMapper;
+use crate::bins::matrix::QuantizedMatrix;
+use crate::data::column::Column;
+use crate::data::dataset::Dataset;
+use crate::model::tree::Tree;
+use crate::train::grow::SplitTask;
+use crate::util::prefetch::{prefetch, PREFETCH_DISTANCE};
+
+/// Ranges at least this long are partitioned with parallel chunks.
+const PARALLEL_MIN: usize = 1 << 16;
+/// Rows per chunk of a parallel partition (fixed: the result never depends on the thread count).
+const PARTITION_CHUNK: usize = 1 << 14;
+
+/// Stably reorders `rows` so that those for which `goes_left` holds come first; returns how many do.
+/// `scratch` must be at least as long as `rows`. `touch(r)` is called a few rows ahead of
+/// `goes_left(r)` so that it can prefetch what `goes_left` will read.
+pub fn stable_partition(
+    rows: &mut [u32],
+    scratch: &mut [u32],
+    goes_left: &(impl Fn(u32) -> bool + Sync),
+    touch: &(impl Fn(u32) + Sync),
+) -> usize {
+    let n = rows.len();
+    let scratch = &mut scratch[..n];
+    if n < PARALLEL_MIN {
+        return partition_in_place(rows, scratch, goes_left, touch);
+    }
+    // Partition every chunk in place (in parallel, branch-free), then gather the chunks' left
+    // pieces and right pieces into their final places in `scratch`, then copy back.
+    let counts: Vec<usize> = rows
+        .par_chunks_mut(PARTITION_CHUNK)
+        .zip(scratch.par_chunks_mut(PARTITION_CHUNK))
+        .map(|(chunk, s)| partition_in_place(chunk, s, goes_left, touch))
+        .collect();
+    let total_left: usize = counts.iter().sum();
+    let (left_out, right_out) = scratch.split_at_mut(total_left);
+    let mut lefts: Vec<&mut [u32]> = Vec::with_capacity(counts.len());
+    let mut rights: Vec<&mut [u32]> = Vec::with_capacity(counts.len());
+    let (mut lrest, mut rrest) = (left_out, right_out);
+    for (c, &nl) in counts.iter().enumerate() {
+        let len = PARTITION_CHUNK.min(n - c * PARTITION_CHUNK);
+        let (a, b) = std::mem::take(&mut lrest).split_at_mut(nl);
+        lefts.push(a);
+        lrest = b;
+        let (a, b) = std::mem::take(&mut rrest).split_at_mut(len - nl);
+        rights.push(a);
+        rrest = b;
+    }
+    rows.par_chunks(PARTITION_CHUNK)
+        .zip(lefts.into_par_iter().zip(rights.into_par_iter()))
+        .for_each(|(chunk, (l, r))| {
+            let (from_left, from_right) = chunk.split_at(l.len());
+            l.copy_from_slice(from_left);
+            r.copy_from_slice(from_right);
+        });
+    rows.par_chunks_mut(PARTITION_CHUNK)
+        .zip(scratch.par_chunks(PARTITION_CHUNK))
+        .for_each(|(d, s)| d.copy_from_slice(s));
+    total_left
+}
+
+/// The sequential partition: one branch-free pass that moves left rows forward in place and right
+/// rows to `scratch`, then appends the right rows.
+fn partition_in_place(
+    rows: &mut [u32],
+    scratch: &mut [u32],
+    goes_left: &impl Fn(u32) -> bool,
+    touch: &impl Fn(u32),
+) -> usize {
+    let n = rows.len();
+    let (mut l, mut r) = (0usize, 0usize);
+    for i in 0..n {
+        if let Some(&ahead) = rows.get(i + PREFETCH_DISTANCE) {
+            touch(ahead);
+        }
+        let row = rows[i];
+        let left = goes_left(row);
+        // `l <= i` and `r <= i`: both writes stay within the part already read.
+        rows[l] = row;
+        scratch[r] = row;
+        l += left as usize;
+        r += !left as usize;
+    }
+    rows[l..].copy_from_slice(&scratch[..r]);
+    l
+}
+
+/// A pointer to the output of [`RowPartition::add_to_rows`], shared by tasks that write disjoint
+/// elements.
+struct SharedOut(*mut f64);
+// SAFETY: only used by `add_to_rows`, whose tasks write disjoint elements of a live slice.
+unsafe impl Sync for SharedOut {}
+
+/// The rows of every node of one tree: node `i` owns `rows[ranges[i].0..ranges[i].1]`.
+#[derive(Debug, Clone)]
+pub struct RowPartition {
+    /// The largest row, when the root's rows were strictly ascending (so distinct); `None` when
+    /// they were not (or there are none).
+    largest: Option<usize>,
+    rows: Vec<u32>,
+    scratch: Vec<u32>,
+    ranges: Vec<(usize, usize)>,
+}
+
+impl RowPartition {
+    /// The root (node 0) owns `rows`.
+    pub fn new(rows: Vec<u32>) -> RowPartition {
+        let n = rows.len();
+        let ascending = rows.windows(2).all(|w| w[0] < w[1]);
+        RowPartition {
+            largest: if ascending {
+                rows.last().map(|r| *r as usize)
+            } else {
+                None
+            },
+            scratch: vec![0; n],
+            rows,
+            ranges: vec![(0, n)],
+        }
+    }
+
+    /// Adds each `(node, value)`'s value to `out[r * stride + offset]` for every row `r` of the
+    /// node. Nodes whose ranges do not overlap (the leaves of a tree) are done in parallel when the
+    /// partition's rows are distinct; otherwise one after another.
+    pub fn add_to_rows(&self, nodes: &[(usize, f64)], out: &mut [f64], stride: usize, offset: usize) {
+        let mut ranges: Vec<((usize, usize), f64)> = nodes
+            .iter()
+            .map(|&(node, v)| (self.ranges.get(node).copied().unwrap_or((0, 0)), v))
+            .collect();
+        ranges.sort_by_key(|(r, _)| r.0);
+        let disjoint = ranges.windows(2).all(|w| w[0].0 .1 <= w[1].0 .0);
+        let in_bounds = self.largest.is_some_and(|r| {
+            r.checked_mul(stride)
+                .and_then(|i| i.checked_add(offset))
+                .is_some_and(|i| i < out.len())
+        });
+        if !(disjoint && in_bounds) {
+            for ((b, e), v) in ranges {
+                for &r in &self.rows[b..e] {
+                    out[r as usize * stride + offset] += v;
+                }
+            }
+            return;
+        }
+        let target = SharedOut(out.as_mut_ptr());
+        ranges.par_iter().for_each(|&((b, e), v)| {
+            let target = &target;
+            for &r in &self.rows[b..e] {
+                // SAFETY: the partition's rows are distinct (the root's rows were strictly
+                // ascending, and splitting only permutes them within node ranges), the ranges are
+                // disjoint (checked above), so every index is written by exactly one task; and
+                // every `r * stride + offset` is below `out.len()` (checked above for the largest r).
+                unsafe { *target.0.add(r as usize * stride + offset) += v };
+            }
+        });
+    }
+
+    /// The rows of a node (empty for a node never created).
+    pub fn node_rows(&self, node: usize) -> &[u32] {
+        let (b, e) = self.ranges.get(node).copied().unwrap_or((0, 0));
+        &self.rows[b..e]
+    }
+
+    /// Number of rows of a node.
+    pub fn len(&self, node: usize) -> usize {
+        self.node_rows(node).len()
+    }
+
+    /// Splits nodes: each task's rows go to its left child when `x < threshold` on the raw feature
+    /// value (missing values follow `default_left`), keeping row order. Nodes are partitioned in
+    /// parallel, large ones in parallel chunks.
+    pub fn apply(&mut self, data: &Dataset, tasks: &[SplitTask]) {
+        self.apply_by(tasks, |rows, scratch, t| split_by_value(data, rows, scratch, t));
+    }
+
+    /// Like [`RowPartition::apply`], for splits found on `matrix` (binned with `mapper`): reads the
+    /// matrix's byte columns where it has them (a value is below cut `b` exactly when its bin is at
+    /// most `b`, so both tests agree), else the raw values.
+    pub fn apply_binned(&mut self, data: &Dataset, matrix: &QuantizedMatrix, mapper: &BinMapper, tasks: &[SplitTask]) {
+        self.apply_by(tasks, |rows, scratch, t| match matrix.column(t.split.feature) {
+            Some(col) => {
+                let missing = mapper.feature(t.split.feature).missing_bin();
+                let (last, dl) = (t.split.bin, t.split.default_left);
+                let goes_left = |b: usize| if b == missing { dl } else { b <= last };
+                stable_partition(rows, scratch, &|r| goes_left(col[r as usize] as usize), &|r| {
+                    prefetch(col.as_ptr().wrapping_add(r as usize))
+                })
+            }
+            None => split_by_value(data, rows, scratch, t),
+        });
+    }
+
+    /// Cuts the row array into the disjoint ranges of the nodes being split, partitions them in
+    /// parallel with `split` (which returns how many rows go left) and records the children.
+    fn apply_by(&mut self, tasks: &[SplitTask], split: impl Fn(&mut [u32], &mut [u32], &SplitTask) -> usize + Sync) {
+        let need = tasks.iter().map(|t| t.left.max(t.right) + 1).max().unwrap_or(0);
+        if self.ranges.len() < need {
+            self.ranges.resize(need, (0, 0));
+        }
+        let mut order: Vec<&SplitTask> = tasks.iter().collect();
+        order.sort_by_key(|t| self.ranges[t.node].0);
+        let mut pieces = Vec::with_capacity(order.len());
+        let (mut rows_rest, mut scratch_rest): (&mut [u32], &mut [u32]) = (&mut self.rows, &mut self.scratch);
+        let mut consumed = 0;
+        for t in &order {
+            let (b, e) = self.ranges[t.node];
+            let (_, r) = std::mem::take(&mut rows_rest).split_at_mut(b - consumed);
+            let (piece, r) = r.split_at_mut(e - b);
+            rows_rest = r;
+            let (_, s) = std::mem::take(&mut scratch_rest).split_at_mut(b - consumed);
+            let (spiece, s) = s.split_at_mut(e - b);
+            scratch_rest = s;
+            consumed = e;
+            pieces.push((piece, spiece, **t));
+        }
+        let lefts: Vec<usize> = pieces
+            .into_par_iter()
+            .map(|(rows, scratch, t)| split(rows, scratch, &t))
+            .collect();
+        for (t, nl) in order.iter().zip(lefts) {
+            let (b, e) = self.ranges[t.node];
+            self.ranges[t.left] = (b, b + nl);
+            self.ranges[t.right] = (b + nl, e);
+        }
+    }
+}
+
+/// Partitions one node's rows by the raw value of the split feature (read in ascending row order).
+fn split_by_value(data: &Dataset, rows: &mut [u32], scratch: &mut [u32], t: &SplitTask) -> usize {
+    let col = data.column(t.split.feature);
+    let (thr, dl) = (t.split.threshold, t.split.default_left);
+    let goes_left = |x: f32| Tree::goes_left(x, thr, dl);
+    match col {
+        Column::Dense(v) => stable_partition(rows, scratch, &|r| goes_left(v[r as usize]), &|r| {
+            prefetch(v.as_ptr().wrapping_add(r as usize))
+        }),
+        Column::Sparse { .. } => stable_partition(rows, scratch, &|r| goes_left(col.get(r as usize)), &|_| {}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(rows: &[u32], f: impl Fn(u32) -> bool) -> (Vec<u32>, usize) {
+        let mut l: Vec<u32> = rows.iter().copied().filter(|r| f(*r)).collect();
+        let n = l.len();
+        l.extend(rows.iter().copied().filter(|r| !f(*r)));
+        (l, n)
+    }
+
+    #[test]
+    fn adding_leaf_values_matches_one_row_at_a_time() {
+        let n = 300_000usize;
+        let data = Dataset::from_columns(vec![(0..n).map(|i| ((i * 7919) % 1000) as f32).collect()]).unwrap();
+        for rows in [(0..n as u32).collect::<Vec<u32>>(), (0..n as u32).rev().collect()] {
+            let mut p = RowPartition::new(rows);
+            let split = |node, left, thr| SplitTask {
+                node,
+                split: crate::train::split::SplitInfo {
+                    feature: 0,
+                    bin: 0,
+                    threshold: thr,
+                    default_left: false,
+                    gain: 1.0,
+                    left: Default::default(),
+                    right: Default::default(),
+                },
+                left,
+                right: left + 1,
+            };
+            p.apply(&data, &[split(0, 1, 500.0)]);
+            p.apply(&data, &[split(1, 3, 100.0), split(2, 5, 900.0)]);
+            let leaves = [(3usize, 1.0), (4, 2.0), (5, 4.0), (6, 8.0)];
+            let mut fast = vec![0.5f64; n * 2];
+            p.add_to_rows(&leaves, &mut fast, 2, 1);
+            let mut slow = vec![0.5f64; n * 2];
+            for &(node, v) in &leaves {
+                for &r in p.node_rows(node) {
+                    slow[r as usize * 2 + 1] += v;
+                }
+            }
+            assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn small_and_large_partitions_match_naive() {
+        for n in [10usize, 200_000] {
+            let mut rows: Vec<u32> = (0..n as u32)
+                .map(|i| i.wrapping_mul(2_654_435_761) % (n as u32 * 3))
+                .collect();
+            let pred = |r: u32| r % 3 == 1 || r % 7 == 0;
+            let (want, wl) = naive(&rows, pred);
+            let mut scratch = vec![0; n];
+            let l = stable_partition(&mut rows, &mut scratch, &pred, &|_| {});
+            assert_eq!(l, wl);
+            assert_eq!(rows, want);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The split method, chosen once per training run: what each method prepares from the training data
+//! before the first round, and the [`TreeBackend`] it grows each tree with — the one place where
+//! `hist`, `approx`, `exact` and an accelerator differ.
+
+use crate::bins::blocks::ColumnBlocks;
+use crate::bins::cuts::BinMapper;
+use crate::bins::matrix::QuantizedMatrix;
+use crate::data::dataset::Dataset;
+use crate::error::Result;
+use crate::gradients::GradPair;
+use crate::params::{Params, TreeMethod};
+use crate::train::cpu_backend::HistBackend;
+use crate::train::device::{DeviceSession, TreeGradients};
+use crate::train::exact::ExactBackend;
+use crate::train::grow::TreeBackend;
+use crate::train::quantize::quantize_into;
+use crate::train::split::SplitParams;
+
+/// What split finding needs about the training data, prepared once before the first round.
+pub(crate) enum SplitData {
+    /// Cuts and the quantized matrix (`hist`).
+    Hist(BinMapper, QuantizedMatrix),
+    /// Pre-sorted column blocks (`exact`, and `approx`, which re-sketches them for every tree).
+    Blocks(ColumnBlocks),
+}
+
+/// What one tree is grown from.
+pub(crate) struct TreeInputs<'a> {
+    /// The training parameters.
+    pub params: &'a Params,
+    /// The training data.
+    pub train: &'a Dataset,
+    /// The pairs the tree is fitted to (one per row).
+    pub fit: &'a [GradPair],
+    /// The rows sampled for the tree (ascending).
+    pub rows: &'a [u32],
+    /// The split regularisation.
+    pub split: SplitParams,
+    /// The quantization's rounding stream.
+    pub seed: u64,
+    /// The output the tree belongs to.
+    pub group: usize,
+    /// Whether a device session computed this round's pairs itself (then it fits the tree to them).
+    pub pairs_on_device: bool,
+}
+
+/// Buffers a tree backend may fill and borrow, kept by the trainer from tree to tree.
+#[derive(Default)]
+pub(crate) struct BackendScratch {
+    /// Quantized gradient pairs of the current tree.
+    pub packed: Vec<i64>,
+    /// The approximate method's per-tree sketch: its cuts and the matrix quantized with them.
+    pub sketch: Option<(BinMapper, QuantizedMatrix)>,
+}
+
+impl SplitData {
+    /// Prepares the training data for `params.tree_method`.
+    pub(crate) fn prepare(params: &Params, train: &Dataset) -> SplitData {
+        match params.tree_method {
+            TreeMethod::Hist => {
+                let mapper = BinMapper::fit(train, params.max_bin);
+                let matrix = QuantizedMatrix::build(train, &mapper);
+                SplitData::Hist(mapper, matrix)
+            }
+            TreeMethod::Exact | TreeMethod::Approx => SplitData::Blocks(ColumnBlocks::build(train)),
+        }
+    }
+
+    /// The backend that grows one tree: the device session's when there is one, else the CPU
+    /// histogram backend (on the prepared matrix, or on a fresh sketch for `approx`), else the exact
+    /// greedy one. Returns it with the pairs node sums are to be recomputed from when the tree is
+    /// grown from quantized gradients.
+    pub(crate) fn tree_backend<'t>(
+        &'t self,
+        t: &TreeInputs<'t>,
+        session: Option<&'t mut (dyn DeviceSession + '_)>,
+        scratch: &'t mut BackendScratch,
+    ) -> Result<(Box<dyn TreeBackend + 't>, Option<&'t [GradPair]>)> {
+        Ok(match (self, session) {
+            (SplitData::Hist(..), Some(s)) => {
+                let gradients = if t.pairs_on_device {
+                    TreeGradients::Device { group: t.group }
+                } else {
+                    TreeGradients::Host(t.fit)
+                };
+                (s.tree(gradients, t.rows)?, None)
+            }
+            (SplitData::Hist(mapper, matrix), None) => cpu_hist_backend(t, mapper, matrix, &mut scratch.packed),
+            (SplitData::Blocks(blocks), _) if t.params.tree_method == TreeMethod::Exact => (
+                Box::new(ExactBackend::new(t.train, blocks, t.fit, t.rows.to_vec(), t.split)),
+                None,
+            ),
+            (SplitData::Blocks(blocks), _) => {
+                let fit = t.fit;
+                let weight = |r: usize| fit[r].hess.max(0.0) as f64;
+                let mapper = BinMapper::from_blocks(blocks, &weight, t.params.approx_bins());
+                let matrix = QuantizedMatrix::build(t.train, &mapper);
+                let (mapper, matrix) = &*scratch.sketch.insert((mapper, matrix));
+                cpu_hist_backend(t, mapper, matrix, &mut scratch.packed)
+            }
+        })
+    }
+}
+
+/// The histogram backend of one tree on the CPU: quantized gradients (packed into `packed`, a
+/// buffer reused from tree to tree) when `use_quantized_grad` is on and the pairs can be packed
+/// (then the pairs are returned beside it), else f64 sums.
+fn cpu_hist_backend<'a>(
+    t: &TreeInputs<'a>,
+    mapper: &'a BinMapper,
+    matrix: &'a QuantizedMatrix,
+    packed: &'a mut Vec<i64>,
+) -> (Box<dyn TreeBackend + 'a>, Option<&'a [GradPair]>) {
+    if t.params.use_quantized_grad {
+        if let Some((scale, root)) = quantize_into(t.fit, t.rows, t.seed, packed) {
+            let packed: &'a [i64] = packed;
+            let backend =
+                HistBackend::quantized(t.train, matrix, mapper, packed, scale, root, t.rows.to_vec(), t.split);
+            return (Box::new(backend), Some(t.fit));
+        }
+    }
+    let backend = HistBackend::new(t.train, matrix, mapper, t.fit, t.rows.to_vec(), t.split);
+    (Box::new(backend), None)
+}

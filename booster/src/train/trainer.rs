@@ -1,0 +1,520 @@
+//! The boosting loop as a [`Trainer`]: one training run's state, and its rounds. A round reads like
+//! the algorithm — gradients, row sample, then for every output (and parallel tree) grow a tree,
+//! set its leaves and update the margins; then evaluate and check early stopping.
+//!
+//! Where the coming features plug in:
+//! - a collective (distributed training) reduces inside the [`TreeBackend`] (histograms and root
+//!   sums) and in [`Trainer::evaluate`] (metric sums), so the trainer's order of steps stays the
+//!   one-process order;
+//! - constraints act in split search ([`crate::train::split::SplitParams`]) and in
+//!   [`crate::train::sampling::ColumnSampler`] (allowed features per node);
+//! - DART drops trees in [`Trainer::gradients`] (margins without the dropped trees) and rescales
+//!   them after [`Trainer::grow_tree`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
+use rayon::ThreadPool;
+
+use crate::data::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::gradients::GradPair;
+use crate::metric::{Metric, MetricContext};
+use crate::model::booster::{thread_pool, Booster, ModelCore};
+use crate::model::tree::Tree;
+use crate::objective::{objective_for, Objective};
+use crate::params::{Boosting, Params};
+use crate::predict::batch::add_trees;
+use crate::predict::margins::{initial_margins, scores_of};
+use crate::train::checks::{check_continuable, check_labelled};
+use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup};
+use crate::train::early_stopping::EarlyStopping;
+use crate::train::grow::{grow_tree, GrowLimits};
+use crate::train::leaves::{finish_tree, LeafContext};
+use crate::train::sampling::{position_seed, sample_rows_for_tree, ColumnSampler};
+use crate::train::split::SplitParams;
+use crate::train::split_method::{BackendScratch, SplitData, TreeInputs};
+
+/// What one boosting round reports to a [`TrainCallback`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundReport {
+    /// Zero-based round index.
+    pub round: usize,
+    /// Rounds requested.
+    pub num_rounds: usize,
+    /// `(evaluation set, metric, value)` for every set and metric, in order.
+    pub evals: Vec<(String, String, f64)>,
+}
+
+/// Called after every boosting round (e.g. for a progress bar). Return `false` to stop training.
+/// Training runs inside the booster's thread pool, so a callback must be `Send`.
+pub trait TrainCallback {
+    /// Receives the round's evaluation results.
+    fn after_round(&mut self, report: &RoundReport) -> bool;
+}
+
+/// Optional extras for [`Booster::train_with`].
+#[derive(Default)]
+pub struct TrainOptions<'a> {
+    /// A custom objective, used instead of `params.objective`.
+    pub objective: Option<Arc<dyn Objective>>,
+    /// A callback run after every round.
+    pub callback: Option<&'a mut (dyn TrainCallback + Send)>,
+    /// A model to continue training (XGBoost's `xgb_model`): its trees and base margin are kept and
+    /// new rounds are added after them. Its objective, outputs, trees per round and number of
+    /// features must match.
+    pub init_model: Option<&'a Booster>,
+    /// The accelerator backend used when `params.device` is `cuda` (e.g. `sylvan_gpu::CudaBackend`;
+    /// the `sylvan` facade fills this in). Training with `device=cuda` and no backend is an error.
+    pub device: Option<Arc<dyn DeviceBackend>>,
+}
+
+impl Booster {
+    /// Trains a model on `train`, reporting metrics on each named evaluation set.
+    ///
+    /// Early stopping (`early_stopping_rounds`) watches the last set's first metric.
+    pub fn train(params: &Params, train: &Dataset, evals: &[(&str, &Dataset)]) -> Result<Booster> {
+        Booster::train_with(params, train, evals, TrainOptions::default())
+    }
+
+    /// [`Booster::train`] with a custom objective and/or a per-round callback.
+    pub fn train_with(
+        params: &Params,
+        train: &Dataset,
+        evals: &[(&str, &Dataset)],
+        options: TrainOptions<'_>,
+    ) -> Result<Booster> {
+        params.validate()?;
+        let objective = options.objective.clone().unwrap_or_else(|| objective_for(params));
+        if objective.num_groups() == 0 {
+            return Err(Error::param(
+                "objective",
+                "a custom objective must have at least one output",
+            ));
+        }
+        check_labelled("train", train, train.num_features(), objective.as_ref())?;
+        for (name, d) in evals {
+            check_labelled(name, d, train.num_features(), objective.as_ref())?;
+        }
+        if let Some(init) = options.init_model {
+            check_continuable(init, params, objective.as_ref(), train)?;
+        }
+        let pool = thread_pool(params.nthread)?;
+        Booster::train_in_pool(params, train, evals, options, objective, pool)
+    }
+
+    /// [`Booster::train_with`] on a given thread pool (ensembles share one pool among their
+    /// members); `params` must be valid and the data checked against `objective`.
+    pub(crate) fn train_in_pool(
+        params: &Params,
+        train: &Dataset,
+        evals: &[(&str, &Dataset)],
+        options: TrainOptions<'_>,
+        objective: Arc<dyn Objective>,
+        pool: Arc<ThreadPool>,
+    ) -> Result<Booster> {
+        let callback = options.callback;
+        let init = options.init_model;
+        let device = match (&params.device, &options.device) {
+            (d, Some(dev)) if d.is_cuda() => Some((dev.as_ref(), options.objective.is_none())),
+            (d, None) if d.is_cuda() => {
+                return Err(Error::param(
+                    "device",
+                    format!(
+                        "device={d} needs the CUDA backend of sylvan-gpu (TrainOptions::device); the sylvan \
+                         facade (sylvan::train_options_for) and the sylvan CLI provide it"
+                    ),
+                ))
+            }
+            _ => None,
+        };
+        let (core, history) = pool.install(|| {
+            let split = SplitData::prepare(params, train);
+            let trainer = Trainer::new(params, objective.as_ref(), train, &split, evals, init, device)?;
+            trainer.run(callback)
+        })?;
+        Ok(Booster {
+            params: params.clone(),
+            core,
+            objective,
+            pool,
+            history,
+            packed: OnceLock::new(),
+            batch: OnceLock::new(),
+        })
+    }
+}
+
+/// One evaluation set with its running margins.
+struct EvalSet<'a> {
+    name: &'a str,
+    data: &'a Dataset,
+    margins: Vec<f64>,
+}
+
+/// One training run: the settings fixed for the run and the state carried from round to round.
+struct Trainer<'a> {
+    params: &'a Params,
+    objective: &'a dyn Objective,
+    train: &'a Dataset,
+    split: &'a SplitData,
+    /// With `device=cuda`, the device session that holds the quantized matrix for the whole run.
+    session: Option<Box<dyn DeviceSession + 'a>>,
+    /// Outputs per round.
+    k: usize,
+    /// Trees per output per round (`num_parallel_tree`).
+    npt: usize,
+    /// The learning rate of one tree: a round's parallel trees share its gradients and are averaged,
+    /// so each is shrunk by `eta / npt` (XGBoost rescales the learning rate the same way).
+    eta: f64,
+    sp: SplitParams,
+    limits: GrowLimits,
+    /// Whether leaf values are line-searched.
+    line_search: bool,
+    metrics: Vec<Metric>,
+    ctx: MetricContext,
+    base: Vec<f64>,
+    /// Training margins, rows x outputs.
+    margins: Vec<f64>,
+    eval_sets: Vec<EvalSet<'a>>,
+    trees: Vec<Tree>,
+    /// This round's gradient pairs, rows x outputs.
+    gpairs: Vec<GradPair>,
+    /// The pairs of one output, when they differ from `gpairs` (several outputs, or first-order
+    /// boosting's weights as hessians).
+    group_pairs: Vec<GradPair>,
+    scratch: BackendScratch,
+    early_stopping: EarlyStopping,
+    /// Rounds are numbered after the initial model's, so sampling streams and reports continue.
+    first_round: usize,
+    history: Vec<RoundReport>,
+}
+
+impl<'a> Trainer<'a> {
+    /// Sets up a run: base margins, starting margins of every set (after the initial model's trees),
+    /// the device session.
+    fn new(
+        params: &'a Params,
+        objective: &'a dyn Objective,
+        train: &'a Dataset,
+        split: &'a SplitData,
+        evals: &'a [(&'a str, &'a Dataset)],
+        init: Option<&Booster>,
+        device: Option<(&dyn DeviceBackend, bool)>,
+    ) -> Result<Trainer<'a>> {
+        let n = train.num_rows();
+        let k = objective.num_groups();
+        let base: Vec<f64> = match (init, params.base_score) {
+            (Some(init), _) => init.core.base_margin.clone(),
+            (None, Some(s)) => vec![objective.score_to_margin(s)?; k],
+            (None, None) => {
+                let m = objective.initial_margin(train.labels(), train.weights());
+                if m.len() != k {
+                    return Err(Error::param(
+                        "objective",
+                        "initial_margin must return one value per output",
+                    ));
+                }
+                m
+            }
+        };
+        // Continued training starts from the initial model's margins, summed exactly as its
+        // predictions are (base margin, then every tree in order).
+        let init_trees: &[Tree] = init.map_or(&[], |b| &b.core.trees);
+        let tree_group = |t: usize| (t / params.num_parallel_tree.max(1)) % k;
+        let mut margins = initial_margins(train, &base)?;
+        add_trees(init_trees, tree_group, train, k, &mut margins);
+        let eval_sets: Vec<EvalSet> = evals
+            .iter()
+            .map(|(name, d)| {
+                let mut margins = initial_margins(d, &base)?;
+                add_trees(init_trees, tree_group, d, k, &mut margins);
+                Ok(EvalSet { name, data: d, margins })
+            })
+            .collect::<Result<_>>()?;
+        let metrics: Vec<Metric> = if params.eval_metric.is_empty() {
+            vec![objective.default_metric()]
+        } else {
+            params.eval_metric.clone()
+        };
+        let sp = SplitParams::from_params(params);
+        let npt = params.num_parallel_tree.max(1);
+        let mut trees: Vec<Tree> = Vec::with_capacity(init_trees.len() + params.num_round * k * npt);
+        trees.extend_from_slice(init_trees);
+        let session = match (device, split) {
+            (None, _) => None,
+            (Some((dev, builtin)), SplitData::Hist(mapper, matrix)) => Some(dev.start(DeviceSetup {
+                params,
+                train,
+                mapper,
+                matrix,
+                split: sp,
+                num_groups: k,
+                builtin_objective: builtin,
+            })?),
+            (Some(_), SplitData::Blocks(_)) => {
+                return Err(Error::param(
+                    "device",
+                    "device=cuda grows trees with tree_method=hist only",
+                ))
+            }
+        };
+        let one_output_pairs = k > 1 || params.boosting == Boosting::Gradient;
+        Ok(Trainer {
+            params,
+            objective,
+            train,
+            split,
+            session,
+            k,
+            npt,
+            eta: params.eta / npt as f64,
+            sp,
+            limits: GrowLimits {
+                policy: params.grow_policy,
+                max_depth: params.max_depth,
+                max_leaves: params.max_leaves,
+            },
+            line_search: params.boosting == Boosting::Gradient || objective.refresh_leaves(),
+            metrics,
+            ctx: MetricContext {
+                quantile_alpha: params.quantile_alpha,
+                tweedie_power: params.tweedie_variance_power,
+            },
+            base,
+            margins,
+            eval_sets,
+            trees,
+            gpairs: vec![GradPair::default(); n * k],
+            group_pairs: vec![GradPair::default(); if one_output_pairs { n } else { 0 }],
+            scratch: BackendScratch::default(),
+            early_stopping: EarlyStopping::new(params.early_stopping_rounds),
+            first_round: init.map_or(0, Booster::num_rounds),
+            history: Vec::new(),
+        })
+    }
+
+    /// Runs every round (until early stopping or the callback stops it) and returns the model.
+    fn run(
+        mut self,
+        mut callback: Option<&mut (dyn TrainCallback + Send + '_)>,
+    ) -> Result<(ModelCore, Vec<RoundReport>)> {
+        let end = self.first_round + self.params.num_round;
+        for round in self.first_round..end {
+            if self.round(round, end, callback.as_deref_mut())? {
+                break;
+            }
+        }
+        let best = self.early_stopping.best();
+        let core = ModelCore {
+            objective: self.objective.name().to_string(),
+            num_groups: self.k,
+            base_margin: self.base,
+            num_features: self.train.num_features(),
+            feature_names: self.train.feature_names().map(<[String]>::to_vec),
+            trees: self.trees,
+            best_iteration: best.map(|b| b.0),
+            best_score: best.map(|b| b.1),
+            attributes: BTreeMap::new(),
+        };
+        Ok((core, self.history))
+    }
+
+    /// One boosting round; returns whether training stops after it.
+    fn round(
+        &mut self,
+        round: usize,
+        num_rounds: usize,
+        callback: Option<&mut (dyn TrainCallback + Send + '_)>,
+    ) -> Result<bool> {
+        let pairs_on_device = self.gradients()?;
+        let samples: Vec<Vec<u32>> = (0..self.npt)
+            .map(|p| sample_rows_for_tree(self.train.num_rows(), self.params.subsample, self.params.seed, round, p))
+            .collect();
+        // Line searches of parallel trees read the margins the round's gradients were taken at.
+        let round_margins = if self.npt > 1 { Some(self.margins.clone()) } else { None };
+        let (k, npt) = (self.k, self.npt);
+        for (group, parallel) in (0..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
+            let tree = self.grow_tree(
+                round,
+                group,
+                parallel,
+                &samples[parallel],
+                pairs_on_device,
+                round_margins.as_deref(),
+            )?;
+            self.update_margins(&tree, &samples[parallel], group);
+            self.trees.push(tree);
+        }
+        let (report, watched) = self.evaluate(round, num_rounds)?;
+        let mut stop = self.early_stopping.update(round, watched);
+        if let Some(cb) = callback {
+            stop |= !cb.after_round(&report);
+        }
+        self.history.push(report);
+        Ok(stop)
+    }
+
+    /// This round's gradient pairs at the current margins, from the device session when it computes
+    /// them (returns `true` then), else from the objective on the host.
+    fn gradients(&mut self) -> Result<bool> {
+        let need_host_pairs = self.params.boosting == Boosting::Gradient || self.objective.refresh_leaves();
+        let on_device = match self.session.as_deref_mut() {
+            Some(s) => s.gradients(&self.margins, &mut self.gpairs, need_host_pairs)?,
+            None => false,
+        };
+        if !on_device {
+            let train = self.train;
+            self.objective
+                .gradients(train.labels(), train.weights(), &self.margins, &mut self.gpairs);
+        }
+        Ok(on_device)
+    }
+
+    /// Grows one tree of output `group` on `rows`, sets its leaf values and adds them to the
+    /// margins of the rows it was grown on.
+    fn grow_tree(
+        &mut self,
+        round: usize,
+        group: usize,
+        parallel: usize,
+        rows: &[u32],
+        pairs_on_device: bool,
+        round_margins: Option<&[f64]>,
+    ) -> Result<Tree> {
+        let Trainer {
+            params,
+            objective,
+            train,
+            split,
+            session,
+            k,
+            eta,
+            sp,
+            limits,
+            line_search,
+            margins,
+            gpairs,
+            group_pairs,
+            scratch,
+            ..
+        } = self;
+        let (params, train, k) = (*params, *train, *k);
+        // The pairs the tree is fitted to: this output's pairs; for first-order boosting the
+        // hessian is replaced by the sample weight (a least-squares fit to the negative gradient).
+        let on_device = pairs_on_device && params.boosting == Boosting::Newton;
+        let fit: &[GradPair] = if group_pairs.is_empty() || on_device {
+            gpairs
+        } else {
+            if parallel == 0 {
+                group_pairs.par_iter_mut().enumerate().for_each(|(i, gp)| {
+                    let g = gpairs[i * k + group];
+                    *gp = match params.boosting {
+                        Boosting::Newton => g,
+                        Boosting::Gradient => GradPair::new(g.grad, train.weight(i)),
+                    };
+                });
+            }
+            group_pairs
+        };
+        let columns = ColumnSampler::for_tree(
+            train.num_features(),
+            [
+                params.colsample_bytree,
+                params.colsample_bylevel,
+                params.colsample_bynode,
+            ],
+            params.max_depth,
+            params.seed,
+            round,
+            group,
+            parallel,
+        );
+        let inputs = TreeInputs {
+            params,
+            train,
+            fit,
+            rows,
+            split: *sp,
+            seed: position_seed(params.seed, &[round as u64, group as u64, parallel as u64]),
+            group,
+            pairs_on_device: on_device,
+        };
+        let (mut backend, renew) = split.tree_backend(&inputs, session.as_deref_mut(), scratch)?;
+        let nodes = grow_tree(backend.as_mut(), limits, &columns)?;
+        let tree = finish_tree(
+            &nodes,
+            backend.as_ref(),
+            &LeafContext {
+                params,
+                eta: *eta,
+                split: sp,
+                objective: *objective,
+                train,
+                margins: round_margins.unwrap_or(margins),
+                gpairs,
+                group,
+                num_groups: k,
+                line_search: *line_search,
+                renew,
+            },
+        )?;
+        // The rows the tree was grown on get their leaf's value through the partition.
+        let leaves: Vec<(usize, f64)> = (0..nodes.len())
+            .filter(|&id| nodes[id].is_leaf())
+            .map(|id| (id, tree.value[id] as f64))
+            .collect();
+        backend.add_to_rows(&leaves, margins, k, group)?;
+        drop(backend);
+        if let Some(s) = session.as_deref_mut() {
+            s.after_tree(&nodes, &tree, group)?;
+        }
+        Ok(tree)
+    }
+
+    /// Adds a new tree of output `group` to the margins it has not reached yet: the training rows
+    /// outside its sample `rows` (by walking the tree over their values) and every evaluation set.
+    fn update_margins(&mut self, tree: &Tree, rows: &[u32], group: usize) {
+        let (train, k) = (self.train, self.k);
+        let n = train.num_rows();
+        if rows.len() != n {
+            let mut in_sample = vec![false; n];
+            for &r in rows {
+                in_sample[r as usize] = true;
+            }
+            self.margins
+                .par_chunks_mut(k)
+                .enumerate()
+                .filter(|(i, _)| !in_sample[*i])
+                .for_each(|(i, m)| {
+                    m[group] += tree.value[tree.leaf_by(|f| train.column(f).get(i))] as f64;
+                });
+        }
+        for set in self.eval_sets.iter_mut() {
+            add_trees(std::slice::from_ref(tree), |_| group, set.data, k, &mut set.margins);
+        }
+    }
+
+    /// Every metric on every evaluation set; with the value early stopping watches (the last set's
+    /// first metric) and whether higher is better for it.
+    fn evaluate(&self, round: usize, num_rounds: usize) -> Result<(RoundReport, Option<(f64, bool)>)> {
+        let mut report = RoundReport {
+            round,
+            num_rounds,
+            evals: Vec::new(),
+        };
+        let mut watched = None;
+        for set in &self.eval_sets {
+            let scores = scores_of(self.objective, &set.margins, self.k);
+            for (mi, m) in self.metrics.iter().enumerate() {
+                let v = m.evaluate(&scores, self.k, set.data.labels(), set.data.weights(), &self.ctx)?;
+                report.evals.push((set.name.to_string(), m.to_string(), v));
+                if mi == 0 {
+                    watched = Some((v, m.higher_is_better()));
+                }
+            }
+        }
+        Ok((report, watched))
+    }
+}

@@ -1,0 +1,9 @@
+//! Helpers shared by several stages: run-time SIMD dispatch ([`simd`]), a portable vectorisable
+//! `exp` ([`fastmath`]), memory prefetch ([`prefetch`]), atomic file writes ([`atomic_file`]) and
+//! weighted statistics ([`stats`]).
+
+pub(crate) mod atomic_file;
+pub(crate) mod fastmath;
+pub(crate) mod prefetch;
+pub(crate) mod simd;
+pub(crate) mod stats;
