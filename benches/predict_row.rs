@@ -10,7 +10,6 @@
 //! once, on a model of 5 trees: a smoke test.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::cell::Cell;

@@ -1045,7 +1045,7 @@ fn bundled_breast_cancer_example() {
     let printed: f64 = out
         .split("valid-auc:")
         .nth(1)
-        .and_then(|rest| rest.split(|c: char| c == ' ' || c == ';').next())
+        .and_then(|rest| rest.split([' ', ';']).next())
         .unwrap_or_else(|| panic!("no valid-auc in {out}"))
         .parse()
         .unwrap();

@@ -13,8 +13,8 @@ fn main() -> Result<()> {
     let mut cols = vec![vec![0f32; n]; nf];
     let mut y = vec![0f32; n];
     for i in 0..n {
-        for j in 0..nf {
-            cols[j][i] = (rnd() * 2.0 - 1.0) as f32;
+        for col in cols.iter_mut() {
+            col[i] = (rnd() * 2.0 - 1.0) as f32;
         }
         let z =
             cols[0][i] as f64 * 2.0 + (cols[1][i] * cols[2][i]) as f64 * 3.0 + (cols[3][i] as f64 * 3.0).sin() + rnd()

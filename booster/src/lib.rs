@@ -83,7 +83,7 @@ pub use train::device::DeviceBackend;
 pub use train::trainer::{RoundReport, TrainCallback, TrainOptions};
 pub use util::atomic_file::write_atomically;
 
-/// What an accelerator backend needs from the training internals: the [`TreeBackend`] seam the
+/// What an accelerator backend needs from the training internals: the [`TreeBackend`](backend::TreeBackend) seam the
 /// growers call, the device session it runs in, the cut points and quantized matrix it uploads, and
 /// the split search it must agree with. Not needed to train or predict.
 pub mod backend {

@@ -90,8 +90,9 @@ fn random_forest_mode_grows_and_averages_parallel_trees() {
     let e_rf = rmse(rf.evaluate(&test, &[]).unwrap());
     let labels = test.labels();
     let mut rows = Vec::new();
-    let mut tree_mse = vec![0f64; 8];
+    let mut tree_mse = [0f64; 8];
     let mut forest_mse = 0f64;
+    #[allow(clippy::needless_range_loop)] // row i of the data set and its label
     for i in 0..test.num_rows() {
         test.rows_into(i, i + 1, &mut rows);
         let own: Vec<f64> = rf

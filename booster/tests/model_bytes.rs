@@ -22,7 +22,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// The pinned cases: a name, the parameters, and the label: 0 regression, 1 binary, 2 three
 /// classes, 3 counts.
-const CASES: &[(&str, &[(&str, &str)], u8)] = &[
+type Case = (&'static str, &'static [(&'static str, &'static str)], u8);
+const CASES: &[Case] = &[
     ("hist-quantized-binary", &[("objective", "binary:logistic")], 1),
     (
         "hist-f64-regression-lossguide",

@@ -39,7 +39,9 @@ fn first_and_last(b: &Booster) -> (f64, f64) {
 #[test]
 fn every_objective_trains_and_improves() {
     let positive = |x: &[f32], r: &mut StdRng| (signal(x) + 3.5 + r.random_range(0.0f32..0.5)).max(0.01);
-    let cases: Vec<(&str, Box<dyn Fn(&[f32], &mut StdRng) -> f32>, Vec<(&str, &str)>)> = vec![
+    type Labeller = Box<dyn Fn(&[f32], &mut StdRng) -> f32>;
+    type Case = (&'static str, Labeller, Vec<(&'static str, &'static str)>);
+    let cases: Vec<Case> = vec![
         (
             "reg:squarederror",
             Box::new(|x, r| signal(x) + r.random_range(-0.3f32..0.3)),
@@ -611,7 +613,7 @@ proptest! {
     ) {
         let train = make_data(5_000, 6, seed, |x, r| {
             let s = signal(x) + r.random_range(-0.5f32..0.5);
-            s.max(0.0).min(1.0).round()
+            s.clamp(0.0, 1.0).round()
         });
         let mut p = params(&[("objective", objective), ("num_round", "4"), ("grow_policy", policy),
             ("max_leaves", "16"), ("subsample", subsample), ("colsample_bynode", "0.8"), ("max_bin", "64")]);
@@ -716,6 +718,7 @@ fn sparse_columns_train_and_predict_like_their_dense_twins() {
     let (n, nf) = (3000, 6);
     let mut dense = vec![vec![f32::NAN; n]; nf];
     let mut sparse: Vec<(Vec<u32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); nf];
+    #[allow(clippy::needless_range_loop)] // row-major draws written into two column layouts
     for i in 0..n {
         for j in 0..nf {
             if rng.random::<f32>() < 0.2 {

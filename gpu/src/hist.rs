@@ -5,11 +5,12 @@
 //! Determinism: every sum is an integer sum (see `kernels/hist.cu`), so the result does not depend on
 //! the order in which blocks and atomics run.
 
-use cudarc::driver::{CudaSlice, CudaView, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 
 use crate::context::Gpu;
 use crate::error::{Ctx, Result};
-use crate::layout::{chunk_table, feature_groups, fixed_scale, grid_for, BLOCK, HIST_CHUNK_ROWS, MAX_SHARED_BINS};
+use crate::launch::{self, BinKernel};
+use crate::layout::{chunk_table, feature_groups, fixed_scale, HIST_CHUNK_ROWS, MAX_SHARED_BINS};
 
 /// The quantized matrix on the device (uploaded once per training).
 pub enum DeviceBins {
@@ -48,7 +49,8 @@ impl HistLayout {
             ngroups: (groups.len() - 1).max(1) as u32,
             groups_dev: gpu.stream.clone_htod(&groups).ctx("uploading feature groups")?,
             use_shared,
-            shared_bytes: if use_shared { (widest * 16) as u32 } else { 0 },
+            // A (grad, hess) pair of u64 per bin of the widest group.
+            shared_bytes: launch::shared_bytes::<[u64; 2]>(use_shared, widest),
         })
     }
 
@@ -72,11 +74,7 @@ pub fn quantize(
 ) -> Result<(f64, f64)> {
     let mut absmax = gpu.stream.alloc_zeros::<u32>(2).ctx("allocating")?;
     let (stride, group, m32) = (stride as u32, group as u32, m as u32);
-    let cfg = LaunchConfig {
-        grid_dim: (grid_for(m).min(1024), 1, 1),
-        block_dim: (BLOCK, 1, 1),
-        shared_mem_bytes: 0,
-    };
+    let cfg = launch::grid_stride_capped(m, 1024);
     // SAFETY: the argument list matches grad_absmax's signature; rows[..m] are row ids below the
     // number of rows, and gpair holds (rows * stride) pairs.
     unsafe {
@@ -97,11 +95,7 @@ pub fn quantize(
         fixed_scale(f32::from_bits(mx[0]), m),
         fixed_scale(f32::from_bits(mx[1]), m),
     );
-    let cfg = LaunchConfig {
-        grid_dim: (grid_for(m), 1, 1),
-        block_dim: (BLOCK, 1, 1),
-        shared_mem_bytes: 0,
-    };
+    let cfg = launch::grid_stride(m);
     // SAFETY: as above; q holds 2 values per row of the data.
     unsafe {
         gpu.stream
@@ -123,11 +117,7 @@ pub fn quantize(
 /// Fills `rows[..m]` with 0..m.
 pub fn iota(gpu: &Gpu, rows: &mut CudaSlice<u32>, m: usize) -> Result<()> {
     let m32 = m as u32;
-    let cfg = LaunchConfig {
-        grid_dim: (grid_for(m), 1, 1),
-        block_dim: (BLOCK, 1, 1),
-        shared_mem_bytes: 0,
-    };
+    let cfg = launch::grid_stride(m);
     // SAFETY: rows holds at least m values.
     unsafe {
         gpu.stream
@@ -158,52 +148,26 @@ pub fn build(
         return Ok(());
     }
     let chunks = gpu.stream.clone_htod(&table).ctx("uploading histogram chunks")?;
-    let cfg = LaunchConfig {
-        grid_dim: (nchunks as u32, layout.ngroups, 1),
-        block_dim: (BLOCK, 1, 1),
-        shared_mem_bytes: layout.shared_bytes,
-    };
-    match bins {
-        DeviceBins::U8(b) => build_with(gpu, "hist_build_u8", b, layout, rows, q, &chunks, cfg, hist),
-        DeviceBins::U16(b) => build_with(gpu, "hist_build_u16", b, layout, rows, q, &chunks, cfg, hist),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn build_with<T>(
-    gpu: &Gpu,
-    name: &str,
-    bins: &CudaSlice<T>,
-    layout: &HistLayout,
-    rows: &CudaSlice<u32>,
-    q: &CudaSlice<i64>,
-    chunks: &CudaSlice<u32>,
-    cfg: LaunchConfig,
-    hist: &mut CudaSlice<u64>,
-) -> Result<()> {
+    let cfg = launch::per_chunk(nchunks, layout.ngroups, layout.shared_bytes);
     let nf = layout.nf as u32;
     let total_bins = layout.total_bins as u32;
     let use_shared = layout.use_shared as u32;
-    // SAFETY: the argument list matches hist_build_*'s signature (bins, nf, rows, q, chunks, groups,
-    // offsets, total_bins, use_shared, hist); every chunk's positions are inside `rows`, every stored
-    // bin of feature f is below offsets[f + 1] - offsets[f] (BinMapper's guarantee), every slot is
-    // inside `hist`, and the dynamic shared memory holds the widest feature group.
-    unsafe {
-        gpu.stream
-            .launch_builder(gpu.function(name)?)
-            .arg(bins)
-            .arg(&nf)
-            .arg(rows)
-            .arg(q)
-            .arg(chunks)
-            .arg(&layout.groups_dev)
-            .arg(&layout.offsets_dev)
-            .arg(&total_bins)
-            .arg(&use_shared)
-            .arg(hist)
-            .launch(cfg)
-    }
-    .ctx(name)?;
+    let (mut args, name) = launch::with_bins(gpu, BinKernel::HIST_BUILD, bins)?;
+    args.arg(&nf)
+        .arg(rows)
+        .arg(q)
+        .arg(&chunks)
+        .arg(&layout.groups_dev)
+        .arg(&layout.offsets_dev)
+        .arg(&total_bins)
+        .arg(&use_shared)
+        .arg(hist);
+    // SAFETY: the argument list (bins pushed by `with_bins`, then the rest) matches hist_build_*'s
+    // signature (bins, nf, rows, q, chunks, groups, offsets, total_bins, use_shared, hist); every
+    // chunk's positions are inside `rows`, every stored bin of feature f is below
+    // offsets[f + 1] - offsets[f] (BinMapper's guarantee), every slot is inside `hist`, and the
+    // dynamic shared memory holds the widest feature group.
+    unsafe { args.launch(cfg) }.ctx(name)?;
     Ok(())
 }
 
@@ -218,11 +182,7 @@ pub fn subtract(
 ) -> Result<()> {
     let len = layout.slot_len();
     let (dst, small, len32) = (dst_slot as u32, small_slot as u32, len as u32);
-    let cfg = LaunchConfig {
-        grid_dim: (grid_for(len), 1, 1),
-        block_dim: (BLOCK, 1, 1),
-        shared_mem_bytes: 0,
-    };
+    let cfg = launch::grid_stride(len);
     // SAFETY: both slots are inside `level` and `parent` holds one slot.
     unsafe {
         gpu.stream

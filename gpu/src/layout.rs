@@ -1,6 +1,6 @@
-//! Host-side layouts and launch arithmetic, kept in plain Rust so that they are unit tested without
-//! a GPU: row-chunk tables, feature groups for shared-memory histograms, the fixed-point scale, and
-//! split-record decoding.
+//! Host-side layouts, kept in plain Rust so that they are unit tested without a GPU: row-chunk
+//! tables, feature groups for shared-memory histograms, the fixed-point scale, and split-record
+//! decoding. Launch configurations are in [`crate::launch`].
 
 /// Threads per block of the row kernels (a multiple of 32: the partition scatter ranks rows with
 /// warp ballots).
@@ -16,12 +16,6 @@ pub const MAX_SHARED_BINS: usize = 3072;
 pub const SPLIT_RECORD_WORDS: usize = 7;
 /// `feature` of a record without a split.
 pub const NO_FEATURE: u64 = u64::MAX;
-
-/// Blocks for a grid-stride kernel over `n` items (at least 1, at most 65,535 x 16 so that big
-/// inputs loop inside the kernel).
-pub fn grid_for(n: usize) -> u32 {
-    (n.div_ceil(BLOCK as usize)).clamp(1, 65_535 * 16) as u32
-}
 
 /// Cuts each `(slot, begin, end)` range into chunks of at most `chunk` positions: 3 u32 per chunk
 /// (slot, begin, end). Empty ranges get no chunk. Also returns the first chunk of each range (and

@@ -14,6 +14,7 @@
 //! - One module per job: [`context`] (driver, device, kernel loading), [`kernels`] (the CUDA C
 //!   sources and NVRTC), [`hist`], [`split`], [`partition`], [`objective`], [`predict`], [`backend`];
 //!   [`layout`] holds the host-side arithmetic (chunk tables, fixed point, split records);
+//!   [`launch`] the kernels' launch configurations and the u8/u16 bin-width dispatch;
 //!   [`profile`] the opt-in per-phase training times (`SYLVAN_GPU_PROFILE=1`).
 //!
 //! Histogram sums are 64-bit fixed point (integer atomics), so they are deterministic.
@@ -46,6 +47,7 @@ pub mod context;
 pub mod error;
 pub mod hist;
 pub mod kernels;
+pub mod launch;
 pub mod layout;
 pub mod objective;
 pub mod partition;

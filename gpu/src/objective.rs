@@ -1,12 +1,12 @@
 //! Gradient pairs of the common built-in objectives on the device (squared error, logistic,
 //! softmax); every other objective is computed on the host and uploaded per tree.
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, PushKernelArg};
 use sylvan_booster::{ObjectiveKind, Params};
 
 use crate::context::Gpu;
 use crate::error::{Ctx, Result};
-use crate::layout::{grid_for, BLOCK};
+use crate::launch;
 
 /// An objective whose gradients the device computes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,15 +55,13 @@ pub fn gradients(
     out: &mut CudaSlice<f32>,
 ) -> Result<()> {
     let n32 = n as u32;
-    let cfg = LaunchConfig {
-        grid_dim: (grid_for(n), 1, 1),
-        block_dim: (BLOCK, 1, 1),
-        shared_mem_bytes: 0,
-    };
+    let cfg = launch::grid_stride(n);
     let s = &gpu.stream;
-    // SAFETY (all three): the argument lists match the kernels' signatures; margins hold n x k
-    // values, labels and weights n, out 2 x n x k.
+    // In all three launches margins hold n x k values (k = 1 but for softmax), labels and weights
+    // n, out 2 x n x k.
     let r = match objective {
+        // SAFETY: the argument list matches grad_squared's signature (margins, labels, weights, n,
+        // out); the buffer sizes are as above.
         DeviceObjective::SquaredError => unsafe {
             s.launch_builder(gpu.function("grad_squared")?)
                 .arg(margins)
@@ -73,6 +71,8 @@ pub fn gradients(
                 .arg(out)
                 .launch(cfg)
         },
+        // SAFETY: the argument list matches grad_logistic's signature (margins, labels, weights,
+        // scale_pos_weight, n, out); the buffer sizes are as above.
         DeviceObjective::Logistic { scale_pos_weight } => unsafe {
             s.launch_builder(gpu.function("grad_logistic")?)
                 .arg(margins)
@@ -85,6 +85,8 @@ pub fn gradients(
         },
         DeviceObjective::Softmax { k } => {
             let k32 = k as u32;
+            // SAFETY: the argument list matches grad_softmax's signature (margins, labels, weights,
+            // n, k, out); the buffer sizes are as above.
             unsafe {
                 s.launch_builder(gpu.function("grad_softmax")?)
                     .arg(margins)

@@ -1,12 +1,13 @@
 //! Stable row partitioning on the device: all nodes of a level in one launch sequence (count, scan,
 //! scatter, copy back); only the number of left rows per node comes back to the host.
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, PushKernelArg};
 
 use crate::context::Gpu;
 use crate::error::{Ctx, Result};
 use crate::hist::DeviceBins;
-use crate::layout::{chunk_table, grid_for, BLOCK, PARTITION_CHUNK_ROWS};
+use crate::launch::{self, BinKernel};
+use crate::layout::{chunk_table, BLOCK, PARTITION_CHUNK_ROWS};
 
 /// One node to split: its rows `rows[begin..end]` go left when their bin of `feature` is at most
 /// `bin`, or is `missing_bin` and `default_left`.
@@ -78,42 +79,20 @@ pub fn apply(
         let first_dev = s.clone_htod(&first).ctx("uploading partition chunks")?;
         let mut chunk_left = s.alloc_zeros::<u32>(nchunks).ctx("allocating")?;
         let mut chunk_before = s.alloc_zeros::<u32>(nchunks).ctx("allocating")?;
-        let per_chunk = LaunchConfig {
-            grid_dim: (nchunks as u32, 1, 1),
-            block_dim: (BLOCK, 1, 1),
-            shared_mem_bytes: 0,
-        };
+        let per_chunk = launch::per_chunk(nchunks, 1, 0);
+        let per_task = launch::grid_stride(tasks.len());
         let nf32 = nf as u32;
         let ntasks = tasks.len() as u32;
-        match bins {
-            DeviceBins::U8(b) => count(
-                gpu,
-                "partition_count_u8",
-                b,
-                nf32,
-                rows,
-                &chunks,
-                &tasks_dev,
-                &mut chunk_left,
-                per_chunk,
-            )?,
-            DeviceBins::U16(b) => count(
-                gpu,
-                "partition_count_u16",
-                b,
-                nf32,
-                rows,
-                &chunks,
-                &tasks_dev,
-                &mut chunk_left,
-                per_chunk,
-            )?,
-        }
-        let per_task = LaunchConfig {
-            grid_dim: (grid_for(tasks.len()), 1, 1),
-            block_dim: (BLOCK, 1, 1),
-            shared_mem_bytes: 0,
-        };
+        let (mut args, name) = launch::with_bins(gpu, BinKernel::PARTITION_COUNT, bins)?;
+        args.arg(&nf32)
+            .arg(&*rows)
+            .arg(&chunks)
+            .arg(&tasks_dev)
+            .arg(&mut chunk_left);
+        // SAFETY: the argument list (bins pushed by `with_bins`, then the rest) matches
+        // partition_count_*'s signature; chunk positions are inside `rows`, row ids below the
+        // matrix's rows, task features below nf.
+        unsafe { args.launch(per_chunk) }.ctx(name)?;
         // SAFETY: matches partition_scan's signature; first_dev has ntasks + 1 entries, the chunk
         // arrays nchunks, task_left ntasks.
         unsafe {
@@ -126,40 +105,18 @@ pub fn apply(
                 .launch(per_task)
         }
         .ctx("partition_scan")?;
-        let name = match bins {
-            DeviceBins::U8(_) => "partition_scatter_u8",
-            DeviceBins::U16(_) => "partition_scatter_u16",
-        };
-        let f = gpu.function(name)?;
-        // SAFETY: matches partition_scatter_*'s signature; every chunk lies inside its task's range,
-        // which lies inside `rows` and `scratch` (same length); BLOCK is a multiple of 32.
-        let launched = match bins {
-            DeviceBins::U8(b) => unsafe {
-                s.launch_builder(f)
-                    .arg(b)
-                    .arg(&nf32)
-                    .arg(&*rows)
-                    .arg(&chunks)
-                    .arg(&tasks_dev)
-                    .arg(&chunk_before)
-                    .arg(&task_left)
-                    .arg(&mut *scratch)
-                    .launch(per_chunk)
-            },
-            DeviceBins::U16(b) => unsafe {
-                s.launch_builder(f)
-                    .arg(b)
-                    .arg(&nf32)
-                    .arg(&*rows)
-                    .arg(&chunks)
-                    .arg(&tasks_dev)
-                    .arg(&chunk_before)
-                    .arg(&task_left)
-                    .arg(&mut *scratch)
-                    .launch(per_chunk)
-            },
-        };
-        launched.ctx(name)?;
+        let (mut args, name) = launch::with_bins(gpu, BinKernel::PARTITION_SCATTER, bins)?;
+        args.arg(&nf32)
+            .arg(&*rows)
+            .arg(&chunks)
+            .arg(&tasks_dev)
+            .arg(&chunk_before)
+            .arg(&task_left)
+            .arg(&mut *scratch);
+        // SAFETY: the argument list (bins pushed by `with_bins`, then the rest) matches
+        // partition_scatter_*'s signature; every chunk lies inside its task's range, which lies
+        // inside `rows` and `scratch` (same length); BLOCK is a multiple of 32.
+        unsafe { args.launch(per_chunk) }.ctx(name)?;
         // SAFETY: matches partition_copy's signature; chunk positions are inside both arrays.
         unsafe {
             s.launch_builder(gpu.function("partition_copy")?)
@@ -173,35 +130,6 @@ pub fn apply(
     let lefts = s.clone_dtoh(&task_left).ctx("downloading partition counts")?;
     gpu.sync()?;
     Ok(lefts.into_iter().map(|l| l as usize).collect())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn count<T>(
-    gpu: &Gpu,
-    name: &str,
-    bins: &CudaSlice<T>,
-    nf: u32,
-    rows: &CudaSlice<u32>,
-    chunks: &CudaSlice<u32>,
-    tasks: &CudaSlice<u32>,
-    chunk_left: &mut CudaSlice<u32>,
-    cfg: LaunchConfig,
-) -> Result<()> {
-    // SAFETY: matches partition_count_*'s signature; chunk positions are inside `rows`, row ids
-    // below the matrix's rows, task features below nf.
-    unsafe {
-        gpu.stream
-            .launch_builder(gpu.function(name)?)
-            .arg(bins)
-            .arg(&nf)
-            .arg(rows)
-            .arg(chunks)
-            .arg(tasks)
-            .arg(chunk_left)
-            .launch(cfg)
-    }
-    .ctx(name)?;
-    Ok(())
 }
 
 /// What the four kernels compute, on the host, tile by tile as the scatter kernel does (the

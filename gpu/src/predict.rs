@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, PushKernelArg};
 use sylvan_booster::backend::objective_for;
 use sylvan_booster::backend::BinMapper;
 use sylvan_booster::backend::TrainNode;
@@ -14,7 +14,7 @@ use sylvan_booster::{
 use crate::context::Gpu;
 use crate::error::{Ctx, Result};
 use crate::hist::DeviceBins;
-use crate::layout::{grid_for, BLOCK};
+use crate::launch::{self, BinKernel};
 
 /// A grown tree in the layout of `update_margins_*`: 6 i32 per node (left, right, feature, split
 /// bin, default_left, the feature's missing bin; -1 children for leaves) and the node values.
@@ -55,42 +55,19 @@ pub fn update_margins(
     let nodes_dev = gpu.stream.clone_htod(nodes).ctx("uploading a tree")?;
     let values_dev = gpu.stream.clone_htod(values).ctx("uploading a tree")?;
     let (nf32, n32, k32, g32) = (nf as u32, n as u32, k as u32, group as u32);
-    let cfg = LaunchConfig {
-        grid_dim: (grid_for(n), 1, 1),
-        block_dim: (BLOCK, 1, 1),
-        shared_mem_bytes: 0,
-    };
-    // SAFETY (both): the argument lists match update_margins_*'s signature; the tree's children
-    // point inside it and end in leaves, features are below nf, margins hold n x k values.
-    let r = match bins {
-        DeviceBins::U8(b) => unsafe {
-            gpu.stream
-                .launch_builder(gpu.function("update_margins_u8")?)
-                .arg(b)
-                .arg(&nf32)
-                .arg(&n32)
-                .arg(&nodes_dev)
-                .arg(&values_dev)
-                .arg(margins)
-                .arg(&k32)
-                .arg(&g32)
-                .launch(cfg)
-        },
-        DeviceBins::U16(b) => unsafe {
-            gpu.stream
-                .launch_builder(gpu.function("update_margins_u16")?)
-                .arg(b)
-                .arg(&nf32)
-                .arg(&n32)
-                .arg(&nodes_dev)
-                .arg(&values_dev)
-                .arg(margins)
-                .arg(&k32)
-                .arg(&g32)
-                .launch(cfg)
-        },
-    };
-    r.ctx("update_margins")?;
+    let cfg = launch::grid_stride(n);
+    let (mut args, _) = launch::with_bins(gpu, BinKernel::UPDATE_MARGINS, bins)?;
+    args.arg(&nf32)
+        .arg(&n32)
+        .arg(&nodes_dev)
+        .arg(&values_dev)
+        .arg(margins)
+        .arg(&k32)
+        .arg(&g32);
+    // SAFETY: the argument list (bins pushed by `with_bins`, then the rest) matches
+    // update_margins_*'s signature; the tree's children point inside it and end in leaves, features
+    // are below nf, margins hold n x k values.
+    unsafe { args.launch(cfg) }.ctx("update_margins")?;
     Ok(())
 }
 
@@ -298,11 +275,11 @@ impl GpuPredictor {
             s.memcpy_htod(&*out, &mut m_dev.slice_mut(0..rows * k))
                 .ctx("uploading margins")?;
             let (n32, nf32, k32, sh32) = (rows as u32, nf as u32, k as u32, shared as u32);
-            let cfg = LaunchConfig {
-                grid_dim: (rows.div_ceil(threads as usize).clamp(1, 65_535 * 16) as u32, 1, 1),
-                block_dim: (threads, 1, 1),
-                shared_mem_bytes: if shared { nf as u32 * threads * 4 } else { 0 },
-            };
+            let cfg = launch::grid_stride_with(
+                rows,
+                threads,
+                launch::shared_bytes::<f32>(shared, nf * threads as usize),
+            );
             // SAFETY: matches predict_raw's signature; x_dev holds at least nf x rows values
             // (feature f of row i at f * rows + i), the shared memory nf x threads floats when
             // used; every tree's children point inside the packed nodes and end in leaves,

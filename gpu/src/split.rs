@@ -1,7 +1,7 @@
 //! Split search on the device (one thread per node and feature, then one per node), and decoding of
 //! the per-level split records into [`SplitInfo`] on the host.
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, PushKernelArg};
 use sylvan_booster::backend::BinMapper;
 use sylvan_booster::backend::GradStats;
 use sylvan_booster::backend::{SplitInfo, SplitParams, MIN_GAIN};
@@ -9,7 +9,8 @@ use sylvan_booster::backend::{SplitInfo, SplitParams, MIN_GAIN};
 use crate::context::Gpu;
 use crate::error::{Ctx, Result};
 use crate::hist::HistLayout;
-use crate::layout::{decode_split, grid_for, RawSplit, BLOCK, SPLIT_RECORD_WORDS};
+use crate::launch;
+use crate::layout::{decode_split, RawSplit, SPLIT_RECORD_WORDS};
 
 /// The best split of each of `nslots` histogram slots of `hist`; `mask` (nslots x nf) says which
 /// features each slot may split on. Only the small per-slot records come back to the host.
@@ -37,11 +38,7 @@ pub fn find(
         .ctx("allocating split records")?;
     let (tb, nf32, ns32) = (layout.total_bins as u32, nf as u32, nslots as u32);
     let min_gain = MIN_GAIN;
-    let cfg = LaunchConfig {
-        grid_dim: (grid_for(nslots * nf), 1, 1),
-        block_dim: (BLOCK, 1, 1),
-        shared_mem_bytes: 0,
-    };
+    let cfg = launch::grid_stride(nslots * nf);
     // SAFETY: the argument list matches split_features's signature; hist holds nslots slots, mask
     // nslots x nf bytes, per_feature nslots x nf records.
     unsafe {
@@ -64,11 +61,7 @@ pub fn find(
             .launch(cfg)
     }
     .ctx("split_features")?;
-    let cfg = LaunchConfig {
-        grid_dim: (grid_for(nslots), 1, 1),
-        block_dim: (BLOCK, 1, 1),
-        shared_mem_bytes: 0,
-    };
+    let cfg = launch::grid_stride(nslots);
     // SAFETY: per_feature holds nslots x nf records, best nslots records.
     unsafe {
         gpu.stream

@@ -404,12 +404,12 @@ fn host_model_of_the_split_kernels_picks_the_cpu_splits_pseudohuber() {
             let mut total = GradStats::default();
             for &i in rows {
                 let g = pairs[i];
-                total = total + GradStats::new(g.grad as f64, g.hess as f64);
+                total += GradStats::new(g.grad as f64, g.hess as f64);
                 for f in 0..nf {
                     let b = bin_of(i, f);
                     fixed[b].0 += q[i].0;
                     fixed[b].1 += q[i].1;
-                    exact[b] = exact[b] + GradStats::new(g.grad as f64, g.hess as f64);
+                    exact[b] += GradStats::new(g.grad as f64, g.hess as f64);
                 }
             }
             let want = (

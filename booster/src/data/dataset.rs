@@ -104,7 +104,7 @@ impl Dataset {
         if num_features == 0 {
             return Err(Error::data("no feature columns"));
         }
-        if values.len() % num_features != 0 {
+        if !values.len().is_multiple_of(num_features) {
             return Err(Error::ShapeMismatch {
                 what: "row-major values (a multiple of num_features)".into(),
                 expected: values.len() / num_features * num_features,
@@ -151,7 +151,7 @@ impl Dataset {
     /// Attaches base margins (the starting raw prediction of each row, replacing `base_score`):
     /// `num_rows` values, or `num_rows * num_class` row-major for multiclass models.
     pub fn with_base_margin(mut self, margin: Vec<f32>) -> Result<Dataset> {
-        if margin.is_empty() || margin.len() % self.num_rows != 0 {
+        if margin.is_empty() || !margin.len().is_multiple_of(self.num_rows) {
             return Err(Error::ShapeMismatch {
                 what: "base_margin (a multiple of the number of rows)".into(),
                 expected: self.num_rows,

@@ -129,7 +129,19 @@ pub struct OutOfBag {
     pub metrics: Vec<(String, f64)>,
 }
 
-/// A fitted bagging ensemble of boosters; see the [module documentation](self).
+/// A fitted bagging ensemble of boosters.
+///
+/// Bagging (bootstrap aggregation): `n_estimators` boosters, each trained on its own row sample
+/// (drawn with or without replacement) and its own subset of the features, averaged at prediction.
+///
+/// A member's row sample is given to it as sample weights — the original weight times the number of
+/// times the row was drawn — so no rows are copied and rows that were not drawn weigh nothing.
+/// Features left out of a member are hidden from it as all-missing columns, so every member reads
+/// the full data at prediction. Per-node feature sampling is the base learner's `colsample_bynode`.
+///
+/// Rows a member never saw are its out-of-bag rows; averaging each row's predictions over the members
+/// that did not see it gives out-of-bag predictions and an out-of-bag score for every metric — an
+/// estimate of held-out performance without a validation set.
 pub struct Bagging {
     settings: BaggingParams,
     base: Params,

@@ -80,7 +80,17 @@ impl LinearTask {
     }
 }
 
-/// A fitted linear model; see the [module documentation](self).
+/// A fitted linear model.
+///
+/// A regularised linear model: ridge regression, L2-regularised logistic regression (binary) and
+/// multinomial logistic regression (multiclass), fitted by Newton's method (iteratively reweighted
+/// least squares; for multinomial, one class block at a time). Deterministic: every sum runs in row
+/// order.
+///
+/// Features are standardised on the training data (missing values are replaced by the mean, i.e.
+/// 0 after standardising), the penalty `lambda * |w|^2 / 2` applies to the standardised
+/// coefficients but never to the intercept, and sample weights are honoured. Sylvan uses it as the
+/// default meta-learner of [`Stacking`](crate::Stacking) and as a base learner of its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinearModel {
     /// The task it was fitted for.

@@ -244,6 +244,7 @@ impl StackingParams {
 
 /// A fitted base learner.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // a handful per ensemble; boxing would only add indirection
 enum Fitted {
     Booster(Booster),
     Bagging(Bagging),
@@ -315,7 +316,17 @@ impl Fitted {
     }
 }
 
-/// A fitted stacking ensemble; see the [module documentation](self).
+/// A fitted stacking ensemble.
+///
+/// Stacking: base learners' out-of-fold predictions become the features of a meta-learner.
+///
+/// The training rows are split into `k` folds (stratified by class for classification). For every
+/// fold, each base learner is trained on the other folds and predicts the fold; these out-of-fold
+/// scores (probabilities for classification, values for regression; one column per class for
+/// multiclass) — plus the original features with `passthrough` — train the meta-learner (the
+/// regularised [`LinearModel`] by default, or a booster). The base learners are then refit on all
+/// rows, and prediction feeds their scores to the meta-learner. Folds and learners train in
+/// parallel; the result does not depend on the thread count.
 pub struct Stacking {
     settings: StackingParams,
     base: Vec<Fitted>,

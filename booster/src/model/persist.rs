@@ -187,7 +187,7 @@ impl Booster {
         }
         // Trees per round: every output grows `num_parallel_tree` trees (1 in files that predate it).
         let per_round = k * params.num_parallel_tree;
-        if core.trees.len() % per_round != 0 {
+        if !core.trees.len().is_multiple_of(per_round) {
             return Err(Error::model(format!(
                 "{} trees is not a whole number of rounds of {per_round} ({k} outputs x {} parallel trees)",
                 core.trees.len(),

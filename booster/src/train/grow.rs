@@ -36,8 +36,8 @@ pub struct SplitTask {
 }
 
 /// What a grower needs from whoever holds the data: sums, best splits, and row partitioning.
-/// The CPU histogram method implements it in [`crate::train::cpu_backend`], the exact method in
-/// [`crate::train::exact`]; the GPU backend does too. The methods that reach an accelerator can fail
+/// The CPU histogram method implements it (`train/cpu_backend.rs`), so does the exact method
+/// (`train/exact.rs`) and the GPU backend of `sylvan-gpu`. The methods that reach an accelerator can fail
 /// (a driver error), so they return [`Result`].
 pub trait TreeBackend {
     /// Sum of the gradient pairs of the root (all rows of this tree).

@@ -295,7 +295,7 @@ mod tests {
             let mut rows: Vec<u32> = (0..n as u32)
                 .map(|i| i.wrapping_mul(2_654_435_761) % (n as u32 * 3))
                 .collect();
-            let pred = |r: u32| r % 3 == 1 || r % 7 == 0;
+            let pred = |r: u32| r % 3 == 1 || r.is_multiple_of(7);
             let (want, wl) = naive(&rows, pred);
             let mut scratch = vec![0; n];
             let l = stable_partition(&mut rows, &mut scratch, &pred, &|_| {});

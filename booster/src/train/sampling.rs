@@ -123,7 +123,7 @@ impl ColumnSampler {
         };
         let mut rng = stream(seed, &key(2, None));
         let tree = pick(&all, by_tree, &mut rng);
-        let levels = max_depth.max(1).min(64) + 1;
+        let levels = max_depth.clamp(1, 64) + 1;
         let by_level = (0..levels)
             .map(|d| {
                 let mut rng = stream(seed, &key(3, Some(d as u64)));

@@ -44,6 +44,10 @@ pub(crate) struct TreeInputs<'a> {
     pub pairs_on_device: bool,
 }
 
+/// The backend of one tree, with the exact pairs its node sums are to be recomputed from when it
+/// grows the tree from quantized gradients.
+pub(crate) type TreeBackendFor<'t> = (Box<dyn TreeBackend + 't>, Option<&'t [GradPair]>);
+
 /// Buffers a tree backend may fill and borrow, kept by the trainer from tree to tree.
 #[derive(Default)]
 pub(crate) struct BackendScratch {
@@ -75,7 +79,7 @@ impl SplitData {
         t: &TreeInputs<'t>,
         session: Option<&'t mut (dyn DeviceSession + '_)>,
         scratch: &'t mut BackendScratch,
-    ) -> Result<(Box<dyn TreeBackend + 't>, Option<&'t [GradPair]>)> {
+    ) -> Result<TreeBackendFor<'t>> {
         Ok(match (self, session) {
             (SplitData::Hist(..), Some(s)) => {
                 let gradients = if t.pairs_on_device {
@@ -110,7 +114,7 @@ fn cpu_hist_backend<'a>(
     mapper: &'a BinMapper,
     matrix: &'a QuantizedMatrix,
     packed: &'a mut Vec<i64>,
-) -> (Box<dyn TreeBackend + 'a>, Option<&'a [GradPair]>) {
+) -> TreeBackendFor<'a> {
     if t.params.use_quantized_grad {
         if let Some((scale, root)) = quantize_into(t.fit, t.rows, t.seed, packed) {
             let packed: &'a [i64] = packed;
