@@ -13,13 +13,12 @@
 //! ## Example
 //!
 //! ```
-//! use sylvan::{Booster, Dataset, Params, PredictOptions};
+//! use sylvan::{Booster, Dataset, ObjectiveKind, Params, PredictOptions};
 //!
 //! let x: Vec<f32> = (0..200).map(|i| i as f32).collect();
 //! let y: Vec<f32> = x.iter().map(|v| if *v > 100.0 { 1.0 } else { 0.0 }).collect();
 //! let train = Dataset::from_columns(vec![x])?.with_labels(y)?;
-//! let mut params = Params::default();
-//! params.set("objective", "binary:logistic")?;
+//! let params = Params::default().objective(ObjectiveKind::BinaryLogistic);
 //! let booster = Booster::train(&params, &train, &[])?;
 //! let p = booster.predict(&train, PredictOptions::default())?;
 //! assert!(p.values[150] > 0.5 && p.values[50] < 0.5);

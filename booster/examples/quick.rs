@@ -22,17 +22,14 @@ fn main() -> Result<()> {
         y[i] = (z > 0.0) as u8 as f32;
     }
     let d = Dataset::from_columns(cols)?.with_labels(y)?;
-    let mut p = Params::default();
-    for (k, v) in [
-        ("objective", "binary:logistic"),
-        ("num_round", "100"),
-        ("eta", "0.1"),
-        ("max_depth", "8"),
-        ("max_bin", "255"),
-        ("nthread", "2"),
-    ] {
-        p.set(k, v)?;
-    }
+    let p = Params::default()
+        .objective(ObjectiveKind::BinaryLogistic)
+        .num_round(100)
+        .eta(0.1)
+        .max_depth(8)
+        .max_bin(255)
+        .nthread(2)
+        .validated()?;
     let t = Instant::now();
     let m = sylvan_booster::backend::BinMapper::fit(&d, 255);
     println!("binning {:.2}s", t.elapsed().as_secs_f64());

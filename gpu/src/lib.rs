@@ -20,7 +20,7 @@
 //! Histogram sums are 64-bit fixed point (integer atomics), so they are deterministic.
 //!
 //! ```
-//! use sylvan_booster::{Booster, Dataset, Params, TrainOptions};
+//! use sylvan_booster::{Booster, Dataset, Device, Params, TrainOptions};
 //!
 //! // Never panics, also on machines without CUDA.
 //! println!("CUDA available: {}", sylvan_gpu::cuda_available());
@@ -29,8 +29,7 @@
 //!         let x: Vec<f32> = (0..1000).map(|i| i as f32).collect();
 //!         let y: Vec<f32> = x.iter().map(|v| (*v > 500.0) as u8 as f32).collect();
 //!         let train = Dataset::from_columns(vec![x])?.with_labels(y)?;
-//!         let mut params = Params::default();
-//!         params.set("device", "cuda")?;
+//!         let params = Params::default().device(Device::Cuda(0));
 //!         let options = TrainOptions { device: Some(std::sync::Arc::new(backend)), ..Default::default() };
 //!         let booster = Booster::train_with(&params, &train, &[], options)?;
 //!         assert_eq!(booster.num_trees(), 10);

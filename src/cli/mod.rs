@@ -44,7 +44,11 @@ pub enum Command {
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Train(args) => train::run(&args),
+        // The config file says whether an ensemble or a plain booster is trained.
+        Command::Train(args) => match ensemble::config_of(args.config.as_deref(), &args.sets)? {
+            Some(config) => ensemble::train(&args, config),
+            None => train::run(&args),
+        },
         Command::Predict(args) => predict::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Inspect(args) => inspect::run(&args),

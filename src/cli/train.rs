@@ -52,11 +52,8 @@ pub struct TrainArgs {
     pub no_eval: bool,
 }
 
-/// Runs `sylvan train`.
+/// Runs `sylvan train` for a plain booster (an `[ensemble]` config goes to `ensemble::train`).
 pub fn run(args: &TrainArgs) -> Result<()> {
-    if let Some(ensemble) = super::ensemble::config_of(args.config.as_deref(), &args.sets)? {
-        return super::ensemble::train(args, ensemble);
-    }
     let start = Instant::now();
     check_model_out(&args.model_out)?;
     let params = super::params::build(args.config.as_deref(), &args.sets)?;

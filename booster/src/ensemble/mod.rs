@@ -11,12 +11,14 @@
 pub mod bagging;
 pub mod linear;
 pub mod stacking;
+pub mod stacking_params;
 
 use std::path::Path;
 
 pub use bagging::{Bagging, BaggingParams, OutOfBag};
 pub use linear::{LinearModel, LinearParams, LinearTask};
-pub use stacking::{BaseLearner, MetaLearner, Stacking, StackingParams};
+pub use stacking::Stacking;
+pub use stacking_params::{BaseLearner, MetaLearner, StackingParams};
 
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
