@@ -95,6 +95,8 @@ impl SplitData {
                 None,
             ),
             (SplitData::Blocks(blocks), _) => {
+                // The previous tree's sketch goes first, so that two sketches never coexist.
+                scratch.sketch = None;
                 let fit = t.fit;
                 let weight = |r: usize| fit[r].hess.max(0.0) as f64;
                 let mapper = BinMapper::from_blocks(blocks, &weight, t.params.approx_bins());

@@ -11,58 +11,40 @@
 pub(crate) enum Isa {
     /// The x86-64 baseline (SSE2), or any other architecture.
     Baseline,
-    /// AVX2.
+    /// AVX2 (named by the tests that run the AVX2 variant; dispatch reaches it by falling back).
+    #[cfg_attr(not(test), allow(dead_code))]
     Avx2,
     /// AVX-512 with the listed extensions.
     Avx512,
 }
 
+#[cfg(test)]
 impl Isa {
-    /// Whether the processor has every feature in `features`.
-    #[inline]
-    pub(crate) fn has(features: &[&str]) -> bool {
+    /// Every instruction set the processor has (the baseline first), for tests that compare the
+    /// variants; `avx512` lists the features the AVX-512 variant needs.
+    pub(crate) fn available(avx512: &[&str]) -> Vec<Isa> {
         #[cfg(target_arch = "x86_64")]
         {
-            features.iter().all(|f| match *f {
+            let has = |f: &str| match f {
                 "avx2" => std::arch::is_x86_feature_detected!("avx2"),
                 "avx512f" => std::arch::is_x86_feature_detected!("avx512f"),
                 "avx512dq" => std::arch::is_x86_feature_detected!("avx512dq"),
-                "avx512bw" => std::arch::is_x86_feature_detected!("avx512bw"),
-                "avx512vl" => std::arch::is_x86_feature_detected!("avx512vl"),
                 _ => false,
-            })
+            };
+            let mut out = vec![Isa::Baseline];
+            if has("avx2") {
+                out.push(Isa::Avx2);
+            }
+            if avx512.iter().all(|f| has(f)) {
+                out.push(Isa::Avx512);
+            }
+            out
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = features;
-            false
+            let _ = avx512;
+            vec![Isa::Baseline]
         }
-    }
-
-    /// The widest instruction set the processor has, given the features the AVX-512 variant needs.
-    #[inline]
-    pub(crate) fn widest(avx512: &[&str]) -> Isa {
-        if Isa::has(avx512) {
-            Isa::Avx512
-        } else if Isa::has(&["avx2"]) {
-            Isa::Avx2
-        } else {
-            Isa::Baseline
-        }
-    }
-
-    /// Every instruction set the processor has (the baseline first), for tests that compare the
-    /// variants.
-    #[cfg(test)]
-    pub(crate) fn available(avx512: &[&str]) -> Vec<Isa> {
-        let mut out = vec![Isa::Baseline];
-        if Isa::has(&["avx2"]) {
-            out.push(Isa::Avx2);
-        }
-        if Isa::has(avx512) {
-            out.push(Isa::Avx512);
-        }
-        out
     }
 }
 
@@ -76,7 +58,8 @@ impl Isa {
 /// }
 /// ```
 /// defines `exp_in_place(values)`, which runs `exp_loop(values)` compiled for AVX-512 (when the
-/// processor has every listed feature), else for AVX2, else for the baseline; and
+/// processor has every listed feature), else for AVX2, else for the baseline (the checks are
+/// `is_x86_feature_detected!`, a cached flag read); and
 /// `exp_in_place_at(isa, values)`, which runs the variant for `isa` when the processor has it (the
 /// next narrower one otherwise) — for tests that compare the variants. The kernel must be
 /// `#[inline(always)]` so that each variant compiles its own copy. Generic parameters go in brackets
@@ -85,12 +68,12 @@ macro_rules! simd_dispatch {
     (
         $(#[$meta:meta])*
         $vis:vis fn $name:ident $([$($gp:tt)*])?, at $at:ident ( $($arg:ident : $ty:ty),* $(,)? ) $(-> $ret:ty)? = $kernel:path;
-        avx512 needs [$($feat:literal),+ $(,)?]
+        avx512 needs [$($feat:tt),+ $(,)?]
     ) => {
         $(#[$meta])*
         #[inline]
         $vis fn $name $(<$($gp)*>)? ( $($arg: $ty),* ) $(-> $ret)? {
-            $at($crate::util::simd::Isa::widest(&[$($feat),+]), $($arg),*)
+            $at($crate::util::simd::Isa::Avx512, $($arg),*)
         }
 
         #[doc = concat!("[`", stringify!($name), "`] compiled for `isa` when the processor has it, else for the next narrower instruction set.")]
@@ -106,12 +89,12 @@ macro_rules! simd_dispatch {
                 unsafe fn avx2 $(<$($gp)*>)? ( $($arg: $ty),* ) $(-> $ret)? {
                     $kernel($($arg),*)
                 }
-                if isa == Isa::Avx512 && Isa::has(&[$($feat),+]) {
+                if isa == Isa::Avx512 $(&& std::arch::is_x86_feature_detected!($feat))+ {
                     // SAFETY: the processor has every feature `avx512` is compiled for (checked
                     // on this line).
                     return unsafe { avx512($($arg),*) };
                 }
-                if isa != Isa::Baseline && Isa::has(&["avx2"]) {
+                if isa != Isa::Baseline && std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the processor has AVX2 (checked on this line).
                     return unsafe { avx2($($arg),*) };
                 }
