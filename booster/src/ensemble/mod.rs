@@ -24,7 +24,7 @@ use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::metric::{Metric, MetricContext};
 use crate::model::booster::Booster;
-use crate::model::file::{ensemble_kind, read_file};
+use crate::model::file::{ensemble_kind, read_file, with_path};
 use crate::params::{ObjectiveKind, Params};
 use crate::predict::{PredictOptions, PredictOutput, Predictions};
 
@@ -45,14 +45,21 @@ impl Model {
     /// Loads a model file of any kind (a booster in JSON or binary form, or an ensemble).
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
         let path = path.as_ref();
-        match ensemble_kind(&read_file(path)?) {
-            Some("bagging") => Bagging::load(path).map(Model::Bagging),
-            Some("stacking") => Stacking::load(path).map(Model::Stacking),
+        // The file is read once; `ensemble_kind` only names a kind for UTF-8 JSON.
+        let bytes = read_file(path)?;
+        let text = || std::str::from_utf8(&bytes).unwrap_or_default();
+        match ensemble_kind(&bytes) {
+            Some("bagging") => Bagging::from_json_str(text())
+                .map(Model::Bagging)
+                .map_err(with_path(path)),
+            Some("stacking") => Stacking::from_json_str(text())
+                .map(Model::Stacking)
+                .map_err(with_path(path)),
             Some(other) => Err(Error::InvalidModel {
                 path: Some(path.to_path_buf()),
                 reason: format!("unknown ensemble kind `{other}` (expected bagging or stacking)"),
             }),
-            None => Booster::load(path).map(Model::Booster),
+            None => Booster::from_file_bytes(&bytes, path).map(Model::Booster),
         }
     }
 

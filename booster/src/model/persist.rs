@@ -125,12 +125,17 @@ impl Booster {
     /// Loads a model saved by [`Booster::save`] (JSON or binary, detected from the content).
     pub fn load(path: impl AsRef<Path>) -> Result<Booster> {
         let path = path.as_ref();
-        let bytes = read_file(path)?;
+        Booster::from_file_bytes(&read_file(path)?, path)
+    }
+
+    /// A booster from the bytes of the model file `path` (binary or JSON, detected from the
+    /// content); errors name the file.
+    pub(crate) fn from_file_bytes(bytes: &[u8], path: &Path) -> Result<Booster> {
         let with_path = with_path(path);
         if bytes.starts_with(BINARY_MAGIC) {
-            Booster::from_bytes(&bytes).map_err(with_path)
+            Booster::from_bytes(bytes).map_err(with_path)
         } else {
-            let text = std::str::from_utf8(&bytes)
+            let text = std::str::from_utf8(bytes)
                 .map_err(|_| with_path(Error::model("neither a binary model nor UTF-8 JSON")))?;
             Booster::from_json_str(text).map_err(with_path)
         }
