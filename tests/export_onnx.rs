@@ -381,6 +381,7 @@ fn onnx_binary_labels_with_only_positive_leaves() {
         value: vec![0.0, 0.1, 0.3],
         gain: vec![1.0, 0.0, 0.0],
         cover: vec![2.0, 1.0, 1.0],
+        categories: Default::default(),
     };
     let params = common::sylvan_params(&[("objective", "binary:logistic")]);
     let booster = Booster::from_parts(params, vec![-0.2], vec![tree], 1, None).unwrap();

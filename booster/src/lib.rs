@@ -64,7 +64,7 @@ mod predict;
 mod train;
 mod util;
 
-pub use data::{Column, Dataset};
+pub use data::{category_code, Column, Dataset, FeatureType, MAX_CATEGORIES};
 pub use ensemble::{
     Bagging, BaggingParams, BaseLearner, LinearModel, LinearParams, LinearTask, MetaLearner, Model, OutOfBag, Stacking,
     StackingParams,
@@ -73,6 +73,7 @@ pub use error::{Error, Result};
 pub use gradients::GradPair;
 pub use metric::{Metric, MetricContext};
 pub use model::booster::Booster;
+pub use model::categories::{CategorySet, TreeCategories};
 pub use model::explain::ImportanceType;
 pub use model::file::{BINARY_MAGIC, ENSEMBLE_FORMAT, ENSEMBLE_VERSION, FORMAT_NAME, FORMAT_VERSION};
 pub use model::tree::Tree;
@@ -93,7 +94,9 @@ pub mod backend {
     pub use crate::objective::objective_for;
     pub use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup, TreeGradients};
     pub use crate::train::grow::{SplitRequest, SplitTask, TrainNode, TreeBackend};
-    pub use crate::train::split::{best_split, leaf_weight, node_gain, SplitInfo, SplitParams, MIN_GAIN};
+    pub use crate::train::split::{
+        best_split, leaf_weight, node_gain, CategoricalParams, SplitInfo, SplitParams, MIN_GAIN,
+    };
 }
 
 /// Reference implementations and deterministic draws that tests outside this crate compare against.

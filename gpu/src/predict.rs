@@ -323,6 +323,7 @@ mod tests {
             value: vec![0.0, 0.0, 2.0, -1.0, 3.0],
             gain: vec![0.0; 5],
             cover: vec![0.0; 5],
+            categories: Default::default(),
         };
         let p = pack_trees(&[t.clone(), t.clone()], |i| i % 2);
         assert_eq!(p.nodes.len(), 4 * 10);

@@ -99,6 +99,7 @@ pub fn to_split_info(raw: &RawSplit, mapper: &BinMapper, scales: (f64, f64), p: 
         gain: raw.gain,
         left: stats_of(raw.left, scales),
         right: stats_of((raw.total.0 - raw.left.0, raw.total.1 - raw.left.1), scales),
+        categories: None,
     })
 }
 
@@ -200,6 +201,7 @@ mod tests {
                 .map(|f| FeatureCuts {
                     cuts: (0..(2 + (case + f) % 9)).map(|c| c as f32).collect(),
                     has_missing: (case + f) % 3 == 0,
+                    categorical: false,
                 })
                 .collect();
             let mapper = BinMapper::from_cuts(features);
@@ -233,9 +235,10 @@ mod tests {
                 min_child_weight: if case % 2 == 0 { 1.0 } else { 0.0 },
                 max_delta_step: if case % 7 == 0 { 0.5 } else { 0.0 },
                 gamma: 0.0,
+                categorical: Default::default(),
             };
             let feats: Vec<usize> = (0..nf).collect();
-            let cpu = best_split(&hist, &CellScale::IDENTITY, &mapper, &feats, total, &p);
+            let cpu = best_split(&hist, &CellScale::IDENTITY, &mapper, &feats, total, 0, &p);
             let gpu = reference_best_split(&fixed, &offsets, &feats, scales, &p)
                 .and_then(|r| to_split_info(&r, &mapper, scales, &p));
             match (cpu, gpu) {

@@ -425,6 +425,7 @@ fn host_model_of_the_split_kernels_picks_the_cpu_splits_pseudohuber() {
                 &mapper,
                 &features,
                 total,
+                0,
                 &sp,
             )
             .map(|s| (s.feature, s.threshold, s.default_left));

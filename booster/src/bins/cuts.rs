@@ -5,6 +5,10 @@
 //! `#{i : c_i <= x}`, so bin `b` holds `c_{b-1} <= x < c_b`, and "bins `0..=b` go left" is the same
 //! as the raw test `x < c_b`. Missing values (NaN) have their own bin, numbered `k` (after the value
 //! bins).
+//!
+//! A categorical feature has one bin per category: category code `c` is bin `c`, for codes
+//! `0..k` where `k - 1` is the largest code in the training data (its cuts are `1, 2, ..., k`, so
+//! the numerical formula gives the same bins). `max_bin` does not apply to it.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -20,9 +24,28 @@ pub struct FeatureCuts {
     pub cuts: Vec<f32>,
     /// Whether the training data had missing values in this feature.
     pub has_missing: bool,
+    /// Whether the feature is categorical (bin `c` is category code `c`).
+    #[serde(default)]
+    pub categorical: bool,
 }
 
 impl FeatureCuts {
+    /// The cuts of a categorical feature whose codes run `0..num_categories` (at least one bin).
+    pub fn categorical(num_categories: usize, has_missing: bool) -> FeatureCuts {
+        FeatureCuts {
+            cuts: (1..=num_categories.max(1)).map(|c| c as f32).collect(),
+            has_missing,
+            categorical: true,
+        }
+    }
+
+    /// The categorical cuts of a column (codes already checked by the data set).
+    pub fn of_categorical_column(column: &Column, num_rows: usize) -> FeatureCuts {
+        let mut end = 0usize;
+        column.for_each_present(|_, x| end = end.max(x as usize + 1));
+        FeatureCuts::categorical(end, column.num_present() < num_rows)
+    }
+
     /// Number of value bins (without the missing bin).
     pub fn num_value_bins(&self) -> usize {
         self.cuts.len()
@@ -39,6 +62,10 @@ impl FeatureCuts {
     pub fn bin(&self, x: f32) -> usize {
         if x.is_nan() {
             return self.missing_bin();
+        }
+        if self.categorical {
+            // Training codes are checked (`0..k`); anything else cannot reach here from training data.
+            return (x.max(0.0) as usize).min(self.cuts.len() - 1);
         }
         let b = self.cuts.partition_point(|c| *c <= x);
         b.min(self.cuts.len() - 1)
@@ -57,18 +84,34 @@ impl BinMapper {
     pub fn fit(data: &Dataset, max_bin: usize) -> BinMapper {
         let features: Vec<FeatureCuts> = (0..data.num_features())
             .into_par_iter()
-            .map(|j| column_cuts(data.column(j), data.num_rows(), data.weights(), max_bin))
+            .map(|j| {
+                if data.feature_type(j).is_categorical() {
+                    FeatureCuts::of_categorical_column(data.column(j), data.num_rows())
+                } else {
+                    column_cuts(data.column(j), data.num_rows(), data.weights(), max_bin)
+                }
+            })
             .collect();
         Self::from_cuts(features)
     }
 
     /// Weighted quantile cuts from pre-sorted blocks, with a weight per row (the hessians, for the
-    /// approximate method's per-tree sketch). No sorting: one pass over each block.
-    pub fn from_blocks(blocks: &ColumnBlocks, row_weight: &(dyn Fn(usize) -> f64 + Sync), max_bin: usize) -> BinMapper {
+    /// approximate method's per-tree sketch). No sorting: one pass over each block. A categorical
+    /// feature (`categorical[j]`) keeps one bin per category.
+    pub fn from_blocks(
+        blocks: &ColumnBlocks,
+        row_weight: &(dyn Fn(usize) -> f64 + Sync),
+        max_bin: usize,
+        categorical: &[bool],
+    ) -> BinMapper {
         let features: Vec<FeatureCuts> = (0..blocks.num_features())
             .into_par_iter()
             .map(|j| {
                 let block = blocks.feature(j);
+                if categorical.get(j).copied().unwrap_or(false) {
+                    let end = block.values.last().map_or(0, |x| *x as usize + 1);
+                    return FeatureCuts::categorical(end, !blocks.is_dense(j));
+                }
                 let mut values: Vec<f32> = Vec::new();
                 let mut wsum: Vec<f64> = Vec::new();
                 for (&r, &x) in block.rows.iter().zip(&block.values) {
@@ -90,6 +133,7 @@ impl BinMapper {
                 FeatureCuts {
                     cuts: cuts_from_distinct(&values, &wsum, max_bin),
                     has_missing: !blocks.is_dense(j),
+                    categorical: false,
                 }
             })
             .collect();
@@ -147,6 +191,16 @@ impl BinMapper {
             })
             .max()
             .unwrap_or(0)
+    }
+
+    /// Whether feature `j` is categorical.
+    pub fn is_categorical(&self, j: usize) -> bool {
+        self.features[j].categorical
+    }
+
+    /// Whether any feature is categorical.
+    pub fn has_categorical(&self) -> bool {
+        self.features.iter().any(|f| f.categorical)
     }
 
     /// The split threshold of "bins `0..=bin` go left" on feature `j`: go left when `x < threshold`.
@@ -237,6 +291,7 @@ fn cuts_from_pairs(mut pairs: Vec<(f32, f32)>, has_missing: bool, max_bin: usize
     FeatureCuts {
         cuts: cuts_from_distinct(&values, &wsum, max_bin),
         has_missing,
+        categorical: false,
     }
 }
 

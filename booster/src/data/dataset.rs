@@ -1,11 +1,12 @@
 //! The training and prediction data: feature columns, labels, weights, base margins, names.
 
 use crate::data::column::Column;
+use crate::data::feature_type::{check_code, FeatureType};
 use crate::error::{Error, Result};
 
 /// A data set held as f32 feature columns (`NaN` = missing; dense, or sparse with only the present
 /// values stored — see [`Column`]) with optional labels, sample weights,
-/// base margins and feature names.
+/// base margins, feature names and feature types (numerical unless declared categorical).
 ///
 /// Columns are stored feature by feature (column-major), the way Parquet and Arrow deliver them.
 /// Build one with [`Dataset::from_columns`], [`Dataset::from_rows`] or [`Dataset::from_sparse_columns`],
@@ -18,6 +19,8 @@ pub struct Dataset {
     weights: Option<Vec<f32>>,
     base_margin: Option<Vec<f32>>,
     feature_names: Option<Vec<String>>,
+    /// `None`: every feature numerical.
+    feature_types: Option<Vec<FeatureType>>,
 }
 
 impl Dataset {
@@ -179,6 +182,68 @@ impl Dataset {
         Ok(self)
     }
 
+    /// Declares the type of every feature (one per column). The values of a categorical column
+    /// must be category codes — integers in `0..MAX_CATEGORIES` — or `NaN` for missing; the first
+    /// other value is an error naming the feature and the row.
+    pub fn with_feature_types(mut self, types: Vec<FeatureType>) -> Result<Dataset> {
+        self.check_len("feature types", types.len(), self.columns.len())?;
+        for (j, t) in types.iter().enumerate() {
+            if t.is_categorical() {
+                let name = self.feature_name(j);
+                let mut bad = Ok(());
+                self.columns[j].for_each_present(|row, x| {
+                    if bad.is_ok() {
+                        bad = check_code(x, j, &name, row);
+                    }
+                });
+                bad?;
+            }
+        }
+        self.feature_types = types.iter().any(|t| t.is_categorical()).then_some(types);
+        Ok(self)
+    }
+
+    /// Declares the features `categorical` (by index) categorical, the others keeping their type;
+    /// see [`Dataset::with_feature_types`].
+    pub fn with_categorical(self, categorical: &[usize]) -> Result<Dataset> {
+        let mut types = self.feature_types();
+        for &j in categorical {
+            let slot = types.get_mut(j).ok_or_else(|| {
+                Error::data(format!(
+                    "categorical feature index {j} is beyond the {} features",
+                    self.columns.len()
+                ))
+            })?;
+            *slot = FeatureType::Categorical;
+        }
+        self.with_feature_types(types)
+    }
+
+    /// The type of every feature.
+    pub fn feature_types(&self) -> Vec<FeatureType> {
+        self.feature_types
+            .clone()
+            .unwrap_or_else(|| vec![FeatureType::Numerical; self.columns.len()])
+    }
+
+    /// The type of feature `j`.
+    pub fn feature_type(&self, j: usize) -> FeatureType {
+        self.feature_types.as_ref().map_or(FeatureType::Numerical, |t| t[j])
+    }
+
+    /// Whether any feature is categorical.
+    pub fn has_categorical(&self) -> bool {
+        self.feature_types.is_some()
+    }
+
+    /// The name of feature `j` for messages: its name, else `f{j}`.
+    pub fn feature_name(&self, j: usize) -> String {
+        self.feature_names
+            .as_ref()
+            .and_then(|n| n.get(j).cloned())
+            .unwrap_or_else(|| format!("f{j}"))
+    }
+
     fn check_len(&self, what: &str, got: usize, expected: usize) -> Result<()> {
         if got == expected {
             Ok(())
@@ -289,6 +354,22 @@ mod tests {
         assert!(Dataset::from_sparse_columns(4, vec![(vec![4], vec![1.0])]).is_err());
         assert!(Dataset::from_sparse_columns(4, vec![(vec![1], vec![f32::NAN])]).is_err());
         assert!(Dataset::from_sparse_columns(4, vec![(vec![1], vec![])]).is_err());
+    }
+
+    #[test]
+    fn feature_types_are_checked() {
+        let d = Dataset::from_columns(vec![vec![0.0, 2.0, f32::NAN], vec![0.5, 1.0, 2.0]]).unwrap();
+        assert!(!d.has_categorical());
+        let c = d.clone().with_categorical(&[0]).unwrap();
+        assert_eq!(
+            c.feature_types(),
+            vec![FeatureType::Categorical, FeatureType::Numerical]
+        );
+        assert!(c.has_categorical());
+        let e = d.clone().with_categorical(&[1]).unwrap_err().to_string();
+        assert!(e.contains("f1") && e.contains("row 0"), "{e}");
+        assert!(d.clone().with_categorical(&[2]).is_err());
+        assert!(d.with_feature_types(vec![FeatureType::Numerical]).is_err());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Stage 1, the input: the [`Dataset`] (feature columns, labels, weights, base margins, names) and
-//! its [`Column`]s, with the checks every data set passes and the row subsets ensembles take.
+//! its [`Column`]s and [`FeatureType`]s, with the checks every data set passes and the row subsets ensembles take.
 
 pub(crate) mod column;
 pub(crate) mod dataset;
+pub(crate) mod feature_type;
 
 pub use column::Column;
 pub use dataset::Dataset;
+pub use feature_type::{category_code, FeatureType, MAX_CATEGORIES};

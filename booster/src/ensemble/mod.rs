@@ -260,6 +260,9 @@ pub(crate) fn take_rows(data: &Dataset, rows: &[usize]) -> Result<Dataset> {
     if let Some(names) = data.feature_names() {
         out = out.with_feature_names(names.to_vec())?;
     }
+    if data.has_categorical() {
+        out = out.with_feature_types(data.feature_types())?;
+    }
     Ok(out)
 }
 
@@ -280,6 +283,9 @@ pub(crate) fn reweighted(
     }
     if let Some(names) = data.feature_names() {
         out = out.with_feature_names(names.to_vec())?;
+    }
+    if data.has_categorical() {
+        out = out.with_feature_types(data.feature_types())?;
     }
     Ok(out)
 }

@@ -483,7 +483,13 @@ fn meta_features(settings: &StackingParams, parts: &[Vec<f32>], data: &Dataset) 
     if settings.passthrough {
         columns.extend(data.columns().iter().cloned());
     }
+    let num_score_columns = parts.len() * cols;
     let mut out = Dataset::from_feature_columns(n, columns)?;
+    if settings.passthrough && data.has_categorical() {
+        let mut types = vec![crate::data::FeatureType::Numerical; num_score_columns];
+        types.extend(data.feature_types());
+        out = out.with_feature_types(types)?;
+    }
     if data.has_labels() {
         out = out.with_labels(data.labels().to_vec())?;
     }

@@ -28,6 +28,13 @@ pub(crate) struct ModelCore {
     pub base_margin: Vec<f64>,
     pub num_features: usize,
     pub feature_names: Option<Vec<String>>,
+    /// The type of every feature; empty when all are numerical.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::model::persist::text_only"
+    )]
+    pub feature_types: Vec<crate::data::FeatureType>,
     pub trees: Vec<Tree>,
     pub best_iteration: Option<usize>,
     pub best_score: Option<f64>,
@@ -328,6 +335,21 @@ impl Booster {
     /// Number of features the model expects.
     pub fn num_features(&self) -> usize {
         self.core.num_features
+    }
+
+    /// The type of every feature the model was trained on (all numerical unless some were
+    /// categorical).
+    pub fn feature_types(&self) -> Vec<crate::data::FeatureType> {
+        if self.core.feature_types.is_empty() {
+            vec![crate::data::FeatureType::Numerical; self.core.num_features]
+        } else {
+            self.core.feature_types.clone()
+        }
+    }
+
+    /// Whether the model was trained with categorical features or splits by category sets.
+    pub fn has_categorical(&self) -> bool {
+        !self.core.feature_types.is_empty() || self.core.trees.iter().any(Tree::has_category_splits)
     }
 
     /// Feature names, if the training data had them.

@@ -9,8 +9,10 @@ use crate::error::{Error, Result};
 
 /// The `format` field of a JSON booster file.
 pub const FORMAT_NAME: &str = "sylvan";
-/// The newest booster file version this build reads and the one it writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest booster file version this build reads. Models with categorical features are written
+/// as version 2 (the binary form adds a section for the category sets); all others as version 1,
+/// which older builds read too.
+pub const FORMAT_VERSION: u32 = 2;
 /// First bytes of a binary booster file.
 pub const BINARY_MAGIC: &[u8; 8] = b"SYLVAN\x00\x01";
 /// The `format` field of an ensemble file.

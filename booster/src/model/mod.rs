@@ -2,6 +2,7 @@
 //! ([`persist`], over the shared model-file helpers of [`file`]), and explanations ([`explain`]).
 
 pub(crate) mod booster;
+pub(crate) mod categories;
 pub(crate) mod explain;
 pub(crate) mod file;
 pub(crate) mod persist;

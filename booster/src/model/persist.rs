@@ -35,6 +35,96 @@ struct BinaryModel {
     core: ModelCore,
 }
 
+/// What version 2 of the binary form adds after [`BinaryModel`]: the feature types and each tree's
+/// category sets (the fields that [`text_only`] leaves out of the binary core, so that a model
+/// without categorical features is written exactly as version 1 wrote it).
+#[derive(Serialize, Deserialize)]
+struct CategoricalSection {
+    feature_types: Vec<crate::data::FeatureType>,
+    trees: Vec<crate::model::categories::TreeCategories>,
+}
+
+/// Serde helpers for fields that only the JSON form carries inline: in a binary (not
+/// human-readable) format they are written as nothing and read back as their default, and
+/// [`CategoricalSection`] carries them instead.
+pub(crate) mod text_only {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Writes `value` in human-readable formats, nothing otherwise.
+    pub fn serialize<T: Serialize, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            value.serialize(serializer)
+        } else {
+            serializer.serialize_unit()
+        }
+    }
+
+    /// Reads `T` in human-readable formats, `T::default()` (consuming nothing) otherwise.
+    pub fn deserialize<'de, T: Deserialize<'de> + Default, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        if deserializer.is_human_readable() {
+            T::deserialize(deserializer)
+        } else {
+            <()>::deserialize(deserializer)?;
+            Ok(T::default())
+        }
+    }
+}
+
+/// Checks the feature types against the trees: one type per feature (or none), and every
+/// category-set split on a categorical feature. A model without types whose trees split by
+/// category sets (an import) gets those features marked categorical.
+fn check_feature_types(core: &mut ModelCore) -> Result<()> {
+    use crate::data::FeatureType;
+    let n = core.num_features;
+    if core.feature_types.is_empty() && core.trees.iter().any(|t| t.has_category_splits()) {
+        core.feature_types = vec![FeatureType::Numerical; n];
+        for t in &core.trees {
+            for i in 0..t.num_nodes() {
+                if t.category_set(i).is_some() {
+                    core.feature_types[t.feature[i] as usize] = FeatureType::Categorical;
+                }
+            }
+        }
+    }
+    if core.feature_types.is_empty() {
+        return Ok(());
+    }
+    if core.feature_types.len() != n {
+        return Err(Error::model(format!(
+            "{} feature types for {n} features",
+            core.feature_types.len()
+        )));
+    }
+    for (k, t) in core.trees.iter().enumerate() {
+        for i in 0..t.num_nodes() {
+            let f = t.feature[i] as usize;
+            if t.category_set(i).is_some() && !core.feature_types[f].is_categorical() {
+                return Err(Error::model(format!(
+                    "tree {k}: node {i} splits feature {f} by a category set, but the feature is numerical"
+                )));
+            }
+        }
+    }
+    if core.feature_types.iter().all(|t| !t.is_categorical()) {
+        core.feature_types.clear();
+    }
+    Ok(())
+}
+
+impl ModelCore {
+    /// The file version the model is written as: 2 when it has categorical features or category
+    /// sets, else 1 (readable by builds that predate categorical features).
+    fn format_version(&self) -> u32 {
+        if self.feature_types.is_empty() && self.trees.iter().all(|t| t.categories.is_empty()) {
+            1
+        } else {
+            2
+        }
+    }
+}
+
 /// Stands in for a custom objective when a model trained with one is loaded: predictions are the
 /// raw margins.
 #[derive(Debug)]
@@ -60,7 +150,7 @@ impl Booster {
     pub fn to_json_string(&self) -> Result<String> {
         let m = JsonModel {
             format: FORMAT_NAME.into(),
-            version: FORMAT_VERSION,
+            version: self.core.format_version(),
             params: self.params.clone(),
             core: self.core.clone(),
         };
@@ -86,14 +176,22 @@ impl Booster {
     /// The model in the compact binary form.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let params_json = serde_json::to_string(&self.params).map_err(|e| Error::model(e.to_string()))?;
+        let version = self.core.format_version();
         let m = BinaryModel {
-            version: FORMAT_VERSION,
+            version,
             params_json,
             core: self.core.clone(),
         };
+        let cannot = |e: postcard::Error| Error::model(format!("cannot serialise: {e}"));
         let mut out = BINARY_MAGIC.to_vec();
-        let body = postcard::to_stdvec(&m).map_err(|e| Error::model(format!("cannot serialise: {e}")))?;
-        out.extend_from_slice(&body);
+        out.extend_from_slice(&postcard::to_stdvec(&m).map_err(cannot)?);
+        if version >= 2 {
+            let section = CategoricalSection {
+                feature_types: self.core.feature_types.clone(),
+                trees: self.core.trees.iter().map(|t| t.categories.clone()).collect(),
+            };
+            out.extend_from_slice(&postcard::to_stdvec(&section).map_err(cannot)?);
+        }
         Ok(out)
     }
 
@@ -102,8 +200,22 @@ impl Booster {
         let body = bytes
             .strip_prefix(BINARY_MAGIC.as_slice())
             .ok_or_else(|| Error::model("not a Sylvan binary model (bad magic bytes)"))?;
-        let m: BinaryModel =
-            postcard::from_bytes(body).map_err(|e| Error::model(format!("corrupt binary model: {e}")))?;
+        let corrupt = |e: postcard::Error| Error::model(format!("corrupt binary model: {e}"));
+        let (mut m, rest): (BinaryModel, &[u8]) = postcard::take_from_bytes(body).map_err(corrupt)?;
+        if m.version >= 2 {
+            let section: CategoricalSection = postcard::from_bytes(rest).map_err(corrupt)?;
+            if section.trees.len() != m.core.trees.len() {
+                return Err(Error::model(format!(
+                    "corrupt binary model: category sets for {} trees, but {} trees",
+                    section.trees.len(),
+                    m.core.trees.len()
+                )));
+            }
+            m.core.feature_types = section.feature_types;
+            for (t, c) in m.core.trees.iter_mut().zip(section.trees) {
+                t.categories = c;
+            }
+        }
         let params: Params =
             serde_json::from_str(&m.params_json).map_err(|e| Error::model(format!("bad params: {e}")))?;
         Booster::assemble(m.version, params, m.core)
@@ -159,6 +271,7 @@ impl Booster {
             base_margin,
             num_features,
             feature_names,
+            feature_types: Vec::new(),
             trees,
             best_iteration: None,
             best_score: None,
@@ -167,8 +280,18 @@ impl Booster {
         Booster::assemble(FORMAT_VERSION, params, core)
     }
 
+    /// Declares the feature types of a model built by [`Booster::from_parts`] (an importer that
+    /// knows them; otherwise the features that category-set splits use are categorical).
+    pub fn set_feature_types(&mut self, types: Vec<crate::data::FeatureType>) -> Result<()> {
+        let mut core = self.core.clone();
+        core.feature_types = types;
+        check_feature_types(&mut core)?;
+        self.core = core;
+        Ok(())
+    }
+
     /// Checks a deserialised model completely and attaches its objective and thread pool.
-    fn assemble(version: u32, params: Params, core: ModelCore) -> Result<Booster> {
+    fn assemble(version: u32, params: Params, mut core: ModelCore) -> Result<Booster> {
         if version == 0 || version > FORMAT_VERSION {
             return Err(Error::model(format!(
                 "format version {version} is not supported (this build reads 1..={FORMAT_VERSION})"
@@ -212,6 +335,7 @@ impl Booster {
             t.validate(core.num_features)
                 .map_err(|e| Error::model(format!("tree {i}: {e}")))?;
         }
+        check_feature_types(&mut core)?;
         if let Some(b) = core.best_iteration {
             if b >= core.trees.len() / per_round {
                 return Err(Error::model(format!("best_iteration {b} is beyond the last round")));

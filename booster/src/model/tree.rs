@@ -2,11 +2,13 @@
 //!
 //! Node `i` is a leaf when `left[i] == -1`. An internal node sends a row left when
 //! `x[feature[i]] < threshold[i]`, right otherwise, and missing values (NaN) to `default_left[i]`.
-//! Leaf values already include the learning rate.
+//! A node with a category set (see [`TreeCategories`]) sends a row left when its category is in
+//! the set instead. Leaf values already include the learning rate.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::model::categories::{CategorySet, TreeCategories};
 
 /// A regression tree laid out as parallel arrays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -27,6 +29,15 @@ pub struct Tree {
     pub gain: Vec<f32>,
     /// Sum of hessians of the training rows in each node.
     pub cover: Vec<f32>,
+    /// The nodes that split by a category set, and their sets (empty for a tree of threshold
+    /// splits only; the threshold of a category-set node is unused and 0). In JSON the field is
+    /// left out when empty; the binary format carries it in its own section.
+    #[serde(
+        default,
+        skip_serializing_if = "TreeCategories::is_empty",
+        with = "crate::model::persist::text_only"
+    )]
+    pub categories: TreeCategories,
 }
 
 impl Tree {
@@ -58,12 +69,44 @@ impl Tree {
         }
     }
 
+    /// The routing rule of a category-set split: a missing value (NaN) goes to the default
+    /// direction, a category in `set` goes left, anything else (another category, one unseen in
+    /// training, a value that is no category code) goes right.
+    #[inline(always)]
+    pub fn goes_left_categorical(x: f32, set: &CategorySet, default_left: bool) -> bool {
+        if x.is_nan() {
+            default_left
+        } else {
+            set.contains_value(x)
+        }
+    }
+
+    /// Whether inner node `i` sends a row whose split feature has the value `x` left.
+    #[inline]
+    pub fn node_goes_left(&self, i: usize, x: f32) -> bool {
+        match self.categories.set_of(i) {
+            Some(set) => Tree::goes_left_categorical(x, set, self.default_left[i]),
+            None => Tree::goes_left(x, self.threshold[i], self.default_left[i]),
+        }
+    }
+
+    /// The category set of node `i`, when it splits by one.
+    #[inline]
+    pub fn category_set(&self, i: usize) -> Option<&CategorySet> {
+        self.categories.set_of(i)
+    }
+
+    /// Whether any node of the tree splits by a category set.
+    pub fn has_category_splits(&self) -> bool {
+        !self.categories.is_empty()
+    }
+
     /// The child of inner node `i` that a row whose feature `f` has the value `value(f)` goes to
-    /// (see [`Tree::goes_left`]).
+    /// (see [`Tree::goes_left`] and [`Tree::goes_left_categorical`]).
     #[inline]
     pub fn child_by(&self, i: usize, value: impl Fn(usize) -> f32) -> usize {
         let x = value(self.feature[i] as usize);
-        let left = Tree::goes_left(x, self.threshold[i], self.default_left[i]);
+        let left = self.node_goes_left(i, x);
         (if left { self.left[i] } else { self.right[i] }) as usize
     }
 
@@ -163,7 +206,7 @@ impl Tree {
         if let Some(i) = (1..n).find(|&i| parents[i] != 1) {
             return Err(Error::model(format!("node {i} has {} parents", parents[i])));
         }
-        Ok(())
+        self.categories.validate(n, |i| self.is_leaf(i))
     }
 }
 
@@ -181,6 +224,7 @@ mod tests {
             value: vec![0.0, -1.0, 2.0],
             gain: vec![3.0, 0.0, 0.0],
             cover: vec![10.0, 4.0, 6.0],
+            categories: TreeCategories::default(),
         }
     }
 
@@ -193,6 +237,23 @@ mod tests {
         assert_eq!(t.root_split(), Some((1, 0.5)));
         assert_eq!(t.depth(), 1);
         t.validate(2).unwrap();
+    }
+
+    #[test]
+    fn routes_rows_by_category_set() {
+        let mut t = stump();
+        t.categories.set_node(0, 3, CategorySet::from_codes([2, 5]));
+        t.validate(2).unwrap();
+        assert_eq!(t.predict_row(&[0.0, 2.0]), -1.0);
+        assert_eq!(t.predict_row(&[0.0, 5.0]), -1.0);
+        assert_eq!(t.predict_row(&[0.0, 3.0]), 2.0, "a category outside the set goes right");
+        assert_eq!(t.predict_row(&[0.0, 900.0]), 2.0, "an unseen category goes right");
+        assert_eq!(t.predict_row(&[0.0, 2.5]), 2.0, "a non-code goes right");
+        assert_eq!(t.predict_row(&[0.0, f32::NAN]), -1.0, "missing follows default_left");
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<Tree>(&json).unwrap(), t);
+        let plain = serde_json::to_string(&stump()).unwrap();
+        assert!(!plain.contains("categories"), "{plain}");
     }
 
     #[test]

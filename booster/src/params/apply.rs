@@ -33,10 +33,7 @@ impl Params {
     /// Sets one parameter from its textual value, as given on a command line (`eta=0.1`).
     /// Numbers and booleans are parsed; everything else is taken as a string. Aliases are accepted.
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
-        let mut map = match serde_json::to_value(&*self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => return Err(Error::param(name, "internal error: parameters are not a map")),
-        };
+        let mut map = self.to_full_map();
         let canonical = canonical_name(name);
         if !map.contains_key(canonical) {
             let known: Vec<&str> = map.keys().map(String::as_str).collect();
@@ -124,6 +121,12 @@ typed_setters! {
     early_stopping_rounds: Option<usize>,
     nthread: usize,
     device: Device,
+    categorical_features: Vec<String>,
+    max_cat_to_onehot: usize,
+    max_cat_threshold: usize,
+    cat_smooth: f64,
+    cat_l2: f64,
+    min_data_per_group: usize,
 }
 
 /// Maps an alias to the field name it stands for.
@@ -136,6 +139,7 @@ fn canonical_name(name: &str) -> &str {
         "min_split_loss" => "gamma",
         "random_state" => "seed",
         "n_jobs" => "nthread",
+        "categorical_feature" | "cat_feature" | "categorical_column" => "categorical_features",
         other => other,
     }
 }
@@ -149,6 +153,7 @@ fn parse_value(name: &str, value: &str) -> serde_json::Value {
         "grow_policy",
         "eval_metric",
         "device",
+        "categorical_features",
     ];
     if string_valued.contains(&name) {
         return serde_json::Value::String(value.to_string());

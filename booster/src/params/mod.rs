@@ -228,6 +228,37 @@ pub struct Params {
     /// Number of threads; 0 (default) uses all cores. Alias `n_jobs`.
     #[serde(alias = "n_jobs")]
     pub nthread: usize,
+    /// Features to treat as categorical, by name or by index (LightGBM's `categorical_feature`,
+    /// alias `categorical_feature`): a list, or one string of comma-separated entries (`"city,3"`).
+    /// An entry is a feature name when the data has a feature of that name, else a 0-based index.
+    /// String and dictionary columns of files are categorical without being listed. Their values
+    /// must be category codes (integers `0, 1, ...`; `NaN` missing).
+    #[serde(
+        alias = "categorical_feature",
+        deserialize_with = "names_or_indices",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub categorical_features: Vec<String>,
+    /// Categorical features with fewer categories than this are split one category against the
+    /// rest; others by a set of categories (XGBoost's name and default, 4).
+    #[serde(skip_serializing_if = "is_default_max_cat_to_onehot")]
+    pub max_cat_to_onehot: usize,
+    /// The most categories a category-set split sends to one side (XGBoost's name and default,
+    /// 64; LightGBM's default is 32). At least 1.
+    #[serde(skip_serializing_if = "is_default_max_cat_threshold")]
+    pub max_cat_threshold: usize,
+    /// Smoothing of the category order `G / (H + cat_smooth)`; categories with fewer rows than
+    /// this take no part in a set (they go right). LightGBM's name and default, 10; at least 0.
+    #[serde(skip_serializing_if = "is_default_cat_smooth")]
+    pub cat_smooth: f64,
+    /// L2 penalty added to `lambda` in the gains of category-set splits (LightGBM's name and
+    /// default, 10); at least 0.
+    #[serde(skip_serializing_if = "is_default_cat_l2")]
+    pub cat_l2: f64,
+    /// The least rows a category set gains between two candidate splits, and the least rows
+    /// left on the other side (LightGBM's name and default, 100).
+    #[serde(skip_serializing_if = "is_default_min_data_per_group")]
+    pub min_data_per_group: usize,
     /// Where trees are grown: `cpu` (default), `cuda` (GPU 0; alias `gpu`) or `cuda:N` (GPU N). `cuda` needs the
     /// CUDA backend of `sylvan-gpu` (the `sylvan` facade and CLI provide it) and `tree_method=hist`.
     pub device: Device,
@@ -336,8 +367,89 @@ impl Default for Params {
             early_stopping_rounds: None,
             nthread: 0,
             device: Device::Cpu,
+            categorical_features: Vec::new(),
+            max_cat_to_onehot: DEFAULT_MAX_CAT_TO_ONEHOT,
+            max_cat_threshold: DEFAULT_MAX_CAT_THRESHOLD,
+            cat_smooth: DEFAULT_CAT_SMOOTH,
+            cat_l2: DEFAULT_CAT_L2,
+            min_data_per_group: DEFAULT_MIN_DATA_PER_GROUP,
         }
     }
+}
+
+const DEFAULT_MAX_CAT_TO_ONEHOT: usize = 4;
+const DEFAULT_MAX_CAT_THRESHOLD: usize = 64;
+const DEFAULT_CAT_SMOOTH: f64 = 10.0;
+const DEFAULT_CAT_L2: f64 = 10.0;
+const DEFAULT_MIN_DATA_PER_GROUP: usize = 100;
+
+// The categorical settings are left out of a serialised model when at their defaults, so that a
+// model without categorical features is written exactly as before they existed.
+fn is_default_max_cat_to_onehot(v: &usize) -> bool {
+    *v == DEFAULT_MAX_CAT_TO_ONEHOT
+}
+fn is_default_max_cat_threshold(v: &usize) -> bool {
+    *v == DEFAULT_MAX_CAT_THRESHOLD
+}
+fn is_default_cat_smooth(v: &f64) -> bool {
+    *v == DEFAULT_CAT_SMOOTH
+}
+fn is_default_cat_l2(v: &f64) -> bool {
+    *v == DEFAULT_CAT_L2
+}
+fn is_default_min_data_per_group(v: &usize) -> bool {
+    *v == DEFAULT_MIN_DATA_PER_GROUP
+}
+
+impl Params {
+    /// Every parameter as a JSON map, including those a serialised model leaves out at their
+    /// defaults (so that setting one by name finds it).
+    pub(crate) fn to_full_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let mut put = |k: &str, v: serde_json::Value| {
+            map.entry(k.to_string()).or_insert(v);
+        };
+        put("categorical_features", serde_json::json!(self.categorical_features));
+        put("max_cat_to_onehot", serde_json::json!(self.max_cat_to_onehot));
+        put("max_cat_threshold", serde_json::json!(self.max_cat_threshold));
+        put("cat_smooth", serde_json::json!(self.cat_smooth));
+        put("cat_l2", serde_json::json!(self.cat_l2));
+        put("min_data_per_group", serde_json::json!(self.min_data_per_group));
+        map
+    }
+}
+
+/// Accepts a list of feature names or indices, or one string of comma-separated entries.
+fn names_or_indices<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Entry {
+        Name(String),
+        Index(u64),
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Entry),
+        Many(Vec<Entry>),
+    }
+    let text = |e: Entry| match e {
+        Entry::Name(s) => s,
+        Entry::Index(i) => i.to_string(),
+    };
+    let entries = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(e) => vec![text(e)],
+        OneOrMany::Many(v) => v.into_iter().map(text).collect(),
+    };
+    Ok(entries
+        .iter()
+        .flat_map(|e| e.split(','))
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect())
 }
 
 /// Accepts either a single metric name or a list of them.

@@ -33,6 +33,14 @@ impl Params {
 
     /// Checks every parameter's range; the error names the first bad one and says what is allowed.
     pub fn validate(&self) -> Result<()> {
+        check(self.max_cat_threshold >= 1, "max_cat_threshold", "must be at least 1")?;
+        for (value, name) in [(self.cat_smooth, "cat_smooth"), (self.cat_l2, "cat_l2")] {
+            check(
+                value.is_finite() && value >= 0.0,
+                name,
+                &format!("must be a finite number >= 0, got {value}"),
+            )?;
+        }
         check(self.num_round >= 1, "num_round", "must be at least 1")?;
         check(
             self.eta > 0.0 && self.eta <= 1.0,

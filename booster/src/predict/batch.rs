@@ -123,6 +123,7 @@ mod tests {
             value: vec![0.0, -1.0, 1.0],
             gain: vec![1.0, 0.0, 0.0],
             cover: vec![1.0; 3],
+            categories: Default::default(),
         };
         let col: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) / 7.0).collect();
         let data = Dataset::from_columns(vec![col.clone()]).unwrap();

@@ -6,6 +6,7 @@
 //! (for a batch prediction, or cached by the booster for single rows) and walked instead.
 
 use crate::data::column::Column;
+use crate::model::categories::CategorySet;
 use crate::model::tree::Tree;
 
 use super::column_walk;
@@ -14,8 +15,11 @@ use super::column_walk;
 const LEAF: u32 = 1 << 31;
 /// Set in [`PackedNode::feature`] when missing values go left.
 const DEFAULT_LEFT: u32 = 1 << 30;
+/// Set in [`PackedNode::feature`] for a category-set split; its `value` then holds the bits of
+/// the set's index in [`PackedForest::sets`].
+const CATEGORICAL: u32 = 1 << 29;
 /// The feature index bits of [`PackedNode::feature`].
-const FEATURE_MASK: u32 = DEFAULT_LEFT - 1;
+const FEATURE_MASK: u32 = CATEGORICAL - 1;
 
 /// How many trees [`PackedForest::add_row`] walks side by side.
 const INTERLEAVE: usize = 8;
@@ -42,6 +46,9 @@ pub struct PackedForest {
     groups: Vec<u32>,
     /// One more than the largest feature index any split reads (0 without splits).
     num_features: usize,
+    /// The category sets of the category-set splits (empty when there are none: the walks of
+    /// threshold-only forests never look at them).
+    sets: Vec<CategorySet>,
     /// The same trees in the complete layout of batch prediction (built by
     /// [`PackedForest::for_batch`] when no tree is too deep for it).
     complete: Option<column_walk::CompleteForest>,
@@ -58,6 +65,7 @@ impl PackedForest {
         let mut roots = Vec::with_capacity(trees.len());
         let mut groups = Vec::with_capacity(trees.len());
         let mut num_features = 0;
+        let mut sets = Vec::new();
         let mut queue = Vec::new();
         for (t, tree) in trees.iter().enumerate() {
             roots.push(nodes.len() as u32);
@@ -88,9 +96,15 @@ impl PackedForest {
                 }
                 let f = tree.feature[id];
                 num_features = num_features.max(f as usize + 1);
-                let flags = if tree.default_left[id] { DEFAULT_LEFT } else { 0 };
+                let mut flags = if tree.default_left[id] { DEFAULT_LEFT } else { 0 };
+                let mut value = tree.threshold[id];
+                if let Some(set) = tree.category_set(id) {
+                    flags |= CATEGORICAL;
+                    value = f32::from_bits(sets.len() as u32);
+                    sets.push(set.clone());
+                }
                 nodes.push(PackedNode {
-                    value: tree.threshold[id],
+                    value,
                     feature: (f & FEATURE_MASK) | flags,
                     left: (base + queue.len()) as u32,
                 });
@@ -103,6 +117,7 @@ impl PackedForest {
             roots,
             groups,
             num_features,
+            sets,
             complete: None,
         }
     }
@@ -112,7 +127,10 @@ impl PackedForest {
     /// deeper than 12 levels are also laid out as complete trees, which rows walk without branches.
     pub fn for_batch(trees: &[Tree], group_of: impl Fn(usize) -> usize, block_rows: usize) -> PackedForest {
         let mut forest = PackedForest::new(trees, &group_of);
-        forest.complete = column_walk::CompleteForest::new(trees, group_of, block_rows, forest.num_features);
+        // The complete layout compares order-preserving keys with thresholds: no category sets.
+        if forest.sets.is_empty() {
+            forest.complete = column_walk::CompleteForest::new(trees, group_of, block_rows, forest.num_features);
+        }
         forest
     }
 
@@ -145,25 +163,41 @@ impl PackedForest {
     #[inline(always)]
     // `!(x < t)` rather than `x >= t`: a row goes left exactly when `x < t` holds, as in `Tree`.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    fn step(&self, n: PackedNode, row: &[f32]) -> PackedNode {
-        self.step_by(n, |f| row[f])
+    fn step<const CAT: bool>(&self, n: PackedNode, row: &[f32]) -> PackedNode {
+        self.step_by::<CAT>(n, |f| row[f])
     }
 
-    /// [`PackedForest::step`] with feature `f`'s value given by `value(f)`.
+    /// [`PackedForest::step`] with feature `f`'s value given by `value(f)`. `CAT`: whether the
+    /// forest has category-set splits (the walks of threshold-only forests are compiled without
+    /// the test).
     #[inline(always)]
-    fn step_by(&self, n: PackedNode, value: impl Fn(usize) -> f32) -> PackedNode {
+    fn step_by<const CAT: bool>(&self, n: PackedNode, value: impl Fn(usize) -> f32) -> PackedNode {
         let x = value((n.feature & FEATURE_MASK) as usize);
-        let right = !Tree::goes_left(x, n.value, n.feature & DEFAULT_LEFT != 0);
-        self.nodes[(n.left + right as u32) as usize]
+        let default_left = n.feature & DEFAULT_LEFT != 0;
+        let left = if CAT && n.feature & CATEGORICAL != 0 {
+            Tree::goes_left_categorical(x, &self.sets[n.value.to_bits() as usize], default_left)
+        } else {
+            Tree::goes_left(x, n.value, default_left)
+        };
+        self.nodes[(n.left + !left as u32) as usize]
     }
 
     /// The leaf value tree `t` gives `row` (which holds at least [`PackedForest::num_features`]
     /// values; a missing value is NaN).
-    #[inline(always)]
+    #[cfg(test)]
     pub fn tree_value(&self, t: usize, row: &[f32]) -> f32 {
+        if self.sets.is_empty() {
+            self.tree_value_of::<false>(t, row)
+        } else {
+            self.tree_value_of::<true>(t, row)
+        }
+    }
+
+    #[inline(always)]
+    fn tree_value_of<const CAT: bool>(&self, t: usize, row: &[f32]) -> f32 {
         let mut n = self.nodes[self.roots[t] as usize];
         while n.feature & LEAF == 0 {
-            n = self.step(n, row);
+            n = self.step::<CAT>(n, row);
         }
         n.value
     }
@@ -173,6 +207,14 @@ impl PackedForest {
     /// Trees are walked [`INTERLEAVE`] at a time, one level per step for all of them, so that the
     /// memory loads of independent walks overlap instead of waiting on each other.
     pub fn add_row(&self, row: &[f32], margins: &mut [f64]) {
+        if self.sets.is_empty() {
+            self.add_row_of::<false>(row, margins)
+        } else {
+            self.add_row_of::<true>(row, margins)
+        }
+    }
+
+    fn add_row_of<const CAT: bool>(&self, row: &[f32], margins: &mut [f64]) {
         let full = self.roots.len() / INTERLEAVE * INTERLEAVE;
         for first in (0..full).step_by(INTERLEAVE) {
             let mut at: [PackedNode; INTERLEAVE] = std::array::from_fn(|j| self.nodes[self.roots[first + j] as usize]);
@@ -181,7 +223,7 @@ impl PackedForest {
                 for n in at.iter_mut() {
                     if n.feature & LEAF == 0 {
                         active = true;
-                        *n = self.step(*n, row);
+                        *n = self.step::<CAT>(*n, row);
                     }
                 }
                 if !active {
@@ -193,7 +235,7 @@ impl PackedForest {
             }
         }
         for t in full..self.roots.len() {
-            margins[self.groups[t] as usize] += self.tree_value(t, row) as f64;
+            margins[self.groups[t] as usize] += self.tree_value_of::<CAT>(t, row) as f64;
         }
     }
 
@@ -225,6 +267,21 @@ impl PackedForest {
         margins: &mut [f64],
         num_groups: usize,
     ) {
+        if self.sets.is_empty() {
+            self.add_columns_scalar_of::<false>(columns, stride, rows, margins, num_groups)
+        } else {
+            self.add_columns_scalar_of::<true>(columns, stride, rows, margins, num_groups)
+        }
+    }
+
+    fn add_columns_scalar_of<const CAT: bool>(
+        &self,
+        columns: &[f32],
+        stride: usize,
+        rows: usize,
+        margins: &mut [f64],
+        num_groups: usize,
+    ) {
         let full = rows / ROWS_INTERLEAVED * ROWS_INTERLEAVED;
         for t in 0..self.roots.len() {
             let g = self.groups[t] as usize;
@@ -236,7 +293,7 @@ impl PackedForest {
                     for (j, n) in at.iter_mut().enumerate() {
                         if n.feature & LEAF == 0 {
                             active = true;
-                            *n = self.step_by(*n, |f| columns[f * stride + first + j]);
+                            *n = self.step_by::<CAT>(*n, |f| columns[f * stride + first + j]);
                         }
                     }
                     if !active {
@@ -250,7 +307,7 @@ impl PackedForest {
             for r in full..rows {
                 let mut n = root;
                 while n.feature & LEAF == 0 {
-                    n = self.step_by(n, |f| columns[f * stride + r]);
+                    n = self.step_by::<CAT>(n, |f| columns[f * stride + r]);
                 }
                 margins[r * num_groups + g] += n.value as f64;
             }
@@ -274,6 +331,7 @@ pub(crate) mod tests {
             value: vec![0.0, 3.0, 0.0, 1.0, 2.0],
             gain: vec![1.0, 0.0, 1.0, 0.0, 0.0],
             cover: vec![1.0; 5],
+            categories: Default::default(),
         }
     }
 
@@ -335,6 +393,7 @@ pub(crate) mod tests {
             value: vec![0.25],
             gain: vec![0.0],
             cover: vec![1.0],
+            categories: Default::default(),
         };
         let forest = PackedForest::new(&[leaf], |_| 0);
         assert_eq!(forest.num_features(), 0);
@@ -361,6 +420,7 @@ pub(crate) mod tests {
             value: vec![0.0],
             gain: vec![0.0],
             cover: vec![1.0],
+            categories: Default::default(),
         };
         for _ in 0..splits {
             let leaves: Vec<usize> = (0..t.num_nodes()).filter(|&i| t.is_leaf(i)).collect();

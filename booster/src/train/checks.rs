@@ -1,5 +1,6 @@
 //! The checks a training run makes before it starts: every labelled set fits the model being
-//! trained, and a model to continue can be continued with these parameters and data.
+//! trained, a model to continue can be continued with these parameters and data, and the features
+//! `categorical_features` names exist (and hold category codes).
 
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
@@ -51,6 +52,9 @@ pub(crate) fn check_continuable(
             params.num_parallel_tree
         ));
     }
+    if init.has_categorical() && init.feature_types() != train.feature_types() {
+        return bad("the model's categorical features differ from the data's".to_string());
+    }
     if init.num_features() != train.num_features() {
         return bad(format!(
             "the model has {} features, the data {}",
@@ -59,4 +63,39 @@ pub(crate) fn check_continuable(
         ));
     }
     Ok(())
+}
+
+/// The training data with the features `params.categorical_features` lists declared
+/// categorical, or `None` when it lists none (the data is used as it is). An entry is a feature
+/// name when the data has a feature of that name, else a 0-based index; anything else is an error
+/// naming the parameter. Declaring the types on the [`Dataset`] instead avoids this copy.
+pub(crate) fn with_categorical_param(params: &Params, train: &Dataset) -> Result<Option<Dataset>> {
+    if params.categorical_features.is_empty() {
+        return Ok(None);
+    }
+    let names = train.feature_names();
+    let mut indices = Vec::with_capacity(params.categorical_features.len());
+    for entry in &params.categorical_features {
+        let by_name = names.and_then(|n| n.iter().position(|x| x == entry));
+        let index = match by_name {
+            Some(j) => j,
+            None => match entry.parse::<usize>() {
+                Ok(j) if j < train.num_features() => j,
+                _ => {
+                    return Err(Error::param(
+                        "categorical_features",
+                        format!(
+                            "`{entry}` is neither a feature name nor a feature index below {}",
+                            train.num_features()
+                        ),
+                    ))
+                }
+            },
+        };
+        indices.push(index);
+    }
+    if indices.iter().all(|&j| train.feature_type(j).is_categorical()) {
+        return Ok(None);
+    }
+    train.clone().with_categorical(&indices).map(Some)
 }

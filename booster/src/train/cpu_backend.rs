@@ -178,13 +178,13 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
         }
         self.prepare_histograms(requests);
         let hists = &self.hists;
-        let (mapper, params, scale) = (self.mapper, &self.params, &self.scale);
+        let (mapper, params, scale, partition) = (self.mapper, &self.params, &self.scale, &self.partition);
         Ok(requests
             .par_iter()
             .map(|r| {
                 hists[r.node]
                     .as_ref()
-                    .and_then(|h| best_split(h, scale, mapper, &r.features, r.stats, params))
+                    .and_then(|h| best_split(h, scale, mapper, &r.features, r.stats, partition.len(r.node), params))
             })
             .collect())
     }

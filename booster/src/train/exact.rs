@@ -60,7 +60,7 @@ impl<'a> ExactBackend<'a> {
 }
 
 /// The running state of one node during a scan of one feature.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct ScanState {
     sum: GradStats,
     last: f32,
@@ -95,7 +95,7 @@ fn consider(
         return;
     }
     let gain = node_gain(left, p) + node_gain(right, p) - parent_gain;
-    if gain > MIN_GAIN && best.is_none_or(|b| gain > b.gain) {
+    if gain > MIN_GAIN && best.as_ref().is_none_or(|b| gain > b.gain) {
         *best = Some(SplitInfo {
             feature,
             bin: 0,
@@ -104,6 +104,7 @@ fn consider(
             gain,
             left,
             right,
+            categories: None,
         });
     }
 }
@@ -262,9 +263,9 @@ impl TreeBackend for ExactBackend<'_> {
                     if !allowed[i * nf + f] {
                         continue;
                     }
-                    if let Some(s) = per_feature[fi][i] {
-                        if best.is_none_or(|b| s.gain > b.gain) {
-                            best = Some(s);
+                    if let Some(s) = &per_feature[fi][i] {
+                        if best.as_ref().is_none_or(|b| s.gain > b.gain) {
+                            best = Some(s.clone());
                         }
                     }
                 }
@@ -348,11 +349,11 @@ mod tests {
             let gp: Vec<GradPair> = rows.iter().map(|r| GradPair::new(r.1, r.2)).collect();
             let data = Dataset::from_columns(vec![col.clone()]).unwrap();
             let blocks = ColumnBlocks::build(&data);
-            let p = SplitParams { lambda: 1.0, alpha: 0.0, min_child_weight: mcw, max_delta_step: 0.0, gamma: 0.0 };
+            let p = SplitParams { lambda: 1.0, alpha: 0.0, min_child_weight: mcw, max_delta_step: 0.0, gamma: 0.0, categorical: Default::default() };
             let mut b = ExactBackend::new(&data, &blocks, &gp, (0..col.len() as u32).collect(), p);
             let cols = ColumnSampler::new(1, 1.0, 1.0, 1.0, 6, 0, 0, 0);
             let req = SplitRequest { node: 0, stats: b.root_stats(), features: cols.features(0, 0) };
-            let found = b.find_splits(&[req]).unwrap()[0].map_or(0.0, |s| s.gain);
+            let found = b.find_splits(&[req]).unwrap()[0].as_ref().map_or(0.0, |s| s.gain);
             let want = brute_force(&col, &gp, &p);
             prop_assert!((found - want).abs() < 1e-9 || (want <= MIN_GAIN && found == 0.0), "found {found}, brute force {want}");
         }

@@ -23,7 +23,7 @@ pub struct SplitRequest {
 }
 
 /// A split to carry out: node `node` becomes the parent of `left` and `right`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SplitTask {
     /// The node being split.
     pub node: usize,
@@ -140,7 +140,7 @@ fn add_children(nodes: &mut Vec<TrainNode>, node: usize, split: SplitInfo) -> Sp
     let left = nodes.len();
     nodes.push(TrainNode::leaf(depth, split.left));
     nodes.push(TrainNode::leaf(depth, split.right));
-    nodes[node].split = Some(split);
+    nodes[node].split = Some(split.clone());
     nodes[node].left = left;
     nodes[node].right = left + 1;
     SplitTask {
@@ -167,7 +167,7 @@ fn grow_depthwise(
             if limits.max_leaves > 0 && num_leaves >= limits.max_leaves {
                 break;
             }
-            tasks.push(add_children(nodes, id, *split));
+            tasks.push(add_children(nodes, id, split.clone()));
             num_leaves += 1;
         }
         if tasks.is_empty() {
@@ -219,7 +219,7 @@ fn grow_lossguide(
         heap.push(Candidate {
             gain: split.gain,
             node: 0,
-            split: *split,
+            split: split.clone(),
         });
     }
     let mut num_leaves = 1;
@@ -229,11 +229,12 @@ fn grow_lossguide(
         }
         let task = add_children(nodes, c.node, c.split);
         num_leaves += 1;
+        let (left, right) = (task.left, task.right);
         backend.apply_splits(&[task])?;
-        if !limits.depth_allows_split(nodes[task.left].depth) {
+        if !limits.depth_allows_split(nodes[left].depth) {
             continue;
         }
-        let requests = [request(nodes, task.left, columns), request(nodes, task.right, columns)];
+        let requests = [request(nodes, left, columns), request(nodes, right, columns)];
         for (r, s) in requests.iter().zip(backend.find_splits(&requests)?) {
             if let Some(s) = s {
                 heap.push(Candidate {

@@ -102,6 +102,7 @@ pub(crate) fn finish_tree(nodes: &[TrainNode], backend: &dyn TreeBackend, cx: &L
         value: vec![0.0; m],
         gain: vec![0.0; m],
         cover: vec![0.0; m],
+        categories: Default::default(),
     };
     for (i, node) in nodes.iter().enumerate() {
         t.cover[i] = node_stats(i).hess as f32;
@@ -111,6 +112,9 @@ pub(crate) fn finish_tree(nodes: &[TrainNode], backend: &dyn TreeBackend, cx: &L
             t.feature[i] = s.feature as u32;
             t.threshold[i] = s.threshold;
             t.default_left[i] = s.default_left;
+            if let Some(set) = &s.categories {
+                t.categories.set_node(i, m, set.clone());
+            }
             t.gain[i] = s.gain as f32;
             t.value[i] = (leaf_weight(node_stats(i), sp) * eta) as f32;
             continue;

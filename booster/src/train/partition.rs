@@ -183,6 +183,15 @@ impl RowPartition {
     /// most `b`, so both tests agree), else the raw values.
     pub fn apply_binned(&mut self, data: &Dataset, matrix: &QuantizedMatrix, mapper: &BinMapper, tasks: &[SplitTask]) {
         self.apply_by(tasks, |rows, scratch, t| match matrix.column(t.split.feature) {
+            Some(col) if t.split.categories.is_some() => {
+                let missing = mapper.feature(t.split.feature).missing_bin();
+                stable_partition(
+                    rows,
+                    scratch,
+                    &|r| t.split.goes_left(col[r as usize] as usize, missing),
+                    &|r| prefetch(col.as_ptr().wrapping_add(r as usize)),
+                )
+            }
             Some(col) => {
                 let missing = mapper.feature(t.split.feature).missing_bin();
                 let (last, dl) = (t.split.bin, t.split.default_left);
@@ -216,11 +225,11 @@ impl RowPartition {
             let (spiece, s) = s.split_at_mut(e - b);
             scratch_rest = s;
             consumed = e;
-            pieces.push((piece, spiece, **t));
+            pieces.push((piece, spiece, *t));
         }
         let lefts: Vec<usize> = pieces
             .into_par_iter()
-            .map(|(rows, scratch, t)| split(rows, scratch, &t))
+            .map(|(rows, scratch, t)| split(rows, scratch, t))
             .collect();
         for (t, nl) in order.iter().zip(lefts) {
             let (b, e) = self.ranges[t.node];
@@ -233,6 +242,14 @@ impl RowPartition {
 /// Partitions one node's rows by the raw value of the split feature (read in ascending row order).
 fn split_by_value(data: &Dataset, rows: &mut [u32], scratch: &mut [u32], t: &SplitTask) -> usize {
     let col = data.column(t.split.feature);
+    if let Some(set) = &t.split.categories {
+        let dl = t.split.default_left;
+        let goes_left = |x: f32| Tree::goes_left_categorical(x, set, dl);
+        return match col {
+            Column::Dense(v) => stable_partition(rows, scratch, &|r| goes_left(v[r as usize]), &|_| {}),
+            Column::Sparse { .. } => stable_partition(rows, scratch, &|r| goes_left(col.get(r as usize)), &|_| {}),
+        };
+    }
     let (thr, dl) = (t.split.threshold, t.split.default_left);
     let goes_left = |x: f32| Tree::goes_left(x, thr, dl);
     match col {
@@ -270,6 +287,7 @@ mod tests {
                     gain: 1.0,
                     left: Default::default(),
                     right: Default::default(),
+                    categories: None,
                 },
                 left,
                 right: left + 1,

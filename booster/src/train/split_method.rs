@@ -99,7 +99,8 @@ impl SplitData {
                 scratch.sketch = None;
                 let fit = t.fit;
                 let weight = |r: usize| fit[r].hess.max(0.0) as f64;
-                let mapper = BinMapper::from_blocks(blocks, &weight, t.params.approx_bins());
+                let categorical: Vec<bool> = t.train.feature_types().iter().map(|f| f.is_categorical()).collect();
+                let mapper = BinMapper::from_blocks(blocks, &weight, t.params.approx_bins(), &categorical);
                 let matrix = QuantizedMatrix::build(t.train, &mapper);
                 let (mapper, matrix) = &*scratch.sketch.insert((mapper, matrix));
                 cpu_hist_backend(t, mapper, matrix, &mut scratch.packed)

@@ -24,10 +24,10 @@ use crate::metric::{Metric, MetricContext};
 use crate::model::booster::{thread_pool, Booster, ModelCore};
 use crate::model::tree::Tree;
 use crate::objective::{objective_for, Objective};
-use crate::params::{Boosting, Params};
+use crate::params::{Boosting, Params, TreeMethod};
 use crate::predict::batch::add_trees;
 use crate::predict::margins::{initial_margins, scores_of};
-use crate::train::checks::{check_continuable, check_labelled};
+use crate::train::checks::{check_continuable, check_labelled, with_categorical_param};
 use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup};
 use crate::train::early_stopping::EarlyStopping;
 use crate::train::grow::{grow_tree, GrowLimits};
@@ -114,6 +114,11 @@ impl Booster {
         objective: Arc<dyn Objective>,
         pool: Arc<ThreadPool>,
     ) -> Result<Booster> {
+        let typed = with_categorical_param(params, train)?;
+        let train = typed.as_ref().unwrap_or(train);
+        if train.has_categorical() {
+            check_categorical_method(params, train)?;
+        }
         let callback = options.callback;
         let init = options.init_model;
         let device = match (&params.device, &options.device) {
@@ -313,6 +318,11 @@ impl<'a> Trainer<'a> {
             base_margin: self.base,
             num_features: self.train.num_features(),
             feature_names: self.train.feature_names().map(<[String]>::to_vec),
+            feature_types: if self.train.has_categorical() {
+                self.train.feature_types()
+            } else {
+                Vec::new()
+            },
             trees: self.trees,
             best_iteration: best.map(|b| b.0),
             best_score: best.map(|b| b.1),
@@ -517,4 +527,33 @@ impl<'a> Trainer<'a> {
         }
         Ok((report, watched))
     }
+}
+
+/// Refuses the split methods that cannot split categorical features: `exact` (it splits sorted
+/// values by thresholds) and the CUDA backend (its kernels scan thresholds only).
+fn check_categorical_method(params: &Params, train: &Dataset) -> Result<()> {
+    let first = (0..train.num_features())
+        .find(|&j| train.feature_type(j).is_categorical())
+        .map(|j| train.feature_name(j))
+        .unwrap_or_default();
+    if params.tree_method == TreeMethod::Exact {
+        return Err(Error::param(
+            "tree_method",
+            format!(
+                "tree_method=exact cannot split categorical features (`{first}` is categorical); use hist or approx, \
+                 or declare the feature numerical"
+            ),
+        ));
+    }
+    if params.device.is_cuda() {
+        return Err(Error::param(
+            "device",
+            format!(
+                "device={} does not grow category-set splits yet (`{first}` is categorical); train on the cpu \
+                 (the model then predicts on the GPU too)",
+                params.device
+            ),
+        ));
+    }
+    Ok(())
 }

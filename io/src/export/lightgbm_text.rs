@@ -425,6 +425,7 @@ fn import_tree(block: &Block, index: usize, num_features: usize, scale: f64) -> 
             value: vec![0.0],
             gain: vec![0.0],
             cover: vec![leaf_weight.map_or(0.0, |w| w[0] as f32)],
+            categories: Default::default(),
         };
         return Ok((tree, vec![leaf_value[0] * scale]));
     }

@@ -469,6 +469,7 @@ fn import_tree(x: &XgbTree, index: usize) -> Result<Tree> {
         value: Vec::with_capacity(n),
         gain: Vec::with_capacity(n),
         cover: Vec::with_capacity(n),
+        categories: Default::default(),
     };
     for i in 0..n {
         let (l, r) = (x.left_children[i], x.right_children[i]);
@@ -520,6 +521,7 @@ fn import_tree(x: &XgbTree, index: usize) -> Result<Tree> {
         value: order.iter().map(|&o| t.value[o]).collect(),
         gain: order.iter().map(|&o| t.gain[o]).collect(),
         cover: order.iter().map(|&o| t.cover[o]).collect(),
+        categories: Default::default(),
     })
 }
 

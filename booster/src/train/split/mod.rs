@@ -1,5 +1,6 @@
 //! Split evaluation: XGBoost's regularised gain, leaf weights, and the best split of a node from its
-//! histogram, trying missing values on both sides.
+//! histogram, trying missing values on both sides: thresholds on numerical features, category
+//! sets on categorical ones ([`categorical`]).
 
 use rayon::prelude::*;
 
@@ -8,7 +9,10 @@ use crate::gradients::{CellScale, GradStats};
 use crate::params::Params;
 use crate::train::histogram::HistCell;
 
+mod categorical;
 mod gain_kernel;
+
+use crate::model::categories::CategorySet;
 
 /// Smallest loss change that counts as an improvement (XGBoost's `kRtEps`).
 pub const MIN_GAIN: f64 = 1e-6;
@@ -26,6 +30,43 @@ pub struct SplitParams {
     pub max_delta_step: f64,
     /// Minimum loss change of a split.
     pub gamma: f64,
+    /// How categorical features are split.
+    pub categorical: CategoricalParams,
+}
+
+/// The settings of category-set splits (XGBoost's and LightGBM's names and defaults; see
+/// [`Params`] for each).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CategoricalParams {
+    /// Features with fewer categories split one category against the rest.
+    pub max_cat_to_onehot: usize,
+    /// Most categories a set (scanned from either end of the sorted order) may hold.
+    pub max_cat_threshold: usize,
+    /// Smoothing of the sort key `G / (H + cat_smooth)`; rarer categories take no part.
+    pub cat_smooth: f64,
+    /// Extra L2 penalty on the children of a category-set split.
+    pub cat_l2: f64,
+    /// Rows a set must gain between two candidates, and the least rows on the other side.
+    pub min_data_per_group: f64,
+}
+
+impl Default for CategoricalParams {
+    fn default() -> Self {
+        CategoricalParams::from_params(&Params::default())
+    }
+}
+
+impl CategoricalParams {
+    /// The categorical settings of `params`.
+    pub fn from_params(p: &Params) -> Self {
+        CategoricalParams {
+            max_cat_to_onehot: p.max_cat_to_onehot,
+            max_cat_threshold: p.max_cat_threshold,
+            cat_smooth: p.cat_smooth,
+            cat_l2: p.cat_l2,
+            min_data_per_group: p.min_data_per_group as f64,
+        }
+    }
 }
 
 impl SplitParams {
@@ -37,6 +78,7 @@ impl SplitParams {
             min_child_weight: p.min_child_weight,
             max_delta_step: p.effective_max_delta_step(),
             gamma: p.gamma,
+            categorical: CategoricalParams::from_params(p),
         }
     }
 }
@@ -79,14 +121,15 @@ pub fn node_gain(s: GradStats, p: &SplitParams) -> f64 {
     }
 }
 
-/// A split of a node: rows whose bin is at most `bin` go left, missing values go `default_left`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A split of a node: rows whose bin is at most `bin` go left (or, for a category-set split,
+/// rows whose category is in `categories`), missing values go `default_left`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SplitInfo {
     /// Feature index.
     pub feature: usize,
-    /// Last bin that goes left.
+    /// Last bin that goes left (unused by a category-set split).
     pub bin: usize,
-    /// Raw threshold: a value goes left when `x < threshold`.
+    /// Raw threshold: a value goes left when `x < threshold` (unused by a category-set split).
     pub threshold: f32,
     /// Where missing values go.
     pub default_left: bool,
@@ -96,6 +139,8 @@ pub struct SplitInfo {
     pub left: GradStats,
     /// Right child's sums.
     pub right: GradStats,
+    /// The categories that go left, for a category-set split of a categorical feature.
+    pub categories: Option<CategorySet>,
 }
 
 impl SplitInfo {
@@ -105,21 +150,29 @@ impl SplitInfo {
         if b == missing_bin {
             self.default_left
         } else {
-            b <= self.bin
+            match &self.categories {
+                None => b <= self.bin,
+                Some(set) => set.contains(b as u32),
+            }
         }
     }
 }
 
 /// The best split of one feature, or `None` if no split is valid. `scale` turns the histogram's
-/// cells into gradient sums ([`CellScale::IDENTITY`] for f64 cells).
+/// cells into gradient sums ([`CellScale::IDENTITY`] for f64 cells); `node_rows` is the node's row
+/// count (categorical features count rows per category from it).
 pub fn best_split_of_feature<C: HistCell>(
     hist: &[C],
     scale: &CellScale,
     mapper: &BinMapper,
     feature: usize,
     total: GradStats,
+    node_rows: usize,
     p: &SplitParams,
 ) -> Option<SplitInfo> {
+    if mapper.is_categorical(feature) {
+        return categorical::best_categorical_split(hist, scale, mapper, feature, total, node_rows, p);
+    }
     let cuts = mapper.feature(feature);
     let off = mapper.offset(feature);
     let nb = cuts.num_value_bins();
@@ -204,27 +257,29 @@ pub fn best_split_of_feature<C: HistCell>(
         gain,
         left,
         right: total - left,
+        categories: None,
     })
 }
 
 /// The best split over `features` (features evaluated in parallel, ties going to the lower feature
 /// index, as in XGBoost). `None` when no split improves the loss by more than [`MIN_GAIN`] and
-/// `gamma`.
+/// `gamma`. `node_rows` is the node's row count.
 pub fn best_split<C: HistCell>(
     hist: &[C],
     scale: &CellScale,
     mapper: &BinMapper,
     features: &[usize],
     total: GradStats,
+    node_rows: usize,
     p: &SplitParams,
 ) -> Option<SplitInfo> {
     let per_feature: Vec<Option<SplitInfo>> = features
         .par_iter()
-        .map(|&f| best_split_of_feature(hist, scale, mapper, f, total, p))
+        .map(|&f| best_split_of_feature(hist, scale, mapper, f, total, node_rows, p))
         .collect();
     let mut best: Option<SplitInfo> = None;
     for s in per_feature.into_iter().flatten() {
-        if best.is_none_or(|b| s.gain > b.gain) {
+        if best.as_ref().is_none_or(|b| s.gain > b.gain) {
             best = Some(s);
         }
     }
@@ -243,6 +298,7 @@ mod tests {
             min_child_weight: 0.0,
             max_delta_step: 0.0,
             gamma: 0.0,
+            categorical: CategoricalParams::default(),
         }
     }
 
@@ -279,6 +335,7 @@ mod tests {
         let mapper = BinMapper::from_cuts(vec![FeatureCuts {
             cuts: vec![1.0, 2.0, 3.0, 4.0],
             has_missing: true,
+            categorical: false,
         }]);
         let rows = vec![
             (0, -2.0, 1.0),
@@ -297,7 +354,7 @@ mod tests {
             total.grad += r.1;
             total.hess += r.2;
         }
-        let s = best_split(&hist, &CellScale::IDENTITY, &mapper, &[0], total, &p()).unwrap();
+        let s = best_split(&hist, &CellScale::IDENTITY, &mapper, &[0], total, 7, &p()).unwrap();
         let (b, dl, g) = naive(&rows, 4, &p());
         assert_eq!((s.bin, s.default_left), (b, dl));
         assert!((s.gain - g).abs() < 1e-9);
@@ -316,11 +373,12 @@ mod tests {
         let mapper = BinMapper::from_cuts(vec![FeatureCuts {
             cuts: vec![1.0, 2.0, 3.0, 4.0, 5.0],
             has_missing: true,
+            categorical: false,
         }]);
         let cells = [(0.0, 0.0), (0.0, 0.0), (-2.0, 3.0), (-1.0, 2.0), (0.0, 0.0), (9.0, 1.5)];
         let hist: Vec<GradStats> = cells.iter().map(|&(g, h)| GradStats::new(g, h)).collect();
         let total = hist.iter().fold(GradStats::default(), |a, c| a + *c);
-        let s = best_split(&hist, &CellScale::IDENTITY, &mapper, &[0], total, &p()).unwrap();
+        let s = best_split(&hist, &CellScale::IDENTITY, &mapper, &[0], total, 7, &p()).unwrap();
         assert_eq!((s.bin, s.default_left), (3, false));
         let packed: Vec<i64> = cells
             .iter()
@@ -330,7 +388,7 @@ mod tests {
             grad_unit: 0.5,
             hess_unit: 0.5,
         };
-        let s = best_split(&packed, &scale, &mapper, &[0], total, &p()).unwrap();
+        let s = best_split(&packed, &scale, &mapper, &[0], total, 7, &p()).unwrap();
         assert_eq!((s.bin, s.default_left), (3, false));
     }
 
