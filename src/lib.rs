@@ -30,8 +30,8 @@ pub use sylvan_gpu as gpu;
 pub use sylvan_io as io;
 
 pub use sylvan_booster::{
-    Booster, Dataset, ImportanceType, Metric, ObjectiveKind, Params, PredictOptions, PredictOutput, Predictions,
-    RoundReport, TrainCallback, TrainOptions,
+    Booster, Dataset, FeatureType, ImportanceType, Metric, ObjectiveKind, Params, PredictOptions, PredictOutput,
+    Predictions, RoundReport, TrainCallback, TrainOptions,
 };
 pub use sylvan_io::{load_for_model, load_training, CategoryMap, ColumnSelection, LoadedData};
 

@@ -155,6 +155,63 @@ impl Gen {
     }
 }
 
+/// A per-category effect in [-1, 1): a hash of `(salt, code)`, so codes carry no order.
+pub fn category_effect(salt: u64, code: u32) -> f64 {
+    let mut h = salt << 32 | code as u64;
+    for m in [0xff51_afd7_ed55_8ccdu64, 0xc4ce_b9fe_1a85_ec53] {
+        h ^= h >> 33;
+        h = h.wrapping_mul(m);
+    }
+    h ^= h >> 33;
+    (h >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+}
+
+/// Mixed categorical and numeric data: one categorical column per entry of `cardinalities`
+/// (codes `0..k` drawn with skewed, Zipf-like frequencies — the square of a uniform draw — and 5 %
+/// missing), then 3 numeric columns (uniform in [-1, 1), the second 10 % missing). The signal is
+/// the sum of hashed per-category effects, plus the first categorical feature's own second effect
+/// times the first numeric feature (an interaction), plus `0.5 x1` and Gaussian noise (sd 0.3);
+/// `binary` labels are Bernoulli(sigmoid(2 * signal)), else the label is the signal.
+/// Returns the table and the indices of its categorical columns (`0..cardinalities.len()`).
+pub fn categorical_mixed(n: usize, cardinalities: &[u32], seed: u64, binary: bool) -> (Table, Vec<usize>) {
+    let mut g = Gen::new(seed ^ 0x6361_7465_676f_7279);
+    let nc = cardinalities.len();
+    let mut columns = vec![Vec::with_capacity(n); nc + 3];
+    let mut labels = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut t = 0.0;
+        let mut first = None;
+        for (j, &k) in cardinalities.iter().enumerate() {
+            let u = g.uniform(0.0, 1.0);
+            let code = ((u * u * k as f64) as u32).min(k - 1);
+            t += category_effect(j as u64, code);
+            if j == 0 {
+                first = Some(code);
+            }
+            columns[j].push(if g.bernoulli(0.05) { f32::NAN } else { code as f32 });
+        }
+        let x: Vec<f64> = (0..3).map(|_| g.uniform(-1.0, 1.0)).collect();
+        t += first.map_or(0.0, |c| category_effect(1000, c) * 1.5 * x[0]) + 0.5 * x[1] + 0.3 * g.normal();
+        columns[nc].push(x[0] as f32);
+        columns[nc + 1].push(if g.bernoulli(0.1) { f32::NAN } else { x[1] as f32 });
+        columns[nc + 2].push(x[2] as f32);
+        labels.push(if binary {
+            g.bernoulli(sigmoid(2.0 * t)) as u8 as f32
+        } else {
+            t as f32
+        });
+    }
+    (Table::new(columns, labels), (0..nc).collect())
+}
+
+/// The table as a labelled Sylvan data set with the features `categorical` declared categorical.
+pub fn categorical_dataset(table: &Table, categorical: &[usize]) -> sylvan::Dataset {
+    table
+        .to_dataset()
+        .with_categorical(categorical)
+        .expect("generated category codes are valid")
+}
+
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
