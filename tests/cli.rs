@@ -1514,3 +1514,114 @@ fn early_stopping_best_iteration_is_saved_and_used() {
         );
     }
 }
+
+/// A table for categorical training: `city` (string, 300 categories with random effects, some
+/// null), `segment` (integer codes 0..40 with random effects), `x` (float) and `y` (regression).
+fn categorical_batch(rows: usize, seed: u64) -> RecordBatch {
+    let mut g = Lcg(seed);
+    let effect = |salt: u64, c: u64| ((c.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt) >> 20) % 1000;
+    let (mut city, mut segment, mut x, mut y) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rows {
+        let c = (g.next() * g.next() * 300.0) as u64;
+        let s = (g.next() * 40.0) as i64;
+        let v = g.next() * 2.0 - 1.0;
+        city.push((g.next() > 0.03).then(|| format!("city-{c:03}")));
+        segment.push(s);
+        x.push(v);
+        y.push(effect(1, c) as f64 / 500.0 + effect(2, s as u64) as f64 / 1000.0 + v * 0.3 + g.next() * 0.1);
+    }
+    let schema = Schema::new(vec![
+        Field::new("city", DataType::Utf8, true),
+        Field::new("segment", DataType::Int64, false),
+        Field::new("x", DataType::Float64, false),
+        Field::new("y", DataType::Float64, false),
+    ]);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(city)),
+        Arc::new(Int64Array::from(segment)),
+        Arc::new(Float64Array::from(x)),
+        Arc::new(Float64Array::from(y)),
+    ];
+    RecordBatch::try_new(Arc::new(schema), columns).unwrap()
+}
+
+#[test]
+fn categorical_columns_split_by_category_sets() {
+    let dir = temp_dir("category-sets");
+    let (train, model) = (dir.join("train.parquet"), dir.join("m.json"));
+    write_parquet(&train, &categorical_batch(4000, 7));
+    let base = [
+        "train",
+        "--data",
+        s(&train),
+        "--label",
+        "y",
+        "--set",
+        "num_round=20",
+        "--set",
+        "min_data_per_group=20",
+        "--set",
+        "nthread=2",
+        "-q",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--categorical", "segment", "--model-out", s(&model)]);
+    ok(sylvan(&args));
+    let loaded = Booster::load(&model).unwrap();
+    let types = loaded.feature_types();
+    let names = loaded.feature_names().unwrap().to_vec();
+    for (name, t) in names.iter().zip(&types) {
+        assert_eq!(t.is_categorical(), name != "x", "{name}");
+    }
+    assert!(loaded.trees().iter().any(|t| t.has_category_splits()));
+    let out = ok(sylvan(&["inspect", "--model", s(&model), "--trees", "2"]));
+    assert!(out.contains("(2 categorical)"), "{out}");
+    assert!(out.contains("city in {city-"), "{out}");
+    assert!(out.contains("segment"), "{out}");
+    // The same columns as ordered numbers fit worse: sets group the cities that belong together.
+    let ordinal = dir.join("ordinal.json");
+    let mut args = base.to_vec();
+    args.extend(["--drop", "city", "--model-out", s(&ordinal)]);
+    ok(sylvan(&args));
+    let eval = |m: &Path| -> f64 {
+        let out = ok(sylvan(&["eval", "--model", s(m), "--data", s(&train), "--label", "y"]));
+        eval_lines(&out)[0].1
+    };
+    let (sets, codes) = (eval(&model), eval(&ordinal));
+    assert!(
+        sets < codes,
+        "rmse with category sets {sets}, without the city column {codes}"
+    );
+    // Values that are no category codes, and a categorical column that is not a feature.
+    let bad = dir.join("bad.json");
+    let e = fails(sylvan(&[
+        "train",
+        "--data",
+        s(&train),
+        "--label",
+        "y",
+        "--categorical",
+        "x",
+        "--model-out",
+        s(&bad),
+        "-q",
+    ]));
+    assert!(
+        e.contains("`x`") && e.contains("row") && e.contains("category code"),
+        "{e}"
+    );
+    let e = fails(sylvan(&[
+        "train",
+        "--data",
+        s(&train),
+        "--label",
+        "y",
+        "--categorical",
+        "nope",
+        "--model-out",
+        s(&bad),
+        "-q",
+    ]));
+    assert!(e.contains("nope") && e.contains("categorical"), "{e}");
+    assert!(!bad.exists());
+}

@@ -855,3 +855,135 @@ fn every_objective_hist_score_near_xgboost() {
     }
     assert!(failures.is_empty(), "hist method vs XGBoost:\n{}", failures.join("\n"));
 }
+
+// ------------------------------------------------------------------------------------------------
+// Categorical features (issue 17)
+
+/// Categorical columns of cardinality 3, 12, 150 and 3000 (skewed frequencies, 5 % missing) and 3
+/// numeric ones, one of which interacts with the first categorical feature; see
+/// `common::categorical_mixed`. 20,000 training rows, 10,000 test rows.
+const CATEGORICAL_CARDINALITIES: [u32; 4] = [3, 12, 150, 3000];
+
+/// The issue's tolerances: 0.003 AUC and 1 % RMSE against either library.
+const TOL_CATEGORICAL_AUC: f64 = 0.003;
+const TOL_CATEGORICAL_RMSE: f64 = 0.01;
+
+/// Parameters of the categorical comparisons: eta 0.1, 100 rounds, depth 6, the categorical
+/// columns declared, `max_cat_to_onehot` 4 and `max_cat_threshold` 64 for every library, and the
+/// settings of the library Sylvan is compared with:
+/// - `like = "xgboost"`: XGBoost orders categories by leaf weight `-G / (H + lambda)` and has no
+///   other categorical regularisation, so Sylvan runs with `cat_smooth` = lambda = 1, `cat_l2` 0,
+///   `min_data_per_group` 0 (XGBoost never sees these three);
+/// - `like = "lightgbm"`: Sylvan's defaults, LightGBM's (`cat_smooth` 10, `cat_l2` 10,
+///   `min_data_per_group` 100), given to both.
+fn categorical_params(objective: &'static str, like: &str) -> Vec<(&'static str, &'static str)> {
+    let own: &[(&'static str, &'static str)] = if like == "xgboost" {
+        &[("cat_smooth", "1"), ("cat_l2", "0"), ("min_data_per_group", "0")]
+    } else {
+        &[("cat_smooth", "10"), ("cat_l2", "10"), ("min_data_per_group", "100")]
+    };
+    let mut p = with(
+        base_params(),
+        &[
+            ("objective", objective),
+            ("categorical_features", "0,1,2,3"),
+            ("eta", "0.1"),
+            ("num_round", "100"),
+            ("max_cat_to_onehot", "4"),
+            ("max_cat_threshold", "64"),
+        ],
+    );
+    p.extend_from_slice(own);
+    p
+}
+
+/// Sylvan against XGBoost and LightGBM in native categorical mode on `categorical_mixed` data
+/// (`binary`: test AUC, higher is better; else test RMSE, relative, lower is better): Sylvan's
+/// score may not be worse than either library's by more than the tolerance, and must be clearly
+/// better than its own on the category codes taken as ordered numbers.
+fn categorical_case(name: &str, binary: bool, seed: u64) {
+    let (objective, tol) = if binary {
+        ("binary:logistic", TOL_CATEGORICAL_AUC)
+    } else {
+        ("reg:squarederror", TOL_CATEGORICAL_RMSE)
+    };
+    let score = |y: &[f32], p: &[f32]| if binary { common::auc(y, p) } else { common::rmse(y, p) };
+    // How much worse Sylvan's score `s` is than `r` (positive: worse), absolute AUC or relative RMSE.
+    let worse = |s: f64, r: f64| if binary { r - s } else { (s - r) / r };
+    let data = || {
+        common::categorical_mixed(30_000, &CATEGORICAL_CARDINALITIES, seed, binary)
+            .0
+            .split_at(20_000)
+    };
+    let mut failures = Vec::new();
+    let xgb_params = categorical_params(objective, "xgboost");
+    let (train, test) = data();
+    let Some(x) = run_case(&format!("{name}-xgboost"), train, test, &xgb_params) else {
+        return;
+    };
+    let (s_x, r_x) = (
+        score(&x.test.labels, &x.sylvan_pred),
+        score(&x.test.labels, &x.xgb_pred),
+    );
+    println!("[{name}, seed {seed}] XGBoost settings: Sylvan {s_x:.5}, XGBoost {r_x:.5} (Sylvan worse by {:+.5}, tolerance {tol})", worse(s_x, r_x));
+    if worse(s_x, r_x) > tol {
+        failures.push(format!("Sylvan {s_x:.5} vs XGBoost {r_x:.5}"));
+    }
+    let lgb_params = categorical_params(objective, "lightgbm");
+    let (train, test) = data();
+    let sylvan = Booster::train(&common::sylvan_params(&lgb_params), &train.to_dataset(), &[]).expect("trains");
+    let pred = sylvan
+        .predict(&test.to_dataset(), PredictOptions::default())
+        .expect("predicts")
+        .values;
+    let s_l = score(&test.labels, &pred);
+    if let Some(r) = common::require_lightgbm(&format!("the LightGBM anchor of {name}")) {
+        let dir = ScratchDir::new(&format!("diff-{name}-lgb"));
+        train.write_npy(dir.path(), "train").expect("write");
+        test.write_npy(dir.path(), "test").expect("write");
+        let lgb = common::run_reference(&r, "lightgbm", name, dir.path(), &lgb_params);
+        let r_l = score(&test.labels, &common::reference_predictions(&lgb));
+        println!("[{name}, seed {seed}] LightGBM settings: Sylvan {s_l:.5}, LightGBM {r_l:.5} (Sylvan worse by {:+.5}, tolerance {tol})", worse(s_l, r_l));
+        if worse(s_l, r_l) > tol {
+            failures.push(format!("Sylvan {s_l:.5} vs LightGBM {r_l:.5}"));
+        }
+    }
+    // The same data and default settings with every feature numerical.
+    let plain: Vec<(&str, &str)> = lgb_params
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "categorical_features")
+        .collect();
+    let ordinal = Booster::train(&common::sylvan_params(&plain), &train.to_dataset(), &[]).expect("trains");
+    let s_o = score(
+        &test.labels,
+        &ordinal
+            .predict(&test.to_dataset(), PredictOptions::default())
+            .expect("predicts")
+            .values,
+    );
+    println!("[{name}, seed {seed}] Sylvan, default settings: category sets {s_l:.5}, ordinal codes {s_o:.5}");
+    let margin = if binary { 0.005 } else { 0.03 };
+    if worse(s_l, s_o) > -margin {
+        failures.push(format!(
+            "category sets {s_l:.5} not clearly better than ordinal codes {s_o:.5}"
+        ));
+    }
+    assert!(failures.is_empty(), "{name}, seed {seed}:\n{}", failures.join("\n"));
+}
+
+/// binary:logistic on categorical data: test AUC within 0.003 of XGBoost's and LightGBM's.
+#[test]
+fn categorical_auc_matches_xgboost_and_lightgbm() {
+    for seed in seeds(31) {
+        categorical_case("categorical-binary", true, seed);
+    }
+}
+
+/// reg:squarederror on categorical data: test RMSE within 1 % of XGBoost's and LightGBM's.
+#[test]
+fn categorical_rmse_matches_xgboost_and_lightgbm() {
+    for seed in seeds(32) {
+        categorical_case("categorical-regression", false, seed);
+    }
+}

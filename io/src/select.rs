@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sylvan_booster::{Column, Dataset};
+use sylvan_booster::{Column, Dataset, FeatureType};
 
 use crate::categories::CategoryMap;
 use crate::error::{Error, Result};
@@ -27,6 +27,9 @@ pub struct ColumnSelection {
     pub features: Option<Vec<String>>,
     /// Columns that are not features.
     pub drop: Vec<String>,
+    /// Numeric feature columns to treat as categorical (their values must be category codes:
+    /// integers `0, 1, ...`); string and dictionary columns are categorical without being listed.
+    pub categorical: Vec<String>,
 }
 
 impl ColumnSelection {
@@ -157,7 +160,15 @@ fn build(
     if let Some(dup) = features.iter().find(|f| !seen.insert(f.as_str())) {
         return Err(Error::bad_column(&file, dup, "is named twice as a feature"));
     }
+    if let Some(unknown) = selection.categorical.iter().find(|c| !features.contains(c)) {
+        return Err(Error::bad_column(
+            &file,
+            unknown,
+            "is declared categorical but is not a feature column",
+        ));
+    }
     let mut columns = Vec::with_capacity(features.len());
+    let mut types = Vec::with_capacity(features.len());
     let mut categories = CategoryMap::new();
     for name in features {
         let (values, kind) = table.take(name).ok_or_else(|| table.missing(name, "feature"))?;
@@ -183,9 +194,37 @@ fn build(
                 categories.insert(name.clone(), c.to_vec());
             }
         }
+        let categorical = kind == ColumnKind::Categorical || selection.categorical.contains(name);
+        if categorical {
+            let mut bad = None;
+            values.for_each_present(|row, v| {
+                if bad.is_none() && sylvan_booster::category_code(v).is_none() {
+                    bad = Some((row, v));
+                }
+            });
+            if let Some((row, v)) = bad {
+                return Err(Error::BadValue {
+                    file,
+                    row,
+                    column: name.clone(),
+                    reason: format!(
+                        "{v} is not a category code; a categorical column holds integers 0..{} (or strings)",
+                        sylvan_booster::MAX_CATEGORIES
+                    ),
+                });
+            }
+        }
+        types.push(if categorical {
+            FeatureType::Categorical
+        } else {
+            FeatureType::Numerical
+        });
         columns.push(values);
     }
     let mut dataset = Dataset::from_feature_columns(table.num_rows, columns)?.with_feature_names(features.to_vec())?;
+    if types.iter().any(|t| t.is_categorical()) {
+        dataset = dataset.with_feature_types(types)?;
+    }
     if let Some(label) = &selection.label {
         let values = numeric_column(&mut table, label, "label")?;
         if let Some(row) = values.iter().position(|v| !v.is_finite()) {

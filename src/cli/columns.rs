@@ -28,6 +28,12 @@ pub struct ColumnArgs {
     /// Use every column but these as features (comma-separated).
     #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
     pub drop: Vec<String>,
+    /// Treat these numeric columns as categorical (comma-separated; their values must be integer
+    /// category codes 0, 1, ...). String and dictionary columns are categorical already. Trees split
+    /// categorical features by sets of categories (see `max_cat_to_onehot`, `max_cat_threshold`,
+    /// `cat_smooth`, `cat_l2`, `min_data_per_group`).
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
+    pub categorical: Vec<String>,
 }
 
 /// The label to use: the one given, else `label` for LibSVM files, else `fallback` (e.g. the label a
@@ -55,6 +61,7 @@ impl ColumnArgs {
             group: self.group.clone(),
             features: self.features.clone(),
             drop: self.drop.clone(),
+            categorical: self.categorical.clone(),
         })
     }
 }

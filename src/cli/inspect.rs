@@ -19,6 +19,10 @@ pub struct InspectArgs {
     /// How many features to list by gain.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+    /// Also print the first N trees, node by node (category-set splits with their category
+    /// names).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub trees: usize,
 }
 
 /// Runs `sylvan inspect`.
@@ -41,11 +45,22 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     if let Some(label) = trained_label(&model.model) {
         say(format!("label:       {label}"));
     }
+    let types = b.feature_types();
+    let categorical: Vec<&String> = model
+        .features
+        .iter()
+        .zip(&types)
+        .filter(|(_, t)| t.is_categorical())
+        .map(|(n, _)| n)
+        .collect();
     say(format!(
         "features:    {} ({} categorical)",
         model.features.len(),
-        model.categories.len()
+        categorical.len().max(model.categories.len())
     ));
+    for name in categorical.iter().filter(|n| model.categories.get(n).is_none()) {
+        say(format!("  {name}: categorical (integer codes)"));
+    }
     for (column, values) in model.categories.iter() {
         let shown: Vec<&str> = values.iter().take(5).map(String::as_str).collect();
         let more = if values.len() > 5 { ", ..." } else { "" };
@@ -66,6 +81,12 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     for (rank, i) in order.iter().take(args.top).enumerate() {
         let name = model.features.get(*i).map_or("?", String::as_str);
         say(format!("  {:>3}. {name:<24} {:.4}", rank + 1, gain[*i]));
+    }
+    for (t, tree) in b.trees().iter().take(args.trees).enumerate() {
+        say(format!("tree {t} (output {}):", b.tree_group(t)));
+        for line in super::tree_text::tree_lines(tree, &model.features, &model.categories) {
+            say(line);
+        }
     }
     Ok(())
 }

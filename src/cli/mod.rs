@@ -11,6 +11,7 @@ mod params;
 mod predict;
 mod progress;
 mod train;
+mod tree_text;
 
 use clap::{Parser, Subcommand};
 

@@ -75,11 +75,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     };
     let train = match &init {
         // Continued training reads the data the way prediction does: the model's features by name.
-        Some((_, features, categories)) => {
+        Some((booster, features, categories)) => {
             let train_selection = ColumnSelection {
                 label: selection.label.clone(),
                 weight: selection.weight.clone(),
                 base_margin: selection.base_margin.clone(),
+                // The model's categorical features stay categorical.
+                categorical: features
+                    .iter()
+                    .zip(booster.feature_types())
+                    .filter(|(_, t)| t.is_categorical())
+                    .map(|(name, _)| name.clone())
+                    .collect(),
                 ..Default::default()
             };
             load_for_model(&args.data, features, categories, &train_selection)?

@@ -14,6 +14,11 @@ Usage:
         DMatrix(weight=...) / lightgbm.Dataset(weight=...)). JSON is an object of XGBoost parameter names (strings or numbers)
         plus "num_round". NAME only labels the output (binary, regression, multiclass, ...).
         Sylvan-only parameters (use_quantized_grad) are dropped before XGBoost sees them.
+        "categorical_features" (a list of column indices) marks categorical columns (their values
+        are category codes, NaN missing): XGBoost gets DMatrix(feature_types=..., enable_categorical=
+        True), LightGBM Dataset(categorical_feature=...). LightGBM-only categorical settings
+        (cat_smooth, cat_l2, min_data_per_group) are dropped for XGBoost; max_cat_to_onehot and
+        max_cat_threshold go to both.
     reference.py --batch FILE
         FILE holds a JSON list of {"library", "task", "dir", "params", "out"}: the same as one call
         each, in one Python process (the libraries are imported once).
@@ -126,7 +131,26 @@ def metrics_for(objective, y, pred):
 
 # Sylvan's own parameters, which XGBoost does not have (it sums f64 gradients, like
 # use_quantized_grad=false).
-SYLVAN_ONLY = ("num_round", "use_quantized_grad", "boosting")
+SYLVAN_ONLY = (
+    "num_round",
+    "use_quantized_grad",
+    "boosting",
+    "categorical_features",
+    "cat_smooth",
+    "cat_l2",
+    "min_data_per_group",
+)
+
+
+def _categorical(params, num_features):
+    """The categorical column indices the params list (a list, or a comma-separated string)."""
+    cats = params.get("categorical_features", [])
+    if isinstance(cats, str):
+        cats = [c for c in cats.split(",") if c.strip()]
+    cats = sorted(int(c) for c in cats)
+    if any(c < 0 or c >= num_features for c in cats):
+        raise SystemExit(f"categorical_features {cats} out of range for {num_features} features")
+    return cats
 
 
 def _xgb_params(params):
@@ -142,8 +166,15 @@ def run_xgboost(task, params, data):
     x_train, y_train, x_test, y_test, w_train = data
     num_round = int(params.get("num_round", 10))
     p = _xgb_params(params)
-    dtrain = xgb.DMatrix(x_train, label=y_train, weight=w_train, missing=np.nan)
-    dtest = xgb.DMatrix(x_test, label=y_test, missing=np.nan)
+    cats = _categorical(params, x_train.shape[1])
+    typed = {}
+    if cats:
+        typed = {
+            "feature_types": ["c" if j in cats else "q" for j in range(x_train.shape[1])],
+            "enable_categorical": True,
+        }
+    dtrain = xgb.DMatrix(x_train, label=y_train, weight=w_train, missing=np.nan, **typed)
+    dtest = xgb.DMatrix(x_test, label=y_test, missing=np.nan, **typed)
     start = time.perf_counter()
     booster = xgb.train(p, dtrain, num_boost_round=num_round)
     train_seconds = time.perf_counter() - start
@@ -249,6 +280,12 @@ def lgb_params_from_xgb(params):
         p["tweedie_variance_power"] = float(params.get("tweedie_variance_power", 1.5))
     if objective == "count:poisson":
         p["poisson_max_delta_step"] = 0.7  # XGBoost's max_delta_step default for count:poisson
+    for name in ("max_cat_to_onehot", "max_cat_threshold", "min_data_per_group"):
+        if name in params:
+            p[name] = int(params[name])
+    for name in ("cat_smooth", "cat_l2"):
+        if name in params:
+            p[name] = float(params[name])
     return p
 
 
@@ -259,7 +296,14 @@ def run_lightgbm(task, params, data):
     x_train, y_train, x_test, y_test, w_train = data
     num_round = int(params.get("num_round", 10))
     p = lgb_params_from_xgb(params)
-    dtrain = lgb.Dataset(x_train, label=y_train, weight=w_train, params={"max_bin": p["max_bin"], "verbose": -1})
+    cats = _categorical(params, x_train.shape[1])
+    dtrain = lgb.Dataset(
+        x_train,
+        label=y_train,
+        weight=w_train,
+        params={"max_bin": p["max_bin"], "verbose": -1},
+        categorical_feature=cats if cats else "auto",
+    )
     start = time.perf_counter()
     booster = lgb.train(p, dtrain, num_boost_round=num_round)
     train_seconds = time.perf_counter() - start
@@ -270,7 +314,8 @@ def run_lightgbm(task, params, data):
     if "split_feature" in t0:
         root = {
             "feature": int(t0["split_feature"]),
-            "threshold": float(t0["threshold"]),
+            # A categorical root's threshold is a list of categories ("1||4||7").
+            "threshold": float(t0["threshold"]) if t0.get("decision_type") != "==" else None,
             "default_left": bool(t0.get("default_left", True)),
             "gain": float(t0.get("split_gain", 0.0)),
             "rule": "x <= threshold",

@@ -110,9 +110,15 @@ pub(super) fn best_categorical_split<C: HistCell>(
         let num_present = items.len();
         items.retain(|&item| item == Item::Missing || count(cell(item).stats(scale)) >= cp.cat_smooth);
         let rest_nonempty = items.len() < num_present;
+        // A category whose hessian sum is below `min_child_weight` has no weight of its own (as
+        // in XGBoost, whose order is by leaf weight): it sorts with key 0, in the middle.
         let key = |item: Item| {
             let s = cell(item).stats(scale);
-            s.grad / (s.hess + cp.cat_smooth)
+            if s.hess < p.min_child_weight {
+                0.0
+            } else {
+                s.grad / (s.hess + cp.cat_smooth)
+            }
         };
         let code = |item: Item| match item {
             Item::Category(c) => c as u64,
