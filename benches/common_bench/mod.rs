@@ -158,13 +158,20 @@ fn vm_hwm_kib(status: &str) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Writes feature columns `f0..f{m-1}` (float32, `NaN` kept as a value, not a null) and a float32
-/// label column `label` as a Snappy-compressed Parquet file, in record batches of 64 Ki rows (the
+/// Writes feature columns `f0..f{m-1}` (float32, `NaN` kept as a value, not a null; the first
+/// `string_columns` as strings instead, see [`category_name`], `NaN` as null) and a float32 label
+/// column `label` as a Snappy-compressed Parquet file, in record batches of 64 Ki rows (the
 /// writer's default row-group size, 1 Mi rows).
-pub fn write_parquet(path: &Path, columns: &[Vec<f32>], labels: &[f32], label: &str) -> std::io::Result<()> {
+pub fn write_parquet(
+    path: &Path,
+    columns: &[Vec<f32>],
+    labels: &[f32],
+    label: &str,
+    string_columns: usize,
+) -> std::io::Result<()> {
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, Float32Array, RecordBatch};
+    use arrow_array::{ArrayRef, Float32Array, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::ArrowWriter;
     use parquet::basic::Compression;
@@ -172,7 +179,13 @@ pub fn write_parquet(path: &Path, columns: &[Vec<f32>], labels: &[f32], label: &
 
     let to_io = |e: &dyn std::fmt::Display| std::io::Error::other(format!("{}: {e}", path.display()));
     let mut fields: Vec<Field> = (0..columns.len())
-        .map(|j| Field::new(format!("f{j}"), DataType::Float32, false))
+        .map(|j| {
+            if j < string_columns {
+                Field::new(format!("f{j}"), DataType::Utf8, true)
+            } else {
+                Field::new(format!("f{j}"), DataType::Float32, false)
+            }
+        })
         .collect();
     fields.push(Field::new(label, DataType::Float32, false));
     let schema = Arc::new(Schema::new(fields));
@@ -185,7 +198,14 @@ pub fn write_parquet(path: &Path, columns: &[Vec<f32>], labels: &[f32], label: &
         let end = (start + step).min(n);
         let mut arrays: Vec<ArrayRef> = columns
             .iter()
-            .map(|c| Arc::new(Float32Array::from(c[start..end].to_vec())) as ArrayRef)
+            .enumerate()
+            .map(|(j, c)| {
+                if j < string_columns {
+                    Arc::new(StringArray::from_iter(c[start..end].iter().map(|v| category_name(*v)))) as ArrayRef
+                } else {
+                    Arc::new(Float32Array::from(c[start..end].to_vec())) as ArrayRef
+                }
+            })
             .collect();
         arrays.push(Arc::new(Float32Array::from(labels[start..end].to_vec())));
         let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| to_io(&e))?;
@@ -193,6 +213,12 @@ pub fn write_parquet(path: &Path, columns: &[Vec<f32>], labels: &[f32], label: &
     }
     writer.close().map_err(|e| to_io(&e))?;
     Ok(())
+}
+
+/// The string a category code is written as in a string column (`c00017`; `None` for a missing
+/// value). Zero-padded, so that sorting the names sorts the codes.
+pub fn category_name(code: f32) -> Option<String> {
+    (!code.is_nan()).then(|| format!("c{:05}", code as u32))
 }
 
 /// The current UTC time as `YYYYMMDDTHHMMSSZ` (for result file names) and as RFC 3339.

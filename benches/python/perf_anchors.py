@@ -53,18 +53,34 @@ def metric(task, y, pred):
     return "accuracy", float(np.mean(np.argmax(pred.reshape(len(y), -1), axis=1) == y.astype(np.int64)))
 
 
+def categorical(params):
+    """The categorical column indices listed by `categorical_features` ("0,1,2"; [] when none)."""
+    value = params.get("categorical_features", "")
+    if isinstance(value, list):
+        return [int(v) for v in value]
+    return [int(v) for v in str(value).split(",") if v.strip()]
+
+
 def run_xgboost(task, params, data):
     import numpy as np
     import xgboost as xgb
 
     x_train, y_train, x_test = data
-    p = {k: v for k, v in params.items() if k != "num_round"}
-    for k in ("max_depth", "max_bin", "nthread", "num_class"):
+    p = {k: v for k, v in params.items() if k not in ("num_round", "categorical_features")}
+    for k in ("max_depth", "max_bin", "nthread", "num_class", "max_cat_to_onehot", "max_cat_threshold"):
         if k in p:
             p[k] = int(p[k])
     for k in ("eta", "lambda", "min_child_weight"):
         p[k] = float(p[k])
-    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan, nthread=p["nthread"])
+    cats = categorical(params)
+    typed = {}
+    if cats:
+        # Native categorical mode: the codes of these columns are categories.
+        typed = {
+            "feature_types": ["c" if j in cats else "q" for j in range(x_train.shape[1])],
+            "enable_categorical": True,
+        }
+    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan, nthread=p["nthread"], **typed)
     start = time.perf_counter()
     booster = xgb.train(p, dtrain, num_boost_round=int(params["num_round"]))
     train_seconds = time.perf_counter() - start
@@ -96,7 +112,11 @@ def run_lightgbm(task, params, data):
     }
     if task == "multiclass":
         p["num_class"] = int(params["num_class"])
-    dtrain = lgb.Dataset(x_train, label=y_train, params=dict(p))
+    for k in ("max_cat_to_onehot", "max_cat_threshold"):
+        if k in params:
+            p[k] = int(params[k])
+    cats = categorical(params)
+    dtrain = lgb.Dataset(x_train, label=y_train, params=dict(p), categorical_feature=cats if cats else "auto")
     start = time.perf_counter()
     booster = lgb.train(p, dtrain, num_boost_round=int(params["num_round"]))
     train_seconds = time.perf_counter() - start
