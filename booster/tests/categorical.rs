@@ -55,6 +55,19 @@ fn set_splits_beat_ordinal_codes_on_high_cardinality() {
     println!("test RMSE: category sets {a:.4}, ordinal codes {b:.4}");
     assert!(a < b * 0.97, "category sets {a} vs ordinal codes {b}");
     assert!(native.trees().iter().any(|t| t.has_category_splits()));
+    // Importance counts the set splits: the number of splits on feature 0 is the weight.
+    let set_splits: usize = native
+        .trees()
+        .iter()
+        .map(|t| {
+            (0..t.num_nodes())
+                .filter(|&i| t.category_set(i).is_some() && t.feature[i] == 0)
+                .count()
+        })
+        .sum();
+    let weight = native.feature_importance(sylvan_booster::ImportanceType::Weight);
+    assert_eq!(weight[0] as usize, set_splits);
+    assert!(native.feature_importance(sylvan_booster::ImportanceType::Gain)[0] > 0.0);
     assert_eq!(native.feature_types()[0], FeatureType::Categorical);
     assert_eq!(native.feature_types()[3], FeatureType::Numerical);
 }

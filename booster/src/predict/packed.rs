@@ -502,5 +502,68 @@ pub(crate) mod tests {
                 proptest::prop_assert_eq!(&got[r * groups..(r + 1) * groups], &want[..], "row {}", r);
             }
         }
+
+        /// Trees with category-set splits: the packed walk (row by row and over blocks) adds what a
+        /// naive walk of the rule gives: missing follows the default direction, a code in the set
+        /// goes left, anything else (other codes, unseen ones, fractions, negatives) goes right.
+        #[test]
+        fn category_sets_walk_like_the_rule(
+            splits in proptest::collection::vec(1usize..30, 1..5),
+            seed in 1u64..u64::MAX,
+            sets in proptest::collection::vec(proptest::collection::vec(0u32..8, 0..6), 1..8),
+        ) {
+            let nf = 3u32;
+            let trees: Vec<Tree> = splits
+                .iter()
+                .enumerate()
+                .map(|(k, &n)| {
+                    let mut t = random_tree(n, nf, seed ^ k as u64);
+                    let m = t.num_nodes();
+                    let inner: Vec<usize> = (0..m).filter(|&i| !t.is_leaf(i) && (i + k) % 2 == 0).collect();
+                    for i in inner {
+                        let set = CategorySet::from_codes(sets[i % sets.len()].iter().copied());
+                        t.categories.set_node(i, m, set);
+                    }
+                    t
+                })
+                .collect();
+            let naive = |t: &Tree, row: &[f32]| -> f32 {
+                let mut i = 0;
+                while !t.is_leaf(i) {
+                    let x = row[t.feature[i] as usize];
+                    let left = match t.category_set(i) {
+                        Some(set) => {
+                            if x.is_nan() {
+                                t.default_left[i]
+                            } else {
+                                x >= 0.0 && x.fract() == 0.0 && set.codes().any(|c| c as f32 == x)
+                            }
+                        }
+                        None => if x.is_nan() { t.default_left[i] } else { x < t.threshold[i] },
+                    };
+                    i = if left { t.left[i] } else { t.right[i] } as usize;
+                }
+                t.value[i]
+            };
+            let values = [0.0f32, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0, 2.5, -1.0, f32::NAN, 70_000.0];
+            let rows = 17;
+            let mut columns = vec![0f32; nf as usize * rows];
+            for (i, c) in columns.iter_mut().enumerate() {
+                *c = values[(i.wrapping_mul(5) ^ seed as usize) % values.len()];
+            }
+            let forest = PackedForest::for_batch(&trees, |_| 0, rows);
+            let mut block = vec![0f64; rows];
+            forest.add_columns(&columns, rows, rows, &mut block, 1);
+            for r in 0..rows {
+                let row: Vec<f32> = (0..nf as usize).map(|f| columns[f * rows + r]).collect();
+                let want: f64 = trees.iter().map(|t| naive(t, &row) as f64).sum();
+                let mut one = [0f64];
+                forest.add_row(&row, &mut one);
+                proptest::prop_assert_eq!(one[0], want, "row {:?}", row);
+                proptest::prop_assert_eq!(block[r], want, "block row {:?}", row);
+                let by_tree: f64 = trees.iter().map(|t| t.predict_row(&row) as f64).sum();
+                proptest::prop_assert_eq!(by_tree, want);
+            }
+        }
     }
 }

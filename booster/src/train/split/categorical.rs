@@ -124,7 +124,11 @@ pub(super) fn best_categorical_split<C: HistCell>(
             Item::Category(c) => c as u64,
             Item::Missing => u64::MAX,
         };
-        items.sort_by(|a, b| key(*a).total_cmp(&key(*b)).then(code(*a).cmp(&code(*b))));
+        // Keys computed once; codes are distinct, so the order is total and deterministic.
+        let mut keyed: Vec<(f64, u64, Item)> = items.iter().map(|&it| (key(it), code(it), it)).collect();
+        keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        items.clear();
+        items.extend(keyed.iter().map(|k| k.2));
         let used = items.len();
         let max_len = cp.max_cat_threshold.min(used.div_ceil(2)).max(1);
         let children = SplitParams {
