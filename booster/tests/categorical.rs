@@ -223,6 +223,33 @@ fn methods_that_cannot_split_sets_refuse() {
         e.to_string().contains("exact") && e.to_string().contains("categorical"),
         "{e}"
     );
+    // The CUDA backend grows threshold splits only: refused before any device is needed.
+    let e = Booster::train(&params(&[("device", "cuda")]), &train, &[]).unwrap_err();
+    assert!(e.to_string().contains("cuda") && e.to_string().contains("f0"), "{e}");
+}
+
+#[test]
+fn categorical_parameters_parse_and_check() {
+    let p = Params::from_json(r#"{"categorical_features": ["city", 3], "cat_smooth": 2.5, "max_cat_threshold": 8}"#)
+        .unwrap();
+    assert_eq!(p.categorical_features, vec!["city".to_string(), "3".to_string()]);
+    assert_eq!((p.cat_smooth, p.max_cat_threshold), (2.5, 8));
+    let mut q = Params::default();
+    q.apply([
+        ("categorical_feature", "a, b,2"),
+        ("min_data_per_group", "5"),
+        ("cat_l2", "0"),
+    ])
+    .unwrap();
+    assert_eq!(q.categorical_features, vec!["a", "b", "2"]);
+    assert_eq!((q.min_data_per_group, q.cat_l2), (5, 0.0));
+    for (name, bad) in [("cat_smooth", "-1"), ("cat_l2", "nan"), ("max_cat_threshold", "0")] {
+        let e = Params::default().apply([(name, bad)]).unwrap_err().to_string();
+        assert!(e.contains(name), "{e}");
+    }
+    // Defaults are left out of a saved model, so models without categorical features keep their bytes.
+    let json = serde_json::to_string(&Params::default()).unwrap();
+    assert!(!json.contains("cat_") && !json.contains("categorical"), "{json}");
 }
 
 #[test]
