@@ -60,7 +60,12 @@ pub const MODULES: &[KernelModule] = &[
     KernelModule {
         name: "predict",
         source: include_str!("kernels/predict.cu"),
-        functions: &["update_margins_u8", "update_margins_u16", "predict_raw"],
+        functions: &[
+            "update_margins_u8",
+            "update_margins_u16",
+            "predict_raw",
+            "predict_raw_cat",
+        ],
     },
 ];
 

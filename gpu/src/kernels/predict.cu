@@ -40,13 +40,38 @@ extern "C" __global__ void update_margins_u16(const u16* __restrict__ bins, u32 
 // x < threshold, missing values follow default_left. Each row's margins get the leaf values added
 // one tree after the other in tree order, in f64, as on the host.
 //
+// Category-set splits (predict_raw_cat only; forests without them run predict_raw, whose walk has
+// no test more than before): z also has bit 30 (CATEGORY_SET) set and its feature in bits 0..30,
+// and w is the offset in cat_words of the node's set: cat_words[w] = the number of bitset words m,
+// then the m words (bit c % 32 of word c / 32 set when code c is in the set). The rule is Sylvan's
+// (booster/src/model/categories.rs): NaN follows default_left; a value that is a category code
+// (an integer in 0..MAX_CATEGORIES) in the set goes left; anything else (another code, an unseen
+// one, a negative, fractional, too large or infinite value) goes right. The range test comes
+// before the float -> u32 conversion, which is then exact.
+//
 // With use_shared (nf x blockDim.x floats of dynamic shared memory), each block first copies its
 // rows' features into shared memory, column-major (coalesced global reads, one feature after the
 // other), and walks the trees there: thread r reads xs[f * blockDim.x + r], always bank r % 32, so
 // the divergent walk has no bank conflicts. Without, it reads x in global memory.
-extern "C" __global__ void predict_raw(const float* __restrict__ x, u32 n, u32 nf, const uint4* __restrict__ nodes,
-                                       const u32* __restrict__ tree_first, const u32* __restrict__ tree_group,
-                                       u32 ntrees, u32 k, double* __restrict__ margins, u32 use_shared) {
+
+// sylvan_booster::MAX_CATEGORIES (checked by gpu/src/predict.rs's tests).
+#define SYLVAN_MAX_CATEGORIES 65535.0f
+#define CATEGORY_SET 0x40000000u
+
+// Whether v is a category code in the set at `set` (word count, then the bitset words).
+__device__ __forceinline__ bool in_category_set(const u32* __restrict__ set, float v) {
+    if (!(v >= 0.0f && v < SYLVAN_MAX_CATEGORIES && v == truncf(v))) return false;
+    const u32 c = (u32)v;
+    const u32 w = c >> 5;
+    return w < set[0] && ((set[1 + w] >> (c & 31u)) & 1u) != 0;
+}
+
+template <bool CAT>
+__device__ __forceinline__ void predict_impl(const float* __restrict__ x, u32 n, u32 nf,
+                                             const uint4* __restrict__ nodes, const u32* __restrict__ tree_first,
+                                             const u32* __restrict__ tree_group, u32 ntrees, u32 k,
+                                             double* __restrict__ margins, u32 use_shared,
+                                             const u32* __restrict__ cat_words) {
     extern __shared__ float xs[];
     const u32 tid = threadIdx.x, bs = blockDim.x;
     // The loop bound depends on the block only, so every thread of a block reaches the barriers.
@@ -65,8 +90,20 @@ extern "C" __global__ void predict_raw(const float* __restrict__ x, u32 n, u32 n
         for (u32 t = 0; t < ntrees; ++t) {
             uint4 nd = nodes[tree_first[t]];
             while (nd.x != 0xffffffffu) {
-                const float v = xr[(u64)(nd.z & 0x7fffffffu) * stride];
-                const bool l = (v != v) ? ((nd.z >> 31) != 0) : (v < __uint_as_float(nd.w));
+                bool l;
+                if (CAT) {
+                    const float v = xr[(u64)(nd.z & 0x3fffffffu) * stride];
+                    if (v != v) {
+                        l = (nd.z >> 31) != 0;
+                    } else if (nd.z & CATEGORY_SET) {
+                        l = in_category_set(cat_words + nd.w, v);
+                    } else {
+                        l = v < __uint_as_float(nd.w);
+                    }
+                } else {
+                    const float v = xr[(u64)(nd.z & 0x7fffffffu) * stride];
+                    l = (v != v) ? ((nd.z >> 31) != 0) : (v < __uint_as_float(nd.w));
+                }
                 nd = nodes[l ? nd.x : nd.y];
             }
             if (k == 1) {
@@ -77,4 +114,20 @@ extern "C" __global__ void predict_raw(const float* __restrict__ x, u32 n, u32 n
         }
         if (k == 1) margins[i] = acc;
     }
+}
+
+// Forests without category-set splits.
+extern "C" __global__ void predict_raw(const float* __restrict__ x, u32 n, u32 nf, const uint4* __restrict__ nodes,
+                                       const u32* __restrict__ tree_first, const u32* __restrict__ tree_group,
+                                       u32 ntrees, u32 k, double* __restrict__ margins, u32 use_shared) {
+    predict_impl<false>(x, n, nf, nodes, tree_first, tree_group, ntrees, k, margins, use_shared, nullptr);
+}
+
+// Forests with category-set splits: cat_words as described above.
+extern "C" __global__ void predict_raw_cat(const float* __restrict__ x, u32 n, u32 nf,
+                                           const uint4* __restrict__ nodes, const u32* __restrict__ tree_first,
+                                           const u32* __restrict__ tree_group, u32 ntrees, u32 k,
+                                           double* __restrict__ margins, u32 use_shared,
+                                           const u32* __restrict__ cat_words) {
+    predict_impl<true>(x, n, nf, nodes, tree_first, tree_group, ntrees, k, margins, use_shared, cat_words);
 }

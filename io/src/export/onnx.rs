@@ -15,17 +15,40 @@
 //!   `post_transform` SOFTMAX: `probabilities` `[N, num_class]` and `label` `[N]` (the class index,
 //!   which is what `multi:softmax` predicts).
 //!
-//! Nodes are `BRANCH_LT` (a row goes to the true branch, the left child, when `x < threshold`,
-//! compared in f32 as Sylvan does), missing values follow `nodes_missing_value_tracks_true` (1 when
-//! the node's default direction is left), leaves carry their values as target/class weights, and
-//! the base margins go into `base_values`. Every tree Sylvan predicts with is written (rounds up to
+//! Threshold splits are `BRANCH_LT` nodes (a row goes to the true branch, the left child, when
+//! `x < threshold`, compared in f32 as Sylvan does), missing values follow
+//! `nodes_missing_value_tracks_true` (1 when the node's default direction is left), leaves carry
+//! their values as target/class weights, and the base margins go into `base_values`. Every tree Sylvan predicts with is written (rounds up to
 //! the best iteration; random forests' parallel trees each with their group).
+//!
+//! ## Category-set splits
+//!
+//! A node that splits by a category set (see `sylvan_booster::TreeCategories`) becomes a chain of
+//! `BRANCH_EQ` tests on its feature, one per code of the set in ascending order: node `i` itself
+//! tests the first code, the others get new ids after the tree's own nodes (so every original node,
+//! leaves included, keeps its id). Each test's true branch is the split's left child (the chain
+//! shares it: the trees become DAGs, as LightGBM's ONNX converters write them; the left subtree is
+//! never copied) and its false branch the next test, the last test's false branch the split's
+//! right child. Every test carries the split's `nodes_missing_value_tracks_true`. So a missing
+//! value goes to the default side, a value equal (in f32) to a code of the set goes left, and
+//! everything else — another category, one unseen in training, a negative, fractional or too
+//! large value — goes right: Sylvan's rule exactly, since a value equal to an integer code below
+//! `MAX_CATEGORIES` is that category code. (Codes at or above `MAX_CATEGORIES` are no category
+//! codes for Sylvan and are left out; a set with no code left becomes one `BRANCH_LT` against
+//! `-inf`, which sends every value right and a missing one to the default side.) A split whose set
+//! holds `m` codes costs `m` nodes, about 22 bytes each. onnxruntime (1.31 checked) evaluates these
+//! chains, and folds short ones into a bitset test itself. Models without category-set splits are
+//! written exactly as before.
+//!
+//! The `ai.onnx.ml` opset 5 `TreeEnsemble` operator has a set-membership mode (`BRANCH_MEMBER`),
+//! but onnxruntime 1.31 truncates the input before the test (2.5 is a member of {2}), which is not
+//! Sylvan's rule, and it has no classifier outputs; it is not used.
 //!
 //! The runtime sums leaf values in f32 where Sylvan sums in f64: predictions agree to about 1e-6
 //! relative, not bit for bit.
 
 use prost::Message;
-use sylvan_booster::{Booster, ObjectiveKind};
+use sylvan_booster::{Booster, CategorySet, ObjectiveKind, MAX_CATEGORIES};
 
 use super::onnx_proto::{
     attribute_type, data_type, tensor_shape_proto, type_proto, AttributeProto, GraphProto, ModelProto, NodeProto,
@@ -114,6 +137,24 @@ fn tensor_info(name: &str, elem_type: i32, dims: &[std::result::Result<i64, &str
     }
 }
 
+/// One extra `BRANCH_EQ` test of a category-set split's chain (see the module docs).
+struct ChainNode {
+    id: i64,
+    feature: i64,
+    code: u32,
+    /// The split's left child: where a match (or NaN, when missing goes left) goes.
+    left: i64,
+    /// The next test of the chain, or the split's right child after the last one.
+    next: i64,
+    missing: i64,
+}
+
+/// The codes of `set` a value can match, ascending: codes at or above [`MAX_CATEGORIES`] are left
+/// out, since no value is such a category code for Sylvan (it sends them right, as the chain does).
+fn member_codes(set: &CategorySet) -> Vec<u32> {
+    set.codes().take_while(|&c| (c as usize) < MAX_CATEGORIES).collect()
+}
+
 /// The ONNX model of `booster`, as a message (see the module docs for its shape).
 pub fn to_onnx_model(booster: &Booster) -> Result<ModelProto> {
     let kind = ObjectiveKind::from_name(booster.objective_name()).ok_or_else(|| {
@@ -162,7 +203,10 @@ pub fn to_onnx_model(booster: &Booster) -> Result<ModelProto> {
     let (mut tree_ids, mut node_ids, mut features, mut values) = (vec![], vec![], vec![], vec![]);
     let (mut modes, mut true_ids, mut false_ids, mut missing_true) = (vec![], vec![], vec![], vec![]);
     let (mut w_tree, mut w_node, mut w_id, mut w_value) = (vec![], vec![], vec![], vec![]);
+    let mut chain = Vec::new();
     for (ti, t) in trees.iter().enumerate() {
+        // Ids of the extra `BRANCH_EQ` nodes of category-set splits: after the tree's own nodes.
+        let mut next_id = t.num_nodes() as i64;
         for i in 0..t.num_nodes() {
             tree_ids.push(ti as i64);
             node_ids.push(i as i64);
@@ -186,13 +230,60 @@ pub fn to_onnx_model(booster: &Booster) -> Result<ModelProto> {
                         format!("tree {ti}: node {i} splits on feature {f} of {nf}"),
                     ));
                 }
-                features.push(f as i64);
-                values.push(t.threshold[i]);
-                modes.push("BRANCH_LT");
-                true_ids.push(t.left[i] as i64);
-                false_ids.push(t.right[i] as i64);
-                missing_true.push(t.default_left[i] as i64);
+                let (left, right, missing) = (t.left[i] as i64, t.right[i] as i64, t.default_left[i] as i64);
+                match t.category_set(i) {
+                    None => {
+                        features.push(f as i64);
+                        values.push(t.threshold[i]);
+                        modes.push("BRANCH_LT");
+                        true_ids.push(left);
+                        false_ids.push(right);
+                        missing_true.push(missing);
+                    }
+                    Some(set) => {
+                        // Node i is the chain's first test; the others get ids after the tree's.
+                        let codes = member_codes(set);
+                        let Some((&first, rest)) = codes.split_first() else {
+                            // No code can match: every value goes right, NaN to the default side.
+                            features.push(f as i64);
+                            values.push(f32::NEG_INFINITY);
+                            modes.push("BRANCH_LT");
+                            true_ids.push(left);
+                            false_ids.push(right);
+                            missing_true.push(missing);
+                            continue;
+                        };
+                        let next = |j: usize| if j < rest.len() { next_id + j as i64 } else { right };
+                        features.push(f as i64);
+                        values.push(first as f32);
+                        modes.push("BRANCH_EQ");
+                        true_ids.push(left);
+                        false_ids.push(next(0));
+                        missing_true.push(missing);
+                        for (j, &c) in rest.iter().enumerate() {
+                            chain.push(ChainNode {
+                                id: next_id + j as i64,
+                                feature: f as i64,
+                                code: c,
+                                left,
+                                next: next(j + 1),
+                                missing,
+                            });
+                        }
+                        next_id += rest.len() as i64;
+                    }
+                }
             }
+        }
+        for c in chain.drain(..) {
+            tree_ids.push(ti as i64);
+            node_ids.push(c.id);
+            features.push(c.feature);
+            values.push(c.code as f32);
+            modes.push("BRANCH_EQ");
+            true_ids.push(c.left);
+            false_ids.push(c.next);
+            missing_true.push(c.missing);
         }
     }
     if kind == ObjectiveKind::BinaryLogistic && w_value.iter().all(|w| *w >= 0.0) {
