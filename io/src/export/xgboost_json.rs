@@ -15,18 +15,55 @@
 //! (`"[4.4E-1]"`, one value or one per class) or a 2.x scalar (`"5E-1"`); multiclass models through
 //! `tree_info`; random forests (`num_parallel_tree > 1`) kept as forests when this Sylvan has
 //! `num_parallel_tree`, else as extra rounds (the sum is the same); `dart` boosters with each tree's
-//! leaves multiplied by its `weight_drop` (what XGBoost predicts with). Categorical splits,
-//! multi-target trees, `gblinear` and objectives Sylvan lacks (ranking, survival, hinge) are errors.
+//! leaves multiplied by its `weight_drop` (what XGBoost predicts with). Multi-target trees,
+//! `gblinear` and objectives Sylvan lacks (ranking, survival, hinge) are errors.
+//!
+//! ## Categorical splits
+//!
+//! XGBoost marks a categorical node with `split_type` 1 and lists its categories in the tree's
+//! `categories` array (node `categories_nodes[k]` owns `categories_sizes[k]` codes from
+//! `categories_segments[k]`, ascending); a row whose category is listed goes RIGHT, any other
+//! value (another category, a code past every listed one, a negative value) goes left, and a
+//! missing value follows `default_left`. Sylvan's category-set node sends its set LEFT and
+//! everything else right, so a set node is written as a categorical node with the same codes,
+//! its children swapped (XGBoost's left child is Sylvan's right one) and `default_left` negated;
+//! the import does the reverse. The threshold of such a node is unused (written as 0). XGBoost
+//! cannot store an empty category list, so a set node with an empty set (which training never
+//! makes) is an export error.
+//!
+//! The two libraries route every missing value and every integer the same way (negative values,
+//! unseen codes and codes past the largest listed one, or past XGBoost's 2^24 limit, are "not in
+//! the set" for both). They differ only on fractions: XGBoost truncates a non-negative fraction to
+//! an integer (2.5 is category 2) where Sylvan treats it as no category, so such a value goes the
+//! other way when its truncated code is in the set. Codes at or above Sylvan's
+//! [`sylvan_booster::MAX_CATEGORIES`] cannot be in a Sylvan set, so an XGBoost model listing one
+//! is an import error.
+//!
+//! Feature types travel in `learner.feature_types` (`"c"` categorical, `"q"` numerical; written
+//! only for models with categorical features, so numerical exports are unchanged). Category names:
+//! XGBoost 3.x keeps the categories a model was trained on in `gradient_booster.model.cats`
+//! (`enc`: per feature either string categories as UTF-8 bytes with `offsets`, or numbers with a
+//! dtype `type`; `feature_segments`; `sorted_idx`, each feature's categories in sorted order) and
+//! re-encodes a pandas input by name with it (an unknown name is an error there). The export fills
+//! it from the [`CATEGORIES_ATTRIBUTE`] mapping that Sylvan's command line stores, when the model
+//! has feature names and the mapping names every categorical feature with ASCII strings (XGBoost
+//! 3.2 compares and decodes non-ASCII category bytes inconsistently, so such names are left out
+//! and the file holds codes only, like a model XGBoost trained on a NumPy array); the import turns
+//! string categories back into that attribute (unless the file already carries it). Numeric
+//! categories are not stored: Sylvan reads the codes (positions in XGBoost's category list), as
+//! XGBoost does for NumPy input.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
-use sylvan_booster::{Booster, ObjectiveKind, Params, Tree};
+use sylvan_booster::{Booster, CategorySet, FeatureType, ObjectiveKind, Params, Tree, TreeCategories, MAX_CATEGORIES};
 
 use super::{
     conversion, depth_first_order, finite, is_log_link, is_logistic, predicting_trees, round_layout, ModelFormat,
 };
+use crate::categories::{CategoryMap, CATEGORIES_ATTRIBUTE};
 use crate::error::Result;
 
 const FORMAT: ModelFormat = ModelFormat::XgboostJson;
@@ -39,6 +76,10 @@ pub const BASE_MARGIN_ATTRIBUTE: &str = "sylvan.base_margin";
 pub const PARAMS_ATTRIBUTE: &str = "sylvan.params";
 /// The parent XGBoost records for the root.
 const ROOT_PARENT: i64 = 2147483647;
+/// XGBoost's `split_type` of a threshold split.
+const NUMERICAL_SPLIT: i64 = 0;
+/// XGBoost's `split_type` of a categorical split (the listed categories go right).
+const CATEGORICAL_SPLIT: i64 = 1;
 
 /// A 0/1 flag that also reads `true`/`false` (older files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +221,132 @@ fn base_score_to_margin(kind: ObjectiveKind, score: f64) -> Result<f64> {
     Ok(margin)
 }
 
+/// The category lists of a tree's set nodes in XGBoost's layout: `(categories, categories_nodes,
+/// categories_segments, categories_sizes)`.
+type CategoryArrays = (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>);
+
+/// XGBoost's category arrays of tree `id` (node order, codes ascending). An empty set is an error:
+/// XGBoost refuses a categorical node without categories.
+fn export_categories(t: &Tree, id: usize) -> Result<CategoryArrays> {
+    let mut arrays = CategoryArrays::default();
+    let (categories, nodes, segments, sizes) = &mut arrays;
+    for i in (0..t.num_nodes()).filter(|&i| !t.is_leaf(i)) {
+        let Some(set) = t.category_set(i) else { continue };
+        if set.is_empty() {
+            return Err(conversion(
+                FORMAT,
+                format!("tree {id}: node {i} splits by an empty category set, which XGBoost cannot store"),
+            ));
+        }
+        nodes.push(i as i64);
+        segments.push(categories.len() as i64);
+        sizes.push(set.len() as i64);
+        categories.extend(set.codes().map(i64::from));
+    }
+    Ok(arrays)
+}
+
+/// The tree with its nodes renumbered: new node `k` is old node `order[k]`, and `new_id[old]` is
+/// the new id of an old node (only reachable nodes need one; a child id outside the tree stays as
+/// it is, for `Tree::validate` to report).
+fn permute(t: &Tree, order: &[usize], new_id: &[usize]) -> Tree {
+    let map = |c: i32| match usize::try_from(c).ok().and_then(|c| new_id.get(c)) {
+        Some(&k) => k as i32,
+        None => c.max(-1),
+    };
+    Tree {
+        left: order.iter().map(|&o| map(t.left[o])).collect(),
+        right: order.iter().map(|&o| map(t.right[o])).collect(),
+        feature: order.iter().map(|&o| t.feature[o]).collect(),
+        threshold: order.iter().map(|&o| t.threshold[o]).collect(),
+        default_left: order.iter().map(|&o| t.default_left[o]).collect(),
+        value: order.iter().map(|&o| t.value[o]).collect(),
+        gain: order.iter().map(|&o| t.gain[o]).collect(),
+        cover: order.iter().map(|&o| t.cover[o]).collect(),
+        categories: TreeCategories {
+            node_set: if t.categories.is_empty() {
+                Vec::new()
+            } else {
+                order.iter().map(|&o| t.categories.node_set[o]).collect()
+            },
+            sets: t.categories.sets.clone(),
+        },
+    }
+}
+
+/// Swaps the two children of every set node whose children are adjacent, `right == left + 1`
+/// when `ascending` (how Sylvan numbers siblings) or `left == right + 1` otherwise (how a set
+/// node of an XGBoost file reads once its children have traded places), so that afterwards the
+/// other relation holds. The two child nodes trade ids, their subtrees stay where they are.
+fn swap_set_children(t: &Tree, ascending: bool) -> Tree {
+    let n = t.num_nodes();
+    let mut new_id: Vec<usize> = (0..n).collect();
+    for i in (0..n).filter(|&i| !t.is_leaf(i) && t.category_set(i).is_some()) {
+        let (l, r) = (t.left[i] as usize, t.right[i] as usize);
+        let (a, b) = if ascending { (l, r) } else { (r, l) };
+        if b == a + 1 && b < n {
+            new_id.swap(a, b);
+        }
+    }
+    // The swaps are transpositions, so `new_id` is its own inverse: the order is the same map.
+    permute(t, &new_id, &new_id)
+}
+
+/// The children of inner node `i` in XGBoost's orientation: (XGBoost's left, XGBoost's right).
+/// A set node's set goes left in Sylvan and right in XGBoost, so its children trade places.
+fn xgboost_children(t: &Tree, i: usize) -> (usize, usize) {
+    let (l, r) = (t.left[i] as usize, t.right[i] as usize);
+    if t.category_set(i).is_some() {
+        (r, l)
+    } else {
+        (l, r)
+    }
+}
+
+/// The tree numbered as XGBoost needs it: below the levels its predictor unrolls, XGBoost finds a
+/// node's right child at `left + 1`, so every pair of siblings must have adjacent ids, XGBoost's
+/// left child first. A Sylvan-trained tree numbers siblings that way already: unchanged when it
+/// has no set node; otherwise the children of each set node trade ids (which the import undoes,
+/// so a round trip gives back the same tree). Any other tree (imported and renumbered depth-first,
+/// say) is renumbered breadth-first.
+fn xgboost_layout(t: &Tree) -> Cow<'_, Tree> {
+    let fits = |t: &Tree| {
+        (0..t.num_nodes()).all(|i| {
+            t.is_leaf(i) || {
+                let (a, b) = xgboost_children(t, i);
+                b == a + 1
+            }
+        })
+    };
+    if fits(t) {
+        return Cow::Borrowed(t);
+    }
+    if t.has_category_splits() {
+        let swapped = swap_set_children(t, true);
+        if fits(&swapped) {
+            return Cow::Owned(swapped);
+        }
+    }
+    let n = t.num_nodes();
+    let mut new_id = vec![usize::MAX; n];
+    let mut order = Vec::with_capacity(n);
+    new_id[0] = 0;
+    order.push(0);
+    let mut k = 0;
+    while k < order.len() {
+        let i = order[k];
+        k += 1;
+        if !t.is_leaf(i) {
+            let (a, b) = xgboost_children(t, i);
+            for c in [a, b] {
+                new_id[c] = order.len();
+                order.push(c);
+            }
+        }
+    }
+    Cow::Owned(permute(t, &order, &new_id))
+}
+
 fn export_tree(t: &Tree, id: usize, num_features: usize) -> Result<XgbTree> {
     let n = t.num_nodes();
     if let Some(i) = (0..n).find(|&i| t.is_leaf(i) && !t.value[i].is_finite()) {
@@ -188,6 +355,8 @@ fn export_tree(t: &Tree, id: usize, num_features: usize) -> Result<XgbTree> {
             format!("tree {id}: leaf {i} has value {}", t.value[i]),
         ));
     }
+    let layout = xgboost_layout(t);
+    let t: &Tree = &layout;
     let mut parents = vec![ROOT_PARENT; n];
     for i in 0..n {
         if !t.is_leaf(i) {
@@ -196,31 +365,53 @@ fn export_tree(t: &Tree, id: usize, num_features: usize) -> Result<XgbTree> {
         }
     }
     let leaf = |i: usize| t.is_leaf(i);
+    // A set node's set goes left in Sylvan and right in XGBoost: its children trade places and its
+    // missing values keep their child, so the default direction flips.
+    let is_set = |i: usize| !leaf(i) && t.category_set(i).is_some();
+    let (categories, categories_nodes, categories_segments, categories_sizes) = export_categories(t, id)?;
     Ok(XgbTree {
         base_weights: t.value.iter().map(|v| finite(*v)).collect(),
-        categories: Vec::new(),
-        categories_nodes: Vec::new(),
-        categories_segments: Vec::new(),
-        categories_sizes: Vec::new(),
-        default_left: (0..n).map(|i| Flag(!leaf(i) && t.default_left[i])).collect(),
+        categories,
+        categories_nodes,
+        categories_segments,
+        categories_sizes,
+        default_left: (0..n)
+            .map(|i| Flag(!leaf(i) && t.default_left[i] != is_set(i)))
+            .collect(),
         id: id as i64,
-        left_children: (0..n).map(|i| if leaf(i) { -1 } else { t.left[i] }).collect(),
+        left_children: (0..n)
+            .map(|i| match (leaf(i), is_set(i)) {
+                (true, _) => -1,
+                (false, false) => t.left[i],
+                (false, true) => t.right[i],
+            })
+            .collect(),
         loss_changes: (0..n).map(|i| if leaf(i) { 0.0 } else { finite(t.gain[i]) }).collect(),
         parents,
-        right_children: (0..n).map(|i| if leaf(i) { -1 } else { t.right[i] }).collect(),
+        right_children: (0..n)
+            .map(|i| match (leaf(i), is_set(i)) {
+                (true, _) => -1,
+                (false, false) => t.right[i],
+                (false, true) => t.left[i],
+            })
+            .collect(),
         // JSON has no infinities: +-inf thresholds become +-f32::MAX (the same split for every input
-        // but x = +-f32::MAX itself).
+        // but x = +-f32::MAX itself). A set node's threshold is unused: 0.
         split_conditions: (0..n)
             .map(|i| {
                 if leaf(i) {
                     t.value[i]
+                } else if is_set(i) {
+                    0.0
                 } else {
                     t.threshold[i].clamp(-f32::MAX, f32::MAX)
                 }
             })
             .collect(),
         split_indices: (0..n).map(|i| if leaf(i) { 0 } else { t.feature[i] as i64 }).collect(),
-        split_type: vec![0; n],
+        split_type: (0..n)
+            .map(|i| if is_set(i) { CATEGORICAL_SPLIT } else { NUMERICAL_SPLIT })
+            .collect(),
         sum_hessian: t.cover.iter().map(|v| finite(*v)).collect(),
         tree_param: [
             ("num_deleted", "0".to_string()),
@@ -234,7 +425,55 @@ fn export_tree(t: &Tree, id: usize, num_features: usize) -> Result<XgbTree> {
     })
 }
 
+/// The `cats` entry XGBoost 3.x keeps beside the trees: the category names of each feature, when
+/// the model carries them for every categorical feature (see the module docs); else the empty
+/// entry of a model trained on codes.
+fn export_cats(booster: &Booster, types: &[FeatureType]) -> Value {
+    let empty = json!({"enc": [], "feature_segments": [], "sorted_idx": []});
+    let named = booster
+        .feature_names()
+        .filter(|_| types.iter().any(|t| t.is_categorical()))
+        .zip(
+            booster
+                .attributes()
+                .get(CATEGORIES_ATTRIBUTE)
+                .and_then(|text| CategoryMap::from_json(text).ok()),
+        );
+    let Some((names, map)) = named else {
+        return empty;
+    };
+    let mut enc = Vec::with_capacity(types.len());
+    let mut segments = vec![0usize];
+    let mut sorted_idx = Vec::new();
+    for (name, ty) in names.iter().zip(types) {
+        let mut count = 0;
+        if !ty.is_categorical() {
+            enc.push(json!({"offsets": [], "values": []}));
+        } else {
+            let values = match map.get(name) {
+                Some(v) if !v.is_empty() && v.iter().all(|s| s.is_ascii()) => v,
+                _ => return empty,
+            };
+            let mut offsets = vec![0usize];
+            let mut bytes: Vec<u8> = Vec::new();
+            for v in values {
+                bytes.extend_from_slice(v.as_bytes());
+                offsets.push(bytes.len());
+            }
+            enc.push(json!({"offsets": offsets, "values": bytes}));
+            let mut order: Vec<usize> = (0..values.len()).collect();
+            order.sort_by(|a, b| values[*a].as_bytes().cmp(values[*b].as_bytes()));
+            sorted_idx.extend(order);
+            count = values.len();
+        }
+        segments.push(segments[segments.len() - 1] + count);
+    }
+    json!({"enc": enc, "feature_segments": segments, "sorted_idx": sorted_idx})
+}
+
 /// The model as XGBoost JSON text (3.x schema), loadable by `xgboost.Booster(model_file=...)`.
+/// Category-set splits become XGBoost categorical splits, with `feature_types` and, when the model
+/// carries category names, the `cats` entry (see the module docs).
 ///
 /// Fails for a custom objective (XGBoost would not know its link) and for a base margin that the
 /// objective's `base_score` cannot hold.
@@ -277,9 +516,13 @@ pub fn to_xgboost_json(booster: &Booster) -> Result<String> {
     let params_json = serde_json::to_string(params).map_err(|e| conversion(FORMAT, e.to_string()))?;
     attributes.insert(PARAMS_ATTRIBUTE.into(), Value::String(params_json));
 
-    let (names, types): (Vec<String>, Vec<String>) = match booster.feature_names() {
-        Some(names) => (names.to_vec(), vec!["float".to_string(); names.len()]),
-        None => (Vec::new(), Vec::new()),
+    let feature_types = booster.feature_types();
+    let names: Vec<String> = booster.feature_names().map(<[String]>::to_vec).unwrap_or_default();
+    // Numerical models keep the types they always had ("float" with names, none without).
+    let types: Vec<&str> = if feature_types.iter().any(|t| t.is_categorical()) {
+        feature_types.iter().map(|t| t.xgboost_letter()).collect()
+    } else {
+        vec!["float"; names.len()]
     };
     let num_class = if kind.is_multiclass() { k } else { 0 };
     let model = json!({
@@ -289,7 +532,7 @@ pub fn to_xgboost_json(booster: &Booster) -> Result<String> {
             "feature_types": types,
             "gradient_booster": {
                 "model": {
-                    "cats": {"enc": [], "feature_segments": [], "sorted_idx": []},
+                    "cats": export_cats(booster, &feature_types),
                     "gbtree_model_param": {
                         "num_parallel_tree": parallel.to_string(),
                         "num_trees": trees.len().to_string(),
@@ -455,11 +698,14 @@ fn import_tree(x: &XgbTree, index: usize) -> Result<Tree> {
             return Err(what(format!("{name} has {len} entries for {n} nodes")));
         }
     }
-    if let Some(i) = x.split_type.iter().position(|t| *t != 0) {
-        return Err(what(format!(
-            "node {i} is a categorical split, which Sylvan does not support"
-        )));
+    if let Some(i) = x
+        .split_type
+        .iter()
+        .position(|t| *t != NUMERICAL_SPLIT && *t != CATEGORICAL_SPLIT)
+    {
+        return Err(what(format!("node {i} has split_type {}", x.split_type[i])));
     }
+    let node_categories = import_categories(x, n).map_err(what)?;
     let mut t = Tree {
         left: Vec::with_capacity(n),
         right: Vec::with_capacity(n),
@@ -471,7 +717,7 @@ fn import_tree(x: &XgbTree, index: usize) -> Result<Tree> {
         cover: Vec::with_capacity(n),
         categories: Default::default(),
     };
-    for i in 0..n {
+    for (i, listed) in node_categories.iter().enumerate() {
         let (l, r) = (x.left_children[i], x.right_children[i]);
         let leaf = l < 0 && r < 0;
         if (l < 0) != (r < 0) {
@@ -487,11 +733,20 @@ fn import_tree(x: &XgbTree, index: usize) -> Result<Tree> {
         if !cond.is_finite() && leaf {
             return Err(what(format!("leaf {i} has value {cond}")));
         }
+        // XGBoost sends the listed categories right, Sylvan sends its set left: the children trade
+        // places and the default direction flips (module docs).
+        let categorical = !leaf && x.split_type.get(i) == Some(&CATEGORICAL_SPLIT);
+        if categorical {
+            let codes = listed.ok_or_else(|| what(format!("node {i} is a categorical split without categories")))?;
+            t.categories
+                .set_node(i, n, CategorySet::from_codes(codes.iter().map(|c| *c as u32)));
+        }
+        let (l, r) = if categorical { (r, l) } else { (l, r) };
         t.left.push(if leaf { -1 } else { l });
         t.right.push(if leaf { -1 } else { r });
         t.feature.push(feature);
-        t.threshold.push(if leaf { 0.0 } else { cond });
-        t.default_left.push(!leaf && x.default_left[i].0);
+        t.threshold.push(if leaf || categorical { 0.0 } else { cond });
+        t.default_left.push(!leaf && x.default_left[i].0 != categorical);
         t.value.push(if leaf {
             cond
         } else {
@@ -504,6 +759,11 @@ fn import_tree(x: &XgbTree, index: usize) -> Result<Tree> {
         });
         t.cover.push(x.sum_hessian.get(i).copied().unwrap_or(0.0));
     }
+    // XGBoost numbers siblings left, right; a set node's children have traded places above, so
+    // they trade ids too, which numbers them as Sylvan does (and undoes the export's swap).
+    if t.has_category_splits() {
+        t = swap_set_children(&t, false);
+    }
     if t.validate(usize::MAX).is_ok() {
         return Ok(t);
     }
@@ -511,21 +771,53 @@ fn import_tree(x: &XgbTree, index: usize) -> Result<Tree> {
         (t.left[i] >= 0).then(|| (t.left[i] as usize, t.right[i] as usize))
     })
     .map_err(what)?;
-    let map = |c: i32| if c < 0 { -1 } else { new_id[c as usize] as i32 };
-    Ok(Tree {
-        left: order.iter().map(|&o| map(t.left[o])).collect(),
-        right: order.iter().map(|&o| map(t.right[o])).collect(),
-        feature: order.iter().map(|&o| t.feature[o]).collect(),
-        threshold: order.iter().map(|&o| t.threshold[o]).collect(),
-        default_left: order.iter().map(|&o| t.default_left[o]).collect(),
-        value: order.iter().map(|&o| t.value[o]).collect(),
-        gain: order.iter().map(|&o| t.gain[o]).collect(),
-        cover: order.iter().map(|&o| t.cover[o]).collect(),
-        categories: Default::default(),
-    })
+    Ok(permute(&t, &order, &new_id))
+}
+
+/// The category codes of each node of an XGBoost tree of `n` nodes (`None` for nodes the arrays do
+/// not list), checked: the four arrays agree, every list lies inside `categories`, is not empty
+/// and holds codes in Sylvan's range.
+fn import_categories(x: &XgbTree, n: usize) -> std::result::Result<Vec<Option<&[i64]>>, String> {
+    let k = x.categories_nodes.len();
+    if x.categories_segments.len() != k || x.categories_sizes.len() != k {
+        return Err(format!(
+            "categories_nodes, categories_segments and categories_sizes have {k}, {} and {} entries",
+            x.categories_segments.len(),
+            x.categories_sizes.len()
+        ));
+    }
+    let mut lists = vec![None; n];
+    for j in 0..k {
+        let (node, start, size) = (x.categories_nodes[j], x.categories_segments[j], x.categories_sizes[j]);
+        let node = usize::try_from(node)
+            .ok()
+            .filter(|i| *i < n)
+            .ok_or_else(|| format!("categories_nodes lists node {node} of {n}"))?;
+        let range = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(size).ok())
+            .map(|(s, len)| s..s.saturating_add(len))
+            .filter(|r| r.end <= x.categories.len() && !r.is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "node {node} has categories {start}..{start}+{size} of {}",
+                    x.categories.len()
+                )
+            })?;
+        let codes = &x.categories[range];
+        if let Some(c) = codes.iter().find(|c| !(0..MAX_CATEGORIES as i64).contains(*c)) {
+            return Err(format!(
+                "node {node} lists category {c}, outside the codes 0..{MAX_CATEGORIES} Sylvan supports"
+            ));
+        }
+        lists[node] = Some(codes);
+    }
+    Ok(lists)
 }
 
 /// Reads an XGBoost JSON model (3.x or 2.x schema) into a Sylvan booster that predicts the same.
+/// Categorical splits become category-set splits; `feature_types` and the string categories of
+/// `cats` are kept (see the module docs).
 pub fn from_xgboost_json(text: &str) -> Result<Booster> {
     let root: Value = serde_json::from_str(text).map_err(|e| conversion(FORMAT, format!("not JSON: {e}")))?;
     let learner = root
@@ -725,14 +1017,103 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
             ))
         }
     };
+    let types = import_feature_types(learner, num_feature)?;
+    let category_names = match (&names, attributes.contains_key(CATEGORIES_ATTRIBUTE)) {
+        (Some(names), false) => import_category_names(&model["cats"], names, &types),
+        _ => None,
+    };
     let mut booster = Booster::from_parts(params, base_margin, trees, num_feature, names)
         .map_err(|e| conversion(FORMAT, e.to_string()))?;
+    if let Some(types) = types {
+        booster
+            .set_feature_types(types)
+            .map_err(|e| conversion(FORMAT, e.to_string()))?;
+    }
     for (key, value) in attributes {
         if key.starts_with("sylvan.") && key != BASE_MARGIN_ATTRIBUTE && key != PARAMS_ATTRIBUTE {
             booster.set_attribute(key, value);
         }
     }
+    if let Some(map) = category_names {
+        booster.set_attribute(CATEGORIES_ATTRIBUTE, map.to_json());
+    }
     Ok(booster)
+}
+
+/// The feature types `learner.feature_types` lists, when it marks a feature categorical (`"c"`;
+/// every other type is numerical). `None` when it marks none, so that the trees decide.
+fn import_feature_types(learner: &Value, num_feature: usize) -> Result<Option<Vec<FeatureType>>> {
+    let types: Vec<String> = match learner.get("feature_types") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| conversion(FORMAT, format!("feature_types: {e}")))?,
+    };
+    if !types.iter().any(|t| t == "c") {
+        return Ok(None);
+    }
+    if types.len() != num_feature {
+        return Err(conversion(
+            FORMAT,
+            format!("{} feature types for num_feature {num_feature}", types.len()),
+        ));
+    }
+    Ok(Some(
+        types
+            .iter()
+            .map(|t| {
+                if t == "c" {
+                    FeatureType::Categorical
+                } else {
+                    FeatureType::Numerical
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// The string categories of XGBoost's `cats` entry as Sylvan's category mapping (feature name ->
+/// names in code order), for the categorical features that have them. `None` when there are none
+/// or the entry is not in the expected shape (the names are a convenience: the trees do not need
+/// them, so a malformed entry is skipped rather than refused).
+fn import_category_names(cats: &Value, names: &[String], types: &Option<Vec<FeatureType>>) -> Option<CategoryMap> {
+    let enc = cats.get("enc")?.as_array()?;
+    if enc.len() != names.len() {
+        return None;
+    }
+    let mut map = CategoryMap::new();
+    for (j, (e, name)) in enc.iter().zip(names).enumerate() {
+        if !types.as_ref().is_some_and(|t| t[j].is_categorical()) {
+            continue;
+        }
+        // String categories: UTF-8 bytes (XGBoost writes them as signed 8-bit numbers) cut by offsets.
+        let Some(offsets) = e.get("offsets").and_then(Value::as_array).filter(|o| !o.is_empty()) else {
+            continue;
+        };
+        let offsets: Vec<usize> = offsets
+            .iter()
+            .map(|o| o.as_u64().map(|o| o as usize))
+            .collect::<Option<_>>()?;
+        let bytes: Vec<u8> = e
+            .get("values")?
+            .as_array()?
+            .iter()
+            .map(|b| b.as_i64().filter(|b| (-128..=255).contains(b)).map(|b| b as u8))
+            .collect::<Option<_>>()?;
+        if offsets[0] != 0 || offsets.last() != Some(&bytes.len()) {
+            return None;
+        }
+        let mut values = Vec::with_capacity(offsets.len() - 1);
+        let mut seen = std::collections::HashSet::new();
+        for w in offsets.windows(2) {
+            let value = String::from_utf8(bytes.get(w[0]..w[1])?.to_vec()).ok()?;
+            // A name listed twice would make the mapping unusable.
+            if !seen.insert(value.clone()) {
+                return None;
+            }
+            values.push(value);
+        }
+        map.insert(name.clone(), values);
+    }
+    (!map.is_empty()).then_some(map)
 }
 
 #[cfg(test)]
@@ -803,5 +1184,291 @@ mod tests {
         assert_eq!(t.predict_row(&[0.1, 0.9]), 2.0);
         assert_eq!(t.predict_row(&[0.9, 0.1]), 3.0);
         assert_eq!(t.predict_row(&[f32::NAN, f32::NAN]), 2.0);
+    }
+
+    /// A stump on feature `f`: the root splits by `set` (left when in it), leaves 1 (left) and 2.
+    fn set_stump(f: u32, set: CategorySet, default_left: bool) -> Tree {
+        let mut t = Tree {
+            left: vec![1, -1, -1],
+            right: vec![2, -1, -1],
+            feature: vec![f, 0, 0],
+            threshold: vec![0.0; 3],
+            default_left: vec![default_left, false, false],
+            value: vec![1.5, 1.0, 2.0],
+            gain: vec![3.0, 0.0, 0.0],
+            cover: vec![10.0, 4.0, 6.0],
+            categories: Default::default(),
+        };
+        t.categories.set_node(0, 3, set);
+        t
+    }
+
+    fn booster_of(trees: Vec<Tree>, num_features: usize, names: Option<Vec<String>>) -> Booster {
+        Booster::from_parts(Params::default(), vec![0.0], trees, num_features, names).unwrap()
+    }
+
+    #[test]
+    fn set_nodes_swap_children_and_flip_default() {
+        for default_left in [true, false] {
+            let t = set_stump(1, CategorySet::from_codes([1, 3, 40]), default_left);
+            let x = export_tree(&t, 0, 2).unwrap();
+            assert_eq!(x.split_type, vec![1, 0, 0]);
+            // XGBoost's right child (the listed categories) is Sylvan's left one; siblings keep
+            // adjacent ids (XGBoost finds the right child at left + 1), so the leaves trade ids.
+            assert_eq!(x.left_children, vec![1, -1, -1]);
+            assert_eq!(x.right_children, vec![2, -1, -1]);
+            assert_eq!(x.parents, vec![ROOT_PARENT, 0, 0]);
+            assert_eq!(x.default_left[0], Flag(!default_left));
+            assert_eq!(x.split_indices[0], 1);
+            assert_eq!(x.split_conditions, vec![0.0, 2.0, 1.0]);
+            assert_eq!(x.categories, vec![1, 3, 40]);
+            assert_eq!(x.categories_nodes, vec![0]);
+            assert_eq!(x.categories_segments, vec![0]);
+            assert_eq!(x.categories_sizes, vec![3]);
+            let back = import_tree(&x, 0).unwrap();
+            assert_eq!(back, t);
+            let missing = if default_left { 1.0 } else { 2.0 };
+            for (code, want) in [
+                (1.0, 1.0),
+                (40.0, 1.0),
+                (0.0, 2.0),
+                (41.0, 2.0),
+                (1e6, 2.0),
+                (f32::NAN, missing),
+            ] {
+                assert_eq!(back.predict_row(&[0.0, code]), want, "code {code}");
+            }
+        }
+    }
+
+    /// The leaf value XGBoost's predictor reaches: the listed categories go right, other values
+    /// (and codes past 2^24) left, missing values to `default_left`, and — as XGBoost does below
+    /// the levels it unrolls — the right child is found at `left + 1`.
+    fn xgboost_predict(x: &XgbTree, row: &[f32]) -> f32 {
+        let mut i = 0usize;
+        while x.left_children[i] >= 0 {
+            let v = row[x.split_indices[i] as usize];
+            let go_left = if v.is_nan() {
+                x.default_left[i].0
+            } else if x.split_type[i] == CATEGORICAL_SPLIT {
+                let k = x.categories_nodes.iter().position(|n| *n == i as i64).unwrap();
+                let (s, len) = (x.categories_segments[k] as usize, x.categories_sizes[k] as usize);
+                !((0.0..16_777_216.0).contains(&v) && x.categories[s..s + len].contains(&(v as i64)))
+            } else {
+                v < x.split_conditions[i]
+            };
+            assert_eq!(
+                x.right_children[i],
+                x.left_children[i] + 1,
+                "node {i}: siblings not adjacent"
+            );
+            i = (x.left_children[i] + !go_left as i32) as usize;
+        }
+        x.split_conditions[i]
+    }
+
+    /// A tree of 2 set nodes and 2 threshold nodes on features 0 (categorical) and 1, numbered
+    /// as Sylvan numbers trees (siblings adjacent, left first).
+    fn mixed_tree() -> Tree {
+        // 0: set {1, 5} -> (1, 2); 1: x1 < 0.5 -> (3, 4); 2: set {2} -> (5, 6); 4: x1 < 0.8 -> (7, 8)
+        let mut t = Tree {
+            left: vec![1, 3, 5, -1, 7, -1, -1, -1, -1],
+            right: vec![2, 4, 6, -1, 8, -1, -1, -1, -1],
+            feature: vec![0, 1, 0, 0, 1, 0, 0, 0, 0],
+            threshold: vec![0.0, 0.5, 0.0, 0.0, 0.8, 0.0, 0.0, 0.0, 0.0],
+            default_left: vec![true, false, false, false, true, false, false, false, false],
+            value: vec![0.0, 0.0, 0.0, 10.0, 0.0, 20.0, 30.0, 40.0, 50.0],
+            gain: vec![1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+            cover: vec![1.0; 9],
+            categories: Default::default(),
+        };
+        t.categories.set_node(0, 9, CategorySet::from_codes([1, 5]));
+        t.categories.set_node(2, 9, CategorySet::from_codes([2]));
+        t.validate(2).unwrap();
+        t
+    }
+
+    fn probe_rows() -> Vec<[f32; 2]> {
+        let mut rows = Vec::new();
+        for c in [0.0, 1.0, 2.0, 5.0, 6.0, 1e5, f32::NAN] {
+            for x in [0.1, 0.6, 0.9, f32::NAN] {
+                rows.push([c, x]);
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn exported_trees_route_as_xgboost_routes() {
+        let t = mixed_tree();
+        // Sylvan's numbering, and the same tree numbered depth-first (as some imports leave it).
+        let (order, new_id) = depth_first_order(9, |i| {
+            (t.left[i] >= 0).then(|| (t.left[i] as usize, t.right[i] as usize))
+        })
+        .unwrap();
+        let depth_first = permute(&t, &order, &new_id);
+        assert_ne!(depth_first, t);
+        depth_first.validate(2).unwrap();
+        let numeric = Tree {
+            categories: Default::default(),
+            ..depth_first.clone()
+        };
+        for tree in [&t, &depth_first, &numeric] {
+            let x = export_tree(tree, 0, 2).unwrap();
+            for row in probe_rows() {
+                assert_eq!(xgboost_predict(&x, &row), tree.predict_row(&row), "{row:?}");
+            }
+            let back = import_tree(&x, 0).unwrap();
+            for row in probe_rows() {
+                assert_eq!(back.predict_row(&row), tree.predict_row(&row), "{row:?}");
+            }
+        }
+        // Sylvan's own numbering survives the round trip.
+        assert_eq!(import_tree(&export_tree(&t, 0, 2).unwrap(), 0).unwrap(), t);
+    }
+
+    #[test]
+    fn categorical_trees_out_of_order_are_renumbered_with_their_sets() {
+        // 0 -> (2, 3) by categories {4} (XGBoost: 4 goes right to 3); 2 -> (1, 4) numeric.
+        let x = XgbTree {
+            base_weights: vec![],
+            categories: vec![4],
+            categories_nodes: vec![0],
+            categories_segments: vec![0],
+            categories_sizes: vec![1],
+            default_left: vec![Flag(true), Flag(false), Flag(false), Flag(false), Flag(false)],
+            id: 0,
+            left_children: vec![2, -1, 1, -1, -1],
+            loss_changes: vec![],
+            parents: vec![],
+            right_children: vec![3, -1, 4, -1, -1],
+            split_conditions: vec![0.0, 1.0, 0.25, 3.0, 2.0],
+            split_indices: vec![0, 0, 1, 0, 0],
+            split_type: vec![1, 0, 0, 0, 0],
+            sum_hessian: vec![],
+            tree_param: BTreeMap::new(),
+        };
+        let t = import_tree(&x, 0).unwrap();
+        t.validate(2).unwrap();
+        assert_eq!(t.predict_row(&[4.0, 0.1]), 3.0);
+        assert_eq!(t.predict_row(&[0.0, 0.1]), 1.0);
+        assert_eq!(t.predict_row(&[7.0, 0.9]), 2.0);
+        // Missing: XGBoost's default left (node 2), then 0.1 < 0.25 -> node 1.
+        assert_eq!(t.predict_row(&[f32::NAN, 0.1]), 1.0);
+        assert!(t.category_set(0).is_some_and(|s| s.codes().eq([4])));
+    }
+
+    #[test]
+    fn bad_categorical_trees_are_errors() {
+        let good = || export_tree(&set_stump(0, CategorySet::from_codes([2]), true), 0, 1).unwrap();
+        import_tree(&good(), 0).unwrap();
+        type Spoil = Box<dyn Fn(&mut XgbTree)>;
+        let cases: Vec<(&str, Spoil)> = vec![
+            ("split_type 2", Box::new(|x| x.split_type[0] = 2)),
+            ("without categories", Box::new(|x| x.categories_nodes[0] = 1)),
+            ("entries", Box::new(|x| x.categories_sizes.push(1))),
+            ("node 9", Box::new(|x| x.categories_nodes[0] = 9)),
+            ("categories 0..0+0", Box::new(|x| x.categories_sizes[0] = 0)),
+            ("0+2 of 1", Box::new(|x| x.categories_sizes[0] = 2)),
+            ("category -1", Box::new(|x| x.categories[0] = -1)),
+            ("category 65535", Box::new(|x| x.categories[0] = MAX_CATEGORIES as i64)),
+        ];
+        for (message, spoil) in cases {
+            let mut x = good();
+            spoil(&mut x);
+            let e = import_tree(&x, 0).unwrap_err().to_string();
+            assert!(e.contains(message), "{message}: {e}");
+        }
+        // Children outside the tree are an error, not a panic, also under a categorical node.
+        let mut x = good();
+        x.left_children[0] = 7;
+        x.right_children[0] = 8;
+        assert!(import_tree(&x, 0).is_err());
+        let mut x = good();
+        x.right_children[0] = -5;
+        assert!(import_tree(&x, 0).is_err());
+        let empty = set_stump(0, CategorySet::default(), true);
+        assert!(export_tree(&empty, 3, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("empty category set"));
+    }
+
+    #[test]
+    fn feature_types_and_category_names_travel() {
+        let names = vec!["color".to_string(), "x".to_string(), "size".to_string()];
+        let trees = vec![
+            set_stump(0, CategorySet::from_codes([0, 2]), true),
+            set_stump(2, CategorySet::from_codes([1]), false),
+        ];
+        let mut b = booster_of(trees, 3, Some(names));
+        let mut map = CategoryMap::new();
+        map.insert("color", vec!["red".into(), "blue".into(), "green".into()]);
+        map.insert("size", vec!["S".into(), "M".into()]);
+        b.set_attribute(CATEGORIES_ATTRIBUTE, map.to_json());
+        let text = to_xgboost_json(&b).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["learner"]["feature_types"], json!(["c", "q", "c"]));
+        let cats = &v["learner"]["gradient_booster"]["model"]["cats"];
+        assert_eq!(cats["feature_segments"], json!([0, 3, 3, 5]));
+        assert_eq!(cats["sorted_idx"], json!([1, 2, 0, 1, 0]));
+        assert_eq!(cats["enc"][0]["offsets"], json!([0, 3, 7, 12]));
+        assert_eq!(cats["enc"][0]["values"][0], json!(b'r'));
+        assert_eq!(cats["enc"][1], json!({"offsets": [], "values": []}));
+
+        let back = from_xgboost_json(&text).unwrap();
+        assert_eq!(back.feature_types(), b.feature_types());
+        assert_eq!(back.attributes().get(CATEGORIES_ATTRIBUTE), Some(&map.to_json()));
+        // Without Sylvan's attribute (a model XGBoost wrote), the names come from `cats`.
+        let mut v2 = v.clone();
+        v2["learner"]["attributes"]
+            .as_object_mut()
+            .unwrap()
+            .remove(CATEGORIES_ATTRIBUTE);
+        let back = from_xgboost_json(&v2.to_string()).unwrap();
+        assert_eq!(back.attributes().get(CATEGORIES_ATTRIBUTE), Some(&map.to_json()));
+        // Signed bytes (as XGBoost writes them) decode as UTF-8.
+        let mut v3 = v2.clone();
+        v3["learner"]["gradient_booster"]["model"]["cats"]["enc"][2] =
+            json!({"offsets": [0, 2, 3], "values": [-61, -87, 77]});
+        let back = from_xgboost_json(&v3.to_string()).unwrap();
+        let got = CategoryMap::from_json(back.attributes().get(CATEGORIES_ATTRIBUTE).unwrap()).unwrap();
+        assert_eq!(got.get("size").unwrap(), ["é".to_string(), "M".to_string()]);
+
+        // Non-ASCII names are left out of `cats` (XGBoost 3.2 mishandles them); the trees still go.
+        map.insert("size", vec!["é".into(), "M".into()]);
+        b.set_attribute(CATEGORIES_ATTRIBUTE, map.to_json());
+        let v: Value = serde_json::from_str(&to_xgboost_json(&b).unwrap()).unwrap();
+        assert_eq!(v["learner"]["gradient_booster"]["model"]["cats"]["enc"], json!([]));
+
+        // A file whose types mark a set-split feature numerical is refused.
+        let mut v4 = v2;
+        v4["learner"]["feature_types"] = json!(["q", "q", "c"]);
+        assert!(from_xgboost_json(&v4.to_string()).is_err());
+    }
+
+    #[test]
+    fn numerical_models_keep_their_feature_types() {
+        let t = Tree {
+            left: vec![1, -1, -1],
+            right: vec![2, -1, -1],
+            feature: vec![0, 0, 0],
+            threshold: vec![0.5, 0.0, 0.0],
+            default_left: vec![true, false, false],
+            value: vec![0.0, 1.0, 2.0],
+            gain: vec![1.0, 0.0, 0.0],
+            cover: vec![2.0, 1.0, 1.0],
+            categories: Default::default(),
+        };
+        let named = booster_of(vec![t.clone()], 1, Some(vec!["a".into()]));
+        let v: Value = serde_json::from_str(&to_xgboost_json(&named).unwrap()).unwrap();
+        assert_eq!(v["learner"]["feature_types"], json!(["float"]));
+        let x = &v["learner"]["gradient_booster"]["model"]["trees"][0];
+        assert_eq!(x["split_type"], json!([0, 0, 0]));
+        assert_eq!(x["categories"], json!([]));
+        let unnamed = booster_of(vec![t], 1, None);
+        let v: Value = serde_json::from_str(&to_xgboost_json(&unnamed).unwrap()).unwrap();
+        assert_eq!(v["learner"]["feature_types"], json!([]));
+        assert!(!from_xgboost_json(&v.to_string()).unwrap().has_categorical());
     }
 }
