@@ -8,9 +8,13 @@
 //!   predicted with and trained further).
 //! - Only the rounds Sylvan predicts with are exported: up to the best iteration when early stopping
 //!   chose one, else all of them.
-//! - Anything a format cannot express (an objective it lacks, a categorical or zero-as-missing split
-//!   on import, a multi-target tree ...) is an [`Error::ModelConversion`] naming what is unsupported,
-//!   never a silently different model.
+//! - Category-set splits (categorical features) go out to and come in from XGBoost (categorical
+//!   splits of the 3.x schema) and LightGBM (`decision_type` bit 0 with its bitsets), and out to ONNX
+//!   as chains of equality tests; see docs/categorical.md for where the libraries route values
+//!   differently (fractional codes, unseen codes).
+//! - Anything a format cannot express (an objective it lacks, a zero-as-missing split on import, a
+//!   multi-target tree ...) is an [`Error::ModelConversion`] naming what is unsupported, never a
+//!   silently different model.
 //!
 //! ## Thresholds
 //!
@@ -68,7 +72,8 @@ pub enum ModelFormat {
     XgboostJson,
     /// LightGBM's text model (`Booster.save_model("m.txt")`), version v4.
     LightgbmText,
-    /// ONNX (`ai.onnx.ml` opset 3 tree ensembles), binary protobuf; export only.
+    /// ONNX (`ai.onnx.ml` opset 3 tree ensembles; category-set splits as chains of `BRANCH_EQ`
+    /// tests), binary protobuf; export only.
     Onnx,
 }
 
