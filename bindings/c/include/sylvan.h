@@ -60,6 +60,13 @@
 // Prediction output: for each tree, the index of the leaf node each row falls in.
 #define SYLVAN_PREDICT_LEAF_INDEX 2
 
+// Feature type: numbers, split by thresholds (the default of every feature).
+#define SYLVAN_FEATURE_NUMERICAL 0
+
+// Feature type: category codes (integers `0..65535` as floats, `NaN` missing), split by sets of
+// categories. A code never seen in training goes to the side of the categories outside the set.
+#define SYLVAN_FEATURE_CATEGORICAL 1
+
 // An opaque handle to a fitted booster. Create with `sylvan_booster_train` or `sylvan_booster_load`,
 // release with `sylvan_booster_free`.
 typedef struct SylvanBooster SylvanBooster;
@@ -111,6 +118,48 @@ int sylvan_dataset_create(const float *data,
 // floats.
 int sylvan_dataset_set_base_margin(struct SylvanDataset *dataset, const float *margins, size_t len);
 
+// Declares the features `indices` (`len` zero-based column indices, in any order; repeats are
+// fine) categorical; the other features keep their type. Their values must be category codes:
+// integers `0..65535` as floats, `NaN` for missing. An index beyond the columns gives
+// `SYLVAN_ERR_INVALID_ARGUMENT`; a value that is not a code `SYLVAN_ERR_INVALID_DATA` with a
+// message naming the feature and the row; on error the data set is unchanged. `len == 0` (with
+// `indices` `NULL` or not) changes nothing.
+//
+// Declare the training set's categorical features before `sylvan_booster_train`; the model keeps
+// them (`sylvan_booster_feature_types`). Prediction and evaluation sets need not declare them:
+// the model routes their values by its category sets. The `categorical_features` parameter
+// (`{"categorical_features": [0, 3]}`) declares training features the same way.
+//
+// # Safety
+// `dataset` must be a live handle not in use by another thread; `indices` must point to `len`
+// `size_t` values (or be `NULL` when `len` is 0).
+int sylvan_dataset_set_categorical(struct SylvanDataset *dataset,
+                                   const size_t *indices,
+                                   size_t len);
+
+// Sets the type of every feature: `types` holds `len` values, one per column (`len` must equal
+// the number of columns), each `SYLVAN_FEATURE_NUMERICAL` (0) or `SYLVAN_FEATURE_CATEGORICAL`
+// (1). Unlike `sylvan_dataset_set_categorical` this can also make features numerical again.
+// Errors as for `sylvan_dataset_set_categorical`; on error the data set is unchanged.
+//
+// # Safety
+// `dataset` must be a live handle not in use by another thread; `types` must point to `len` ints.
+int sylvan_dataset_set_feature_types(struct SylvanDataset *dataset, const int *types, size_t len);
+
+// Writes the type of every feature of `dataset` (`SYLVAN_FEATURE_NUMERICAL` or
+// `SYLVAN_FEATURE_CATEGORICAL`, one int per column) to `out`. Buffer conventions as for
+// `sylvan_booster_predict`: the length (the number of columns) goes to `*out_needed` when it is
+// not `NULL`; `out == NULL, out_len == 0` is a size query; a shorter buffer gives
+// `SYLVAN_ERR_BUFFER_TOO_SMALL` and writes nothing.
+//
+// # Safety
+// `dataset` must be a live handle; `out` `NULL` or `out_len` writable ints; `out_needed` `NULL`
+// or a writable `size_t`.
+int sylvan_dataset_feature_types(const struct SylvanDataset *dataset,
+                                 int *out,
+                                 size_t out_len,
+                                 size_t *out_needed);
+
 // Writes the number of rows of `dataset` to `*out`.
 //
 // # Safety
@@ -135,6 +184,11 @@ int sylvan_dataset_free(struct SylvanDataset *dataset);
 // values may be numbers or strings, a list is joined with commas (`"eval_metric":["auc","logloss"]`);
 // pass `"{}"` for the defaults. An unknown parameter or a bad value gives
 // `SYLVAN_ERR_INVALID_PARAMETER` and a message naming it.
+//
+// Categorical features are those declared on `train` (`sylvan_dataset_set_categorical`) and
+// those `"categorical_features"` lists (indices: `[0, 3]` or `"0,3"`); `max_cat_to_onehot`,
+// `max_cat_threshold`, `cat_smooth`, `cat_l2` and `min_data_per_group` tune their splits.
+// `tree_method=exact` and `device=cuda` cannot split them (`SYLVAN_ERR_INVALID_PARAMETER`).
 //
 // `evals` (`num_evals` labelled data sets, or `NULL` when `num_evals` is 0) are evaluated after
 // every round; early stopping (`early_stopping_rounds`) watches the last one. `eval_names` gives
@@ -196,6 +250,37 @@ int sylvan_booster_load(const char *path, struct SylvanBooster **out);
 // # Safety
 // `booster` must be a live handle; `out` must point to a writable `size_t`.
 int sylvan_booster_num_features(const struct SylvanBooster *booster, size_t *out);
+
+// Writes the type of every feature the booster was trained on (`SYLVAN_FEATURE_NUMERICAL` or
+// `SYLVAN_FEATURE_CATEGORICAL`, one int per feature) to `out`, with the buffer conventions of
+// `sylvan_dataset_feature_types`. Models saved and loaded keep their types.
+//
+// # Safety
+// `booster` must be a live handle; `out` `NULL` or `out_len` writable ints; `out_needed` `NULL`
+// or a writable `size_t`.
+int sylvan_booster_feature_types(const struct SylvanBooster *booster,
+                                 int *out,
+                                 size_t out_len,
+                                 size_t *out_needed);
+
+// Copies the model attribute `key` (a string saved with the model) into `out` as a
+// NUL-terminated string. `*out_needed` (when not `NULL`) gets the bytes needed including the NUL,
+// or 0 when the model has no such attribute (then nothing is written and the status is
+// `SYLVAN_OK`). `out == NULL, out_len == 0` is a size query; a shorter buffer gives
+// `SYLVAN_ERR_BUFFER_TOO_SMALL` and writes nothing.
+//
+// Models trained on string columns (the CLI, Python) store their category mapping under
+// `"sylvan.categories"`: a JSON object `{"column": ["first", "second", ...]}` where code `i` is the
+// `i`-th string; encode strings with it before predicting through this API.
+//
+// # Safety
+// `booster` must be a live handle; `key` a NUL-terminated string; `out` `NULL` or `out_len`
+// writable bytes; `out_needed` `NULL` or a writable `size_t`.
+int sylvan_booster_attribute(const struct SylvanBooster *booster,
+                             const char *key,
+                             char *out,
+                             size_t out_len,
+                             size_t *out_needed);
 
 // Writes the number of boosting rounds of the booster to `*out`.
 //

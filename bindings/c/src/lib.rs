@@ -1,8 +1,8 @@
 //! # sylvan-capi
 //!
-//! A small C ABI for Sylvan: build a data set from a float array, train a booster with parameters
-//! given as JSON, predict into a caller's buffer, save and load models (the same `.json` and binary
-//! files the `sylvan` CLI writes). The header is `include/sylvan.h`, generated from this file by
+//! A small C ABI for Sylvan: build a data set from a float array, declare categorical features,
+//! train a booster with parameters given as JSON, predict into a caller's buffer, save and load
+//! models (the same `.json` and binary files the `sylvan` CLI writes). The header is `include/sylvan.h`, generated from this file by
 //! cbindgen (`cbindgen.toml`); `tests/header.rs` fails when the two drift apart.
 //!
 //! Conventions of every function:
@@ -12,6 +12,10 @@
 //! - Pointer arguments are checked for null; arrays also for alignment, and sizes for overflow.
 //! - No Rust panic crosses the boundary: each call runs under `catch_unwind`, and a panic becomes
 //!   [`SYLVAN_ERR_PANIC`].
+//! - Categorical features hold category codes (integers `0..65535` as floats, `NaN` missing) and are
+//!   split by sets of categories. Declare them on the data set (`sylvan_dataset_set_categorical`,
+//!   `sylvan_dataset_set_feature_types`) or with the `categorical_features` parameter (indices);
+//!   read a model's back with `sylvan_booster_feature_types`.
 //! - Handles (`SylvanDataset`, `SylvanBooster`) are opaque, created by `*_create`, `*_train` or
 //!   `*_load` and released by their `*_free` function. A read-only call (predict, save, the getters)
 //!   may run on a handle from several threads at once; freeing must not race with any other call.
@@ -51,7 +55,9 @@ use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-use sylvan_booster::{Booster, Dataset, Params, PredictOptions, PredictOutput};
+use sylvan_booster::{
+    category_code, Booster, Dataset, FeatureType, Params, PredictOptions, PredictOutput, MAX_CATEGORIES,
+};
 
 pub mod error;
 
@@ -91,6 +97,12 @@ pub const SYLVAN_PREDICT_VALUE: c_int = 0;
 pub const SYLVAN_PREDICT_MARGIN: c_int = 1;
 /// Prediction output: for each tree, the index of the leaf node each row falls in.
 pub const SYLVAN_PREDICT_LEAF_INDEX: c_int = 2;
+
+/// Feature type: numbers, split by thresholds (the default of every feature).
+pub const SYLVAN_FEATURE_NUMERICAL: c_int = 0;
+/// Feature type: category codes (integers `0..65535` as floats, `NaN` missing), split by sets of
+/// categories. A code never seen in training goes to the side of the categories outside the set.
+pub const SYLVAN_FEATURE_CATEGORICAL: c_int = 1;
 
 /// An opaque handle to a data set: features (`NaN` = missing), and optional labels and weights.
 /// Create with `sylvan_dataset_create`, release with `sylvan_dataset_free`.
@@ -393,6 +405,197 @@ pub unsafe extern "C" fn sylvan_dataset_set_base_margin(
     })
 }
 
+/// The C constant of a feature type.
+fn type_code(t: FeatureType) -> c_int {
+    match t {
+        FeatureType::Numerical => SYLVAN_FEATURE_NUMERICAL,
+        FeatureType::Categorical => SYLVAN_FEATURE_CATEGORICAL,
+    }
+}
+
+/// Gives `dataset` the feature types `types` (one per feature, checked by the caller). The values
+/// of every categorical feature are checked first, so that on error the data set is unchanged
+/// (and its columns are never copied).
+fn set_types(dataset: &mut SylvanDataset, types: Vec<FeatureType>) -> Result<()> {
+    let d = &dataset.inner;
+    for (j, t) in types.iter().enumerate() {
+        if !t.is_categorical() {
+            continue;
+        }
+        let mut bad = None;
+        d.column(j).for_each_present(|row, x| {
+            if bad.is_none() && category_code(x).is_none() {
+                bad = Some((row, x));
+            }
+        });
+        if let Some((row, x)) = bad {
+            return Err(Error::Booster(sylvan_booster::Error::data(format!(
+                "categorical feature {j} (`{}`) has the value {x} at row {row}; category codes must be integers \
+                 in 0..{MAX_CATEGORIES} (NaN for missing)",
+                d.feature_name(j)
+            ))));
+        }
+    }
+    // The checks above are those of `with_feature_types`, which therefore cannot fail here; the
+    // columns are moved out and back rather than copied.
+    let placeholder = Dataset::from_columns(vec![vec![0.0]])?;
+    let taken = std::mem::replace(&mut dataset.inner, placeholder);
+    dataset.inner = taken.with_feature_types(types)?;
+    Ok(())
+}
+
+/// Writes `values` to a caller's buffer of `out_len` ints with the conventions of
+/// `sylvan_booster_predict`: `*out_needed` (when not `NULL`) gets the length, `out == NULL` with
+/// `out_len == 0` is a size query, a shorter buffer is `SYLVAN_ERR_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// `out` must be `NULL` or point to `out_len` writable ints; `out_needed` `NULL` or writable.
+unsafe fn ints_out(values: &[c_int], out: *mut c_int, out_len: usize, out_needed: *mut usize) -> Result<()> {
+    let query = out.is_null() && out_len == 0;
+    if out.is_null() && !query {
+        return Err(Error::NullPointer { name: "out" });
+    }
+    // SAFETY: the caller guarantees `out` is null or points to `out_len` writable ints.
+    let buffer = unsafe { array_out(out, out_len, "out") }?;
+    if !out_needed.is_null() {
+        // SAFETY: the caller guarantees a non-null `out_needed` is writable.
+        unsafe { write_out(out_needed, values.len(), "out_needed") }?;
+    }
+    if query {
+        return Ok(());
+    }
+    if buffer.len() < values.len() {
+        return Err(Error::BufferTooSmall {
+            name: "out",
+            needed: values.len(),
+            got: buffer.len(),
+        });
+    }
+    buffer[..values.len()].copy_from_slice(values);
+    Ok(())
+}
+
+/// Declares the features `indices` (`len` zero-based column indices, in any order; repeats are
+/// fine) categorical; the other features keep their type. Their values must be category codes:
+/// integers `0..65535` as floats, `NaN` for missing. An index beyond the columns gives
+/// `SYLVAN_ERR_INVALID_ARGUMENT`; a value that is not a code `SYLVAN_ERR_INVALID_DATA` with a
+/// message naming the feature and the row; on error the data set is unchanged. `len == 0` (with
+/// `indices` `NULL` or not) changes nothing.
+///
+/// Declare the training set's categorical features before `sylvan_booster_train`; the model keeps
+/// them (`sylvan_booster_feature_types`). Prediction and evaluation sets need not declare them:
+/// the model routes their values by its category sets. The `categorical_features` parameter
+/// (`{"categorical_features": [0, 3]}`) declares training features the same way.
+///
+/// # Safety
+/// `dataset` must be a live handle not in use by another thread; `indices` must point to `len`
+/// `size_t` values (or be `NULL` when `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_set_categorical(
+    dataset: *mut SylvanDataset,
+    indices: *const usize,
+    len: usize,
+) -> c_int {
+    run(|| {
+        if dataset.is_null() {
+            return Err(Error::NullPointer { name: "dataset" });
+        }
+        // SAFETY: the caller guarantees `indices` points to `len` values (null is caught unless len 0).
+        let indices = unsafe { array_in(indices, len, "indices") }?;
+        // SAFETY: the caller guarantees a live handle that no other thread uses.
+        let d = unsafe { &mut *dataset };
+        let num_cols = d.inner.num_features();
+        let mut types = d.inner.feature_types();
+        for (k, &j) in indices.iter().enumerate() {
+            let slot = types.get_mut(j).ok_or_else(|| {
+                Error::arg(
+                    "indices",
+                    format!("indices[{k}] is {j}, but the data set has {num_cols} features (0..{num_cols})"),
+                )
+            })?;
+            *slot = FeatureType::Categorical;
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        set_types(d, types)
+    })
+}
+
+/// Sets the type of every feature: `types` holds `len` values, one per column (`len` must equal
+/// the number of columns), each `SYLVAN_FEATURE_NUMERICAL` (0) or `SYLVAN_FEATURE_CATEGORICAL`
+/// (1). Unlike `sylvan_dataset_set_categorical` this can also make features numerical again.
+/// Errors as for `sylvan_dataset_set_categorical`; on error the data set is unchanged.
+///
+/// # Safety
+/// `dataset` must be a live handle not in use by another thread; `types` must point to `len` ints.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_set_feature_types(
+    dataset: *mut SylvanDataset,
+    types: *const c_int,
+    len: usize,
+) -> c_int {
+    run(|| {
+        if dataset.is_null() {
+            return Err(Error::NullPointer { name: "dataset" });
+        }
+        if types.is_null() {
+            return Err(Error::NullPointer { name: "types" });
+        }
+        // SAFETY: the caller guarantees `types` points to `len` ints.
+        let codes = unsafe { array_in(types, len, "types") }?;
+        // SAFETY: the caller guarantees a live handle that no other thread uses.
+        let d = unsafe { &mut *dataset };
+        let num_cols = d.inner.num_features();
+        if len != num_cols {
+            return Err(Error::arg(
+                "len",
+                format!("{len} feature types given, but the data set has {num_cols} features"),
+            ));
+        }
+        let types = codes
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| match t {
+                SYLVAN_FEATURE_NUMERICAL => Ok(FeatureType::Numerical),
+                SYLVAN_FEATURE_CATEGORICAL => Ok(FeatureType::Categorical),
+                other => Err(Error::arg(
+                    "types",
+                    format!(
+                        "types[{k}] is {other}, neither SYLVAN_FEATURE_NUMERICAL (0) nor SYLVAN_FEATURE_CATEGORICAL (1)"
+                    ),
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        set_types(d, types)
+    })
+}
+
+/// Writes the type of every feature of `dataset` (`SYLVAN_FEATURE_NUMERICAL` or
+/// `SYLVAN_FEATURE_CATEGORICAL`, one int per column) to `out`. Buffer conventions as for
+/// `sylvan_booster_predict`: the length (the number of columns) goes to `*out_needed` when it is
+/// not `NULL`; `out == NULL, out_len == 0` is a size query; a shorter buffer gives
+/// `SYLVAN_ERR_BUFFER_TOO_SMALL` and writes nothing.
+///
+/// # Safety
+/// `dataset` must be a live handle; `out` `NULL` or `out_len` writable ints; `out_needed` `NULL`
+/// or a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_feature_types(
+    dataset: *const SylvanDataset,
+    out: *mut c_int,
+    out_len: usize,
+    out_needed: *mut usize,
+) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let d = unsafe { handle(dataset, "dataset") }?;
+        let types: Vec<c_int> = d.inner.feature_types().into_iter().map(type_code).collect();
+        // SAFETY: the caller guarantees the buffers as documented.
+        unsafe { ints_out(&types, out, out_len, out_needed) }
+    })
+}
+
 /// Writes the number of rows of `dataset` to `*out`.
 ///
 /// # Safety
@@ -443,6 +646,11 @@ pub unsafe extern "C" fn sylvan_dataset_free(dataset: *mut SylvanDataset) -> c_i
 /// values may be numbers or strings, a list is joined with commas (`"eval_metric":["auc","logloss"]`);
 /// pass `"{}"` for the defaults. An unknown parameter or a bad value gives
 /// `SYLVAN_ERR_INVALID_PARAMETER` and a message naming it.
+///
+/// Categorical features are those declared on `train` (`sylvan_dataset_set_categorical`) and
+/// those `"categorical_features"` lists (indices: `[0, 3]` or `"0,3"`); `max_cat_to_onehot`,
+/// `max_cat_threshold`, `cat_smooth`, `cat_l2` and `min_data_per_group` tune their splits.
+/// `tree_method=exact` and `device=cuda` cannot split them (`SYLVAN_ERR_INVALID_PARAMETER`).
 ///
 /// `evals` (`num_evals` labelled data sets, or `NULL` when `num_evals` is 0) are evaluated after
 /// every round; early stopping (`early_stopping_rounds`) watches the last one. `eval_names` gives
@@ -621,6 +829,87 @@ pub unsafe extern "C" fn sylvan_booster_num_features(booster: *const SylvanBoost
         let b = unsafe { handle(booster, "booster") }?;
         // SAFETY: the caller guarantees `out` is null or writable.
         unsafe { write_out(out, b.inner.num_features(), "out") }
+    })
+}
+
+/// Writes the type of every feature the booster was trained on (`SYLVAN_FEATURE_NUMERICAL` or
+/// `SYLVAN_FEATURE_CATEGORICAL`, one int per feature) to `out`, with the buffer conventions of
+/// `sylvan_dataset_feature_types`. Models saved and loaded keep their types.
+///
+/// # Safety
+/// `booster` must be a live handle; `out` `NULL` or `out_len` writable ints; `out_needed` `NULL`
+/// or a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_feature_types(
+    booster: *const SylvanBooster,
+    out: *mut c_int,
+    out_len: usize,
+    out_needed: *mut usize,
+) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let b = unsafe { handle(booster, "booster") }?;
+        let types: Vec<c_int> = b.inner.feature_types().into_iter().map(type_code).collect();
+        // SAFETY: the caller guarantees the buffers as documented.
+        unsafe { ints_out(&types, out, out_len, out_needed) }
+    })
+}
+
+/// Copies the model attribute `key` (a string saved with the model) into `out` as a
+/// NUL-terminated string. `*out_needed` (when not `NULL`) gets the bytes needed including the NUL,
+/// or 0 when the model has no such attribute (then nothing is written and the status is
+/// `SYLVAN_OK`). `out == NULL, out_len == 0` is a size query; a shorter buffer gives
+/// `SYLVAN_ERR_BUFFER_TOO_SMALL` and writes nothing.
+///
+/// Models trained on string columns (the CLI, Python) store their category mapping under
+/// `"sylvan.categories"`: a JSON object `{"column": ["first", "second", ...]}` where code `i` is the
+/// `i`-th string; encode strings with it before predicting through this API.
+///
+/// # Safety
+/// `booster` must be a live handle; `key` a NUL-terminated string; `out` `NULL` or `out_len`
+/// writable bytes; `out_needed` `NULL` or a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_attribute(
+    booster: *const SylvanBooster,
+    key: *const c_char,
+    out: *mut c_char,
+    out_len: usize,
+    out_needed: *mut usize,
+) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let b = unsafe { handle(booster, "booster") }?;
+        // SAFETY: the caller guarantees a NUL-terminated string or null.
+        let key = unsafe { str_in(key, "key") }?;
+        let query = out.is_null() && out_len == 0;
+        if out.is_null() && !query {
+            return Err(Error::NullPointer { name: "out" });
+        }
+        // SAFETY: the caller guarantees `out` is null or points to `out_len` writable bytes.
+        let buffer = unsafe { array_out(out, out_len, "out") }?;
+        let value = b.inner.attributes().get(key);
+        let needed = value.map_or(0, |v| v.len() + 1);
+        if !out_needed.is_null() {
+            // SAFETY: the caller guarantees a non-null `out_needed` is writable.
+            unsafe { write_out(out_needed, needed, "out_needed") }?;
+        }
+        let Some(value) = value else {
+            return Ok(());
+        };
+        if query {
+            return Ok(());
+        }
+        if buffer.len() < needed {
+            return Err(Error::BufferTooSmall {
+                name: "out",
+                needed,
+                got: buffer.len(),
+            });
+        }
+        for (slot, byte) in buffer.iter_mut().zip(value.bytes().chain([0])) {
+            *slot = byte as c_char;
+        }
+        Ok(())
     })
 }
 

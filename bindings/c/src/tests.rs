@@ -10,7 +10,11 @@
 //!   1e-5 (`k * g` and `g + ... + g` round differently; margins here are below 10 in magnitude);
 //! - early stopping stops exactly `early_stopping_rounds` rounds after the round whose validation
 //!   logloss, recomputed here in f64 from each prefix's predictions, is lowest, and the default
-//!   prediction uses the rounds up to it.
+//!   prediction uses the rounds up to it;
+//! - categorical features: declaring a feature on the data set and through `categorical_features`
+//!   gives the same model bit for bit; stumps separate a scattered set of codes exactly by category
+//!   sets (and not by thresholds); codes outside every set (unseen, negative, fractional) predict
+//!   alike.
 //!
 //! Not covered here: base_margin, which the C ABI does not expose (`sylvan_dataset_create` takes
 //! labels and weights only); the Python tests pin it.
@@ -919,4 +923,301 @@ fn base_margin_is_training_on_the_residual() {
             sylvan_dataset_free(d);
         }
     }
+}
+
+/// A problem only a category-set split solves in one step: feature 0 holds category codes 0..12
+/// (every 17th row missing), and y = 1 exactly when the code is in the scattered set
+/// {1, 4, 6, 9, 11}; feature 1 is noise. Row-major, 2 columns.
+fn categorical_problem(n: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut x = Vec::with_capacity(n * 2);
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let code = ((i * 7) % 12) as f32;
+        let noise = ((i * 31) % 89) as f32 / 89.0;
+        let seen = if i % 17 == 0 { f32::NAN } else { code };
+        x.extend_from_slice(&[seen, noise]);
+        y.push((!seen.is_nan() && [1.0, 4.0, 6.0, 9.0, 11.0].contains(&code)) as u8 as f32);
+    }
+    (x, y)
+}
+
+/// Stumps: one split per tree, so a threshold on the codes cannot separate the scattered set.
+const STUMPS: &str = r#"{"objective":"binary:logistic","max_depth":1,"num_round":5,"eta":1,"min_data_per_group":10}"#;
+
+fn set_categorical(ds: *mut SylvanDataset, indices: &[usize]) -> c_int {
+    // SAFETY: a live handle; `indices` holds `len` values.
+    unsafe { sylvan_dataset_set_categorical(ds, indices.as_ptr(), indices.len()) }
+}
+
+fn dataset_types(ds: *const SylvanDataset) -> Vec<c_int> {
+    let mut out = vec![-1; 8];
+    let mut needed = 0usize;
+    // SAFETY: a live handle; `out` holds 8 ints.
+    let rc = unsafe { sylvan_dataset_feature_types(ds, out.as_mut_ptr(), out.len(), &mut needed) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    out.truncate(needed);
+    out
+}
+
+fn booster_types(b: *const SylvanBooster) -> Vec<c_int> {
+    let mut needed = 0usize;
+    // SAFETY: a live handle; a size query.
+    let rc = unsafe { sylvan_booster_feature_types(b, ptr::null_mut(), 0, &mut needed) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let mut out = vec![-1; needed];
+    // SAFETY: `out` holds `needed` ints.
+    let rc = unsafe { sylvan_booster_feature_types(b, out.as_mut_ptr(), out.len(), ptr::null_mut()) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    out
+}
+
+fn accuracy(p: &[f32], y: &[f32]) -> f64 {
+    p.iter().zip(y).filter(|(p, y)| (**p > 0.5) == (**y > 0.5)).count() as f64 / y.len() as f64
+}
+
+#[test]
+fn categorical_features_split_by_category_sets() {
+    const C: c_int = SYLVAN_FEATURE_CATEGORICAL;
+    const Q: c_int = SYLVAN_FEATURE_NUMERICAL;
+    let n = 1200;
+    let (x, y) = categorical_problem(n);
+    let typed = dataset(&x, n, 2, Some(&y));
+    assert_eq!(dataset_types(typed), vec![Q, Q]);
+    assert_eq!(set_categorical(typed, &[0]), SYLVAN_OK, "{}", last_error());
+    assert_eq!(dataset_types(typed), vec![C, Q]);
+    let (rc, cat) = train(typed, STUMPS);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_eq!(booster_types(cat), vec![C, Q]);
+    let p_cat = predict(cat, typed, None);
+
+    // The same codes as numbers: five stumps cannot cut the scattered set out of 0..12.
+    let plain = dataset(&x, n, 2, Some(&y));
+    let (rc, num) = train(plain, STUMPS);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_eq!(booster_types(num), vec![Q, Q]);
+    let (acc_cat, acc_num) = (accuracy(&p_cat, &y), accuracy(&predict(num, plain, None), &y));
+    assert_eq!(acc_cat, 1.0, "category sets separate the classes");
+    assert!(acc_num < 0.9, "thresholds on codes: accuracy {acc_num}");
+
+    // The `categorical_features` parameter (a list or a string of indices) declares the same
+    // feature: the same model, bit for bit. Prediction data need not declare anything.
+    for with in [r#""categorical_features":[0]"#, r#""categorical_feature":"0""#] {
+        let params = STUMPS.replace('{', &format!("{{{with},"));
+        let (rc, b) = train(plain, &params);
+        assert_eq!(rc, SYLVAN_OK, "{params}: {}", last_error());
+        assert_eq!(booster_types(b), vec![C, Q], "{params}");
+        assert_eq!(predict(b, plain, None), p_cat, "{params}");
+        // SAFETY: a live handle, freed once.
+        unsafe { sylvan_booster_free(b) };
+    }
+
+    // Saved and loaded (JSON and binary), the model keeps its types and predictions.
+    let dir = std::env::temp_dir().join(format!("sylvan-capi-cat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["cat.json", "cat.sylvan"] {
+        let path = CString::new(dir.join(name).to_str().unwrap()).unwrap();
+        let mut loaded = ptr::null_mut();
+        // SAFETY: a live handle, C strings, a writable out-pointer.
+        unsafe {
+            assert_eq!(sylvan_booster_save(cat, path.as_ptr()), SYLVAN_OK, "{}", last_error());
+            assert_eq!(
+                sylvan_booster_load(path.as_ptr(), &mut loaded),
+                SYLVAN_OK,
+                "{}",
+                last_error()
+            );
+        }
+        assert_eq!(booster_types(loaded), vec![C, Q], "{name}");
+        assert_eq!(predict(loaded, plain, None), p_cat, "{name}");
+        // SAFETY: a live handle, freed once.
+        unsafe { sylvan_booster_free(loaded) };
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A code never seen in training, a negative and a fractional value are no category of any set:
+    // they all go right at every category-set split, so they predict alike.
+    let odd: Vec<f32> = [40.0, -1.0, 2.5, 65_535.0].iter().flat_map(|&c| [c, 0.5]).collect();
+    let ds_odd = dataset(&odd, 4, 2, None);
+    let p_odd = predict(cat, ds_odd, None);
+    assert!(p_odd.iter().all(|p| *p == p_odd[0]), "{p_odd:?}");
+    // Every code of the set predicts alike too, and differently from the codes outside it.
+    let members: Vec<f32> = [1.0, 4.0, 6.0, 9.0, 11.0, 0.0, 2.0]
+        .iter()
+        .flat_map(|&c| [c, 0.5])
+        .collect();
+    let ds_members = dataset(&members, 7, 2, None);
+    let p_members = predict(cat, ds_members, None);
+    assert!(
+        p_members[..5].iter().all(|p| *p == p_members[0] && *p > 0.5),
+        "{p_members:?}"
+    );
+    assert!(p_members[5..].iter().all(|p| *p < 0.5), "{p_members:?}");
+    free_datasets(ds_odd, ds_members);
+
+    // Exact split finding cannot split categories.
+    let exact = STUMPS.replace('{', r#"{"tree_method":"exact","#);
+    let (rc, b) = train(typed, &exact);
+    assert_eq!(rc, SYLVAN_ERR_INVALID_PARAMETER, "{}", last_error());
+    assert!(b.is_null() && last_error().contains("exact"), "{}", last_error());
+    free(cat, typed);
+    free(num, plain);
+}
+
+/// `free` for two data sets.
+fn free_datasets(a: *mut SylvanDataset, b: *mut SylvanDataset) {
+    // SAFETY: live handles, freed once.
+    unsafe {
+        assert_eq!(sylvan_dataset_free(a), SYLVAN_OK);
+        assert_eq!(sylvan_dataset_free(b), SYLVAN_OK);
+    }
+}
+
+#[test]
+fn categorical_declarations_are_checked() {
+    const C: c_int = SYLVAN_FEATURE_CATEGORICAL;
+    const Q: c_int = SYLVAN_FEATURE_NUMERICAL;
+    let n = 200;
+    let (x, y) = categorical_problem(n);
+    let ds = dataset(&x, n, 2, Some(&y));
+
+    // An index beyond the columns: the argument is named, nothing changes.
+    assert_eq!(set_categorical(ds, &[0, 5]), SYLVAN_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("indices[1] is 5"), "{}", last_error());
+    assert_eq!(dataset_types(ds), vec![Q, Q]);
+    // Values that are not category codes (feature 1 is in [0, 1)): the feature and row are named.
+    assert_eq!(set_categorical(ds, &[0, 1]), SYLVAN_ERR_INVALID_DATA);
+    let e = last_error();
+    assert!(
+        e.contains("feature 1") && e.contains("row 1") && e.contains("category codes"),
+        "{e}"
+    );
+    assert_eq!(dataset_types(ds), vec![Q, Q], "unchanged after the error");
+    // No indices changes nothing; repeats are fine.
+    // SAFETY: a live handle; len 0 with a null pointer.
+    assert_eq!(unsafe { sylvan_dataset_set_categorical(ds, ptr::null(), 0) }, SYLVAN_OK);
+    assert_eq!(dataset_types(ds), vec![Q, Q]);
+    assert_eq!(set_categorical(ds, &[0, 0]), SYLVAN_OK, "{}", last_error());
+    assert_eq!(dataset_types(ds), vec![C, Q]);
+
+    // Setting every type: back to numerical, then categorical again; bad values and lengths.
+    let set_types = |types: &[c_int]| {
+        // SAFETY: a live handle; `types` holds `len` ints.
+        unsafe { sylvan_dataset_set_feature_types(ds, types.as_ptr(), types.len()) }
+    };
+    assert_eq!(set_types(&[Q, Q]), SYLVAN_OK, "{}", last_error());
+    assert_eq!(dataset_types(ds), vec![Q, Q]);
+    assert_eq!(set_types(&[C, Q]), SYLVAN_OK, "{}", last_error());
+    assert_eq!(dataset_types(ds), vec![C, Q]);
+    assert_eq!(set_types(&[C]), SYLVAN_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("1 feature types given"), "{}", last_error());
+    assert_eq!(set_types(&[C, 7]), SYLVAN_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("types[1] is 7"), "{}", last_error());
+    assert_eq!(set_types(&[Q, C]), SYLVAN_ERR_INVALID_DATA);
+    assert_eq!(dataset_types(ds), vec![C, Q], "unchanged after the errors");
+
+    // The parameter: an index beyond the features is a parameter error naming it.
+    let (rc, b) = train(ds, r#"{"categorical_features":[2]}"#);
+    assert_eq!(rc, SYLVAN_ERR_INVALID_PARAMETER);
+    assert!(
+        b.is_null() && last_error().contains("categorical_features"),
+        "{}",
+        last_error()
+    );
+
+    // Reading types into buffers: size queries, short buffers, null pointers.
+    let mut needed = 0usize;
+    let mut one: c_int = -1;
+    // SAFETY: a live handle; `one` holds one int (we say so).
+    unsafe {
+        assert_eq!(
+            sylvan_dataset_feature_types(ds, ptr::null_mut(), 0, &mut needed),
+            SYLVAN_OK
+        );
+        assert_eq!(needed, 2);
+        assert_eq!(
+            sylvan_dataset_feature_types(ds, &mut one, 1, &mut needed),
+            SYLVAN_ERR_BUFFER_TOO_SMALL
+        );
+        assert_eq!(one, -1, "nothing written to a short buffer");
+    }
+    let (rc, b) = train(ds, STUMPS);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(
+            sylvan_booster_feature_types(b, &mut one, 1, &mut needed),
+            SYLVAN_ERR_BUFFER_TOO_SMALL
+        );
+        assert_eq!((needed, one), (2, -1));
+    }
+    null_case!(
+        sylvan_dataset_set_categorical(ptr::null_mut(), [0usize].as_ptr(), 1),
+        "dataset"
+    );
+    null_case!(sylvan_dataset_set_categorical(ds, ptr::null(), 1), "indices");
+    null_case!(
+        sylvan_dataset_set_feature_types(ptr::null_mut(), [0].as_ptr(), 1),
+        "dataset"
+    );
+    null_case!(sylvan_dataset_set_feature_types(ds, ptr::null(), 2), "types");
+    null_case!(
+        sylvan_dataset_feature_types(ptr::null(), &mut one, 1, &mut needed),
+        "dataset"
+    );
+    null_case!(sylvan_dataset_feature_types(ds, ptr::null_mut(), 2, &mut needed), "out");
+    null_case!(
+        sylvan_booster_feature_types(ptr::null(), &mut one, 1, &mut needed),
+        "booster"
+    );
+    null_case!(
+        sylvan_booster_feature_types(b, ptr::null_mut(), 2, ptr::null_mut()),
+        "out"
+    );
+    free(b, ds);
+}
+
+#[test]
+fn attributes_are_copied_as_c_strings() {
+    let (x, y) = problem(100);
+    let ds = dataset(&x, 100, 3, Some(&y));
+    let (rc, b) = train(ds, BINARY);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let mapping = r#"{"color":["blue","red","vert"]}"#;
+    // SAFETY: a live handle no other thread uses (the C API has no setter; Python and the CLI set it).
+    unsafe { (*b).inner.set_attribute("sylvan.categories", mapping) };
+    let key = c"sylvan.categories";
+    let mut needed = 0usize;
+    // SAFETY: a live handle, a C string, a size query.
+    let rc = unsafe { sylvan_booster_attribute(b, key.as_ptr(), ptr::null_mut(), 0, &mut needed) };
+    assert_eq!((rc, needed), (SYLVAN_OK, mapping.len() + 1));
+    let mut buf = vec![b'x' as c_char; needed + 4];
+    // SAFETY: `buf` holds needed + 4 bytes.
+    let rc = unsafe { sylvan_booster_attribute(b, key.as_ptr(), buf.as_mut_ptr(), buf.len(), &mut needed) };
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    // SAFETY: the library wrote a NUL-terminated string into `buf`.
+    assert_eq!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(), mapping);
+    assert_eq!(buf[needed], b'x' as c_char, "nothing written past the NUL");
+    // A short buffer: refused, nothing written.
+    let mut short = vec![b'x' as c_char; needed - 1];
+    // SAFETY: `short` holds needed - 1 bytes.
+    let rc = unsafe { sylvan_booster_attribute(b, key.as_ptr(), short.as_mut_ptr(), short.len(), &mut needed) };
+    assert_eq!(rc, SYLVAN_ERR_BUFFER_TOO_SMALL);
+    assert!(short.iter().all(|c| *c == b'x' as c_char));
+    // A missing attribute: OK, size 0, nothing written.
+    // SAFETY: as above.
+    let rc = unsafe { sylvan_booster_attribute(b, c"nope".as_ptr(), buf.as_mut_ptr(), buf.len(), &mut needed) };
+    assert_eq!((rc, needed), (SYLVAN_OK, 0));
+    null_case!(
+        sylvan_booster_attribute(ptr::null(), key.as_ptr(), ptr::null_mut(), 0, &mut needed),
+        "booster"
+    );
+    null_case!(
+        sylvan_booster_attribute(b, ptr::null(), ptr::null_mut(), 0, &mut needed),
+        "key"
+    );
+    null_case!(
+        sylvan_booster_attribute(b, key.as_ptr(), ptr::null_mut(), 4, &mut needed),
+        "out"
+    );
+    free(b, ds);
 }

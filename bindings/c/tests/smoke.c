@@ -2,7 +2,8 @@
  * Smoke test of Sylvan's C ABI from real C (include/sylvan.h): what only a C program can check.
  * That the header compiles and its declarations link against the shared and the static library;
  * that C's arrays, pointer arrays, strings, size_t out-parameters and the SylvanPredictOptions struct
- * cross the boundary as the header says; and memory ownership: the library writes no byte past a
+ * cross the boundary as the header says (also the size_t index array and int feature-type buffers of
+ * categorical features); and memory ownership: the library writes no byte past a
  * caller's buffer (a malloc'd buffer of the exact size, checked by AddressSanitizer), every handle
  * is freed exactly once (LeakSanitizer), the error string stays readable after a failed call.
  *
@@ -182,6 +183,75 @@ int main(int argc, char **argv) {
         CHECK(needed == NUM_TEST, "loaded %s: size query says %zu", names[k], needed);
         REQUIRE_OK(sylvan_booster_free(loaded));
     }
+
+    /* Categorical features: column 0 holds category codes 0..9 (as floats, NaN missing), and y = 1
+     * for the scattered codes {2, 3, 5, 7}; stumps split it by a set of categories. The index array
+     * is size_t, the type buffers int, as the header declares. */
+    enum { CAT_ROWS = 400, CAT_COLS = 2 };
+    static float cat_x[CAT_ROWS * CAT_COLS];
+    static float cat_y[CAT_ROWS];
+    for (int i = 0; i < CAT_ROWS; i++) {
+        int code = (i * 7) % 10;
+        cat_x[i * CAT_COLS] = i % 23 == 0 ? NAN : (float)code;
+        cat_x[i * CAT_COLS + 1] = uniform();
+        cat_y[i] = i % 23 != 0 && (code == 2 || code == 3 || code == 5 || code == 7) ? 1.0f : 0.0f;
+    }
+    SylvanDataset *cat = NULL;
+    REQUIRE_OK(sylvan_dataset_create(cat_x, CAT_ROWS, CAT_COLS, SYLVAN_ROW_MAJOR, cat_y, NULL, &cat));
+    const size_t categorical[1] = {0};
+    REQUIRE_OK(sylvan_dataset_set_categorical(cat, categorical, 1));
+    int *types = malloc(CAT_COLS * sizeof *types);
+    CHECK(types != NULL, "malloc");
+    if (types == NULL) {
+        return finish();
+    }
+    REQUIRE_OK(sylvan_dataset_feature_types(cat, types, CAT_COLS, &needed));
+    CHECK(needed == CAT_COLS && types[0] == SYLVAN_FEATURE_CATEGORICAL && types[1] == SYLVAN_FEATURE_NUMERICAL,
+          "dataset feature types %d %d (%zu)", types[0], types[1], needed);
+    /* A bad index is refused and names the argument. */
+    const size_t beyond[1] = {CAT_COLS};
+    rc = sylvan_dataset_set_categorical(cat, beyond, 1);
+    CHECK(rc == SYLVAN_ERR_INVALID_ARGUMENT && strstr(sylvan_last_error(), "indices") != NULL,
+          "index beyond the columns gave %d", rc);
+    SylvanBooster *cat_booster = NULL;
+    REQUIRE_OK(sylvan_booster_train(cat, "{\"objective\":\"binary:logistic\",\"max_depth\":1,\"num_round\":4,"
+                                         "\"eta\":1,\"min_data_per_group\":5}",
+                                    NULL, NULL, 0, &cat_booster));
+    types[0] = types[1] = -1;
+    REQUIRE_OK(sylvan_booster_feature_types(cat_booster, types, CAT_COLS, &needed));
+    CHECK(needed == CAT_COLS && types[0] == SYLVAN_FEATURE_CATEGORICAL && types[1] == SYLVAN_FEATURE_NUMERICAL,
+          "booster feature types %d %d (%zu)", types[0], types[1], needed);
+    free(types);
+    float *cat_p = malloc(CAT_ROWS * sizeof *cat_p);
+    CHECK(cat_p != NULL, "malloc");
+    if (cat_p == NULL) {
+        return finish();
+    }
+    REQUIRE_OK(predict_all(cat_booster, cat, NULL, cat_p, CAT_ROWS));
+    int cat_correct = 0;
+    for (int i = 0; i < CAT_ROWS; i++) {
+        cat_correct += (cat_p[i] > 0.5f) == (cat_y[i] > 0.5f);
+    }
+    CHECK(cat_correct == CAT_ROWS, "category sets: %d of %d rows right", cat_correct, CAT_ROWS);
+    free(cat_p);
+    /* The same feature declared by the categorical_features parameter instead. */
+    SylvanDataset *plain = NULL;
+    SylvanBooster *by_param = NULL;
+    REQUIRE_OK(sylvan_dataset_create(cat_x, CAT_ROWS, CAT_COLS, SYLVAN_ROW_MAJOR, cat_y, NULL, &plain));
+    REQUIRE_OK(sylvan_booster_train(plain, "{\"objective\":\"binary:logistic\",\"categorical_features\":[0],"
+                                           "\"num_round\":2}",
+                                    NULL, NULL, 0, &by_param));
+    int param_types[CAT_COLS] = {-1, -1};
+    REQUIRE_OK(sylvan_booster_feature_types(by_param, param_types, CAT_COLS, NULL));
+    CHECK(param_types[0] == SYLVAN_FEATURE_CATEGORICAL, "categorical_features param: type %d", param_types[0]);
+    /* Attributes are copied into a char buffer; a model trained on numbers has no categories. */
+    needed = 99;
+    REQUIRE_OK(sylvan_booster_attribute(by_param, "sylvan.categories", NULL, 0, &needed));
+    CHECK(needed == 0, "a numeric model has a sylvan.categories attribute of %zu bytes", needed);
+    CHECK(sylvan_booster_free(by_param) == SYLVAN_OK, "booster_free");
+    CHECK(sylvan_booster_free(cat_booster) == SYLVAN_OK, "booster_free");
+    CHECK(sylvan_dataset_free(plain) == SYLVAN_OK, "dataset_free");
+    CHECK(sylvan_dataset_free(cat) == SYLVAN_OK, "dataset_free");
 
     /* A failed call: the out-pointer is reset and the message is a readable C string owned by the
      * library, valid until the next call on this thread. */

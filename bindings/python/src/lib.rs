@@ -4,10 +4,13 @@
 //! `sylvan._sylvan`. The Python package `sylvan` (in `python/sylvan/`) wraps it:
 //!
 //! - `sylvan.Dataset` turns NumPy arrays, pandas and polars DataFrames and pyarrow Tables into a
-//!   [`Dataset`] (this crate's [`PyDataset`]); string and categorical columns become category codes
-//!   with sylvan-io's [`Encoder`] (codes in sorted order of the strings, an unseen category is missing),
-//!   and the mapping is stored in the model under [`CATEGORIES_ATTRIBUTE`] exactly as the CLI does, so
-//!   models move freely between Python and the `sylvan` CLI.
+//!   [`Dataset`] (this crate's [`PyDataset`]); string, categorical and dictionary columns become
+//!   categorical features ([`FeatureType::Categorical`], split by category sets): their category
+//!   codes come from sylvan-io's [`Encoder`] (codes in sorted order of the strings, an unseen category
+//!   is missing), and the mapping is stored in the model under [`CATEGORIES_ATTRIBUTE`] exactly as
+//!   the CLI does, so models move freely between Python and the `sylvan` CLI. Numeric columns can be
+//!   declared categorical too (by index here, by name or index with the `categorical_features`
+//!   parameter); their values are taken as codes.
 //! - `sylvan.train` / `sylvan.Booster` wrap [`Booster`] ([`PyBooster`]): training, prediction,
 //!   save/load (Sylvan JSON or binary, the CLI's files), export to XGBoost JSON, LightGBM text or ONNX.
 //! - `sylvan.SylvanRegressor` / `sylvan.SylvanClassifier` are scikit-learn estimators on top.
@@ -40,6 +43,8 @@
 //! // Row-major 2 x 2 matrix.
 //! let d = sylvan_py::dataset_from_matrix(&[1.0, 2.0, 3.0, 4.0], 2, 2, false).unwrap();
 //! assert_eq!(d.column(1).as_dense(), Some(&[2.0, 4.0][..]));
+//! let d = d.with_categorical(&[0]).unwrap();
+//! assert_eq!(sylvan_py::type_letters(&d.feature_types()), vec!["c", "q"]);
 //! let (codes, cats) = sylvan_py::encode_strings(&[Some("b"), None, Some("a")], None);
 //! assert_eq!(cats, vec!["a".to_string(), "b".to_string()]);
 //! assert_eq!(codes[0], 1.0);
@@ -58,7 +63,7 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-pub use sylvan_booster::{Booster, Dataset, Params};
+pub use sylvan_booster::{Booster, Dataset, FeatureType, Params};
 use sylvan_booster::{ImportanceType, Metric, PredictOptions, PredictOutput, RoundReport, TrainCallback, TrainOptions};
 use sylvan_io::ModelFormat;
 pub use sylvan_io::{Encoder, CATEGORIES_ATTRIBUTE};
@@ -142,14 +147,32 @@ pub fn encode_strings(values: &[Option<&str>], fixed: Option<&[String]>) -> (Vec
     (codes, categories)
 }
 
-/// Attaches the optional parts of a data set.
-fn finish_dataset(
-    mut d: Dataset,
+/// The feature types as XGBoost's letters: `q` (numerical) and `c` (categorical).
+pub fn type_letters(types: &[FeatureType]) -> Vec<String> {
+    types.iter().map(|t| t.xgboost_letter().to_string()).collect()
+}
+
+/// The optional parts of a data set: labels, weights, base margins, feature names and the indices
+/// of the categorical features.
+#[derive(Default)]
+struct Extras {
     label: Option<Vec<f32>>,
     weight: Option<Vec<f32>>,
     base_margin: Option<Vec<f32>>,
     feature_names: Option<Vec<String>>,
-) -> sylvan_booster::Result<Dataset> {
+    categorical: Vec<usize>,
+}
+
+/// Attaches the optional parts of a data set; the categorical features last, so that an error
+/// about a value that is not a category code names the feature.
+fn finish_dataset(mut d: Dataset, extras: Extras) -> sylvan_booster::Result<Dataset> {
+    let Extras {
+        label,
+        weight,
+        base_margin,
+        feature_names,
+        categorical,
+    } = extras;
     if let Some(l) = label {
         d = d.with_labels(l)?;
     }
@@ -161,6 +184,9 @@ fn finish_dataset(
     }
     if let Some(n) = feature_names {
         d = d.with_feature_names(n)?;
+    }
+    if !categorical.is_empty() {
+        d = d.with_categorical(&categorical)?;
     }
     Ok(d)
 }
@@ -183,9 +209,12 @@ pub struct PyDataset {
 #[pymethods]
 impl PyDataset {
     /// Builds a data set from a 2-D float32 array. A C- or Fortran-contiguous array is read in
-    /// place (no intermediate copy); any other layout is gathered element by element.
+    /// place (no intermediate copy); any other layout is gathered element by element. The features
+    /// `categorical` (0-based indices) are declared categorical: their values must be category codes
+    /// (integers `0..65535`, `NaN` missing).
     #[staticmethod]
-    #[pyo3(signature = (x, label=None, weight=None, base_margin=None, feature_names=None))]
+    #[pyo3(signature = (x, label=None, weight=None, base_margin=None, feature_names=None, categorical=None))]
+    #[allow(clippy::too_many_arguments)]
     fn from_matrix(
         py: Python<'_>,
         x: PyReadonlyArray2<'_, f32>,
@@ -193,14 +222,18 @@ impl PyDataset {
         weight: Option<PyReadonlyArray1<'_, f32>>,
         base_margin: Option<PyReadonlyArray1<'_, f32>>,
         feature_names: Option<Vec<String>>,
+        categorical: Option<Vec<usize>>,
     ) -> PyResult<PyDataset> {
         let (n, m) = (x.shape()[0], x.shape()[1]);
-        let (label, weight, base_margin) = (vec_of(label), vec_of(weight), vec_of(base_margin));
+        let extras = Extras {
+            label: vec_of(label),
+            weight: vec_of(weight),
+            base_margin: vec_of(base_margin),
+            feature_names,
+            categorical: categorical.unwrap_or_default(),
+        };
         let build = |values: &[f32], fortran: bool| {
-            py.detach(|| {
-                dataset_from_matrix(values, n, m, fortran)
-                    .and_then(|d| finish_dataset(d, label, weight, base_margin, feature_names))
-            })
+            py.detach(|| dataset_from_matrix(values, n, m, fortran).and_then(|d| finish_dataset(d, extras)))
         };
         let d = if x.is_c_contiguous() {
             build(x.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?, false)
@@ -215,9 +248,11 @@ impl PyDataset {
         })
     }
 
-    /// Builds a data set from 1-D float32 columns of equal length.
+    /// Builds a data set from 1-D float32 columns of equal length; the features `categorical`
+    /// (0-based indices) are declared categorical, as in `from_matrix`.
     #[staticmethod]
-    #[pyo3(signature = (columns, label=None, weight=None, base_margin=None, feature_names=None))]
+    #[pyo3(signature = (columns, label=None, weight=None, base_margin=None, feature_names=None, categorical=None))]
+    #[allow(clippy::too_many_arguments)]
     fn from_columns(
         py: Python<'_>,
         columns: Vec<PyReadonlyArray1<'_, f32>>,
@@ -225,15 +260,20 @@ impl PyDataset {
         weight: Option<PyReadonlyArray1<'_, f32>>,
         base_margin: Option<PyReadonlyArray1<'_, f32>>,
         feature_names: Option<Vec<String>>,
+        categorical: Option<Vec<usize>>,
     ) -> PyResult<PyDataset> {
         let cols: Vec<Vec<f32>> = columns
             .into_iter()
             .map(|c| vec_of(Some(c)).unwrap_or_default())
             .collect();
-        let (label, weight, base_margin) = (vec_of(label), vec_of(weight), vec_of(base_margin));
-        let d = py.detach(|| {
-            Dataset::from_columns(cols).and_then(|d| finish_dataset(d, label, weight, base_margin, feature_names))
-        });
+        let extras = Extras {
+            label: vec_of(label),
+            weight: vec_of(weight),
+            base_margin: vec_of(base_margin),
+            feature_names,
+            categorical: categorical.unwrap_or_default(),
+        };
+        let d = py.detach(|| Dataset::from_columns(cols).and_then(|d| finish_dataset(d, extras)));
         Ok(PyDataset {
             inner: d.map_err(booster_err)?,
         })
@@ -261,6 +301,12 @@ impl PyDataset {
     #[getter]
     fn has_labels(&self) -> bool {
         self.inner.has_labels()
+    }
+
+    /// The type of every feature, as XGBoost's letters: `q` numerical, `c` categorical.
+    #[getter]
+    fn feature_types(&self) -> Vec<String> {
+        type_letters(&self.inner.feature_types())
     }
 }
 
@@ -550,6 +596,19 @@ impl PyBooster {
         self.inner.feature_names().map(<[String]>::to_vec)
     }
 
+    /// The type of every feature the model was trained on, as XGBoost's letters: `q` numerical,
+    /// `c` categorical.
+    #[getter]
+    fn feature_types(&self) -> Vec<String> {
+        type_letters(&self.inner.feature_types())
+    }
+
+    /// Whether the model has categorical features.
+    #[getter]
+    fn has_categorical(&self) -> bool {
+        self.inner.has_categorical()
+    }
+
     /// The training parameters as JSON text.
     fn params_json(&self) -> PyResult<String> {
         serde_json::to_string(self.inner.params()).map_err(|e| SylvanError::new_err(e.to_string()))
@@ -655,5 +714,45 @@ mod tests {
         assert_eq!(codes[0], 0.0);
         assert!(codes[1].is_nan());
         assert_eq!(cats2, cats);
+    }
+
+    #[test]
+    fn categorical_features_are_declared_last_and_checked() {
+        // Column 0 holds codes, column 1 does not.
+        let d = dataset_from_matrix(&[0.0, 0.5, 2.0, 1.5, f32::NAN, 2.5], 3, 2, false).unwrap();
+        let names = Some(vec!["city".to_string(), "x".to_string()]);
+        let typed = finish_dataset(
+            d.clone(),
+            Extras {
+                feature_names: names.clone(),
+                categorical: vec![0],
+                ..Extras::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(type_letters(&typed.feature_types()), vec!["c", "q"]);
+        let plain = finish_dataset(d.clone(), Extras::default()).unwrap();
+        assert_eq!(type_letters(&plain.feature_types()), vec!["q", "q"]);
+        let e = finish_dataset(
+            d.clone(),
+            Extras {
+                feature_names: names,
+                categorical: vec![1],
+                ..Extras::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`x`") && e.contains("row 0"), "{e}");
+        let e = finish_dataset(
+            d,
+            Extras {
+                categorical: vec![2],
+                ..Extras::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("index 2"), "{e}");
     }
 }

@@ -73,12 +73,24 @@ def _encode_uniques(uniques: Sequence[Any], codes: np.ndarray, fixed: Optional[L
     return np.ascontiguousarray(mapped[codes]), list(categories)
 
 
+_ENABLE_CATEGORICAL = (
+    "pass enable_categorical=True (the default) to use them as categorical features, or encode them as numbers"
+)
+
+
+def _pandas_is_categorical(dt: Any) -> bool:
+    """Whether a pandas dtype holds categories: ``category``, strings or Python objects."""
+    import pandas as pd
+
+    return isinstance(dt, pd.CategoricalDtype) or dt == object or pd.api.types.is_string_dtype(dt)
+
+
 def _pandas_column(name: str, s: Any, fixed: Optional[List[str]]):
     """One pandas column as f32: ``(values, categories or None)``."""
     import pandas as pd
 
     dt = s.dtype
-    if isinstance(dt, pd.CategoricalDtype) or dt == object or pd.api.types.is_string_dtype(dt):
+    if _pandas_is_categorical(dt):
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         return _encode_uniques(list(np.asarray(uniques, dtype=object)), codes, fixed)
     if pd.api.types.is_bool_dtype(dt) or pd.api.types.is_numeric_dtype(dt):
@@ -88,19 +100,34 @@ def _pandas_column(name: str, s: Any, fixed: Optional[List[str]]):
     raise TypeError(f"column `{name}` has type {dt}, which cannot be a feature (numbers, booleans, strings)")
 
 
+def _arrow_is_string(t: Any) -> bool:
+    import pyarrow as pa
+
+    is_string = pa.types.is_string(t) or pa.types.is_large_string(t)
+    return is_string or (hasattr(pa.types, "is_string_view") and pa.types.is_string_view(t))
+
+
+def _arrow_is_categorical(t: Any) -> bool:
+    """Whether a pyarrow type holds categories: a dictionary (of any values) or strings."""
+    import pyarrow as pa
+
+    return pa.types.is_dictionary(t) or _arrow_is_string(t)
+
+
 def _arrow_column(name: str, col: Any, fixed: Optional[List[str]]):
     """One pyarrow (chunked) array as f32: ``(values, categories or None)``."""
     import pyarrow as pa
 
     t = col.type
+    if isinstance(col, pa.ChunkedArray):
+        # Chunks of a dictionary column may hold different dictionaries; combining unifies them.
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     if pa.types.is_dictionary(t):
-        col = col.cast(t.value_type)
-        t = col.type
-    is_string = pa.types.is_string(t) or pa.types.is_large_string(t)
-    is_string = is_string or (hasattr(pa.types, "is_string_view") and pa.types.is_string_view(t))
-    if is_string:
-        if isinstance(col, pa.ChunkedArray):
-            col = col.combine_chunks()
+        # The dictionary's values are the categories (polars Categorical/Enum and pandas category
+        # columns arrive this way), named by their text; unused entries are not learned.
+        codes = col.indices.cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
+        return _encode_uniques(_observed(col.dictionary.to_pylist(), codes), codes, fixed)
+    if _arrow_is_string(t):
         enc = col.dictionary_encode()
         codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
         return _encode_uniques(enc.dictionary.to_pylist(), codes, fixed)
@@ -119,18 +146,64 @@ def _arrow_column(name: str, col: Any, fixed: Optional[List[str]]):
     return np.ascontiguousarray(np.asarray(values, dtype=np.float32)), None
 
 
-def frame_to_columns(data: Any, categories: Optional[Mapping[str, List[str]]] = None, learn: bool = True):
-    """Converts a DataFrame or Table into ``(names, f32 columns, categories)``.
+def _observed(dictionary: List[Any], codes: np.ndarray) -> List[Any]:
+    """The dictionary with the entries no row uses replaced by None, so that a learning encoder
+    records only the categories present in the data (as pandas and the CLI do)."""
+    used = np.zeros(len(dictionary), dtype=bool)
+    present = codes[codes >= 0]
+    used[present] = True
+    return [v if u else None for v, u in zip(dictionary, used)]
 
-    String, categorical and dictionary columns become category codes: with ``categories`` (a mapping
-    stored with a model) the codes are fixed and an unseen string is missing; otherwise (``learn``)
-    each string column learns its categories, numbered in sorted order -- exactly as the ``sylvan``
-    CLI reads Parquet and CSV files.
+
+def _column_kinds(data: Any) -> List[Tuple[str, str, bool]]:
+    """``(name, type text, categorical)`` for every column of a DataFrame or Table."""
+    if _is_pandas_frame(data):
+        return [(str(c), str(t), _pandas_is_categorical(t)) for c, t in zip(data.columns, data.dtypes)]
+    if _is_polars_frame(data):
+        return [(str(c), str(t), _polars_is_categorical(t)) for c, t in zip(data.columns, data.dtypes)]
+    return [(str(f.name), str(f.type), _arrow_is_categorical(f.type)) for f in data.schema]
+
+
+def _polars_is_categorical(t: Any) -> bool:
+    """Whether a polars dtype holds categories: Categorical, Enum or strings."""
+    import polars as pl
+
+    return t in (pl.Categorical, pl.Enum, pl.Utf8) or isinstance(t, (pl.Categorical, pl.Enum))
+
+
+def categorical_columns(data: Any) -> List[Tuple[str, str]]:
+    """``(name, type)`` of the columns of a DataFrame or Table that are categorical features:
+    pandas ``category``, string and object columns, polars ``Categorical``, ``Enum`` and string
+    columns, pyarrow dictionary and string columns."""
+    return [(n, t) for n, t, c in _column_kinds(data) if c]
+
+
+def frame_to_columns(
+    data: Any,
+    categories: Optional[Mapping[str, List[str]]] = None,
+    learn: bool = True,
+    enable_categorical: bool = True,
+):
+    """Converts a DataFrame or Table into ``(names, f32 columns, categories, categorical)``.
+
+    Categorical columns (:func:`categorical_columns`) become category codes: with ``categories`` (a
+    mapping stored with a model) the codes are fixed and an unseen category is missing; otherwise
+    (``learn``) each categorical column learns its categories, numbered in sorted order of their
+    text -- exactly as the ``sylvan`` CLI reads Parquet and CSV files. Categories are matched by
+    name, never by a library's physical codes. ``categorical`` lists the indices of those columns.
+    With ``enable_categorical=False`` a categorical column is an error (as in XGBoost).
     """
     categories = dict(categories or {})
     names = frame_columns(data)
     if len(set(names)) != len(names):
         raise ValueError("column names must be distinct")
+    if not enable_categorical:
+        bad = categorical_columns(data)
+        if bad:
+            listed = ", ".join(f"`{n}` ({t})" for n, t in bad)
+            raise ValueError(
+                f"enable_categorical is False, but the data has categorical column(s) {listed}; {_ENABLE_CATEGORICAL}"
+            )
     columns: List[np.ndarray] = []
     learned: Dict[str, List[str]] = {}
     if _is_pandas_frame(data):
@@ -154,7 +227,37 @@ def frame_to_columns(data: Any, categories: Optional[Mapping[str, List[str]]] = 
                 f"column(s) {', '.join(stray)} hold strings, but the model has no categories for them "
                 "(it was trained on numbers there)"
             )
-    return names, columns, learned
+    categorical = [j for j, name in enumerate(names) if name in learned]
+    return names, columns, learned, categorical
+
+
+_TYPE_NAMES = {
+    "q": False,
+    "numerical": False,
+    "float": False,
+    "int": False,
+    "i": False,
+    "c": True,
+    "categorical": True,
+}
+
+
+def _declared_categorical(feature_types: Optional[Sequence[str]], num_features: int) -> Optional[List[bool]]:
+    """Which features ``feature_types`` declares categorical (None when not given)."""
+    if feature_types is None:
+        return None
+    if isinstance(feature_types, str):
+        raise TypeError("feature_types must be a list with one entry per feature, e.g. ['q', 'c']")
+    types = [str(t) for t in feature_types]
+    if len(types) != num_features:
+        raise ValueError(f"feature_types has {len(types)} entries but the data has {num_features} features")
+    bad = [t for t in types if t not in _TYPE_NAMES]
+    if bad:
+        raise ValueError(
+            f"unknown feature type `{bad[0]}` (expected 'q' or 'numerical' for numbers, "
+            "'c' or 'categorical' for category codes)"
+        )
+    return [_TYPE_NAMES[t] for t in types]
 
 
 def _vector(values: Any, what: str) -> Optional[np.ndarray]:
@@ -226,9 +329,10 @@ class Dataset:
     ----------
     data : array-like, pandas/polars DataFrame or pyarrow Table
         The features. NumPy float32 arrays in C or Fortran order are read in place; other arrays are
-        converted to float32. NaN (and nulls) are missing values. In a DataFrame or Table, string,
-        categorical and dictionary columns become categorical features (codes in sorted order of
-        the strings), booleans 0/1.
+        converted to float32. NaN (and nulls) are missing values. In a DataFrame or Table,
+        categorical columns -- pandas ``category``, string and object columns, polars
+        ``Categorical``, ``Enum`` and string columns, pyarrow dictionary and string columns -- are
+        categorical features (split by sets of categories); booleans are 0/1.
     label, weight, base_margin : array-like, optional
         Labels, sample weights (non-negative), and starting margins (``rows`` values, or for
         multiclass models ``(rows, num_class)`` or ``rows * num_class`` values row-major).
@@ -236,8 +340,19 @@ class Dataset:
         Names of the features (default: a DataFrame's column names).
     categories : dict, optional
         A fixed mapping ``{column: [category, ...]}`` (e.g. a model's), used instead of learning.
+        Categories are matched by name: an incoming category gets the code of its position in the
+        list, and a category the mapping lacks is a missing value.
     reference : Dataset, optional
         A training set whose categories this (validation) set uses.
+    feature_types : list of str, optional
+        The type of every feature, as in XGBoost: ``"q"`` (or ``"numerical"``) for numbers, ``"c"``
+        (or ``"categorical"``) for category codes. Numeric features declared ``"c"`` must hold
+        integer codes ``0, 1, ...`` (NaN missing), taken as they are. Categorical columns of a
+        DataFrame are categorical whatever this says (declaring one ``"q"`` is an error). The
+        ``categorical_features`` training parameter declares features by name or index instead.
+    enable_categorical : bool, default True
+        Whether categorical columns of a DataFrame or Table may be used (as categorical features).
+        With False such a column is an error, as in XGBoost; numeric columns are unaffected.
     """
 
     def __init__(
@@ -249,10 +364,12 @@ class Dataset:
         feature_names: Optional[Sequence[str]] = None,
         categories: Optional[Mapping[str, List[str]]] = None,
         reference: Optional["Dataset"] = None,
+        feature_types: Optional[Sequence[str]] = None,
+        enable_categorical: bool = True,
     ) -> None:
         if reference is not None and categories is None:
             categories = reference.categories
-        self._source = (data, label, weight, base_margin, feature_names)
+        self._source = (data, label, weight, base_margin, feature_names, feature_types, enable_categorical)
         self._fixed = categories is not None
         label_v = _vector(label, "label")
         weight_v = _vector(weight, "weight")
@@ -260,16 +377,29 @@ class Dataset:
         if isinstance(data, Dataset):
             raise TypeError("data is already a Dataset")
         if is_frame(data):
-            names, columns, cats = frame_to_columns(data, categories, learn=categories is None)
+            names, columns, cats, categorical = frame_to_columns(
+                data, categories, learn=categories is None, enable_categorical=enable_categorical
+            )
+            declared = _declared_categorical(feature_types, len(columns))
+            if declared is not None:
+                numeric_cats = [names[j] for j in categorical if not declared[j]]
+                if numeric_cats:
+                    raise ValueError(
+                        f"feature_types declares column `{numeric_cats[0]}` numerical ('q'), but it holds "
+                        "categories; declare it 'c' or encode it as numbers"
+                    )
+                categorical = [j for j, c in enumerate(declared) if c]
             if feature_names is not None:
                 names = [str(n) for n in feature_names]
             self.categories: Dict[str, List[str]] = cats
-            self._handle = _sylvan._Dataset.from_columns(columns, label_v, weight_v, margin_v, names)
+            self._handle = _sylvan._Dataset.from_columns(columns, label_v, weight_v, margin_v, names, categorical)
         else:
             x = _matrix(data)
             names = None if feature_names is None else [str(n) for n in feature_names]
+            declared = _declared_categorical(feature_types, x.shape[1])
+            categorical = [] if declared is None else [j for j, c in enumerate(declared) if c]
             self.categories = {}
-            self._handle = _sylvan._Dataset.from_matrix(x, label_v, weight_v, margin_v, names)
+            self._handle = _sylvan._Dataset.from_matrix(x, label_v, weight_v, margin_v, names, categorical)
 
     @property
     def num_rows(self) -> int:
@@ -286,10 +416,18 @@ class Dataset:
         """The feature names, if any."""
         return self._handle.feature_names
 
+    @property
+    def feature_types(self) -> List[str]:
+        """The type of every feature, as XGBoost's letters: ``"q"`` numerical, ``"c"`` categorical."""
+        return list(self._handle.feature_types)
+
     def _with_categories(self, categories: Mapping[str, List[str]]) -> "Dataset":
         """This data set read again with fixed ``categories`` (for a validation set)."""
-        data, label, weight, base_margin, names = self._source
-        return Dataset(data, label, weight, base_margin, names, categories=categories)
+        data, label, weight, base_margin, names, types, enable = self._source
+        return Dataset(
+            data, label, weight, base_margin, names, categories=categories, feature_types=types,
+            enable_categorical=enable,
+        )
 
     def __repr__(self) -> str:
         return f"<sylvan.Dataset {self.num_rows} rows x {self.num_features} features>"
@@ -404,7 +542,8 @@ class Booster:
 
     def _dataset(self, data: Any) -> Dataset:
         """``data`` as a Dataset for this model: DataFrame columns are matched by name when the
-        model has feature names, and string columns use the model's categories."""
+        model has feature names, and categorical columns are re-encoded by category name with the
+        model's categories (a category unseen in training is a missing value)."""
         if isinstance(data, Dataset):
             return data
         if is_frame(data):
@@ -426,6 +565,11 @@ class Booster:
         iteration_range: Optional[Tuple[int, int]] = None,
     ) -> np.ndarray:
         """Predicts for every row of ``data`` (a :class:`Dataset`, array or DataFrame).
+
+        Categorical columns of a DataFrame or Table are matched to the model's categories by name,
+        whatever codes or category order their dtype has; a category unseen in training is a
+        missing value (it takes each split's default branch, as the CLI does). Arrays give the
+        category codes directly.
 
         Returns a 1-D float32 array for one output per row, else ``(rows, outputs)``: class
         probabilities for ``multi:softprob``, raw margins with ``output_margin``, the leaf index of
@@ -503,8 +647,18 @@ class Booster:
         return self._handle.feature_names
 
     @property
+    def feature_types(self) -> List[str]:
+        """The type of every feature, as XGBoost's letters: ``"q"`` numerical, ``"c"`` categorical
+        (split by sets of categories)."""
+        self._check()
+        return list(self._handle.feature_types)
+
+    @property
     def categories(self) -> Dict[str, List[str]]:
-        """The categories of the categorical features (as stored by Sylvan and its CLI)."""
+        """The categories of the categorical columns the model learned from strings, by feature name:
+        ``{"color": ["blue", "green", "red"]}`` means code 0 is ``"blue"`` and so on (the
+        ``sylvan.categories`` attribute, as stored by Sylvan and its CLI). Features declared
+        categorical with numeric codes have no entry."""
         self._check()
         raw = self._handle.attributes().get(CATEGORIES_ATTRIBUTE)
         return json.loads(raw) if raw else {}
@@ -551,6 +705,19 @@ def _select_columns(data: Any, names: List[str]) -> Any:
     return data.select(names)
 
 
+def _merged_categories(
+    model: Mapping[str, List[str]], data: Mapping[str, List[str]]
+) -> Dict[str, List[str]]:
+    """The categories of a model extended by those of new data: each column keeps the model's codes,
+    and categories the model has not seen get the next codes (in sorted order)."""
+    out = {k: list(v) for k, v in model.items()}
+    for column, values in data.items():
+        known = out.setdefault(column, [])
+        seen = set(known)
+        known.extend(v for v in values if v not in seen)
+    return out
+
+
 def train(
     params: Mapping[str, Any],
     dtrain: Dataset,
@@ -567,11 +734,23 @@ def train(
     ``num_boost_round`` wins over ``num_round``/``n_estimators`` in ``params``. ``evals`` are
     ``(Dataset, name)`` pairs evaluated every round; early stopping watches the last one's first
     metric, and prediction then uses the rounds up to the best iteration. Validation sets whose
-    string columns learned their own categories are re-read with the training set's. Training
+    categorical columns learned their own categories are re-read with the training set's.
+    Continuing ``xgb_model`` keeps its category codes (new categories get new codes). Training
     releases the GIL; Ctrl-C stops it and raises ``KeyboardInterrupt``.
+
+    Categorical features: categorical DataFrame/Table columns (see :class:`Dataset`), features
+    declared with ``Dataset(feature_types=...)``, and those the ``categorical_features`` parameter
+    lists (names or indices; numeric codes). ``max_cat_to_onehot``, ``max_cat_threshold``,
+    ``cat_smooth``, ``cat_l2`` and ``min_data_per_group`` tune their splits.
     """
     if not isinstance(dtrain, Dataset):
         raise TypeError("dtrain must be a sylvan.Dataset")
+    if xgb_model is not None:
+        model_cats = xgb_model.categories
+        if model_cats and not dtrain._fixed:
+            merged = _merged_categories(model_cats, dtrain.categories)
+            if merged != dtrain.categories:
+                dtrain = dtrain._with_categories(merged)
     pairs = param_pairs({k: v for k, v in params.items() if k not in ("num_round", "n_estimators", "num_boost_round")})
     pairs.append(("num_round", _param_value(num_boost_round)))
     if early_stopping_rounds is not None:

@@ -2,6 +2,13 @@
 
 Constructor parameters follow XGBoost's scikit-learn wrapper (``n_estimators``, ``learning_rate``,
 ``max_depth``, ``reg_lambda`` ...); ``None`` means Sylvan's (= XGBoost's) default.
+
+Categorical features: the categorical columns of a DataFrame or Table (pandas ``category`` and
+string columns, polars ``Categorical``/``Enum``/string, pyarrow dictionary/string) are categorical
+features while ``enable_categorical`` is True (the default; False refuses them, as XGBoost does).
+Their categories are stored with the model and prediction re-encodes by category name. Numeric
+features can be declared categorical with ``feature_types`` (XGBoost's ``"q"``/``"c"`` list) or
+``categorical_features`` (names or indices, LightGBM's parameter).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d, validate_data
 
-from .core import Booster, Dataset, frame_columns, frame_num_rows, is_frame, train
+from .core import Booster, Dataset, _merged_categories, frame_columns, frame_num_rows, is_frame, train
 
 __all__ = ["SylvanClassifier", "SylvanRegressor"]
 
@@ -28,7 +35,16 @@ _RENAMED = {
     "n_jobs": "nthread",
 }
 # Constructor parameters that are not training parameters.
-_NOT_TRAINING = {"importance_type", "random_state", "n_jobs", "early_stopping_rounds", "eval_metric", "objective"}
+_NOT_TRAINING = {
+    "importance_type",
+    "random_state",
+    "n_jobs",
+    "early_stopping_rounds",
+    "eval_metric",
+    "objective",
+    "enable_categorical",
+    "feature_types",
+}
 
 
 def _has_string_columns(X: Any) -> bool:
@@ -75,6 +91,14 @@ class _SylvanModel(BaseEstimator):
         huber_slope: Optional[float] = None,
         quantile_alpha: Optional[float] = None,
         tweedie_variance_power: Optional[float] = None,
+        enable_categorical: bool = True,
+        feature_types: Optional[Any] = None,
+        categorical_features: Optional[Any] = None,
+        max_cat_to_onehot: Optional[int] = None,
+        max_cat_threshold: Optional[int] = None,
+        cat_smooth: Optional[float] = None,
+        cat_l2: Optional[float] = None,
+        min_data_per_group: Optional[int] = None,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -105,6 +129,14 @@ class _SylvanModel(BaseEstimator):
         self.huber_slope = huber_slope
         self.quantile_alpha = quantile_alpha
         self.tweedie_variance_power = tweedie_variance_power
+        self.enable_categorical = enable_categorical
+        self.feature_types = feature_types
+        self.categorical_features = categorical_features
+        self.max_cat_to_onehot = max_cat_to_onehot
+        self.max_cat_threshold = max_cat_threshold
+        self.cat_smooth = cat_smooth
+        self.cat_l2 = cat_l2
+        self.min_data_per_group = min_data_per_group
 
     # -- scikit-learn plumbing ------------------------------------------------------------------
 
@@ -236,7 +268,18 @@ class _SylvanModel(BaseEstimator):
             weight=self._weights(sample_weight, n),
             base_margin=base_margin,
             feature_names=names,
+            feature_types=self.feature_types,
+            enable_categorical=self.enable_categorical,
         )
+        if isinstance(xgb_model, _SylvanModel):
+            xgb_model = xgb_model.get_booster()
+        elif xgb_model is not None and not isinstance(xgb_model, Booster):
+            xgb_model = Booster.load(xgb_model)
+        if xgb_model is not None and xgb_model.categories:
+            # Continuing a model keeps its category codes; new categories get the next codes.
+            merged = _merged_categories(xgb_model.categories, dtrain.categories)
+            if merged != dtrain.categories:
+                dtrain = dtrain._with_categories(merged)
         self._categories = dict(dtrain.categories)
         evals = []
         if eval_set is not None:
@@ -247,14 +290,17 @@ class _SylvanModel(BaseEstimator):
                 ne = frame_num_rows(Xe) if is_frame(Xe) else Xe.shape[0]
                 ye = encode_eval_y(column_or_1d(np.asarray(ye)))
                 we = None if sample_weight_eval_set is None else sample_weight_eval_set[i]
-                d = Dataset(Xe, label=ye, weight=self._weights(we, ne), categories=self._categories)
+                d = Dataset(
+                    Xe,
+                    label=ye,
+                    weight=self._weights(we, ne),
+                    categories=self._categories,
+                    feature_types=self.feature_types,
+                    enable_categorical=self.enable_categorical,
+                )
                 evals.append((d, f"validation_{i}"))
         if self.early_stopping_rounds is not None and not evals:
             raise ValueError("early_stopping_rounds needs at least one eval_set to watch")
-        if isinstance(xgb_model, _SylvanModel):
-            xgb_model = xgb_model.get_booster()
-        elif xgb_model is not None and not isinstance(xgb_model, Booster):
-            xgb_model = Booster.load(xgb_model)
         num_round = int(params.pop("num_round", 100))
         result: Dict[str, Any] = {}
         booster = train(
@@ -283,9 +329,11 @@ class _SylvanModel(BaseEstimator):
         return self._booster
 
     def _dataset_for_predict(self, X: Any) -> Dataset:
+        """X as a Dataset for the fitted model: categorical columns re-encoded by category name with
+        the model's categories (a category unseen in fit is a missing value)."""
         check_is_fitted(self, "_booster")
         X = self._validate_X(X, reset=False)
-        return Dataset(X, categories=self._categories)
+        return Dataset(X, categories=self._categories, enable_categorical=self.enable_categorical)
 
     def _raw_predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
         d = self._dataset_for_predict(X)
@@ -335,6 +383,11 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
     ``objective`` defaults to ``reg:squarederror``; any Sylvan regression objective works
     (``reg:absoluteerror``, ``reg:quantileerror``, ``count:poisson``, ``reg:tweedie`` ...).
 
+    Categorical columns of DataFrames and Tables are categorical features (``enable_categorical``,
+    default True; ``feature_types`` / ``categorical_features`` declare numeric codes; tuning with
+    ``max_cat_to_onehot``, ``max_cat_threshold``, ``cat_smooth``, ``cat_l2``,
+    ``min_data_per_group``); prediction re-encodes them by category name, an unseen one is missing.
+
     Attributes (after ``fit``): ``n_features_in_``, ``feature_names_in_`` (DataFrames),
     ``feature_importances_``, ``evals_result_``, ``best_iteration_``, ``best_score_`` (early stopping).
     """
@@ -380,6 +433,8 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
 
     Two classes train ``binary:logistic``, more train ``multi:softprob``. Labels may be any values
     (``classes_`` holds them, sorted).
+
+    Categorical features as in :class:`SylvanRegressor`.
 
     Attributes (after ``fit``): ``classes_``, ``n_classes_``, ``n_features_in_``,
     ``feature_names_in_`` (DataFrames), ``feature_importances_``, ``evals_result_``,
