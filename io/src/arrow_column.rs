@@ -21,7 +21,9 @@ pub(crate) fn kind_of(data_type: &DataType) -> Option<ColumnKind> {
         Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => Some(ColumnKind::Numeric),
         Boolean => Some(ColumnKind::Boolean),
         Utf8 | LargeUtf8 | Utf8View => Some(ColumnKind::Categorical),
-        Dictionary(key, value) if key.is_dictionary_key_type() => kind_of(value),
+        // A dictionary column is categorical whatever its values: numbers are categories named by
+        // their text.
+        Dictionary(key, value) if key.is_dictionary_key_type() => kind_of(value).map(|_| ColumnKind::Categorical),
         _ => None,
     }
 }
@@ -175,9 +177,9 @@ fn append(array: &dyn Array, out: &mut Vec<f32>, encoder: &mut Option<Encoder>) 
     Ok(())
 }
 
-/// Appends a dictionary-encoded array. String values go through the column's encoder (so codes agree
-/// across row groups whose dictionaries differ), each used entry once per batch; other values are
-/// converted once per batch and looked up by key.
+/// Appends a dictionary-encoded array: a categorical column. String values go through the column's
+/// encoder (so codes agree across row groups whose dictionaries differ), each used entry once per
+/// batch; other values (numbers, booleans) are named by their text first.
 fn dictionary(array: &dyn Array, out: &mut Vec<f32>, encoder: &mut Option<Encoder>) -> Result<(), String> {
     let dict = array
         .as_any_dictionary_opt()
@@ -185,48 +187,38 @@ fn dictionary(array: &dyn Array, out: &mut Vec<f32>, encoder: &mut Option<Encode
     let keys = dict.normalized_keys();
     let key_array = dict.keys();
     let values = dict.values();
-    let strs: Option<Vec<Option<&str>>> = match values.data_type() {
-        DataType::Utf8 => Some(values.as_string::<i32>().iter().collect()),
-        DataType::LargeUtf8 => Some(values.as_string::<i64>().iter().collect()),
-        DataType::Utf8View => Some(values.as_string_view().iter().collect()),
-        _ => None,
+    let named: Vec<Option<String>>;
+    let strs: Vec<Option<&str>> = match values.data_type() {
+        DataType::Utf8 => values.as_string::<i32>().iter().collect(),
+        DataType::LargeUtf8 => values.as_string::<i64>().iter().collect(),
+        DataType::Utf8View => values.as_string_view().iter().collect(),
+        _ => {
+            let mut numbers = Vec::with_capacity(values.len());
+            append(values.as_ref(), &mut numbers, &mut None)?;
+            named = numbers.iter().map(|v| (!v.is_nan()).then(|| v.to_string())).collect();
+            named.iter().map(Option::as_deref).collect()
+        }
     };
     out.reserve(keys.len());
-    match strs {
-        None => {
-            let mut mapped = Vec::with_capacity(values.len());
-            append(values.as_ref(), &mut mapped, encoder)?;
-            for (i, k) in keys.iter().enumerate() {
-                let valid = key_array.is_valid(i);
-                out.push(if valid {
-                    mapped.get(*k).copied().unwrap_or(f32::NAN)
-                } else {
-                    f32::NAN
-                });
-            }
-        }
-        Some(strs) => {
-            let enc = encoder
-                .as_mut()
-                .ok_or("internal error: a string column without an encoder")?;
-            let mut cache: Vec<Option<f32>> = vec![None; strs.len()];
-            for (i, k) in keys.iter().enumerate() {
-                let v = match cache.get(*k) {
-                    _ if !key_array.is_valid(i) => f32::NAN,
-                    Some(Some(code)) => *code,
-                    Some(None) => {
-                        let code = match strs[*k] {
-                            Some(s) if !s.is_empty() => enc.code(s),
-                            _ => f32::NAN,
-                        };
-                        cache[*k] = Some(code);
-                        code
-                    }
-                    None => f32::NAN,
+    let enc = encoder
+        .as_mut()
+        .ok_or("internal error: a categorical column without an encoder")?;
+    let mut cache: Vec<Option<f32>> = vec![None; strs.len()];
+    for (i, k) in keys.iter().enumerate() {
+        let v = match cache.get(*k) {
+            _ if !key_array.is_valid(i) => f32::NAN,
+            Some(Some(code)) => *code,
+            Some(None) => {
+                let code = match strs[*k] {
+                    Some(s) if !s.is_empty() => enc.code(s),
+                    _ => f32::NAN,
                 };
-                out.push(v);
+                cache[*k] = Some(code);
+                code
             }
-        }
+            None => f32::NAN,
+        };
+        out.push(v);
     }
     Ok(())
 }

@@ -358,3 +358,50 @@ fn prediction_tables_are_written() {
     assert_eq!(back.columns[0], sylvan_booster::Column::Dense(vec![0.25, 0.5]));
     assert!(sylvan_io::write_table(&dir.join("p.txt"), &table).is_err());
 }
+
+#[test]
+fn dictionary_and_string_columns_are_categorical_features() {
+    let dir = temp_dir("pq-dict-ints");
+    let path = dir.join("t.parquet");
+    // An integer dictionary (as pandas writes a category column of numbers): categories named by
+    // their text, sorted as text.
+    let keys = arrow_array::Int32Array::from(vec![Some(0), Some(1), None, Some(2), Some(0)]);
+    let values: ArrayRef = Arc::new(Int64Array::from(vec![20, 7, 100]));
+    let coded: ArrayRef = Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values).unwrap());
+    let city: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("b"),
+        Some("a"),
+        Some("b"),
+        None,
+        Some("c"),
+    ]));
+    let plain: ArrayRef = Arc::new(Int64Array::from(vec![3, 1, 4, 1, 5]));
+    let y: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 0.0, 1.0, 0.0, 1.0]));
+    let schema = Schema::new(vec![
+        Field::new("store", coded.data_type().clone(), true),
+        Field::new("city", DataType::Utf8, true),
+        Field::new("segment", DataType::Int64, false),
+        Field::new("y", DataType::Float64, false),
+    ]);
+    let batch = RecordBatch::try_new(Arc::new(schema), vec![coded, city, plain, y]).unwrap();
+    write_parquet(&path, &[batch], 10);
+    let loaded = load_training(&path, &label("y")).unwrap();
+    assert_eq!(loaded.categories.get("store").unwrap(), &["100", "20", "7"]);
+    let d = &loaded.dataset;
+    let store = d.column(0).as_dense().unwrap();
+    assert_eq!((store[0], store[1], store[3], store[4]), (1.0, 2.0, 0.0, 1.0));
+    assert!(store[2].is_nan());
+    let types: Vec<bool> = d.feature_types().iter().map(|t| t.is_categorical()).collect();
+    assert_eq!(
+        types,
+        vec![true, true, false],
+        "segment stays numerical unless declared"
+    );
+    // Declared categorical: an integer column of codes.
+    let sel = ColumnSelection {
+        categorical: vec!["segment".into()],
+        ..label("y")
+    };
+    let d = load_training(&path, &sel).unwrap().dataset;
+    assert!(d.feature_type(2).is_categorical());
+}
