@@ -30,6 +30,8 @@ enum Item {
 
 /// The best category-set split of categorical `feature`, or `None`. `node_rows` (the node's row
 /// count) turns hessian sums into the row counts `cat_smooth` and `min_data_per_group` speak of.
+/// Never inlined, so that the threshold scan of numerical features compiles as it did before.
+#[inline(never)]
 pub(super) fn best_categorical_split<C: HistCell>(
     hist: &[C],
     scale: &CellScale,
