@@ -216,15 +216,40 @@ fn categorical_features_param_declares_features() {
 }
 
 #[test]
-fn methods_that_cannot_split_sets_refuse() {
-    let train = categorical_data(500, &[10], 4, false);
-    let e = Booster::train(&params(&[("tree_method", "exact")]), &train, &[]).unwrap_err();
-    assert!(
-        e.to_string().contains("exact") && e.to_string().contains("categorical"),
-        "{e}"
+fn exact_splits_sets_as_hist_does_and_cuda_refuses() {
+    // Categorical features only: exact and hist (f64 sums) see the same category sums, so they
+    // choose the same root set split.
+    let data = categorical_data(4_000, &[30, 300], 12, false);
+    let cols: Vec<Vec<f32>> = (0..2)
+        .map(|j| (0..data.num_rows()).map(|i| data.column(j).get(i)).collect())
+        .collect();
+    let cats_only = Dataset::from_columns(cols)
+        .unwrap()
+        .with_labels(data.labels().to_vec())
+        .unwrap()
+        .with_categorical(&[0, 1])
+        .unwrap();
+    let p = |method| {
+        params(&[
+            ("tree_method", method),
+            ("use_quantized_grad", "false"),
+            ("min_data_per_group", "20"),
+        ])
+    };
+    let exact = Booster::train(&p("exact"), &cats_only, &[]).unwrap();
+    let hist = Booster::train(&p("hist"), &cats_only, &[]).unwrap();
+    let (e, h) = (&exact.trees()[0], &hist.trees()[0]);
+    assert!(e.category_set(0).is_some());
+    assert_eq!(
+        (e.feature[0], e.category_set(0), e.default_left[0]),
+        (h.feature[0], h.category_set(0), h.default_left[0])
     );
+    assert!((rmse(&exact, &cats_only) - rmse(&hist, &cats_only)).abs() < 0.01);
+    // Mixed data trains too, and predicts like its own trees.
+    let mixed = Booster::train(&p("exact"), &data, &[]).unwrap();
+    assert!(mixed.trees().iter().any(|t| t.has_category_splits()));
     // The CUDA backend grows threshold splits only: refused before any device is needed.
-    let e = Booster::train(&params(&[("device", "cuda")]), &train, &[]).unwrap_err();
+    let e = Booster::train(&params(&[("device", "cuda")]), &data, &[]).unwrap_err();
     assert!(e.to_string().contains("cuda") && e.to_string().contains("f0"), "{e}");
 }
 

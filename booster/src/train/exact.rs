@@ -2,17 +2,23 @@
 //! distinct threshold of every feature by scanning the pre-sorted [`ColumnBlocks`]. Each scan of a
 //! block serves all requested nodes at once, tracking each row's node; features are scanned in
 //! parallel. Missing values are tried on both sides (sparsity-aware split finding).
+//!
+//! A categorical feature's block is summed per node and category (its codes are the sorted values)
+//! and split by the same category-set search as the histogram methods
+//! ([`crate::train::split::best_split_of_feature`]), so `exact` and `hist` choose category sets alike.
 
 use rayon::prelude::*;
 
 use crate::bins::blocks::{ColumnBlocks, FeatureBlock};
+use crate::bins::cuts::{BinMapper, FeatureCuts};
 use crate::data::dataset::Dataset;
 use crate::error::Result;
+use crate::gradients::CellScale;
 use crate::gradients::GradPair;
 use crate::gradients::GradStats;
 use crate::train::grow::{SplitRequest, SplitTask, TreeBackend};
 use crate::train::partition::RowPartition;
-use crate::train::split::{node_gain, SplitInfo, SplitParams, MIN_GAIN};
+use crate::train::split::{best_split_of_feature, node_gain, SplitInfo, SplitParams, MIN_GAIN};
 
 /// Marks a row or node that takes no part in the current scan.
 const NONE: u32 = u32::MAX;
@@ -216,6 +222,54 @@ fn scan_feature(
     states.into_iter().map(|s| s.best).collect()
 }
 
+/// The best category-set split of categorical `feature` for every requested node: the block's rows
+/// summed per node and category code (the sorted block's last value is the largest code), the
+/// missing values' sums the node's total minus them, then the histogram methods' search.
+#[allow(clippy::too_many_arguments)]
+fn scan_categorical_feature(
+    feature: usize,
+    block: &FeatureBlock,
+    position: &[u32],
+    slot_of: &[u32],
+    totals: &[GradStats],
+    node_rows: &[usize],
+    gpairs: &[GradPair],
+    p: &SplitParams,
+) -> Vec<Option<SplitInfo>> {
+    let k = block.values.last().map_or(0, |x| *x as usize + 1);
+    if k == 0 {
+        return vec![None; totals.len()]; // every value missing: nothing to split
+    }
+    // Per node: k category cells, then the missing cell; and how many rows have a value.
+    let mut hists = vec![GradStats::default(); totals.len() * (k + 1)];
+    let mut present = vec![0usize; totals.len()];
+    for (&r, &v) in block.rows.iter().zip(&block.values) {
+        let node = position[r as usize];
+        let s = match slot_of.get(node as usize) {
+            Some(&s) if node != NONE && s != NONE => s as usize,
+            _ => continue,
+        };
+        hists[s * (k + 1) + v as usize].add_pair(gpairs[r as usize]);
+        present[s] += 1;
+    }
+    let mapper = BinMapper::from_cuts(vec![FeatureCuts::categorical(k, true)]);
+    (0..totals.len())
+        .map(|s| {
+            let hist = &mut hists[s * (k + 1)..(s + 1) * (k + 1)];
+            if present[s] < node_rows[s] {
+                let sum = hist[..k].iter().fold(GradStats::default(), |a, c| a + *c);
+                hist[k] = totals[s] - sum;
+            }
+            best_split_of_feature(hist, &CellScale::IDENTITY, &mapper, 0, totals[s], node_rows[s], p).map(
+                |mut split| {
+                    split.feature = feature;
+                    split
+                },
+            )
+        })
+        .collect()
+}
+
 impl TreeBackend for ExactBackend<'_> {
     fn root_stats(&self) -> GradStats {
         self.root
@@ -240,9 +294,23 @@ impl TreeBackend for ExactBackend<'_> {
         let totals: Vec<GradStats> = requests.iter().map(|r| r.stats).collect();
         let parent_gains: Vec<f64> = totals.iter().map(|t| node_gain(*t, &self.params)).collect();
         let (blocks, position, gpairs, p) = (self.blocks, &self.position, self.gpairs, &self.params);
+        let node_rows: Vec<usize> = requests.iter().map(|r| self.partition.len(r.node)).collect();
+        let data = self.data;
         let per_feature: Vec<Vec<Option<SplitInfo>>> = features
             .par_iter()
             .map(|&f| {
+                if data.feature_type(f).is_categorical() {
+                    return scan_categorical_feature(
+                        f,
+                        blocks.feature(f),
+                        position,
+                        &slot_of,
+                        &totals,
+                        &node_rows,
+                        gpairs,
+                        p,
+                    );
+                }
                 scan_feature(
                     f,
                     blocks.feature(f),

@@ -24,7 +24,7 @@ use crate::metric::{Metric, MetricContext};
 use crate::model::booster::{thread_pool, Booster, ModelCore};
 use crate::model::tree::Tree;
 use crate::objective::{objective_for, Objective};
-use crate::params::{Boosting, Params, TreeMethod};
+use crate::params::{Boosting, Params};
 use crate::predict::batch::add_trees;
 use crate::predict::margins::{initial_margins, scores_of};
 use crate::train::checks::{check_continuable, check_labelled, with_categorical_param};
@@ -529,31 +529,22 @@ impl<'a> Trainer<'a> {
     }
 }
 
-/// Refuses the split methods that cannot split categorical features: `exact` (it splits sorted
-/// values by thresholds) and the CUDA backend (its kernels scan thresholds only).
+/// Refuses the CUDA backend for categorical features: its kernels scan thresholds only (the model
+/// then trained on the CPU predicts on the GPU too).
 fn check_categorical_method(params: &Params, train: &Dataset) -> Result<()> {
+    if !params.device.is_cuda() {
+        return Ok(());
+    }
     let first = (0..train.num_features())
         .find(|&j| train.feature_type(j).is_categorical())
         .map(|j| train.feature_name(j))
         .unwrap_or_default();
-    if params.tree_method == TreeMethod::Exact {
-        return Err(Error::param(
-            "tree_method",
-            format!(
-                "tree_method=exact cannot split categorical features (`{first}` is categorical); use hist or approx, \
-                 or declare the feature numerical"
-            ),
-        ));
-    }
-    if params.device.is_cuda() {
-        return Err(Error::param(
-            "device",
-            format!(
-                "device={} does not grow category-set splits yet (`{first}` is categorical); train on the cpu \
-                 (the model then predicts on the GPU too)",
-                params.device
-            ),
-        ));
-    }
-    Ok(())
+    Err(Error::param(
+        "device",
+        format!(
+            "device={} does not grow category-set splits yet (`{first}` is categorical); train on the cpu \
+             (the model then predicts on the GPU too)",
+            params.device
+        ),
+    ))
 }
