@@ -152,10 +152,13 @@ def test_declared_codes_are_checked():
         Dataset(X, feature_types=["q", "x"])
     with pytest.raises(ValueError, match="holds categories"):
         Dataset(pd.DataFrame({"c": pd.Categorical(["a", "b", "a"])}), feature_types=["q"])
-    # Methods that cannot split categories refuse them.
+    # Every split method splits categories by sets; the CUDA backend refuses them.
     Xc = np.array([[0.0], [1.0], [2.0], [1.0]] * 10, dtype=np.float32)
-    with pytest.raises(SylvanError, match="exact"):
-        sylvan.train({"tree_method": "exact"}, Dataset(Xc, label=np.arange(40.0), feature_types=["c"]), 2)
+    for method in ("hist", "approx", "exact"):
+        b = sylvan.train({"tree_method": method}, Dataset(Xc, label=np.arange(40.0), feature_types=["c"]), 2)
+        assert b.feature_types == ["c"]
+    with pytest.raises(SylvanError, match="cuda"):
+        sylvan.train({"device": "cuda"}, Dataset(Xc, label=np.arange(40.0), feature_types=["c"]), 2)
 
 
 def test_categorical_parameters_reach_sylvan(frame):
