@@ -650,7 +650,8 @@ pub unsafe extern "C" fn sylvan_dataset_free(dataset: *mut SylvanDataset) -> c_i
 /// Categorical features are those declared on `train` (`sylvan_dataset_set_categorical`) and
 /// those `"categorical_features"` lists (indices: `[0, 3]` or `"0,3"`); `max_cat_to_onehot`,
 /// `max_cat_threshold`, `cat_smooth`, `cat_l2` and `min_data_per_group` tune their splits.
-/// `tree_method=exact` and `device=cuda` cannot split them (`SYLVAN_ERR_INVALID_PARAMETER`).
+/// Every `tree_method` splits them by category sets; `device=cuda` refuses them
+/// (`SYLVAN_ERR_INVALID_PARAMETER`).
 ///
 /// `evals` (`num_evals` labelled data sets, or `NULL` when `num_evals` is 0) are evaluated after
 /// every round; early stopping (`early_stopping_rounds`) watches the last one. `eval_names` gives
