@@ -43,10 +43,13 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     export_model(b, args.format, &args.out)?;
     if !model.categories.is_empty() {
         note(format!(
-            "note: {} categorical column(s) are encoded as numeric codes; feed the codes Sylvan stores \
-             with the model to {}",
+            "note: {} categorical column(s) are split by category sets, on the codes Sylvan stores with the \
+             model (the i-th category name is code i; {}); see docs/categorical.md",
             model.categories.len(),
-            args.format
+            match args.format {
+                ModelFormat::Onnx => "feed those codes to the ONNX model",
+                _ => "the names are written to the file too (for XGBoost, ASCII names only), for pandas input",
+            }
         ));
     }
     let rounds = b.best_iteration().map_or(b.num_rounds(), |i| i + 1);
