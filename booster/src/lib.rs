@@ -78,7 +78,10 @@ pub use model::explain::ImportanceType;
 pub use model::file::{BINARY_MAGIC, ENSEMBLE_FORMAT, ENSEMBLE_VERSION, FORMAT_NAME, FORMAT_VERSION};
 pub use model::tree::Tree;
 pub use objective::{LeafRows, Objective};
-pub use params::{Boosting, Device, GrowPolicy, ObjectiveKind, Params, TreeMethod};
+pub use params::{
+    BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, FeatureValue, GrowPolicy, ObjectiveKind, Params,
+    PerFeature, SampleStrategy, TreeMethod,
+};
 pub use predict::{PredictOptions, PredictOutput, Predictions};
 pub use train::device::DeviceBackend;
 pub use train::trainer::{RoundReport, TrainCallback, TrainOptions};

@@ -4,7 +4,10 @@
 
 use crate::error::{Error, Result};
 use crate::metric::Metric;
-use crate::params::{Boosting, Device, GrowPolicy, ObjectiveKind, Params, TreeMethod};
+use crate::params::{
+    BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, GrowPolicy, ObjectiveKind, Params, PerFeature,
+    SampleStrategy, TreeMethod,
+};
 
 impl Params {
     /// Parses parameters from a JSON object of XGBoost names (values may be numbers or strings).
@@ -127,6 +130,18 @@ typed_setters! {
     cat_smooth: f64,
     cat_l2: f64,
     min_data_per_group: usize,
+    monotone_constraints: PerFeature<i8>,
+    interaction_constraints: Vec<Vec<String>>,
+    feature_weights: PerFeature<f64>,
+    booster: BoosterKind,
+    rate_drop: f64,
+    skip_drop: f64,
+    one_drop: bool,
+    sample_type: DartSampleType,
+    normalize_type: DartNormalizeType,
+    data_sample_strategy: SampleStrategy,
+    top_rate: f64,
+    other_rate: f64,
 }
 
 /// Maps an alias to the field name it stands for.
@@ -140,6 +155,9 @@ fn canonical_name(name: &str) -> &str {
         "random_state" => "seed",
         "n_jobs" => "nthread",
         "categorical_feature" | "cat_feature" | "categorical_column" => "categorical_features",
+        "monotone_constraint" | "mc" => "monotone_constraints",
+        "interaction_constraint" => "interaction_constraints",
+        "drop_rate" => "rate_drop",
         other => other,
     }
 }
@@ -154,6 +172,13 @@ fn parse_value(name: &str, value: &str) -> serde_json::Value {
         "eval_metric",
         "device",
         "categorical_features",
+        "monotone_constraints",
+        "interaction_constraints",
+        "feature_weights",
+        "booster",
+        "sample_type",
+        "normalize_type",
+        "data_sample_strategy",
     ];
     if string_valued.contains(&name) {
         return serde_json::Value::String(value.to_string());

@@ -6,7 +6,11 @@ use crate::error::{Error, Result};
 use crate::metric::Metric;
 
 mod apply;
+mod per_feature;
 mod validate;
+
+pub(crate) use per_feature::{feature_index, resolve_groups};
+pub use per_feature::{FeatureValue, PerFeature};
 
 /// The learning objective, spelled as in XGBoost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -139,6 +143,55 @@ pub enum GrowPolicy {
     Lossguide,
 }
 
+/// The booster: plain gradient-boosted trees, or trees with dropout (XGBoost's `booster`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BoosterKind {
+    /// Gradient-boosted trees (the default).
+    #[default]
+    Gbtree,
+    /// DART: every round drops a random subset of the earlier trees while fitting the new one,
+    /// then rescales the dropped trees and the new one (tree weights are kept in the model).
+    Dart,
+}
+
+/// How DART picks the trees to drop (XGBoost's `sample_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DartSampleType {
+    /// Every tree is dropped with probability `rate_drop` (the default).
+    #[default]
+    Uniform,
+    /// Trees are dropped in proportion to their weights.
+    Weighted,
+}
+
+/// How DART rescales the new tree and the dropped ones (XGBoost's `normalize_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DartNormalizeType {
+    /// The new tree weighs as much as each dropped tree: the new tree gets `1 / (k + eta)` and the
+    /// dropped trees are scaled by `k / (k + eta)` (`k` dropped trees; the default).
+    #[default]
+    Tree,
+    /// The new tree weighs as much as the dropped trees together: the new tree gets
+    /// `1 / (1 + eta)` and the dropped trees are scaled by `1 / (1 + eta)`.
+    Forest,
+}
+
+/// How the rows of a round are sampled (LightGBM's `data_sample_strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SampleStrategy {
+    /// Uniform row sampling with `subsample` (the default).
+    #[default]
+    Bagging,
+    /// Gradient-based one-side sampling: keep the `top_rate` share of rows with the largest
+    /// `|gradient x hessian|`, sample `other_rate` of all rows from the rest and scale their
+    /// gradient pairs up by `(1 - top_rate) / other_rate`.
+    Goss,
+}
+
 /// All training parameters, with XGBoost's names and defaults.
 ///
 /// Deserialises from any serde map of those names (TOML, JSON); unknown names are an error.
@@ -262,6 +315,58 @@ pub struct Params {
     /// Where trees are grown: `cpu` (default), `cuda` (GPU 0; alias `gpu`) or `cuda:N` (GPU N). `cuda` needs the
     /// CUDA backend of `sylvan-gpu` (the `sylvan` facade and CLI provide it) and `tree_method=hist`.
     pub device: Device,
+    /// Monotone constraint per feature: `1` (prediction never falls as the feature rises), `-1`
+    /// (never rises), `0` (none, the default). Given as XGBoost takes it: `"(1,0,-1)"`, a list by
+    /// feature position, or a map by feature name (`{"debt": 1}`; unlisted features are
+    /// unconstrained). A split whose children break a constraint is rejected and leaf values are
+    /// bounded by the bounds their ancestors pass down, so the whole model is monotone. With several
+    /// outputs (multiclass) every output's margin is monotone. Numerical features only.
+    #[serde(skip_serializing_if = "PerFeature::is_unset")]
+    pub monotone_constraints: PerFeature<i8>,
+    /// Groups of features allowed to interact (XGBoost's `interaction_constraints`), as a list of
+    /// lists of feature names or 0-based indices (`"[[0, 1], [2, 3]]"`, `[["age", "income"]]`):
+    /// the features of every root-to-leaf path lie in one group. A feature in several groups may
+    /// be used with any of them; a feature in no group is used only where no split was made above
+    /// (at the root), and then nothing else below it. Empty (the default): no constraint.
+    #[serde(
+        deserialize_with = "per_feature::feature_groups",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub interaction_constraints: Vec<Vec<String>>,
+    /// Weight of each feature in column sampling (XGBoost's `feature_weights`), by position or by
+    /// name (unlisted features weigh 1): `colsample_by*` draw features with probability in
+    /// proportion to their weights. A feature of weight 0 is never used. Default: none (uniform).
+    #[serde(skip_serializing_if = "PerFeature::is_unset")]
+    pub feature_weights: PerFeature<f64>,
+    /// `gbtree` (default) or `dart` (XGBoost's `booster`).
+    #[serde(skip_serializing_if = "is_default")]
+    pub booster: BoosterKind,
+    /// DART: probability of dropping each earlier tree in a round. Default 0, range [0, 1].
+    #[serde(skip_serializing_if = "is_default")]
+    pub rate_drop: f64,
+    /// DART: probability of dropping no tree in a round. Default 0, range [0, 1].
+    #[serde(skip_serializing_if = "is_default")]
+    pub skip_drop: f64,
+    /// DART: drop at least one tree in every round that is not skipped. Default false.
+    #[serde(skip_serializing_if = "is_default")]
+    pub one_drop: bool,
+    /// DART: `uniform` (default) or `weighted` choice of the dropped trees.
+    #[serde(skip_serializing_if = "is_default")]
+    pub sample_type: DartSampleType,
+    /// DART: `tree` (default) or `forest` weighting of the new tree.
+    #[serde(skip_serializing_if = "is_default")]
+    pub normalize_type: DartNormalizeType,
+    /// `bagging` (default: uniform rows with `subsample`) or `goss` (LightGBM's
+    /// `data_sample_strategy`).
+    #[serde(skip_serializing_if = "is_default")]
+    pub data_sample_strategy: SampleStrategy,
+    /// GOSS: share of rows with the largest gradients kept in every round. Default 0.2, range
+    /// [0, 1]; `top_rate + other_rate` at most 1.
+    #[serde(skip_serializing_if = "is_default_top_rate")]
+    pub top_rate: f64,
+    /// GOSS: share of all rows sampled from the rest. Default 0.1, range (0, 1].
+    #[serde(skip_serializing_if = "is_default_other_rate")]
+    pub other_rate: f64,
 }
 
 /// The device that grows trees (XGBoost's `device` parameter).
@@ -373,6 +478,18 @@ impl Default for Params {
             cat_smooth: DEFAULT_CAT_SMOOTH,
             cat_l2: DEFAULT_CAT_L2,
             min_data_per_group: DEFAULT_MIN_DATA_PER_GROUP,
+            monotone_constraints: PerFeature::Unset,
+            interaction_constraints: Vec::new(),
+            feature_weights: PerFeature::Unset,
+            booster: BoosterKind::Gbtree,
+            rate_drop: 0.0,
+            skip_drop: 0.0,
+            one_drop: false,
+            sample_type: DartSampleType::Uniform,
+            normalize_type: DartNormalizeType::Tree,
+            data_sample_strategy: SampleStrategy::Bagging,
+            top_rate: DEFAULT_TOP_RATE,
+            other_rate: DEFAULT_OTHER_RATE,
         }
     }
 }
@@ -382,6 +499,20 @@ const DEFAULT_MAX_CAT_THRESHOLD: usize = 64;
 const DEFAULT_CAT_SMOOTH: f64 = 10.0;
 const DEFAULT_CAT_L2: f64 = 10.0;
 const DEFAULT_MIN_DATA_PER_GROUP: usize = 100;
+const DEFAULT_TOP_RATE: f64 = 0.2;
+const DEFAULT_OTHER_RATE: f64 = 0.1;
+
+// The settings of constraints, DART and GOSS are left out of a serialised model when at their
+// defaults too.
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+fn is_default_top_rate(v: &f64) -> bool {
+    *v == DEFAULT_TOP_RATE
+}
+fn is_default_other_rate(v: &f64) -> bool {
+    *v == DEFAULT_OTHER_RATE
+}
 
 // The categorical settings are left out of a serialised model when at their defaults, so that a
 // model without categorical features is written exactly as before they existed.
@@ -418,6 +549,18 @@ impl Params {
         put("cat_smooth", serde_json::json!(self.cat_smooth));
         put("cat_l2", serde_json::json!(self.cat_l2));
         put("min_data_per_group", serde_json::json!(self.min_data_per_group));
+        put("monotone_constraints", serde_json::json!(self.monotone_constraints));
+        put("interaction_constraints", serde_json::json!(self.interaction_constraints));
+        put("feature_weights", serde_json::json!(self.feature_weights));
+        put("booster", serde_json::json!(self.booster));
+        put("rate_drop", serde_json::json!(self.rate_drop));
+        put("skip_drop", serde_json::json!(self.skip_drop));
+        put("one_drop", serde_json::json!(self.one_drop));
+        put("sample_type", serde_json::json!(self.sample_type));
+        put("normalize_type", serde_json::json!(self.normalize_type));
+        put("data_sample_strategy", serde_json::json!(self.data_sample_strategy));
+        put("top_rate", serde_json::json!(self.top_rate));
+        put("other_rate", serde_json::json!(self.other_rate));
         map
     }
 }

@@ -2,7 +2,7 @@
 //! an error names the first bad parameter and says what is allowed.
 
 use crate::error::{Error, Result};
-use crate::params::{GrowPolicy, ObjectiveKind, Params, TreeMethod};
+use crate::params::{BoosterKind, GrowPolicy, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod};
 
 fn check(ok: bool, name: &str, reason: &str) -> Result<()> {
     if ok {
@@ -130,11 +130,77 @@ impl Params {
         if let Some(r) = self.early_stopping_rounds {
             check(r >= 1, "early_stopping_rounds", "must be at least 1")?;
         }
+        self.validate_constraints_and_sampling()?;
         check(
             !self.device.is_cuda() || self.tree_method == TreeMethod::Hist,
             "device",
             "device=cuda grows trees with tree_method=hist only",
         )?;
+        Ok(())
+    }
+}
+
+impl Params {
+    /// The ranges of the DART and GOSS settings, and the combinations they cannot be used in.
+    fn validate_constraints_and_sampling(&self) -> Result<()> {
+        for (value, name) in [
+            (self.rate_drop, "rate_drop"),
+            (self.skip_drop, "skip_drop"),
+            (self.top_rate, "top_rate"),
+        ] {
+            check(
+                (0.0..=1.0).contains(&value),
+                name,
+                &format!("must be in [0, 1], got {value}"),
+            )?;
+        }
+        fraction(self.other_rate, "other_rate")?;
+        if self.data_sample_strategy == SampleStrategy::Goss {
+            check(
+                self.top_rate + self.other_rate <= 1.0,
+                "top_rate",
+                &format!(
+                    "top_rate + other_rate must be at most 1, got {} + {}",
+                    self.top_rate, self.other_rate
+                ),
+            )?;
+            check(
+                self.subsample >= 1.0,
+                "subsample",
+                "data_sample_strategy=goss samples rows itself; leave subsample at 1",
+            )?;
+            check(
+                self.num_parallel_tree <= 1,
+                "num_parallel_tree",
+                "data_sample_strategy=goss grows one tree per output per round",
+            )?;
+        }
+        if let PerFeature::ByPosition(w) = &self.feature_weights {
+            check(
+                w.is_empty() || w.iter().any(|&x| x > 0.0),
+                "feature_weights",
+                "at least one feature weight must be above 0",
+            )?;
+        }
+        let device_refuses = |name: &str, what: &str| {
+            check(
+                !self.device.is_cuda(),
+                name,
+                &format!("device={} does not support {what} yet; train on the cpu", self.device),
+            )
+        };
+        if !self.monotone_constraints.is_unset() {
+            device_refuses("monotone_constraints", "monotone constraints")?;
+        }
+        if !self.interaction_constraints.is_empty() {
+            device_refuses("interaction_constraints", "interaction constraints")?;
+        }
+        if self.booster == BoosterKind::Dart {
+            device_refuses("booster", "booster=dart")?;
+        }
+        if self.data_sample_strategy == SampleStrategy::Goss {
+            device_refuses("data_sample_strategy", "data_sample_strategy=goss")?;
+        }
         Ok(())
     }
 }

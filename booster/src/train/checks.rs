@@ -6,7 +6,7 @@ use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::model::booster::Booster;
 use crate::objective::Objective;
-use crate::params::Params;
+use crate::params::{feature_index, Params};
 
 /// Checks that a labelled data set fits the model being trained.
 pub(crate) fn check_labelled(name: &str, data: &Dataset, num_features: usize, objective: &dyn Objective) -> Result<()> {
@@ -73,27 +73,11 @@ pub(crate) fn with_categorical_param(params: &Params, train: &Dataset) -> Result
     if params.categorical_features.is_empty() {
         return Ok(None);
     }
-    let names = train.feature_names();
-    let mut indices = Vec::with_capacity(params.categorical_features.len());
-    for entry in &params.categorical_features {
-        let by_name = names.and_then(|n| n.iter().position(|x| x == entry));
-        let index = match by_name {
-            Some(j) => j,
-            None => match entry.parse::<usize>() {
-                Ok(j) if j < train.num_features() => j,
-                _ => {
-                    return Err(Error::param(
-                        "categorical_features",
-                        format!(
-                            "`{entry}` is neither a feature name nor a feature index below {}",
-                            train.num_features()
-                        ),
-                    ))
-                }
-            },
-        };
-        indices.push(index);
-    }
+    let indices = params
+        .categorical_features
+        .iter()
+        .map(|entry| feature_index("categorical_features", entry, train.num_features(), train.feature_names()))
+        .collect::<Result<Vec<usize>>>()?;
     if indices.iter().all(|&j| train.feature_type(j).is_categorical()) {
         return Ok(None);
     }

@@ -6,6 +6,7 @@
 //! and checks [`early_stopping`].
 
 pub(crate) mod checks;
+pub(crate) mod constraints;
 pub(crate) mod cpu_backend;
 pub(crate) mod device;
 pub(crate) mod early_stopping;

@@ -29,6 +29,7 @@ use crate::predict::batch::add_trees;
 use crate::predict::margins::{initial_margins, scores_of};
 use crate::train::checks::{check_continuable, check_labelled, with_categorical_param};
 use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup};
+use crate::train::constraints::FeatureControls;
 use crate::train::early_stopping::EarlyStopping;
 use crate::train::grow::{grow_tree, GrowLimits};
 use crate::train::leaves::{finish_tree, LeafContext};
@@ -175,6 +176,8 @@ struct Trainer<'a> {
     eta: f64,
     sp: SplitParams,
     limits: GrowLimits,
+    /// Monotone and interaction constraints and feature weights, resolved against the features.
+    controls: FeatureControls,
     /// Whether leaf values are line-searched.
     line_search: bool,
     metrics: Vec<Metric>,
@@ -244,6 +247,7 @@ impl<'a> Trainer<'a> {
             params.eval_metric.clone()
         };
         let sp = SplitParams::from_params(params);
+        let controls = FeatureControls::resolve(params, train)?;
         let npt = params.num_parallel_tree.max(1);
         let mut trees: Vec<Tree> = Vec::with_capacity(init_trees.len() + params.num_round * k * npt);
         trees.extend_from_slice(init_trees);
@@ -276,6 +280,7 @@ impl<'a> Trainer<'a> {
             npt,
             eta: params.eta / npt as f64,
             sp,
+            controls,
             limits: GrowLimits {
                 policy: params.grow_policy,
                 max_depth: params.max_depth,
