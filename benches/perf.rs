@@ -14,6 +14,7 @@
 //! | `multiclass` |    300,000 |    50,000 |       50 | 7 classes (accuracy), `multi:softprob`    |
 //! | `wide`       |     40,000 |    50,000 |    1,000 | binary (AUC)                              |
 //! | `categorical`|    500,000 |   100,000 |        7 | binary (AUC), 4 string columns, see below |
+//! | `monotone`   |    500,000 |   100,000 |       60 | RMSE, `regression` with 4 monotone features |
 //!
 //! `categorical` (issue #17): `common::categorical_mixed` with string columns of 5, 50, 1,000 and
 //! 10,000 categories (skewed frequencies, 5 % null; written as strings `c00017`, which Sylvan's CLI
@@ -22,6 +23,11 @@
 //! `categorical_feature`); every library splits them natively with `max_cat_to_onehot` 4 and
 //! `max_cat_threshold` 64 (Sylvan and LightGBM with LightGBM's `cat_smooth`, `cat_l2`,
 //! `min_data_per_group` defaults). Its target: Sylvan's training time at most the faster anchor's.
+//! `monotone` (issue #18): the `regression` generator without missing values, trained with
+//! `monotone_constraints` +1 on f4, f6, f8 and -1 on f9 (the directions of their true effects) by
+//! every library (XGBoost's string form `(0,0,0,0,1,..)`, LightGBM's list with its default `basic`
+//! method). It shows what constraints cost; the other workloads set none, and their times show
+//! that code paths without constraints did not slow down.
 //! The wide test set is larger than its training set: the rows are generated one after another, so
 //! the training rows are the same whatever the test size, and at 10,000 test rows the AUC's sampling
 //! standard error (about 0.005; 0.002 at 50,000) dwarfed the differences the accuracy target asks
@@ -56,7 +62,7 @@
 //! benches/results/README.md to compare runs).
 //!
 //! Environment:
-//! - `SYLVAN_BENCH_WORKLOADS=higgs,regression,multiclass,wide,categorical`: a subset (default: all five).
+//! - `SYLVAN_BENCH_WORKLOADS=higgs,regression,multiclass,wide,categorical,monotone`: a subset (default: all six).
 //! - `SYLVAN_BENCH_SCALE`: fraction of the rows, train and test, e.g. 0.05 for a quick run (default 1).
 //! - `SYLVAN_BENCH_THREADS` (default 2), `SYLVAN_BENCH_REPEAT` (default 1).
 //! - `SYLVAN_BENCH_ANCHORS=0`: Sylvan only.
@@ -145,7 +151,10 @@ struct Workload {
 /// The cardinalities of the `categorical` workload's string columns.
 const CATEGORICAL_CARDINALITIES: [u32; 4] = [5, 50, 1_000, 10_000];
 
-const WORKLOADS: [Workload; 5] = [
+/// The monotone constraints of the `monotone` workload: (feature, direction).
+const MONOTONE: [(usize, i8); 4] = [(4, 1), (6, 1), (8, 1), (9, -1)];
+
+const WORKLOADS: [Workload; 6] = [
     Workload {
         name: "higgs",
         train_rows: 1_000_000,
@@ -191,6 +200,15 @@ const WORKLOADS: [Workload; 5] = [
         seed: 17,
         categorical: 4,
     },
+    Workload {
+        name: "monotone",
+        train_rows: 500_000,
+        test_rows: 100_000,
+        features: 60,
+        task: Task::Regression,
+        seed: 19,
+        categorical: 0,
+    },
 ];
 
 impl Workload {
@@ -203,6 +221,7 @@ impl Workload {
             "multiclass" => common::multiclass_k(n, self.features, 7, self.seed),
             "wide" => common::wide_binary(n, self.features, self.seed),
             "categorical" => common::categorical_mixed(n, &CATEGORICAL_CARDINALITIES, self.seed, true).0,
+            "monotone" => common::regression_wide_missing(n, self.features, self.seed, 0.0),
             other => unreachable!("unknown workload {other}"),
         };
         t.split_at(self.train_rows)
@@ -230,6 +249,13 @@ impl Workload {
             p.push(("max_cat_to_onehot", "4".into()));
             p.push(("max_cat_threshold", "64".into()));
         }
+        if self.name == "monotone" {
+            let mut signs = vec!["0".to_string(); self.features];
+            for (j, c) in MONOTONE {
+                signs[j] = c.to_string();
+            }
+            p.push(("monotone_constraints", format!("({})", signs.join(","))));
+        }
         p
     }
 }
@@ -248,7 +274,7 @@ struct Settings {
 impl Settings {
     fn from_env(bench: bool) -> Settings {
         let names: Vec<String> = std::env::var("SYLVAN_BENCH_WORKLOADS")
-            .unwrap_or_else(|_| "higgs,regression,multiclass,wide,categorical".into())
+            .unwrap_or_else(|_| "higgs,regression,multiclass,wide,categorical,monotone".into())
             .split(',')
             .map(|w| w.trim().to_ascii_lowercase())
             .filter(|w| !w.is_empty())
@@ -256,7 +282,7 @@ impl Settings {
         let mut workloads = Vec::new();
         for name in &names {
             let w = WORKLOADS.iter().find(|w| w.name == name).unwrap_or_else(|| {
-                panic!("SYLVAN_BENCH_WORKLOADS: unknown workload `{name}` (higgs, regression, multiclass, wide, categorical)")
+                panic!("SYLVAN_BENCH_WORKLOADS: unknown workload `{name}` (higgs, regression, multiclass, wide, categorical, monotone)")
             });
             workloads.push(*w);
         }

@@ -1625,3 +1625,224 @@ fn categorical_columns_split_by_category_sets() {
     assert!(e.contains("nope") && e.contains("categorical"), "{e}");
     assert!(!bad.exists());
 }
+
+/// A CSV of `debt`, `age`, `income` and the label `y`: the label rises with debt and falls with age,
+/// each with wiggles (sines), so that only a monotone constraint makes a model monotone in them.
+fn monotone_csv(path: &Path, rows: usize, seed: u64) {
+    let mut r = Lcg(seed);
+    let mut text = String::from("debt,age,income,y\n");
+    for _ in 0..rows {
+        let (debt, age, income) = (r.next(), r.next(), r.next() * 2.0 - 1.0);
+        let y = 2.0 * debt + (14.0 * debt).sin() - 2.0 * age
+            + 0.8 * (11.0 * age).sin()
+            + 0.5 * income
+            + 0.3 * (r.next() - 0.5);
+        text.push_str(&format!("{debt:.5},{age:.5},{income:.5},{y:.5}\n"));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// A grid CSV (`debt`, `age`, `income`): for each of `bases` rows of fixed values, `points` rows
+/// along `column` from 0 to 1 (the other columns held).
+fn grid_csv(path: &Path, column: usize, bases: usize, points: usize) {
+    let mut r = Lcg(77);
+    let mut text = String::from("debt,age,income\n");
+    for _ in 0..bases {
+        let base = [r.next(), r.next(), r.next() * 2.0 - 1.0];
+        for k in 0..points {
+            let mut row = base;
+            row[column] = k as f64 / (points - 1) as f64;
+            text.push_str(&format!("{:.5},{:.5},{:.5}\n", row[0], row[1], row[2]));
+        }
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// How often the prediction falls (`sign` 1) or rises (`sign` -1) between neighbouring grid points.
+fn violations(pred: &[Vec<f32>], points: usize, sign: f32) -> usize {
+    pred.chunks(points)
+        .flat_map(|c| c.windows(2).map(|w| sign * (w[1][0] - w[0][0])))
+        .filter(|d| *d < 0.0)
+        .count()
+}
+
+/// `--set monotone_constraints='{"debt":1,"age":-1}'` and the same constraint in a TOML config train
+/// the same model, monotone along grids of debt (never falls) and age (never rises) read by
+/// `sylvan predict`; without the constraint the model is not monotone there (the data makes the
+/// constraint matter). `sylvan inspect` prints the controls by name. A name the data lacks is a
+/// one-line error naming the parameter and the name.
+#[test]
+fn monotone_constraints_from_set_and_config_are_monotone() {
+    let dir = temp_dir("monotone");
+    let data = dir.join("d.csv");
+    monotone_csv(&data, 1500, 5);
+    let (bases, points) = (6, 50);
+    let (grid_debt, grid_age) = (dir.join("g_debt.csv"), dir.join("g_age.csv"));
+    grid_csv(&grid_debt, 0, bases, points);
+    grid_csv(&grid_age, 1, bases, points);
+    let common = [
+        "--label",
+        "y",
+        "--quiet",
+        "--set",
+        "num_round=40",
+        "--set",
+        "max_depth=5",
+        "--set",
+        "nthread=2",
+    ];
+    let train = |model: &Path, extra: &[&str]| {
+        let mut args = vec!["train", "--data", s(&data), "--model-out", s(model)];
+        args.extend(common);
+        args.extend(extra);
+        ok(sylvan(&args));
+    };
+    let by_set = dir.join("set.json");
+    train(&by_set, &["--set", r#"monotone_constraints={"debt":1,"age":-1}"#]);
+    let config = dir.join("p.toml");
+    std::fs::write(&config, "monotone_constraints = { debt = 1, age = -1 }\n").unwrap();
+    let by_config = dir.join("config.sylvan");
+    train(&by_config, &["--config", s(&config)]);
+    let tuple = dir.join("tuple.json");
+    train(&tuple, &["--set", "monotone_constraints=(1,-1,0)"]);
+    let free = dir.join("free.json");
+    train(&free, &[]);
+
+    for model in [&by_set, &by_config, &tuple] {
+        let debt = predict_rows(&dir, model, &grid_debt, &[]);
+        let age = predict_rows(&dir, model, &grid_age, &[]);
+        assert_eq!(debt.len(), bases * points);
+        assert_eq!(
+            violations(&debt, points, 1.0),
+            0,
+            "{}: falls along debt",
+            model.display()
+        );
+        assert_eq!(
+            violations(&age, points, -1.0),
+            0,
+            "{}: rises along age",
+            model.display()
+        );
+        assert_eq!(
+            debt,
+            predict_rows(&dir, &by_set, &grid_debt, &[]),
+            "{}",
+            model.display()
+        );
+    }
+    let debt = predict_rows(&dir, &free, &grid_debt, &[]);
+    let age = predict_rows(&dir, &free, &grid_age, &[]);
+    assert!(
+        violations(&debt, points, 1.0) > 0 && violations(&age, points, -1.0) > 0,
+        "the unconstrained model should not be monotone on this data"
+    );
+
+    let out = ok(sylvan(&["inspect", "--model", s(&by_set)]));
+    assert!(out.contains("training controls:"), "{out}");
+    assert!(out.contains("monotone: debt +1, age -1"), "{out}");
+    let out = ok(sylvan(&["inspect", "--model", s(&free)]));
+    assert!(!out.contains("training controls:"), "{out}");
+
+    let err = fails(sylvan(&[
+        "train",
+        "--data",
+        s(&data),
+        "--label",
+        "y",
+        "--model-out",
+        s(&dir.join("bad.json")),
+        "--set",
+        r#"monotone_constraints={"debt":1,"salary":1}"#,
+    ]));
+    assert!(err.contains("monotone_constraints") && err.contains("salary"), "{err}");
+    assert!(!dir.join("bad.json").exists());
+    let err = fails(sylvan(&[
+        "train",
+        "--data",
+        s(&data),
+        "--label",
+        "y",
+        "--model-out",
+        s(&dir.join("bad.json")),
+        "--set",
+        "monotone_constraints=(1,2)",
+    ]));
+    assert!(err.contains("monotone_constraints"), "{err}");
+}
+
+/// Interaction groups, feature weights, DART and GOSS from `--set` and TOML, and the readable
+/// block `sylvan inspect` prints for them (by feature name; DART with its tree weights).
+#[test]
+fn inspect_prints_the_training_controls() {
+    let dir = temp_dir("controls");
+    let data = dir.join("d.csv");
+    monotone_csv(&data, 800, 9);
+    let config = dir.join("p.toml");
+    std::fs::write(
+        &config,
+        "interaction_constraints = [[\"debt\", \"age\"], [\"income\"]]\nfeature_weights = { income = 0 }\n\
+         colsample_bynode = 0.7\nbooster = \"dart\"\nrate_drop = 0.1\nskip_drop = 0.25\n",
+    )
+    .unwrap();
+    let dart = dir.join("dart.json");
+    ok(sylvan(&[
+        "train",
+        "--data",
+        s(&data),
+        "--label",
+        "y",
+        "--model-out",
+        s(&dart),
+        "--quiet",
+        "--config",
+        s(&config),
+        "--set",
+        "num_round=12",
+        "--set",
+        "max_depth=4",
+    ]));
+    let out = ok(sylvan(&["inspect", "--model", s(&dart)]));
+    for want in [
+        "training controls:",
+        "interaction groups: [debt, age], [income]",
+        "feature weights: income 0 (others 1)",
+        "booster: dart (rate_drop 0.1, skip_drop 0.25, one_drop false, sample_type uniform, normalize_type tree)",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+    assert!(!out.contains("monotone:"), "{out}");
+    let booster = sylvan::Booster::load(&dart).unwrap();
+    if let Some(w) = booster.tree_weights() {
+        assert!(out.contains(&format!("; {} weighted trees", w.len())), "{out}");
+    }
+
+    let goss = dir.join("goss.sylvan");
+    ok(sylvan(&[
+        "train",
+        "--data",
+        s(&data),
+        "--label",
+        "y",
+        "--model-out",
+        s(&goss),
+        "--quiet",
+        "--set",
+        "data_sample_strategy=goss",
+        "--set",
+        "top_rate=0.3",
+        "--set",
+        "other_rate=0.2",
+        "--set",
+        "interaction_constraints=[[0, 2]]",
+        "--set",
+        "num_round=5",
+    ]));
+    let out = ok(sylvan(&["inspect", "--model", s(&goss)]));
+    assert!(
+        out.contains("row sampling: goss (top_rate 0.3, other_rate 0.2"),
+        "{out}"
+    );
+    assert!(out.contains("interaction groups: [debt, income]"), "{out}");
+    assert!(!out.contains("booster: dart"), "{out}");
+}

@@ -61,6 +61,11 @@ def categorical(params):
     return [int(v) for v in str(value).split(",") if v.strip()]
 
 
+def monotone_list(value):
+    """XGBoost's "(1,0,-1)" text as a list of ints (LightGBM's form)."""
+    return [int(v) for v in str(value).strip("()[] ").split(",") if v.strip()]
+
+
 def run_xgboost(task, params, data):
     import numpy as np
     import xgboost as xgb
@@ -112,6 +117,8 @@ def run_lightgbm(task, params, data):
     }
     if task == "multiclass":
         p["num_class"] = int(params["num_class"])
+    if "monotone_constraints" in params:
+        p["monotone_constraints"] = monotone_list(params["monotone_constraints"])
     for k in ("max_cat_to_onehot", "max_cat_threshold"):
         if k in params:
             p[k] = int(params[k])

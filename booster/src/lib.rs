@@ -95,10 +95,11 @@ pub mod backend {
     pub use crate::bins::matrix::{BinIndex, BinStore, QuantizedMatrix};
     pub use crate::gradients::{CellScale, GradStats};
     pub use crate::objective::objective_for;
+    pub use crate::train::constraints::monotone::{Bounds, Monotone};
     pub use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup, TreeGradients};
     pub use crate::train::grow::{SplitRequest, SplitTask, TrainNode, TreeBackend};
     pub use crate::train::split::{
-        best_split, leaf_weight, node_gain, CategoricalParams, SplitInfo, SplitParams, MIN_GAIN,
+        best_split, best_split_constrained, leaf_weight, node_gain, CategoricalParams, SplitInfo, SplitParams, MIN_GAIN,
     };
 }
 

@@ -275,7 +275,8 @@ impl GpuPredictor {
         };
         let (start, end) = (a * per_round, b * per_round);
         let k = booster.num_groups();
-        let packed = pack_trees(&booster.trees()[start..end], |t| booster.tree_group(start + t));
+        // DART models add each tree times its weight: the trees are packed scaled.
+        let packed = pack_trees(&booster.weighted_trees()[start..end], |t| booster.tree_group(start + t));
         let margins = self.margins(&packed, booster.base_margin(), data, k)?;
         if options.output == PredictOutput::Margin {
             return Ok(Predictions {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use sylvan_booster::{Bagging, Model, Stacking};
+use sylvan_booster::{Bagging, Booster, BoosterKind, Model, SampleStrategy, Stacking};
 use sylvan_booster::{ImportanceType, Params};
 
 use super::model::{check_model_path, load, trained_label};
@@ -74,6 +74,13 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     for (name, value) in changed_params(b.params()) {
         say(format!("  {name} = {value}"));
     }
+    let controls = training_controls(b, &model.features);
+    if !controls.is_empty() {
+        say("training controls:");
+        for line in controls {
+            say(format!("  {line}"));
+        }
+    }
     let gain = b.feature_importance(ImportanceType::Gain);
     let mut order: Vec<usize> = (0..gain.len()).filter(|i| gain[*i] > 0.0).collect();
     order.sort_by(|a, c| gain[*c].total_cmp(&gain[*a]).then(a.cmp(c)));
@@ -89,6 +96,117 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The active training controls, one readable line each (nothing when none is set): monotone
+/// constraints and feature weights per feature by name, interaction groups by name, DART with its
+/// settings and tree weights, GOSS with its rates.
+fn training_controls(b: &Booster, features: &[String]) -> Vec<String> {
+    let p = b.params();
+    let n = features.len();
+    let name = |j: usize| features.get(j).cloned().unwrap_or_else(|| format!("f{j}"));
+    let mut lines = Vec::new();
+    if !p.monotone_constraints.is_unset() {
+        let line = match p
+            .monotone_constraints
+            .resolve("monotone_constraints", n, Some(features), 0)
+        {
+            Ok(m) => {
+                let set: Vec<String> = m
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c != 0)
+                    .map(|(j, &c)| format!("{} {}", name(j), if c > 0 { "+1" } else { "-1" }))
+                    .collect();
+                if set.is_empty() {
+                    "none (every feature 0)".to_string()
+                } else {
+                    set.join(", ")
+                }
+            }
+            Err(e) => format!("{} ({e})", value_text(&serde_json::json!(p.monotone_constraints))),
+        };
+        lines.push(format!("monotone: {line}"));
+    }
+    if !p.interaction_constraints.is_empty() {
+        let groups: Vec<String> = p
+            .interaction_constraints
+            .iter()
+            .map(|g| {
+                let members: Vec<String> = g
+                    .iter()
+                    .map(|e| match features.iter().position(|f| f == e) {
+                        Some(_) => e.clone(),
+                        None => e
+                            .parse::<usize>()
+                            .ok()
+                            .filter(|&j| j < n)
+                            .map_or_else(|| e.clone(), name),
+                    })
+                    .collect();
+                format!("[{}]", members.join(", "))
+            })
+            .collect();
+        lines.push(format!("interaction groups: {}", groups.join(", ")));
+    }
+    if !p.feature_weights.is_unset() {
+        let line = match p.feature_weights.resolve("feature_weights", n, Some(features), 1.0) {
+            Ok(w) => {
+                let listed: Vec<String> = w
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &x)| x != 1.0)
+                    .map(|(j, &x)| format!("{} {x}", name(j)))
+                    .collect();
+                if listed.is_empty() {
+                    "all 1".to_string()
+                } else {
+                    format!("{} (others 1)", listed.join(", "))
+                }
+            }
+            Err(e) => format!("{} ({e})", value_text(&serde_json::json!(p.feature_weights))),
+        };
+        lines.push(format!("feature weights: {line}"));
+    }
+    if p.booster == BoosterKind::Dart {
+        let mut line = format!(
+            "booster: dart (rate_drop {}, skip_drop {}, one_drop {}, sample_type {}, normalize_type {})",
+            p.rate_drop,
+            p.skip_drop,
+            p.one_drop,
+            value_text(&serde_json::json!(p.sample_type)),
+            value_text(&serde_json::json!(p.normalize_type)),
+        );
+        match b.tree_weights() {
+            Some(w) => {
+                let below = w.iter().filter(|&&x| x != 1.0).count();
+                let (lo, hi) = w.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
+                    (lo.min(x), hi.max(x))
+                });
+                line.push_str(&format!(
+                    "; {} weighted trees ({below} with a weight other than 1, weights {lo}..{hi})",
+                    w.len()
+                ));
+            }
+            None => line.push_str("; no tree weights (every tree counts fully)"),
+        }
+        lines.push(line);
+    }
+    if p.data_sample_strategy == SampleStrategy::Goss {
+        let factor = format!("{:.3}", (1.0 - p.top_rate) / p.other_rate);
+        lines.push(format!(
+            "row sampling: goss (top_rate {}, other_rate {}; the drawn rows' gradients scaled by about {})",
+            p.top_rate,
+            p.other_rate,
+            factor.trim_end_matches('0').trim_end_matches('.')
+        ));
+    }
+    lines
+}
+
+/// A JSON value as text: strings without quotes.
+fn value_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
 }
 
 /// The parameters that differ from their defaults, as `(name, value)`.

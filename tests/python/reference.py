@@ -13,6 +13,9 @@ Usage:
         X_test.npy, y_test.npy, and optionally w_train.npy (float32 sample weights, passed to
         DMatrix(weight=...) / lightgbm.Dataset(weight=...)). JSON is an object of XGBoost parameter names (strings or numbers)
         plus "num_round". NAME only labels the output (binary, regression, multiclass, ...).
+        "monotone_constraints" (a list, "(1,0,-1)" or "[1, 0, -1]") and "interaction_constraints"
+        (a list of index lists, or its JSON text) go to XGBoost in its text forms and to LightGBM as
+        lists; "feature_weights" (by position) goes to XGBoost's DMatrix.set_info(feature_weights=...).
         Sylvan-only parameters (use_quantized_grad) are dropped before XGBoost sees them.
         "categorical_features" (a list of column indices) marks categorical columns (their values
         are category codes, NaN missing): XGBoost gets DMatrix(feature_types=..., enable_categorical=
@@ -153,9 +156,35 @@ def _categorical(params, num_features):
     return cats
 
 
+def _feature_list(value, cast):
+    """A per-feature value given as a list, XGBoost's tuple text "(1,0,-1)" or JSON text "[1, 0]"."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("(") and text.endswith(")"):
+            text = "[" + text[1:-1] + "]"
+        elif not text.startswith("["):
+            text = "[" + text + "]"
+        value = json.loads(text)
+    return [cast(v) for v in value]
+
+
+def _feature_groups(value):
+    """interaction_constraints as a list of lists of feature indices (from a list or JSON text)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [[int(f) for f in group] for group in value]
+
+
 def _xgb_params(params):
     p = {k: v for k, v in params.items() if k not in SYLVAN_ONLY}
     p.setdefault("tree_method", "hist")
+    # Constraints go to XGBoost in its own text forms: "(1,0,-1)" and "[[0, 1], [2]]".
+    if "monotone_constraints" in p:
+        p["monotone_constraints"] = "(" + ",".join(str(v) for v in _feature_list(p["monotone_constraints"], int)) + ")"
+    if "interaction_constraints" in p:
+        p["interaction_constraints"] = json.dumps(_feature_groups(p["interaction_constraints"]))
+    # Feature weights are data, not a parameter, in XGBoost (DMatrix.set_info).
+    p.pop("feature_weights", None)
     return p
 
 
@@ -175,6 +204,8 @@ def run_xgboost(task, params, data):
         }
     dtrain = xgb.DMatrix(x_train, label=y_train, weight=w_train, missing=np.nan, **typed)
     dtest = xgb.DMatrix(x_test, label=y_test, missing=np.nan, **typed)
+    if "feature_weights" in params:
+        dtrain.set_info(feature_weights=np.asarray(_feature_list(params["feature_weights"], float), dtype=np.float32))
     start = time.perf_counter()
     booster = xgb.train(p, dtrain, num_boost_round=num_round)
     train_seconds = time.perf_counter() - start
@@ -182,7 +213,9 @@ def run_xgboost(task, params, data):
 
     model = json.loads(booster.save_raw(raw_format="json"))
     learner = model["learner"]
-    tree0 = learner["gradient_booster"]["model"]["trees"][0]
+    # A dart booster keeps its trees in a nested gbtree (XGBoost 3.2).
+    gbtree = learner["gradient_booster"].get("gbtree", learner["gradient_booster"])
+    tree0 = gbtree["model"]["trees"][0]
     root = None
     if tree0["left_children"][0] != -1:
         root = {
@@ -217,6 +250,7 @@ def run_xgboost(task, params, data):
         "trees": [
             {
                 "left_children": [int(v) for v in t["left_children"]],
+                "right_children": [int(v) for v in t["right_children"]],
                 "split_indices": [int(v) for v in t["split_indices"]],
                 "split_conditions": [float(v) for v in t["split_conditions"]],
                 "default_left": [bool(v) for v in t["default_left"]],
@@ -224,7 +258,7 @@ def run_xgboost(task, params, data):
                 "loss_changes": [float(v) for v in t["loss_changes"]],
                 "sum_hessian": [float(v) for v in t["sum_hessian"]],
             }
-            for t in learner["gradient_booster"]["model"]["trees"]
+            for t in gbtree["model"]["trees"]
         ],
     }
 
@@ -286,6 +320,14 @@ def lgb_params_from_xgb(params):
     for name in ("cat_smooth", "cat_l2"):
         if name in params:
             p[name] = float(params[name])
+    if "monotone_constraints" in params:
+        p["monotone_constraints"] = _feature_list(params["monotone_constraints"], int)
+    if "interaction_constraints" in params:
+        p["interaction_constraints"] = _feature_groups(params["interaction_constraints"])
+    if params.get("data_sample_strategy") == "goss":  # GOSS: the same names in LightGBM
+        p["data_sample_strategy"] = "goss"
+        p["top_rate"] = float(params.get("top_rate", 0.2))
+        p["other_rate"] = float(params.get("other_rate", 0.1))
     return p
 
 

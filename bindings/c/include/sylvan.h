@@ -160,6 +160,21 @@ int sylvan_dataset_feature_types(const struct SylvanDataset *dataset,
                                  size_t out_len,
                                  size_t *out_needed);
 
+// Names the features: `names` holds `len` NUL-terminated UTF-8 strings, one per column (`len`
+// must equal the number of columns; names must be distinct). The model keeps the names, and
+// parameters given by feature name resolve against them (`{"monotone_constraints": {"debt": 1}}`,
+// `{"interaction_constraints": [["age", "income"]]}`, `{"feature_weights": {"id": 0}}`). Without
+// names, features are known by their 0-based index (`{"monotone_constraints": {"0": 1}}`). A bad
+// count gives `SYLVAN_ERR_INVALID_ARGUMENT`, a repeated name `SYLVAN_ERR_INVALID_DATA`; on error
+// the data set is unchanged.
+//
+// # Safety
+// `dataset` must be a live handle not in use by another thread; `names` must point to `len`
+// pointers to NUL-terminated strings.
+int sylvan_dataset_set_feature_names(struct SylvanDataset *dataset,
+                                     const char *const *names,
+                                     size_t len);
+
 // Writes the number of rows of `dataset` to `*out`.
 //
 // # Safety

@@ -268,7 +268,10 @@ unsafe fn path_in(ptr: *const c_char, name: &'static str) -> Result<PathBuf> {
 
 /// Parses training parameters from a JSON object of XGBoost names, applied and validated by
 /// [`Params::apply`], so numbers and strings are both accepted (`"max_depth": 6` or `"6"`); `null`
-/// resets an optional parameter; a list is joined with commas (`"eval_metric": ["auc", "logloss"]`).
+/// resets an optional parameter; a list of scalars is joined with commas (`"eval_metric": ["auc",
+/// "logloss"]`, `"monotone_constraints": [1, 0, -1]`). An object or a list of lists is passed on as
+/// its JSON text, which the per-feature parameters read: `"monotone_constraints": {"x0": 1}` (by
+/// feature name), `"feature_weights": {"x2": 0}`, `"interaction_constraints": [[0, 1], ["x2"]]`.
 pub fn params_from_json(text: &str) -> Result<Params> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| Error::ParamsJson { reason: e.to_string() })?;
@@ -291,7 +294,10 @@ pub fn params_from_json(text: &str) -> Result<Params> {
     let pairs = map
         .iter()
         .map(|(name, v)| {
+            let nested = |items: &[serde_json::Value]| items.iter().any(|i| i.is_array() || i.is_object());
             let text = match v {
+                serde_json::Value::Object(_) => v.to_string(),
+                serde_json::Value::Array(items) if nested(items) => v.to_string(),
                 serde_json::Value::Array(items) => items
                     .iter()
                     .map(|item| scalar(name, item))
@@ -593,6 +599,51 @@ pub unsafe extern "C" fn sylvan_dataset_feature_types(
         let types: Vec<c_int> = d.inner.feature_types().into_iter().map(type_code).collect();
         // SAFETY: the caller guarantees the buffers as documented.
         unsafe { ints_out(&types, out, out_len, out_needed) }
+    })
+}
+
+/// Names the features: `names` holds `len` NUL-terminated UTF-8 strings, one per column (`len`
+/// must equal the number of columns; names must be distinct). The model keeps the names, and
+/// parameters given by feature name resolve against them (`{"monotone_constraints": {"debt": 1}}`,
+/// `{"interaction_constraints": [["age", "income"]]}`, `{"feature_weights": {"id": 0}}`). Without
+/// names, features are known by their 0-based index (`{"monotone_constraints": {"0": 1}}`). A bad
+/// count gives `SYLVAN_ERR_INVALID_ARGUMENT`, a repeated name `SYLVAN_ERR_INVALID_DATA`; on error
+/// the data set is unchanged.
+///
+/// # Safety
+/// `dataset` must be a live handle not in use by another thread; `names` must point to `len`
+/// pointers to NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_set_feature_names(
+    dataset: *mut SylvanDataset,
+    names: *const *const c_char,
+    len: usize,
+) -> c_int {
+    run(|| {
+        if dataset.is_null() {
+            return Err(Error::NullPointer { name: "dataset" });
+        }
+        if names.is_null() {
+            return Err(Error::NullPointer { name: "names" });
+        }
+        // SAFETY: the caller guarantees `names` points to `len` pointers.
+        let ptrs = unsafe { array_in(names, len, "names") }?;
+        let names = ptrs
+            .iter()
+            // SAFETY: the caller guarantees each entry is a NUL-terminated string (null is caught).
+            .map(|p| unsafe { str_in(*p, "names") }.map(str::to_string))
+            .collect::<Result<Vec<_>>>()?;
+        // SAFETY: the caller guarantees a live handle that no other thread uses.
+        let d = unsafe { &mut *dataset };
+        let num_cols = d.inner.num_features();
+        if len != num_cols {
+            return Err(Error::arg(
+                "len",
+                format!("{len} feature names given, but the data set has {num_cols} features"),
+            ));
+        }
+        d.inner = d.inner.clone().with_feature_names(names)?;
+        Ok(())
     })
 }
 

@@ -1226,3 +1226,82 @@ fn attributes_are_copied_as_c_strings() {
     );
     free(b, ds);
 }
+
+#[test]
+fn per_feature_parameters_take_lists_maps_and_groups() {
+    use sylvan_booster::{BoosterKind, PerFeature, SampleStrategy};
+    let p = params_from_json(
+        r#"{"monotone_constraints": {"x0": 1, "x2": -1}, "interaction_constraints": [[0, 1], ["x2"]],
+            "feature_weights": [1, 0.5, 2], "booster": "dart", "rate_drop": 0.1,
+            "data_sample_strategy": "goss", "top_rate": 0.3}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        p.monotone_constraints,
+        PerFeature::ByName([("x0".to_string(), 1), ("x2".to_string(), -1)].into())
+    );
+    assert_eq!(p.interaction_constraints, vec![vec!["0", "1"], vec!["x2"]]);
+    assert_eq!(p.feature_weights, PerFeature::ByPosition(vec![1.0, 0.5, 2.0]));
+    assert_eq!((p.booster, p.rate_drop), (BoosterKind::Dart, 0.1));
+    assert_eq!((p.data_sample_strategy, p.top_rate), (SampleStrategy::Goss, 0.3));
+    // XGBoost's string form and a plain list agree.
+    let a = params_from_json(r#"{"monotone_constraints": "(1,0,-1)"}"#).unwrap();
+    let b = params_from_json(r#"{"monotone_constraints": [1, 0, -1]}"#).unwrap();
+    assert_eq!(a.monotone_constraints, b.monotone_constraints);
+    for (bad, name) in [
+        (r#"{"monotone_constraints": [2]}"#, "monotone_constraints"),
+        (r#"{"interaction_constraints": [0, 1]}"#, "interaction_constraints"),
+        (r#"{"feature_weights": {"a": -1}}"#, "feature_weights"),
+        (r#"{"eta": {"a": 1}}"#, "eta"),
+    ] {
+        let e = params_from_json(bad).unwrap_err();
+        assert_eq!(e.status(), SYLVAN_ERR_INVALID_PARAMETER, "{bad}");
+        assert!(e.to_string().contains(name), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn feature_names_resolve_constraints_by_name() {
+    let n = 600;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let names = [c"a".as_ptr(), c"b".as_ptr(), c"c".as_ptr()];
+    // SAFETY: a live handle; `names` holds 3 C strings.
+    assert_eq!(
+        unsafe { sylvan_dataset_set_feature_names(ds, names.as_ptr(), 3) },
+        SYLVAN_OK
+    );
+    // SAFETY: as above, with a wrong count.
+    assert_eq!(
+        unsafe { sylvan_dataset_set_feature_names(ds, names.as_ptr(), 2) },
+        SYLVAN_ERR_INVALID_ARGUMENT
+    );
+    assert!(last_error().contains("len"), "{}", last_error());
+    let same = [c"a".as_ptr(), c"a".as_ptr(), c"c".as_ptr()];
+    // SAFETY: as above; a repeated name.
+    assert_eq!(
+        unsafe { sylvan_dataset_set_feature_names(ds, same.as_ptr(), 3) },
+        SYLVAN_ERR_INVALID_DATA
+    );
+    null_case!(sylvan_dataset_set_feature_names(ds, ptr::null(), 3), "names");
+    let by_name = r#"{"objective":"binary:logistic","num_round":5,"monotone_constraints":{"b":1},"seed":1}"#;
+    let by_index = r#"{"objective":"binary:logistic","num_round":5,"monotone_constraints":[0,1],"seed":1}"#;
+    let (rc, b1) = train(ds, by_name);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let (rc, b2) = train(ds, by_index);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_eq!(predict(b1, ds, None), predict(b2, ds, None));
+    let (rc, b3) = train(ds, r#"{"monotone_constraints":{"zz":1},"num_round":2}"#);
+    assert_eq!(rc, SYLVAN_ERR_INVALID_PARAMETER);
+    assert!(b3.is_null());
+    assert!(
+        last_error().contains("monotone_constraints") && last_error().contains("zz"),
+        "{}",
+        last_error()
+    );
+    // SAFETY: live handles, freed once.
+    unsafe {
+        sylvan_booster_free(b1);
+    }
+    free(b2, ds);
+}

@@ -253,6 +253,73 @@ int main(int argc, char **argv) {
     CHECK(sylvan_dataset_free(plain) == SYLVAN_OK, "dataset_free");
     CHECK(sylvan_dataset_free(cat) == SYLVAN_OK, "dataset_free");
 
+    /* Training controls given as JSON: a monotone constraint by feature name (names set from a C
+     * array of strings), an interaction group by index, DART. The label rises and falls in x0
+     * (sin), so only the constraint makes the model monotone; checked along a grid of x0 values
+     * with the other features held at several rows' values. */
+    {
+        enum { MONO_ROWS = 800, MONO_COLS = 3, GRID = 41, BASES = 5 };
+        static float mono_x[MONO_ROWS * MONO_COLS];
+        static float mono_y[MONO_ROWS];
+        for (int i = 0; i < MONO_ROWS; i++) {
+            float x0 = uniform(), x1 = uniform(), x2 = uniform();
+            mono_x[i * MONO_COLS] = x0;
+            mono_x[i * MONO_COLS + 1] = x1;
+            mono_x[i * MONO_COLS + 2] = x2;
+            mono_y[i] = 2.0f * x0 + sinf(12.0f * x0) + x1 * x2 + 0.1f * (uniform() - 0.5f);
+        }
+        SylvanDataset *mono = NULL;
+        REQUIRE_OK(sylvan_dataset_create(mono_x, MONO_ROWS, MONO_COLS, SYLVAN_ROW_MAJOR, mono_y, NULL, &mono));
+        const char *feature_names[MONO_COLS] = {"x0", "x1", "x2"};
+        REQUIRE_OK(sylvan_dataset_set_feature_names(mono, feature_names, MONO_COLS));
+        rc = sylvan_dataset_set_feature_names(mono, feature_names, 2);
+        CHECK(rc == SYLVAN_ERR_INVALID_ARGUMENT, "2 names for 3 columns gave %d", rc);
+        SylvanBooster *constrained = NULL;
+        REQUIRE_OK(sylvan_booster_train(mono,
+                                        "{\"objective\":\"reg:squarederror\",\"monotone_constraints\":{\"x0\":1},"
+                                        "\"interaction_constraints\":[[0,1],[\"x2\"]],\"booster\":\"dart\","
+                                        "\"rate_drop\":0.1,\"skip_drop\":0.5,\"max_depth\":4,\"eta\":0.3,"
+                                        "\"num_round\":30,\"seed\":3}",
+                                        NULL, NULL, 0, &constrained));
+        static float grid_x[GRID * BASES * MONO_COLS];
+        for (int b = 0; b < BASES; b++) {
+            for (int g = 0; g < GRID; g++) {
+                float *row = &grid_x[(b * GRID + g) * MONO_COLS];
+                row[0] = (float)g / (GRID - 1);
+                row[1] = mono_x[(b * 97) * MONO_COLS + 1];
+                row[2] = mono_x[(b * 97) * MONO_COLS + 2];
+            }
+        }
+        SylvanDataset *grid = NULL;
+        REQUIRE_OK(sylvan_dataset_create(grid_x, GRID * BASES, MONO_COLS, SYLVAN_ROW_MAJOR, NULL, NULL, &grid));
+        float *grid_p = malloc((size_t)GRID * BASES * sizeof *grid_p);
+        CHECK(grid_p != NULL, "malloc");
+        if (grid_p == NULL) {
+            return finish();
+        }
+        REQUIRE_OK(predict_all(constrained, grid, NULL, grid_p, (size_t)GRID * BASES));
+        int falls = 0;
+        for (int b = 0; b < BASES; b++) {
+            for (int g = 1; g < GRID; g++) {
+                falls += grid_p[b * GRID + g] < grid_p[b * GRID + g - 1];
+            }
+        }
+        CHECK(falls == 0, "monotone_constraints {\"x0\": 1}: the prediction falls %d times along x0", falls);
+        CHECK(grid_p[GRID - 1] > grid_p[0], "the prediction does not rise along x0 (%f -> %f)", grid_p[0],
+              grid_p[GRID - 1]);
+        free(grid_p);
+        /* A name the data lacks is refused, naming the parameter and the name. */
+        SylvanBooster *unknown = NULL;
+        rc = sylvan_booster_train(mono, "{\"monotone_constraints\":{\"debt\":1},\"num_round\":2}", NULL, NULL, 0,
+                                  &unknown);
+        CHECK(rc == SYLVAN_ERR_INVALID_PARAMETER && strstr(sylvan_last_error(), "monotone_constraints") != NULL &&
+                  strstr(sylvan_last_error(), "debt") != NULL && unknown == NULL,
+              "an unknown feature name in monotone_constraints gave %d", rc);
+        CHECK(sylvan_booster_free(constrained) == SYLVAN_OK, "booster_free");
+        CHECK(sylvan_dataset_free(grid) == SYLVAN_OK, "dataset_free");
+        CHECK(sylvan_dataset_free(mono) == SYLVAN_OK, "dataset_free");
+    }
+
     /* A failed call: the out-pointer is reset and the message is a readable C string owned by the
      * library, valid until the next call on this thread. */
     SylvanBooster *bad = (SylvanBooster *)(void *)train; /* any non-NULL value: the call must reset it */

@@ -2,6 +2,7 @@
 //! accessors (training is in [`crate::train::trainer`], saving and loading in
 //! [`crate::model::persist`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
@@ -36,6 +37,15 @@ pub(crate) struct ModelCore {
     )]
     pub feature_types: Vec<crate::data::FeatureType>,
     pub trees: Vec<Tree>,
+    /// DART: the weight of every tree (prediction adds `value * weight` for each tree); empty for
+    /// a model without tree weights (gbtree), whose files stay as they were. The binary form
+    /// carries it in its own section.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::model::persist::text_only"
+    )]
+    pub tree_weights: Vec<f32>,
     pub best_iteration: Option<usize>,
     pub best_score: Option<f64>,
     pub attributes: BTreeMap<String, String>,
@@ -65,6 +75,15 @@ impl std::fmt::Debug for Booster {
     }
 }
 
+/// `trees` with their node values multiplied by `weights` (one per tree), or the trees themselves
+/// when there are no weights.
+pub(crate) fn weighted<'t>(trees: &'t [Tree], weights: Option<&[f32]>) -> Cow<'t, [Tree]> {
+    match weights {
+        None => Cow::Borrowed(trees),
+        Some(w) => Cow::Owned(trees.iter().zip(w).map(|(t, w)| t.scaled(*w)).collect()),
+    }
+}
+
 /// Builds the thread pool for `nthread` (0 = all cores).
 pub(crate) fn thread_pool(nthread: usize) -> Result<Arc<ThreadPool>> {
     rayon::ThreadPoolBuilder::new()
@@ -84,10 +103,10 @@ impl Booster {
         let (start, end) = self.tree_range(options.iteration_range)?;
         let k = self.core.num_groups;
         let npt = self.num_parallel_tree();
-        let trees = &self.core.trees[start..end];
         let n = data.num_rows();
         self.pool.install(|| {
             if options.output == PredictOutput::LeafIndex {
+                let trees = &self.core.trees[start..end];
                 return Ok(Predictions {
                     values: leaf_indices(trees, data),
                     num_rows: n,
@@ -98,10 +117,10 @@ impl Booster {
             let group_of = |t| ((start + t) / npt) % k;
             if (start, end) == self.tree_range(None)? {
                 self.batch
-                    .get_or_init(|| BatchForest::new(trees, group_of))
+                    .get_or_init(|| BatchForest::new(&self.weighted_range(start, end), group_of))
                     .add(data, k, &mut margins);
             } else {
-                add_trees(trees, group_of, data, k, &mut margins);
+                add_trees(&self.weighted_range(start, end), group_of, data, k, &mut margins);
             }
             if options.output == PredictOutput::Margin {
                 return Ok(Predictions {
@@ -169,7 +188,7 @@ impl Booster {
             None => {
                 let (start, end) = self.tree_range(None)?;
                 let (k, npt) = (self.core.num_groups, self.num_parallel_tree());
-                let forest = PackedForest::new(&self.core.trees[start..end], |t| ((start + t) / npt) % k);
+                let forest = PackedForest::new(&self.weighted_range(start, end), |t| ((start + t) / npt) % k);
                 self.packed.get_or_init(|| forest)
             }
         };
@@ -285,6 +304,30 @@ impl Booster {
     /// `num_parallel_tree` trees. Tree `i` belongs to output [`Booster::tree_group`]`(i)`.
     pub fn trees(&self) -> &[Tree] {
         &self.core.trees
+    }
+
+    /// DART: the weight of every tree (one per tree of [`Booster::trees`]); prediction adds each
+    /// tree's leaf value times its weight. `None` for a model without tree weights (gbtree), whose
+    /// trees all count fully.
+    pub fn tree_weights(&self) -> Option<&[f32]> {
+        (!self.core.tree_weights.is_empty()).then_some(self.core.tree_weights.as_slice())
+    }
+
+    /// The trees as prediction adds them: every node value multiplied by its tree's weight
+    /// ([`Tree::scaled`]; the f32 products). Without tree weights, the trees themselves (no copy).
+    /// Exporters to formats without tree weights write these.
+    pub fn weighted_trees(&self) -> Cow<'_, [Tree]> {
+        self.weighted_range(0, self.core.trees.len())
+    }
+
+    /// [`Booster::weighted_trees`] of trees `start..end`.
+    pub(crate) fn weighted_range(&self, start: usize, end: usize) -> Cow<'_, [Tree]> {
+        weighted(&self.core.trees[start..end], self.weights_of(start, end))
+    }
+
+    /// The weights of trees `start..end`, or `None` without tree weights.
+    pub(crate) fn weights_of(&self, start: usize, end: usize) -> Option<&[f32]> {
+        self.tree_weights().map(|w| &w[start..end])
     }
 
     /// The output (class) tree `i` belongs to: `(i / num_parallel_tree) % num_groups`.

@@ -44,6 +44,29 @@ struct CategoricalSection {
     trees: Vec<crate::model::categories::TreeCategories>,
 }
 
+/// What version 3 of the binary form adds after the [`CategoricalSection`] (which version 3 always
+/// writes, empty for a model without categorical features): the DART tree weights, one per tree.
+#[derive(Serialize, Deserialize)]
+struct WeightSection {
+    tree_weights: Vec<f32>,
+}
+
+/// Checks the DART tree weights: none, or one finite weight per tree.
+fn check_tree_weights(core: &ModelCore) -> Result<()> {
+    let w = &core.tree_weights;
+    if !w.is_empty() && w.len() != core.trees.len() {
+        return Err(Error::model(format!(
+            "{} tree weights for {} trees",
+            w.len(),
+            core.trees.len()
+        )));
+    }
+    if let Some(i) = w.iter().position(|v| !v.is_finite()) {
+        return Err(Error::model(format!("tree weight {i} is not finite ({})", w[i])));
+    }
+    Ok(())
+}
+
 /// Serde helpers for fields that only the JSON form carries inline: in a binary (not
 /// human-readable) format they are written as nothing and read back as their default, and
 /// [`CategoricalSection`] carries them instead.
@@ -114,10 +137,13 @@ fn check_feature_types(core: &mut ModelCore) -> Result<()> {
 }
 
 impl ModelCore {
-    /// The file version the model is written as: 2 when it has categorical features or category
-    /// sets, else 1 (readable by builds that predate categorical features).
+    /// The file version the model is written as: 3 when it has tree weights (DART), else 2 when it
+    /// has categorical features or category sets, else 1 (readable by builds that predate
+    /// categorical features).
     fn format_version(&self) -> u32 {
-        if self.feature_types.is_empty() && self.trees.iter().all(|t| t.categories.is_empty()) {
+        if !self.tree_weights.is_empty() {
+            3
+        } else if self.feature_types.is_empty() && self.trees.iter().all(|t| t.categories.is_empty()) {
             1
         } else {
             2
@@ -192,6 +218,12 @@ impl Booster {
             };
             out.extend_from_slice(&postcard::to_stdvec(&section).map_err(cannot)?);
         }
+        if version >= 3 {
+            let section = WeightSection {
+                tree_weights: self.core.tree_weights.clone(),
+            };
+            out.extend_from_slice(&postcard::to_stdvec(&section).map_err(cannot)?);
+        }
         Ok(out)
     }
 
@@ -203,7 +235,11 @@ impl Booster {
         let corrupt = |e: postcard::Error| Error::model(format!("corrupt binary model: {e}"));
         let (mut m, rest): (BinaryModel, &[u8]) = postcard::take_from_bytes(body).map_err(corrupt)?;
         if m.version >= 2 {
-            let section: CategoricalSection = postcard::from_bytes(rest).map_err(corrupt)?;
+            let (section, after): (CategoricalSection, &[u8]) = postcard::take_from_bytes(rest).map_err(corrupt)?;
+            if m.version >= 3 {
+                let weights: WeightSection = postcard::from_bytes(after).map_err(corrupt)?;
+                m.core.tree_weights = weights.tree_weights;
+            }
             if section.trees.len() != m.core.trees.len() {
                 return Err(Error::model(format!(
                     "corrupt binary model: category sets for {} trees, but {} trees",
@@ -273,6 +309,7 @@ impl Booster {
             feature_names,
             feature_types: Vec::new(),
             trees,
+            tree_weights: Vec::new(),
             best_iteration: None,
             best_score: None,
             attributes: Default::default(),
@@ -287,6 +324,19 @@ impl Booster {
         core.feature_types = types;
         check_feature_types(&mut core)?;
         self.core = core;
+        Ok(())
+    }
+
+    /// Gives the trees of a model built by [`Booster::from_parts`] DART weights (one finite weight
+    /// per tree; prediction adds each tree's leaf value times its weight) — for importers of DART
+    /// models. An empty `weights` removes them.
+    pub fn set_tree_weights(&mut self, weights: Vec<f32>) -> Result<()> {
+        let mut core = self.core.clone();
+        core.tree_weights = weights;
+        check_tree_weights(&core)?;
+        self.core = core;
+        self.packed = Default::default();
+        self.batch = Default::default();
         Ok(())
     }
 
@@ -336,6 +386,7 @@ impl Booster {
                 .map_err(|e| Error::model(format!("tree {i}: {e}")))?;
         }
         check_feature_types(&mut core)?;
+        check_tree_weights(&core)?;
         if let Some(b) = core.best_iteration {
             if b >= core.trees.len() / per_round {
                 return Err(Error::model(format!("best_iteration {b} is beyond the last round")));

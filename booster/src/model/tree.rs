@@ -132,6 +132,16 @@ impl Tree {
         self.leaf_by(|f| row[f])
     }
 
+    /// The tree with every node value multiplied by `weight` (a DART tree weight): the f32
+    /// products prediction adds, so that a weighted model predicts as its scaled trees do.
+    pub fn scaled(&self, weight: f32) -> Tree {
+        let mut t = self.clone();
+        for v in t.value.iter_mut() {
+            *v *= weight;
+        }
+        t
+    }
+
     /// The value of the leaf a row falls in.
     #[inline]
     pub fn predict_row(&self, row: &[f32]) -> f32 {

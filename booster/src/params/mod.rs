@@ -325,9 +325,12 @@ pub struct Params {
     pub monotone_constraints: PerFeature<i8>,
     /// Groups of features allowed to interact (XGBoost's `interaction_constraints`), as a list of
     /// lists of feature names or 0-based indices (`"[[0, 1], [2, 3]]"`, `[["age", "income"]]`):
-    /// the features of every root-to-leaf path lie in one group. A feature in several groups may
-    /// be used with any of them; a feature in no group is used only where no split was made above
-    /// (at the root), and then nothing else below it. Empty (the default): no constraint.
+    /// the root may split on every feature, and a node below it on the features already used on
+    /// its path plus every feature of each group that holds all of them (intersected with the
+    /// column sample; a node left with none is not split). So the features of every root-to-leaf
+    /// path lie in one group, and a feature in several groups may be used with any of them; a
+    /// feature in no group may be chosen only at the root, and below a split on it only that same
+    /// feature may be split on again (as in XGBoost). Empty (the default): no constraint.
     #[serde(
         deserialize_with = "per_feature::feature_groups",
         skip_serializing_if = "Vec::is_empty"
@@ -347,8 +350,9 @@ pub struct Params {
     /// DART: probability of dropping no tree in a round. Default 0, range [0, 1].
     #[serde(skip_serializing_if = "is_default")]
     pub skip_drop: f64,
-    /// DART: drop at least one tree in every round that is not skipped. Default false.
-    #[serde(skip_serializing_if = "is_default")]
+    /// DART: drop at least one tree in every round that is not skipped. Default false; `1`/`0`
+    /// are accepted as XGBoost users write them.
+    #[serde(skip_serializing_if = "is_default", deserialize_with = "bool_or_digit")]
     pub one_drop: bool,
     /// DART: `uniform` (default) or `weighted` choice of the dropped trees.
     #[serde(skip_serializing_if = "is_default")]
@@ -550,7 +554,10 @@ impl Params {
         put("cat_l2", serde_json::json!(self.cat_l2));
         put("min_data_per_group", serde_json::json!(self.min_data_per_group));
         put("monotone_constraints", serde_json::json!(self.monotone_constraints));
-        put("interaction_constraints", serde_json::json!(self.interaction_constraints));
+        put(
+            "interaction_constraints",
+            serde_json::json!(self.interaction_constraints),
+        );
         put("feature_weights", serde_json::json!(self.feature_weights));
         put("booster", serde_json::json!(self.booster));
         put("rate_drop", serde_json::json!(self.rate_drop));
@@ -593,6 +600,23 @@ fn names_or_indices<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty())
         .collect())
+}
+
+/// Accepts `true`/`false`, `1`/`0` and their text forms.
+fn bool_or_digit<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => Ok(b),
+        serde_json::Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
+        serde_json::Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
+        serde_json::Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(serde::de::Error::custom(format!("expected true or false, got `{s}`"))),
+        },
+        other => Err(serde::de::Error::custom(format!(
+            "expected true or false, got `{other}`"
+        ))),
+    }
 }
 
 /// Accepts either a single metric name or a list of them.
@@ -708,6 +732,12 @@ mod tests {
             Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "device"),
             other => panic!("{other:?}"),
         }
+        let mut d = Params::default();
+        d.set("one_drop", "1").unwrap();
+        assert!(d.one_drop);
+        d.set("one_drop", "false").unwrap();
+        assert!(!d.one_drop);
+        assert!(d.set("one_drop", "2").is_err());
         let q = Params::from_json(r#"{"device": "cuda:1"}"#).unwrap();
         assert_eq!(q.device, Device::Cuda(1));
         assert!(serde_json::to_string(&q).unwrap().contains(r#""device":"cuda:1""#));

@@ -198,7 +198,11 @@ pub(crate) fn feature_groups<'de, D: Deserializer<'de>>(d: D) -> std::result::Re
 
 /// The groups of `interaction_constraints` as feature indices (ascending within a group, as
 /// given across groups).
-pub fn resolve_groups(groups: &[Vec<String>], num_features: usize, names: Option<&[String]>) -> Result<Vec<Vec<usize>>> {
+pub fn resolve_groups(
+    groups: &[Vec<String>],
+    num_features: usize,
+    names: Option<&[String]>,
+) -> Result<Vec<Vec<usize>>> {
     groups
         .iter()
         .map(|g| {

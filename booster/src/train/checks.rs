@@ -76,7 +76,14 @@ pub(crate) fn with_categorical_param(params: &Params, train: &Dataset) -> Result
     let indices = params
         .categorical_features
         .iter()
-        .map(|entry| feature_index("categorical_features", entry, train.num_features(), train.feature_names()))
+        .map(|entry| {
+            feature_index(
+                "categorical_features",
+                entry,
+                train.num_features(),
+                train.feature_names(),
+            )
+        })
         .collect::<Result<Vec<usize>>>()?;
     if indices.iter().all(|&j| train.feature_type(j).is_categorical()) {
         return Ok(None);

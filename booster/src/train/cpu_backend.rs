@@ -12,7 +12,7 @@ use crate::gradients::{CellScale, GradPair, GradStats};
 use crate::train::grow::{SplitRequest, SplitTask, TreeBackend};
 use crate::train::histogram::{build_histograms, subtract_in_place, HistCell};
 use crate::train::partition::RowPartition;
-use crate::train::split::{best_split, SplitInfo, SplitParams};
+use crate::train::split::{best_split_constrained, SplitInfo, SplitParams};
 
 /// Histogram split finding on the CPU for one tree; `C` is the histogram cell (f64 sums, or packed
 /// quantized sums as `i64`).
@@ -182,9 +182,10 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
         Ok(requests
             .par_iter()
             .map(|r| {
-                hists[r.node]
-                    .as_ref()
-                    .and_then(|h| best_split(h, scale, mapper, &r.features, r.stats, partition.len(r.node), params))
+                hists[r.node].as_ref().and_then(|h| {
+                    let rows = partition.len(r.node);
+                    best_split_constrained(h, scale, mapper, &r.features, r.stats, rows, params, r.monotone)
+                })
             })
             .collect())
     }

@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::gradients::CellScale;
 use crate::gradients::GradPair;
 use crate::gradients::GradStats;
+use crate::train::constraints::monotone::{bounded_gain, split_score, Bounds, Monotone};
 use crate::train::grow::{SplitRequest, SplitTask, TreeBackend};
 use crate::train::partition::RowPartition;
 use crate::train::split::{best_split_of_feature, node_gain, SplitInfo, SplitParams, MIN_GAIN};
@@ -83,9 +84,43 @@ impl ScanState {
     };
 }
 
-/// Considers one candidate: `left` goes left of `threshold`, missing values go `default_left`.
+/// How a candidate's gain is computed: [`Plain`] (no monotone constraint; zero-sized, so the scan
+/// compiles as it did before constraints existed) or [`Bounded`].
+trait Scorer: Copy {
+    /// The children's score minus `parent_gain`, or `None` when the split is refused.
+    fn gain(self, left: GradStats, right: GradStats, parent_gain: f64, p: &SplitParams) -> Option<f64>;
+}
+
+/// XGBoost's regularised gain.
+#[derive(Clone, Copy)]
+struct Plain;
+
+impl Scorer for Plain {
+    #[inline(always)]
+    fn gain(self, left: GradStats, right: GradStats, parent_gain: f64, p: &SplitParams) -> Option<f64> {
+        Some(node_gain(left, p) + node_gain(right, p) - parent_gain)
+    }
+}
+
+/// The gain under monotone constraints: weights clamped to the node's bounds, and a split that
+/// breaks the feature's constraint refused.
+#[derive(Clone, Copy)]
+struct Bounded {
+    bounds: Bounds,
+    constraint: i8,
+}
+
+impl Scorer for Bounded {
+    #[inline(always)]
+    fn gain(self, left: GradStats, right: GradStats, parent_gain: f64, p: &SplitParams) -> Option<f64> {
+        split_score(left, right, p, self.bounds, self.constraint).map(|score| score - parent_gain)
+    }
+}
+
+/// Considers one candidate: `left` goes left of `threshold`, missing values go `default_left`;
+/// `scorer` computes its gain.
 #[allow(clippy::too_many_arguments)]
-fn consider(
+fn consider<S: Scorer>(
     best: &mut Option<SplitInfo>,
     feature: usize,
     threshold: f32,
@@ -94,13 +129,16 @@ fn consider(
     total: GradStats,
     parent_gain: f64,
     p: &SplitParams,
+    scorer: S,
 ) {
     let right = total - left;
     let valid = |s: GradStats| s.hess >= p.min_child_weight && s.hess > 0.0;
     if !valid(left) || !valid(right) {
         return;
     }
-    let gain = node_gain(left, p) + node_gain(right, p) - parent_gain;
+    let Some(gain) = scorer.gain(left, right, parent_gain, p) else {
+        return;
+    };
     if gain > MIN_GAIN && best.as_ref().is_none_or(|b| gain > b.gain) {
         *best = Some(SplitInfo {
             feature,
@@ -126,9 +164,10 @@ fn midpoint(lo: f32, hi: f32) -> f32 {
 }
 
 /// Scans one feature's block forward (missing values go right) and backward (missing go left) for
-/// every requested node; returns each node's best split on this feature.
+/// every requested node; returns each node's best split on this feature; `scorer(slot)` scores the
+/// candidates of the node in `slot`.
 #[allow(clippy::too_many_arguments)]
-fn scan_feature(
+fn scan_feature<S: Scorer>(
     feature: usize,
     block: &FeatureBlock,
     dense: bool,
@@ -138,6 +177,7 @@ fn scan_feature(
     parent_gains: &[f64],
     gpairs: &[GradPair],
     p: &SplitParams,
+    scorer: impl Fn(usize) -> S,
 ) -> Vec<Option<SplitInfo>> {
     let mut states = vec![ScanState::EMPTY; totals.len()];
     let slot = |r: u32| {
@@ -169,6 +209,7 @@ fn scan_feature(
                     totals[s],
                     parent_gains[s],
                     p,
+                    scorer(s),
                 );
             }
             st.sum.add_pair(gpairs[r as usize]);
@@ -180,7 +221,17 @@ fn scan_feature(
                 // All present values left, only the missing ones right.
                 let t = st.last + (st.last.abs() + EDGE_GAP);
                 let t = if t > st.last { t } else { st.last.next_up() };
-                consider(&mut st.best, feature, t, false, st.sum, totals[s], parent_gains[s], p);
+                consider(
+                    &mut st.best,
+                    feature,
+                    t,
+                    false,
+                    st.sum,
+                    totals[s],
+                    parent_gains[s],
+                    p,
+                    scorer(s),
+                );
             }
             st.sum = GradStats::default();
             st.seen = false;
@@ -204,6 +255,7 @@ fn scan_feature(
                 totals[s],
                 parent_gains[s],
                 p,
+                scorer(s),
             );
         }
         st.sum.add_pair(gpairs[r as usize]);
@@ -216,7 +268,17 @@ fn scan_feature(
             let t = st.last - (st.last.abs() + EDGE_GAP);
             let t = if t < st.last { t } else { st.last.next_down() };
             let left = totals[s] - st.sum;
-            consider(&mut st.best, feature, t, true, left, totals[s], parent_gains[s], p);
+            consider(
+                &mut st.best,
+                feature,
+                t,
+                true,
+                left,
+                totals[s],
+                parent_gains[s],
+                p,
+                scorer(s),
+            );
         }
     }
     states.into_iter().map(|s| s.best).collect()
@@ -235,6 +297,7 @@ fn scan_categorical_feature(
     node_rows: &[usize],
     gpairs: &[GradPair],
     p: &SplitParams,
+    monotone: &[Monotone<'_>],
 ) -> Vec<Option<SplitInfo>> {
     let k = block.values.last().map_or(0, |x| *x as usize + 1);
     if k == 0 {
@@ -260,7 +323,8 @@ fn scan_categorical_feature(
                 let sum = hist[..k].iter().fold(GradStats::default(), |a, c| a + *c);
                 hist[k] = totals[s] - sum;
             }
-            best_split_of_feature(hist, &CellScale::IDENTITY, &mapper, 0, totals[s], node_rows[s], p).map(
+            let mono = monotone[s];
+            best_split_of_feature(hist, &CellScale::IDENTITY, &mapper, 0, totals[s], node_rows[s], p, mono).map(
                 |mut split| {
                     split.feature = feature;
                     split
@@ -292,7 +356,20 @@ impl TreeBackend for ExactBackend<'_> {
         }
         let features: Vec<usize> = (0..nf).filter(|&f| union[f]).collect();
         let totals: Vec<GradStats> = requests.iter().map(|r| r.stats).collect();
-        let parent_gains: Vec<f64> = totals.iter().map(|t| node_gain(*t, &self.params)).collect();
+        // Monotone constraints are the same for every node of a tree; only the bounds differ.
+        let monotone: Vec<Monotone> = requests.iter().map(|r| r.monotone).collect();
+        let constraints = requests.first().map_or(&[][..], |r| r.monotone.constraints);
+        let constrained = !constraints.is_empty();
+        let bounds: Vec<Bounds> = monotone.iter().map(|m| m.bounds).collect();
+        let parent_gains: Vec<f64> = if constrained {
+            totals
+                .iter()
+                .zip(&bounds)
+                .map(|(t, b)| bounded_gain(*t, &self.params, *b))
+                .collect()
+        } else {
+            totals.iter().map(|t| node_gain(*t, &self.params)).collect()
+        };
         let (blocks, position, gpairs, p) = (self.blocks, &self.position, self.gpairs, &self.params);
         let node_rows: Vec<usize> = requests.iter().map(|r| self.partition.len(r.node)).collect();
         let data = self.data;
@@ -309,19 +386,43 @@ impl TreeBackend for ExactBackend<'_> {
                         &node_rows,
                         gpairs,
                         p,
+                        &monotone,
                     );
                 }
-                scan_feature(
-                    f,
-                    blocks.feature(f),
-                    blocks.is_dense(f),
-                    position,
-                    &slot_of,
-                    &totals,
-                    &parent_gains,
-                    gpairs,
-                    p,
-                )
+                let (block, dense) = (blocks.feature(f), blocks.is_dense(f));
+                if constrained {
+                    let c = constraints.get(f).copied().unwrap_or(0);
+                    let scorer = |s: usize| Bounded {
+                        bounds: bounds[s],
+                        constraint: c,
+                    };
+                    scan_feature(
+                        f,
+                        block,
+                        dense,
+                        position,
+                        &slot_of,
+                        &totals,
+                        &parent_gains,
+                        gpairs,
+                        p,
+                        scorer,
+                    )
+                } else {
+                    let scorer = |_| Plain;
+                    scan_feature(
+                        f,
+                        block,
+                        dense,
+                        position,
+                        &slot_of,
+                        &totals,
+                        &parent_gains,
+                        gpairs,
+                        p,
+                        scorer,
+                    )
+                }
             })
             .collect();
         Ok((0..requests.len())
@@ -407,6 +508,47 @@ mod tests {
         best
     }
 
+    /// Brute force under monotone constraints: every distinct midpoint threshold and both missing
+    /// directions, rows summed directly, scored with clamped weights and the order checked.
+    fn brute_force_constrained(col: &[f32], gp: &[GradPair], p: &SplitParams, mono: Monotone<'_>) -> f64 {
+        let total = gp.iter().fold(GradStats::default(), |mut a, g| {
+            a.add_pair(*g);
+            a
+        });
+        let mut vals: Vec<f32> = col.iter().copied().filter(|x| !x.is_nan()).collect();
+        vals.sort_by(f32::total_cmp);
+        vals.dedup();
+        let mut thresholds: Vec<f32> = vals.windows(2).map(|w| midpoint(w[0], w[1])).collect();
+        if let (Some(lo), Some(hi)) = (vals.first(), vals.last()) {
+            thresholds.push(lo - (lo.abs() + EDGE_GAP));
+            thresholds.push(hi + (hi.abs() + EDGE_GAP));
+        }
+        let parent = bounded_gain(total, p, mono.bounds);
+        let mut best = 0.0f64;
+        for t in thresholds {
+            for dl in [false, true] {
+                let mut left = GradStats::default();
+                for (x, g) in col.iter().zip(gp) {
+                    if crate::model::tree::Tree::goes_left(*x, t, dl) {
+                        left.add_pair(*g);
+                    }
+                }
+                let right = total - left;
+                if left.hess < p.min_child_weight
+                    || right.hess < p.min_child_weight
+                    || left.hess <= 0.0
+                    || right.hess <= 0.0
+                {
+                    continue;
+                }
+                if let Some(score) = split_score(left, right, p, mono.bounds, mono.of(0)) {
+                    best = best.max(score - parent);
+                }
+            }
+        }
+        best
+    }
+
     proptest! {
         #[test]
         fn exact_split_has_the_brute_force_maximum_gain(
@@ -420,9 +562,29 @@ mod tests {
             let p = SplitParams { lambda: 1.0, alpha: 0.0, min_child_weight: mcw, max_delta_step: 0.0, gamma: 0.0, categorical: Default::default() };
             let mut b = ExactBackend::new(&data, &blocks, &gp, (0..col.len() as u32).collect(), p);
             let cols = ColumnSampler::new(1, 1.0, 1.0, 1.0, 6, 0, 0, 0);
-            let req = SplitRequest { node: 0, stats: b.root_stats(), features: cols.features(0, 0) };
+            let req = SplitRequest { node: 0, stats: b.root_stats(), features: cols.features(0, 0), monotone: Monotone::NONE };
             let found = b.find_splits(&[req]).unwrap()[0].as_ref().map_or(0.0, |s| s.gain);
             let want = brute_force(&col, &gp, &p);
+            prop_assert!((found - want).abs() < 1e-9 || (want <= MIN_GAIN && found == 0.0), "found {found}, brute force {want}");
+        }
+
+        #[test]
+        fn constrained_exact_split_has_the_brute_force_maximum_gain(
+            rows in proptest::collection::vec((prop_oneof![4 => (-20i32..20).prop_map(|v| v as f32 / 4.0), 1 => Just(f32::NAN)], -1f32..1f32, 0.1f32..1f32), 2..200),
+            c in -1i8..=1,
+            bounds in prop_oneof![Just((f64::NEG_INFINITY, f64::INFINITY)), (-1.0f64..0.5, 0.0f64..1.0).prop_map(|(lo, w)| (lo, lo + w))],
+        ) {
+            let col: Vec<f32> = rows.iter().map(|r| r.0).collect();
+            let gp: Vec<GradPair> = rows.iter().map(|r| GradPair::new(r.1, r.2)).collect();
+            let data = Dataset::from_columns(vec![col.clone()]).unwrap();
+            let blocks = ColumnBlocks::build(&data);
+            let p = SplitParams { lambda: 1.0, alpha: 0.0, min_child_weight: 0.0, max_delta_step: 0.0, gamma: 0.0, categorical: Default::default() };
+            let mut b = ExactBackend::new(&data, &blocks, &gp, (0..col.len() as u32).collect(), p);
+            let constraints = [c];
+            let mono = Monotone { constraints: &constraints, bounds: Bounds { lower: bounds.0, upper: bounds.1 } };
+            let req = SplitRequest { node: 0, stats: b.root_stats(), features: vec![0], monotone: mono };
+            let found = b.find_splits(&[req]).unwrap()[0].as_ref().map_or(0.0, |s| s.gain);
+            let want = brute_force_constrained(&col, &gp, &p, mono);
             prop_assert!((found - want).abs() < 1e-9 || (want <= MIN_GAIN && found == 0.0), "found {found}, brute force {want}");
         }
     }

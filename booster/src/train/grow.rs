@@ -8,18 +8,25 @@ use std::collections::BinaryHeap;
 use crate::error::Result;
 use crate::gradients::GradStats;
 use crate::params::GrowPolicy;
+use crate::train::constraints::interaction::{allowed_features, extend_path, PathFeatures};
+use crate::train::constraints::monotone::{bounded_weight, Bounds, Monotone};
+use crate::train::constraints::TreeConstraints;
 use crate::train::sampling::ColumnSampler;
 use crate::train::split::SplitInfo;
 
-/// A node whose best split is wanted: its id, its sums, and the features it may split on.
+/// A node whose best split is wanted: its id, its sums, the features it may split on, and the
+/// monotone constraints its split must obey.
 #[derive(Debug, Clone)]
-pub struct SplitRequest {
+pub struct SplitRequest<'c> {
     /// Node id.
     pub node: usize,
     /// Sum of the node's gradient pairs.
     pub stats: GradStats,
     /// Features the node may split on (ascending).
     pub features: Vec<usize>,
+    /// The features' monotone constraints and the node's bounds ([`Monotone::NONE`] when no
+    /// feature is constrained).
+    pub monotone: Monotone<'c>,
 }
 
 /// A split to carry out: node `node` becomes the parent of `left` and `right`.
@@ -73,16 +80,19 @@ pub struct TrainNode {
     pub left: usize,
     /// Right child id (internal nodes).
     pub right: usize,
+    /// Bounds on the node's (unshrunk) weight under monotone constraints; unbounded otherwise.
+    pub bounds: Bounds,
 }
 
 impl TrainNode {
-    fn leaf(depth: usize, stats: GradStats) -> TrainNode {
+    fn leaf(depth: usize, stats: GradStats, bounds: Bounds) -> TrainNode {
         TrainNode {
             depth,
             stats,
             split: None,
             left: 0,
             right: 0,
+            bounds,
         }
     }
 
@@ -109,78 +119,192 @@ impl GrowLimits {
     }
 }
 
-/// Grows one tree. Node 0 is the root; children always get larger ids than their parent.
+/// Grows one tree under `constraints`. Node 0 is the root; children always get larger ids than
+/// their parent.
 pub fn grow_tree(
     backend: &mut dyn TreeBackend,
     limits: &GrowLimits,
     columns: &ColumnSampler,
+    constraints: &TreeConstraints<'_>,
 ) -> Result<Vec<TrainNode>> {
-    let mut nodes = vec![TrainNode::leaf(0, backend.root_stats())];
-    if !limits.depth_allows_split(0) {
-        return Ok(nodes);
+    let root = TrainNode::leaf(0, backend.root_stats(), Bounds::UNBOUNDED);
+    let mut g = Grower {
+        backend,
+        limits,
+        columns,
+        cons: *constraints,
+        paths: if constraints.interaction.is_empty() {
+            Vec::new()
+        } else {
+            vec![PathFeatures::new()]
+        },
+        nodes: vec![root],
+    };
+    if limits.depth_allows_split(0) {
+        match limits.policy {
+            GrowPolicy::Depthwise => g.grow_depthwise()?,
+            GrowPolicy::Lossguide => g.grow_lossguide()?,
+        }
     }
-    match limits.policy {
-        GrowPolicy::Depthwise => grow_depthwise(backend, limits, columns, &mut nodes)?,
-        GrowPolicy::Lossguide => grow_lossguide(backend, limits, columns, &mut nodes)?,
-    }
-    Ok(nodes)
+    Ok(g.nodes)
 }
 
-fn request(nodes: &[TrainNode], id: usize, columns: &ColumnSampler) -> SplitRequest {
-    SplitRequest {
-        node: id,
-        stats: nodes[id].stats,
-        features: columns.features(nodes[id].depth, id),
-    }
+/// One tree being grown: the backend, the limits and constraints, and the nodes so far.
+struct Grower<'g, 'c> {
+    backend: &'g mut dyn TreeBackend,
+    limits: &'g GrowLimits,
+    columns: &'g ColumnSampler,
+    cons: TreeConstraints<'c>,
+    nodes: Vec<TrainNode>,
+    /// Per node: the features used on its path (kept only under interaction constraints).
+    paths: Vec<PathFeatures>,
 }
 
-/// Adds the two children of `node` and returns the task that creates them.
-fn add_children(nodes: &mut Vec<TrainNode>, node: usize, split: SplitInfo) -> SplitTask {
-    let depth = nodes[node].depth + 1;
-    let left = nodes.len();
-    nodes.push(TrainNode::leaf(depth, split.left));
-    nodes.push(TrainNode::leaf(depth, split.right));
-    nodes[node].split = Some(split.clone());
-    nodes[node].left = left;
-    nodes[node].right = left + 1;
-    SplitTask {
-        node,
-        split,
-        left,
-        right: left + 1,
+impl<'c> Grower<'_, 'c> {
+    fn request(&self, id: usize) -> SplitRequest<'c> {
+        let node = &self.nodes[id];
+        let mut features = self.columns.features(node.depth, id);
+        if !self.cons.interaction.is_empty() {
+            features = allowed_features(self.cons.interaction, &self.paths[id], features);
+        }
+        let monotone = if self.cons.monotone.is_empty() {
+            Monotone::NONE
+        } else {
+            Monotone {
+                constraints: self.cons.monotone,
+                bounds: node.bounds,
+            }
+        };
+        SplitRequest {
+            node: id,
+            stats: node.stats,
+            features,
+            monotone,
+        }
     }
-}
 
-fn grow_depthwise(
-    backend: &mut dyn TreeBackend,
-    limits: &GrowLimits,
-    columns: &ColumnSampler,
-    nodes: &mut Vec<TrainNode>,
-) -> Result<()> {
-    let mut frontier = vec![0usize];
-    let mut splits = backend.find_splits(&[request(nodes, 0, columns)])?;
-    let mut num_leaves = 1;
-    loop {
-        let mut tasks = Vec::new();
-        for (&id, split) in frontier.iter().zip(&splits) {
-            let Some(split) = split else { continue };
+    /// The best split of each of `ids`. Under interaction constraints a node left with no feature
+    /// to split on is not asked about (and gets `None`).
+    fn find(&mut self, ids: &[usize]) -> Result<Vec<Option<SplitInfo>>> {
+        let requests: Vec<SplitRequest> = ids.iter().map(|&id| self.request(id)).collect();
+        if self.cons.interaction.is_empty() || requests.iter().all(|r| !r.features.is_empty()) {
+            return self.backend.find_splits(&requests);
+        }
+        let (asked, empty): (Vec<SplitRequest>, Vec<SplitRequest>) =
+            requests.into_iter().partition(|r| !r.features.is_empty());
+        let mut found = if asked.is_empty() {
+            Vec::new()
+        } else {
+            self.backend.find_splits(&asked)?
+        }
+        .into_iter();
+        let mut out = Vec::with_capacity(ids.len());
+        let skipped: Vec<usize> = empty.iter().map(|r| r.node).collect();
+        for id in ids {
+            out.push(if skipped.contains(id) {
+                None
+            } else {
+                found.next().flatten()
+            });
+        }
+        Ok(out)
+    }
+
+    /// Adds the two children of `node` (with their bounds and paths) and returns the task that
+    /// creates them.
+    fn add_children(&mut self, node: usize, split: SplitInfo) -> SplitTask {
+        let parent = &self.nodes[node];
+        let depth = parent.depth + 1;
+        let (lb, rb) = if self.cons.monotone.is_empty() {
+            (parent.bounds, parent.bounds)
+        } else {
+            let sp = self.cons.split;
+            let wl = bounded_weight(split.left, sp, parent.bounds);
+            let wr = bounded_weight(split.right, sp, parent.bounds);
+            let c = self.cons.monotone.get(split.feature).copied().unwrap_or(0);
+            parent.bounds.children(c, wl, wr)
+        };
+        if !self.paths.is_empty() {
+            let path = extend_path(&self.paths[node], split.feature);
+            self.paths.push(path.clone());
+            self.paths.push(path);
+        }
+        let nodes = &mut self.nodes;
+        let left = nodes.len();
+        nodes.push(TrainNode::leaf(depth, split.left, lb));
+        nodes.push(TrainNode::leaf(depth, split.right, rb));
+        nodes[node].split = Some(split.clone());
+        nodes[node].left = left;
+        nodes[node].right = left + 1;
+        SplitTask {
+            node,
+            split,
+            left,
+            right: left + 1,
+        }
+    }
+
+    fn grow_depthwise(&mut self) -> Result<()> {
+        let limits = *self.limits;
+        let mut frontier = vec![0usize];
+        let mut splits = self.find(&frontier)?;
+        let mut num_leaves = 1;
+        loop {
+            let mut tasks = Vec::new();
+            for (&id, split) in frontier.iter().zip(&splits) {
+                let Some(split) = split else { continue };
+                if limits.max_leaves > 0 && num_leaves >= limits.max_leaves {
+                    break;
+                }
+                tasks.push(self.add_children(id, split.clone()));
+                num_leaves += 1;
+            }
+            if tasks.is_empty() {
+                return Ok(());
+            }
+            self.backend.apply_splits(&tasks)?;
+            frontier = tasks.iter().flat_map(|t| [t.left, t.right]).collect();
+            let depth = self.nodes[frontier[0]].depth;
+            if !limits.depth_allows_split(depth) || (limits.max_leaves > 0 && num_leaves >= limits.max_leaves) {
+                return Ok(());
+            }
+            splits = self.find(&frontier)?;
+        }
+    }
+
+    fn grow_lossguide(&mut self) -> Result<()> {
+        let limits = *self.limits;
+        let mut heap = BinaryHeap::new();
+        if let Some(Some(split)) = self.find(&[0])?.first() {
+            heap.push(Candidate {
+                gain: split.gain,
+                node: 0,
+                split: split.clone(),
+            });
+        }
+        let mut num_leaves = 1;
+        while let Some(c) = heap.pop() {
             if limits.max_leaves > 0 && num_leaves >= limits.max_leaves {
                 break;
             }
-            tasks.push(add_children(nodes, id, split.clone()));
+            let task = self.add_children(c.node, c.split);
             num_leaves += 1;
+            let (left, right) = (task.left, task.right);
+            self.backend.apply_splits(&[task])?;
+            if !limits.depth_allows_split(self.nodes[left].depth) {
+                continue;
+            }
+            for (node, s) in [left, right].into_iter().zip(self.find(&[left, right])?) {
+                if let Some(s) = s {
+                    heap.push(Candidate {
+                        gain: s.gain,
+                        node,
+                        split: s,
+                    });
+                }
+            }
         }
-        if tasks.is_empty() {
-            return Ok(());
-        }
-        backend.apply_splits(&tasks)?;
-        frontier = tasks.iter().flat_map(|t| [t.left, t.right]).collect();
-        let depth = nodes[frontier[0]].depth;
-        if !limits.depth_allows_split(depth) || (limits.max_leaves > 0 && num_leaves >= limits.max_leaves) {
-            return Ok(());
-        }
-        let requests: Vec<SplitRequest> = frontier.iter().map(|&id| request(nodes, id, columns)).collect();
-        splits = backend.find_splits(&requests)?;
+        Ok(())
     }
 }
 
@@ -206,44 +330,4 @@ impl Ord for Candidate {
     fn cmp(&self, o: &Self) -> Ordering {
         self.gain.total_cmp(&o.gain).then_with(|| o.node.cmp(&self.node))
     }
-}
-
-fn grow_lossguide(
-    backend: &mut dyn TreeBackend,
-    limits: &GrowLimits,
-    columns: &ColumnSampler,
-    nodes: &mut Vec<TrainNode>,
-) -> Result<()> {
-    let mut heap = BinaryHeap::new();
-    if let Some(Some(split)) = backend.find_splits(&[request(nodes, 0, columns)])?.first() {
-        heap.push(Candidate {
-            gain: split.gain,
-            node: 0,
-            split: split.clone(),
-        });
-    }
-    let mut num_leaves = 1;
-    while let Some(c) = heap.pop() {
-        if limits.max_leaves > 0 && num_leaves >= limits.max_leaves {
-            break;
-        }
-        let task = add_children(nodes, c.node, c.split);
-        num_leaves += 1;
-        let (left, right) = (task.left, task.right);
-        backend.apply_splits(&[task])?;
-        if !limits.depth_allows_split(nodes[left].depth) {
-            continue;
-        }
-        let requests = [request(nodes, left, columns), request(nodes, right, columns)];
-        for (r, s) in requests.iter().zip(backend.find_splits(&requests)?) {
-            if let Some(s) = s {
-                heap.push(Candidate {
-                    gain: s.gain,
-                    node: r.node,
-                    split: s,
-                });
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,7 +1,8 @@
 //! Leaf values: once a tree is grown, every node gets its value — the regularised Newton step of its
 //! gradient sums (recomputed from the exact pairs when the tree was grown from quantized ones), a
 //! line search for objectives that refresh leaves, or one Newton step with the true hessians for
-//! first-order boosting — times the learning rate; and every node its cover.
+//! first-order boosting — clamped to the node's monotone-constraint bounds, times the learning rate;
+//! and every node its cover.
 
 use rayon::prelude::*;
 
@@ -116,7 +117,7 @@ pub(crate) fn finish_tree(nodes: &[TrainNode], backend: &dyn TreeBackend, cx: &L
                 t.categories.set_node(i, m, set.clone());
             }
             t.gain[i] = s.gain as f32;
-            t.value[i] = (leaf_weight(node_stats(i), sp) * eta) as f32;
+            t.value[i] = (node.bounds.clamp(leaf_weight(node_stats(i), sp)) * eta) as f32;
             continue;
         }
         let rows = backend.node_rows(i)?;
@@ -150,7 +151,8 @@ pub(crate) fn finish_tree(nodes: &[TrainNode], backend: &dyn TreeBackend, cx: &L
                 leaf_weight(node_stats(i), sp)
             }
         });
-        t.value[i] = (w * eta) as f32;
+        // Under monotone constraints every leaf stays within the bounds its ancestors set.
+        t.value[i] = (node.bounds.clamp(w) * eta) as f32;
     }
     Ok(t)
 }

@@ -8,9 +8,11 @@
 pub(crate) mod checks;
 pub(crate) mod constraints;
 pub(crate) mod cpu_backend;
+pub(crate) mod dart;
 pub(crate) mod device;
 pub(crate) mod early_stopping;
 pub(crate) mod exact;
+pub(crate) mod goss;
 pub(crate) mod grow;
 pub(crate) mod histogram;
 pub(crate) mod leaves;

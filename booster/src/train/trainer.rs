@@ -8,8 +8,10 @@
 //!   one-process order;
 //! - constraints act in split search ([`crate::train::split::SplitParams`]) and in
 //!   [`crate::train::sampling::ColumnSampler`] (allowed features per node);
-//! - DART drops trees in [`Trainer::gradients`] (margins without the dropped trees) and rescales
-//!   them after [`Trainer::grow_tree`].
+//! - DART ([`crate::train::dart`]) drops trees just before [`Trainer::gradients`] (margins without
+//!   the dropped trees) and rescales them and the new trees after the round's trees are grown;
+//! - GOSS ([`crate::train::goss`]) picks the round's rows after the gradients and scales the pairs
+//!   of the rows it drew.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -21,19 +23,21 @@ use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::gradients::GradPair;
 use crate::metric::{Metric, MetricContext};
-use crate::model::booster::{thread_pool, Booster, ModelCore};
+use crate::model::booster::{thread_pool, weighted, Booster, ModelCore};
 use crate::model::tree::Tree;
 use crate::objective::{objective_for, Objective};
 use crate::params::{Boosting, Params};
 use crate::predict::batch::add_trees;
 use crate::predict::margins::{initial_margins, scores_of};
 use crate::train::checks::{check_continuable, check_labelled, with_categorical_param};
-use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup};
 use crate::train::constraints::FeatureControls;
+use crate::train::dart::Dart;
+use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup};
 use crate::train::early_stopping::EarlyStopping;
+use crate::train::goss::Scaled;
 use crate::train::grow::{grow_tree, GrowLimits};
 use crate::train::leaves::{finish_tree, LeafContext};
-use crate::train::sampling::{position_seed, sample_rows_for_tree, ColumnSampler};
+use crate::train::sampling::{position_seed, round_rows, ColumnSampler};
 use crate::train::split::SplitParams;
 use crate::train::split_method::{BackendScratch, SplitData, TreeInputs};
 
@@ -152,6 +156,19 @@ impl Booster {
     }
 }
 
+/// What every tree of a round shares.
+struct RoundShared<'r> {
+    /// The round's index.
+    round: usize,
+    /// Whether a device session computed the round's pairs.
+    pairs_on_device: bool,
+    /// The margins the round's gradients were taken at, when the trees' line searches must read
+    /// them rather than the running margins (several parallel trees).
+    margins: Option<&'r [f64]>,
+    /// The rows GOSS scaled, with their factor.
+    goss_scaled: Option<&'r Scaled>,
+}
+
 /// One evaluation set with its running margins.
 struct EvalSet<'a> {
     name: &'a str,
@@ -197,6 +214,8 @@ struct Trainer<'a> {
     /// Rounds are numbered after the initial model's, so sampling streams and reports continue.
     first_round: usize,
     history: Vec<RoundReport>,
+    /// DART's tree weights and dropped trees (`booster=dart`, or an initial model with weights).
+    dart: Option<Dart>,
 }
 
 impl<'a> Trainer<'a> {
@@ -231,13 +250,15 @@ impl<'a> Trainer<'a> {
         // predictions are (base margin, then every tree in order).
         let init_trees: &[Tree] = init.map_or(&[], |b| &b.core.trees);
         let tree_group = |t: usize| (t / params.num_parallel_tree.max(1)) % k;
+        let init_weights = init.and_then(Booster::tree_weights);
+        let init_scaled = weighted(init_trees, init_weights);
         let mut margins = initial_margins(train, &base)?;
-        add_trees(init_trees, tree_group, train, k, &mut margins);
+        add_trees(&init_scaled, tree_group, train, k, &mut margins);
         let eval_sets: Vec<EvalSet> = evals
             .iter()
             .map(|(name, d)| {
                 let mut margins = initial_margins(d, &base)?;
-                add_trees(init_trees, tree_group, d, k, &mut margins);
+                add_trees(&init_scaled, tree_group, d, k, &mut margins);
                 Ok(EvalSet { name, data: d, margins })
             })
             .collect::<Result<_>>()?;
@@ -302,6 +323,7 @@ impl<'a> Trainer<'a> {
             early_stopping: EarlyStopping::new(params.early_stopping_rounds),
             first_round: init.map_or(0, Booster::num_rounds),
             history: Vec::new(),
+            dart: Dart::for_run(params, k, init_weights, init_trees.len()),
         })
     }
 
@@ -329,6 +351,7 @@ impl<'a> Trainer<'a> {
                 Vec::new()
             },
             trees: self.trees,
+            tree_weights: self.dart.map_or_else(Vec::new, Dart::into_weights),
             best_iteration: best.map(|b| b.0),
             best_score: best.map(|b| b.1),
             attributes: BTreeMap::new(),
@@ -343,24 +366,34 @@ impl<'a> Trainer<'a> {
         num_rounds: usize,
         callback: Option<&mut (dyn TrainCallback + Send + '_)>,
     ) -> Result<bool> {
+        if let Some(d) = self.dart.as_mut() {
+            d.begin_round(round, &self.trees, self.train, &mut self.margins);
+        }
+        let first_new = self.trees.len();
         let pairs_on_device = self.gradients()?;
-        let samples: Vec<Vec<u32>> = (0..self.npt)
-            .map(|p| sample_rows_for_tree(self.train.num_rows(), self.params.subsample, self.params.seed, round, p))
-            .collect();
+        // Bagging or GOSS (which scales the sampled rows' pairs in `gpairs`).
+        let (samples, goss_scaled) = round_rows(self.params, round, self.npt, self.k, &mut self.gpairs);
         // Line searches of parallel trees read the margins the round's gradients were taken at.
         let round_margins = if self.npt > 1 { Some(self.margins.clone()) } else { None };
+        let shared = RoundShared {
+            round,
+            pairs_on_device,
+            margins: round_margins.as_deref(),
+            goss_scaled: goss_scaled.as_ref(),
+        };
         let (k, npt) = (self.k, self.npt);
         for (group, parallel) in (0..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
-            let tree = self.grow_tree(
-                round,
-                group,
-                parallel,
-                &samples[parallel],
-                pairs_on_device,
-                round_margins.as_deref(),
-            )?;
+            let tree = self.grow_tree(&shared, group, parallel, &samples[parallel])?;
             self.update_margins(&tree, &samples[parallel], group);
             self.trees.push(tree);
+        }
+        if let Some(d) = self.dart.as_mut() {
+            let mut evals: Vec<(&Dataset, &mut [f64])> = self
+                .eval_sets
+                .iter_mut()
+                .map(|s| (s.data, &mut s.margins[..]))
+                .collect();
+            d.end_round(&self.trees, first_new, self.train, &mut self.margins, &mut evals);
         }
         let (report, watched) = self.evaluate(round, num_rounds)?;
         let mut stop = self.early_stopping.update(round, watched);
@@ -389,15 +422,13 @@ impl<'a> Trainer<'a> {
 
     /// Grows one tree of output `group` on `rows`, sets its leaf values and adds them to the
     /// margins of the rows it was grown on.
-    fn grow_tree(
-        &mut self,
-        round: usize,
-        group: usize,
-        parallel: usize,
-        rows: &[u32],
-        pairs_on_device: bool,
-        round_margins: Option<&[f64]>,
-    ) -> Result<Tree> {
+    fn grow_tree(&mut self, shared: &RoundShared<'_>, group: usize, parallel: usize, rows: &[u32]) -> Result<Tree> {
+        let RoundShared {
+            round,
+            pairs_on_device,
+            margins: round_margins,
+            goss_scaled,
+        } = *shared;
         let Trainer {
             params,
             objective,
@@ -430,6 +461,11 @@ impl<'a> Trainer<'a> {
                         Boosting::Gradient => GradPair::new(g.grad, train.weight(i)),
                     };
                 });
+                // GOSS scaled the drawn rows' pairs; the weights standing in for their hessians
+                // are scaled alike.
+                if let (Boosting::Gradient, Some(s)) = (params.boosting, goss_scaled) {
+                    s.scale_weights(group_pairs);
+                }
             }
             group_pairs
         };
@@ -445,6 +481,7 @@ impl<'a> Trainer<'a> {
             round,
             group,
             parallel,
+            self.controls.weights.as_deref(),
         );
         let inputs = TreeInputs {
             params,
@@ -457,7 +494,7 @@ impl<'a> Trainer<'a> {
             pairs_on_device: on_device,
         };
         let (mut backend, renew) = split.tree_backend(&inputs, session.as_deref_mut(), scratch)?;
-        let nodes = grow_tree(backend.as_mut(), limits, &columns)?;
+        let nodes = grow_tree(backend.as_mut(), limits, &columns, &self.controls.for_tree(sp))?;
         let tree = finish_tree(
             &nodes,
             backend.as_ref(),

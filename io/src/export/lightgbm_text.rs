@@ -14,7 +14,10 @@
 //! `regression_l1`, `reg:quantileerror` → `quantile`, `count:poisson` → `poisson`, `reg:gamma` →
 //! `gamma`, `reg:tweedie` → `tweedie`, `binary:logistic` → `binary sigmoid:1`, `multi:softprob` →
 //! `multiclass`. The others (`binary:logitraw`, `multi:softmax`, pseudo-Huber, squared log error)
-//! would predict differently in LightGBM and are errors.
+//! would predict differently in LightGBM and are errors. A DART model's trees are written with
+//! their values multiplied by their tree weights ([`sylvan_booster::Booster::weighted_trees`]:
+//! LightGBM's text format has no tree weights), so the file predicts as the model does but imports
+//! back as a gbtree model.
 //!
 //! Import: the reverse. A threshold `thr` becomes the smallest f32 above it (exact for f32 inputs);
 //! missing type NaN keeps the default direction; missing type None sends NaN where 0.0 goes, as
@@ -426,7 +429,10 @@ pub fn to_lightgbm_text(booster: &Booster) -> Result<String> {
     let k = booster.num_groups();
     let nf = booster.num_features();
     let objective = objective_line(&params, k)?;
-    let trees = predicting_trees(booster);
+    // DART: the format has no tree weights, so every tree is written with its leaf values
+    // multiplied by its weight (the f32 products Sylvan adds when it predicts).
+    let weighted = booster.weighted_trees();
+    let trees = &weighted[..predicting_trees(booster).len()];
     check_leaves(FORMAT, trees)?;
 
     let names: Vec<String> = match booster.feature_names() {

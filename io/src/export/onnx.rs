@@ -18,7 +18,9 @@
 //! Threshold splits are `BRANCH_LT` nodes (a row goes to the true branch, the left child, when
 //! `x < threshold`, compared in f32 as Sylvan does), missing values follow
 //! `nodes_missing_value_tracks_true` (1 when the node's default direction is left), leaves carry
-//! their values as target/class weights, and the base margins go into `base_values`. Every tree Sylvan predicts with is written (rounds up to
+//! their values as target/class weights (a DART model's multiplied by their tree weights, see
+//! [`sylvan_booster::Booster::weighted_trees`]: the operator has no tree weights), and the base
+//! margins go into `base_values`. Every tree Sylvan predicts with is written (rounds up to
 //! the best iteration; random forests' parallel trees each with their group).
 //!
 //! ## Category-set splits
@@ -166,7 +168,10 @@ pub fn to_onnx_model(booster: &Booster) -> Result<ModelProto> {
             ),
         )
     })?;
-    let trees = predicting_trees(booster);
+    // DART: the format has no tree weights, so every tree is written with its leaf values
+    // multiplied by its weight (the f32 products Sylvan adds when it predicts).
+    let weighted = booster.weighted_trees();
+    let trees = &weighted[..predicting_trees(booster).len()];
     if trees.is_empty() {
         return Err(conversion(FORMAT, "the model has no trees"));
     }

@@ -14,9 +14,15 @@
 //! Import: numeric splits with their default directions; `base_score` as a 3.x vector string
 //! (`"[4.4E-1]"`, one value or one per class) or a 2.x scalar (`"5E-1"`); multiclass models through
 //! `tree_info`; random forests (`num_parallel_tree > 1`) kept as forests when this Sylvan has
-//! `num_parallel_tree`, else as extra rounds (the sum is the same); `dart` boosters with each tree's
-//! leaves multiplied by its `weight_drop` (what XGBoost predicts with). Multi-target trees,
-//! `gblinear` and objectives Sylvan lacks (ranking, survival, hinge) are errors.
+//! `num_parallel_tree`, else as extra rounds (the sum is the same); `dart` boosters as DART models
+//! whose tree weights are `weight_drop` (XGBoost 3.2 writes it beside the nested `gbtree`; 3.4 may
+//! write it inside `gradient_booster.model`, possibly shorter than the trees, the rest weighing 1).
+//! Multi-target trees, `gblinear` and objectives Sylvan lacks (ranking, survival, hinge) are errors.
+//!
+//! DART: a model with tree weights ([`Booster::tree_weights`]) is written as XGBoost 3.2 writes a
+//! `dart` booster: `gradient_booster` `{"name": "dart", "gbtree": {"name": "gbtree", "model":
+//! {...}}, "weight_drop": [...]}`, the trees unscaled and one f32 weight per tree; XGBoost then
+//! adds each tree's leaf value times its weight, as Sylvan does.
 //!
 //! ## Categorical splits
 //!
@@ -525,24 +531,29 @@ pub fn to_xgboost_json(booster: &Booster) -> Result<String> {
         vec!["float"; names.len()]
     };
     let num_class = if kind.is_multiclass() { k } else { 0 };
+    let gbtree = json!({
+        "model": {
+            "cats": export_cats(booster, &feature_types),
+            "gbtree_model_param": {
+                "num_parallel_tree": parallel.to_string(),
+                "num_trees": trees.len().to_string(),
+            },
+            "iteration_indptr": indptr,
+            "tree_info": tree_info,
+            "trees": serde_json::to_value(&xgb_trees).map_err(|e| conversion(FORMAT, e.to_string()))?,
+        },
+        "name": "gbtree",
+    });
+    let gradient_booster = match booster.tree_weights() {
+        None => gbtree,
+        Some(w) => json!({"gbtree": gbtree, "name": "dart", "weight_drop": &w[..trees.len()]}),
+    };
     let model = json!({
         "learner": {
             "attributes": attributes,
             "feature_names": names,
             "feature_types": types,
-            "gradient_booster": {
-                "model": {
-                    "cats": export_cats(booster, &feature_types),
-                    "gbtree_model_param": {
-                        "num_parallel_tree": parallel.to_string(),
-                        "num_trees": trees.len().to_string(),
-                    },
-                    "iteration_indptr": indptr,
-                    "tree_info": tree_info,
-                    "trees": serde_json::to_value(&xgb_trees).map_err(|e| conversion(FORMAT, e.to_string()))?,
-                },
-                "name": "gbtree",
-            },
+            "gradient_booster": gradient_booster,
             "learner_model_param": {
                 "base_score": format!("[{}]", scores.join(",")),
                 "boost_from_average": "1",
@@ -851,13 +862,25 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
     };
 
     let gb = &learner["gradient_booster"];
-    // DART keeps its trees in a nested gbtree and weighs tree i by weight_drop[i] at prediction.
-    let (model, weights) = match gb["name"].as_str() {
-        Some("gbtree") => (&gb["model"], None),
+    // DART keeps its trees in a nested gbtree and weighs tree i by weight_drop[i] at prediction
+    // (3.2: beside the nested gbtree; 3.4: inside the model, also for a gbtree).
+    let weight_drop = |v: &Value| -> Result<Option<Vec<f32>>> {
+        match v {
+            Value::Null => Ok(None),
+            v => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| conversion(FORMAT, format!("weight_drop: {e}"))),
+        }
+    };
+    let (model, weights, is_dart) = match gb["name"].as_str() {
+        Some("gbtree") => (&gb["model"], weight_drop(&gb["model"]["weight_drop"])?, false),
         Some("dart") => {
-            let w: Vec<f32> = serde_json::from_value(gb["weight_drop"].clone())
-                .map_err(|e| conversion(FORMAT, format!("dart weight_drop: {e}")))?;
-            (&gb["gbtree"]["model"], Some(w))
+            let model = &gb["gbtree"]["model"];
+            let w = match weight_drop(&gb["weight_drop"])? {
+                Some(w) => Some(w),
+                None => weight_drop(&model["weight_drop"])?,
+            };
+            (model, Some(w.unwrap_or_default()), true)
         }
         Some(other) => {
             return Err(conversion(
@@ -890,30 +913,29 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
             format!("num_class {k} but only {} trees", xgb_trees.len()),
         ));
     }
-    if let Some(w) = &weights {
-        if w.len() != xgb_trees.len() {
+    // Trees past the end of weight_drop weigh 1 (XGBoost 3.4 tracks weights from the first drop).
+    let weights = match weights {
+        Some(w) if w.len() > xgb_trees.len() => {
             return Err(conversion(
                 FORMAT,
                 format!("dart weight_drop has {} entries for {} trees", w.len(), xgb_trees.len()),
-            ));
+            ))
         }
-    }
+        Some(mut w) => {
+            if let Some(i) = w.iter().position(|v| !v.is_finite()) {
+                return Err(conversion(FORMAT, format!("weight_drop[{i}] is not finite")));
+            }
+            w.resize(xgb_trees.len(), 1.0);
+            Some(w)
+        }
+        None => None,
+    };
+    // Each tree with its weight (1 without weights), so that reordering keeps them together.
     let imported = xgb_trees
         .iter()
         .enumerate()
-        .map(|(i, x)| {
-            let mut t = import_tree(x, i)?;
-            if let Some(w) = &weights {
-                // The same f32 product XGBoost forms when it predicts.
-                for n in 0..t.num_nodes() {
-                    if t.is_leaf(n) {
-                        t.value[n] *= w[i];
-                    }
-                }
-            }
-            Ok(t)
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .map(|(i, x)| Ok((import_tree(x, i)?, weights.as_ref().map_or(1.0, |w| w[i]))))
+        .collect::<Result<Vec<(Tree, f32)>>>()?;
     let classes = tree_info
         .iter()
         .enumerate()
@@ -953,7 +975,7 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
     } else {
         // Absent in Sylvan versions without forests: then there is nothing to reset.
         let _ = params.set("num_parallel_tree", "1");
-        let mut per_class: Vec<Vec<Tree>> = vec![Vec::new(); k];
+        let mut per_class: Vec<Vec<(Tree, f32)>> = vec![Vec::new(); k];
         for (t, c) in imported.into_iter().zip(&classes) {
             per_class[*c].push(t);
         }
@@ -973,6 +995,10 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
         }
         trees
     };
+    let (trees, tree_weights): (Vec<Tree>, Vec<f32>) = trees.into_iter().unzip();
+    if is_dart {
+        params.booster = sylvan_booster::BoosterKind::Dart;
+    }
     if trees.is_empty() {
         // Sylvan needs at least a whole round; a tree-less model predicts its base score.
         return Err(conversion(FORMAT, "the model has no trees"));
@@ -1027,6 +1053,11 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
     if let Some(types) = types {
         booster
             .set_feature_types(types)
+            .map_err(|e| conversion(FORMAT, e.to_string()))?;
+    }
+    if weights.is_some() {
+        booster
+            .set_tree_weights(tree_weights)
             .map_err(|e| conversion(FORMAT, e.to_string()))?;
     }
     for (key, value) in attributes {

@@ -453,9 +453,62 @@ def _param_value(value: Any) -> str:
     return str(value)
 
 
+# Parameters whose values are given per feature or as feature groups, with every alias Sylvan
+# accepts. Their Python values (lists, tuples, dicts, arrays, Series) are sent as JSON text, which
+# ``Params::set`` reads as a list by position, a map by feature name, or a list of groups.
+_PER_FEATURE_PARAMS = {
+    "monotone_constraints",
+    "monotone_constraint",
+    "mc",
+    "interaction_constraints",
+    "interaction_constraint",
+    "feature_weights",
+}
+
+
+def _plain(value: Any, name: str) -> Any:
+    """A per-feature value as plain JSON data: numbers, strings, and lists of them (NumPy scalars
+    and arrays included). Anything else is a ``TypeError`` naming the parameter."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, (str, np.str_)):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, name) for v in value]
+    raise TypeError(f"{name}: cannot use a value of type {type(value).__name__} ({value!r})")
+
+
+def _per_feature_value(name: str, value: Any) -> str:
+    """A ``monotone_constraints`` / ``interaction_constraints`` / ``feature_weights`` value as the
+    text Sylvan parses: strings pass unchanged (XGBoost's ``"(1,0,-1)"``, ``"[[0, 1]]"``); a dict
+    (by feature name, or index) or a pandas Series (indexed by feature name) becomes a JSON
+    object; a list, tuple or array becomes a JSON list (of lists, for feature groups)."""
+    if isinstance(value, (str, np.str_)):
+        return str(value)
+    if _module_of(value) == "pandas" and hasattr(value, "index") and hasattr(value, "to_dict"):
+        value = value.to_dict()
+    if isinstance(value, Mapping):
+        return json.dumps({str(k): _plain(v, name) for k, v in value.items()})
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return json.dumps(_plain(value, name))
+    return _param_value(value)
+
+
 def param_pairs(params: Mapping[str, Any]) -> List[Tuple[str, str]]:
-    """``(name, value)`` text pairs for Sylvan from a parameter dict (None values are left out)."""
-    return [(str(k), _param_value(v)) for k, v in params.items() if v is not None]
+    """``(name, value)`` text pairs for Sylvan from a parameter dict (None values are left out).
+    Per-feature parameters (``monotone_constraints``, ``interaction_constraints``,
+    ``feature_weights``) may be lists, tuples, arrays, dicts by feature name or strings."""
+    return [
+        (str(k), _per_feature_value(str(k), v) if str(k) in _PER_FEATURE_PARAMS else _param_value(v))
+        for k, v in params.items()
+        if v is not None
+    ]
 
 
 def categories_json(categories: Mapping[str, List[str]]) -> str:
@@ -742,6 +795,14 @@ def train(
     declared with ``Dataset(feature_types=...)``, and those the ``categorical_features`` parameter
     lists (names or indices; numeric codes). ``max_cat_to_onehot``, ``max_cat_threshold``,
     ``cat_smooth``, ``cat_l2`` and ``min_data_per_group`` tune their splits.
+
+    Training controls (docs/training-controls.md), as XGBoost's ``train`` takes them:
+    ``monotone_constraints`` (a list or tuple by feature position, a dict by feature name, or
+    XGBoost's string ``"(1,0,-1)"``), ``interaction_constraints`` (a list of lists of feature names
+    or indices), ``feature_weights`` (a list or array, one weight per feature, or a dict by name),
+    ``booster="dart"`` with ``rate_drop``, ``skip_drop``, ``one_drop``, ``sample_type``,
+    ``normalize_type``, and LightGBM's ``data_sample_strategy="goss"`` with ``top_rate`` and
+    ``other_rate``. A bad value raises :class:`SylvanError` naming the parameter.
     """
     if not isinstance(dtrain, Dataset):
         raise TypeError("dtrain must be a sylvan.Dataset")

@@ -9,6 +9,13 @@ features while ``enable_categorical`` is True (the default; False refuses them, 
 Their categories are stored with the model and prediction re-encodes by category name. Numeric
 features can be declared categorical with ``feature_types`` (XGBoost's ``"q"``/``"c"`` list) or
 ``categorical_features`` (names or indices, LightGBM's parameter).
+
+Training controls (docs/training-controls.md), as XGBoost's and LightGBM's estimators take them:
+``monotone_constraints`` (list/tuple by position, dict by feature name, or ``"(1,0,-1)"``),
+``interaction_constraints`` (lists of feature names or indices), ``feature_weights`` (constructor, or
+``fit(feature_weights=...)`` as in XGBoost: one weight per feature), ``booster="dart"`` with
+``rate_drop``, ``skip_drop``, ``one_drop``, ``sample_type``, ``normalize_type``, and
+``data_sample_strategy="goss"`` with ``top_rate``, ``other_rate``.
 """
 
 from __future__ import annotations
@@ -99,6 +106,18 @@ class _SylvanModel(BaseEstimator):
         cat_smooth: Optional[float] = None,
         cat_l2: Optional[float] = None,
         min_data_per_group: Optional[int] = None,
+        monotone_constraints: Any = None,
+        interaction_constraints: Any = None,
+        feature_weights: Any = None,
+        booster: Optional[str] = None,
+        rate_drop: Optional[float] = None,
+        skip_drop: Optional[float] = None,
+        one_drop: Optional[bool] = None,
+        sample_type: Optional[str] = None,
+        normalize_type: Optional[str] = None,
+        data_sample_strategy: Optional[str] = None,
+        top_rate: Optional[float] = None,
+        other_rate: Optional[float] = None,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -137,6 +156,18 @@ class _SylvanModel(BaseEstimator):
         self.cat_smooth = cat_smooth
         self.cat_l2 = cat_l2
         self.min_data_per_group = min_data_per_group
+        self.monotone_constraints = monotone_constraints
+        self.interaction_constraints = interaction_constraints
+        self.feature_weights = feature_weights
+        self.booster = booster
+        self.rate_drop = rate_drop
+        self.skip_drop = skip_drop
+        self.one_drop = one_drop
+        self.sample_type = sample_type
+        self.normalize_type = normalize_type
+        self.data_sample_strategy = data_sample_strategy
+        self.top_rate = top_rate
+        self.other_rate = other_rate
 
     # -- scikit-learn plumbing ------------------------------------------------------------------
 
@@ -231,6 +262,24 @@ class _SylvanModel(BaseEstimator):
         )
         return X, y
 
+    def _fit_feature_weights(self, feature_weights: Any) -> Any:
+        """``fit(feature_weights=...)`` checked as XGBoost checks it: one finite weight >= 0 per
+        feature (a dict by feature name is passed on as it is); not also set in the constructor."""
+        if self.feature_weights is not None:
+            raise ValueError(
+                "feature_weights is set both in the constructor and in fit; give it in one place"
+            )
+        if isinstance(feature_weights, dict):
+            return feature_weights
+        w = np.asarray(feature_weights, dtype=np.float64)
+        if w.ndim != 1 or w.shape[0] != self.n_features_in_:
+            raise ValueError(
+                f"feature_weights must hold one weight per feature ({self.n_features_in_}), got shape {w.shape}"
+            )
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("feature_weights must be finite numbers >= 0")
+        return w.tolist()
+
     @staticmethod
     def _weights(sample_weight: Any, n: int) -> Optional[np.ndarray]:
         if sample_weight is None:
@@ -256,8 +305,11 @@ class _SylvanModel(BaseEstimator):
         encode_eval_y,
         verbose: Any,
         xgb_model: Any,
+        feature_weights: Any = None,
     ):
         n = frame_num_rows(X) if is_frame(X) else X.shape[0]
+        if feature_weights is not None:
+            params["feature_weights"] = self._fit_feature_weights(feature_weights)
         # Arrays validated by scikit-learn lost a DataFrame's column names: give them to the model.
         names = None
         if not is_frame(X) and getattr(self, "feature_names_in_", None) is not None:
@@ -403,9 +455,12 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
         sample_weight_eval_set: Any = None,
         verbose: Any = False,
         xgb_model: Any = None,
+        feature_weights: Any = None,
     ) -> "SylvanRegressor":
         """Fits the model; ``eval_set`` is a list of ``(X, y)`` evaluated every round (named
-        ``validation_0`` ...); with ``early_stopping_rounds`` the last one is watched."""
+        ``validation_0`` ...); with ``early_stopping_rounds`` the last one is watched.
+        ``feature_weights`` (one weight >= 0 per feature, as in XGBoost) weighs the features in
+        column sampling (``colsample_by*``); a feature of weight 0 is never used."""
         X, y = self._validate_fit(X, y, y_numeric=True)
         params = self._training_params()
         params["objective"] = self.objective or "reg:squarederror"
@@ -421,6 +476,7 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
             lambda v: np.asarray(v, dtype=np.float32),
             verbose,
             xgb_model,
+            feature_weights,
         )
 
     def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
@@ -452,9 +508,12 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
         sample_weight_eval_set: Any = None,
         verbose: Any = False,
         xgb_model: Any = None,
+        feature_weights: Any = None,
     ) -> "SylvanClassifier":
         """Fits the model; ``eval_set`` is a list of ``(X, y)`` evaluated every round (named
-        ``validation_0`` ...); with ``early_stopping_rounds`` the last one is watched."""
+        ``validation_0`` ...); with ``early_stopping_rounds`` the last one is watched.
+        ``feature_weights`` (one weight >= 0 per feature, as in XGBoost) weighs the features in
+        column sampling (``colsample_by*``); a feature of weight 0 is never used."""
         X, y = self._validate_fit(X, y, y_numeric=False)
         check_classification_targets(y)
         classes, encoded = np.unique(y, return_inverse=True)
@@ -495,6 +554,7 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
             encode_eval_y,
             verbose,
             xgb_model,
+            feature_weights,
         )
 
     def predict_proba(self, X: Any, iteration_range=None) -> np.ndarray:

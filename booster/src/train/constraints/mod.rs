@@ -2,9 +2,13 @@
 //! constraints ([`interaction`]) and feature weights for column sampling, resolved once per
 //! training run against the training data's features.
 
+pub(crate) mod interaction;
+pub(crate) mod monotone;
+
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::params::{resolve_groups, Params};
+use crate::train::split::SplitParams;
 
 /// The feature controls of one training run, one entry per feature of the training data.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,7 +27,9 @@ impl FeatureControls {
     /// against `train`'s features; an error names the parameter and the feature.
     pub(crate) fn resolve(params: &Params, train: &Dataset) -> Result<FeatureControls> {
         let (n, names) = (train.num_features(), train.feature_names());
-        let mut monotone = params.monotone_constraints.resolve("monotone_constraints", n, names, 0)?;
+        let mut monotone = params
+            .monotone_constraints
+            .resolve("monotone_constraints", n, names, 0)?;
         if let Some(j) = (0..n).find(|&j| monotone[j] != 0 && train.feature_type(j).is_categorical()) {
             return Err(Error::param(
                 "monotone_constraints",
@@ -60,4 +66,25 @@ impl FeatureControls {
     pub(crate) fn has_monotone(&self) -> bool {
         !self.monotone.is_empty()
     }
+
+    /// The constraints a tree grows under, with the split regularisation `split` that child weights
+    /// (and so monotone bounds) are computed with.
+    pub(crate) fn for_tree<'a>(&'a self, split: &'a SplitParams) -> TreeConstraints<'a> {
+        TreeConstraints {
+            monotone: if self.has_monotone() { &self.monotone } else { &[] },
+            interaction: &self.interaction,
+            split,
+        }
+    }
+}
+
+/// The constraints one tree grows under: a view of [`FeatureControls`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TreeConstraints<'a> {
+    /// Monotone constraint per feature; empty when none.
+    pub monotone: &'a [i8],
+    /// Allowed feature groups (ascending); empty when interactions are not constrained.
+    pub interaction: &'a [Vec<usize>],
+    /// The split regularisation (child weights for the monotone bounds).
+    pub split: &'a SplitParams,
 }

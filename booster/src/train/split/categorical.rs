@@ -18,6 +18,7 @@
 use crate::bins::cuts::BinMapper;
 use crate::gradients::{CellScale, GradStats};
 use crate::model::categories::CategorySet;
+use crate::train::constraints::monotone::{bounded_gain, Bounds};
 use crate::train::histogram::HistCell;
 use crate::train::split::{node_gain, SplitInfo, SplitParams, MIN_GAIN};
 
@@ -31,7 +32,10 @@ enum Item {
 /// The best category-set split of categorical `feature`, or `None`. `node_rows` (the node's row
 /// count) turns hessian sums into the row counts `cat_smooth` and `min_data_per_group` speak of.
 /// Never inlined, so that the threshold scan of numerical features compiles as it did before.
+/// `bounds`: the node's weight bounds while monotone constraints are set (gains then come from
+/// clamped weights, as for numerical features), `None` otherwise.
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn best_categorical_split<C: HistCell>(
     hist: &[C],
     scale: &CellScale,
@@ -40,7 +44,12 @@ pub(super) fn best_categorical_split<C: HistCell>(
     total: GradStats,
     node_rows: usize,
     p: &SplitParams,
+    bounds: Option<Bounds>,
 ) -> Option<SplitInfo> {
+    let node_gain = |s: GradStats, q: &SplitParams| match bounds {
+        None => node_gain(s, q),
+        Some(b) => bounded_gain(s, q, b),
+    };
     let off = mapper.offset(feature);
     let k = mapper.feature(feature).num_value_bins();
     let bins = &hist[off..off + k];
@@ -248,7 +257,7 @@ mod tests {
         let mapper = BinMapper::from_cuts(vec![FeatureCuts::categorical(k, true)]);
         let total = cells.iter().fold(GradStats::default(), |a, c| a + *c);
         let rows = cells.iter().map(|c| c.hess).sum::<f64>() as usize;
-        best_categorical_split(cells, &CellScale::IDENTITY, &mapper, 0, total, rows, p)
+        best_categorical_split(cells, &CellScale::IDENTITY, &mapper, 0, total, rows, p, None)
     }
 
     fn cells_strategy() -> impl Strategy<Value = Vec<GradStats>> {

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use crate::bins::cuts::BinMapper;
 use crate::gradients::{CellScale, GradStats};
 use crate::params::Params;
+use crate::train::constraints::monotone::{bounded_gain, split_score, Monotone};
 use crate::train::histogram::HistCell;
 
 mod categorical;
@@ -160,7 +161,10 @@ impl SplitInfo {
 
 /// The best split of one feature, or `None` if no split is valid. `scale` turns the histogram's
 /// cells into gradient sums ([`CellScale::IDENTITY`] for f64 cells); `node_rows` is the node's row
-/// count (categorical features count rows per category from it).
+/// count (categorical features count rows per category from it). Under monotone constraints
+/// (`mono` active) gains come from the children's weights clamped to the node's bounds, and a split
+/// whose weights break the feature's constraint is refused.
+#[allow(clippy::too_many_arguments)]
 pub fn best_split_of_feature<C: HistCell>(
     hist: &[C],
     scale: &CellScale,
@@ -169,24 +173,32 @@ pub fn best_split_of_feature<C: HistCell>(
     total: GradStats,
     node_rows: usize,
     p: &SplitParams,
+    mono: Monotone<'_>,
 ) -> Option<SplitInfo> {
+    let constrained = mono.is_active();
     if mapper.is_categorical(feature) {
-        return categorical::best_categorical_split(hist, scale, mapper, feature, total, node_rows, p);
+        let bounds = constrained.then_some(mono.bounds);
+        return categorical::best_categorical_split(hist, scale, mapper, feature, total, node_rows, p, bounds);
     }
     let cuts = mapper.feature(feature);
     let off = mapper.offset(feature);
     let nb = cuts.num_value_bins();
     let bins = &hist[off..off + nb];
     let missing_cell = hist[off + nb];
-    let parent_gain = node_gain(total, p);
+    let constraint = mono.of(feature);
+    let parent_gain = if constrained {
+        bounded_gain(total, p, mono.bounds)
+    } else {
+        node_gain(total, p)
+    };
     let has_missing = missing_cell != C::default();
     let valid = |s: GradStats| s.hess >= p.min_child_weight && s.hess > 0.0;
     // Best (gain, bin, default_left) so far; a candidate must beat it strictly, so the first of
     // equal candidates wins.
     let mut best: (f64, usize, bool) = (MIN_GAIN, usize::MAX, false);
-    // Without L1 and max_delta_step the gain is a plain formula: evaluate every candidate over
-    // prefix sums in a loop the compiler vectorises, then pick the first best.
-    let plain = p.alpha == 0.0 && p.max_delta_step == 0.0;
+    // Without L1, max_delta_step and monotone constraints the gain is a plain formula: evaluate
+    // every candidate over prefix sums in a loop the compiler vectorises, then pick the first best.
+    let plain = p.alpha == 0.0 && p.max_delta_step == 0.0 && !constrained;
     let inputs = gain_kernel::GainInputs {
         total,
         lambda: p.lambda,
@@ -223,7 +235,14 @@ pub fn best_split_of_feature<C: HistCell>(
             if !valid(left) || !valid(right) {
                 continue;
             }
-            let gain = node_gain(left, p) + node_gain(right, p) - parent_gain;
+            let gain = if constrained {
+                match split_score(left, right, p, mono.bounds, constraint) {
+                    Some(score) => score - parent_gain,
+                    None => continue,
+                }
+            } else {
+                node_gain(left, p) + node_gain(right, p) - parent_gain
+            };
             if gain > best.0 {
                 best = (gain, b, default_left);
             }
@@ -236,8 +255,14 @@ pub fn best_split_of_feature<C: HistCell>(
         // bins would leave the missing rows alone on the left: the same partition as every value
         // going left above, whose gain only rounding could tell apart, so such candidates are
         // skipped (the split is then the same for any summation order, on the CPU and the GPU).
+        // Under a monotone constraint the two are not the same (the sides swap, and so does the
+        // order the constraint checks), so every prefix is tried.
         let last = nb.saturating_sub(1);
-        let first = bins.iter().position(|c| *c != C::default()).unwrap_or(nb).min(last);
+        let first = if constraint != 0 {
+            0
+        } else {
+            bins.iter().position(|c| *c != C::default()).unwrap_or(nb).min(last)
+        };
         scan(missing_cell, first, last, true);
     }
     let (gain, bin, default_left) = best;
@@ -263,7 +288,8 @@ pub fn best_split_of_feature<C: HistCell>(
 
 /// The best split over `features` (features evaluated in parallel, ties going to the lower feature
 /// index, as in XGBoost). `None` when no split improves the loss by more than [`MIN_GAIN`] and
-/// `gamma`. `node_rows` is the node's row count.
+/// `gamma`. `node_rows` is the node's row count. No monotone constraint: see
+/// [`best_split_constrained`].
 pub fn best_split<C: HistCell>(
     hist: &[C],
     scale: &CellScale,
@@ -273,9 +299,25 @@ pub fn best_split<C: HistCell>(
     node_rows: usize,
     p: &SplitParams,
 ) -> Option<SplitInfo> {
+    best_split_constrained(hist, scale, mapper, features, total, node_rows, p, Monotone::NONE)
+}
+
+/// [`best_split`] under the monotone constraints `mono` (the features' constraints and the node's
+/// bounds; [`Monotone::NONE`] gives exactly [`best_split`]).
+#[allow(clippy::too_many_arguments)]
+pub fn best_split_constrained<C: HistCell>(
+    hist: &[C],
+    scale: &CellScale,
+    mapper: &BinMapper,
+    features: &[usize],
+    total: GradStats,
+    node_rows: usize,
+    p: &SplitParams,
+    mono: Monotone<'_>,
+) -> Option<SplitInfo> {
     let per_feature: Vec<Option<SplitInfo>> = features
         .par_iter()
-        .map(|&f| best_split_of_feature(hist, scale, mapper, f, total, node_rows, p))
+        .map(|&f| best_split_of_feature(hist, scale, mapper, f, total, node_rows, p, mono))
         .collect();
     let mut best: Option<SplitInfo> = None;
     for s in per_feature.into_iter().flatten() {
@@ -390,6 +432,155 @@ mod tests {
         };
         let s = best_split(&packed, &scale, &mapper, &[0], total, 7, &p()).unwrap();
         assert_eq!((s.bin, s.default_left), (3, false));
+    }
+
+    /// Naive reference of the constrained search: every threshold and both missing directions,
+    /// rows summed directly, weights `-T(G)/(H+lambda)` clamped to `bounds`, order checked against
+    /// `c`, gain `-(2 G w + (H+lambda) w^2) - 2 alpha |w|` of each child minus the parent's.
+    fn naive_constrained(
+        values: &[(usize, f64, f64)],
+        nb: usize,
+        p: &SplitParams,
+        bounds: (f64, f64),
+        c: i8,
+    ) -> Option<f64> {
+        let weight = |s: GradStats| {
+            let g = if s.grad > p.alpha {
+                s.grad - p.alpha
+            } else if s.grad < -p.alpha {
+                s.grad + p.alpha
+            } else {
+                0.0
+            };
+            let mut w = -g / (s.hess + p.lambda);
+            if p.max_delta_step > 0.0 {
+                w = w.clamp(-p.max_delta_step, p.max_delta_step);
+            }
+            w.max(bounds.0).min(bounds.1)
+        };
+        let score = |s: GradStats| {
+            let w = weight(s);
+            -(2.0 * s.grad * w + (s.hess + p.lambda) * w * w) - 2.0 * p.alpha * w.abs()
+        };
+        let total = values
+            .iter()
+            .fold(GradStats::default(), |a, v| GradStats::new(a.grad + v.1, a.hess + v.2));
+        let mut best: Option<f64> = None;
+        for dl in [false, true] {
+            for b in 0..nb {
+                let mut l = GradStats::default();
+                for v in values {
+                    if (v.0 == nb && dl) || (v.0 < nb && v.0 <= b) {
+                        l.grad += v.1;
+                        l.hess += v.2;
+                    }
+                }
+                let r = total - l;
+                if l.hess <= 0.0 || r.hess <= 0.0 || l.hess < p.min_child_weight || r.hess < p.min_child_weight {
+                    continue;
+                }
+                let (wl, wr) = (weight(l), weight(r));
+                if (c > 0 && wl > wr) || (c < 0 && wl < wr) {
+                    continue;
+                }
+                let g = score(l) + score(r) - score(total);
+                if g > MIN_GAIN && best.is_none_or(|x| g > x) {
+                    best = Some(g);
+                }
+            }
+        }
+        best
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn constrained_search_matches_naive_enumeration(
+            rows in proptest::collection::vec((0usize..6, -2.0f64..2.0, 0.05f64..1.0), 2..40),
+            c in -1i8..=1,
+            bounds in prop_oneof![
+                Just((f64::NEG_INFINITY, f64::INFINITY)),
+                (-1.0f64..0.5, 0.0f64..1.0).prop_map(|(lo, w)| (lo, lo + w)),
+                (-1.0f64..1.0).prop_map(|lo| (lo, f64::INFINITY)),
+            ],
+            alpha in prop_oneof![Just(0.0f64), Just(0.3)],
+            mds in prop_oneof![Just(0.0f64), Just(0.4)],
+            mcw in prop_oneof![Just(0.0f64), Just(0.5)],
+        ) {
+            use crate::train::constraints::monotone::{Bounds, Monotone};
+            // Bins 0..5 are value bins, bin 5 the missing bin.
+            let nb = 5;
+            let mapper = BinMapper::from_cuts(vec![FeatureCuts {
+                cuts: vec![1.0, 2.0, 3.0, 4.0, 5.0],
+                has_missing: true,
+                categorical: false,
+            }]);
+            let mut hist = vec![GradStats::default(); nb + 1];
+            let mut total = GradStats::default();
+            for r in &rows {
+                hist[r.0].grad += r.1;
+                hist[r.0].hess += r.2;
+                total.grad += r.1;
+                total.hess += r.2;
+            }
+            let q = SplitParams { alpha, max_delta_step: mds, min_child_weight: mcw, ..p() };
+            let constraints = [c];
+            let mono = Monotone { constraints: &constraints, bounds: Bounds { lower: bounds.0, upper: bounds.1 } };
+            let found = best_split_constrained(&hist, &CellScale::IDENTITY, &mapper, &[0], total, rows.len(), &q, mono);
+            let want = naive_constrained(&rows, nb, &q, bounds, c);
+            match (&found, want) {
+                (Some(s), Some(w)) => {
+                    prop_assert!((s.gain - w).abs() <= 1e-9 * w.abs().max(1.0), "found {} want {}", s.gain, w);
+                    // The split found obeys the constraint.
+                    let wl = mono.bounds.clamp(leaf_weight(s.left, &q));
+                    let wr = mono.bounds.clamp(leaf_weight(s.right, &q));
+                    prop_assert!(c == 0 || (c > 0 && wl <= wr) || (c < 0 && wl >= wr));
+                }
+                (None, None) => {}
+                // Candidates within rounding of MIN_GAIN may fall either way.
+                (Some(s), None) => prop_assert!(s.gain <= MIN_GAIN * 2.0, "found {} want none", s.gain),
+                (None, Some(w)) => prop_assert!(w <= MIN_GAIN * 2.0, "missed {}", w),
+            }
+        }
+    }
+
+    #[test]
+    fn no_constraint_is_the_plain_search() {
+        use crate::train::constraints::monotone::Monotone;
+        let mapper = BinMapper::from_cuts(vec![FeatureCuts {
+            cuts: vec![1.0, 2.0, 3.0, 4.0],
+            has_missing: true,
+            categorical: false,
+        }]);
+        let hist: Vec<GradStats> = [(-2.0, 1.0), (1.0, 2.0), (0.5, 1.0), (3.0, 1.0), (-1.0, 0.5)]
+            .iter()
+            .map(|&(g, h)| GradStats::new(g, h))
+            .collect();
+        let total = hist.iter().fold(GradStats::default(), |a, c| a + *c);
+        let a = best_split(&hist, &CellScale::IDENTITY, &mapper, &[0], total, 7, &p());
+        let b = best_split_constrained(
+            &hist,
+            &CellScale::IDENTITY,
+            &mapper,
+            &[0],
+            total,
+            7,
+            &p(),
+            Monotone::NONE,
+        );
+        assert_eq!(a, b);
+        // Either constraint: the split found has its weights in order.
+        for c in [1i8, -1] {
+            let cs = [c];
+            let m = Monotone {
+                constraints: &cs,
+                ..Monotone::NONE
+            };
+            let s = best_split_constrained(&hist, &CellScale::IDENTITY, &mapper, &[0], total, 7, &p(), m).unwrap();
+            let (wl, wr) = (leaf_weight(s.left, &p()), leaf_weight(s.right, &p()));
+            assert!(if c > 0 { wl <= wr } else { wl >= wr });
+        }
     }
 
     #[test]
