@@ -64,7 +64,7 @@ mod predict;
 mod train;
 mod util;
 
-pub use data::{category_code, Column, Dataset, FeatureType, MAX_CATEGORIES};
+pub use data::{category_code, Column, Dataset, FeatureType, LabelBounds, QueryGroups, Targets, MAX_CATEGORIES};
 pub use ensemble::{
     Bagging, BaggingParams, BaseLearner, LinearModel, LinearParams, LinearTask, MetaLearner, Model, OutOfBag, Stacking,
     StackingParams,

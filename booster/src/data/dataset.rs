@@ -2,6 +2,7 @@
 
 use crate::data::column::Column;
 use crate::data::feature_type::{check_code, FeatureType};
+use crate::data::targets::{LabelBounds, QueryGroups, Targets};
 use crate::error::{Error, Result};
 
 /// A data set held as f32 feature columns (`NaN` = missing; dense, or sparse with only the present
@@ -21,6 +22,10 @@ pub struct Dataset {
     feature_names: Option<Vec<String>>,
     /// `None`: every feature numerical.
     feature_types: Option<Vec<FeatureType>>,
+    /// Query groups (ranking).
+    groups: Option<QueryGroups>,
+    /// Label bounds (interval-censored survival).
+    label_bounds: Option<LabelBounds>,
 }
 
 impl Dataset {
@@ -304,6 +309,49 @@ impl Dataset {
     /// The feature names, if any.
     pub fn feature_names(&self) -> Option<&[String]> {
         self.feature_names.as_deref()
+    }
+
+    /// Attaches query groups from one query id per row (ranking; XGBoost's `qid`). The rows of a
+    /// query need not be contiguous: see [`QueryGroups::from_query_ids`].
+    pub fn with_query_ids(mut self, ids: Vec<u64>) -> Result<Dataset> {
+        self.check_len("query ids", ids.len(), self.num_rows)?;
+        self.groups = Some(QueryGroups::from_query_ids(&ids));
+        Ok(self)
+    }
+
+    /// Attaches query groups as the sizes of consecutive groups of rows (XGBoost's `group`,
+    /// LightGBM's `group`); the sizes must add up to the number of rows.
+    pub fn with_group_sizes(mut self, sizes: &[usize]) -> Result<Dataset> {
+        self.groups = Some(QueryGroups::from_sizes(sizes, self.num_rows)?);
+        Ok(self)
+    }
+
+    /// The query groups, if any.
+    pub fn groups(&self) -> Option<&QueryGroups> {
+        self.groups.as_ref()
+    }
+
+    /// Attaches interval label bounds, one pair per row (survival; XGBoost's
+    /// `label_lower_bound` / `label_upper_bound`). See [`LabelBounds`].
+    pub fn with_label_bounds(mut self, lower: Vec<f32>, upper: Vec<f32>) -> Result<Dataset> {
+        self.check_len("label_lower_bound", lower.len(), self.num_rows)?;
+        self.label_bounds = Some(LabelBounds::new(lower, upper)?);
+        Ok(self)
+    }
+
+    /// The label bounds, if any.
+    pub fn label_bounds(&self) -> Option<&LabelBounds> {
+        self.label_bounds.as_ref()
+    }
+
+    /// What objectives and metrics compare predictions with: labels, weights, groups, bounds.
+    pub fn targets(&self) -> Targets<'_> {
+        Targets {
+            labels: &self.labels,
+            weights: self.weights.as_deref(),
+            groups: self.groups.as_ref(),
+            bounds: self.label_bounds.as_ref(),
+        }
     }
 
     /// The weight of row `i` (1 when no weights are attached).

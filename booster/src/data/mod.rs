@@ -4,7 +4,9 @@
 pub(crate) mod column;
 pub(crate) mod dataset;
 pub(crate) mod feature_type;
+pub(crate) mod targets;
 
 pub use column::Column;
 pub use dataset::Dataset;
 pub use feature_type::{category_code, FeatureType, MAX_CATEGORIES};
+pub use targets::{LabelBounds, QueryGroups, Targets};

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::data::Targets;
 use crate::error::{Error, Result};
 
 /// An evaluation metric. Parse one from XGBoost's name with `"auc".parse()`; `error@0.7`,
@@ -187,6 +188,18 @@ impl Metric {
     /// Whether a larger value is better (AUC-type metrics).
     pub fn higher_is_better(&self) -> bool {
         matches!(self, Metric::Auc | Metric::Aucpr)
+    }
+
+    /// [`Metric::evaluate`] on everything the data holds besides the features (metrics of ranking
+    /// read the query groups, those of survival the label bounds).
+    pub fn evaluate_for(
+        &self,
+        scores: &[f32],
+        num_cols: usize,
+        targets: &Targets<'_>,
+        ctx: &MetricContext,
+    ) -> Result<f64> {
+        self.evaluate(scores, num_cols, targets.labels, targets.weights, ctx)
     }
 
     /// Evaluates the metric. `scores` holds `num_cols` values per row (row-major) in output space.

@@ -246,12 +246,7 @@ impl Booster {
         let metrics = if metrics.is_empty() { &defaults[..] } else { metrics };
         metrics
             .iter()
-            .map(|m| {
-                Ok((
-                    m.to_string(),
-                    m.evaluate(&scores, k, data.labels(), data.weights(), &ctx)?,
-                ))
-            })
+            .map(|m| Ok((m.to_string(), m.evaluate_for(&scores, k, &data.targets(), &ctx)?)))
             .collect()
     }
 

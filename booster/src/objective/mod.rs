@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::data::Targets;
 use crate::error::{Error, Result};
 use crate::gradients::GradPair;
 use crate::metric::Metric;
@@ -50,6 +51,20 @@ pub trait Objective: Send + Sync + std::fmt::Debug {
 
     /// Fills `out` (`num_rows * num_groups`, row-major) with gradient pairs at `margins`.
     fn gradients(&self, labels: &[f32], weights: Option<&[f32]>, margins: &[f64], out: &mut [GradPair]);
+
+    /// [`Objective::gradients`] from everything the data holds besides the features: objectives
+    /// that read query groups (ranking) or label bounds (survival) override this; the default
+    /// reads the labels and weights only. Training calls this one.
+    fn gradients_for(&self, targets: &Targets<'_>, margins: &[f64], out: &mut [GradPair]) {
+        self.gradients(targets.labels, targets.weights, margins, out)
+    }
+
+    /// Checks that a data set holds what the objective needs (labels that fit it; the query
+    /// groups or label bounds it reads). The default checks the labels with
+    /// [`Objective::validate_labels`].
+    fn check_targets(&self, targets: &Targets<'_>) -> Result<()> {
+        self.validate_labels(targets.labels)
+    }
 
     /// The initial margin of each output when `base_score` is not given.
     fn initial_margin(&self, _labels: &[f32], _weights: Option<&[f32]>) -> Vec<f64> {

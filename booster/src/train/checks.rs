@@ -20,7 +20,7 @@ pub(crate) fn check_labelled(name: &str, data: &Dataset, num_features: usize, ob
             got: data.num_features(),
         });
     }
-    objective.validate_labels(data.labels())
+    objective.check_targets(&data.targets())
 }
 
 /// Checks that `init` can be trained further with `params` on `train`.

@@ -415,7 +415,7 @@ impl<'a> Trainer<'a> {
         if !on_device {
             let train = self.train;
             self.objective
-                .gradients(train.labels(), train.weights(), &self.margins, &mut self.gpairs);
+                .gradients_for(&train.targets(), &self.margins, &mut self.gpairs);
         }
         Ok(on_device)
     }
@@ -560,7 +560,7 @@ impl<'a> Trainer<'a> {
         for set in &self.eval_sets {
             let scores = scores_of(self.objective, &set.margins, self.k);
             for (mi, m) in self.metrics.iter().enumerate() {
-                let v = m.evaluate(&scores, self.k, set.data.labels(), set.data.weights(), &self.ctx)?;
+                let v = m.evaluate_for(&scores, self.k, &set.data.targets(), &self.ctx)?;
                 report.evals.push((set.name.to_string(), m.to_string(), v));
                 if mi == 0 {
                     watched = Some((v, m.higher_is_better()));
