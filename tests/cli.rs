@@ -1846,3 +1846,237 @@ fn inspect_prints_the_training_controls() {
     assert!(out.contains("interaction groups: [debt, income]"), "{out}");
     assert!(!out.contains("booster: dart"), "{out}");
 }
+
+/// A ranking file: `queries` queries of 8 documents each, the rows shuffled so that a query's rows
+/// are scattered through the file; relevance 0..3 rises with `x0`, `x1` is noise. The query id
+/// column is an integer (`qid`) and also a string (`query`).
+fn ranking_batch(queries: usize, seed: u64) -> RecordBatch {
+    let mut r = Lcg(seed);
+    let mut rows: Vec<(i64, f64, f64, f64)> = Vec::new();
+    for q in 0..queries {
+        for _ in 0..8 {
+            let (x0, x1) = (r.next(), r.next());
+            rows.push((q as i64 * 10 + 3, x0, x1, (x0 * 4.0).floor().min(3.0)));
+        }
+    }
+    // A seeded shuffle (Fisher-Yates).
+    for i in (1..rows.len()).rev() {
+        let j = (r.next() * (i + 1) as f64) as usize;
+        rows.swap(i, j.min(i));
+    }
+    let col = |f: fn(&(i64, f64, f64, f64)) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let qid: ArrayRef = Arc::new(Int64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>()));
+    let query: ArrayRef = Arc::new(StringArray::from(
+        rows.iter().map(|r| format!("q{}", r.0)).collect::<Vec<_>>(),
+    ));
+    let schema = Schema::new(vec![
+        Field::new("qid", DataType::Int64, false),
+        Field::new("query", DataType::Utf8, false),
+        Field::new("x0", DataType::Float64, false),
+        Field::new("x1", DataType::Float64, false),
+        Field::new("rel", DataType::Float64, false),
+    ]);
+    RecordBatch::try_new(
+        Arc::new(schema),
+        vec![qid, query, col(|r| r.1), col(|r| r.2), col(|r| r.3)],
+    )
+    .unwrap()
+}
+
+/// The query-id column reaches the data set (rows of a query scattered through the file, integer
+/// or string ids) for training and for a trained model's evaluation files; a missing query id and
+/// an ensemble with --qid are one-line errors.
+#[test]
+fn query_id_column_reaches_the_dataset() {
+    let dir = temp_dir("qid-data");
+    let path = dir.join("rank.parquet");
+    write_parquet(&path, &ranking_batch(12, 3));
+    for (group, other) in [("qid", "query"), ("query", "qid")] {
+        let sel = ColumnSelection {
+            label: Some("rel".into()),
+            group: Some(group.into()),
+            drop: vec![other.into()],
+            ..Default::default()
+        };
+        let loaded = sylvan::load_training(&path, &sel).unwrap();
+        let groups = loaded.dataset.groups().expect("groups attached");
+        assert_eq!(groups.num_queries(), 12, "{group}");
+        assert!(groups.iter().all(|q| q.len() == 8), "{group}");
+        // Scattered: some query's rows are not one contiguous block.
+        assert!(groups.iter().any(|q| q[q.len() - 1] - q[0] >= 8), "{group}");
+        assert_eq!(loaded.dataset.num_features(), 2);
+    }
+    let csv = dir.join("bad.csv");
+    std::fs::write(&csv, "x,y,q\n1,0,1\n2,1,\n3,0,2\n").unwrap();
+    let model = dir.join("m.json");
+    let e = fails(sylvan(&[
+        "train",
+        "--data",
+        s(&csv),
+        "--label",
+        "y",
+        "--qid",
+        "q",
+        "--model-out",
+        s(&model),
+    ]));
+    assert!(e.contains("row 1") && e.contains("query id"), "{e}");
+    let config = dir.join("bag.toml");
+    std::fs::write(&config, "[ensemble]\nkind = \"bagging\"\n").unwrap();
+    let e = fails(sylvan(&[
+        "train",
+        "--data",
+        s(&csv),
+        "--label",
+        "y",
+        "--qid",
+        "q",
+        "--config",
+        s(&config),
+        "--model-out",
+        s(&model),
+    ]));
+    assert!(e.contains("--qid") || e.contains("ensemble"), "{e}");
+}
+
+/// Ranking end to end: rank:ndcg trained on a shuffled Parquet file with a query-id column prints
+/// the validation ndcg, and `sylvan eval --qid` reports a high ndcg (relevance follows x0).
+#[test]
+fn ranking_run_prints_ndcg() {
+    let dir = temp_dir("rank");
+    let train = dir.join("train.parquet");
+    let valid = dir.join("valid.parquet");
+    write_parquet(&train, &ranking_batch(40, 5));
+    write_parquet(&valid, &ranking_batch(15, 6));
+    let model = dir.join("rank.json");
+    let out = ok(sylvan(&[
+        "train",
+        "--data",
+        s(&train),
+        "--valid",
+        s(&valid),
+        "--label",
+        "rel",
+        "--qid",
+        "qid",
+        "--drop",
+        "query",
+        "--set",
+        "objective=rank:ndcg",
+        "--set",
+        "num_round=20",
+        "--model-out",
+        s(&model),
+        "--quiet",
+    ]));
+    assert!(out.contains("valid-ndcg"), "{out}");
+    let out = ok(sylvan(&[
+        "eval",
+        "--model",
+        s(&model),
+        "--data",
+        s(&valid),
+        "--qid",
+        "query",
+    ]));
+    let lines = eval_lines(&out);
+    let (name, ndcg) = &lines[0];
+    assert!(name.starts_with("ndcg"), "{out}");
+    assert!(*ndcg > 0.9 && *ndcg <= 1.0 + 1e-9, "{out}");
+}
+
+/// Survival columns: lower and upper bounds (an empty upper cell = +inf, right-censored) reach
+/// the data set, for training and evaluation files, and the lower bound stands in for a missing
+/// --label.
+fn survival_csv(path: &Path, rows: usize, seed: u64) {
+    let mut r = Lcg(seed);
+    let mut text = String::from("x0,x1,lo,hi\n");
+    for i in 0..rows {
+        let (x0, x1) = (r.next(), r.next());
+        let t = (1.0 + 2.0 * x0 + 0.3 * r.next()).exp();
+        match i % 3 {
+            0 => text.push_str(&format!("{x0:.5},{x1:.5},{t:.4},{t:.4}\n")),
+            1 => text.push_str(&format!("{x0:.5},{x1:.5},{:.4},\n", t * 0.8)),
+            _ => text.push_str(&format!("{x0:.5},{x1:.5},{:.4},{:.4}\n", t * 0.7, t * 1.3)),
+        }
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn label_bound_columns_reach_the_dataset() {
+    let dir = temp_dir("aft-data");
+    let path = dir.join("aft.csv");
+    survival_csv(&path, 30, 2);
+    let sel = ColumnSelection {
+        label: Some("lo".into()),
+        label_lower: Some("lo".into()),
+        label_upper: Some("hi".into()),
+        ..Default::default()
+    };
+    let loaded = sylvan::load_training(&path, &sel).unwrap();
+    let b = loaded.dataset.label_bounds().expect("bounds attached");
+    assert_eq!(loaded.dataset.num_features(), 2);
+    assert!((0..30).all(|i| (i % 3 == 1) == b.upper[i].is_infinite()));
+    assert!((0..30).all(|i| (i % 3 == 0) == (b.lower[i] == b.upper[i])));
+    assert_eq!(loaded.dataset.labels(), &b.lower[..]);
+    let model = dir.join("m.json");
+    let e = fails(sylvan(&[
+        "train",
+        "--data",
+        s(&path),
+        "--label-lower",
+        "lo",
+        "--label-upper",
+        "nope",
+        "--model-out",
+        s(&model),
+    ]));
+    assert!(e.contains("nope"), "{e}");
+}
+
+/// Survival end to end: survival:aft with --label-lower/--label-upper (no --label) prints
+/// aft-nloglik, and `sylvan eval` with the bound columns reports it too.
+#[test]
+fn aft_run_prints_aft_nloglik() {
+    let dir = temp_dir("aft");
+    let train = dir.join("train.csv");
+    let valid = dir.join("valid.csv");
+    survival_csv(&train, 300, 7);
+    survival_csv(&valid, 100, 8);
+    let model = dir.join("aft.json");
+    let out = ok(sylvan(&[
+        "train",
+        "--data",
+        s(&train),
+        "--valid",
+        s(&valid),
+        "--label-lower",
+        "lo",
+        "--label-upper",
+        "hi",
+        "--set",
+        "objective=survival:aft",
+        "--set",
+        "num_round=20",
+        "--model-out",
+        s(&model),
+        "--quiet",
+    ]));
+    assert!(out.contains("valid-aft-nloglik"), "{out}");
+    let out = ok(sylvan(&[
+        "eval",
+        "--model",
+        s(&model),
+        "--data",
+        s(&valid),
+        "--label-lower",
+        "lo",
+        "--label-upper",
+        "hi",
+    ]));
+    let lines = eval_lines(&out);
+    assert!(lines[0].0.starts_with("aft-nloglik") && lines[0].1.is_finite(), "{out}");
+}

@@ -543,13 +543,21 @@ fn small_model(objective: &str) -> (Booster, Dataset) {
     let t = small_table();
     let labels: Vec<f32> = match objective {
         "binary:logistic" | "binary:logitraw" => t.labels.iter().map(|y| (*y > 1.0) as u8 as f32).collect(),
-        "count:poisson" | "reg:gamma" | "reg:tweedie" | "reg:squaredlogerror" => {
+        "count:poisson" | "reg:gamma" | "reg:tweedie" | "reg:squaredlogerror" | "survival:aft" => {
             t.labels.iter().map(|y| (*y / 3.0).exp()).collect()
         }
         "multi:softprob" | "multi:softmax" => t.labels.iter().map(|y| (y.abs() as u32 % 3) as f32).collect(),
+        // Graded relevance 0-4 (binary for rank:map).
+        "rank:pairwise" | "rank:ndcg" => t.labels.iter().map(|y| (y.abs() as u32 % 5) as f32).collect(),
+        "rank:map" => t.labels.iter().map(|y| (*y > 1.0) as u8 as f32).collect(),
         _ => t.labels.clone(),
     };
-    let data = Dataset::from_columns(t.columns).unwrap().with_labels(labels).unwrap();
+    let mut data = Dataset::from_columns(t.columns).unwrap().with_labels(labels).unwrap();
+    if objective.starts_with("rank:") {
+        // Queries of 10 consecutive rows.
+        let ids = (0..data.num_rows() as u64).map(|i| i / 10).collect();
+        data = data.with_query_ids(ids).unwrap();
+    }
     let mut p = vec![("objective", objective), ("num_round", "8"), ("nthread", "2")];
     if objective.starts_with("multi") {
         p.push(("num_class", "3"));

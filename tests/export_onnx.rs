@@ -288,17 +288,26 @@ fn small_model(objective: &str) -> (Booster, Table) {
     let mut t = with_missing_rows(common::regression_missing(1500, 41, 0.1));
     t.labels = match objective {
         "binary:logistic" | "binary:logitraw" => t.labels.iter().map(|y| (*y > 1.0) as u8 as f32).collect(),
-        "count:poisson" | "reg:gamma" | "reg:tweedie" | "reg:squaredlogerror" => {
+        "count:poisson" | "reg:gamma" | "reg:tweedie" | "reg:squaredlogerror" | "survival:aft" => {
             t.labels.iter().map(|y| (*y / 3.0).exp()).collect()
         }
         "multi:softprob" | "multi:softmax" => t.labels.iter().map(|y| (y.abs() as u32 % 3) as f32).collect(),
+        // Graded relevance 0-4 (binary for rank:map).
+        "rank:pairwise" | "rank:ndcg" => t.labels.iter().map(|y| (y.abs() as u32 % 5) as f32).collect(),
+        "rank:map" => t.labels.iter().map(|y| (*y > 1.0) as u8 as f32).collect(),
         _ => t.labels.clone(),
     };
     let mut p = vec![("objective", objective), ("num_round", "8"), ("nthread", "2")];
     if objective.starts_with("multi") {
         p.push(("num_class", "3"));
     }
-    let b = Booster::train(&common::sylvan_params(&p), &t.to_dataset(), &[]).unwrap();
+    let mut data = t.to_dataset();
+    if objective.starts_with("rank:") {
+        // Queries of 10 consecutive rows.
+        let ids = (0..data.num_rows() as u64).map(|i| i / 10).collect();
+        data = data.with_query_ids(ids).unwrap();
+    }
+    let b = Booster::train(&common::sylvan_params(&p), &data, &[]).unwrap();
     (b, t)
 }
 

@@ -71,7 +71,7 @@ pub use ensemble::{
 };
 pub use error::{Error, Result};
 pub use gradients::GradPair;
-pub use metric::{Metric, MetricContext};
+pub use metric::{Metric, MetricContext, RankAt};
 pub use model::booster::Booster;
 pub use model::categories::{CategorySet, TreeCategories};
 pub use model::explain::ImportanceType;
@@ -79,8 +79,8 @@ pub use model::file::{BINARY_MAGIC, ENSEMBLE_FORMAT, ENSEMBLE_VERSION, FORMAT_NA
 pub use model::tree::Tree;
 pub use objective::{LeafRows, Objective};
 pub use params::{
-    BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, FeatureValue, GrowPolicy, ObjectiveKind, Params,
-    PerFeature, SampleStrategy, TreeMethod,
+    AftDistribution, BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, FeatureValue, GrowPolicy,
+    LambdarankPairMethod, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod,
 };
 pub use predict::{PredictOptions, PredictOutput, Predictions};
 pub use train::device::DeviceBackend;

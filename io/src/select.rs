@@ -1,5 +1,10 @@
-//! Choosing the label, weight, base-margin, group and feature columns of a table and building a
-//! [`Dataset`].
+//! Choosing the label, weight, base-margin, group, label-bound and feature columns of a table and
+//! building a [`Dataset`].
+//!
+//! A group (query id) column may hold integers or strings; its distinct values become the
+//! dataset's queries (`Dataset::with_query_ids`), and the rows of one query need not be
+//! contiguous. Label-bound columns (survival, `survival:aft`) follow XGBoost: a missing or empty
+//! upper bound is `+inf` (right-censored).
 
 use std::path::Path;
 
@@ -20,8 +25,16 @@ pub struct ColumnSelection {
     /// Columns of starting margins (XGBoost's `base_margin`): one, or one per class in class order
     /// for multiclass models; excluded from the features. Empty: none.
     pub base_margin: Vec<String>,
-    /// The query/group column (for ranking); excluded from the features.
+    /// The query/group column (for ranking; XGBoost's `qid`); excluded from the features. Its
+    /// values (integers or strings) are mapped to query ids; rows of a query may be anywhere in
+    /// the file.
     pub group: Option<String>,
+    /// The column of label lower bounds (survival, XGBoost's `label_lower_bound`); excluded from
+    /// the features. Must be given together with `label_upper`.
+    pub label_lower: Option<String>,
+    /// The column of label upper bounds (XGBoost's `label_upper_bound`); a missing value is `+inf`
+    /// (right-censored). Must be given together with `label_lower`.
+    pub label_upper: Option<String>,
     /// The feature columns, in this order; `None` takes every numeric, boolean or string column
     /// that has no other role and is not dropped.
     pub features: Option<Vec<String>>,
@@ -40,6 +53,8 @@ impl ColumnSelection {
             .chain(&self.weight)
             .chain(&self.base_margin)
             .chain(&self.group)
+            .chain(&self.label_lower)
+            .chain(&self.label_upper)
     }
 }
 
@@ -48,7 +63,8 @@ impl ColumnSelection {
 pub struct LoadedData {
     /// Features (named), labels and weights when they were asked for.
     pub dataset: Dataset,
-    /// The group column, when one was asked for.
+    /// The group column's values as read (string columns as category codes), when one was asked
+    /// for; the dataset's query groups are built from them.
     pub groups: Option<Vec<f32>>,
     /// The categories of the categorical feature columns (code `i` is the `i`-th string).
     pub categories: CategoryMap,
@@ -64,7 +80,7 @@ pub fn load_training(path: &Path, selection: &ColumnSelection) -> Result<LoadedD
             return Err(Error::bad_column(
                 path,
                 name,
-                "is both a feature (or dropped) and the label, weight, base margin or group",
+                "is both a feature (or dropped) and the label, weight, base margin, group or a label bound",
             ));
         }
     }
@@ -106,8 +122,8 @@ pub fn load_training(path: &Path, selection: &ColumnSelection) -> Result<LoadedD
 /// Reads a file for a trained model: the model's features are matched BY NAME (extra columns are
 /// ignored, a missing one is an error naming it; in a sparse LibSVM file an absent feature is all
 /// missing), string columns use the model's categories (an unseen category is missing).
-/// `selection.label`, `selection.weight` and `selection.base_margin` are read when set; its feature
-/// fields are ignored.
+/// `selection.label`, `selection.weight`, `selection.base_margin`, `selection.group` and the label
+/// bounds are read when set; its feature fields are ignored.
 pub fn load_for_model(
     path: &Path,
     feature_names: &[String],
@@ -120,6 +136,9 @@ pub fn load_for_model(
             .chain(selection.label.iter())
             .chain(selection.weight.iter())
             .chain(selection.base_margin.iter())
+            .chain(selection.group.iter())
+            .chain(selection.label_lower.iter())
+            .chain(selection.label_upper.iter())
             .cloned()
             .collect(),
     );
@@ -141,7 +160,6 @@ pub fn load_for_model(
     let selection = ColumnSelection {
         features: None,
         drop: Vec::new(),
-        group: None,
         ..selection.clone()
     };
     build(table, feature_names, &selection, Some(categories))
@@ -226,7 +244,12 @@ fn build(
         dataset = dataset.with_feature_types(types)?;
     }
     if let Some(label) = &selection.label {
-        let values = numeric_column(&mut table, label, "label")?;
+        // Survival data may use its lower-bound column as the label too.
+        let values = if selection.label_lower.as_ref() == Some(label) || selection.label_upper.as_ref() == Some(label) {
+            numeric_copy(&table, label, "label")?
+        } else {
+            numeric_column(&mut table, label, "label")?
+        };
         if let Some(row) = values.iter().position(|v| !v.is_finite()) {
             let reason = if values[row].is_nan() {
                 "the label is missing".to_string()
@@ -274,9 +297,27 @@ fn build(
         dataset = dataset.with_base_margin(margins)?;
     }
     let groups = match &selection.group {
-        Some(group) => Some(numeric_column(&mut table, group, "group")?),
+        Some(group) => {
+            let values = group_column(&mut table, group)?;
+            dataset = dataset.with_query_ids(query_ids(&values))?;
+            Some(values)
+        }
         None => None,
     };
+    match (&selection.label_lower, &selection.label_upper) {
+        (Some(lower), Some(upper)) => {
+            let (lower, upper) = bound_columns(&mut table, lower, upper)?;
+            dataset = dataset.with_label_bounds(lower, upper)?;
+        }
+        (None, None) => {}
+        (Some(given), None) | (None, Some(given)) => {
+            return Err(Error::bad_column(
+                &file,
+                given,
+                "label bounds come in pairs: give both the lower and the upper bound column",
+            ));
+        }
+    }
     Ok(LoadedData {
         dataset,
         groups,
@@ -285,9 +326,21 @@ fn build(
     })
 }
 
-/// Takes a label, weight or group column: it must exist, be numeric or boolean, and hold a value.
+/// Takes a label, weight or bound column: it must exist, be numeric or boolean, and hold a value.
 fn numeric_column(table: &mut Table, name: &str, role: &str) -> Result<Vec<f32>> {
     let (column, kind) = table.take(name).ok_or_else(|| table.missing(name, role))?;
+    numeric_values(table, name, role, column, kind)
+}
+
+/// Copies a column that has a second role (the label that is also a label bound), checked as
+/// [`numeric_column`] checks it.
+fn numeric_copy(table: &Table, name: &str, role: &str) -> Result<Vec<f32>> {
+    let i = table.index_of(name).ok_or_else(|| table.missing(name, role))?;
+    numeric_values(table, name, role, table.columns[i].clone(), table.kinds[i])
+}
+
+/// The dense values of a label, weight or bound column, checked: numeric or boolean, not all missing.
+fn numeric_values(table: &Table, name: &str, role: &str, column: Column, kind: ColumnKind) -> Result<Vec<f32>> {
     let values = match column {
         Column::Dense(values) => values,
         sparse => {
@@ -313,6 +366,87 @@ fn numeric_column(table: &mut Table, name: &str, role: &str) -> Result<Vec<f32>>
     Ok(values)
 }
 
+/// The largest magnitude at which every integer is exact in f32 (2^24): beyond it, distinct query
+/// ids could merge after conversion.
+const EXACT_F32_INTEGER: f32 = 16_777_216.0;
+
+/// Takes the group (query id) column: numeric or boolean (ids up to 2^24 in magnitude, so that
+/// distinct ids stay distinct in f32) or strings (as category codes); no row may be missing.
+fn group_column(table: &mut Table, name: &str) -> Result<Vec<f32>> {
+    let (column, _) = table.take(name).ok_or_else(|| table.missing(name, "group"))?;
+    let mut values = vec![f32::NAN; table.num_rows];
+    column.for_each_present(|r, v| values[r] = v);
+    if let Some(row) = values.iter().position(|v| v.is_nan()) {
+        return Err(Error::BadValue {
+            file: table.file.clone(),
+            row,
+            column: name.to_string(),
+            reason: "the query id (group) is missing; every row needs one".into(),
+        });
+    }
+    if let Some(row) = values.iter().position(|v| v.abs() >= EXACT_F32_INTEGER) {
+        return Err(Error::BadValue {
+            file: table.file.clone(),
+            row,
+            column: name.to_string(),
+            reason: format!(
+                "the query id {} is too large to tell apart from its neighbours (numeric query ids must be \
+                 below 2^24 = 16777216 in magnitude); store the ids as strings or renumber them",
+                values[row]
+            ),
+        });
+    }
+    Ok(values)
+}
+
+/// One id per row for [`Dataset::with_query_ids`]: equal values get equal ids (`-0` equals `0`).
+fn query_ids(values: &[f32]) -> Vec<u64> {
+    values.iter().map(|&v| u64::from((v + 0.0).to_bits())).collect()
+}
+
+/// Takes the lower and upper label-bound columns: numeric, the lower bound present in every row,
+/// a missing upper bound meaning `+inf` (right-censored, XGBoost's convention). The ranges
+/// themselves (`0 <= lower <= upper`) are checked by the dataset, which names the row.
+fn bound_columns(table: &mut Table, lower: &str, upper: &str) -> Result<(Vec<f32>, Vec<f32>)> {
+    let lower_values = numeric_column(table, lower, "label lower bound")?;
+    if let Some(row) = lower_values.iter().position(|v| v.is_nan()) {
+        return Err(Error::BadValue {
+            file: table.file.clone(),
+            row,
+            column: lower.to_string(),
+            reason: "the label lower bound is missing (only the upper bound may be missing, meaning +inf)".into(),
+        });
+    }
+    let (column, kind) = table
+        .take(upper)
+        .ok_or_else(|| table.missing(upper, "label upper bound"))?;
+    if kind == ColumnKind::Categorical {
+        return Err(Error::bad_column(
+            &table.file,
+            upper,
+            "the label upper bound must be numeric, but the column holds strings",
+        ));
+    }
+    let mut upper_values = vec![f32::INFINITY; table.num_rows];
+    column.for_each_present(|r, v| upper_values[r] = if v.is_nan() { f32::INFINITY } else { v });
+    let bad = lower_values
+        .iter()
+        .zip(&upper_values)
+        .position(|(&l, &u)| !(l.is_finite() && l >= 0.0 && u >= l));
+    if let Some(row) = bad {
+        let (l, u) = (lower_values[row], upper_values[row]);
+        return Err(Error::BadValue {
+            file: table.file.clone(),
+            row,
+            column: format!("{lower}`/`{upper}"),
+            reason: format!(
+                "label bounds must satisfy 0 <= lower <= upper (upper may be missing = +inf), got [{l}, {u}]"
+            ),
+        });
+    }
+    Ok((lower_values, upper_values))
+}
+
 /// Checks that a feature is categorical in the data exactly when it was in training.
 fn check_kind(file: &Path, name: &str, kind: ColumnKind, values: &Column, model_categorical: bool) -> Result<()> {
     let categorical = kind == ColumnKind::Categorical;
@@ -325,4 +459,99 @@ fn check_kind(file: &Path, name: &str, kind: ColumnKind, values: &Column, model_
         "holds strings, but the model was trained on numbers in this column"
     };
     Err(Error::bad_column(file, name, reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("sylvan-select-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn group_column_attaches_non_contiguous_queries() {
+        // Integer and string query ids, rows of a query scattered through the file.
+        let path = write(
+            "qid.csv",
+            "y,x,q,s\n1,0.5,7,b\n0,1.5,3,a\n2,2.5,7,b\n1,3.5,3,a\n0,4.5,9,c\n",
+        );
+        for column in ["q", "s"] {
+            let selection = ColumnSelection {
+                label: Some("y".into()),
+                group: Some(column.into()),
+                ..Default::default()
+            };
+            let loaded = load_training(&path, &selection).unwrap();
+            assert_eq!(loaded.dataset.num_features(), 2, "the group is not a feature");
+            let groups = loaded.dataset.groups().expect("groups attached");
+            assert_eq!(groups.num_queries(), 3, "{column}");
+            assert_eq!(groups.query(0), &[0, 2]);
+            assert_eq!(groups.query(1), &[1, 3]);
+            assert_eq!(groups.query(2), &[4]);
+            // The same column is read for a trained model (evaluation sets).
+            let names = loaded.dataset.feature_names().unwrap().to_vec();
+            let again = load_for_model(&path, &names, &loaded.categories, &selection).unwrap();
+            assert_eq!(again.dataset.groups(), Some(groups));
+        }
+    }
+
+    #[test]
+    fn group_column_errors_name_the_row() {
+        let path = write("qid_bad.csv", "y,x,q\n1,0.5,7\n0,1.5,\n");
+        let selection = ColumnSelection {
+            label: Some("y".into()),
+            group: Some("q".into()),
+            ..Default::default()
+        };
+        let e = load_training(&path, &selection).unwrap_err().to_string();
+        assert!(e.contains("row 1") && e.contains("query id"), "{e}");
+        let path = write("qid_big.csv", "y,x,q\n1,0.5,7\n0,1.5,123456789\n");
+        let e = load_training(&path, &selection).unwrap_err().to_string();
+        assert!(e.contains("row 1") && e.contains("2^24"), "{e}");
+    }
+
+    #[test]
+    fn label_bounds_attach_with_missing_upper_as_infinity() {
+        let path = write("aft.csv", "y,x,lo,hi\n1,0.5,1,1\n2,1.5,2,\n3,2.5,0,3\n4,3.5,4,NaN\n");
+        let selection = ColumnSelection {
+            label: Some("y".into()),
+            label_lower: Some("lo".into()),
+            label_upper: Some("hi".into()),
+            ..Default::default()
+        };
+        let loaded = load_training(&path, &selection).unwrap();
+        assert_eq!(loaded.dataset.num_features(), 1, "bounds are not features");
+        // The lower bound may be the label too.
+        let as_label = ColumnSelection {
+            label: Some("lo".into()),
+            ..selection.clone()
+        };
+        let d = load_training(&path, &as_label).unwrap().dataset;
+        assert_eq!(d.labels(), &[1.0, 2.0, 0.0, 4.0]);
+        assert_eq!(d.num_features(), 2);
+        let b = loaded.dataset.label_bounds().expect("bounds attached");
+        assert_eq!(b.lower, vec![1.0, 2.0, 0.0, 4.0]);
+        assert_eq!(b.upper, vec![1.0, f32::INFINITY, 3.0, f32::INFINITY]);
+        let names = loaded.dataset.feature_names().unwrap().to_vec();
+        let again = load_for_model(&path, &names, &loaded.categories, &selection).unwrap();
+        assert_eq!(again.dataset.label_bounds(), Some(b));
+
+        let only_one = ColumnSelection {
+            label_upper: None,
+            ..selection.clone()
+        };
+        let e = load_training(&path, &only_one).unwrap_err().to_string();
+        assert!(e.contains("pairs"), "{e}");
+        let bad = write("aft_bad.csv", "y,x,lo,hi\n1,0.5,1,1\n2,1.5,3,2\n");
+        let e = load_training(&bad, &selection).unwrap_err().to_string();
+        assert!(e.contains("row 1") && e.contains("lower <= upper"), "{e}");
+        let bad = write("aft_missing.csv", "y,x,lo,hi\n1,0.5,1,1\n2,1.5,,2\n");
+        let e = load_training(&bad, &selection).unwrap_err().to_string();
+        assert!(e.contains("row 1") && e.contains("lower bound is missing"), "{e}");
+    }
 }

@@ -19,9 +19,19 @@ pub struct ColumnArgs {
     /// (comma-separated); training starts each row there instead of `base_score`.
     #[arg(long, value_name = "COL[,COL..]", value_delimiter = ',')]
     pub base_margin: Vec<String>,
-    /// A query/group column (for ranking; for LibSVM files `qid`); never a feature.
-    #[arg(long, value_name = "COL")]
+    /// A query id column for ranking (`rank:*` objectives and ndcg/map metrics; for LibSVM files
+    /// `qid`); never a feature. Integers (below 2^24) or strings; the rows of a query may be
+    /// anywhere in the file. Validation files hold the same column.
+    #[arg(long, visible_alias = "qid", value_name = "COL")]
     pub group: Option<String>,
+    /// The column of label lower bounds for survival:aft (XGBoost's `label_lower_bound`); with
+    /// --label-upper. Without --label the lower bound is also the label.
+    #[arg(long, value_name = "COL", requires = "label_upper")]
+    pub label_lower: Option<String>,
+    /// The column of label upper bounds (XGBoost's `label_upper_bound`); an empty or NaN cell is
+    /// +inf (right-censored). With --label-lower.
+    #[arg(long, value_name = "COL", requires = "label_lower")]
+    pub label_upper: Option<String>,
     /// Use only these feature columns, in this order (comma-separated).
     #[arg(long, value_name = "A,B,..", value_delimiter = ',', conflicts_with = "drop")]
     pub features: Option<Vec<String>>,
@@ -51,14 +61,30 @@ pub fn label_for(given: Option<&str>, data: &Path, fallback: Option<&str>) -> Re
     }
 }
 
+/// The label to use when label bounds may stand in for it: the one given, else (with bounds) the
+/// lower-bound column, else as [`label_for`].
+pub fn label_or_bound(given: Option<&str>, lower: Option<&str>, data: &Path, fallback: Option<&str>) -> Result<String> {
+    match (given, lower) {
+        (None, Some(lower)) if fallback.is_none() => Ok(lower.to_string()),
+        _ => label_for(given, data, fallback),
+    }
+}
+
 impl ColumnArgs {
     /// The selection for training on `data`.
     pub fn selection(&self, data: &Path) -> Result<ColumnSelection> {
         Ok(ColumnSelection {
-            label: Some(label_for(self.label.as_deref(), data, None)?),
+            label: Some(label_or_bound(
+                self.label.as_deref(),
+                self.label_lower.as_deref(),
+                data,
+                None,
+            )?),
             weight: self.weight.clone(),
             base_margin: self.base_margin.clone(),
             group: self.group.clone(),
+            label_lower: self.label_lower.clone(),
+            label_upper: self.label_upper.clone(),
             features: self.features.clone(),
             drop: self.drop.clone(),
             categorical: self.categorical.clone(),

@@ -104,6 +104,12 @@ pub fn train(args: &TrainArgs, config: EnsembleConfig) -> Result<()> {
     if !selection.base_margin.is_empty() {
         bail!("--base-margin needs a boosted model: an [ensemble] (bagging, stacking) takes no base margins");
     }
+    if selection.group.is_some() || selection.label_lower.is_some() {
+        bail!(
+            "--group/--qid and --label-lower/--label-upper need a boosted model: an [ensemble] (bagging, \
+             stacking) resamples rows and does not train ranking or survival objectives"
+        );
+    }
     let train = load_training(&args.data, &selection)?;
     let mut model = match &config {
         EnsembleConfig::Bagging { settings, base } => Model::Bagging(Bagging::train(settings, base, &train.dataset)?),

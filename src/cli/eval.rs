@@ -7,7 +7,7 @@ use clap::Args;
 use sylvan_booster::Metric;
 use sylvan_io::{load_for_model, ColumnSelection};
 
-use super::columns::label_for;
+use super::columns::label_or_bound;
 use super::model::{check_model_path, load, trained_label};
 use super::say;
 
@@ -29,6 +29,16 @@ pub struct EvalArgs {
     /// Columns of starting margins (XGBoost's `base_margin`), as for `sylvan predict`.
     #[arg(long, value_name = "COL[,COL..]", value_delimiter = ',')]
     pub base_margin: Vec<String>,
+    /// A query id column (ranking metrics such as ndcg and map; for LibSVM files `qid`): integers
+    /// or strings, the rows of a query anywhere in the file.
+    #[arg(long, visible_alias = "qid", value_name = "COL")]
+    pub group: Option<String>,
+    /// The column of label lower bounds (survival:aft metrics; XGBoost's `label_lower_bound`).
+    #[arg(long, value_name = "COL", requires = "label_upper")]
+    pub label_lower: Option<String>,
+    /// The column of label upper bounds; an empty or NaN cell is +inf (right-censored).
+    #[arg(long, value_name = "COL", requires = "label_lower")]
+    pub label_upper: Option<String>,
     /// A metric, e.g. auc, logloss, rmse, error@0.7 (repeatable; default: the model's eval_metric,
     /// else the objective's own metric).
     #[arg(long, value_name = "NAME")]
@@ -44,11 +54,19 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         .map(|m| m.parse::<Metric>())
         .collect::<Result<_, _>>()?;
     let model = load(&args.model)?;
-    let label = label_for(args.label.as_deref(), &args.data, trained_label(&model.model))?;
+    let label = label_or_bound(
+        args.label.as_deref(),
+        args.label_lower.as_deref(),
+        &args.data,
+        trained_label(&model.model),
+    )?;
     let selection = ColumnSelection {
         label: Some(label),
         weight: args.weight.clone(),
         base_margin: args.base_margin.clone(),
+        group: args.group.clone(),
+        label_lower: args.label_lower.clone(),
+        label_upper: args.label_upper.clone(),
         ..Default::default()
     };
     let data = load_for_model(&args.data, &model.features, &model.categories, &selection)?;

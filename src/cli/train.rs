@@ -80,6 +80,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 label: selection.label.clone(),
                 weight: selection.weight.clone(),
                 base_margin: selection.base_margin.clone(),
+                group: selection.group.clone(),
+                label_lower: selection.label_lower.clone(),
+                label_upper: selection.label_upper.clone(),
                 // The model's categorical features stay categorical.
                 categorical: features
                     .iter()
@@ -99,11 +102,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .feature_names()
         .map(<[String]>::to_vec)
         .unwrap_or_default();
-    // Validation files hold the same label, weight and base-margin columns.
+    // Validation files hold the same label, weight, base-margin, group and label-bound columns.
     let valid_selection = ColumnSelection {
         label: selection.label.clone(),
         weight: selection.weight.clone(),
         base_margin: selection.base_margin.clone(),
+        group: selection.group.clone(),
+        label_lower: selection.label_lower.clone(),
+        label_upper: selection.label_upper.clone(),
         ..Default::default()
     };
     let mut valid = Vec::with_capacity(args.valid.len());

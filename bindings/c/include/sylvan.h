@@ -12,6 +12,7 @@
 #define SYLVAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 // Success.
 #define SYLVAN_OK 0
@@ -117,6 +118,45 @@ int sylvan_dataset_create(const float *data,
 // `dataset` must be a live handle not in use by another thread; `margins` must point to `len`
 // floats.
 int sylvan_dataset_set_base_margin(struct SylvanDataset *dataset, const float *margins, size_t len);
+
+// Attaches query groups for ranking (`rank:*` objectives, `ndcg`/`map` metrics) from one query
+// id per row, as XGBoost's `qid`: `ids` holds `len` values and `len` must equal the number of
+// rows. The rows of a query need NOT be contiguous: rows with equal ids form one query wherever
+// they are (queries are numbered in order of their first row). The ids are copied; a later call
+// (or `sylvan_dataset_set_group_sizes`) replaces them.
+//
+// # Safety
+// `dataset` must be a live handle not in use by another thread; `ids` must point to `len`
+// `uint64_t` values.
+int sylvan_dataset_set_query_ids(struct SylvanDataset *dataset, const uint64_t *ids, size_t len);
+
+// Attaches query groups for ranking as the sizes of consecutive groups of rows, as XGBoost's
+// `set_group` and LightGBM's `group`: the first `sizes[0]` rows are query 0, the next `sizes[1]`
+// query 1, and so on. The `len` sizes must each be at least 1 and add up to the number of rows
+// (else `SYLVAN_ERR_INVALID_DATA`, the data set unchanged). A later call (or
+// `sylvan_dataset_set_query_ids`) replaces them.
+//
+// # Safety
+// `dataset` must be a live handle not in use by another thread; `sizes` must point to `len`
+// `size_t` values.
+int sylvan_dataset_set_group_sizes(struct SylvanDataset *dataset, const size_t *sizes, size_t len);
+
+// Attaches interval label bounds for survival (`survival:aft`), as XGBoost's
+// `label_lower_bound` / `label_upper_bound`: `lower` and `upper` hold `len` floats each, one pair
+// per row (`len` must equal the number of rows), with `0 <= lower <= upper`. `lower == upper` is
+// an exact (uncensored) time, `upper = INFINITY` right-censored (a `NaN` upper bound is read as
+// `INFINITY` too), `lower = 0` left-censored, anything else interval-censored. A bad pair gives
+// `SYLVAN_ERR_INVALID_DATA` naming the row, and the data set is unchanged. The values are copied;
+// a later call replaces them. Training still needs labels (`sylvan_dataset_create`); for
+// `survival:aft` pass e.g. the lower bounds.
+//
+// # Safety
+// `dataset` must be a live handle not in use by another thread; `lower` and `upper` must each
+// point to `len` floats.
+int sylvan_dataset_set_label_bounds(struct SylvanDataset *dataset,
+                                    const float *lower,
+                                    const float *upper,
+                                    size_t len);
 
 // Declares the features `indices` (`len` zero-based column indices, in any order; repeats are
 // fine) categorical; the other features keep their type. Their values must be category codes:

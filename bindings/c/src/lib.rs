@@ -411,6 +411,139 @@ pub unsafe extern "C" fn sylvan_dataset_set_base_margin(
     })
 }
 
+/// Moves `dataset`'s data set out, passes it through `attach` and puts the result back (the
+/// columns are moved, never copied). Callers check the input first, so that `attach` cannot fail:
+/// on an error the handle would be left holding a one-row placeholder.
+fn replace_dataset(
+    dataset: &mut SylvanDataset,
+    attach: impl FnOnce(Dataset) -> sylvan_booster::Result<Dataset>,
+) -> Result<()> {
+    let placeholder = Dataset::from_columns(vec![vec![0.0]])?;
+    let taken = std::mem::replace(&mut dataset.inner, placeholder);
+    dataset.inner = attach(taken)?;
+    Ok(())
+}
+
+/// Attaches query groups for ranking (`rank:*` objectives, `ndcg`/`map` metrics) from one query
+/// id per row, as XGBoost's `qid`: `ids` holds `len` values and `len` must equal the number of
+/// rows. The rows of a query need NOT be contiguous: rows with equal ids form one query wherever
+/// they are (queries are numbered in order of their first row). The ids are copied; a later call
+/// (or `sylvan_dataset_set_group_sizes`) replaces them.
+///
+/// # Safety
+/// `dataset` must be a live handle not in use by another thread; `ids` must point to `len`
+/// `uint64_t` values.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_set_query_ids(
+    dataset: *mut SylvanDataset,
+    ids: *const u64,
+    len: usize,
+) -> c_int {
+    run(|| {
+        if dataset.is_null() {
+            return Err(Error::NullPointer { name: "dataset" });
+        }
+        if ids.is_null() {
+            return Err(Error::NullPointer { name: "ids" });
+        }
+        // SAFETY: the caller guarantees `ids` points to `len` values.
+        let ids = unsafe { array_in(ids, len, "ids") }?.to_vec();
+        // SAFETY: the caller guarantees a live handle that no other thread uses.
+        let d = unsafe { &mut *dataset };
+        let rows = d.inner.num_rows();
+        if ids.len() != rows {
+            return Err(Error::arg(
+                "len",
+                format!("{len} query ids for a data set of {rows} rows; give one id per row"),
+            ));
+        }
+        replace_dataset(d, |inner| inner.with_query_ids(ids))
+    })
+}
+
+/// Attaches query groups for ranking as the sizes of consecutive groups of rows, as XGBoost's
+/// `set_group` and LightGBM's `group`: the first `sizes[0]` rows are query 0, the next `sizes[1]`
+/// query 1, and so on. The `len` sizes must each be at least 1 and add up to the number of rows
+/// (else `SYLVAN_ERR_INVALID_DATA`, the data set unchanged). A later call (or
+/// `sylvan_dataset_set_query_ids`) replaces them.
+///
+/// # Safety
+/// `dataset` must be a live handle not in use by another thread; `sizes` must point to `len`
+/// `size_t` values.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_set_group_sizes(
+    dataset: *mut SylvanDataset,
+    sizes: *const usize,
+    len: usize,
+) -> c_int {
+    run(|| {
+        if dataset.is_null() {
+            return Err(Error::NullPointer { name: "dataset" });
+        }
+        if sizes.is_null() {
+            return Err(Error::NullPointer { name: "sizes" });
+        }
+        // SAFETY: the caller guarantees `sizes` points to `len` values.
+        let sizes = unsafe { array_in(sizes, len, "sizes") }?.to_vec();
+        // SAFETY: the caller guarantees a live handle that no other thread uses.
+        let d = unsafe { &mut *dataset };
+        // Checked before the data set is touched, so that an error leaves it unchanged.
+        sylvan_booster::QueryGroups::from_sizes(&sizes, d.inner.num_rows())?;
+        replace_dataset(d, |inner| inner.with_group_sizes(&sizes))
+    })
+}
+
+/// Attaches interval label bounds for survival (`survival:aft`), as XGBoost's
+/// `label_lower_bound` / `label_upper_bound`: `lower` and `upper` hold `len` floats each, one pair
+/// per row (`len` must equal the number of rows), with `0 <= lower <= upper`. `lower == upper` is
+/// an exact (uncensored) time, `upper = INFINITY` right-censored (a `NaN` upper bound is read as
+/// `INFINITY` too), `lower = 0` left-censored, anything else interval-censored. A bad pair gives
+/// `SYLVAN_ERR_INVALID_DATA` naming the row, and the data set is unchanged. The values are copied;
+/// a later call replaces them. Training still needs labels (`sylvan_dataset_create`); for
+/// `survival:aft` pass e.g. the lower bounds.
+///
+/// # Safety
+/// `dataset` must be a live handle not in use by another thread; `lower` and `upper` must each
+/// point to `len` floats.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_set_label_bounds(
+    dataset: *mut SylvanDataset,
+    lower: *const f32,
+    upper: *const f32,
+    len: usize,
+) -> c_int {
+    run(|| {
+        if dataset.is_null() {
+            return Err(Error::NullPointer { name: "dataset" });
+        }
+        if lower.is_null() {
+            return Err(Error::NullPointer { name: "lower" });
+        }
+        if upper.is_null() {
+            return Err(Error::NullPointer { name: "upper" });
+        }
+        // SAFETY: the caller guarantees `lower` and `upper` each point to `len` floats.
+        let lower = unsafe { array_in(lower, len, "lower") }?.to_vec();
+        // SAFETY: as above.
+        let upper: Vec<f32> = unsafe { array_in(upper, len, "upper") }?
+            .iter()
+            .map(|&u| if u.is_nan() { f32::INFINITY } else { u })
+            .collect();
+        // SAFETY: the caller guarantees a live handle that no other thread uses.
+        let d = unsafe { &mut *dataset };
+        let rows = d.inner.num_rows();
+        if len != rows {
+            return Err(Error::arg(
+                "len",
+                format!("{len} label bounds for a data set of {rows} rows; give one pair per row"),
+            ));
+        }
+        // Checked before the data set is touched, so that an error leaves it unchanged.
+        sylvan_booster::LabelBounds::new(lower.clone(), upper.clone())?;
+        replace_dataset(d, |inner| inner.with_label_bounds(lower, upper))
+    })
+}
+
 /// The C constant of a feature type.
 fn type_code(t: FeatureType) -> c_int {
     match t {

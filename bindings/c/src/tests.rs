@@ -1305,3 +1305,95 @@ fn feature_names_resolve_constraints_by_name() {
     }
     free(b2, ds);
 }
+
+/// Ranking and survival data through the C ABI: query ids (rows of a query scattered), group
+/// sizes and label bounds reach the data set (`NaN` upper = +inf); bad input is an error naming
+/// the argument or the row, and leaves the data set as it was.
+#[test]
+fn query_groups_and_label_bounds_are_attached() {
+    let n = 6;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let ids: [u64; 6] = [7, 3, 7, 3, 9, 7];
+    // SAFETY: a live handle; the arrays hold at least `len` values or are null on purpose.
+    unsafe {
+        assert_eq!(
+            sylvan_dataset_set_query_ids(ds, ids.as_ptr(), n),
+            SYLVAN_OK,
+            "{}",
+            last_error()
+        );
+        let groups = (*ds).inner.groups().expect("groups attached").clone();
+        assert_eq!(groups.num_queries(), 3);
+        assert_eq!(groups.query(0), &[0, 2, 5]);
+        assert_eq!(groups.query(1), &[1, 3]);
+        assert_eq!(
+            sylvan_dataset_set_query_ids(ds, ids.as_ptr(), n - 1),
+            SYLVAN_ERR_INVALID_ARGUMENT
+        );
+        assert!(last_error().contains("one id per row"), "{}", last_error());
+        assert_eq!(
+            sylvan_dataset_set_query_ids(ds, ptr::null(), n),
+            SYLVAN_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            sylvan_dataset_set_query_ids(ptr::null_mut(), ids.as_ptr(), n),
+            SYLVAN_ERR_NULL_POINTER
+        );
+        assert_eq!((*ds).inner.groups(), Some(&groups), "unchanged after errors");
+
+        let sizes: [usize; 2] = [4, 2];
+        assert_eq!(
+            sylvan_dataset_set_group_sizes(ds, sizes.as_ptr(), 2),
+            SYLVAN_OK,
+            "{}",
+            last_error()
+        );
+        assert_eq!((*ds).inner.groups().unwrap().query(1), &[4, 5]);
+        let bad: [usize; 2] = [4, 1];
+        assert_eq!(
+            sylvan_dataset_set_group_sizes(ds, bad.as_ptr(), 2),
+            SYLVAN_ERR_INVALID_DATA
+        );
+        let empty: [usize; 3] = [4, 0, 2];
+        assert_eq!(
+            sylvan_dataset_set_group_sizes(ds, empty.as_ptr(), 3),
+            SYLVAN_ERR_INVALID_DATA
+        );
+        assert!(last_error().contains("empty"), "{}", last_error());
+        assert_eq!(
+            (*ds).inner.groups().unwrap().query(1),
+            &[4, 5],
+            "unchanged after errors"
+        );
+        assert_eq!((*ds).inner.num_rows(), n);
+
+        let lower = [1.0f32, 2.0, 0.0, 4.0, 5.0, 6.0];
+        let upper = [1.0f32, f32::INFINITY, 3.0, f32::NAN, 5.0, 7.0];
+        assert_eq!(
+            sylvan_dataset_set_label_bounds(ds, lower.as_ptr(), upper.as_ptr(), n),
+            SYLVAN_OK,
+            "{}",
+            last_error()
+        );
+        let b = (*ds).inner.label_bounds().expect("bounds attached").clone();
+        assert_eq!(b.lower, lower.to_vec());
+        assert_eq!(b.upper[3], f32::INFINITY);
+        let inverted = [1.0f32, 2.0, 0.0, 4.0, 4.0, 6.0];
+        assert_eq!(
+            sylvan_dataset_set_label_bounds(ds, lower.as_ptr(), inverted.as_ptr(), n),
+            SYLVAN_ERR_INVALID_DATA
+        );
+        assert!(last_error().contains("row 4"), "{}", last_error());
+        assert_eq!(
+            sylvan_dataset_set_label_bounds(ds, lower.as_ptr(), upper.as_ptr(), n - 1),
+            SYLVAN_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            sylvan_dataset_set_label_bounds(ds, lower.as_ptr(), ptr::null(), n),
+            SYLVAN_ERR_NULL_POINTER
+        );
+        assert_eq!((*ds).inner.label_bounds(), Some(&b), "unchanged after errors");
+        assert_eq!(sylvan_dataset_free(ds), SYLVAN_OK);
+    }
+}

@@ -320,6 +320,37 @@ int main(int argc, char **argv) {
         CHECK(sylvan_dataset_free(mono) == SYLVAN_OK, "dataset_free");
     }
 
+    /* Ranking and survival data: query ids (the rows of a query need not be contiguous), group
+     * sizes and interval label bounds (NaN or INFINITY upper = right-censored). */
+    {
+        float rx[6 * 2];
+        float ry[6] = {0, 1, 2, 0, 1, 0};
+        for (int i = 0; i < 12; i++) {
+            rx[i] = (float)((i * 7) % 5);
+        }
+        SylvanDataset *ranked = NULL;
+        REQUIRE_OK(sylvan_dataset_create(rx, 6, 2, SYLVAN_ROW_MAJOR, ry, NULL, &ranked));
+        const uint64_t qid[6] = {7, 3, 7, 3, 9, 7};
+        CHECK(sylvan_dataset_set_query_ids(ranked, qid, 6) == SYLVAN_OK, "set_query_ids: %s", sylvan_last_error());
+        rc = sylvan_dataset_set_query_ids(ranked, qid, 5);
+        CHECK(rc == SYLVAN_ERR_INVALID_ARGUMENT, "5 query ids for 6 rows gave %d", rc);
+        const size_t sizes[2] = {4, 2};
+        CHECK(sylvan_dataset_set_group_sizes(ranked, sizes, 2) == SYLVAN_OK, "set_group_sizes: %s",
+              sylvan_last_error());
+        const size_t short_sizes[2] = {4, 1};
+        rc = sylvan_dataset_set_group_sizes(ranked, short_sizes, 2);
+        CHECK(rc == SYLVAN_ERR_INVALID_DATA, "group sizes adding up to 5 of 6 rows gave %d", rc);
+        const float lower[6] = {1, 2, 0, 4, 5, 6};
+        const float upper[6] = {1, INFINITY, 3, NAN, 5, 7};
+        CHECK(sylvan_dataset_set_label_bounds(ranked, lower, upper, 6) == SYLVAN_OK, "set_label_bounds: %s",
+              sylvan_last_error());
+        const float inverted[6] = {1, 2, 0, 4, 4, 6};
+        rc = sylvan_dataset_set_label_bounds(ranked, lower, inverted, 6);
+        CHECK(rc == SYLVAN_ERR_INVALID_DATA && strstr(sylvan_last_error(), "row 4") != NULL,
+              "an upper bound below the lower bound gave %d (%s)", rc, sylvan_last_error());
+        CHECK(sylvan_dataset_free(ranked) == SYLVAN_OK, "dataset_free");
+    }
+
     /* A failed call: the out-pointer is reset and the message is a readable C string owned by the
      * library, valid until the next call on this thread. */
     SylvanBooster *bad = (SylvanBooster *)(void *)train; /* any non-NULL value: the call must reset it */

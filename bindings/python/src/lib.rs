@@ -161,6 +161,45 @@ struct Extras {
     base_margin: Option<Vec<f32>>,
     feature_names: Option<Vec<String>>,
     categorical: Vec<usize>,
+    /// One query id per row (ranking; XGBoost's `qid`), already mapped to integers by Python.
+    qid: Option<Vec<u64>>,
+    /// Sizes of consecutive query groups (XGBoost's `group`).
+    group: Option<Vec<usize>>,
+    /// Label lower and upper bounds (survival; `NaN` upper = `+inf`).
+    bounds: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+impl Extras {
+    /// The ranking and survival parts: query ids or group sizes (not both), and label bounds
+    /// (both or neither).
+    fn with_targets(
+        mut self,
+        qid: Option<PyReadonlyArray1<'_, u64>>,
+        group: Option<Vec<usize>>,
+        lower: Option<PyReadonlyArray1<'_, f32>>,
+        upper: Option<PyReadonlyArray1<'_, f32>>,
+    ) -> PyResult<Extras> {
+        if qid.is_some() && group.is_some() {
+            return Err(PyValueError::new_err("give qid or group, not both"));
+        }
+        self.qid = qid.map(|a| a.as_array().iter().copied().collect());
+        self.group = group;
+        self.bounds = match (vec_of(lower), vec_of(upper)) {
+            (Some(l), Some(u)) => Some((
+                l,
+                u.into_iter()
+                    .map(|v| if v.is_nan() { f32::INFINITY } else { v })
+                    .collect(),
+            )),
+            (None, None) => None,
+            _ => {
+                return Err(PyValueError::new_err(
+                    "label_lower_bound and label_upper_bound come in pairs: give both",
+                ))
+            }
+        };
+        Ok(self)
+    }
 }
 
 /// Attaches the optional parts of a data set; the categorical features last, so that an error
@@ -172,6 +211,9 @@ fn finish_dataset(mut d: Dataset, extras: Extras) -> sylvan_booster::Result<Data
         base_margin,
         feature_names,
         categorical,
+        qid,
+        group,
+        bounds,
     } = extras;
     if let Some(l) = label {
         d = d.with_labels(l)?;
@@ -187,6 +229,15 @@ fn finish_dataset(mut d: Dataset, extras: Extras) -> sylvan_booster::Result<Data
     }
     if !categorical.is_empty() {
         d = d.with_categorical(&categorical)?;
+    }
+    if let Some(ids) = qid {
+        d = d.with_query_ids(ids)?;
+    }
+    if let Some(sizes) = group {
+        d = d.with_group_sizes(&sizes)?;
+    }
+    if let Some((lower, upper)) = bounds {
+        d = d.with_label_bounds(lower, upper)?;
     }
     Ok(d)
 }
@@ -211,9 +262,12 @@ impl PyDataset {
     /// Builds a data set from a 2-D float32 array. A C- or Fortran-contiguous array is read in
     /// place (no intermediate copy); any other layout is gathered element by element. The features
     /// `categorical` (0-based indices) are declared categorical: their values must be category codes
-    /// (integers `0..65535`, `NaN` missing).
+    /// (integers `0..65535`, `NaN` missing). `qid` (one id per row, rows of a query anywhere) or
+    /// `group` (sizes of consecutive groups) attach query groups for ranking;
+    /// `label_lower_bound`/`label_upper_bound` attach survival label bounds (`NaN` upper = `+inf`).
     #[staticmethod]
-    #[pyo3(signature = (x, label=None, weight=None, base_margin=None, feature_names=None, categorical=None))]
+    #[pyo3(signature = (x, label=None, weight=None, base_margin=None, feature_names=None, categorical=None,
+                        qid=None, group=None, label_lower_bound=None, label_upper_bound=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_matrix(
         py: Python<'_>,
@@ -223,6 +277,10 @@ impl PyDataset {
         base_margin: Option<PyReadonlyArray1<'_, f32>>,
         feature_names: Option<Vec<String>>,
         categorical: Option<Vec<usize>>,
+        qid: Option<PyReadonlyArray1<'_, u64>>,
+        group: Option<Vec<usize>>,
+        label_lower_bound: Option<PyReadonlyArray1<'_, f32>>,
+        label_upper_bound: Option<PyReadonlyArray1<'_, f32>>,
     ) -> PyResult<PyDataset> {
         let (n, m) = (x.shape()[0], x.shape()[1]);
         let extras = Extras {
@@ -231,7 +289,9 @@ impl PyDataset {
             base_margin: vec_of(base_margin),
             feature_names,
             categorical: categorical.unwrap_or_default(),
-        };
+            ..Extras::default()
+        }
+        .with_targets(qid, group, label_lower_bound, label_upper_bound)?;
         let build = |values: &[f32], fortran: bool| {
             py.detach(|| dataset_from_matrix(values, n, m, fortran).and_then(|d| finish_dataset(d, extras)))
         };
@@ -251,7 +311,8 @@ impl PyDataset {
     /// Builds a data set from 1-D float32 columns of equal length; the features `categorical`
     /// (0-based indices) are declared categorical, as in `from_matrix`.
     #[staticmethod]
-    #[pyo3(signature = (columns, label=None, weight=None, base_margin=None, feature_names=None, categorical=None))]
+    #[pyo3(signature = (columns, label=None, weight=None, base_margin=None, feature_names=None, categorical=None,
+                        qid=None, group=None, label_lower_bound=None, label_upper_bound=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_columns(
         py: Python<'_>,
@@ -261,6 +322,10 @@ impl PyDataset {
         base_margin: Option<PyReadonlyArray1<'_, f32>>,
         feature_names: Option<Vec<String>>,
         categorical: Option<Vec<usize>>,
+        qid: Option<PyReadonlyArray1<'_, u64>>,
+        group: Option<Vec<usize>>,
+        label_lower_bound: Option<PyReadonlyArray1<'_, f32>>,
+        label_upper_bound: Option<PyReadonlyArray1<'_, f32>>,
     ) -> PyResult<PyDataset> {
         let cols: Vec<Vec<f32>> = columns
             .into_iter()
@@ -272,7 +337,9 @@ impl PyDataset {
             base_margin: vec_of(base_margin),
             feature_names,
             categorical: categorical.unwrap_or_default(),
-        };
+            ..Extras::default()
+        }
+        .with_targets(qid, group, label_lower_bound, label_upper_bound)?;
         let d = py.detach(|| Dataset::from_columns(cols).and_then(|d| finish_dataset(d, extras)));
         Ok(PyDataset {
             inner: d.map_err(booster_err)?,
@@ -301,6 +368,18 @@ impl PyDataset {
     #[getter]
     fn has_labels(&self) -> bool {
         self.inner.has_labels()
+    }
+
+    /// The number of query groups (ranking), or `None` when none are attached.
+    #[getter]
+    fn num_queries(&self) -> Option<usize> {
+        self.inner.groups().map(|g| g.num_queries())
+    }
+
+    /// The label bounds (lower, upper) as lists, or `None` when none are attached.
+    #[getter]
+    fn label_bounds(&self) -> Option<(Vec<f32>, Vec<f32>)> {
+        self.inner.label_bounds().map(|b| (b.lower.clone(), b.upper.clone()))
     }
 
     /// The type of every feature, as XGBoost's letters: `q` numerical, `c` categorical.

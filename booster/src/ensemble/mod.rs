@@ -205,10 +205,7 @@ pub(crate) fn evaluate_scores(
     weights: Option<&[f32]>,
     metrics: &[Metric],
 ) -> Result<Vec<(String, f64)>> {
-    let ctx = MetricContext {
-        quantile_alpha: params.quantile_alpha,
-        tweedie_power: params.tweedie_variance_power,
-    };
+    let ctx = MetricContext::from_params(params);
     metrics
         .iter()
         .map(|m| Ok((m.to_string(), m.evaluate(scores, k, labels, weights, &ctx)?)))
@@ -219,6 +216,32 @@ pub(crate) fn evaluate_scores(
 pub(crate) fn check_training_data(params: &Params, data: &Dataset) -> Result<()> {
     if !data.has_labels() {
         return Err(Error::data("training data has no labels"));
+    }
+    if matches!(
+        params.objective,
+        ObjectiveKind::SurvivalCox | ObjectiveKind::SurvivalAft
+    ) {
+        // Bagging resamples rows and stacking scores folds with per-row metrics: neither keeps
+        // the Cox risk sets or the AFT label bounds.
+        return Err(Error::param(
+            "objective",
+            format!(
+                "{} is not supported by ensembles (bagging, stacking); train a single Booster",
+                params.objective.name()
+            ),
+        ));
+    }
+    if params.objective.is_ranking() {
+        // Bagging resamples rows (breaking up queries) and stacking scores folds with per-row
+        // metrics: neither keeps the query groups ranking needs.
+        return Err(Error::param(
+            "objective",
+            format!(
+                "{} is not supported by ensembles (bagging, stacking): they do not keep query groups; \
+                 train a single Booster",
+                params.objective.name()
+            ),
+        ));
     }
     crate::objective::objective_for(params).validate_labels(data.labels())
 }

@@ -11,6 +11,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::data::Targets;
 use crate::error::{Error, Result};
+use crate::params::AftDistribution;
+
+pub(crate) mod survival;
+
+pub mod ranking;
+
+pub use ranking::RankAt;
 
 /// An evaluation metric. Parse one from XGBoost's name with `"auc".parse()`; `error@0.7`,
 /// `tweedie-nloglik@1.2` and `quantile@0.9` carry their parameter.
@@ -44,6 +51,18 @@ pub enum Metric {
     TweedieNloglik(Option<f64>),
     /// Pinball loss at a quantile (default `quantile_alpha`).
     Quantile(Option<f64>),
+    /// Negative log partial likelihood of the Cox model per event (`survival:cox`).
+    CoxNloglik,
+    /// Mean negative log likelihood of the AFT model on the label bounds (`survival:aft`).
+    AftNloglik,
+    /// Share of rows whose predicted time lies within their label bounds.
+    IntervalRegressionAccuracy,
+    /// Normalised discounted cumulative gain over query groups (`ndcg`, `ndcg@10`, `ndcg@10-`).
+    Ndcg(RankAt),
+    /// Mean average precision over query groups, binary labels (`map`, `map@5`, `map-`).
+    Map(RankAt),
+    /// Precision over query groups, binary labels (`pre`, `pre@5`).
+    Pre(RankAt),
 }
 
 /// Parameters that some metrics take from the training parameters.
@@ -53,6 +72,26 @@ pub struct MetricContext {
     pub quantile_alpha: f64,
     /// Default power for [`Metric::TweedieNloglik`].
     pub tweedie_power: f64,
+    /// Noise distribution of [`Metric::AftNloglik`].
+    pub aft_distribution: AftDistribution,
+    /// Scale of that distribution.
+    pub aft_scale: f64,
+    /// Gain of [`Metric::Ndcg`]: `2^label - 1` (true, XGBoost's `ndcg_exp_gain` default) or
+    /// `label`.
+    pub ndcg_exp_gain: bool,
+}
+
+impl MetricContext {
+    /// The metric settings that `params` holds.
+    pub fn from_params(params: &crate::params::Params) -> MetricContext {
+        MetricContext {
+            quantile_alpha: params.quantile_alpha,
+            tweedie_power: params.tweedie_variance_power,
+            aft_distribution: params.aft_loss_distribution,
+            aft_scale: params.aft_loss_distribution_scale,
+            ndcg_exp_gain: params.ndcg_exp_gain,
+        }
+    }
 }
 
 impl Default for MetricContext {
@@ -60,17 +99,37 @@ impl Default for MetricContext {
         MetricContext {
             quantile_alpha: 0.5,
             tweedie_power: 1.5,
+            aft_distribution: AftDistribution::Normal,
+            aft_scale: 1.0,
+            ndcg_exp_gain: true,
         }
     }
 }
 
 const NAMES: &str = "rmse, rmsle, mae, mape, logloss, error[@t], auc, aucpr, mlogloss, merror, \
-poisson-nloglik, gamma-nloglik, tweedie-nloglik[@rho], quantile[@alpha]";
+poisson-nloglik, gamma-nloglik, tweedie-nloglik[@rho], quantile[@alpha], cox-nloglik, aft-nloglik, interval-regression-accuracy, ndcg[@k][-], map[@k][-], pre[@k][-]";
 
 impl FromStr for Metric {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Metric> {
+        for (prefix, make) in [
+            ("ndcg", Metric::Ndcg as fn(RankAt) -> Metric),
+            ("map", Metric::Map),
+            ("pre", Metric::Pre),
+        ] {
+            if let Some(rest) = s.strip_prefix(prefix) {
+                if let Some(at) = RankAt::parse(rest) {
+                    return Ok(make(at));
+                }
+                if rest.is_empty() || rest.starts_with('@') || rest.starts_with('-') {
+                    return Err(Error::param(
+                        "eval_metric",
+                        format!("`{s}`: write {prefix}, {prefix}@K or {prefix}@K- with an integer K >= 1"),
+                    ));
+                }
+            }
+        }
         let (name, arg) = match s.split_once('@') {
             Some((n, a)) => {
                 let v: f64 = a
@@ -95,6 +154,9 @@ impl FromStr for Metric {
             ("gamma-nloglik", None) => Metric::GammaNloglik,
             ("tweedie-nloglik", a) => Metric::TweedieNloglik(a),
             ("quantile", a) => Metric::Quantile(a),
+            ("cox-nloglik", None) => Metric::CoxNloglik,
+            ("aft-nloglik", None) => Metric::AftNloglik,
+            ("interval-regression-accuracy", None) => Metric::IntervalRegressionAccuracy,
             _ => {
                 return Err(Error::param(
                     "eval_metric",
@@ -127,6 +189,12 @@ impl fmt::Display for Metric {
             Metric::GammaNloglik => write!(f, "gamma-nloglik"),
             Metric::TweedieNloglik(a) => with(f, "tweedie-nloglik", a),
             Metric::Quantile(a) => with(f, "quantile", a),
+            Metric::CoxNloglik => write!(f, "cox-nloglik"),
+            Metric::AftNloglik => write!(f, "aft-nloglik"),
+            Metric::IntervalRegressionAccuracy => write!(f, "interval-regression-accuracy"),
+            Metric::Ndcg(at) => write!(f, "ndcg{}", at.suffix()),
+            Metric::Map(at) => write!(f, "map{}", at.suffix()),
+            Metric::Pre(at) => write!(f, "pre{}", at.suffix()),
         }
     }
 }
@@ -185,9 +253,71 @@ fn ln_gamma(x: f64) -> f64 {
 }
 
 impl Metric {
+    /// The ranking metric and its cut-off, for `ndcg`, `map` and `pre`.
+    fn ranking(&self) -> Option<(ranking::RankMetric, RankAt)> {
+        match *self {
+            Metric::Ndcg(at) => Some((ranking::RankMetric::Ndcg, at)),
+            Metric::Map(at) => Some((ranking::RankMetric::Map, at)),
+            Metric::Pre(at) => Some((ranking::RankMetric::Pre, at)),
+            _ => None,
+        }
+    }
+
+    /// Checks that `scores` holds one value per row.
+    fn check_one_column(&self, scores: &[f32], num_cols: usize, rows: usize) -> Result<()> {
+        if num_cols != 1 || scores.len() != rows {
+            return Err(Error::ShapeMismatch {
+                what: format!("scores for metric {self} (one per row)"),
+                expected: rows,
+                got: scores.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The AFT metrics on the label bounds of `targets` (the labels when there are none).
+    fn evaluate_survival(
+        &self,
+        scores: &[f32],
+        num_cols: usize,
+        targets: &Targets<'_>,
+        ctx: &MetricContext,
+    ) -> Result<f64> {
+        let n = targets.labels.len();
+        self.check_one_column(scores, num_cols, n)?;
+        if n == 0 {
+            return Err(Error::data(format!("metric {self} needs at least one labelled row")));
+        }
+        if let Some(b) = targets.bounds {
+            if b.lower.len() != n {
+                return Err(Error::ShapeMismatch {
+                    what: format!("label bounds for metric {self}"),
+                    expected: n,
+                    got: b.lower.len(),
+                });
+            }
+        }
+        let loss = crate::objective::survival::AftLoss {
+            dist: ctx.aft_distribution,
+            sigma: ctx.aft_scale,
+        };
+        Ok(match self {
+            Metric::AftNloglik => survival::aft_nloglik(scores, targets, &loss),
+            _ => survival::interval_accuracy(scores, targets),
+        })
+    }
+
     /// Whether a larger value is better (AUC-type metrics).
     pub fn higher_is_better(&self) -> bool {
-        matches!(self, Metric::Auc | Metric::Aucpr)
+        matches!(
+            self,
+            Metric::Auc
+                | Metric::Aucpr
+                | Metric::IntervalRegressionAccuracy
+                | Metric::Ndcg(_)
+                | Metric::Map(_)
+                | Metric::Pre(_)
+        )
     }
 
     /// [`Metric::evaluate`] on everything the data holds besides the features (metrics of ranking
@@ -199,6 +329,13 @@ impl Metric {
         targets: &Targets<'_>,
         ctx: &MetricContext,
     ) -> Result<f64> {
+        if let Some((kind, at)) = self.ranking() {
+            self.check_one_column(scores, num_cols, targets.labels.len())?;
+            return ranking::evaluate(kind, at, scores, targets, ctx.ndcg_exp_gain);
+        }
+        if matches!(self, Metric::AftNloglik | Metric::IntervalRegressionAccuracy) {
+            return self.evaluate_survival(scores, num_cols, targets, ctx);
+        }
         self.evaluate(scores, num_cols, targets.labels, targets.weights, ctx)
     }
 
@@ -300,6 +437,16 @@ impl Metric {
                     let b = mu.powf(2.0 - rho) / (2.0 - rho);
                     -a + b
                 })
+            }
+            Metric::Ndcg(_) | Metric::Map(_) | Metric::Pre(_) => {
+                return Err(Error::param(
+                    "eval_metric",
+                    format!("{self} needs query groups: give the data query ids (`qid`) or group sizes (`group`)"),
+                ));
+            }
+            Metric::CoxNloglik => survival::cox_nloglik(scores, labels),
+            Metric::AftNloglik | Metric::IntervalRegressionAccuracy => {
+                return self.evaluate_survival(scores, num_cols, &Targets::plain(labels, weights), ctx);
             }
             Metric::Quantile(alpha) => {
                 let a = alpha.unwrap_or(ctx.quantile_alpha);

@@ -251,10 +251,7 @@ impl Booster {
     }
 
     fn metric_context(&self) -> MetricContext {
-        MetricContext {
-            quantile_alpha: self.params.quantile_alpha,
-            tweedie_power: self.params.tweedie_variance_power,
-        }
+        MetricContext::from_params(&self.params)
     }
 
     fn check_features(&self, data: &Dataset) -> Result<()> {

@@ -14,6 +14,9 @@ use crate::params::{ObjectiveKind, Params};
 use crate::util::fastmath;
 use crate::util::stats::weighted_quantile;
 
+pub mod ranking;
+pub mod survival;
+
 /// Rows per parallel task when computing gradients (fixed: results never depend on threads).
 const GRAD_CHUNK: usize = 8192;
 
@@ -184,6 +187,9 @@ pub struct BuiltinObjective {
     /// Added to the Poisson hessian's exponent, as XGBoost does with `max_delta_step` (0.7 unless
     /// set) to keep early steps small.
     poisson_max_delta_step: f64,
+    /// The survival objectives (`survival:cox`, `survival:aft`), which keep their own state (the
+    /// Cox sort order); every method hands over to it when set.
+    survival: Option<Arc<dyn Objective>>,
 }
 
 impl BuiltinObjective {
@@ -197,6 +203,14 @@ impl BuiltinObjective {
             tweedie_power: params.tweedie_variance_power,
             scale_pos_weight: params.scale_pos_weight,
             poisson_max_delta_step: params.effective_max_delta_step(),
+            survival: match params.objective {
+                ObjectiveKind::SurvivalCox => Some(Arc::new(survival::CoxObjective::new())),
+                ObjectiveKind::SurvivalAft => Some(Arc::new(survival::AftObjective::new(
+                    params.aft_loss_distribution,
+                    params.aft_loss_distribution_scale,
+                ))),
+                _ => None,
+            },
         }
     }
 
@@ -210,6 +224,9 @@ impl BuiltinObjective {
 
 /// Builds the objective for `params` as a shareable trait object.
 pub fn objective_for(params: &Params) -> Arc<dyn Objective> {
+    if params.objective.is_ranking() {
+        return Arc::new(ranking::RankingObjective::from_params(params));
+    }
     Arc::new(BuiltinObjective::from_params(params))
 }
 
@@ -228,6 +245,9 @@ impl Objective for BuiltinObjective {
 
     fn validate_labels(&self, labels: &[f32]) -> Result<()> {
         use ObjectiveKind::*;
+        if let Some(s) = &self.survival {
+            return s.validate_labels(labels);
+        }
         match self.kind {
             BinaryLogistic | BinaryLogitRaw => check_labels(
                 labels,
@@ -253,9 +273,30 @@ impl Objective for BuiltinObjective {
         }
     }
 
+    fn gradients_for(&self, targets: &Targets<'_>, margins: &[f64], out: &mut [GradPair]) {
+        match &self.survival {
+            Some(s) => s.gradients_for(targets, margins, out),
+            None => self.gradients(targets.labels, targets.weights, margins, out),
+        }
+    }
+
+    fn check_targets(&self, targets: &Targets<'_>) -> Result<()> {
+        match &self.survival {
+            Some(s) => s.check_targets(targets),
+            None => self.validate_labels(targets.labels),
+        }
+    }
+
     fn gradients(&self, labels: &[f32], weights: Option<&[f32]>, margins: &[f64], out: &mut [GradPair]) {
         use ObjectiveKind::*;
         match self.kind {
+            SurvivalCox | SurvivalAft => {
+                if let Some(s) = &self.survival {
+                    s.gradients(labels, weights, margins, out)
+                }
+            }
+            // `objective_for` builds `ranking::RankingObjective` for these.
+            RankPairwise | RankNdcg | RankMap => out.fill(GradPair::new(0.0, 0.0)),
             SquaredError => par_gradients(labels, weights, margins, out, |y, p| (p - y as f64, 1.0)),
             AbsoluteError => par_gradients(labels, weights, margins, out, |y, p| {
                 let d = p - y as f64;
@@ -377,6 +418,11 @@ impl Objective for BuiltinObjective {
             weighted_quantile(&mut pairs, alpha).unwrap_or(0.0)
         };
         match self.kind {
+            SurvivalCox | SurvivalAft => match &self.survival {
+                Some(s) => s.initial_margin(labels, weights),
+                None => vec![0.0],
+            },
+            RankPairwise | RankNdcg | RankMap => vec![0.0],
             SquaredError => vec![weighted_mean(labels, weights)],
             AbsoluteError | PseudoHuberError => vec![quantile(0.5)],
             QuantileError => vec![quantile(self.quantile_alpha)],
@@ -405,6 +451,9 @@ impl Objective for BuiltinObjective {
 
     fn score_to_margin(&self, score: f64) -> Result<f64> {
         use ObjectiveKind::*;
+        if let Some(s) = &self.survival {
+            return s.score_to_margin(score);
+        }
         match self.kind {
             // XGBoost adds a logitraw base score to the margin as it is.
             BinaryLogitRaw => Ok(score),
@@ -434,7 +483,7 @@ impl Objective for BuiltinObjective {
         use ObjectiveKind::*;
         match self.kind {
             BinaryLogistic | BinaryLogitRaw => row[0] = sigmoid(row[0] as f64) as f32,
-            Poisson | Gamma | Tweedie => row[0] = (row[0] as f64).exp() as f32,
+            Poisson | Gamma | Tweedie | SurvivalCox | SurvivalAft => row[0] = (row[0] as f64).exp() as f32,
             MultiSoftmax | MultiSoftprob => {
                 let m: Vec<f64> = row.iter().map(|v| *v as f64).collect();
                 let mut p = vec![0.0; m.len()];
@@ -484,6 +533,10 @@ impl Objective for BuiltinObjective {
             Tweedie => Metric::TweedieNloglik(None),
             BinaryLogistic | BinaryLogitRaw => Metric::Logloss,
             MultiSoftmax | MultiSoftprob => Metric::Mlogloss,
+            RankMap => Metric::Map(crate::metric::RankAt::default()),
+            RankPairwise | RankNdcg => Metric::Ndcg(crate::metric::RankAt::default()),
+            SurvivalCox => Metric::CoxNloglik,
+            SurvivalAft => Metric::AftNloglik,
         }
     }
 

@@ -5,8 +5,8 @@
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::params::{
-    BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, GrowPolicy, ObjectiveKind, Params, PerFeature,
-    SampleStrategy, TreeMethod,
+    AftDistribution, BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, GrowPolicy,
+    LambdarankPairMethod, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod,
 };
 
 impl Params {
@@ -142,6 +142,16 @@ typed_setters! {
     data_sample_strategy: SampleStrategy,
     top_rate: f64,
     other_rate: f64,
+    lambdarank_pair_method: LambdarankPairMethod,
+    lambdarank_num_pair_per_sample: Option<usize>,
+    lambdarank_normalization: bool,
+    lambdarank_score_normalization: bool,
+    lambdarank_unbiased: bool,
+    lambdarank_bias_norm: f64,
+    ndcg_exp_gain: bool,
+    label_gain: Vec<f64>,
+    aft_loss_distribution: AftDistribution,
+    aft_loss_distribution_scale: f64,
 }
 
 /// Maps an alias to the field name it stands for.
@@ -179,6 +189,8 @@ fn parse_value(name: &str, value: &str) -> serde_json::Value {
         "sample_type",
         "normalize_type",
         "data_sample_strategy",
+        "lambdarank_pair_method",
+        "label_gain",
     ];
     if string_valued.contains(&name) {
         return serde_json::Value::String(value.to_string());

@@ -52,6 +52,24 @@ pub enum ObjectiveKind {
     /// Multiclass softmax; predicts one probability per class.
     #[serde(rename = "multi:softprob")]
     MultiSoftprob,
+    /// Learning to rank with RankNet's pairwise loss (LambdaMART without a metric weight) over
+    /// query groups.
+    #[serde(rename = "rank:pairwise")]
+    RankPairwise,
+    /// LambdaMART weighted by the change in NDCG, over query groups.
+    #[serde(rename = "rank:ndcg")]
+    RankNdcg,
+    /// LambdaMART weighted by the change in MAP (binary relevance), over query groups.
+    #[serde(rename = "rank:map")]
+    RankMap,
+    /// Cox proportional hazards for right-censored survival times (a negative label is a time
+    /// censored at its absolute value); predicts hazard ratios `exp(margin)`.
+    #[serde(rename = "survival:cox")]
+    SurvivalCox,
+    /// Accelerated failure time on interval-censored times (label bounds), noise distribution
+    /// `aft_loss_distribution` with scale `aft_loss_distribution_scale`; predicts times.
+    #[serde(rename = "survival:aft")]
+    SurvivalAft,
 }
 
 impl ObjectiveKind {
@@ -70,11 +88,16 @@ impl ObjectiveKind {
             ObjectiveKind::BinaryLogitRaw => "binary:logitraw",
             ObjectiveKind::MultiSoftmax => "multi:softmax",
             ObjectiveKind::MultiSoftprob => "multi:softprob",
+            ObjectiveKind::RankPairwise => "rank:pairwise",
+            ObjectiveKind::RankNdcg => "rank:ndcg",
+            ObjectiveKind::RankMap => "rank:map",
+            ObjectiveKind::SurvivalCox => "survival:cox",
+            ObjectiveKind::SurvivalAft => "survival:aft",
         }
     }
 
     /// Every objective, for listing what is allowed.
-    pub const ALL: [ObjectiveKind; 12] = [
+    pub const ALL: [ObjectiveKind; 17] = [
         ObjectiveKind::SquaredError,
         ObjectiveKind::AbsoluteError,
         ObjectiveKind::PseudoHuberError,
@@ -87,6 +110,11 @@ impl ObjectiveKind {
         ObjectiveKind::BinaryLogitRaw,
         ObjectiveKind::MultiSoftmax,
         ObjectiveKind::MultiSoftprob,
+        ObjectiveKind::RankPairwise,
+        ObjectiveKind::RankNdcg,
+        ObjectiveKind::RankMap,
+        ObjectiveKind::SurvivalCox,
+        ObjectiveKind::SurvivalAft,
     ];
 
     /// Looks an objective up by its XGBoost name.
@@ -94,9 +122,41 @@ impl ObjectiveKind {
         Self::ALL.into_iter().find(|o| o.name() == name)
     }
 
+    /// Whether the objective ranks documents within query groups (`rank:*`).
+    pub fn is_ranking(self) -> bool {
+        matches!(
+            self,
+            ObjectiveKind::RankPairwise | ObjectiveKind::RankNdcg | ObjectiveKind::RankMap
+        )
+    }
+
     /// Whether the objective is multiclass (needs `num_class`).
     pub fn is_multiclass(self) -> bool {
         matches!(self, ObjectiveKind::MultiSoftmax | ObjectiveKind::MultiSoftprob)
+    }
+}
+
+/// The noise distribution of `survival:aft` (XGBoost's `aft_loss_distribution`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AftDistribution {
+    /// Standard normal noise (log-normal times), the default.
+    #[default]
+    Normal,
+    /// Standard logistic noise (log-logistic times).
+    Logistic,
+    /// Standard Gumbel (minimum) noise (Weibull times).
+    Extreme,
+}
+
+impl AftDistribution {
+    /// XGBoost's name of the distribution.
+    pub fn name(self) -> &'static str {
+        match self {
+            AftDistribution::Normal => "normal",
+            AftDistribution::Logistic => "logistic",
+            AftDistribution::Extreme => "extreme",
+        }
     }
 }
 
@@ -371,6 +431,48 @@ pub struct Params {
     /// GOSS: share of all rows sampled from the rest. Default 0.1, range (0, 1].
     #[serde(skip_serializing_if = "is_default_other_rate")]
     pub other_rate: f64,
+    /// Ranking (`rank:*`): how pairs of documents are chosen (XGBoost's
+    /// `lambdarank_pair_method`): `topk` (default: every document in the top
+    /// `lambdarank_num_pair_per_sample` by prediction against every document below it) or `mean`
+    /// (each document against `lambdarank_num_pair_per_sample` documents of other relevance drawn
+    /// at random, seeded).
+    #[serde(skip_serializing_if = "is_default")]
+    pub lambdarank_pair_method: LambdarankPairMethod,
+    /// Ranking: the truncation level of `topk` (default 32) or the pairs drawn per document of
+    /// `mean` (default 1). At least 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lambdarank_num_pair_per_sample: Option<usize>,
+    /// Ranking: normalise each query's gradients (`topk`: by `log2(1 + S) / S` with `S` the sum of
+    /// the pair lambdas; `mean`: by the pairs per document). Default true.
+    #[serde(skip_serializing_if = "is_true", deserialize_with = "bool_or_digit")]
+    pub lambdarank_normalization: bool,
+    /// Ranking: divide each pair's metric change by the difference of the two predictions
+    /// (`+ 0.01`), as XGBoost 3 does. Default true.
+    #[serde(skip_serializing_if = "is_true", deserialize_with = "bool_or_digit")]
+    pub lambdarank_score_normalization: bool,
+    /// Ranking: position-debiased LambdaMART (XGBoost's `lambdarank_unbiased`). Sylvan does not
+    /// implement it yet: `true` is refused. Default false.
+    #[serde(skip_serializing_if = "is_default", deserialize_with = "bool_or_digit")]
+    pub lambdarank_unbiased: bool,
+    /// Ranking: the `Lp` regularisation of the position-bias estimate of `lambdarank_unbiased`.
+    /// Default 1, at least 0.
+    #[serde(skip_serializing_if = "is_default_bias_norm")]
+    pub lambdarank_bias_norm: f64,
+    /// `rank:ndcg` and the `ndcg` metric: gain `2^label - 1` (true, the default; integer labels up
+    /// to 31) or `label` (false).
+    #[serde(skip_serializing_if = "is_true", deserialize_with = "bool_or_digit")]
+    pub ndcg_exp_gain: bool,
+    /// `rank:ndcg` and the `ndcg` metric: the gain of each relevance label (LightGBM's
+    /// `label_gain`: a list, or one comma-separated string); when given, label `l` gains
+    /// `label_gain[l]` instead of `2^l - 1`. Default: empty (exponential gain).
+    #[serde(deserialize_with = "gain_list", skip_serializing_if = "Vec::is_empty")]
+    pub label_gain: Vec<f64>,
+    /// Noise distribution of `survival:aft`: `normal` (default), `logistic` or `extreme`.
+    #[serde(skip_serializing_if = "is_default")]
+    pub aft_loss_distribution: AftDistribution,
+    /// Scale of the `survival:aft` noise distribution (default 1; must be > 0).
+    #[serde(skip_serializing_if = "is_default_aft_scale")]
+    pub aft_loss_distribution_scale: f64,
 }
 
 /// The device that grows trees (XGBoost's `device` parameter).
@@ -494,6 +596,16 @@ impl Default for Params {
             data_sample_strategy: SampleStrategy::Bagging,
             top_rate: DEFAULT_TOP_RATE,
             other_rate: DEFAULT_OTHER_RATE,
+            lambdarank_pair_method: LambdarankPairMethod::Topk,
+            lambdarank_num_pair_per_sample: None,
+            lambdarank_normalization: true,
+            lambdarank_score_normalization: true,
+            lambdarank_unbiased: false,
+            lambdarank_bias_norm: 1.0,
+            ndcg_exp_gain: true,
+            label_gain: Vec::new(),
+            aft_loss_distribution: AftDistribution::Normal,
+            aft_loss_distribution_scale: DEFAULT_AFT_SCALE,
         }
     }
 }
@@ -505,6 +617,7 @@ const DEFAULT_CAT_L2: f64 = 10.0;
 const DEFAULT_MIN_DATA_PER_GROUP: usize = 100;
 const DEFAULT_TOP_RATE: f64 = 0.2;
 const DEFAULT_OTHER_RATE: f64 = 0.1;
+const DEFAULT_AFT_SCALE: f64 = 1.0;
 
 // The settings of constraints, DART and GOSS are left out of a serialised model when at their
 // defaults too.
@@ -516,6 +629,51 @@ fn is_default_top_rate(v: &f64) -> bool {
 }
 fn is_default_other_rate(v: &f64) -> bool {
     *v == DEFAULT_OTHER_RATE
+}
+fn is_true(v: &bool) -> bool {
+    *v
+}
+fn is_default_bias_norm(v: &f64) -> bool {
+    *v == 1.0
+}
+
+/// Accepts a list of numbers, or one string of comma-separated numbers (`"0,1,3,7"`).
+fn gain_list<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrText {
+        List(Vec<f64>),
+        Text(String),
+    }
+    match ListOrText::deserialize(d)? {
+        ListOrText::List(v) => Ok(v),
+        ListOrText::Text(t) => t
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| {
+                e.trim()
+                    .parse::<f64>()
+                    .map_err(|_| serde::de::Error::custom(format!("`{e}` is not a number")))
+            })
+            .collect(),
+    }
+}
+
+/// How ranking objectives choose pairs of documents (XGBoost's `lambdarank_pair_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LambdarankPairMethod {
+    /// Every document among the top `lambdarank_num_pair_per_sample` by prediction, paired with
+    /// every document ranked below it.
+    #[default]
+    Topk,
+    /// Each document paired with `lambdarank_num_pair_per_sample` documents of other relevance
+    /// drawn at random.
+    Mean,
+}
+fn is_default_aft_scale(v: &f64) -> bool {
+    *v == DEFAULT_AFT_SCALE
 }
 
 // The categorical settings are left out of a serialised model when at their defaults, so that a
@@ -568,6 +726,28 @@ impl Params {
         put("data_sample_strategy", serde_json::json!(self.data_sample_strategy));
         put("top_rate", serde_json::json!(self.top_rate));
         put("other_rate", serde_json::json!(self.other_rate));
+        put("lambdarank_pair_method", serde_json::json!(self.lambdarank_pair_method));
+        put(
+            "lambdarank_num_pair_per_sample",
+            serde_json::json!(self.lambdarank_num_pair_per_sample),
+        );
+        put(
+            "lambdarank_normalization",
+            serde_json::json!(self.lambdarank_normalization),
+        );
+        put(
+            "lambdarank_score_normalization",
+            serde_json::json!(self.lambdarank_score_normalization),
+        );
+        put("lambdarank_unbiased", serde_json::json!(self.lambdarank_unbiased));
+        put("lambdarank_bias_norm", serde_json::json!(self.lambdarank_bias_norm));
+        put("ndcg_exp_gain", serde_json::json!(self.ndcg_exp_gain));
+        put("label_gain", serde_json::json!(self.label_gain));
+        put("aft_loss_distribution", serde_json::json!(self.aft_loss_distribution));
+        put(
+            "aft_loss_distribution_scale",
+            serde_json::json!(self.aft_loss_distribution_scale),
+        );
         map
     }
 }

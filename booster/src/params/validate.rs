@@ -33,7 +33,13 @@ impl Params {
 
     /// Checks every parameter's range; the error names the first bad one and says what is allowed.
     pub fn validate(&self) -> Result<()> {
+        self.validate_ranking()?;
         check(self.max_cat_threshold >= 1, "max_cat_threshold", "must be at least 1")?;
+        check(
+            self.aft_loss_distribution_scale.is_finite() && self.aft_loss_distribution_scale > 0.0,
+            "aft_loss_distribution_scale",
+            &format!("must be a finite number > 0, got {}", self.aft_loss_distribution_scale),
+        )?;
         for (value, name) in [(self.cat_smooth, "cat_smooth"), (self.cat_l2, "cat_l2")] {
             check(
                 value.is_finite() && value >= 0.0,
@@ -200,6 +206,46 @@ impl Params {
         }
         if self.data_sample_strategy == SampleStrategy::Goss {
             device_refuses("data_sample_strategy", "data_sample_strategy=goss")?;
+        }
+        Ok(())
+    }
+}
+
+impl Params {
+    /// The ranges of the learning-to-rank settings (`lambdarank_*`, `ndcg_exp_gain`,
+    /// `label_gain`) and what ranking cannot be combined with.
+    fn validate_ranking(&self) -> Result<()> {
+        check(
+            self.lambdarank_num_pair_per_sample != Some(0),
+            "lambdarank_num_pair_per_sample",
+            "must be at least 1",
+        )?;
+        check(
+            !self.lambdarank_unbiased,
+            "lambdarank_unbiased",
+            "position-debiased LambdaMART is not implemented in Sylvan yet; leave it false",
+        )?;
+        check(
+            self.lambdarank_bias_norm.is_finite() && self.lambdarank_bias_norm >= 0.0,
+            "lambdarank_bias_norm",
+            &format!("must be a finite number >= 0, got {}", self.lambdarank_bias_norm),
+        )?;
+        if let Some(g) = self.label_gain.iter().find(|g| !(g.is_finite() && **g >= 0.0)) {
+            return Err(Error::param(
+                "label_gain",
+                format!("every gain must be a finite number >= 0, got {g}"),
+            ));
+        }
+        if self.objective.is_ranking() {
+            check(
+                !self.device.is_cuda(),
+                "device",
+                &format!(
+                    "device={} does not support {} yet; train on the cpu",
+                    self.device,
+                    self.objective.name()
+                ),
+            )?;
         }
         Ok(())
     }

@@ -309,10 +309,7 @@ impl<'a> Trainer<'a> {
             },
             line_search: params.boosting == Boosting::Gradient || objective.refresh_leaves(),
             metrics,
-            ctx: MetricContext {
-                quantile_alpha: params.quantile_alpha,
-                tweedie_power: params.tweedie_variance_power,
-            },
+            ctx: MetricContext::from_params(params),
             base,
             margins,
             eval_sets,

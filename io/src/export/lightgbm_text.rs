@@ -117,6 +117,16 @@ fn objective_line(params: &Params, k: usize) -> Result<String> {
         Tweedie => "tweedie".to_string(),
         BinaryLogistic => "binary sigmoid:1".to_string(),
         MultiSoftprob => format!("multiclass num_class:{k}"),
+        RankNdcg => "lambdarank".to_string(),
+        RankPairwise | RankMap => {
+            return Err(conversion(
+                FORMAT,
+                format!(
+                    "objective {} cannot be exported: LightGBM's only pairwise ranking objective is                      lambdarank (rank:ndcg); export to XGBoost JSON instead",
+                    params.objective.name()
+                ),
+            ))
+        }
         BinaryLogitRaw => {
             return Err(conversion(
                 FORMAT,
@@ -129,6 +139,16 @@ fn objective_line(params: &Params, k: usize) -> Result<String> {
                 FORMAT,
                 "multi:softmax predicts class indices, LightGBM's multiclass objective probabilities \
                  (export multi:softprob)",
+            ))
+        }
+        SurvivalCox | SurvivalAft => {
+            return Err(conversion(
+                FORMAT,
+                format!(
+                    "objective {} cannot be exported: LightGBM has no survival objective \
+                     (export to XGBoost JSON instead)",
+                    params.objective.name()
+                ),
             ))
         }
         other => {
@@ -655,6 +675,7 @@ fn import_objective(line: &str, num_class: usize) -> Result<(ObjectiveKind, f64)
         "gamma" => ObjectiveKind::Gamma,
         "tweedie" => ObjectiveKind::Tweedie,
         "binary" | "cross_entropy" | "xentropy" => ObjectiveKind::BinaryLogistic,
+        "lambdarank" => ObjectiveKind::RankNdcg,
         "multiclass" | "softmax" => {
             if num_class < 2 {
                 return Err(conversion(FORMAT, format!("multiclass with num_class {num_class}")));
@@ -1145,7 +1166,7 @@ left_child=\nright_child=\nleaf_value=0.25\nis_linear=0\nshrinkage=1\n\n\nend of
         assert!(from_lightgbm_text(&short).is_err());
         let far = STUMPS.replace("split_feature=0 1", "split_feature=0 7");
         assert!(from_lightgbm_text(&far).is_err());
-        let obj = STUMPS.replace("objective=regression", "objective=lambdarank");
+        let obj = STUMPS.replace("objective=regression", "objective=rank_xendcg");
         assert!(from_lightgbm_text(&obj).is_err());
         let cat = CAT_STUMP.replace("DT", "9");
         let far_set = cat.replace("threshold=0\n", "threshold=3\n");

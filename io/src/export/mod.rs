@@ -216,7 +216,11 @@ pub(crate) fn is_logistic(kind: ObjectiveKind) -> bool {
 pub(crate) fn is_log_link(kind: ObjectiveKind) -> bool {
     matches!(
         kind,
-        ObjectiveKind::Poisson | ObjectiveKind::Gamma | ObjectiveKind::Tweedie
+        ObjectiveKind::Poisson
+            | ObjectiveKind::Gamma
+            | ObjectiveKind::Tweedie
+            | ObjectiveKind::SurvivalCox
+            | ObjectiveKind::SurvivalAft
     )
 }
 

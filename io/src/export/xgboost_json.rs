@@ -17,7 +17,9 @@
 //! `num_parallel_tree`, else as extra rounds (the sum is the same); `dart` boosters as DART models
 //! whose tree weights are `weight_drop` (XGBoost 3.2 writes it beside the nested `gbtree`; 3.4 may
 //! write it inside `gradient_booster.model`, possibly shorter than the trees, the rest weighing 1).
-//! Multi-target trees, `gblinear` and objectives Sylvan lacks (ranking, survival, hinge) are errors.
+//! Multi-target trees, `gblinear` and objectives Sylvan lacks (e.g. hinge) are errors. `survival:aft`
+//! carries `aft_loss_param` (`aft_loss_distribution`, `aft_loss_distribution_scale`) in its
+//! objective block, as XGBoost 3.2 writes it; `survival:cox` none.
 //!
 //! DART: a model with tree weights ([`Booster::tree_weights`]) is written as XGBoost 3.2 writes a
 //! `dart` booster: `gradient_booster` `{"name": "dart", "gbtree": {"name": "gbtree", "model":
@@ -173,6 +175,15 @@ fn objective_json(params: &Params) -> Value {
         MultiSoftmax | MultiSoftprob => {
             json!({"name": name, "softmax_multiclass_param": {"num_class": params.num_class.to_string()}})
         }
+        SurvivalCox => json!({ "name": name }),
+        RankPairwise | RankNdcg | RankMap => lambdarank_json(params),
+        SurvivalAft => json!({
+            "name": name,
+            "aft_loss_param": {
+                "aft_loss_distribution": params.aft_loss_distribution.name(),
+                "aft_loss_distribution_scale": num(params.aft_loss_distribution_scale)
+            }
+        }),
     }
 }
 
@@ -653,6 +664,23 @@ fn import_params(learner: &Value, kind: ObjectiveKind, num_class: usize) -> Resu
     if let Some(v) = param("tweedie_regression_param", "tweedie_variance_power")? {
         p.tweedie_variance_power = v;
     }
+    if let Some(v) = param("aft_loss_param", "aft_loss_distribution_scale")? {
+        p.aft_loss_distribution_scale = v;
+    }
+    if let Some(v) = obj.get("aft_loss_param").and_then(|s| s.get("aft_loss_distribution")) {
+        p.aft_loss_distribution = match v.as_str() {
+            Some("normal") => sylvan_booster::AftDistribution::Normal,
+            Some("logistic") => sylvan_booster::AftDistribution::Logistic,
+            Some("extreme") => sylvan_booster::AftDistribution::Extreme,
+            _ => {
+                return Err(conversion(
+                    FORMAT,
+                    format!("aft_loss_distribution {v} is not normal, logistic or extreme"),
+                ))
+            }
+        };
+    }
+    import_lambdarank(obj, &mut p)?;
     if let Some(v) = obj.get("quantile_loss_param").and_then(|s| s.get("quantile_alpha")) {
         let alphas = parse_base_score(Some(v))?;
         match alphas.as_slice() {
@@ -1145,6 +1173,98 @@ fn import_category_names(cats: &Value, names: &[String], types: &Option<Vec<Feat
         map.insert(name.clone(), values);
     }
     (!map.is_empty()).then_some(map)
+}
+
+// ------------------------------------------------------------------------------------------------
+// Ranking objectives (`rank:*`): XGBoost 3.2 writes their settings as strings in
+// `objective.lambdarank_param`; `lambdarank_num_pair_per_sample` 4294967295 means "not set".
+
+const LAMBDARANK_NOT_SET: &str = "4294967295";
+
+/// The objective block of a ranking objective, as XGBoost 3.2 writes it.
+fn lambdarank_json(params: &Params) -> Value {
+    let flag = |b: bool| if b { "1" } else { "0" };
+    json!({
+        "name": params.objective.name(),
+        "lambdarank_param": {
+            "lambdarank_bias_norm": format!("{}", params.lambdarank_bias_norm),
+            "lambdarank_normalization": flag(params.lambdarank_normalization),
+            "lambdarank_num_pair_per_sample": params
+                .lambdarank_num_pair_per_sample
+                .map_or(LAMBDARANK_NOT_SET.to_string(), |n| n.to_string()),
+            "lambdarank_pair_method": match params.lambdarank_pair_method {
+                sylvan_booster::LambdarankPairMethod::Topk => "topk",
+                sylvan_booster::LambdarankPairMethod::Mean => "mean",
+            },
+            "lambdarank_score_normalization": flag(params.lambdarank_score_normalization),
+            "lambdarank_unbiased": flag(params.lambdarank_unbiased),
+            "ndcg_exp_gain": flag(params.ndcg_exp_gain),
+        }
+    })
+}
+
+/// Reads `objective.lambdarank_param` (when present) into `p`.
+fn import_lambdarank(obj: &Value, p: &mut Params) -> Result<()> {
+    let Some(lr) = obj.get("lambdarank_param") else {
+        return Ok(());
+    };
+    let flag = |name: &str| -> Result<Option<bool>> {
+        match lr.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => match v.as_str().map(str::trim) {
+                Some("1") | Some("true") => Ok(Some(true)),
+                Some("0") | Some("false") => Ok(Some(false)),
+                _ => Err(conversion(FORMAT, format!("{name} `{v}` is not 0 or 1"))),
+            },
+        }
+    };
+    if let Some(b) = flag("lambdarank_normalization")? {
+        p.lambdarank_normalization = b;
+    }
+    if let Some(b) = flag("lambdarank_score_normalization")? {
+        p.lambdarank_score_normalization = b;
+    }
+    if let Some(b) = flag("lambdarank_unbiased")? {
+        if b {
+            return Err(conversion(
+                FORMAT,
+                "lambdarank_unbiased models (position-debiased LambdaMART) are not supported",
+            ));
+        }
+    }
+    if let Some(b) = flag("ndcg_exp_gain")? {
+        p.ndcg_exp_gain = b;
+    }
+    if let Some(v) = number(lr.get("lambdarank_bias_norm"), "lambdarank_bias_norm")? {
+        p.lambdarank_bias_norm = v;
+    }
+    match lr
+        .get("lambdarank_num_pair_per_sample")
+        .and_then(Value::as_str)
+        .map(str::trim)
+    {
+        None | Some(LAMBDARANK_NOT_SET) => {}
+        Some(text) => {
+            p.lambdarank_num_pair_per_sample = Some(text.parse::<usize>().map_err(|_| {
+                conversion(
+                    FORMAT,
+                    format!("lambdarank_num_pair_per_sample `{text}` is not a count"),
+                )
+            })?)
+        }
+    }
+    match lr.get("lambdarank_pair_method").and_then(Value::as_str) {
+        None => {}
+        Some("topk") => p.lambdarank_pair_method = sylvan_booster::LambdarankPairMethod::Topk,
+        Some("mean") => p.lambdarank_pair_method = sylvan_booster::LambdarankPairMethod::Mean,
+        Some(other) => {
+            return Err(conversion(
+                FORMAT,
+                format!("lambdarank_pair_method `{other}` is not topk or mean"),
+            ))
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,20 +1,21 @@
 """Sylvan: gradient boosted decision trees with a Rust core.
 
-- :class:`SylvanRegressor`, :class:`SylvanClassifier`: scikit-learn estimators (XGBoost's
-  scikit-learn parameter names).
+- :class:`SylvanRegressor`, :class:`SylvanClassifier`, :class:`SylvanRanker`: scikit-learn
+  estimators (XGBoost's scikit-learn parameter names; the ranker has XGBRanker's interface).
 - :class:`Dataset`, :class:`Booster`, :func:`train`: the low-level API (XGBoost's parameter names),
   with the model files of the ``sylvan`` command line tool.
 """
 
 from ._sylvan import SylvanError
 from .core import Booster, Dataset, train
-from .sklearn import SylvanClassifier, SylvanRegressor
+from .sklearn import SylvanClassifier, SylvanRanker, SylvanRegressor
 
 __all__ = [
     "Booster",
     "Dataset",
     "SylvanClassifier",
     "SylvanError",
+    "SylvanRanker",
     "SylvanRegressor",
     "train",
 ]

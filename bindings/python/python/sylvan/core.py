@@ -279,6 +279,41 @@ def _vector(values: Any, what: str) -> Optional[np.ndarray]:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
+def _query_ids(qid: Any, num_rows: Optional[int]) -> Optional[np.ndarray]:
+    """One uint64 id per row from query ids of any type (integers, strings, ...): equal values get
+    equal ids. The rows of a query need not be contiguous. None stays None."""
+    if qid is None:
+        return None
+    if hasattr(qid, "to_numpy") and not isinstance(qid, np.ndarray):
+        qid = qid.to_numpy()
+    arr = np.asarray(qid)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"qid must be one-dimensional, got shape {arr.shape}")
+    if num_rows is not None and len(arr) != num_rows:
+        raise ValueError(f"qid has {len(arr)} values but the data has {num_rows} rows")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"qid is missing (NaN) in row {int(np.flatnonzero(np.isnan(arr))[0])}; every row needs one")
+    try:
+        _, inverse = np.unique(arr, return_inverse=True)
+    except TypeError as e:
+        raise ValueError(f"qid values must be comparable (all numbers or all strings): {e}") from None
+    return np.ascontiguousarray(inverse.ravel(), dtype=np.uint64)
+
+
+def _group_sizes(group: Any) -> Optional[List[int]]:
+    """Sizes of consecutive query groups (XGBoost's ``group``), as a list of ints. None stays None."""
+    if group is None:
+        return None
+    arr = np.asarray(group)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
+        raise ValueError("group must be a 1-D list of group sizes (positive integers)")
+    if (arr <= 0).any():
+        raise ValueError(f"group sizes must be >= 1, got {arr[arr <= 0][0]} for group {int(np.flatnonzero(arr <= 0)[0])}")
+    return [int(v) for v in arr]
+
+
 def _margins(values: Any) -> Optional[np.ndarray]:
     """Base margins as Sylvan reads them: ``rows`` values, or ``(rows, outputs)`` for multi-output
     models (as XGBoost takes them), flattened row-major. None stays None."""
@@ -353,6 +388,16 @@ class Dataset:
     enable_categorical : bool, default True
         Whether categorical columns of a DataFrame or Table may be used (as categorical features).
         With False such a column is an error, as in XGBoost; numeric columns are unaffected.
+    qid : array-like, optional
+        Ranking: one query id per row (XGBoost's ``qid``), of any type (integers, strings ...).
+        The rows of a query need not be contiguous (unlike XGBoost, which wants them sorted).
+    group : array-like of int, optional
+        Ranking: the sizes of consecutive query groups (XGBoost's ``set_group``, LightGBM's
+        ``group``); they must add up to the number of rows. Give ``qid`` or ``group``, not both.
+    label_lower_bound, label_upper_bound : array-like, optional
+        Survival (``survival:aft``): the interval each row's label lies in (XGBoost's names).
+        ``lower == upper`` is an exact time, an upper bound of ``+inf`` (or NaN) is right-censored,
+        a lower bound of 0 left-censored. Give both or neither; ``0 <= lower <= upper``.
     """
 
     def __init__(
@@ -366,10 +411,28 @@ class Dataset:
         reference: Optional["Dataset"] = None,
         feature_types: Optional[Sequence[str]] = None,
         enable_categorical: bool = True,
+        qid: Any = None,
+        group: Any = None,
+        label_lower_bound: Any = None,
+        label_upper_bound: Any = None,
     ) -> None:
         if reference is not None and categories is None:
             categories = reference.categories
         self._source = (data, label, weight, base_margin, feature_names, feature_types, enable_categorical)
+        self._targets = dict(
+            qid=qid, group=group, label_lower_bound=label_lower_bound, label_upper_bound=label_upper_bound
+        )
+        if qid is not None and group is not None:
+            raise ValueError("give qid or group, not both")
+        if (label_lower_bound is None) != (label_upper_bound is None):
+            raise ValueError("label_lower_bound and label_upper_bound come in pairs: give both")
+        num_rows = frame_num_rows(data) if is_frame(data) else len(data) if hasattr(data, "__len__") else None
+        targets = dict(
+            qid=None if qid is None else _query_ids(qid, num_rows),
+            group=_group_sizes(group),
+            label_lower_bound=_vector(label_lower_bound, "label_lower_bound"),
+            label_upper_bound=_vector(label_upper_bound, "label_upper_bound"),
+        )
         self._fixed = categories is not None
         label_v = _vector(label, "label")
         weight_v = _vector(weight, "weight")
@@ -392,14 +455,16 @@ class Dataset:
             if feature_names is not None:
                 names = [str(n) for n in feature_names]
             self.categories: Dict[str, List[str]] = cats
-            self._handle = _sylvan._Dataset.from_columns(columns, label_v, weight_v, margin_v, names, categorical)
+            self._handle = _sylvan._Dataset.from_columns(
+                columns, label_v, weight_v, margin_v, names, categorical, **targets
+            )
         else:
             x = _matrix(data)
             names = None if feature_names is None else [str(n) for n in feature_names]
             declared = _declared_categorical(feature_types, x.shape[1])
             categorical = [] if declared is None else [j for j, c in enumerate(declared) if c]
             self.categories = {}
-            self._handle = _sylvan._Dataset.from_matrix(x, label_v, weight_v, margin_v, names, categorical)
+            self._handle = _sylvan._Dataset.from_matrix(x, label_v, weight_v, margin_v, names, categorical, **targets)
 
     @property
     def num_rows(self) -> int:
@@ -421,12 +486,23 @@ class Dataset:
         """The type of every feature, as XGBoost's letters: ``"q"`` numerical, ``"c"`` categorical."""
         return list(self._handle.feature_types)
 
+    @property
+    def num_queries(self) -> Optional[int]:
+        """The number of query groups (ranking), or None when none are attached."""
+        return self._handle.num_queries
+
+    @property
+    def label_bounds(self) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """The label bounds ``(lower, upper)`` (survival), or None when none are attached."""
+        b = self._handle.label_bounds
+        return None if b is None else (np.asarray(b[0], dtype=np.float32), np.asarray(b[1], dtype=np.float32))
+
     def _with_categories(self, categories: Mapping[str, List[str]]) -> "Dataset":
         """This data set read again with fixed ``categories`` (for a validation set)."""
         data, label, weight, base_margin, names, types, enable = self._source
         return Dataset(
             data, label, weight, base_margin, names, categories=categories, feature_types=types,
-            enable_categorical=enable,
+            enable_categorical=enable, **self._targets,
         )
 
     def __repr__(self) -> str:

@@ -20,7 +20,7 @@ Training controls (docs/training-controls.md), as XGBoost's and LightGBM's estim
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 
 from .core import Booster, Dataset, _merged_categories, frame_columns, frame_num_rows, is_frame, train
 
-__all__ = ["SylvanClassifier", "SylvanRegressor"]
+__all__ = ["SylvanClassifier", "SylvanRanker", "SylvanRegressor"]
 
 # Constructor parameter -> Sylvan parameter (where the names differ).
 _RENAMED = {
@@ -306,7 +306,11 @@ class _SylvanModel(BaseEstimator):
         verbose: Any,
         xgb_model: Any,
         feature_weights: Any = None,
+        targets: Optional[Dict[str, Any]] = None,
+        eval_targets: Optional[List[Dict[str, Any]]] = None,
     ):
+        """Trains; ``targets`` (query ids/groups, label bounds) go to the training Dataset and
+        ``eval_targets[i]`` to the i-th evaluation set."""
         n = frame_num_rows(X) if is_frame(X) else X.shape[0]
         if feature_weights is not None:
             params["feature_weights"] = self._fit_feature_weights(feature_weights)
@@ -322,6 +326,7 @@ class _SylvanModel(BaseEstimator):
             feature_names=names,
             feature_types=self.feature_types,
             enable_categorical=self.enable_categorical,
+            **(targets or {}),
         )
         if isinstance(xgb_model, _SylvanModel):
             xgb_model = xgb_model.get_booster()
@@ -349,6 +354,7 @@ class _SylvanModel(BaseEstimator):
                     categories=self._categories,
                     feature_types=self.feature_types,
                     enable_categorical=self.enable_categorical,
+                    **(eval_targets[i] if eval_targets else {}),
                 )
                 evals.append((d, f"validation_{i}"))
         if self.early_stopping_rounds is not None and not evals:
@@ -456,11 +462,24 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
         verbose: Any = False,
         xgb_model: Any = None,
         feature_weights: Any = None,
+        label_lower_bound: Any = None,
+        label_upper_bound: Any = None,
     ) -> "SylvanRegressor":
         """Fits the model; ``eval_set`` is a list of ``(X, y)`` evaluated every round (named
         ``validation_0`` ...); with ``early_stopping_rounds`` the last one is watched.
         ``feature_weights`` (one weight >= 0 per feature, as in XGBoost) weighs the features in
-        column sampling (``colsample_by*``); a feature of weight 0 is never used."""
+        column sampling (``colsample_by*``); a feature of weight 0 is never used.
+
+        Survival (``objective="survival:aft"``): ``label_lower_bound`` / ``label_upper_bound``
+        give each training row's interval (``+inf`` or NaN upper = right-censored), as
+        ``sylvan.Dataset`` takes them; XGBoost's estimator has no such arguments (use its DMatrix).
+        ``y`` is still required (scikit-learn's contract); pass e.g. the lower bound. Evaluation
+        sets carry no bounds here: evaluate survival metrics with ``sylvan.train`` and Datasets."""
+        if (label_lower_bound is None) != (label_upper_bound is None):
+            raise ValueError("label_lower_bound and label_upper_bound come in pairs: give both")
+        targets = None
+        if label_lower_bound is not None:
+            targets = dict(label_lower_bound=label_lower_bound, label_upper_bound=label_upper_bound)
         X, y = self._validate_fit(X, y, y_numeric=True)
         params = self._training_params()
         params["objective"] = self.objective or "reg:squarederror"
@@ -477,6 +496,7 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
             verbose,
             xgb_model,
             feature_weights,
+            targets=targets,
         )
 
     def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
@@ -577,3 +597,140 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
         if not hasattr(self, "classes_") or len(self.classes_) != self.n_classes_:
             self.classes_ = np.arange(self.n_classes_)
 
+
+
+def _split_qid(X: Any, qid: Any) -> Tuple[Any, Any]:
+    """XGBoost's special column: a pandas DataFrame X may hold the query ids in a column named
+    ``qid`` (so that scikit-learn's model selection, which passes only X and y to ``score``, keeps
+    them); it is taken out of X. Giving both that column and ``qid`` is an error."""
+    if type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns") and "qid" in X.columns:
+        if qid is not None:
+            raise ValueError("found both a `qid` column in X and the qid argument; give one of them")
+        return X.drop(columns="qid"), X["qid"].to_numpy()
+    return X, qid
+
+
+def _ranking_targets(qid: Any, group: Any, what: str) -> Dict[str, Any]:
+    """The Dataset keywords for one set's query ids or group sizes (exactly one of them)."""
+    if qid is not None and group is not None:
+        raise ValueError(f"{what}: give qid or group, not both")
+    if qid is None and group is None:
+        raise ValueError(f"{what}: ranking needs query groups: give qid (one id per row) or group (group sizes)")
+    return dict(qid=qid) if qid is not None else dict(group=group)
+
+
+class SylvanRanker(_SylvanModel):
+    """Gradient boosted trees for learning to rank (scikit-learn estimator, XGBRanker's interface).
+
+    ``objective`` (None) means ``rank:ndcg`` (also ``rank:pairwise``, ``rank:map``). Queries are
+    given to ``fit`` as ``qid`` (one query id per row, of any type; the rows of a query need NOT
+    be contiguous or sorted, unlike XGBoost) or ``group`` (sizes of consecutive groups), or as a
+    column named ``qid`` of a pandas DataFrame X (XGBoost's special column; it is not a feature).
+    ``eval_set`` entries get their queries from ``eval_qid`` / ``eval_group`` (lists, one entry per
+    set) or their own ``qid`` column.
+
+    ``predict`` returns one relevance score per row (higher = ranked higher) and needs no queries.
+    ``score(X, y)`` is the model's last ``eval_metric`` (default: the objective's metric,
+    ``ndcg@32`` for rank:ndcg) on X's queries: the
+    ``qid`` column of a DataFrame X or the ``qid`` argument; without either, all rows form one
+    query. With scikit-learn's ``GroupKFold`` and ``cross_val_score``, pass the query ids as
+    ``groups=qid`` (for the split) and either keep them as X's ``qid`` column or route them to
+    ``fit`` with ``params={"qid": qid}`` (then ``score`` sees one query per test fold unless X
+    holds the ``qid`` column).
+
+    ``sample_weight``: one weight per row (XGBoost takes one weight per query; repeat the query's
+    weight on each of its rows to match it).
+    """
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        group: Any = None,
+        qid: Any = None,
+        sample_weight: Any = None,
+        base_margin: Any = None,
+        eval_set: Any = None,
+        eval_group: Any = None,
+        eval_qid: Any = None,
+        sample_weight_eval_set: Any = None,
+        verbose: Any = False,
+        xgb_model: Any = None,
+        feature_weights: Any = None,
+    ) -> "SylvanRanker":
+        """Fits the ranker on the queries given by ``qid`` or ``group`` (or X's ``qid`` column);
+        ``eval_set`` is a list of ``(X, y)`` with ``eval_qid`` / ``eval_group`` (one entry per set)."""
+        objective = self.objective or "rank:ndcg"
+        if not str(objective).startswith("rank:"):
+            raise ValueError(f"SylvanRanker trains ranking objectives (rank:*), got `{objective}`")
+        X, qid = _split_qid(X, qid)
+        targets = _ranking_targets(qid, group, "fit")
+        X, y = self._validate_fit(X, y, y_numeric=True)
+        params = self._training_params()
+        params["objective"] = objective
+        eval_targets = None
+        if eval_set is not None:
+            eval_set = list(eval_set)
+            for name, v in (("eval_qid", eval_qid), ("eval_group", eval_group)):
+                if v is not None and len(v) != len(eval_set):
+                    raise ValueError(f"{name} must have one entry per eval_set entry")
+            eval_targets = []
+            for i, (Xe, ye) in enumerate(eval_set):
+                Xe, qe = _split_qid(Xe, None if eval_qid is None else eval_qid[i])
+                ge = None if eval_group is None else eval_group[i]
+                eval_targets.append(_ranking_targets(qe, ge, f"eval_set[{i}]"))
+                eval_set[i] = (Xe, ye)
+        return self._fit(
+            X,
+            np.asarray(y, dtype=np.float32),
+            params,
+            sample_weight,
+            base_margin,
+            eval_set,
+            sample_weight_eval_set,
+            lambda v: np.asarray(v, dtype=np.float32),
+            verbose,
+            xgb_model,
+            feature_weights,
+            targets=targets,
+            eval_targets=eval_targets,
+        )
+
+    def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
+        """One relevance score per row (float32); a ``qid`` column of a DataFrame X is ignored."""
+        X, _ = _split_qid(X, None)
+        return self._raw_predict(X, output_margin=output_margin, iteration_range=iteration_range)
+
+    def apply(self, X: Any) -> np.ndarray:
+        """The leaf index of every tree for every row, ``(rows, trees)``."""
+        X, _ = _split_qid(X, None)
+        return super().apply(X)
+
+    def _score_metrics(self) -> List[str]:
+        """The metric ``score`` reports: the last ``eval_metric``; none given (empty list) means
+        the objective's own metric (``ndcg@32`` for rank:ndcg with the default pairs)."""
+        m = self.eval_metric
+        if m is None:
+            return []
+        if isinstance(m, (list, tuple)):
+            return [str(m[-1])] if m else []
+        return [str(m)]
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None, qid: Any = None) -> float:
+        """The model's last ``eval_metric`` (default: the objective's metric, ``ndcg@32`` for
+        rank:ndcg, as XGBRanker) on X's queries (X's ``qid`` column or ``qid``; without either, all
+        rows form one query)."""
+        check_is_fitted(self, "_booster")
+        X, qid = _split_qid(X, qid)
+        X = self._validate_X(X, reset=False)
+        n = frame_num_rows(X) if is_frame(X) else X.shape[0]
+        d = Dataset(
+            X,
+            label=np.asarray(y, dtype=np.float32),
+            weight=self._weights(sample_weight, n),
+            categories=self._categories,
+            enable_categorical=self.enable_categorical,
+            qid=qid if qid is not None else np.zeros(n, dtype=np.int64),
+        )
+        return float(next(iter(self._booster.eval(d, self._score_metrics()).values())))
