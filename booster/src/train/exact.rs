@@ -471,8 +471,15 @@ mod tests {
     use crate::train::sampling::ColumnSampler;
     use proptest::prelude::*;
 
-    /// Brute force: every distinct midpoint threshold and both missing directions, rows summed directly.
-    fn brute_force(col: &[f32], gp: &[GradPair], p: &SplitParams) -> f64 {
+    /// Brute force: every distinct midpoint threshold and both missing directions, rows summed
+    /// directly; the best of `score(left, right, total)` over the candidates whose children meet
+    /// `min_child_weight` (0 when none scores).
+    fn brute_force_by(
+        col: &[f32],
+        gp: &[GradPair],
+        p: &SplitParams,
+        score: impl Fn(GradStats, GradStats, GradStats) -> Option<f64>,
+    ) -> f64 {
         let total = gp.iter().fold(GradStats::default(), |mut a, g| {
             a.add_pair(*g);
             a
@@ -502,51 +509,27 @@ mod tests {
                 {
                     continue;
                 }
-                best = best.max(node_gain(left, p) + node_gain(right, p) - node_gain(total, p));
+                if let Some(gain) = score(left, right, total) {
+                    best = best.max(gain);
+                }
             }
         }
         best
     }
 
-    /// Brute force under monotone constraints: every distinct midpoint threshold and both missing
-    /// directions, rows summed directly, scored with clamped weights and the order checked.
+    /// Brute force with the plain gain.
+    fn brute_force(col: &[f32], gp: &[GradPair], p: &SplitParams) -> f64 {
+        brute_force_by(col, gp, p, |l, r, t| {
+            Some(node_gain(l, p) + node_gain(r, p) - node_gain(t, p))
+        })
+    }
+
+    /// Brute force under monotone constraints: candidates scored with clamped weights and the
+    /// order of the children's weights checked.
     fn brute_force_constrained(col: &[f32], gp: &[GradPair], p: &SplitParams, mono: Monotone<'_>) -> f64 {
-        let total = gp.iter().fold(GradStats::default(), |mut a, g| {
-            a.add_pair(*g);
-            a
-        });
-        let mut vals: Vec<f32> = col.iter().copied().filter(|x| !x.is_nan()).collect();
-        vals.sort_by(f32::total_cmp);
-        vals.dedup();
-        let mut thresholds: Vec<f32> = vals.windows(2).map(|w| midpoint(w[0], w[1])).collect();
-        if let (Some(lo), Some(hi)) = (vals.first(), vals.last()) {
-            thresholds.push(lo - (lo.abs() + EDGE_GAP));
-            thresholds.push(hi + (hi.abs() + EDGE_GAP));
-        }
-        let parent = bounded_gain(total, p, mono.bounds);
-        let mut best = 0.0f64;
-        for t in thresholds {
-            for dl in [false, true] {
-                let mut left = GradStats::default();
-                for (x, g) in col.iter().zip(gp) {
-                    if crate::model::tree::Tree::goes_left(*x, t, dl) {
-                        left.add_pair(*g);
-                    }
-                }
-                let right = total - left;
-                if left.hess < p.min_child_weight
-                    || right.hess < p.min_child_weight
-                    || left.hess <= 0.0
-                    || right.hess <= 0.0
-                {
-                    continue;
-                }
-                if let Some(score) = split_score(left, right, p, mono.bounds, mono.of(0)) {
-                    best = best.max(score - parent);
-                }
-            }
-        }
-        best
+        brute_force_by(col, gp, p, |l, r, t| {
+            split_score(l, r, p, mono.bounds, mono.of(0)).map(|s| s - bounded_gain(t, p, mono.bounds))
+        })
     }
 
     proptest! {
