@@ -77,10 +77,10 @@ pub use model::categories::{CategorySet, TreeCategories};
 pub use model::explain::ImportanceType;
 pub use model::file::{BINARY_MAGIC, ENSEMBLE_FORMAT, ENSEMBLE_VERSION, FORMAT_NAME, FORMAT_VERSION};
 pub use model::tree::Tree;
-pub use objective::{LeafRows, Objective};
+pub use objective::{expectiles_of_margins, margins_of_expectiles, LeafRows, Objective};
 pub use params::{
-    AftDistribution, BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, FeatureValue, GrowPolicy,
-    LambdarankPairMethod, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod,
+    AftDistribution, Alphas, BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, FeatureValue,
+    GrowPolicy, LambdarankPairMethod, MultiStrategy, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod,
 };
 pub use predict::{PredictOptions, PredictOutput, Predictions};
 pub use train::device::DeviceBackend;

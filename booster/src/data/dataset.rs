@@ -16,7 +16,10 @@ use crate::error::{Error, Result};
 pub struct Dataset {
     columns: Vec<Column>,
     num_rows: usize,
+    /// Row-major, `label_columns` per row.
     labels: Vec<f32>,
+    /// Label columns (targets); 0 or 1 means one label per row.
+    label_columns: usize,
     weights: Option<Vec<f32>>,
     base_margin: Option<Vec<f32>>,
     feature_names: Option<Vec<String>>,
@@ -137,7 +140,45 @@ impl Dataset {
             });
         }
         self.labels = labels;
+        self.label_columns = 1;
         Ok(self)
+    }
+
+    /// Attaches several labels per row (multi-output regression, multi-label classification):
+    /// `labels` holds `num_targets` values per row, row-major. NaN or infinite labels are
+    /// rejected with the row and target named.
+    pub fn with_label_matrix(mut self, labels: Vec<f32>, num_targets: usize) -> Result<Dataset> {
+        if num_targets == 0 {
+            return Err(Error::param("num_target", "needs at least one label column"));
+        }
+        self.check_len("labels (rows x targets)", labels.len(), self.num_rows * num_targets)?;
+        if let Some(i) = labels.iter().position(|v| !v.is_finite()) {
+            return Err(Error::InvalidLabel {
+                row: i / num_targets,
+                value: labels[i] as f64,
+                reason: format!("labels must be finite numbers (target {})", i % num_targets),
+            });
+        }
+        self.labels = labels;
+        self.label_columns = num_targets;
+        Ok(self)
+    }
+
+    /// [`Dataset::with_label_matrix`] from one vector per target.
+    pub fn with_label_columns(self, columns: Vec<Vec<f32>>) -> Result<Dataset> {
+        let t = columns.len();
+        if let Some((j, c)) = columns.iter().enumerate().find(|(_, c)| c.len() != self.num_rows) {
+            return Err(Error::ShapeMismatch {
+                what: format!("length of label column {j}"),
+                expected: self.num_rows,
+                got: c.len(),
+            });
+        }
+        let mut labels = Vec::with_capacity(self.num_rows * t);
+        for r in 0..self.num_rows {
+            labels.extend(columns.iter().map(|c| c[r]));
+        }
+        self.with_label_matrix(labels, t)
     }
 
     /// Attaches sample weights, one per row; each must be finite and non-negative, and not all zero.
@@ -286,9 +327,15 @@ impl Dataset {
         self.columns.iter().map(Column::num_present).sum()
     }
 
-    /// The labels (empty when none were attached).
+    /// The labels (empty when none were attached): one per row, or [`Dataset::num_targets`] per
+    /// row, row-major.
     pub fn labels(&self) -> &[f32] {
         &self.labels
+    }
+
+    /// Label columns per row (1 unless [`Dataset::with_label_matrix`] attached several).
+    pub fn num_targets(&self) -> usize {
+        self.label_columns.max(1)
     }
 
     /// Whether labels are attached.

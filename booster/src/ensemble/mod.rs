@@ -243,6 +243,19 @@ pub(crate) fn check_training_data(params: &Params, data: &Dataset) -> Result<()>
             ),
         ));
     }
+    if data.num_targets() > 1 || params.num_target > 1 || params.num_levels() > 1 {
+        // Members' rows and folds are sliced with one label per row, and stacking's meta-learner
+        // reads one output per member and class.
+        return Err(Error::param(
+            match params.objective {
+                _ if params.num_levels() == 1 => "num_target",
+                ObjectiveKind::QuantileError => "quantile_alpha",
+                _ => "expectile_alpha",
+            },
+            "ensembles (bagging, stacking) train one label column and one level per model; train a single \
+             Booster for several targets or several quantile/expectile levels",
+        ));
+    }
     crate::objective::objective_for(params).validate_labels(data.labels())
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::data::Targets;
 use crate::error::{Error, Result};
-use crate::params::AftDistribution;
+use crate::params::{AftDistribution, Alphas};
 
 pub(crate) mod survival;
 
@@ -49,8 +49,13 @@ pub enum Metric {
     GammaNloglik,
     /// Negative log likelihood of a Tweedie model (power; default `tweedie_variance_power`).
     TweedieNloglik(Option<f64>),
-    /// Pinball loss at a quantile (default `quantile_alpha`).
+    /// Pinball loss at a quantile (default `quantile_alpha`; with several levels, the mean over
+    /// the model's outputs, each at its own level).
     Quantile(Option<f64>),
+    /// Asymmetric squared loss at an expectile (default `expectile_alpha`, several levels as for
+    /// [`Metric::Quantile`]): `alpha * r^2` for residuals `r = label - prediction >= 0`,
+    /// `(1 - alpha) * r^2` below.
+    Expectile(Option<f64>),
     /// Negative log partial likelihood of the Cox model per event (`survival:cox`).
     CoxNloglik,
     /// Mean negative log likelihood of the AFT model on the label bounds (`survival:aft`).
@@ -66,10 +71,12 @@ pub enum Metric {
 }
 
 /// Parameters that some metrics take from the training parameters.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MetricContext {
-    /// Default quantile for [`Metric::Quantile`].
-    pub quantile_alpha: f64,
+    /// Default quantiles for [`Metric::Quantile`] (one per output of a multi-quantile model).
+    pub quantile_alpha: Alphas,
+    /// Default expectiles for [`Metric::Expectile`].
+    pub expectile_alpha: Alphas,
     /// Default power for [`Metric::TweedieNloglik`].
     pub tweedie_power: f64,
     /// Noise distribution of [`Metric::AftNloglik`].
@@ -85,7 +92,8 @@ impl MetricContext {
     /// The metric settings that `params` holds.
     pub fn from_params(params: &crate::params::Params) -> MetricContext {
         MetricContext {
-            quantile_alpha: params.quantile_alpha,
+            quantile_alpha: params.quantile_alpha.clone(),
+            expectile_alpha: params.expectile_alpha.clone(),
             tweedie_power: params.tweedie_variance_power,
             aft_distribution: params.aft_loss_distribution,
             aft_scale: params.aft_loss_distribution_scale,
@@ -97,7 +105,8 @@ impl MetricContext {
 impl Default for MetricContext {
     fn default() -> Self {
         MetricContext {
-            quantile_alpha: 0.5,
+            quantile_alpha: Alphas::default(),
+            expectile_alpha: Alphas::default(),
             tweedie_power: 1.5,
             aft_distribution: AftDistribution::Normal,
             aft_scale: 1.0,
@@ -107,7 +116,7 @@ impl Default for MetricContext {
 }
 
 const NAMES: &str = "rmse, rmsle, mae, mape, logloss, error[@t], auc, aucpr, mlogloss, merror, \
-poisson-nloglik, gamma-nloglik, tweedie-nloglik[@rho], quantile[@alpha], cox-nloglik, aft-nloglik, interval-regression-accuracy, ndcg[@k][-], map[@k][-], pre[@k][-]";
+poisson-nloglik, gamma-nloglik, tweedie-nloglik[@rho], quantile[@alpha], expectile[@alpha], cox-nloglik, aft-nloglik, interval-regression-accuracy, ndcg[@k][-], map[@k][-], pre[@k][-]";
 
 impl FromStr for Metric {
     type Err = Error;
@@ -154,6 +163,7 @@ impl FromStr for Metric {
             ("gamma-nloglik", None) => Metric::GammaNloglik,
             ("tweedie-nloglik", a) => Metric::TweedieNloglik(a),
             ("quantile", a) => Metric::Quantile(a),
+            ("expectile", a) => Metric::Expectile(a),
             ("cox-nloglik", None) => Metric::CoxNloglik,
             ("aft-nloglik", None) => Metric::AftNloglik,
             ("interval-regression-accuracy", None) => Metric::IntervalRegressionAccuracy,
@@ -189,6 +199,7 @@ impl fmt::Display for Metric {
             Metric::GammaNloglik => write!(f, "gamma-nloglik"),
             Metric::TweedieNloglik(a) => with(f, "tweedie-nloglik", a),
             Metric::Quantile(a) => with(f, "quantile", a),
+            Metric::Expectile(a) => with(f, "expectile", a),
             Metric::CoxNloglik => write!(f, "cox-nloglik"),
             Metric::AftNloglik => write!(f, "aft-nloglik"),
             Metric::IntervalRegressionAccuracy => write!(f, "interval-regression-accuracy"),
@@ -348,6 +359,12 @@ impl Metric {
         weights: Option<&[f32]>,
         ctx: &MetricContext,
     ) -> Result<f64> {
+        if let Some(v) = self.evaluate_levels(scores, num_cols, labels, weights, ctx)? {
+            return Ok(v);
+        }
+        if num_cols > 1 && labels.len() == scores.len() {
+            return self.evaluate_targets(scores, num_cols, labels, weights, ctx);
+        }
         let n = labels.len();
         if scores.len() != n * num_cols {
             return Err(Error::ShapeMismatch {
@@ -448,19 +465,97 @@ impl Metric {
             Metric::AftNloglik | Metric::IntervalRegressionAccuracy => {
                 return self.evaluate_survival(scores, num_cols, &Targets::plain(labels, weights), ctx);
             }
-            Metric::Quantile(alpha) => {
-                let a = alpha.unwrap_or(ctx.quantile_alpha);
-                weighted_mean(n, weights, |i| {
-                    let d = y(i) - p(i);
-                    if d >= 0.0 {
-                        a * d
-                    } else {
-                        (a - 1.0) * d
-                    }
-                })
-            }
+            Metric::Quantile(_) | Metric::Expectile(_) => unreachable!("evaluated by evaluate_levels"),
         };
         Ok(v)
+    }
+
+    /// Every output of a model with a label column per output (several targets), scored as one
+    /// long column: the rows' weights repeat for each of their outputs (XGBoost's element-wise
+    /// metrics over all targets).
+    fn evaluate_targets(
+        &self,
+        scores: &[f32],
+        num_cols: usize,
+        labels: &[f32],
+        weights: Option<&[f32]>,
+        ctx: &MetricContext,
+    ) -> Result<f64> {
+        if matches!(self, Metric::Mlogloss | Metric::Merror) || self.ranking().is_some() {
+            return Err(Error::param(
+                "eval_metric",
+                format!("{self} does not apply to a model with {num_cols} targets"),
+            ));
+        }
+        let repeated: Option<Vec<f32>> =
+            weights.map(|w| w.iter().flat_map(|&w| std::iter::repeat_n(w, num_cols)).collect());
+        if let Some(r) = &repeated {
+            if r.len() != labels.len() {
+                return Err(Error::ShapeMismatch {
+                    what: format!("weights for metric {self} over {num_cols} targets"),
+                    expected: labels.len() / num_cols,
+                    got: r.len() / num_cols,
+                });
+            }
+        }
+        self.evaluate(scores, 1, labels, repeated.as_deref(), ctx)
+    }
+
+    /// The quantile and expectile losses: the mean over the rows (weighted) and the outputs, each
+    /// output at its own level (`None` for other metrics). With several label columns each
+    /// output is compared with its own column.
+    fn evaluate_levels(
+        &self,
+        scores: &[f32],
+        num_cols: usize,
+        labels: &[f32],
+        weights: Option<&[f32]>,
+        ctx: &MetricContext,
+    ) -> Result<Option<f64>> {
+        let (given, default, expectile) = match *self {
+            Metric::Quantile(a) => (a, &ctx.quantile_alpha, false),
+            Metric::Expectile(a) => (a, &ctx.expectile_alpha, true),
+            _ => return Ok(None),
+        };
+        let levels: Vec<f64> = match given {
+            Some(a) => vec![a; num_cols],
+            None if default.len() == num_cols => default.as_slice().to_vec(),
+            None if default.len() == 1 => vec![default.first(); num_cols],
+            None => {
+                return Err(Error::param(
+                    "eval_metric",
+                    format!("{self} has {} levels, the model {num_cols} outputs", default.len()),
+                ))
+            }
+        };
+        let per_output_label = labels.len() == scores.len() && num_cols > 1;
+        let n = if per_output_label {
+            labels.len() / num_cols
+        } else {
+            labels.len()
+        };
+        if scores.len() != n * num_cols || n == 0 {
+            return Err(Error::ShapeMismatch {
+                what: format!("scores for metric {self} (one per output of each labelled row)"),
+                expected: n * num_cols,
+                got: scores.len(),
+            });
+        }
+        let loss = |i: usize| {
+            let mut sum = 0.0;
+            for (j, a) in levels.iter().enumerate() {
+                let y = if per_output_label {
+                    labels[i * num_cols + j]
+                } else {
+                    labels[i]
+                } as f64;
+                let d = y - scores[i * num_cols + j] as f64;
+                let side = if d >= 0.0 { *a } else { 1.0 - a };
+                sum += if expectile { side * d * d } else { side * d.abs() };
+            }
+            sum / num_cols as f64
+        };
+        Ok(Some(weighted_mean(n, weights, loss)))
     }
 }
 

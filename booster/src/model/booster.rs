@@ -220,6 +220,15 @@ impl Booster {
         Ok(())
     }
 
+    /// The base margins in output space: what a row reaching no tree scores (the objective's
+    /// link applied to [`Booster::base_margin`], e.g. probabilities; several expectiles mapped
+    /// through their increasing parametrisation).
+    pub fn base_scores(&self) -> Vec<f32> {
+        let mut row: Vec<f32> = self.core.base_margin.iter().map(|m| *m as f32).collect();
+        self.objective.margin_to_score(&mut row);
+        row
+    }
+
     /// Number of values [`Booster::predict`] gives per row (1, or the number of classes).
     pub fn num_prediction_columns(&self) -> usize {
         self.objective.prediction_columns()

@@ -36,6 +36,23 @@ pub struct LeafRows<'a> {
     pub num_groups: usize,
 }
 
+impl LeafRows<'_> {
+    /// The label row `r`'s output of this tree is compared with: the row's label, or its own
+    /// column's when the data has a label column per output (several targets).
+    pub fn label(&self, r: usize) -> f32 {
+        if self.num_groups > 1 && self.labels.len() == self.margins.len() {
+            self.labels[r * self.num_groups + self.group]
+        } else {
+            self.labels[r]
+        }
+    }
+
+    /// Row `r`'s current margin of this tree's output.
+    pub fn margin(&self, r: usize) -> f64 {
+        self.margins[r * self.num_groups + self.group]
+    }
+}
+
 /// A loss function. Implement it for a custom objective and pass it through
 /// [`crate::TrainOptions::objective`].
 pub trait Objective: Send + Sync + std::fmt::Debug {
@@ -113,23 +130,160 @@ pub trait Objective: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// Computes gradients in parallel over fixed chunks of rows with a per-row function.
+/// How the outputs of an element-wise objective line up with the labels: `outputs` margins per
+/// row, compared with the row's one label (several levels) or with a label column each (several
+/// targets, `label_per_output`).
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    outputs: usize,
+    label_per_output: bool,
+}
+
+/// Computes gradients in parallel over fixed chunks of margins with a per-element function of
+/// (output, label, margin); the row's weight multiplies both.
 fn par_gradients(
+    layout: Layout,
     labels: &[f32],
     weights: Option<&[f32]>,
     margins: &[f64],
     out: &mut [GradPair],
-    f: impl Fn(f32, f64) -> (f64, f64) + Sync,
+    f: impl Fn(usize, f32, f64) -> (f64, f64) + Sync,
 ) {
+    let k = layout.outputs.max(1);
     out.par_chunks_mut(GRAD_CHUNK).enumerate().for_each(|(c, chunk)| {
         let start = c * GRAD_CHUNK;
-        for (k, gp) in chunk.iter_mut().enumerate() {
-            let i = start + k;
-            let w = weights.map_or(1.0, |w| w[i]) as f64;
-            let (g, h) = f(labels[i], margins[i]);
+        if k == 1 {
+            for (e, gp) in chunk.iter_mut().enumerate() {
+                let i = start + e;
+                let w = weights.map_or(1.0, |w| w[i]) as f64;
+                let (g, h) = f(0, labels[i], margins[i]);
+                *gp = GradPair::new((g * w) as f32, (h * w) as f32);
+            }
+            return;
+        }
+        for (e, gp) in chunk.iter_mut().enumerate() {
+            let i = start + e;
+            let (row, output) = (i / k, i % k);
+            let w = weights.map_or(1.0, |w| w[row]) as f64;
+            let y = if layout.label_per_output {
+                labels[i]
+            } else {
+                labels[row]
+            };
+            let (g, h) = f(output, y, margins[i]);
             *gp = GradPair::new((g * w) as f32, (h * w) as f32);
         }
     });
+}
+
+/// The weighted `alpha`-expectile of `labels`: the `m` where `alpha` times the weighted sum of
+/// the residuals above `m` equals `1 - alpha` times that below (bisection to f64 precision).
+pub(crate) fn weighted_expectile(labels: &[f32], weights: Option<&[f32]>, alpha: f64) -> f64 {
+    let (mut lo, mut hi) = labels.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+        (lo.min(*y as f64), hi.max(*y as f64))
+    });
+    if !lo.is_finite() {
+        return 0.0;
+    }
+    let balance = |m: f64| {
+        labels.iter().enumerate().fold(0.0, |s, (i, y)| {
+            let r = *y as f64 - m;
+            let w = weights.map_or(1.0, |w| w[i]) as f64;
+            s + w * if r >= 0.0 { alpha * r } else { (1.0 - alpha) * r }
+        })
+    };
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if balance(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The expectile loss's gradient and hessian at prediction `p` for label `y` (XGBoost's
+/// `reg:expectileerror`): half the squared error, weighted by `alpha` when the label lies above
+/// the prediction and by `1 - alpha` when it lies below.
+pub(crate) fn expectile_gradient(alpha: f64, y: f32, p: f64) -> (f64, f64) {
+    let d = p - y as f64;
+    let side = if d >= 0.0 { 1.0 - alpha } else { alpha };
+    (side * d, side)
+}
+
+/// Gap kept between consecutive expectile outputs (XGBoost's `kRtEps`).
+const EXPECTILE_GAP: f64 = 1e-6;
+
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// The inverse of [`softplus`] (`ln(e^x - 1)`), for `x > 0`; very small `x` are floored.
+fn softplus_inv(x: f64) -> f64 {
+    if x > 30.0 {
+        x
+    } else {
+        x.max(1e-30).exp_m1().ln()
+    }
+}
+
+/// Several expectiles as XGBoost parametrises them, so that they never cross: output 0 is the
+/// first expectile, output `k > 0` adds `gap + softplus(margin k)` to output `k - 1`. Converts
+/// one row's margins into expectiles in place.
+pub fn expectiles_of_margins(row: &mut [f32]) {
+    let mut pred = row.first().map_or(0.0, |m| *m as f64);
+    for v in row.iter_mut().skip(1) {
+        pred += EXPECTILE_GAP + softplus(*v as f64);
+        *v = pred as f32;
+    }
+}
+
+/// The margins of ascending expectile values (the inverse of [`expectiles_of_margins`]).
+pub fn margins_of_expectiles(values: &[f64]) -> Vec<f64> {
+    let mut out = values.to_vec();
+    for k in (1..values.len()).rev() {
+        out[k] = softplus_inv(values[k] - values[k - 1] - EXPECTILE_GAP);
+    }
+    out
+}
+
+/// Gradients of several expectile outputs of one row under the increasing parametrisation:
+/// margin `j` moves every expectile from `j` on, so its gradient sums their losses' gradients
+/// (times the slope `sigmoid(margin j)` of its softplus for `j > 0`), with XGBoost's diagonal
+/// Gauss-Newton hessian.
+fn expectile_row_gradients(levels: &[f64], y: f32, margins: &[f64], w: f64, out: &mut [GradPair]) {
+    let k = levels.len();
+    let mut preds = [0.0f64; 64];
+    let mut pred = margins[0];
+    for j in 0..k {
+        if j > 0 {
+            pred += EXPECTILE_GAP + softplus(margins[j]);
+        }
+        preds[j] = pred;
+    }
+    let (mut g, mut h) = (0.0, 0.0);
+    for j in (0..k).rev() {
+        let (gj, hj) = expectile_gradient(levels[j], y, preds[j]);
+        g += gj * w;
+        h += hj * w;
+        let scale = if j == 0 { 1.0 } else { sigmoid(margins[j]) };
+        out[j] = GradPair::new((scale * g) as f32, (scale * scale * h) as f32);
+    }
+}
+
+/// Sorts one row's outputs into the order of their levels (the smallest value to the smallest
+/// level): the rearrangement that makes quantile predictions non-crossing. `order` lists the
+/// outputs by ascending level.
+pub(crate) fn rearrange(row: &mut [f32], order: &[usize]) {
+    let mut values: Vec<f32> = row.to_vec();
+    values.sort_by(|a, b| a.total_cmp(b));
+    for (v, &o) in values.into_iter().zip(order) {
+        row[o] = v;
+    }
 }
 
 fn weighted_mean(labels: &[f32], weights: Option<&[f32]>) -> f64 {
@@ -164,7 +318,7 @@ fn residual_quantile(leaf: &LeafRows<'_>, alpha: f64) -> Option<f64> {
         .iter()
         .map(|&r| {
             let r = r as usize;
-            let res = leaf.labels[r] as f64 - leaf.margins[r * leaf.num_groups + leaf.group];
+            let res = leaf.label(r) as f64 - leaf.margin(r);
             (res, leaf.weights.map_or(1.0, |w| w[r]) as f64)
         })
         .collect();
@@ -181,7 +335,13 @@ pub struct BuiltinObjective {
     kind: ObjectiveKind,
     num_class: usize,
     huber_slope: f64,
-    quantile_alpha: f64,
+    /// The levels of `reg:quantileerror` / `reg:expectileerror` (one output each); one entry
+    /// (unused) for the other objectives.
+    levels: Vec<f64>,
+    /// Outputs by ascending level, for the non-crossing rearrangement.
+    level_order: Vec<usize>,
+    /// Label columns (several targets: one output each).
+    num_target: usize,
     tweedie_power: f64,
     scale_pos_weight: f64,
     /// Added to the Poisson hessian's exponent, as XGBoost does with `max_delta_step` (0.7 unless
@@ -199,7 +359,9 @@ impl BuiltinObjective {
             kind: params.objective,
             num_class: params.num_class.max(1),
             huber_slope: params.huber_slope,
-            quantile_alpha: params.quantile_alpha,
+            levels: params.levels().map_or(vec![0.5], |a| a.as_slice().to_vec()),
+            level_order: params.levels().map_or(vec![0], |a| a.ascending_order()),
+            num_target: params.num_target.max(1),
             tweedie_power: params.tweedie_variance_power,
             scale_pos_weight: params.scale_pos_weight,
             poisson_max_delta_step: params.effective_max_delta_step(),
@@ -211,6 +373,42 @@ impl BuiltinObjective {
                 ))),
                 _ => None,
             },
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        Layout {
+            outputs: self.num_groups(),
+            label_per_output: self.num_target > 1,
+        }
+    }
+
+    /// The initial margin of one output from its labels (one column) and level.
+    fn initial_margin_of(&self, labels: &[f32], weights: Option<&[f32]>, level: f64) -> f64 {
+        use ObjectiveKind::*;
+        let quantile = |alpha: f64| {
+            let mut pairs: Vec<(f64, f64)> = labels
+                .iter()
+                .enumerate()
+                .map(|(i, y)| (*y as f64, weights.map_or(1.0, |w| w[i]) as f64))
+                .collect();
+            weighted_quantile(&mut pairs, alpha).unwrap_or(0.0)
+        };
+        match self.kind {
+            SquaredError => weighted_mean(labels, weights),
+            AbsoluteError | PseudoHuberError => quantile(0.5),
+            QuantileError => quantile(level),
+            ExpectileError => weighted_expectile(labels, weights, level),
+            SquaredLogError => {
+                let logs: Vec<f32> = labels.iter().map(|y| (*y as f64).ln_1p() as f32).collect();
+                weighted_mean(&logs, weights).exp_m1()
+            }
+            Poisson | Gamma | Tweedie => weighted_mean(labels, weights).max(1e-6).ln(),
+            BinaryLogistic | BinaryLogitRaw => {
+                let p = weighted_mean(labels, weights).clamp(1e-6, 1.0 - 1e-6);
+                (p / (1.0 - p)).ln()
+            }
+            _ => 0.0,
         }
     }
 
@@ -239,7 +437,7 @@ impl Objective for BuiltinObjective {
         if self.kind.is_multiclass() {
             self.num_class
         } else {
-            1
+            self.levels.len() * self.num_target
         }
     }
 
@@ -289,6 +487,7 @@ impl Objective for BuiltinObjective {
 
     fn gradients(&self, labels: &[f32], weights: Option<&[f32]>, margins: &[f64], out: &mut [GradPair]) {
         use ObjectiveKind::*;
+        let layout = self.layout();
         match self.kind {
             SurvivalCox | SurvivalAft => {
                 if let Some(s) = &self.survival {
@@ -297,8 +496,8 @@ impl Objective for BuiltinObjective {
             }
             // `objective_for` builds `ranking::RankingObjective` for these.
             RankPairwise | RankNdcg | RankMap => out.fill(GradPair::new(0.0, 0.0)),
-            SquaredError => par_gradients(labels, weights, margins, out, |y, p| (p - y as f64, 1.0)),
-            AbsoluteError => par_gradients(labels, weights, margins, out, |y, p| {
+            SquaredError => par_gradients(layout, labels, weights, margins, out, |_, y, p| (p - y as f64, 1.0)),
+            AbsoluteError => par_gradients(layout, labels, weights, margins, out, |_, y, p| {
                 let d = p - y as f64;
                 (
                     if d > 0.0 {
@@ -313,7 +512,7 @@ impl Objective for BuiltinObjective {
             }),
             PseudoHuberError => {
                 let s = self.huber_slope;
-                par_gradients(labels, weights, margins, out, move |y, p| {
+                par_gradients(layout, labels, weights, margins, out, move |_, y, p| {
                     let z = p - y as f64;
                     let scale = 1.0 + (z / s) * (z / s);
                     let root = scale.sqrt();
@@ -321,12 +520,31 @@ impl Objective for BuiltinObjective {
                 })
             }
             QuantileError => {
-                let a = self.quantile_alpha;
-                par_gradients(labels, weights, margins, out, move |y, p| {
+                let levels = &self.levels;
+                par_gradients(layout, labels, weights, margins, out, move |j, y, p| {
+                    let a = levels[j];
                     (if p - y as f64 >= 0.0 { 1.0 - a } else { -a }, 1.0)
                 })
             }
-            SquaredLogError => par_gradients(labels, weights, margins, out, |y, p| {
+            ExpectileError if self.levels.len() == 1 => {
+                let a = self.levels[0];
+                par_gradients(layout, labels, weights, margins, out, move |_, y, p| {
+                    expectile_gradient(a, y, p)
+                })
+            }
+            ExpectileError => {
+                let k = self.levels.len();
+                out.par_chunks_mut(GRAD_CHUNK * k).enumerate().for_each(|(c, chunk)| {
+                    let start = c * GRAD_CHUNK;
+                    for (r, row_out) in chunk.chunks_exact_mut(k).enumerate() {
+                        let i = start + r;
+                        let w = weights.map_or(1.0, |w| w[i]) as f64;
+                        let m = &margins[i * k..(i + 1) * k];
+                        expectile_row_gradients(&self.levels, labels[i], m, w, row_out);
+                    }
+                });
+            }
+            SquaredLogError => par_gradients(layout, labels, weights, margins, out, |_, y, p| {
                 let p = p.max(-1.0 + 1e-6);
                 let y = y as f64;
                 let d = (p + 1.0).ln() - (y + 1.0).ln();
@@ -336,21 +554,29 @@ impl Objective for BuiltinObjective {
             }),
             Poisson => {
                 let step = self.poisson_max_delta_step;
-                par_gradients(labels, weights, margins, out, |y, m| {
+                par_gradients(layout, labels, weights, margins, out, |_, y, m| {
                     (m.exp() - y as f64, (m + step).exp())
                 })
             }
-            Gamma => par_gradients(labels, weights, margins, out, |y, m| {
+            Gamma => par_gradients(layout, labels, weights, margins, out, |_, y, m| {
                 let r = y as f64 * (-m).exp();
                 (1.0 - r, r)
             }),
             Tweedie => {
                 let rho = self.tweedie_power;
-                par_gradients(labels, weights, margins, out, move |y, m| {
+                par_gradients(layout, labels, weights, margins, out, move |_, y, m| {
                     let y = y as f64;
                     let a = ((1.0 - rho) * m).exp();
                     let b = ((2.0 - rho) * m).exp();
                     (-y * a + b, -y * (1.0 - rho) * a + (2.0 - rho) * b)
+                })
+            }
+            BinaryLogistic | BinaryLogitRaw if layout.outputs > 1 => {
+                let spw = self.scale_pos_weight;
+                par_gradients(layout, labels, weights, margins, out, move |_, y, m| {
+                    let p = sigmoid(m);
+                    let s = if y == 1.0 { spw } else { 1.0 };
+                    ((p - y as f64) * s, (p * (1.0 - p)).max(1e-16) * s)
                 })
             }
             BinaryLogistic | BinaryLogitRaw => {
@@ -409,32 +635,12 @@ impl Objective for BuiltinObjective {
 
     fn initial_margin(&self, labels: &[f32], weights: Option<&[f32]>) -> Vec<f64> {
         use ObjectiveKind::*;
-        let quantile = |alpha: f64| {
-            let mut pairs: Vec<(f64, f64)> = labels
-                .iter()
-                .enumerate()
-                .map(|(i, y)| (*y as f64, weights.map_or(1.0, |w| w[i]) as f64))
-                .collect();
-            weighted_quantile(&mut pairs, alpha).unwrap_or(0.0)
-        };
         match self.kind {
             SurvivalCox | SurvivalAft => match &self.survival {
                 Some(s) => s.initial_margin(labels, weights),
                 None => vec![0.0],
             },
             RankPairwise | RankNdcg | RankMap => vec![0.0],
-            SquaredError => vec![weighted_mean(labels, weights)],
-            AbsoluteError | PseudoHuberError => vec![quantile(0.5)],
-            QuantileError => vec![quantile(self.quantile_alpha)],
-            SquaredLogError => {
-                let logs: Vec<f32> = labels.iter().map(|y| (*y as f64).ln_1p() as f32).collect();
-                vec![weighted_mean(&logs, weights).exp_m1()]
-            }
-            Poisson | Gamma | Tweedie => vec![weighted_mean(labels, weights).max(1e-6).ln()],
-            BinaryLogistic | BinaryLogitRaw => {
-                let p = weighted_mean(labels, weights).clamp(1e-6, 1.0 - 1e-6);
-                vec![(p / (1.0 - p)).ln()]
-            }
             MultiSoftmax | MultiSoftprob => {
                 let k = self.num_class;
                 let mut counts = vec![0.0f64; k];
@@ -446,6 +652,31 @@ impl Objective for BuiltinObjective {
                 let mean = logs.iter().sum::<f64>() / k as f64;
                 logs.iter().map(|l| l - mean).collect()
             }
+            _ if self.num_target > 1 => {
+                let t = self.num_target;
+                (0..t)
+                    .map(|j| {
+                        let column: Vec<f32> = labels.iter().skip(j).step_by(t).copied().collect();
+                        self.initial_margin_of(&column, weights, self.levels[0])
+                    })
+                    .collect()
+            }
+            ExpectileError if self.levels.len() > 1 => {
+                // Each level's own expectile (ascending with the levels), kept apart by the gap the
+                // parametrisation needs, as margins.
+                let mut values: Vec<f64> = Vec::with_capacity(self.levels.len());
+                for &level in &self.levels {
+                    let e = self.initial_margin_of(labels, weights, level);
+                    let floor = values.last().map_or(f64::NEG_INFINITY, |p| p + 2.0 * EXPECTILE_GAP);
+                    values.push(e.max(floor));
+                }
+                margins_of_expectiles(&values)
+            }
+            _ => self
+                .levels
+                .iter()
+                .map(|&level| self.initial_margin_of(labels, weights, level))
+                .collect(),
         }
     }
 
@@ -482,8 +713,12 @@ impl Objective for BuiltinObjective {
     fn margin_to_score(&self, row: &mut [f32]) {
         use ObjectiveKind::*;
         match self.kind {
-            BinaryLogistic | BinaryLogitRaw => row[0] = sigmoid(row[0] as f64) as f32,
-            Poisson | Gamma | Tweedie | SurvivalCox | SurvivalAft => row[0] = (row[0] as f64).exp() as f32,
+            BinaryLogistic | BinaryLogitRaw => row.iter_mut().for_each(|v| *v = sigmoid(*v as f64) as f32),
+            Poisson | Gamma | Tweedie | SurvivalCox | SurvivalAft => {
+                row.iter_mut().for_each(|v| *v = (*v as f64).exp() as f32)
+            }
+            QuantileError if self.levels.len() > 1 => rearrange(row, &self.level_order),
+            ExpectileError if self.levels.len() > 1 => expectiles_of_margins(row),
             MultiSoftmax | MultiSoftprob => {
                 let m: Vec<f64> = row.iter().map(|v| *v as f64).collect();
                 let mut p = vec![0.0; m.len()];
@@ -528,6 +763,7 @@ impl Objective for BuiltinObjective {
             SquaredError | SquaredLogError => Metric::Rmse,
             AbsoluteError | PseudoHuberError => Metric::Mae,
             QuantileError => Metric::Quantile(None),
+            ExpectileError => Metric::Expectile(None),
             Poisson => Metric::PoissonNloglik,
             Gamma => Metric::GammaNloglik,
             Tweedie => Metric::TweedieNloglik(None),
@@ -548,13 +784,13 @@ impl Objective for BuiltinObjective {
                 for &r in leaf.rows {
                     let r = r as usize;
                     let w = leaf.weights.map_or(1.0, |w| w[r]) as f64;
-                    s += (leaf.labels[r] as f64 - leaf.margins[r]) * w;
+                    s += (leaf.label(r) as f64 - leaf.margin(r)) * w;
                     sw += w;
                 }
                 (sw > 0.0).then(|| s / sw)
             }
             AbsoluteError | PseudoHuberError => residual_quantile(leaf, 0.5),
-            QuantileError => residual_quantile(leaf, self.quantile_alpha),
+            QuantileError => residual_quantile(leaf, self.levels[leaf.group.min(self.levels.len() - 1)]),
             _ => None,
         }
     }

@@ -111,3 +111,129 @@ fn initial_margins() {
     let m = BuiltinObjective::from_params(&p).initial_margin(&[1.0, 2.0, 100.0], None);
     assert_eq!(m[0], 2.0);
 }
+
+/// The loss of several expectiles of one row under the increasing parametrisation, from margins.
+fn expectile_loss(levels: &[f64], y: f64, margins: &[f64]) -> f64 {
+    let mut row: Vec<f32> = margins.iter().map(|m| *m as f32).collect();
+    expectiles_of_margins(&mut row);
+    // Recompute in f64 for the finite differences.
+    let mut pred = margins[0];
+    let mut loss = 0.0;
+    for (k, a) in levels.iter().enumerate() {
+        if k > 0 {
+            pred += EXPECTILE_GAP + softplus(margins[k]);
+        }
+        let d = pred - y;
+        let side = if d >= 0.0 { 1.0 - a } else { *a };
+        loss += 0.5 * side * d * d;
+        assert!((row[k] as f64 - pred).abs() < 1e-4 * (1.0 + pred.abs()));
+    }
+    loss
+}
+
+mod levels {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn leveled(kind: ObjectiveKind, levels: &[f64]) -> BuiltinObjective {
+        let mut p = Params {
+            objective: kind,
+            ..Params::default()
+        };
+        p.quantile_alpha = crate::params::Alphas::many(levels.to_vec());
+        p.expectile_alpha = crate::params::Alphas::many(levels.to_vec());
+        BuiltinObjective::from_params(&p)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Every expectile margin's gradient is the derivative of the summed loss (the hessian is
+        /// XGBoost's diagonal Gauss-Newton one, positive); predictions increase with the level.
+        #[test]
+        fn expectile_gradients_match_finite_differences(
+            y in -5.0f64..5.0,
+            margins in prop::collection::vec(-3.0f64..3.0, 1..5),
+            w in 0.1f64..3.0,
+        ) {
+            let levels: Vec<f64> = (0..margins.len()).map(|k| (k as f64 + 0.5) / margins.len() as f64).collect();
+            let obj = leveled(ObjectiveKind::ExpectileError, &levels);
+            let mut out = vec![GradPair::default(); margins.len()];
+            obj.gradients(&[y as f32], Some(&[w as f32]), &margins, &mut out);
+            let eps = 1e-5;
+            for j in 0..margins.len() {
+                let (mut up, mut down) = (margins.clone(), margins.clone());
+                up[j] += eps;
+                down[j] -= eps;
+                let g = w * (expectile_loss(&levels, y as f32 as f64, &up) - expectile_loss(&levels, y as f32 as f64, &down)) / (2.0 * eps);
+                prop_assert!((out[j].grad as f64 - g).abs() < 1e-3 * (1.0 + g.abs()), "margin {j}: {} vs {g}", out[j].grad);
+                prop_assert!(out[j].hess > 0.0);
+            }
+            let mut row: Vec<f32> = margins.iter().map(|m| *m as f32).collect();
+            obj.margin_to_score(&mut row);
+            prop_assert!(row.windows(2).all(|p| p[0] < p[1]));
+        }
+
+        /// Each quantile output's gradient is the pinball loss's derivative at its own level,
+        /// away from the kink; the scores come out sorted by level.
+        #[test]
+        fn quantile_gradients_are_per_level(
+            y in -5.0f64..5.0,
+            margins in prop::collection::vec(-5.0f64..5.0, 2..5),
+        ) {
+            let levels: Vec<f64> = (0..margins.len()).map(|k| 0.9 - 0.8 * k as f64 / (margins.len() - 1) as f64).collect();
+            let obj = leveled(ObjectiveKind::QuantileError, &levels);
+            let mut out = vec![GradPair::default(); margins.len()];
+            obj.gradients(&[y as f32], None, &margins, &mut out);
+            for (j, a) in levels.iter().enumerate() {
+                let d = margins[j] - y as f32 as f64;
+                prop_assume!(d.abs() > 1e-3);
+                let pinball = |m: f64| { let r = y as f32 as f64 - m; if r >= 0.0 { a * r } else { (a - 1.0) * r } };
+                let g = (pinball(margins[j] + 1e-6) - pinball(margins[j] - 1e-6)) / 2e-6;
+                prop_assert!((out[j].grad as f64 - g).abs() < 1e-4, "level {a}: {} vs {g}", out[j].grad);
+            }
+            let mut row: Vec<f32> = margins.iter().map(|m| *m as f32).collect();
+            obj.margin_to_score(&mut row);
+            // Levels descend, so the sorted values do too.
+            prop_assert!(row.windows(2).all(|p| p[0] >= p[1]), "{row:?}");
+        }
+    }
+
+    #[test]
+    fn one_expectile_matches_finite_differences() {
+        let obj = leveled(ObjectiveKind::ExpectileError, &[0.8]);
+        for (y, m) in [(1.0f32, 0.3f64), (-2.0, 0.5)] {
+            let mut out = [GradPair::default()];
+            obj.gradients(&[y], None, &[m], &mut out);
+            let loss = |m: f64| expectile_loss(&[0.8], y as f64, &[m]);
+            let g = (loss(m + 1e-5) - loss(m - 1e-5)) / 2e-5;
+            let h = (loss(m + 1e-3) - 2.0 * loss(m) + loss(m - 1e-3)) / 1e-6;
+            assert!((out[0].grad as f64 - g).abs() < 1e-4 && (out[0].hess as f64 - h).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn initial_expectiles_are_the_labels_expectiles() {
+        let labels = [1.0f32, 2.0, 3.0, 10.0];
+        let obj = leveled(ObjectiveKind::ExpectileError, &[0.2, 0.5, 0.9]);
+        let mut m: Vec<f32> = obj.initial_margin(&labels, None).iter().map(|v| *v as f32).collect();
+        obj.margin_to_score(&mut m);
+        for (k, a) in [0.2, 0.5, 0.9].into_iter().enumerate() {
+            let e = weighted_expectile(&labels, None, a);
+            // The balance equation holds at e.
+            let balance: f64 = labels
+                .iter()
+                .map(|y| {
+                    let r = *y as f64 - e;
+                    if r >= 0.0 {
+                        a * r
+                    } else {
+                        (1.0 - a) * r
+                    }
+                })
+                .sum();
+            assert!(balance.abs() < 1e-9, "{balance}");
+            assert!((m[k] as f64 - e).abs() < 1e-4, "{} vs {e}", m[k]);
+        }
+        assert!((weighted_expectile(&labels, None, 0.5) - 4.0).abs() < 1e-12);
+    }
+}

@@ -5,8 +5,8 @@
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::params::{
-    AftDistribution, BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, GrowPolicy,
-    LambdarankPairMethod, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod,
+    AftDistribution, Alphas, BoosterKind, Boosting, DartNormalizeType, DartSampleType, Device, GrowPolicy,
+    LambdarankPairMethod, MultiStrategy, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod,
 };
 
 impl Params {
@@ -118,7 +118,10 @@ typed_setters! {
     base_score: Option<f64>,
     num_class: usize,
     huber_slope: f64,
-    quantile_alpha: f64,
+    quantile_alpha: Alphas,
+    expectile_alpha: Alphas,
+    num_target: usize,
+    multi_strategy: MultiStrategy,
     tweedie_variance_power: f64,
     eval_metric: Vec<Metric>,
     early_stopping_rounds: Option<usize>,
@@ -191,6 +194,9 @@ fn parse_value(name: &str, value: &str) -> serde_json::Value {
         "data_sample_strategy",
         "lambdarank_pair_method",
         "label_gain",
+        "quantile_alpha",
+        "expectile_alpha",
+        "multi_strategy",
     ];
     if string_valued.contains(&name) {
         return serde_json::Value::String(value.to_string());

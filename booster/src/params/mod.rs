@@ -5,9 +5,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 
+mod alphas;
 mod apply;
 mod per_feature;
 mod validate;
+
+pub use alphas::Alphas;
 
 pub(crate) use per_feature::{feature_index, resolve_groups};
 pub use per_feature::{FeatureValue, PerFeature};
@@ -26,8 +29,14 @@ pub enum ObjectiveKind {
     #[serde(rename = "reg:pseudohubererror")]
     PseudoHuberError,
     /// Quantile (pinball) regression at `quantile_alpha`; leaves are refreshed to that quantile.
+    /// A list of levels gives one output per level, sorted so that they never cross.
     #[serde(rename = "reg:quantileerror")]
     QuantileError,
+    /// Expectile (asymmetric squared) regression at `expectile_alpha`: squared error weighted by
+    /// `alpha` above the prediction and `1 - alpha` below (at 0.5 it is `reg:squarederror`). A
+    /// list of levels gives one output per level, sorted so that they never cross.
+    #[serde(rename = "reg:expectileerror")]
+    ExpectileError,
     /// Squared error on `log1p` of prediction and label.
     #[serde(rename = "reg:squaredlogerror")]
     SquaredLogError,
@@ -80,6 +89,7 @@ impl ObjectiveKind {
             ObjectiveKind::AbsoluteError => "reg:absoluteerror",
             ObjectiveKind::PseudoHuberError => "reg:pseudohubererror",
             ObjectiveKind::QuantileError => "reg:quantileerror",
+            ObjectiveKind::ExpectileError => "reg:expectileerror",
             ObjectiveKind::SquaredLogError => "reg:squaredlogerror",
             ObjectiveKind::Poisson => "count:poisson",
             ObjectiveKind::Gamma => "reg:gamma",
@@ -97,11 +107,12 @@ impl ObjectiveKind {
     }
 
     /// Every objective, for listing what is allowed.
-    pub const ALL: [ObjectiveKind; 17] = [
+    pub const ALL: [ObjectiveKind; 18] = [
         ObjectiveKind::SquaredError,
         ObjectiveKind::AbsoluteError,
         ObjectiveKind::PseudoHuberError,
         ObjectiveKind::QuantileError,
+        ObjectiveKind::ExpectileError,
         ObjectiveKind::SquaredLogError,
         ObjectiveKind::Poisson,
         ObjectiveKind::Gamma,
@@ -133,6 +144,31 @@ impl ObjectiveKind {
     /// Whether the objective is multiclass (needs `num_class`).
     pub fn is_multiclass(self) -> bool {
         matches!(self, ObjectiveKind::MultiSoftmax | ObjectiveKind::MultiSoftprob)
+    }
+
+    /// Whether the objective fits one level per output (`quantile_alpha` / `expectile_alpha`).
+    pub fn is_leveled(self) -> bool {
+        matches!(self, ObjectiveKind::QuantileError | ObjectiveKind::ExpectileError)
+    }
+
+    /// Whether the loss treats each output of a row on its own, so that several label columns
+    /// (multi-output regression, multi-label classification) each get their own outputs.
+    pub fn is_elementwise(self) -> bool {
+        use ObjectiveKind::*;
+        matches!(
+            self,
+            SquaredError
+                | AbsoluteError
+                | PseudoHuberError
+                | QuantileError
+                | ExpectileError
+                | SquaredLogError
+                | Poisson
+                | Gamma
+                | Tweedie
+                | BinaryLogistic
+                | BinaryLogitRaw
+        )
     }
 }
 
@@ -330,7 +366,23 @@ pub struct Params {
     /// Slope of the pseudo-Huber loss. Default 1, greater than 0.
     pub huber_slope: f64,
     /// Quantile for `reg:quantileerror` and the `quantile` metric. Default 0.5, range (0, 1).
-    pub quantile_alpha: f64,
+    /// A list (`[0.1, 0.5, 0.9]`, or `"0.1,0.5,0.9"`) fits one output per quantile in one model;
+    /// its predictions are sorted per row so that they never cross.
+    pub quantile_alpha: Alphas,
+    /// Expectile for `reg:expectileerror` and the `expectile` metric. Default 0.5, range (0, 1);
+    /// a list gives one output per expectile, as for `quantile_alpha`.
+    #[serde(skip_serializing_if = "is_default_alpha")]
+    pub expectile_alpha: Alphas,
+    /// Number of label columns (targets): multi-output regression or multi-label classification
+    /// with an element-wise objective. Default 1; training sets it from the data's label columns.
+    #[serde(skip_serializing_if = "is_single_target")]
+    pub num_target: usize,
+    /// How a model with several targets grows its trees (XGBoost's `multi_strategy`):
+    /// `one_output_per_tree` (default: one tree per target per round) or `multi_output_tree` (one
+    /// tree per round whose leaves hold a value per target, its splits chosen by the summed gain
+    /// of all targets).
+    #[serde(skip_serializing_if = "is_default")]
+    pub multi_strategy: MultiStrategy,
     /// Variance power of `reg:tweedie`. Default 1.5, range [1, 2).
     pub tweedie_variance_power: f64,
     /// Evaluation metrics (a name or a list of names). Default: the objective's own metric.
@@ -572,7 +624,10 @@ impl Default for Params {
             base_score: None,
             num_class: 0,
             huber_slope: 1.0,
-            quantile_alpha: 0.5,
+            quantile_alpha: Alphas::default(),
+            expectile_alpha: Alphas::default(),
+            num_target: 1,
+            multi_strategy: MultiStrategy::OneOutputPerTree,
             tweedie_variance_power: 1.5,
             eval_metric: Vec::new(),
             early_stopping_rounds: None,
@@ -633,6 +688,12 @@ fn is_default_other_rate(v: &f64) -> bool {
 fn is_true(v: &bool) -> bool {
     *v
 }
+fn is_default_alpha(v: &Alphas) -> bool {
+    *v == Alphas::default()
+}
+fn is_single_target(v: &usize) -> bool {
+    *v <= 1
+}
 fn is_default_bias_norm(v: &f64) -> bool {
     *v == 1.0
 }
@@ -658,6 +719,18 @@ fn gain_list<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<f64>, D
             })
             .collect(),
     }
+}
+
+/// How a model with several outputs grows its trees (XGBoost's `multi_strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiStrategy {
+    /// One tree per output per round (the default).
+    #[default]
+    OneOutputPerTree,
+    /// One tree per round with a value per output in each leaf; splits maximise the gain summed
+    /// over the outputs.
+    MultiOutputTree,
 }
 
 /// How ranking objectives choose pairs of documents (XGBoost's `lambdarank_pair_method`).
@@ -717,6 +790,9 @@ impl Params {
             serde_json::json!(self.interaction_constraints),
         );
         put("feature_weights", serde_json::json!(self.feature_weights));
+        put("expectile_alpha", serde_json::json!(self.expectile_alpha));
+        put("num_target", serde_json::json!(self.num_target));
+        put("multi_strategy", serde_json::json!(self.multi_strategy));
         put("booster", serde_json::json!(self.booster));
         put("rate_drop", serde_json::json!(self.rate_drop));
         put("skip_drop", serde_json::json!(self.skip_drop));
@@ -833,13 +909,35 @@ impl Params {
         self.num_groups() * self.num_parallel_tree.max(1)
     }
 
-    /// Number of outputs per boosting round (`num_class` for multiclass, else 1).
+    /// Number of outputs per boosting round: `num_class` for multiclass, one per level of
+    /// `quantile_alpha` / `expectile_alpha`, one per target (`num_target`), else 1.
     pub fn num_groups(&self) -> usize {
         if self.objective.is_multiclass() {
             self.num_class
         } else {
-            1
+            self.num_levels() * self.num_target.max(1)
         }
+    }
+
+    /// Levels of the leveled objectives (`quantile_alpha`, `expectile_alpha`); 1 for the others.
+    pub fn num_levels(&self) -> usize {
+        self.levels().map_or(1, |a| a.len().max(1))
+    }
+
+    /// The levels of `reg:quantileerror` or `reg:expectileerror`, `None` for other objectives.
+    pub fn levels(&self) -> Option<&Alphas> {
+        match self.objective {
+            ObjectiveKind::QuantileError => Some(&self.quantile_alpha),
+            ObjectiveKind::ExpectileError => Some(&self.expectile_alpha),
+            _ => None,
+        }
+    }
+
+    /// Whether a round's outputs share one tree structure (`multi_strategy=multi_output_tree`
+    /// with more than one output): the model then holds one tree per output per round, all of a
+    /// round's trees with the same splits and each with its output's leaf values.
+    pub fn vector_leaves(&self) -> bool {
+        self.multi_strategy == MultiStrategy::MultiOutputTree && self.num_groups() > 1
     }
 }
 

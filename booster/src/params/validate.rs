@@ -2,7 +2,9 @@
 //! an error names the first bad parameter and says what is allowed.
 
 use crate::error::{Error, Result};
-use crate::params::{BoosterKind, GrowPolicy, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod};
+use crate::params::{
+    BoosterKind, Boosting, GrowPolicy, MultiStrategy, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod,
+};
 
 fn check(ok: bool, name: &str, reason: &str) -> Result<()> {
     if ok {
@@ -123,11 +125,16 @@ impl Params {
             "huber_slope",
             "must be > 0",
         )?;
-        check(
-            self.quantile_alpha > 0.0 && self.quantile_alpha < 1.0,
-            "quantile_alpha",
-            &format!("must be in (0, 1), got {}", self.quantile_alpha),
-        )?;
+        for (alphas, name) in [
+            (&self.quantile_alpha, "quantile_alpha"),
+            (&self.expectile_alpha, "expectile_alpha"),
+        ] {
+            check(!alphas.is_empty(), name, "needs at least one level in (0, 1)")?;
+            for a in alphas.as_slice() {
+                check(*a > 0.0 && *a < 1.0, name, &format!("must be in (0, 1), got {a}"))?;
+            }
+        }
+        self.validate_outputs()?;
         check(
             (1.0..2.0).contains(&self.tweedie_variance_power),
             "tweedie_variance_power",
@@ -147,6 +154,94 @@ impl Params {
 }
 
 impl Params {
+    /// The settings that give a model several outputs besides `num_class`: levels of the leveled
+    /// objectives, several targets, and `multi_strategy`, with what they cannot be combined with.
+    fn validate_outputs(&self) -> Result<()> {
+        let levels = self.num_levels();
+        if self.objective == ObjectiveKind::ExpectileError && levels > 1 {
+            let a = self.expectile_alpha.as_slice();
+            check(
+                a.windows(2).all(|w| w[0] < w[1]),
+                "expectile_alpha",
+                &format!(
+                    "several expectiles must be strictly ascending (as XGBoost requires), got {}",
+                    self.expectile_alpha
+                ),
+            )?;
+            check(levels <= 64, "expectile_alpha", "at most 64 expectiles")?;
+            check(
+                self.base_score.is_none(),
+                "base_score",
+                "several expectiles start from their own labels' expectiles; give no base_score",
+            )?;
+        }
+        if self.num_target > 1 {
+            check(
+                self.objective.is_elementwise(),
+                "num_target",
+                &format!(
+                    "several label columns need an element-wise objective (reg:*, binary:*, count:poisson); {} \
+                     fits one label per row",
+                    self.objective.name()
+                ),
+            )?;
+            check(
+                levels == 1,
+                "num_target",
+                "several label columns with several quantile/expectile levels are not supported: give one level",
+            )?;
+        }
+        if self.num_groups() > 1 && !self.objective.is_multiclass() {
+            let what = if levels > 1 {
+                "several quantile/expectile levels"
+            } else {
+                "several targets"
+            };
+            check(
+                !self.device.is_cuda(),
+                "device",
+                &format!("device=cuda does not train {what}; use device=cpu"),
+            )?;
+        }
+        if self.multi_strategy == MultiStrategy::MultiOutputTree {
+            check(
+                !self.objective.is_multiclass() && !self.objective.is_ranking() && self.survival_free(),
+                "multi_strategy",
+                &format!(
+                    "multi_output_tree grows trees for several targets or levels, not for {}",
+                    self.objective.name()
+                ),
+            )?;
+            if self.num_groups() > 1 {
+                check(
+                    self.tree_method == TreeMethod::Hist,
+                    "multi_strategy",
+                    "multi_output_tree needs tree_method=hist",
+                )?;
+                check(
+                    self.boosting == Boosting::Newton,
+                    "multi_strategy",
+                    "multi_output_tree needs boosting=newton",
+                )?;
+                check(
+                    self.booster == BoosterKind::Gbtree,
+                    "multi_strategy",
+                    "multi_output_tree cannot be combined with booster=dart",
+                )?;
+                check(
+                    self.monotone_constraints.is_unset() && self.interaction_constraints.is_empty(),
+                    "multi_strategy",
+                    "multi_output_tree does not take monotone or interaction constraints",
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn survival_free(&self) -> bool {
+        !matches!(self.objective, ObjectiveKind::SurvivalCox | ObjectiveKind::SurvivalAft)
+    }
+
     /// The ranges of the DART and GOSS settings, and the combinations they cannot be used in.
     fn validate_constraints_and_sampling(&self) -> Result<()> {
         for (value, name) in [

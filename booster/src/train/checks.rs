@@ -23,6 +23,40 @@ pub(crate) fn check_labelled(name: &str, data: &Dataset, num_features: usize, ob
     objective.check_targets(&data.targets())
 }
 
+/// `params` with `num_target` set from the training data's label columns, or `None` when it
+/// already matches; an error when the two disagree.
+pub(crate) fn with_data_targets(params: &Params, train: &Dataset) -> Result<Option<Params>> {
+    let t = train.num_targets();
+    if params.num_target.max(1) == t {
+        return Ok(None);
+    }
+    if params.num_target > 1 {
+        return Err(Error::param(
+            "num_target",
+            format!(
+                "is {}, but the training data has {t} label column(s)",
+                params.num_target
+            ),
+        ));
+    }
+    let mut p = params.clone();
+    p.num_target = t;
+    p.validate()?;
+    Ok(Some(p))
+}
+
+/// Checks that an evaluation set has as many label columns as the training data.
+pub(crate) fn check_targets_match(name: &str, data: &Dataset, train: &Dataset) -> Result<()> {
+    if data.num_targets() != train.num_targets() {
+        return Err(Error::ShapeMismatch {
+            what: format!("label columns of `{name}` vs the training data"),
+            expected: train.num_targets(),
+            got: data.num_targets(),
+        });
+    }
+    Ok(())
+}
+
 /// Checks that `init` can be trained further with `params` on `train`.
 pub(crate) fn check_continuable(
     init: &Booster,

@@ -167,6 +167,18 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
     }
 }
 
+impl<C: HistCell> HistBackend<'_, C> {
+    /// The histograms of the requested nodes (built or derived as [`TreeBackend::find_splits`]
+    /// does), for split searches over several outputs' histograms at once.
+    pub(crate) fn histograms(&mut self, requests: &[SplitRequest]) -> Vec<Option<&[C]>> {
+        for r in requests {
+            self.ensure(r.node);
+        }
+        self.prepare_histograms(requests);
+        requests.iter().map(|r| self.hists[r.node].as_deref()).collect()
+    }
+}
+
 impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
     fn root_stats(&self) -> GradStats {
         self.root

@@ -22,3 +22,4 @@ pub(crate) mod sampling;
 pub(crate) mod split;
 pub(crate) mod split_method;
 pub(crate) mod trainer;
+pub(crate) mod vector_leaves;

@@ -29,17 +29,20 @@ use crate::objective::{objective_for, Objective};
 use crate::params::{Boosting, Params};
 use crate::predict::batch::add_trees;
 use crate::predict::margins::{initial_margins, scores_of};
-use crate::train::checks::{check_continuable, check_labelled, with_categorical_param};
+use crate::train::checks::{
+    check_continuable, check_labelled, check_targets_match, with_categorical_param, with_data_targets,
+};
 use crate::train::constraints::FeatureControls;
 use crate::train::dart::Dart;
 use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup};
 use crate::train::early_stopping::EarlyStopping;
 use crate::train::goss::Scaled;
-use crate::train::grow::{grow_tree, GrowLimits};
+use crate::train::grow::{grow_tree, GrowLimits, TreeBackend};
 use crate::train::leaves::{finish_tree, LeafContext};
 use crate::train::sampling::{position_seed, round_rows, ColumnSampler};
 use crate::train::split::SplitParams;
 use crate::train::split_method::{BackendScratch, SplitData, TreeInputs};
+use crate::train::vector_leaves::{output_tree, VectorBackend};
 
 /// What one boosting round reports to a [`TrainCallback`].
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +94,8 @@ impl Booster {
         options: TrainOptions<'_>,
     ) -> Result<Booster> {
         params.validate()?;
+        let with_targets = with_data_targets(params, train)?;
+        let params = with_targets.as_ref().unwrap_or(params);
         let objective = options.objective.clone().unwrap_or_else(|| objective_for(params));
         if objective.num_groups() == 0 {
             return Err(Error::param(
@@ -100,6 +105,7 @@ impl Booster {
         }
         check_labelled("train", train, train.num_features(), objective.as_ref())?;
         for (name, d) in evals {
+            check_targets_match(name, d, train)?;
             check_labelled(name, d, train.num_features(), objective.as_ref())?;
         }
         if let Some(init) = options.init_model {
@@ -123,6 +129,13 @@ impl Booster {
         let train = typed.as_ref().unwrap_or(train);
         if train.has_categorical() {
             check_categorical_method(params, train)?;
+            if params.vector_leaves() {
+                return Err(Error::param(
+                    "multi_strategy",
+                    "multi_output_tree splits numerical features only; this data has categorical features \
+                     (use multi_strategy=one_output_per_tree)",
+                ));
+            }
         }
         let callback = options.callback;
         let init = options.init_model;
@@ -379,10 +392,28 @@ impl<'a> Trainer<'a> {
             goss_scaled: goss_scaled.as_ref(),
         };
         let (k, npt) = (self.k, self.npt);
-        for (group, parallel) in (0..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
-            let tree = self.grow_tree(&shared, group, parallel, &samples[parallel])?;
-            self.update_margins(&tree, &samples[parallel], group);
-            self.trees.push(tree);
+        if self.params.vector_leaves() {
+            // One structure per parallel tree for all outputs; the model keeps the trees in
+            // (output, parallel tree) order as for one tree per output.
+            let mut grown: Vec<std::vec::IntoIter<Tree>> = Vec::with_capacity(npt);
+            for (parallel, rows) in samples.iter().enumerate().take(npt) {
+                grown.push(self.grow_vector_trees(round, parallel, rows)?.into_iter());
+            }
+            for group in 0..k {
+                for (parallel, trees) in grown.iter_mut().enumerate() {
+                    let tree = trees
+                        .next()
+                        .ok_or_else(|| Error::data("a vector-leaf tree lost an output"))?;
+                    self.update_margins(&tree, &samples[parallel], group);
+                    self.trees.push(tree);
+                }
+            }
+        } else {
+            for (group, parallel) in (0..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
+                let tree = self.grow_tree(&shared, group, parallel, &samples[parallel])?;
+                self.update_margins(&tree, &samples[parallel], group);
+                self.trees.push(tree);
+            }
         }
         if let Some(d) = self.dart.as_mut() {
             let mut evals: Vec<(&Dataset, &mut [f64])> = self
@@ -520,6 +551,50 @@ impl<'a> Trainer<'a> {
             s.after_tree(&nodes, &tree, group)?;
         }
         Ok(tree)
+    }
+
+    /// Grows one structure for every output on `rows` (`multi_strategy=multi_output_tree`) and
+    /// returns its tree for each output, having added each output's leaf values to the margins
+    /// of the rows it was grown on.
+    fn grow_vector_trees(&mut self, round: usize, parallel: usize, rows: &[u32]) -> Result<Vec<Tree>> {
+        let (params, train, k) = (self.params, self.train, self.k);
+        let SplitData::Hist(mapper, matrix) = self.split else {
+            return Err(Error::param(
+                "multi_strategy",
+                "multi_output_tree needs tree_method=hist",
+            ));
+        };
+        let n = train.num_rows();
+        let pairs: Vec<Vec<GradPair>> = (0..k)
+            .map(|g| (0..n).map(|i| self.gpairs[i * k + g]).collect())
+            .collect();
+        let columns = ColumnSampler::for_tree(
+            train.num_features(),
+            [
+                params.colsample_bytree,
+                params.colsample_bylevel,
+                params.colsample_bynode,
+            ],
+            params.max_depth,
+            params.seed,
+            round,
+            0,
+            parallel,
+            self.controls.weights.as_deref(),
+        );
+        let mut backend = VectorBackend::new(train, matrix, mapper, &pairs, rows, self.sp);
+        let nodes = grow_tree(&mut backend, &self.limits, &columns, &self.controls.for_tree(&self.sp))?;
+        let mut trees = Vec::with_capacity(k);
+        for (group, output_pairs) in pairs.iter().enumerate() {
+            let tree = output_tree(&nodes, &backend, output_pairs, self.eta, &self.sp)?;
+            let leaves: Vec<(usize, f64)> = (0..nodes.len())
+                .filter(|&id| nodes[id].is_leaf())
+                .map(|id| (id, tree.value[id] as f64))
+                .collect();
+            backend.add_to_rows(&leaves, &mut self.margins, k, group)?;
+            trees.push(tree);
+        }
+        Ok(trees)
     }
 
     /// Adds a new tree of output `group` to the margins it has not reached yet: the training rows

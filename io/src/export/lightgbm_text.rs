@@ -108,7 +108,24 @@ const MISSING_NAN: u32 = 2;
 /// The LightGBM objective line of an objective, or why there is none.
 fn objective_line(params: &Params, k: usize) -> Result<String> {
     use ObjectiveKind::*;
+    if k > 1 && !params.objective.is_multiclass() {
+        return Err(conversion(
+            FORMAT,
+            format!(
+                "{} with {k} outputs (several targets or quantile levels) cannot be exported: LightGBM \
+                 models have one output unless multiclass (export to XGBoost JSON instead)",
+                params.objective.name()
+            ),
+        ));
+    }
     let line = match params.objective {
+        ExpectileError => {
+            return Err(conversion(
+                FORMAT,
+                "reg:expectileerror cannot be exported: LightGBM has no expectile objective \
+                 (export to XGBoost JSON instead)",
+            ))
+        }
         SquaredError => "regression".to_string(),
         AbsoluteError => "regression_l1".to_string(),
         QuantileError => "quantile".to_string(),
@@ -1025,7 +1042,8 @@ pub fn from_lightgbm_text(text: &str) -> Result<Booster> {
     let get = |name: &str| loaded.get(name).and_then(|v| v.parse::<f64>().ok());
     if kind == ObjectiveKind::QuantileError {
         // LightGBM's default alpha is 0.9.
-        params.quantile_alpha = get("alpha").filter(|a| *a > 0.0 && *a < 1.0).unwrap_or(0.9);
+        params.quantile_alpha =
+            sylvan_booster::Alphas::one(get("alpha").filter(|a| *a > 0.0 && *a < 1.0).unwrap_or(0.9));
     }
     if kind == ObjectiveKind::Tweedie {
         params.tweedie_variance_power = get("tweedie_variance_power")

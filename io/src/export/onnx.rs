@@ -198,7 +198,8 @@ pub fn to_onnx_model(booster: &Booster) -> Result<ModelProto> {
         return Err(conversion(
             FORMAT,
             format!(
-                "{} with {k} outputs per round (a multi-target model) is not supported",
+                "{} with {k} outputs per round (several targets or quantile/expectile levels) is not \
+                 supported: ONNX export writes one output unless multiclass (export to XGBoost JSON instead)",
                 kind.name()
             ),
         ));

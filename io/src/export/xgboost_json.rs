@@ -131,6 +131,10 @@ struct XgbTree {
     #[serde(default)]
     id: i64,
     left_children: Vec<i32>,
+    /// Vector-leaf trees (`size_leaf_vector` > 1): each leaf's values, leaf after leaf; a leaf's
+    /// `right_children` entry is its index here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    leaf_weights: Vec<f32>,
     #[serde(default)]
     loss_changes: Vec<f32>,
     #[serde(default)]
@@ -162,7 +166,11 @@ fn objective_json(params: &Params) -> Value {
         PseudoHuberError => json!({"name": name, "pseudo_huber_param": {"huber_slope": num(params.huber_slope)}}),
         QuantileError => json!({
             "name": name,
-            "quantile_loss_param": {"quantile_alpha": format!("[{}]", params.quantile_alpha)}
+            "quantile_loss_param": {"quantile_alpha": alpha_list(&params.quantile_alpha)}
+        }),
+        ExpectileError => json!({
+            "name": name,
+            "expectile_loss_param": {"expectile_alpha": alpha_list(&params.expectile_alpha)}
         }),
         Poisson => json!({
             "name": name,
@@ -185,6 +193,12 @@ fn objective_json(params: &Params) -> Value {
             }
         }),
     }
+}
+
+/// Levels as XGBoost writes a `ParamArray<float>`: `"[0.1,0.5,0.9]"`.
+fn alpha_list(alphas: &sylvan_booster::Alphas) -> String {
+    let parts: Vec<String> = alphas.as_slice().iter().map(|a| a.to_string()).collect();
+    format!("[{}]", parts.join(","))
 }
 
 /// XGBoost's stored `base_score` of one output: the margin after the link function.
@@ -403,6 +417,7 @@ fn export_tree(t: &Tree, id: usize, num_features: usize) -> Result<XgbTree> {
                 (false, true) => t.right[i],
             })
             .collect(),
+        leaf_weights: Vec::new(),
         loss_changes: (0..n).map(|i| if leaf(i) { 0.0 } else { finite(t.gain[i]) }).collect(),
         parents,
         right_children: (0..n)
@@ -509,11 +524,17 @@ pub fn to_xgboost_json(booster: &Booster) -> Result<String> {
     let nf = booster.num_features();
     let trees = predicting_trees(booster);
     let (per_round, parallel) = round_layout(booster);
-    let scores = booster
-        .base_margin()
-        .iter()
-        .map(|m| margin_to_base_score(kind, *m).map(|s| format!("{s:E}")))
-        .collect::<Result<Vec<_>>>()?;
+    let scores = if kind == ObjectiveKind::ExpectileError && k > 1 {
+        // Several expectiles: XGBoost stores them in output space and maps them back to
+        // margins through their increasing parametrisation when it loads the model.
+        booster.base_scores().iter().map(|s| format!("{s:E}")).collect()
+    } else {
+        booster
+            .base_margin()
+            .iter()
+            .map(|m| margin_to_base_score(kind, *m).map(|s| format!("{s:E}")))
+            .collect::<Result<Vec<_>>>()?
+    };
     let xgb_trees = trees
         .iter()
         .enumerate()
@@ -570,7 +591,7 @@ pub fn to_xgboost_json(booster: &Booster) -> Result<String> {
                 "boost_from_average": "1",
                 "num_class": num_class.to_string(),
                 "num_feature": nf.to_string(),
-                "num_target": "1",
+                "num_target": if kind.is_multiclass() { 1 } else { k }.to_string(),
             },
             "objective": objective_json(params),
         },
@@ -682,18 +703,86 @@ fn import_params(learner: &Value, kind: ObjectiveKind, num_class: usize) -> Resu
     }
     import_lambdarank(obj, &mut p)?;
     if let Some(v) = obj.get("quantile_loss_param").and_then(|s| s.get("quantile_alpha")) {
-        let alphas = parse_base_score(Some(v))?;
-        match alphas.as_slice() {
-            [a] => p.quantile_alpha = *a,
-            _ => {
-                return Err(conversion(
-                    FORMAT,
-                    format!("{} quantiles (a multi-target model) are not supported", alphas.len()),
-                ))
-            }
-        }
+        p.quantile_alpha = sylvan_booster::Alphas::many(parse_base_score(Some(v))?);
+    }
+    if let Some(v) = obj.get("expectile_loss_param").and_then(|s| s.get("expectile_alpha")) {
+        p.expectile_alpha = sylvan_booster::Alphas::many(parse_base_score(Some(v))?);
     }
     Ok(p)
+}
+
+/// XGBoost's vector-leaf trees (`multi_strategy=multi_output_tree`: `size_leaf_vector` K > 1,
+/// leaf values in `leaf_weights`) split into K scalar trees of the same shape, one per output,
+/// each with its output's leaf and node values; returns the trees with their outputs
+/// (`tree_info`), and whether any tree had vector leaves. Scalar trees pass through.
+fn expand_vector_trees(trees: Vec<XgbTree>, tree_info: Vec<i64>) -> Result<(Vec<XgbTree>, Vec<i64>, bool)> {
+    let mut out_trees = Vec::with_capacity(trees.len());
+    let mut out_info = Vec::with_capacity(tree_info.len());
+    let mut any = false;
+    for (index, (x, info)) in trees.into_iter().zip(tree_info).enumerate() {
+        let k = count(x.tree_param.get("size_leaf_vector"), "size_leaf_vector")?.unwrap_or(1);
+        if k <= 1 {
+            out_trees.push(x);
+            out_info.push(info);
+            continue;
+        }
+        any = true;
+        let what = |reason: String| conversion(FORMAT, format!("tree {index}: {reason}"));
+        let n = x.left_children.len();
+        if x.right_children.len() != n || x.split_indices.len() != n || x.split_conditions.len() != n {
+            return Err(what("node arrays of different lengths".into()));
+        }
+        if x.base_weights.len() != n * k && !x.base_weights.is_empty() {
+            return Err(what(format!(
+                "base_weights has {} entries for {n} nodes x {k}",
+                x.base_weights.len()
+            )));
+        }
+        let leaves = x.left_children.iter().filter(|l| **l < 0).count();
+        if x.leaf_weights.len() != leaves * k {
+            return Err(what(format!(
+                "leaf_weights has {} entries for {leaves} leaves x {k}",
+                x.leaf_weights.len()
+            )));
+        }
+        for o in 0..k {
+            let mut conditions = x.split_conditions.clone();
+            let mut right = x.right_children.clone();
+            for i in 0..n {
+                if x.left_children[i] < 0 {
+                    let leaf = usize::try_from(x.right_children[i])
+                        .ok()
+                        .filter(|l| *l < leaves)
+                        .ok_or_else(|| what(format!("leaf {i} points at leaf value {}", x.right_children[i])))?;
+                    conditions[i] = x.leaf_weights[leaf * k + o];
+                    right[i] = -1;
+                }
+            }
+            let mut tree_param = x.tree_param.clone();
+            tree_param.insert("size_leaf_vector".into(), Value::String("1".into()));
+            out_trees.push(XgbTree {
+                base_weights: x.base_weights.iter().skip(o).step_by(k).copied().collect(),
+                categories: x.categories.clone(),
+                categories_nodes: x.categories_nodes.clone(),
+                categories_segments: x.categories_segments.clone(),
+                categories_sizes: x.categories_sizes.clone(),
+                default_left: x.default_left.iter().map(|f| Flag(f.0)).collect(),
+                id: x.id,
+                left_children: x.left_children.clone(),
+                leaf_weights: Vec::new(),
+                loss_changes: x.loss_changes.clone(),
+                parents: x.parents.clone(),
+                right_children: right,
+                split_conditions: conditions,
+                split_indices: x.split_indices.clone(),
+                split_type: x.split_type.clone(),
+                sum_hessian: x.sum_hessian.clone(),
+                tree_param,
+            });
+            out_info.push(o as i64);
+        }
+    }
+    Ok((out_trees, out_info, any))
 }
 
 /// One XGBoost tree as a Sylvan tree (nodes renumbered depth-first when needed).
@@ -703,7 +792,7 @@ fn import_tree(x: &XgbTree, index: usize) -> Result<Tree> {
     if let Some(slv) = count(x.tree_param.get("size_leaf_vector"), "size_leaf_vector")? {
         if slv > 1 {
             return Err(what(format!(
-                "vector leaves (size_leaf_vector {slv}, a multi-target model) are not supported"
+                "vector leaves (size_leaf_vector {slv}) must be split into one tree per output first"
             )));
         }
     }
@@ -868,14 +957,7 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
         .filter(|n| *n > 0)
         .ok_or_else(|| conversion(FORMAT, "learner_model_param.num_feature is missing or 0"))?;
     let num_class = count(lmp.get("num_class"), "num_class")?.unwrap_or(0);
-    if let Some(t) = count(lmp.get("num_target"), "num_target")? {
-        if t > 1 {
-            return Err(conversion(
-                FORMAT,
-                format!("num_target {t} (a multi-target model) is not supported"),
-            ));
-        }
-    }
+    let num_target = count(lmp.get("num_target"), "num_target")?.unwrap_or(1).max(1);
     let obj_name = learner["objective"]["name"]
         .as_str()
         .ok_or_else(|| conversion(FORMAT, "learner.objective.name is missing"))?;
@@ -886,7 +968,9 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
         }
         num_class
     } else {
-        1
+        // Outputs: one per quantile/expectile level, or one per label column (XGBoost's
+        // `num_target` counts either).
+        num_target
     };
 
     let gb = &learner["gradient_booster"];
@@ -934,6 +1018,7 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
             ),
         ));
     }
+    let (xgb_trees, tree_info, vector_leaves) = expand_vector_trees(xgb_trees, tree_info)?;
 
     if k > xgb_trees.len().max(1) {
         return Err(conversion(
@@ -981,12 +1066,24 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
     .unwrap_or(1)
     .max(1);
     let mut params = import_params(learner, kind, num_class)?;
+    if !kind.is_multiclass() && params.num_groups() != k {
+        if params.num_levels() > 1 {
+            return Err(conversion(
+                FORMAT,
+                format!("num_target {k} but {} quantile/expectile levels", params.num_levels()),
+            ));
+        }
+        params.num_target = k;
+        if let Err(e) = params.validate() {
+            return Err(conversion(FORMAT, format!("num_target {k}: {e}")));
+        }
+    }
     let attributes: BTreeMap<String, String> = learner
         .get("attributes")
         .and_then(|a| serde_json::from_value(a.clone()).ok())
         .unwrap_or_default();
     if let Some(p) = attributes.get(PARAMS_ATTRIBUTE).and_then(|s| Params::from_json(s).ok()) {
-        if p.objective == params.objective && p.num_class == params.num_class {
+        if p.objective == params.objective && p.num_class == params.num_class && p.num_groups() == params.num_groups() {
             params = p;
         }
     }
@@ -1027,6 +1124,9 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
     if is_dart {
         params.booster = sylvan_booster::BoosterKind::Dart;
     }
+    if vector_leaves {
+        params.multi_strategy = sylvan_booster::MultiStrategy::MultiOutputTree;
+    }
     if trees.is_empty() {
         // Sylvan needs at least a whole round; a tree-less model predicts its base score.
         return Err(conversion(FORMAT, "the model has no trees"));
@@ -1038,10 +1138,14 @@ pub fn from_xgboost_json(text: &str) -> Result<Booster> {
         n if n == k => scores,
         n => return Err(conversion(FORMAT, format!("base_score has {n} values for {k} outputs"))),
     };
-    let mut base_margin = scores
-        .iter()
-        .map(|s| base_score_to_margin(kind, *s))
-        .collect::<Result<Vec<_>>>()?;
+    let mut base_margin = if kind == ObjectiveKind::ExpectileError && k > 1 {
+        sylvan_booster::margins_of_expectiles(&scores)
+    } else {
+        scores
+            .iter()
+            .map(|s| base_score_to_margin(kind, *s))
+            .collect::<Result<Vec<_>>>()?
+    };
 
     // The exact margins of a Sylvan export, when they agree with base_score.
     if let Some(exact) = attributes
@@ -1312,6 +1416,7 @@ mod tests {
         // Root is node 0, its children are 2 (leaf) and 1 (leaf): already fine. Make node 1 the
         // parent of node 2 instead, listed after it: 0 -> (2, 3), 2 -> (1, 4).
         let x = XgbTree {
+            leaf_weights: vec![],
             base_weights: vec![],
             categories: vec![],
             categories_nodes: vec![],
@@ -1482,6 +1587,7 @@ mod tests {
     fn categorical_trees_out_of_order_are_renumbered_with_their_sets() {
         // 0 -> (2, 3) by categories {4} (XGBoost: 4 goes right to 3); 2 -> (1, 4) numeric.
         let x = XgbTree {
+            leaf_weights: vec![],
             base_weights: vec![],
             categories: vec![4],
             categories_nodes: vec![0],

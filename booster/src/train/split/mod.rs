@@ -12,6 +12,7 @@ use crate::train::histogram::HistCell;
 
 mod categorical;
 mod gain_kernel;
+pub mod multi;
 
 use crate::model::categories::CategorySet;
 
