@@ -22,7 +22,7 @@ impl Lcg {
 /// Heteroscedastic regression: noise grows with |x0|.
 fn hetero(n: usize, seed: u64) -> (Vec<Vec<f32>>, Vec<f32>) {
     let mut r = Lcg(seed);
-    let mut cols = vec![Vec::with_capacity(n); 4];
+    let mut cols: Vec<Vec<f32>> = (0..4).map(|_| Vec::with_capacity(n)).collect();
     let mut y = Vec::with_capacity(n);
     for _ in 0..n {
         let x: Vec<f64> = (0..4).map(|_| r.next() * 4.0 - 2.0).collect();

@@ -18,8 +18,15 @@ use crate::table::{ColumnKind, ReadOptions, SkippedColumn, Table};
 /// `--features`, `--drop`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ColumnSelection {
-    /// The label column (required for training and evaluation).
+    /// The label column (required for training and evaluation); the first one when there are
+    /// several (see `extra_labels`).
     pub label: Option<String>,
+    /// Further label columns, for a model with several targets (multi-output regression,
+    /// multi-label classification; the CLI's `--label a,b,c`): the data set then gets one label
+    /// column per target, `label` first and these after it in order
+    /// ([`Dataset::with_label_matrix`]); excluded from the features. Not combined with a group
+    /// column or label bounds (ranking and survival take one label). Empty: one label.
+    pub extra_labels: Vec<String>,
     /// The sample-weight column.
     pub weight: Option<String>,
     /// Columns of starting margins (XGBoost's `base_margin`): one, or one per class in class order
@@ -46,10 +53,22 @@ pub struct ColumnSelection {
 }
 
 impl ColumnSelection {
+    /// Every label column, `label` first, then `extra_labels` (empty without a label).
+    pub fn label_columns(&self) -> Vec<&str> {
+        match &self.label {
+            Some(first) => std::iter::once(first)
+                .chain(&self.extra_labels)
+                .map(String::as_str)
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// The columns with a role other than feature.
     fn special(&self) -> impl Iterator<Item = &String> {
         self.label
             .iter()
+            .chain(&self.extra_labels)
             .chain(&self.weight)
             .chain(&self.base_margin)
             .chain(&self.group)
@@ -134,6 +153,7 @@ pub fn load_for_model(
         feature_names
             .iter()
             .chain(selection.label.iter())
+            .chain(selection.extra_labels.iter())
             .chain(selection.weight.iter())
             .chain(selection.base_margin.iter())
             .chain(selection.group.iter())
@@ -243,26 +263,16 @@ fn build(
     if types.iter().any(|t| t.is_categorical()) {
         dataset = dataset.with_feature_types(types)?;
     }
-    if let Some(label) = &selection.label {
+    if !selection.extra_labels.is_empty() {
+        dataset = dataset.with_label_columns(label_matrix(&mut table, selection)?)?;
+    } else if let Some(label) = &selection.label {
         // Survival data may use its lower-bound column as the label too.
         let values = if selection.label_lower.as_ref() == Some(label) || selection.label_upper.as_ref() == Some(label) {
             numeric_copy(&table, label, "label")?
         } else {
             numeric_column(&mut table, label, "label")?
         };
-        if let Some(row) = values.iter().position(|v| !v.is_finite()) {
-            let reason = if values[row].is_nan() {
-                "the label is missing".to_string()
-            } else {
-                format!("the label is {}", values[row])
-            };
-            return Err(Error::BadValue {
-                file,
-                row,
-                column: label.clone(),
-                reason,
-            });
-        }
+        check_label(&file, label, &values)?;
         dataset = dataset.with_labels(values)?;
     }
     if let Some(weight) = &selection.weight {
@@ -324,6 +334,66 @@ fn build(
         categories,
         skipped: table.skipped,
     })
+}
+
+/// Checks that every label of the column `name` is a finite number; the error names the column
+/// and the first bad row.
+fn check_label(file: &Path, name: &str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(row) => Err(Error::BadValue {
+            file: file.to_path_buf(),
+            row,
+            column: name.to_string(),
+            reason: if values[row].is_nan() {
+                "the label is missing".to_string()
+            } else {
+                format!("the label is {}", values[row])
+            },
+        }),
+    }
+}
+
+/// Takes the label columns of a model with several targets (`label`, then `extra_labels`), one
+/// vector per target, each checked as a single label is. Refuses a column named twice, and a group
+/// column or label bounds (ranking and survival take one label).
+fn label_matrix(table: &mut Table, selection: &ColumnSelection) -> Result<Vec<Vec<f32>>> {
+    let Some(first) = selection.label.as_deref() else {
+        return Err(Error::bad_column(
+            &table.file,
+            selection.extra_labels.join(","),
+            "are further label columns, but no first label column is set",
+        ));
+    };
+    let names = selection.label_columns();
+    let single_label = if selection.group.is_some() {
+        Some("a group (query id) column")
+    } else if selection.label_lower.is_some() || selection.label_upper.is_some() {
+        Some("label bounds")
+    } else {
+        None
+    };
+    if let Some(what) = single_label {
+        return Err(Error::bad_column(
+            &table.file,
+            first,
+            format!(
+                "several label columns ({}) cannot be combined with {what}: ranking and survival take one label",
+                names.join(", ")
+            ),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = names.iter().find(|n| !seen.insert(**n)) {
+        return Err(Error::bad_column(&table.file, *dup, "is named twice as a label"));
+    }
+    let mut columns = Vec::with_capacity(names.len());
+    for name in names {
+        let values = numeric_column(table, name, "label")?;
+        check_label(&table.file, name, &values)?;
+        columns.push(values);
+    }
+    Ok(columns)
 }
 
 /// Takes a label, weight or bound column: it must exist, be numeric or boolean, and hold a value.
@@ -553,5 +623,64 @@ mod tests {
         let bad = write("aft_missing.csv", "y,x,lo,hi\n1,0.5,1,1\n2,1.5,,2\n");
         let e = load_training(&bad, &selection).unwrap_err().to_string();
         assert!(e.contains("row 1") && e.contains("lower bound is missing"), "{e}");
+    }
+
+    #[test]
+    fn several_label_columns_make_a_label_matrix() {
+        let path = write("targets.csv", "a,x,b,c\n1,0.5,10,100\n2,1.5,20,200\n3,2.5,30,300\n");
+        let selection = ColumnSelection {
+            label: Some("a".into()),
+            extra_labels: vec!["c".into(), "b".into()],
+            ..Default::default()
+        };
+        assert_eq!(selection.label_columns(), ["a", "c", "b"]);
+        let loaded = load_training(&path, &selection).unwrap();
+        let d = &loaded.dataset;
+        assert_eq!(d.num_features(), 1, "every label column is left out of the features");
+        assert_eq!(d.num_targets(), 3);
+        assert_eq!(d.labels(), &[1.0, 100.0, 10.0, 2.0, 200.0, 20.0, 3.0, 300.0, 30.0]);
+        let names = d.feature_names().unwrap().to_vec();
+        let again = load_for_model(&path, &names, &loaded.categories, &selection).unwrap();
+        assert_eq!(again.dataset.labels(), d.labels());
+        assert_eq!(again.dataset.num_targets(), 3);
+    }
+
+    #[test]
+    fn several_label_columns_errors_name_the_column_and_row() {
+        let path = write("targets_bad.csv", "a,x,b\n1,0.5,10\n2,1.5,\n3,2.5,30\n");
+        let selection = ColumnSelection {
+            label: Some("a".into()),
+            extra_labels: vec!["b".into()],
+            ..Default::default()
+        };
+        let e = load_training(&path, &selection).unwrap_err().to_string();
+        assert!(e.contains("`b`") && e.contains("row 1") && e.contains("missing"), "{e}");
+        let unknown = ColumnSelection {
+            extra_labels: vec!["nope".into()],
+            ..selection.clone()
+        };
+        let e = load_training(&path, &unknown).unwrap_err().to_string();
+        assert!(e.contains("nope"), "{e}");
+        let twice = ColumnSelection {
+            extra_labels: vec!["a".into()],
+            ..selection.clone()
+        };
+        let e = load_training(&path, &twice).unwrap_err().to_string();
+        assert!(e.contains("twice"), "{e}");
+        let grouped = write("targets_q.csv", "a,x,b,q\n1,0.5,10,1\n2,1.5,20,1\n");
+        let ranking = ColumnSelection {
+            group: Some("q".into()),
+            ..selection.clone()
+        };
+        let e = load_training(&grouped, &ranking).unwrap_err().to_string();
+        assert!(e.contains("group") && e.contains("one label"), "{e}");
+        let headless = ColumnSelection {
+            label: None,
+            ..selection.clone()
+        };
+        let e = load_for_model(&path, &["x".into()], &CategoryMap::new(), &headless)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no first label"), "{e}");
     }
 }

@@ -9,8 +9,10 @@ use sylvan_io::{ColumnSelection, Format};
 /// Which columns are label, weight, group and features.
 #[derive(Debug, Clone, Args)]
 pub struct ColumnArgs {
-    /// The label column (for LibSVM files it is called `label`, the default there).
-    #[arg(long, value_name = "COL")]
+    /// The label column (for LibSVM files it is called `label`, the default there). Several
+    /// comma-separated columns (`--label y1,y2`) train a model with one output per column
+    /// (multi-output regression, multi-label classification; see `multi_strategy`).
+    #[arg(long, value_name = "COL[,COL..]")]
     pub label: Option<String>,
     /// A column of sample weights.
     #[arg(long, value_name = "COL")]
@@ -70,16 +72,38 @@ pub fn label_or_bound(given: Option<&str>, lower: Option<&str>, data: &Path, fal
     }
 }
 
+/// Splits a `--label` value into its columns (`y1,y2` names two); an empty name is an error.
+pub fn label_columns(text: &str) -> Result<Vec<String>> {
+    let names: Vec<String> = text.split(',').map(str::to_string).collect();
+    if names.iter().any(String::is_empty) {
+        bail!("--label `{text}`: a label column name is empty; name each column once, separated by commas");
+    }
+    Ok(names)
+}
+
+/// `selection` with its label columns set from a `--label` value (the first column is `label`,
+/// the others `extra_labels`).
+pub fn with_labels(selection: ColumnSelection, text: &str) -> Result<ColumnSelection> {
+    let mut names = label_columns(text)?;
+    let first = names.remove(0);
+    Ok(ColumnSelection {
+        label: Some(first),
+        extra_labels: names,
+        ..selection
+    })
+}
+
+/// The label columns of `selection` as the comma list that `--label` takes and the model records
+/// (`None` without a label).
+pub fn label_text(selection: &ColumnSelection) -> Option<String> {
+    selection.label.as_ref().map(|_| selection.label_columns().join(","))
+}
+
 impl ColumnArgs {
     /// The selection for training on `data`.
     pub fn selection(&self, data: &Path) -> Result<ColumnSelection> {
-        Ok(ColumnSelection {
-            label: Some(label_or_bound(
-                self.label.as_deref(),
-                self.label_lower.as_deref(),
-                data,
-                None,
-            )?),
+        let label = label_or_bound(self.label.as_deref(), self.label_lower.as_deref(), data, None)?;
+        let selection = ColumnSelection {
             weight: self.weight.clone(),
             base_margin: self.base_margin.clone(),
             group: self.group.clone(),
@@ -88,6 +112,8 @@ impl ColumnArgs {
             features: self.features.clone(),
             drop: self.drop.clone(),
             categorical: self.categorical.clone(),
-        })
+            ..Default::default()
+        };
+        with_labels(selection, &label)
     }
 }

@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use sylvan_booster::Metric;
 use sylvan_io::{load_for_model, ColumnSelection};
 
-use super::columns::label_or_bound;
+use super::columns::{label_or_bound, with_labels};
 use super::model::{check_model_path, load, trained_label};
 use super::say;
 
@@ -20,8 +20,9 @@ pub struct EvalArgs {
     /// Labelled data; the model's features are matched by column name.
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
-    /// The label column (default: the one the model was trained with).
-    #[arg(long, value_name = "COL")]
+    /// The label column, or several comma-separated for a model with several targets (default:
+    /// the one(s) the model was trained with).
+    #[arg(long, value_name = "COL[,COL..]")]
     pub label: Option<String>,
     /// A column of sample weights.
     #[arg(long, value_name = "COL")]
@@ -61,7 +62,6 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         trained_label(&model.model),
     )?;
     let selection = ColumnSelection {
-        label: Some(label),
         weight: args.weight.clone(),
         base_margin: args.base_margin.clone(),
         group: args.group.clone(),
@@ -69,6 +69,17 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         label_upper: args.label_upper.clone(),
         ..Default::default()
     };
+    let selection = with_labels(selection, &label)?;
+    if let sylvan_booster::Model::Booster(b) = &model.model {
+        let (expected, given) = (b.params().num_target.max(1), selection.label_columns().len());
+        if given != expected {
+            bail!(
+                "--label `{label}` names {given} label column(s), but `{}` was trained on {expected} target(s){}",
+                args.model.display(),
+                trained_label(&model.model).map_or_else(String::new, |l| format!(" (`{l}`)"))
+            );
+        }
+    }
     let data = load_for_model(&args.data, &model.features, &model.categories, &selection)?;
     let metrics = match (&model.model, metrics.is_empty()) {
         (sylvan_booster::Model::Booster(b), true) => b.params().eval_metric.clone(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use sylvan_booster::{Bagging, Booster, BoosterKind, Model, SampleStrategy, Stacking};
-use sylvan_booster::{ImportanceType, Params};
+use sylvan_booster::{ImportanceType, ObjectiveKind, Params};
 
 use super::model::{check_model_path, load, trained_label};
 use super::say;
@@ -44,6 +44,9 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     say(format!("trees:       {}", b.num_trees()));
     if let Some(label) = trained_label(&model.model) {
         say(format!("label:       {label}"));
+    }
+    if let Some(line) = outputs_line(b.params()) {
+        say(format!("outputs:     {line}"));
     }
     let types = b.feature_types();
     let categorical: Vec<&String> = model
@@ -202,6 +205,34 @@ fn training_controls(b: &Booster, features: &[String]) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// What a model with several outputs (not multiclass) predicts per row: the number of targets
+/// and how their trees grow (`multi_strategy`), or the quantile/expectile levels; `None` for one
+/// output or classes.
+fn outputs_line(p: &Params) -> Option<String> {
+    if p.num_groups() <= 1 || p.objective.is_multiclass() {
+        return None;
+    }
+    let strategy = value_text(&serde_json::json!(p.multi_strategy));
+    if p.num_target > 1 {
+        return Some(format!(
+            "{} (num_target {}, one per label column; multi_strategy {strategy})",
+            p.num_groups(),
+            p.num_target
+        ));
+    }
+    let levels = p.levels()?;
+    let what = match p.objective {
+        ObjectiveKind::ExpectileError => "expectile_alpha",
+        _ => "quantile_alpha",
+    };
+    let shown: Vec<String> = levels.as_slice().iter().map(f64::to_string).collect();
+    Some(format!(
+        "{} ({what} {}; multi_strategy {strategy})",
+        p.num_groups(),
+        shown.join(", ")
+    ))
 }
 
 /// A JSON value as text: strings without quotes.

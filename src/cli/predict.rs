@@ -1,15 +1,17 @@
-//! `sylvan predict`: one output row per input row, columns `prediction`, `class_0..`, or `leaf_0..`.
+//! `sylvan predict`: one output row per input row, columns `prediction`, `class_0..`, `leaf_0..`,
+//! one per target (`prediction_<label>`) or one per level (`quantile_0.1`, `expectile_0.9`).
 
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
-use sylvan_booster::Model;
 use sylvan_booster::{Device, PredictOptions, PredictOutput};
+use sylvan_booster::{Model, ObjectiveKind};
 use sylvan_gpu::GpuPredictor;
 use sylvan_io::{load_for_model, output_format, write_table, ColumnSelection, OutputTable};
 
-use super::model::{check_model_path, kind_of, load};
+use super::columns::label_columns;
+use super::model::{check_model_path, kind_of, load, trained_label};
 use super::say;
 
 /// Arguments of `sylvan predict`.
@@ -61,6 +63,50 @@ fn parse_range(text: &str) -> Result<(usize, usize), String> {
     Ok((begin, end))
 }
 
+/// The names of a model's `num_cols` prediction columns (not leaf indices): `prediction` for one;
+/// for several targets `prediction_<label>` with the label columns recorded at training
+/// (`target_0..` when they are not known); for several quantile or expectile levels
+/// `quantile_<level>` / `expectile_<level>`, in the order of the levels; else (multiclass)
+/// `class_0..`.
+fn output_names(model: &Model, num_cols: usize) -> Vec<String> {
+    if num_cols == 1 {
+        return vec!["prediction".to_string()];
+    }
+    let indexed = |prefix: &str| (0..num_cols).map(|i| format!("{prefix}_{i}")).collect();
+    let Model::Booster(b) = model else {
+        return indexed("class");
+    };
+    let params = b.params();
+    if params.objective.is_multiclass() {
+        return indexed("class");
+    }
+    if let Some(levels) = params.levels().filter(|l| l.len() == num_cols) {
+        let prefix = match params.objective {
+            ObjectiveKind::ExpectileError => "expectile",
+            _ => "quantile",
+        };
+        let mut names: Vec<String> = Vec::with_capacity(num_cols);
+        for (i, a) in levels.as_slice().iter().enumerate() {
+            let name = format!("{prefix}_{a}");
+            // A level given twice gets its output's index too, so that column names stay distinct.
+            names.push(if names.contains(&name) {
+                format!("{name}_{i}")
+            } else {
+                name
+            });
+        }
+        return names;
+    }
+    let labels = trained_label(model)
+        .and_then(|l| label_columns(l).ok())
+        .unwrap_or_default();
+    if labels.len() == num_cols {
+        labels.iter().map(|l| format!("prediction_{l}")).collect()
+    } else {
+        indexed("target")
+    }
+}
+
 /// Runs `sylvan predict`.
 pub fn run(args: &PredictArgs) -> Result<()> {
     check_model_path(&args.model)?;
@@ -109,12 +155,10 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         }
         (other, _) => other.predict(&data.dataset)?,
     };
-    let names: Vec<String> = if args.leaf {
+    let names = if args.leaf {
         (0..p.num_cols).map(|i| format!("leaf_{i}")).collect()
-    } else if p.num_cols == 1 {
-        vec!["prediction".to_string()]
     } else {
-        (0..p.num_cols).map(|i| format!("class_{i}")).collect()
+        output_names(&model.model, p.num_cols)
     };
     write_table(
         &args.out,

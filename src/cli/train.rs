@@ -78,6 +78,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         Some((booster, features, categories)) => {
             let train_selection = ColumnSelection {
                 label: selection.label.clone(),
+                extra_labels: selection.extra_labels.clone(),
                 weight: selection.weight.clone(),
                 base_margin: selection.base_margin.clone(),
                 group: selection.group.clone(),
@@ -105,6 +106,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     // Validation files hold the same label, weight, base-margin, group and label-bound columns.
     let valid_selection = ColumnSelection {
         label: selection.label.clone(),
+        extra_labels: selection.extra_labels.clone(),
         weight: selection.weight.clone(),
         base_margin: selection.base_margin.clone(),
         group: selection.group.clone(),
@@ -149,8 +151,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if !train.categories.is_empty() {
         booster.set_attribute(CATEGORIES_ATTRIBUTE, train.categories.to_json());
     }
-    if let Some(label) = &selection.label {
-        booster.set_attribute(LABEL_ATTRIBUTE, label.clone());
+    // Every label column, comma-separated (`sylvan eval` reads them all back).
+    if let Some(labels) = super::columns::label_text(&selection) {
+        booster.set_attribute(LABEL_ATTRIBUTE, labels);
     }
     booster.save(&args.model_out)?;
 

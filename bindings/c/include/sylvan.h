@@ -119,6 +119,25 @@ int sylvan_dataset_create(const float *data,
 // floats.
 int sylvan_dataset_set_base_margin(struct SylvanDataset *dataset, const float *margins, size_t len);
 
+// Sets several labels per row (multi-output regression, multi-label classification): `labels`
+// holds `num_rows * num_targets` floats, row-major (`labels[row * num_targets + target]`), and
+// `num_rows` must equal the data set's number of rows. They replace the labels given to
+// `sylvan_dataset_create` (a later call replaces them again); `num_targets == 1` is the same as
+// plain labels. Training then fits one output per target with an element-wise objective (`reg:*`,
+// `binary:logistic`, `count:poisson`, ...), as separate trees (`"multi_strategy":
+// "one_output_per_tree"`, the default) or trees with a value per target in each leaf
+// (`"multi_strategy": "multi_output_tree"`); predictions then hold `num_targets` values per row.
+// A `NaN` or infinite label gives `SYLVAN_ERR_INVALID_DATA` naming the row and target, and the
+// data set is unchanged. The values are copied.
+//
+// # Safety
+// `dataset` must be a live handle not in use by another thread; `labels` must point to
+// `num_rows * num_targets` floats.
+int sylvan_dataset_set_label_matrix(struct SylvanDataset *dataset,
+                                    const float *labels,
+                                    size_t num_rows,
+                                    size_t num_targets);
+
 // Attaches query groups for ranking (`rank:*` objectives, `ndcg`/`map` metrics) from one query
 // id per row, as XGBoost's `qid`: `ids` holds `len` values and `len` must equal the number of
 // rows. The rows of a query need NOT be contiguous: rows with equal ids form one query wherever
@@ -266,7 +285,11 @@ int sylvan_booster_train(const struct SylvanDataset *train,
 
 // Predicts for every row of `data` into `out`, row-major: `num_rows * k` floats, where `k` is 1
 // for regression and binary classification, the number of classes for `multi:softprob` (and for
-// margins of multiclass models), and the number of trees used for leaf indices.
+// margins of multiclass models), the number of label columns for a model trained on several
+// targets (`sylvan_dataset_set_label_matrix`), the number of levels for several `quantile_alpha`
+// or `expectile_alpha` (values in the levels' order, never crossing: a higher level never gets a
+// lower value; margins are the raw outputs), and the number of trees used for leaf indices
+// (`sylvan_booster_num_outputs` gives `k` for values).
 //
 // `options` may be `NULL` for the defaults. The number of values needed is written to
 // `*out_needed` when `out_needed` is not `NULL`. If `out_len` is smaller, nothing is written to
@@ -343,6 +366,16 @@ int sylvan_booster_attribute(const struct SylvanBooster *booster,
 // # Safety
 // `booster` must be a live handle; `out` must point to a writable `size_t`.
 int sylvan_booster_num_rounds(const struct SylvanBooster *booster, size_t *out);
+
+// Writes to `*out` how many values per row `sylvan_booster_predict` gives for
+// `SYLVAN_PREDICT_VALUE`: 1 for one output (and `multi:softmax`), the number of classes for
+// `multi:softprob`, of label columns for a model trained on several targets, of levels for several
+// `quantile_alpha` or `expectile_alpha`. A prediction buffer needs `num_rows` times this many
+// floats (margins of `multi:softmax` need `num_class` per row).
+//
+// # Safety
+// `booster` must be a live handle; `out` must point to a writable `size_t`.
+int sylvan_booster_num_outputs(const struct SylvanBooster *booster, size_t *out);
 
 // Releases a booster. `NULL` is accepted and does nothing. The handle must not be used afterwards.
 //

@@ -411,6 +411,60 @@ pub unsafe extern "C" fn sylvan_dataset_set_base_margin(
     })
 }
 
+/// Sets several labels per row (multi-output regression, multi-label classification): `labels`
+/// holds `num_rows * num_targets` floats, row-major (`labels[row * num_targets + target]`), and
+/// `num_rows` must equal the data set's number of rows. They replace the labels given to
+/// `sylvan_dataset_create` (a later call replaces them again); `num_targets == 1` is the same as
+/// plain labels. Training then fits one output per target with an element-wise objective (`reg:*`,
+/// `binary:logistic`, `count:poisson`, ...), as separate trees (`"multi_strategy":
+/// "one_output_per_tree"`, the default) or trees with a value per target in each leaf
+/// (`"multi_strategy": "multi_output_tree"`); predictions then hold `num_targets` values per row.
+/// A `NaN` or infinite label gives `SYLVAN_ERR_INVALID_DATA` naming the row and target, and the
+/// data set is unchanged. The values are copied.
+///
+/// # Safety
+/// `dataset` must be a live handle not in use by another thread; `labels` must point to
+/// `num_rows * num_targets` floats.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_dataset_set_label_matrix(
+    dataset: *mut SylvanDataset,
+    labels: *const f32,
+    num_rows: usize,
+    num_targets: usize,
+) -> c_int {
+    run(|| {
+        if dataset.is_null() {
+            return Err(Error::NullPointer { name: "dataset" });
+        }
+        if labels.is_null() {
+            return Err(Error::NullPointer { name: "labels" });
+        }
+        if num_targets == 0 {
+            return Err(Error::arg("num_targets", "must be at least 1"));
+        }
+        let len = num_rows.checked_mul(num_targets).ok_or_else(|| {
+            Error::arg(
+                "num_targets",
+                format!("num_rows * num_targets overflows ({num_rows} x {num_targets})"),
+            )
+        })?;
+        // SAFETY: the caller guarantees a live handle that no other thread uses.
+        let d = unsafe { &mut *dataset };
+        let rows = d.inner.num_rows();
+        if num_rows != rows {
+            return Err(Error::arg(
+                "num_rows",
+                format!("{num_rows} rows of labels for a data set of {rows} rows; give one row of labels per row"),
+            ));
+        }
+        // SAFETY: the caller guarantees `labels` points to `num_rows * num_targets` floats.
+        let values = unsafe { array_in(labels, len, "labels") }?.to_vec();
+        // On a bad label the clone is dropped and the handle keeps its data set.
+        d.inner = d.inner.clone().with_label_matrix(values, num_targets)?;
+        Ok(())
+    })
+}
+
 /// Moves `dataset`'s data set out, passes it through `attach` and puts the result back (the
 /// columns are moved, never copied). Callers check the input first, so that `attach` cannot fail:
 /// on an error the handle would be left holding a one-row placeholder.
@@ -890,7 +944,11 @@ pub unsafe extern "C" fn sylvan_booster_train(
 
 /// Predicts for every row of `data` into `out`, row-major: `num_rows * k` floats, where `k` is 1
 /// for regression and binary classification, the number of classes for `multi:softprob` (and for
-/// margins of multiclass models), and the number of trees used for leaf indices.
+/// margins of multiclass models), the number of label columns for a model trained on several
+/// targets (`sylvan_dataset_set_label_matrix`), the number of levels for several `quantile_alpha`
+/// or `expectile_alpha` (values in the levels' order, never crossing: a higher level never gets a
+/// lower value; margins are the raw outputs), and the number of trees used for leaf indices
+/// (`sylvan_booster_num_outputs` gives `k` for values).
 ///
 /// `options` may be `NULL` for the defaults. The number of values needed is written to
 /// `*out_needed` when `out_needed` is not `NULL`. If `out_len` is smaller, nothing is written to
@@ -1109,6 +1167,24 @@ pub unsafe extern "C" fn sylvan_booster_num_rounds(booster: *const SylvanBooster
         let b = unsafe { handle(booster, "booster") }?;
         // SAFETY: the caller guarantees `out` is null or writable.
         unsafe { write_out(out, b.inner.num_rounds(), "out") }
+    })
+}
+
+/// Writes to `*out` how many values per row `sylvan_booster_predict` gives for
+/// `SYLVAN_PREDICT_VALUE`: 1 for one output (and `multi:softmax`), the number of classes for
+/// `multi:softprob`, of label columns for a model trained on several targets, of levels for several
+/// `quantile_alpha` or `expectile_alpha`. A prediction buffer needs `num_rows` times this many
+/// floats (margins of `multi:softmax` need `num_class` per row).
+///
+/// # Safety
+/// `booster` must be a live handle; `out` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_num_outputs(booster: *const SylvanBooster, out: *mut usize) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let b = unsafe { handle(booster, "booster") }?;
+        // SAFETY: the caller guarantees `out` is null or writable.
+        unsafe { write_out(out, b.inner.num_prediction_columns(), "out") }
     })
 }
 

@@ -572,6 +572,8 @@ fn null_pointers_are_errors_not_crashes() {
     null_case!(sylvan_booster_load(c"m.json".as_ptr(), ptr::null_mut()), "out");
     null_case!(sylvan_booster_num_features(ptr::null(), &mut n), "booster");
     null_case!(sylvan_booster_num_rounds(b, ptr::null_mut()), "out");
+    null_case!(sylvan_booster_num_outputs(ptr::null(), &mut n), "booster");
+    null_case!(sylvan_booster_num_outputs(b, ptr::null_mut()), "out");
     assert!(out_ds.is_null() && out_b.is_null());
     // Freeing NULL is a no-op.
     // SAFETY: null handles.
@@ -1396,4 +1398,112 @@ fn query_groups_and_label_bounds_are_attached() {
         assert_eq!((*ds).inner.label_bounds(), Some(&b), "unchanged after errors");
         assert_eq!(sylvan_dataset_free(ds), SYLVAN_OK);
     }
+}
+
+/// Several label columns through the C ABI: the label matrix reaches the data set row-major,
+/// a model is trained with each `multi_strategy`, and predictions hold `num_targets` values per
+/// row that follow each target; bad input names the argument, row or target and leaves the data
+/// set as it was.
+#[test]
+fn label_matrix_trains_one_output_per_target() {
+    let n = 400;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    // Target 0: x0 + x1 > 1 (0/1); target 1: 10 * x2.
+    let labels: Vec<f32> = (0..n).flat_map(|i| [y[i], 10.0 * x[i * 3 + 2]]).collect();
+    // SAFETY: live handles; the arrays hold at least the stated number of floats or are null on
+    // purpose.
+    unsafe {
+        assert_eq!(
+            sylvan_dataset_set_label_matrix(ds, labels.as_ptr(), n, 2),
+            SYLVAN_OK,
+            "{}",
+            last_error()
+        );
+        assert_eq!((*ds).inner.num_targets(), 2);
+        assert_eq!((*ds).inner.labels(), &labels[..]);
+        let mut bad = labels.clone();
+        bad[2 * 7 + 1] = f32::NAN;
+        assert_eq!(
+            sylvan_dataset_set_label_matrix(ds, bad.as_ptr(), n, 2),
+            SYLVAN_ERR_INVALID_DATA
+        );
+        assert!(
+            last_error().contains("row 7") && last_error().contains("target 1"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            sylvan_dataset_set_label_matrix(ds, labels.as_ptr(), n - 1, 2),
+            SYLVAN_ERR_INVALID_ARGUMENT
+        );
+        assert!(last_error().contains("num_rows"), "{}", last_error());
+        assert_eq!(
+            sylvan_dataset_set_label_matrix(ds, labels.as_ptr(), n, 0),
+            SYLVAN_ERR_INVALID_ARGUMENT
+        );
+        assert!(last_error().contains("num_targets"), "{}", last_error());
+        assert_eq!(
+            sylvan_dataset_set_label_matrix(ds, labels.as_ptr(), usize::MAX, 2),
+            SYLVAN_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            sylvan_dataset_set_label_matrix(ds, ptr::null(), n, 2),
+            SYLVAN_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            sylvan_dataset_set_label_matrix(ptr::null_mut(), labels.as_ptr(), n, 2),
+            SYLVAN_ERR_NULL_POINTER
+        );
+        assert_eq!((*ds).inner.labels(), &labels[..], "unchanged after errors");
+    }
+    for strategy in ["one_output_per_tree", "multi_output_tree"] {
+        let params = format!(r#"{{"num_round": 30, "max_depth": 3, "multi_strategy": "{strategy}"}}"#);
+        let (rc, b) = train(ds, &params);
+        assert_eq!(rc, SYLVAN_OK, "{strategy}: {}", last_error());
+        let mut k = 0usize;
+        // SAFETY: a live handle and a writable size_t.
+        assert_eq!(unsafe { sylvan_booster_num_outputs(b, &mut k) }, SYLVAN_OK);
+        assert_eq!(k, 2);
+        let p = predict(b, ds, None);
+        assert_eq!(p.len(), n * 2, "{strategy}");
+        let rmse = |t: usize| {
+            let se: f64 = (0..n).map(|i| (p[i * 2 + t] - labels[i * 2 + t]).powi(2) as f64).sum();
+            (se / n as f64).sqrt()
+        };
+        assert!(
+            rmse(0) < 0.3 && rmse(1) < 1.0,
+            "{strategy}: rmse {} {}",
+            rmse(0),
+            rmse(1)
+        );
+        // SAFETY: a live handle, freed once.
+        unsafe { sylvan_booster_free(b) };
+    }
+    // SAFETY: a live handle, freed once.
+    unsafe { sylvan_dataset_free(ds) };
+}
+
+/// Several quantile levels through the C ABI: one output per level, never crossing per row.
+#[test]
+fn quantile_levels_predict_sorted_rows() {
+    let n = 400;
+    let (x, _) = problem(n);
+    let y: Vec<f32> = (0..n).map(|i| x[i * 3] * 10.0 + ((i * 29) % 17) as f32 / 4.0).collect();
+    let ds = dataset(&x, n, 3, Some(&y));
+    let (rc, b) = train(
+        ds,
+        r#"{"objective": "reg:quantileerror", "quantile_alpha": [0.1, 0.5, 0.9], "num_round": 20}"#,
+    );
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let mut k = 0usize;
+    // SAFETY: a live handle and a writable size_t.
+    assert_eq!(unsafe { sylvan_booster_num_outputs(b, &mut k) }, SYLVAN_OK);
+    assert_eq!(k, 3);
+    let p = predict(b, ds, None);
+    assert_eq!(p.len(), n * 3);
+    assert!(p.chunks(3).all(|r| r[0] <= r[1] && r[1] <= r[2]), "crossing quantiles");
+    let below = |q: usize| (0..n).filter(|&i| y[i] <= p[i * 3 + q]).count() as f64 / n as f64;
+    assert!(below(0) < 0.3 && below(2) > 0.7, "coverage {} {}", below(0), below(2));
+    free(b, ds);
 }

@@ -351,6 +351,85 @@ int main(int argc, char **argv) {
         CHECK(sylvan_dataset_free(ranked) == SYLVAN_OK, "dataset_free");
     }
 
+    /* Several outputs: a row-major label matrix of two targets (trained once per multi_strategy) and
+     * three quantile levels; predictions fill num_rows * k floats of a malloc'd buffer of exactly
+     * that size, k from sylvan_booster_num_outputs. */
+    {
+        enum { MO_ROWS = 300, MO_COLS = 2, MO_TARGETS = 2, MO_LEVELS = 3 };
+        static float mo_x[MO_ROWS * MO_COLS];
+        static float mo_y[MO_ROWS * MO_TARGETS];
+        for (int i = 0; i < MO_ROWS; i++) {
+            float x0 = uniform(), x1 = uniform();
+            mo_x[i * MO_COLS] = x0;
+            mo_x[i * MO_COLS + 1] = x1;
+            mo_y[i * MO_TARGETS] = 3.0f * x0 + 0.2f * uniform();
+            mo_y[i * MO_TARGETS + 1] = -2.0f * x1 + 0.2f * uniform();
+        }
+        SylvanDataset *multi = NULL;
+        REQUIRE_OK(sylvan_dataset_create(mo_x, MO_ROWS, MO_COLS, SYLVAN_ROW_MAJOR, NULL, NULL, &multi));
+        REQUIRE_OK(sylvan_dataset_set_label_matrix(multi, mo_y, MO_ROWS, MO_TARGETS));
+        rc = sylvan_dataset_set_label_matrix(multi, mo_y, MO_ROWS - 1, MO_TARGETS);
+        CHECK(rc == SYLVAN_ERR_INVALID_ARGUMENT && strstr(sylvan_last_error(), "num_rows") != NULL,
+              "a label matrix of the wrong number of rows gave %d", rc);
+        const char *strategies[2] = {
+            "{\"objective\":\"reg:squarederror\",\"num_round\":20,\"max_depth\":3}",
+            "{\"objective\":\"reg:squarederror\",\"num_round\":20,\"max_depth\":3,"
+            "\"multi_strategy\":\"multi_output_tree\"}",
+        };
+        for (int s = 0; s < 2; s++) {
+            SylvanBooster *two = NULL;
+            REQUIRE_OK(sylvan_booster_train(multi, strategies[s], NULL, NULL, 0, &two));
+            size_t k = 0;
+            REQUIRE_OK(sylvan_booster_num_outputs(two, &k));
+            CHECK(k == MO_TARGETS, "strategy %d: %zu outputs for 2 targets", s, k);
+            float *two_p = malloc((size_t)MO_ROWS * MO_TARGETS * sizeof *two_p);
+            CHECK(two_p != NULL, "malloc");
+            if (two_p == NULL) {
+                return finish();
+            }
+            REQUIRE_OK(predict_all(two, multi, NULL, two_p, (size_t)MO_ROWS * MO_TARGETS));
+            /* Each output follows its own target: the first rises, the second falls. */
+            double err0 = 0.0, err1 = 0.0;
+            for (int i = 0; i < MO_ROWS; i++) {
+                err0 += fabs(two_p[i * MO_TARGETS] - mo_y[i * MO_TARGETS]);
+                err1 += fabs(two_p[i * MO_TARGETS + 1] - mo_y[i * MO_TARGETS + 1]);
+            }
+            CHECK(err0 / MO_ROWS < 0.3 && err1 / MO_ROWS < 0.3, "strategy %d: mean errors %f %f", s,
+                  err0 / MO_ROWS, err1 / MO_ROWS);
+            free(two_p);
+            CHECK(sylvan_booster_free(two) == SYLVAN_OK, "booster_free");
+        }
+        CHECK(sylvan_dataset_free(multi) == SYLVAN_OK, "dataset_free");
+
+        SylvanDataset *single = NULL;
+        float mo_first[MO_ROWS];
+        for (int i = 0; i < MO_ROWS; i++) {
+            mo_first[i] = mo_y[i * MO_TARGETS] + uniform();
+        }
+        REQUIRE_OK(sylvan_dataset_create(mo_x, MO_ROWS, MO_COLS, SYLVAN_ROW_MAJOR, mo_first, NULL, &single));
+        SylvanBooster *quantiles = NULL;
+        REQUIRE_OK(sylvan_booster_train(single, "{\"objective\":\"reg:quantileerror\","
+                                                "\"quantile_alpha\":[0.1,0.5,0.9],\"num_round\":20}",
+                                        NULL, NULL, 0, &quantiles));
+        size_t k = 0;
+        REQUIRE_OK(sylvan_booster_num_outputs(quantiles, &k));
+        CHECK(k == MO_LEVELS, "%zu outputs for 3 quantile levels", k);
+        float *q = malloc((size_t)MO_ROWS * MO_LEVELS * sizeof *q);
+        CHECK(q != NULL, "malloc");
+        if (q == NULL) {
+            return finish();
+        }
+        REQUIRE_OK(predict_all(quantiles, single, NULL, q, (size_t)MO_ROWS * MO_LEVELS));
+        int crossing = 0;
+        for (int i = 0; i < MO_ROWS; i++) {
+            crossing += !(q[i * MO_LEVELS] <= q[i * MO_LEVELS + 1] && q[i * MO_LEVELS + 1] <= q[i * MO_LEVELS + 2]);
+        }
+        CHECK(crossing == 0, "quantiles cross in %d rows", crossing);
+        free(q);
+        CHECK(sylvan_booster_free(quantiles) == SYLVAN_OK, "booster_free");
+        CHECK(sylvan_dataset_free(single) == SYLVAN_OK, "dataset_free");
+    }
+
     /* A failed call: the out-pointer is reset and the message is a readable C string owned by the
      * library, valid until the next call on this thread. */
     SylvanBooster *bad = (SylvanBooster *)(void *)train; /* any non-NULL value: the call must reset it */

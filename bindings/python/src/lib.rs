@@ -157,6 +157,9 @@ pub fn type_letters(types: &[FeatureType]) -> Vec<String> {
 #[derive(Default)]
 struct Extras {
     label: Option<Vec<f32>>,
+    /// Label columns per row: `label` holds `num_targets` values per row, row-major, when this is
+    /// above 1 (several targets); 0 or 1 means one label per row.
+    num_targets: usize,
     weight: Option<Vec<f32>>,
     base_margin: Option<Vec<f32>>,
     feature_names: Option<Vec<String>>,
@@ -207,6 +210,7 @@ impl Extras {
 fn finish_dataset(mut d: Dataset, extras: Extras) -> sylvan_booster::Result<Dataset> {
     let Extras {
         label,
+        num_targets,
         weight,
         base_margin,
         feature_names,
@@ -216,7 +220,11 @@ fn finish_dataset(mut d: Dataset, extras: Extras) -> sylvan_booster::Result<Data
         bounds,
     } = extras;
     if let Some(l) = label {
-        d = d.with_labels(l)?;
+        d = if num_targets > 1 {
+            d.with_label_matrix(l, num_targets)?
+        } else {
+            d.with_labels(l)?
+        };
     }
     if let Some(w) = weight {
         d = d.with_weights(w)?;
@@ -265,9 +273,11 @@ impl PyDataset {
     /// (integers `0..65535`, `NaN` missing). `qid` (one id per row, rows of a query anywhere) or
     /// `group` (sizes of consecutive groups) attach query groups for ranking;
     /// `label_lower_bound`/`label_upper_bound` attach survival label bounds (`NaN` upper = `+inf`).
+    /// With `num_targets` above 1, `label` holds that many labels per row, row-major (several
+    /// targets: multi-output regression, multi-label classification).
     #[staticmethod]
     #[pyo3(signature = (x, label=None, weight=None, base_margin=None, feature_names=None, categorical=None,
-                        qid=None, group=None, label_lower_bound=None, label_upper_bound=None))]
+                        qid=None, group=None, label_lower_bound=None, label_upper_bound=None, num_targets=1))]
     #[allow(clippy::too_many_arguments)]
     fn from_matrix(
         py: Python<'_>,
@@ -281,10 +291,12 @@ impl PyDataset {
         group: Option<Vec<usize>>,
         label_lower_bound: Option<PyReadonlyArray1<'_, f32>>,
         label_upper_bound: Option<PyReadonlyArray1<'_, f32>>,
+        num_targets: usize,
     ) -> PyResult<PyDataset> {
         let (n, m) = (x.shape()[0], x.shape()[1]);
         let extras = Extras {
             label: vec_of(label),
+            num_targets,
             weight: vec_of(weight),
             base_margin: vec_of(base_margin),
             feature_names,
@@ -309,10 +321,11 @@ impl PyDataset {
     }
 
     /// Builds a data set from 1-D float32 columns of equal length; the features `categorical`
-    /// (0-based indices) are declared categorical, as in `from_matrix`.
+    /// (0-based indices) are declared categorical and `num_targets` reads the labels, as in
+    /// `from_matrix`.
     #[staticmethod]
     #[pyo3(signature = (columns, label=None, weight=None, base_margin=None, feature_names=None, categorical=None,
-                        qid=None, group=None, label_lower_bound=None, label_upper_bound=None))]
+                        qid=None, group=None, label_lower_bound=None, label_upper_bound=None, num_targets=1))]
     #[allow(clippy::too_many_arguments)]
     fn from_columns(
         py: Python<'_>,
@@ -326,6 +339,7 @@ impl PyDataset {
         group: Option<Vec<usize>>,
         label_lower_bound: Option<PyReadonlyArray1<'_, f32>>,
         label_upper_bound: Option<PyReadonlyArray1<'_, f32>>,
+        num_targets: usize,
     ) -> PyResult<PyDataset> {
         let cols: Vec<Vec<f32>> = columns
             .into_iter()
@@ -333,6 +347,7 @@ impl PyDataset {
             .collect();
         let extras = Extras {
             label: vec_of(label),
+            num_targets,
             weight: vec_of(weight),
             base_margin: vec_of(base_margin),
             feature_names,
@@ -368,6 +383,12 @@ impl PyDataset {
     #[getter]
     fn has_labels(&self) -> bool {
         self.inner.has_labels()
+    }
+
+    /// Label columns per row (1 unless several targets are attached).
+    #[getter]
+    fn num_targets(&self) -> usize {
+        self.inner.num_targets()
     }
 
     /// The number of query groups (ranking), or `None` when none are attached.
@@ -645,10 +666,17 @@ impl PyBooster {
         self.inner.num_trees()
     }
 
-    /// Outputs per round (classes for multiclass, else 1).
+    /// Outputs per row: classes for multiclass, targets for several label columns, levels for
+    /// several quantiles or expectiles; else 1.
     #[getter]
     fn num_groups(&self) -> usize {
         self.inner.num_groups()
+    }
+
+    /// Label columns the model was trained on (1 unless several targets).
+    #[getter]
+    fn num_targets(&self) -> usize {
+        self.inner.params().num_target.max(1)
     }
 
     /// The objective's name.
@@ -793,6 +821,58 @@ mod tests {
         assert_eq!(codes[0], 0.0);
         assert!(codes[1].is_nan());
         assert_eq!(cats2, cats);
+    }
+
+    #[test]
+    fn several_label_columns_are_read_row_major_and_checked() {
+        let d = dataset_from_matrix(&[0.0, 1.0, 2.0], 3, 1, false).unwrap();
+        let labels = vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0];
+        let two = finish_dataset(
+            d.clone(),
+            Extras {
+                label: Some(labels.clone()),
+                num_targets: 2,
+                ..Extras::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(two.num_targets(), 2);
+        assert_eq!(two.labels(), &labels[..]);
+        let one = finish_dataset(
+            d.clone(),
+            Extras {
+                label: Some(vec![1.0, 2.0, 3.0]),
+                num_targets: 1,
+                ..Extras::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(one.num_targets(), 1);
+        // A NaN in the second label column: the error names the row and the target.
+        let mut bad = labels;
+        bad[3] = f32::NAN;
+        let e = finish_dataset(
+            d.clone(),
+            Extras {
+                label: Some(bad),
+                num_targets: 2,
+                ..Extras::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("row 1") && e.contains("target 1"), "{e}");
+        let e = finish_dataset(
+            d,
+            Extras {
+                label: Some(vec![1.0; 5]),
+                num_targets: 2,
+                ..Extras::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("labels"), "{e}");
     }
 
     #[test]

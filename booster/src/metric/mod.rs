@@ -86,6 +86,9 @@ pub struct MetricContext {
     /// Gain of [`Metric::Ndcg`]: `2^label - 1` (true, XGBoost's `ndcg_exp_gain` default) or
     /// `label`.
     pub ndcg_exp_gain: bool,
+    /// Gain of [`Metric::Ndcg`] per relevance label (LightGBM's `label_gain`); when not empty it
+    /// replaces `ndcg_exp_gain`.
+    pub label_gain: Vec<f64>,
 }
 
 impl MetricContext {
@@ -98,7 +101,14 @@ impl MetricContext {
             aft_distribution: params.aft_loss_distribution,
             aft_scale: params.aft_loss_distribution_scale,
             ndcg_exp_gain: params.ndcg_exp_gain,
+            label_gain: params.label_gain.clone(),
         }
+    }
+}
+
+impl MetricContext {
+    fn ndcg_gain(&self) -> crate::objective::ranking::Gain {
+        crate::objective::ranking::Gain::from_settings(&self.label_gain, self.ndcg_exp_gain)
     }
 }
 
@@ -111,6 +121,7 @@ impl Default for MetricContext {
             aft_distribution: AftDistribution::Normal,
             aft_scale: 1.0,
             ndcg_exp_gain: true,
+            label_gain: Vec::new(),
         }
     }
 }
@@ -342,7 +353,7 @@ impl Metric {
     ) -> Result<f64> {
         if let Some((kind, at)) = self.ranking() {
             self.check_one_column(scores, num_cols, targets.labels.len())?;
-            return ranking::evaluate(kind, at, scores, targets, ctx.ndcg_exp_gain);
+            return ranking::evaluate(kind, at, scores, targets, &ctx.ndcg_gain());
         }
         if matches!(self, Metric::AftNloglik | Metric::IntervalRegressionAccuracy) {
             return self.evaluate_survival(scores, num_cols, targets, ctx);

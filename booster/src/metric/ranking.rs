@@ -5,8 +5,8 @@
 //! and the scores are averaged with the query weights (the weight of each query's first row; 1
 //! without weights). A query with no relevant document scores 1, or 0 with `-`.
 //! - `ndcg@k`: `DCG@k / IDCG@k` with gain `2^label - 1` (or `label` with `ndcg_exp_gain=false`,
-//!   as XGBoost's metric reads that setting; `label_gain` applies to the objective only) and
-//!   discount `1 / log2(position + 2)`.
+//!   as XGBoost's metric reads that setting, or `label_gain[label]` when `label_gain` is given,
+//!   as LightGBM's metric reads it) and discount `1 / log2(position + 2)`.
 //! - `map@k`: `sum over relevant positions i < k of hits(i) / (i + 1)`, divided by
 //!   `min(relevant documents, k)` (binary labels).
 //! - `pre@k`: relevant documents among the top `min(k, n)`, divided by `min(k, n)` (binary
@@ -122,14 +122,13 @@ pub(crate) fn query_pre(labels: &[f32], scores: &[f64], at: RankAt) -> f64 {
     hits / k as f64
 }
 
-/// Evaluates a ranking metric: one score per row, query groups from `targets`; NDCG's gain is
-/// `2^label - 1` when `exp_gain`, else `label`.
+/// Evaluates a ranking metric: one score per row, query groups from `targets`, NDCG with `gain`.
 pub(crate) fn evaluate(
     metric: RankMetric,
     at: RankAt,
     scores: &[f32],
     targets: &Targets<'_>,
-    exp_gain: bool,
+    gain: &Gain,
 ) -> Result<f64> {
     let name = format!("{}{}", metric.name(), at.suffix());
     let Some(groups) = targets.groups else {
@@ -138,15 +137,14 @@ pub(crate) fn evaluate(
             format!("{name} needs query groups: give the data query ids (`qid`) or group sizes (`group`)"),
         ));
     };
-    let gain = if exp_gain { Gain::Exp } else { Gain::Linear };
-    check(metric, &name, targets.labels, groups, exp_gain)?;
+    check(metric, &name, targets.labels, groups, gain)?;
     let qw = query_weights(groups, targets.weights);
     let (mut s, mut sw) = (0.0, 0.0);
     for (rows, w) in groups.iter().zip(&qw) {
         let labels: Vec<f32> = rows.iter().map(|&r| targets.labels[r as usize]).collect();
         let sc: Vec<f64> = rows.iter().map(|&r| scores[r as usize] as f64).collect();
         let v = match metric {
-            RankMetric::Ndcg => query_ndcg_with(&labels, &sc, at, &gain),
+            RankMetric::Ndcg => query_ndcg_with(&labels, &sc, at, gain),
             RankMetric::Map => query_map(&labels, &sc, at),
             RankMetric::Pre => query_pre(&labels, &sc, at),
         };
@@ -156,7 +154,7 @@ pub(crate) fn evaluate(
     Ok(if sw > 0.0 { s / sw } else { 0.0 })
 }
 
-fn check(metric: RankMetric, name: &str, labels: &[f32], groups: &QueryGroups, exp_gain: bool) -> Result<()> {
+fn check(metric: RankMetric, name: &str, labels: &[f32], groups: &QueryGroups, gain: &Gain) -> Result<()> {
     if groups.num_rows() != labels.len() {
         return Err(Error::ShapeMismatch {
             what: format!("rows of the query groups vs labels for {name}"),
@@ -164,24 +162,14 @@ fn check(metric: RankMetric, name: &str, labels: &[f32], groups: &QueryGroups, e
             got: groups.num_rows(),
         });
     }
-    let bad = match metric {
-        RankMetric::Ndcg if !exp_gain => labels.iter().position(|&y| !(y >= 0.0 && y.is_finite())),
-        RankMetric::Ndcg => labels
-            .iter()
-            .position(|&y| !(y >= 0.0 && y.fract() == 0.0 && y <= crate::objective::ranking::MAX_EXP_LABEL)),
-        RankMetric::Map | RankMetric::Pre => labels.iter().position(|&y| y != 0.0 && y != 1.0),
-    };
-    match bad {
+    if metric == RankMetric::Ndcg {
+        return gain.check(labels, name);
+    }
+    match labels.iter().position(|&y| y != 0.0 && y != 1.0) {
         Some(row) => Err(Error::InvalidLabel {
             row,
             value: labels[row] as f64,
-            reason: match metric {
-                RankMetric::Ndcg if !exp_gain => format!("{name} needs relevance labels >= 0"),
-                RankMetric::Ndcg => format!(
-                    "{name} with the exponential gain (ndcg_exp_gain=true) needs integer relevance labels in 0..=31"
-                ),
-                _ => format!("{name} needs binary relevance labels (0 or 1)"),
-            },
+            reason: format!("{name} needs binary relevance labels (0 or 1)"),
         }),
         None => Ok(()),
     }
@@ -325,7 +313,7 @@ mod tests {
             groups: Some(&groups),
             bounds: None,
         };
-        assert!((evaluate(RankMetric::Ndcg, RankAt::default(), &scores, &t, true).unwrap() - 1.0).abs() < 1e-12);
+        assert!((evaluate(RankMetric::Ndcg, RankAt::default(), &scores, &t, &Gain::Exp).unwrap() - 1.0).abs() < 1e-12);
         let bad = [0.0, 1.0, 1.0, 0.0];
         let v = evaluate(
             RankMetric::Pre,
@@ -335,7 +323,7 @@ mod tests {
             },
             &bad,
             &t,
-            true,
+            &Gain::Exp,
         )
         .unwrap();
         assert!(v.abs() < 1e-12);
@@ -344,7 +332,7 @@ mod tests {
             RankAt::default(),
             &scores,
             &Targets::plain(&labels, None),
-            true,
+            &Gain::Exp,
         )
         .unwrap_err()
         .to_string();
@@ -356,7 +344,7 @@ mod tests {
             groups: Some(&groups),
             bounds: None,
         };
-        assert!(evaluate(RankMetric::Map, RankAt::default(), &scores, &t2, true).is_err());
+        assert!(evaluate(RankMetric::Map, RankAt::default(), &scores, &t2, &Gain::Exp).is_err());
         // The linear gain takes fractional relevance; the exponential one refuses it.
         let fractional = [2.5, 0.0, 0.0, 1.0];
         let t3 = Targets {
@@ -366,7 +354,19 @@ mod tests {
             bounds: None,
         };
         let ordered = [3.0, 0.0, 0.0, 1.0];
-        assert!((evaluate(RankMetric::Ndcg, RankAt::default(), &ordered, &t3, false).unwrap() - 1.0).abs() < 1e-12);
-        assert!(evaluate(RankMetric::Ndcg, RankAt::default(), &ordered, &t3, true).is_err());
+        assert!(
+            (evaluate(RankMetric::Ndcg, RankAt::default(), &ordered, &t3, &Gain::Linear).unwrap() - 1.0).abs() < 1e-12
+        );
+        assert!(evaluate(RankMetric::Ndcg, RankAt::default(), &ordered, &t3, &Gain::Exp).is_err());
+        // A gain table (LightGBM's label_gain): label 2 gains 10, label 1 gains 1; the ideal
+        // order scores 1 and swapping the two relevant documents scores their DCG ratio.
+        let table = Gain::Table(vec![0.0, 1.0, 10.0]);
+        assert!((evaluate(RankMetric::Ndcg, RankAt::default(), &scores, &t2, &table).unwrap() - 1.0).abs() < 1e-12);
+        let swapped = [0.0, 1.0, 1.0, 0.0];
+        let v = evaluate(RankMetric::Ndcg, RankAt::default(), &swapped, &t2, &table).unwrap();
+        // Query 5 (labels 2, 0): 10 / log2(3) over 10; query 9 (labels 0, 1): 1 / log2(3) over 1.
+        let want = 1.0 / 3f64.log2();
+        assert!((v - want).abs() < 1e-12, "{v} vs {want}");
+        assert!(evaluate(RankMetric::Ndcg, RankAt::default(), &scores, &t3, &table).is_err());
     }
 }

@@ -12,7 +12,7 @@ use crate::gradients::GradPair;
 use crate::metric::Metric;
 use crate::params::{ObjectiveKind, Params};
 use crate::util::fastmath;
-use crate::util::stats::weighted_quantile;
+use crate::util::stats::{interpolated_quantile, weighted_quantile};
 
 pub mod ranking;
 pub mod survival;
@@ -311,8 +311,18 @@ fn check_labels(labels: &[f32], ok: impl Fn(f32) -> bool, reason: &str) -> Resul
     }
 }
 
-/// Weighted `alpha`-quantile of the residuals `label - margin` of a leaf.
+/// The `alpha`-quantile of the residuals `label - margin` of a leaf, as XGBoost computes leaf
+/// values of the absolute and quantile losses: interpolated between order statistics without
+/// weights, the smallest residual whose cumulative weight reaches `alpha` with them.
 fn residual_quantile(leaf: &LeafRows<'_>, alpha: f64) -> Option<f64> {
+    if leaf.weights.is_none() {
+        let mut residuals: Vec<f64> = leaf
+            .rows
+            .iter()
+            .map(|&r| leaf.label(r as usize) as f64 - leaf.margin(r as usize))
+            .collect();
+        return interpolated_quantile(&mut residuals, alpha);
+    }
     let mut pairs: Vec<(f64, f64)> = leaf
         .rows
         .iter()

@@ -16,6 +16,7 @@
 //! weight (the weight of its first row, normalised to mean 1 over the queries) multiplies all.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use rand::RngExt;
 use rayon::prelude::*;
@@ -52,9 +53,14 @@ pub(crate) enum Gain {
 impl Gain {
     /// The gain of ranking settings in `params`.
     pub(crate) fn from_params(params: &Params) -> Gain {
-        if !params.label_gain.is_empty() {
-            Gain::Table(params.label_gain.clone())
-        } else if params.ndcg_exp_gain {
+        Gain::from_settings(&params.label_gain, params.ndcg_exp_gain)
+    }
+
+    /// The gain of `label_gain` (when not empty) or else `ndcg_exp_gain`.
+    pub(crate) fn from_settings(label_gain: &[f64], exp_gain: bool) -> Gain {
+        if !label_gain.is_empty() {
+            Gain::Table(label_gain.to_vec())
+        } else if exp_gain {
             Gain::Exp
         } else {
             Gain::Linear
@@ -267,12 +273,73 @@ fn delta_map(y_top: f32, y_bottom: f32, top: usize, bottom: usize, n_rel: &[f64]
     }
 }
 
+/// The position bias of unbiased LambdaMART (XGBoost's `lambdarank_unbiased`, after Hu et al.,
+/// "Unbiased LambdaMART", 2019): per position of a document in its query's input order (the
+/// order it was shown in when the clicks were logged), the ratio `t_plus` at which a relevant
+/// document there is seen and `t_minus` at which an irrelevant one is, relative to position 0.
+/// Each pair's lambda and hessian are divided by `t_plus[position of the more relevant] *
+/// t_minus[position of the less relevant]`; both start at 1 and are re-estimated after every
+/// round from the pairs' losses.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PositionBias {
+    /// Bias ratio of relevant documents per tracked position.
+    pub t_plus: Vec<f64>,
+    /// Bias ratio of irrelevant documents per tracked position.
+    pub t_minus: Vec<f64>,
+}
+
+impl PositionBias {
+    /// No bias at `positions` tracked positions.
+    pub(crate) fn new(positions: usize) -> PositionBias {
+        PositionBias {
+            t_plus: vec![1.0; positions],
+            t_minus: vec![1.0; positions],
+        }
+    }
+
+    /// Re-estimates the ratios from the round's summed pair losses per position (`li` of the
+    /// more relevant documents, weighted by `1 / t_minus` of their partners; `lj` of the less
+    /// relevant ones), normalised to position 0 and raised to `exponent` (`1 / (1 +
+    /// lambdarank_bias_norm)`).
+    pub(crate) fn update(&mut self, li: &[f64], lj: &[f64], exponent: f64) {
+        for i in 0..self.t_plus.len() {
+            if li[0] >= f64::EPSILON {
+                self.t_plus[i] = (li[i] / li[0]).powf(exponent);
+            }
+            if lj[0] >= f64::EPSILON {
+                self.t_minus[i] = (lj[i] / lj[0]).powf(exponent);
+            }
+        }
+    }
+}
+
+/// Per-position pair losses of one query (the statistics [`PositionBias::update`] reads).
+pub(crate) type PositionLosses = (Vec<f64>, Vec<f64>);
+
+/// One query's gradient pairs, with its pair losses per position under `lambdarank_unbiased`.
+type QueryResult = (Vec<(f64, f64)>, Option<PositionLosses>);
+
 /// Gradient pairs (f64) of one query's documents, in the query's row order.
+#[cfg(test)]
 pub(crate) fn query_gradients(s: &RankSettings, labels: &[f32], scores: &[f64], seed: u64) -> Vec<(f64, f64)> {
+    query_gradients_with_bias(s, labels, scores, seed, None).0
+}
+
+/// [`query_gradients`], with the pairs debiased by `bias` when given (`lambdarank_unbiased`);
+/// then also returns the query's pair losses per tracked position.
+pub(crate) fn query_gradients_with_bias(
+    s: &RankSettings,
+    labels: &[f32],
+    scores: &[f64],
+    seed: u64,
+    bias: Option<&PositionBias>,
+) -> (Vec<(f64, f64)>, Option<PositionLosses>) {
     let n = labels.len();
     let mut out = vec![(0.0, 0.0); n];
+    let k = bias.map_or(0, |b| b.t_plus.len());
+    let mut losses = bias.map(|_| (vec![0.0; k], vec![0.0; k]));
     if n < 2 {
-        return out;
+        return (out, losses);
     }
     let rank = rank_by_score(scores);
     let inv_idcg = match s.kind {
@@ -316,8 +383,27 @@ pub(crate) fn query_gradients(s: &RankSettings, labels: &[f32], scores: &[f64], 
         if s.score_normalization && !all_equal {
             delta /= diff.abs() + 0.01;
         }
-        let lambda = (sig - 1.0) * delta;
-        let hess = (sig * (1.0 - sig)).max(1e-16) * delta * 2.0;
+        let mut lambda = (sig - 1.0) * delta;
+        let mut hess = (sig * (1.0 - sig)).max(1e-16) * delta * 2.0;
+        if let (Some(b), Some((li, lj))) = (bias, losses.as_mut()) {
+            // Positions in the query's input order; pairs beyond the tracked positions are
+            // neither debiased nor counted.
+            if d_hi < k && d_lo < k {
+                let (tp, tm) = (b.t_plus[d_hi], b.t_minus[d_lo]);
+                // The pair's loss, -ln(1 - sigmoid) = ln(1 + e^diff), times its metric change.
+                let cost = (diff.max(0.0) + (-diff.abs()).exp().ln_1p()) * delta;
+                if tp >= f64::EPSILON && tm >= f64::EPSILON {
+                    lambda /= tp * tm;
+                    hess /= tp * tm;
+                }
+                if tm >= f64::EPSILON {
+                    li[d_hi] += cost / tm;
+                }
+                if tp >= f64::EPSILON {
+                    lj[d_lo] += cost / tp;
+                }
+            }
+        }
         out[d_hi].0 += lambda;
         out[d_hi].1 += hess;
         out[d_lo].0 -= lambda;
@@ -335,7 +421,7 @@ pub(crate) fn query_gradients(s: &RankSettings, labels: &[f32], scores: &[f64], 
             o.1 *= norm;
         }
     }
-    out
+    (out, losses)
 }
 
 /// The ranking objectives, configured from [`Params`].
@@ -345,6 +431,9 @@ pub struct RankingObjective {
     seed: u64,
     /// Calls of `gradients_for` so far: the round, for the seed of `mean` pair draws.
     round: AtomicU64,
+    /// With `lambdarank_unbiased`: the position bias estimated so far (sized at the first round
+    /// from the queries), and the exponent of its update.
+    unbiased: Option<(Mutex<Option<PositionBias>>, f64)>,
 }
 
 impl RankingObjective {
@@ -354,7 +443,29 @@ impl RankingObjective {
             settings: RankSettings::from_params(params),
             seed: params.seed,
             round: AtomicU64::new(0),
+            unbiased: params
+                .lambdarank_unbiased
+                .then(|| (Mutex::new(None), 1.0 / (1.0 + params.lambdarank_bias_norm))),
         }
+    }
+
+    /// Positions whose bias `lambdarank_unbiased` estimates: the truncation level of `topk`,
+    /// else the longest query's length up to 32 (XGBoost's choice).
+    fn tracked_positions(&self, queries: &[&[u32]]) -> usize {
+        match self.settings.method {
+            LambdarankPairMethod::Topk => self.settings.num_pair,
+            LambdarankPairMethod::Mean => queries.iter().map(|q| q.len()).max().unwrap_or(1).min(32),
+        }
+        .max(1)
+    }
+
+    /// The current position bias (`t_plus`, `t_minus`) of `lambdarank_unbiased`, once a round
+    /// has estimated it.
+    #[cfg(test)]
+    pub(crate) fn position_bias(&self) -> Option<(Vec<f64>, Vec<f64>)> {
+        let (m, _) = self.unbiased.as_ref()?;
+        let state = m.lock().unwrap_or_else(|e| e.into_inner());
+        state.as_ref().map(|b| (b.t_plus.clone(), b.t_minus.clone()))
     }
 
     fn missing_groups(&self) -> Error {
@@ -377,7 +488,14 @@ impl RankingObjective {
         let sum_w: f64 = qw.iter().sum();
         let w_norm = if sum_w > 0.0 { qw.len() as f64 / sum_w } else { 0.0 };
         let queries: Vec<&[u32]> = groups.iter().collect();
-        let per_query: Vec<Vec<(f64, f64)>> = queries
+        let mut bias_state = self
+            .unbiased
+            .as_ref()
+            .map(|(m, _)| m.lock().unwrap_or_else(|e| e.into_inner()));
+        let bias: Option<&PositionBias> = bias_state
+            .as_deref_mut()
+            .map(|b| &*b.get_or_insert_with(|| PositionBias::new(self.tracked_positions(&queries))));
+        let per_query: Vec<QueryResult> = queries
             .par_chunks(QUERY_CHUNK)
             .enumerate()
             .flat_map_iter(|(c, chunk)| {
@@ -386,10 +504,27 @@ impl RankingObjective {
                     let labels: Vec<f32> = rows.iter().map(|&r| targets.labels[r as usize]).collect();
                     let scores: Vec<f64> = rows.iter().map(|&r| margins[r as usize]).collect();
                     let seed = crate::train::sampling::position_seed(self.seed, &[0x7261_6e6b, round, q as u64]);
-                    query_gradients(&self.settings, &labels, &scores, seed)
+                    query_gradients_with_bias(&self.settings, &labels, &scores, seed, bias)
                 })
             })
             .collect();
+        if let (Some(state), Some((_, exponent))) = (bias_state.as_deref_mut(), &self.unbiased) {
+            // The round's losses summed per position in query order (the same for any thread
+            // count), then the bias re-estimated for the next round, as XGBoost does.
+            if let Some(b) = state.as_mut() {
+                let k = b.t_plus.len();
+                let (mut li, mut lj) = (vec![0.0; k], vec![0.0; k]);
+                for (qi, qj) in per_query.iter().filter_map(|(_, l)| l.as_ref()) {
+                    for p in 0..k {
+                        li[p] += qi[p];
+                        lj[p] += qj[p];
+                    }
+                }
+                b.update(&li, &lj, *exponent);
+            }
+        }
+        drop(bias_state);
+        let per_query: Vec<Vec<(f64, f64)>> = per_query.into_iter().map(|(g, _)| g).collect();
         for gp in out.iter_mut() {
             *gp = GradPair::new(0.0, 0.0);
         }

@@ -502,8 +502,10 @@ pub struct Params {
     /// (`+ 0.01`), as XGBoost 3 does. Default true.
     #[serde(skip_serializing_if = "is_true", deserialize_with = "bool_or_digit")]
     pub lambdarank_score_normalization: bool,
-    /// Ranking: position-debiased LambdaMART (XGBoost's `lambdarank_unbiased`). Sylvan does not
-    /// implement it yet: `true` is refused. Default false.
+    /// Ranking: position-debiased LambdaMART (XGBoost's `lambdarank_unbiased`): each row's place
+    /// in its query's input order is the position it was shown at, and the objective estimates
+    /// how much each position biases the clicks (labels), dividing each pair's gradient by it.
+    /// Default false.
     #[serde(skip_serializing_if = "is_default", deserialize_with = "bool_or_digit")]
     pub lambdarank_unbiased: bool,
     /// Ranking: the `Lp` regularisation of the position-bias estimate of `lambdarank_unbiased`.

@@ -315,11 +315,7 @@ impl Params {
             "lambdarank_num_pair_per_sample",
             "must be at least 1",
         )?;
-        check(
-            !self.lambdarank_unbiased,
-            "lambdarank_unbiased",
-            "position-debiased LambdaMART is not implemented in Sylvan yet; leave it false",
-        )?;
+
         check(
             self.lambdarank_bias_norm.is_finite() && self.lambdarank_bias_norm >= 0.0,
             "lambdarank_bias_norm",

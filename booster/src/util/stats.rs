@@ -19,6 +19,31 @@ pub fn weighted_quantile(pairs: &mut [(f64, f64)], alpha: f64) -> Option<f64> {
     pairs.last().map(|p| p.0)
 }
 
+/// The `alpha`-quantile of unweighted `values` interpolated between order statistics at position
+/// `alpha * (n + 1)` (counted from 1; the minimum below `1 / (n + 1)`, the maximum above
+/// `n / (n + 1)`): XGBoost's `common::Quantile`, which its absolute and quantile losses use for
+/// leaf values. Sorts `values` in place. `None` when empty.
+pub fn interpolated_quantile(values: &mut [f64], alpha: f64) -> Option<f64> {
+    values.sort_unstable_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let nf = n as f64;
+    if alpha <= 1.0 / (nf + 1.0) {
+        return Some(values[0]);
+    }
+    if alpha >= nf / (nf + 1.0) {
+        return Some(values[n - 1]);
+    }
+    let x = alpha * (nf + 1.0);
+    let k = (x.floor() - 1.0).max(0.0);
+    let d = (x - 1.0) - k;
+    let i = (k as usize).min(n - 1);
+    let (v0, v1) = (values[i], values[(i + 1).min(n - 1)]);
+    Some(v0 + d * (v1 - v0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +57,19 @@ mod tests {
         let mut w = vec![(1.0, 10.0), (2.0, 1.0)];
         assert_eq!(weighted_quantile(&mut w, 0.5), Some(1.0));
         assert_eq!(weighted_quantile(&mut [], 0.5), None);
+    }
+
+    #[test]
+    fn interpolated_quantiles_follow_the_n_plus_one_rule() {
+        let q = |v: &[f64], a: f64| interpolated_quantile(&mut v.to_vec(), a).unwrap();
+        // Even count: the median halves the two middle values.
+        assert_eq!(q(&[4.0, 1.0, 3.0, 2.0], 0.5), 2.5);
+        assert_eq!(q(&[5.0, 1.0, 3.0, 2.0, 4.0], 0.5), 3.0);
+        // Position 0.25 * 5 = 1.25: a quarter of the way from the 1st to the 2nd value.
+        assert_eq!(q(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.25);
+        assert_eq!(q(&[1.0, 2.0, 3.0, 4.0], 0.1), 1.0);
+        assert_eq!(q(&[1.0, 2.0, 3.0, 4.0], 0.9), 4.0);
+        assert_eq!(q(&[7.0], 0.5), 7.0);
+        assert_eq!(interpolated_quantile(&mut [], 0.5), None);
     }
 }

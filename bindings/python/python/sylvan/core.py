@@ -279,6 +279,25 @@ def _vector(values: Any, what: str) -> Optional[np.ndarray]:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
+def _labels(values: Any) -> Tuple[Optional[np.ndarray], int]:
+    """Labels as Sylvan reads them: ``(values, label columns)``. A 1-D array (or a single column,
+    ``(rows, 1)``) is one label per row; a ``(rows, T)`` array or DataFrame with ``T > 1`` holds
+    several targets, passed row-major. None stays None."""
+    if values is None:
+        return None, 1
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.ndim == 2 and arr.shape[1] > 1:
+        if arr.dtype == object:
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"label must be numbers: {e}") from None
+        return np.ascontiguousarray(arr, dtype=np.float32).ravel(), int(arr.shape[1])
+    return _vector(arr, "label"), 1
+
+
 def _query_ids(qid: Any, num_rows: Optional[int]) -> Optional[np.ndarray]:
     """One uint64 id per row from query ids of any type (integers, strings, ...): equal values get
     equal ids. The rows of a query need not be contiguous. None stays None."""
@@ -368,9 +387,14 @@ class Dataset:
         categorical columns -- pandas ``category``, string and object columns, polars
         ``Categorical``, ``Enum`` and string columns, pyarrow dictionary and string columns -- are
         categorical features (split by sets of categories); booleans are 0/1.
-    label, weight, base_margin : array-like, optional
-        Labels, sample weights (non-negative), and starting margins (``rows`` values, or for
-        multiclass models ``(rows, num_class)`` or ``rows * num_class`` values row-major).
+    label : array-like, optional
+        Labels: ``rows`` values, or ``(rows, T)`` (a 2-D array or DataFrame) for ``T`` targets
+        (multi-output regression, multi-label classification with ``binary:logistic``; element-wise
+        objectives only). A ``(rows, 1)`` array is one target. Every label must be finite; a bad
+        one is reported with its row and target (0-based column).
+    weight, base_margin : array-like, optional
+        Sample weights (non-negative), and starting margins (``rows`` values, or for models with
+        several outputs ``(rows, outputs)`` or ``rows * outputs`` values row-major).
     feature_names : list of str, optional
         Names of the features (default: a DataFrame's column names).
     categories : dict, optional
@@ -434,7 +458,7 @@ class Dataset:
             label_upper_bound=_vector(label_upper_bound, "label_upper_bound"),
         )
         self._fixed = categories is not None
-        label_v = _vector(label, "label")
+        label_v, num_targets = _labels(label)
         weight_v = _vector(weight, "weight")
         margin_v = _margins(base_margin)
         if isinstance(data, Dataset):
@@ -456,7 +480,7 @@ class Dataset:
                 names = [str(n) for n in feature_names]
             self.categories: Dict[str, List[str]] = cats
             self._handle = _sylvan._Dataset.from_columns(
-                columns, label_v, weight_v, margin_v, names, categorical, **targets
+                columns, label_v, weight_v, margin_v, names, categorical, num_targets=num_targets, **targets
             )
         else:
             x = _matrix(data)
@@ -464,7 +488,9 @@ class Dataset:
             declared = _declared_categorical(feature_types, x.shape[1])
             categorical = [] if declared is None else [j for j, c in enumerate(declared) if c]
             self.categories = {}
-            self._handle = _sylvan._Dataset.from_matrix(x, label_v, weight_v, margin_v, names, categorical, **targets)
+            self._handle = _sylvan._Dataset.from_matrix(
+                x, label_v, weight_v, margin_v, names, categorical, num_targets=num_targets, **targets
+            )
 
     @property
     def num_rows(self) -> int:
@@ -485,6 +511,11 @@ class Dataset:
     def feature_types(self) -> List[str]:
         """The type of every feature, as XGBoost's letters: ``"q"`` numerical, ``"c"`` categorical."""
         return list(self._handle.feature_types)
+
+    @property
+    def num_targets(self) -> int:
+        """Label columns per row (1 unless ``label`` had several columns)."""
+        return self._handle.num_targets
 
     @property
     def num_queries(self) -> Optional[int]:
@@ -520,8 +551,11 @@ def _param_value(value: Any) -> str:
         return "true" if value else "false"
     if value is None:
         return "none"
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
+        # A list of levels (quantile_alpha=[0.1, 0.5, 0.9]) or of metrics: Params reads "a,b,c".
+        return ",".join(_param_value(v) for v in value)
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
     if isinstance(value, (int, np.integer)):
@@ -701,8 +735,11 @@ class Booster:
         category codes directly.
 
         Returns a 1-D float32 array for one output per row, else ``(rows, outputs)``: class
-        probabilities for ``multi:softprob``, raw margins with ``output_margin``, the leaf index of
-        every tree with ``pred_leaf``. ``iteration_range=(start, end)`` picks rounds; by default all
+        probabilities for ``multi:softprob``, one column per target for a model trained on several
+        label columns, one per level for a list of ``quantile_alpha`` (sorted in each row, so they
+        never cross) or ``expectile_alpha`` (increasing), raw margins with ``output_margin`` (for
+        quantiles unsorted, in the order of the levels), the leaf index of every tree with
+        ``pred_leaf``. ``iteration_range=(start, end)`` picks rounds; by default all
         rounds, or up to the best iteration when early stopping chose one.
         """
         self._check()
@@ -765,9 +802,16 @@ class Booster:
 
     @property
     def num_groups(self) -> int:
-        """Outputs per round (the number of classes for multiclass models, else 1)."""
+        """Outputs per row: the number of classes for multiclass models, of targets for several
+        label columns, of levels for several quantiles or expectiles; else 1."""
         self._check()
         return self._handle.num_groups
+
+    @property
+    def num_targets(self) -> int:
+        """Label columns the model was trained on (1 unless several targets)."""
+        self._check()
+        return self._handle.num_targets
 
     @property
     def feature_names(self) -> Optional[List[str]]:

@@ -16,6 +16,16 @@ Training controls (docs/training-controls.md), as XGBoost's and LightGBM's estim
 ``fit(feature_weights=...)`` as in XGBoost: one weight per feature), ``booster="dart"`` with
 ``rate_drop``, ``skip_drop``, ``one_drop``, ``sample_type``, ``normalize_type``, and
 ``data_sample_strategy="goss"`` with ``top_rate``, ``other_rate``.
+
+Several outputs, as XGBoost's estimators give them: :class:`SylvanRegressor` fits a 2-D ``y``
+(``(rows, T)``, one model output per target; ``predict`` gives ``(rows, T)``), a list of
+``quantile_alpha`` levels (``objective="reg:quantileerror"``; ``predict`` gives ``(rows, K)``, sorted
+in each row so the quantiles never cross) and ``objective="reg:expectileerror"`` with
+``expectile_alpha`` (one level or an ascending list). :class:`SylvanClassifier` fits a 2-D 0/1
+``y`` as multi-label classification (one ``binary:logistic`` output per label). ``multi_strategy``
+chooses how trees are grown for several outputs: ``"one_output_per_tree"`` (default) or
+``"multi_output_tree"`` (one tree per round whose leaves hold a value per output; needs
+``tree_method="hist"``).
 """
 
 from __future__ import annotations
@@ -52,6 +62,29 @@ _NOT_TRAINING = {
     "enable_categorical",
     "feature_types",
 }
+
+
+def _num_columns(y: Any) -> int:
+    """Columns of a label array-like: 1 for a vector (or a single column), else its second dimension."""
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        shape = np.shape(np.asarray(y, dtype=object))
+    return int(shape[1]) if len(shape) == 2 else 1
+
+
+def _eval_labels(y: Any, num_targets: int, i: int) -> np.ndarray:
+    """The labels of ``eval_set[i]``: 1-D for one target, ``(rows, num_targets)`` for several (the
+    training labels' number of columns)."""
+    if hasattr(y, "to_numpy") and not isinstance(y, np.ndarray):
+        y = y.to_numpy()
+    arr = np.asarray(y)
+    if num_targets == 1:
+        return column_or_1d(arr)
+    if arr.ndim != 2 or arr.shape[1] != num_targets:
+        raise ValueError(
+            f"eval_set[{i}]: y must have {num_targets} columns like the training labels, got shape {arr.shape}"
+        )
+    return arr
 
 
 def _has_string_columns(X: Any) -> bool:
@@ -96,7 +129,9 @@ class _SylvanModel(BaseEstimator):
         eval_metric: Any = None,
         early_stopping_rounds: Optional[int] = None,
         huber_slope: Optional[float] = None,
-        quantile_alpha: Optional[float] = None,
+        quantile_alpha: Any = None,
+        expectile_alpha: Any = None,
+        multi_strategy: Optional[str] = None,
         tweedie_variance_power: Optional[float] = None,
         enable_categorical: bool = True,
         feature_types: Optional[Any] = None,
@@ -147,6 +182,8 @@ class _SylvanModel(BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.huber_slope = huber_slope
         self.quantile_alpha = quantile_alpha
+        self.expectile_alpha = expectile_alpha
+        self.multi_strategy = multi_strategy
         self.tweedie_variance_power = tweedie_variance_power
         self.enable_categorical = enable_categorical
         self.feature_types = feature_types
@@ -240,17 +277,21 @@ class _SylvanModel(BaseEstimator):
             order="K",
         )
 
-    def _validate_fit(self, X: Any, y: Any, y_numeric: bool):
-        """Validates X and y for fit; returns them (X in a form Dataset takes, y 1-D)."""
+    def _validate_fit(self, X: Any, y: Any, y_numeric: bool, multi_output: bool = False):
+        """Validates X and y for fit; returns them (X in a form Dataset takes, y 1-D). With
+        ``multi_output``, a ``y`` of several columns stays 2-D (several targets); one column
+        (``(rows, 1)``) is still one target."""
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        multi = multi_output and _num_columns(y) > 1
+        self._categories = {}
         if self._uses_frame_reader(X):
-            self._categories = {}
             X = self._validate_X(X, reset=True)
-            y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64 if y_numeric else None), warn=True)
+            y = check_array(y, ensure_2d=False, dtype=np.float64 if y_numeric else None, input_name="y")
+            if not multi:
+                y = column_or_1d(y, warn=True)
             check_consistent_length(np.empty((frame_num_rows(X), 0)), y)
             return X, y
-        self._categories = {}
         X, y = validate_data(
             self,
             X,
@@ -259,6 +300,7 @@ class _SylvanModel(BaseEstimator):
             ensure_all_finite="allow-nan",
             order="K",
             y_numeric=y_numeric,
+            multi_output=multi,
         )
         return X, y
 
@@ -345,7 +387,7 @@ class _SylvanModel(BaseEstimator):
             for i, (Xe, ye) in enumerate(eval_set):
                 Xe = self._validate_X(Xe, reset=False)
                 ne = frame_num_rows(Xe) if is_frame(Xe) else Xe.shape[0]
-                ye = encode_eval_y(column_or_1d(np.asarray(ye)))
+                ye = encode_eval_y(_eval_labels(ye, _num_columns(y_encoded), i))
                 we = None if sample_weight_eval_set is None else sample_weight_eval_set[i]
                 d = Dataset(
                     Xe,
@@ -439,7 +481,24 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
     """Gradient boosted trees for regression (scikit-learn estimator).
 
     ``objective`` defaults to ``reg:squarederror``; any Sylvan regression objective works
-    (``reg:absoluteerror``, ``reg:quantileerror``, ``count:poisson``, ``reg:tweedie`` ...).
+    (``reg:absoluteerror``, ``reg:quantileerror``, ``reg:expectileerror``, ``count:poisson``,
+    ``reg:tweedie`` ...).
+
+    Several outputs (as ``XGBRegressor``):
+
+    - a 2-D ``y`` of ``T`` columns trains one output per target (element-wise objectives);
+      ``predict`` returns ``(rows, T)``;
+    - ``quantile_alpha``: the level of ``reg:quantileerror`` (default 0.5), or a list of levels in
+      (0, 1) giving one output each; ``predict`` returns ``(rows, K)`` in the order of the levels,
+      sorted in each row so that the predicted quantiles never cross;
+    - ``expectile_alpha``: the level of ``reg:expectileerror`` (default 0.5), or a strictly
+      ascending list of levels (XGBoost's parametrisation: the outputs increase by construction);
+    - ``multi_strategy``: ``"one_output_per_tree"`` (default: a tree per output per round) or
+      ``"multi_output_tree"`` (one tree structure per round shared by all outputs, a value per
+      output in each leaf; ``tree_method="hist"`` only).
+
+    Predictions with several outputs are float64 (scikit-learn's contract for multi-output
+    regressors); one output per row stays float32, as XGBoost's.
 
     Categorical columns of DataFrames and Tables are categorical features (``enable_categorical``,
     default True; ``feature_types`` / ``categorical_features`` declare numeric codes; tuning with
@@ -480,7 +539,7 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
         targets = None
         if label_lower_bound is not None:
             targets = dict(label_lower_bound=label_lower_bound, label_upper_bound=label_upper_bound)
-        X, y = self._validate_fit(X, y, y_numeric=True)
+        X, y = self._validate_fit(X, y, y_numeric=True, multi_output=True)
         params = self._training_params()
         params["objective"] = self.objective or "reg:squarederror"
         y = np.asarray(y, dtype=np.float32)
@@ -500,15 +559,30 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
         )
 
     def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
-        """Predicted values (float32), one per row."""
-        return self._raw_predict(X, output_margin=output_margin, iteration_range=iteration_range)
+        """Predicted values: one per row (float32), or ``(rows, outputs)`` (float64) for several
+        targets, quantiles or expectiles."""
+        p = self._raw_predict(X, output_margin=output_margin, iteration_range=iteration_range)
+        return p.astype(np.float64) if p.ndim == 2 else p
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
 
 
 class SylvanClassifier(ClassifierMixin, _SylvanModel):
-    """Gradient boosted trees for binary and multiclass classification (scikit-learn estimator).
+    """Gradient boosted trees for binary, multiclass and multi-label classification (scikit-learn
+    estimator).
 
     Two classes train ``binary:logistic``, more train ``multi:softprob``. Labels may be any values
     (``classes_`` holds them, sorted).
+
+    Multi-label (as ``XGBClassifier``): a 2-D ``y`` of 0/1 indicator columns, ``(rows, T)``, trains
+    one ``binary:logistic`` output per label (``multi_strategy`` chooses one tree per label or
+    ``"multi_output_tree"``). ``predict_proba`` then returns ``(rows, T)``, the probability of each
+    label, and ``predict`` ``(rows, T)`` 0/1 (probability above 0.5) in ``y``'s dtype; ``classes_``
+    is the two indicator values and ``n_outputs_`` is ``T``.
 
     Categorical features as in :class:`SylvanRegressor`.
 
@@ -534,8 +608,13 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
         ``validation_0`` ...); with ``early_stopping_rounds`` the last one is watched.
         ``feature_weights`` (one weight >= 0 per feature, as in XGBoost) weighs the features in
         column sampling (``colsample_by*``); a feature of weight 0 is never used."""
-        X, y = self._validate_fit(X, y, y_numeric=False)
+        X, y = self._validate_fit(X, y, y_numeric=False, multi_output=True)
         check_classification_targets(y)
+        if np.ndim(y) == 2:
+            return self._fit_multilabel(
+                X, y, sample_weight, base_margin, eval_set, sample_weight_eval_set, verbose, xgb_model, feature_weights
+            )
+        self.n_outputs_ = 1
         classes, encoded = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
@@ -577,25 +656,95 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
             feature_weights,
         )
 
+    def _fit_multilabel(
+        self,
+        X: Any,
+        y: np.ndarray,
+        sample_weight: Any,
+        base_margin: Any,
+        eval_set: Any,
+        sample_weight_eval_set: Any,
+        verbose: Any,
+        xgb_model: Any,
+        feature_weights: Any,
+    ) -> "SylvanClassifier":
+        """Multi-label fit: ``y`` is ``(rows, T)`` of two indicator values (0/1); one
+        ``binary:logistic`` output per column."""
+        from sklearn.utils.multiclass import type_of_target
+
+        kind = type_of_target(y, input_name="y")
+        if kind != "multilabel-indicator":
+            raise ValueError(
+                f"SylvanClassifier takes a 2-D y only as multi-label indicators (0/1 columns, "
+                f"binary:logistic per label); y is {kind}"
+            )
+        classes = np.unique(y)
+        if len(classes) == 1:
+            # Every label 0 (or 1) everywhere: the indicator values are still 0 and 1.
+            classes = np.asarray([0, 1], dtype=y.dtype)
+        self.classes_ = classes
+        self.n_classes_ = 2
+        self.n_outputs_ = int(y.shape[1])
+        if self.objective is not None and self.objective != "binary:logistic":
+            raise ValueError(
+                f"objective `{self.objective}` does not fit multi-label targets; SylvanClassifier uses "
+                "binary:logistic per label (leave objective unset)"
+            )
+        params = self._training_params()
+        params["objective"] = "binary:logistic"
+        positive = classes[-1]
+
+        def encode(v: np.ndarray) -> np.ndarray:
+            return (np.asarray(v) == positive).astype(np.float32)
+
+        return self._fit(
+            X,
+            encode(y),
+            params,
+            sample_weight,
+            base_margin,
+            eval_set,
+            sample_weight_eval_set,
+            encode,
+            verbose,
+            xgb_model,
+            feature_weights,
+        )
+
+    def _is_multilabel(self) -> bool:
+        return getattr(self, "n_outputs_", 1) > 1
+
     def predict_proba(self, X: Any, iteration_range=None) -> np.ndarray:
-        """Class probabilities, ``(rows, n_classes)``, columns in the order of ``classes_``."""
+        """Class probabilities, ``(rows, n_classes)``, columns in the order of ``classes_``; for a
+        multi-label model the probability of each label, ``(rows, n_outputs_)``."""
         p = self._raw_predict(X, iteration_range=iteration_range)
         if p.ndim == 1:
             return np.column_stack([1.0 - p, p]).astype(np.float32)
         return p
 
     def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
-        """The most probable class of every row (raw margins with ``output_margin``)."""
+        """The most probable class of every row (raw margins with ``output_margin``); for a
+        multi-label model ``(rows, n_outputs_)`` indicators, positive where the probability is
+        above 0.5."""
         if output_margin:
             return self._raw_predict(X, output_margin=True, iteration_range=iteration_range)
         proba = self.predict_proba(X, iteration_range=iteration_range)
+        if self._is_multilabel():
+            return self.classes_[(proba > 0.5).astype(np.intp)]
         return self.classes_[np.argmax(proba, axis=1)]
 
     def _after_load(self, booster: Booster) -> None:
         k = booster.num_groups
-        self.n_classes_ = 2 if k == 1 else k
+        multiclass = booster.objective.startswith("multi:")
+        self.n_classes_ = k if multiclass else 2
+        self.n_outputs_ = 1 if multiclass else k
         if not hasattr(self, "classes_") or len(self.classes_) != self.n_classes_:
             self.classes_ = np.arange(self.n_classes_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
 
 

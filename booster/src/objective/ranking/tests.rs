@@ -300,3 +300,120 @@ fn label_gain_replaces_the_exponential_gain() {
     assert!(g.check(&[0.0, 5.0], "rank:ndcg").is_err());
     assert_eq!(Gain::Linear.of(2.5), 2.5);
 }
+
+/// Unbiased LambdaMART's pair statistics by definition: every pair of the plain gradients'
+/// pairs, its loss `ln(1 + e^(s_lo - s_hi))`... recomputed here from scratch for a topk query.
+fn naive_position_losses(
+    s: &RankSettings,
+    labels: &[f32],
+    scores: &[f64],
+    bias: &PositionBias,
+) -> (Vec<f64>, Vec<f64>) {
+    let n = labels.len();
+    let k = bias.t_plus.len();
+    let (mut li, mut lj) = (vec![0.0; k], vec![0.0; k]);
+    let rank = rank_by_score(scores);
+    let idcg = ideal_dcg(labels, &s.gain, s.num_pair);
+    let all_equal = scores[rank[0]] == scores[rank[n - 1]];
+    for i in 0..n.min(s.num_pair) {
+        for j in i + 1..n {
+            let (a, b) = (rank[i], rank[j]);
+            if labels[a] == labels[b] {
+                continue;
+            }
+            // (document, its place in the ranked list) of the more and the less relevant one.
+            let ((hi, ph), (lo, pl)) = if labels[a] > labels[b] {
+                ((a, i), (b, j))
+            } else {
+                ((b, j), (a, i))
+            };
+            let swap = (s.gain.of(labels[hi]) - s.gain.of(labels[lo])) * (discount(ph) - discount(pl));
+            let mut delta = (swap / idcg).abs();
+            let diff = scores[hi] - scores[lo];
+            if s.score_normalization && !all_equal {
+                delta /= diff.abs() + 0.01;
+            }
+            let cost = (1.0 + diff.exp()).ln() * delta;
+            if hi < k && lo < k {
+                li[hi] += cost / bias.t_minus[lo];
+                lj[lo] += cost / bias.t_plus[hi];
+            }
+        }
+    }
+    (li, lj)
+}
+
+proptest! {
+    /// Under a position bias every pair's lambda and hessian are divided by `t_plus(high) *
+    /// t_minus(low)`; with no bias the gradients are the plain ones; the pair losses per
+    /// position match their definition.
+    #[test]
+    fn unbiased_pairs_are_divided_by_the_position_bias(
+        (labels, scores) in query(),
+        t in prop::collection::vec(0.2f64..1.0, 8),
+    ) {
+        let s = settings(ObjectiveKind::RankNdcg, LambdarankPairMethod::Topk, 32, false, true);
+        let unit = PositionBias::new(8);
+        let (plain, losses) = query_gradients_with_bias(&s, &labels, &scores, 0, Some(&unit));
+        close(&plain, &query_gradients(&s, &labels, &scores, 0));
+        if labels.len() >= 2 {
+            let (li, lj) = losses.unwrap();
+            let (nli, nlj) = naive_position_losses(&s, &labels, &scores, &unit);
+            for p in 0..8 {
+                prop_assert!((li[p] - nli[p]).abs() < 1e-9 * (1.0 + nli[p].abs()));
+                prop_assert!((lj[p] - nlj[p]).abs() < 1e-9 * (1.0 + nlj[p].abs()));
+            }
+        }
+        // A bias on two positions only: only pairs between tracked positions change, by the
+        // product of the ratios.
+        if labels.len() >= 2 && labels[0] != labels[1] {
+            let (l2, s2) = (&labels[..2], &scores[..2]);
+            let bias = PositionBias { t_plus: t[..4].to_vec(), t_minus: t[4..].to_vec() };
+            let (p2, _) = query_gradients_with_bias(&s, l2, s2, 0, Some(&unit));
+            let (g, _) = query_gradients_with_bias(&s, l2, s2, 0, Some(&bias));
+            let (hi, lo) = if l2[0] > l2[1] { (0, 1) } else { (1, 0) };
+            let f = bias.t_plus[hi] * bias.t_minus[lo];
+            prop_assert!((g[hi].0 * f - p2[hi].0).abs() < 1e-9);
+            prop_assert!((g[lo].1 * f - p2[lo].1).abs() < 1e-9);
+        }
+    }
+}
+
+#[test]
+fn position_bias_update_normalises_to_the_first_position() {
+    let mut b = PositionBias::new(3);
+    b.update(&[4.0, 2.0, 1.0], &[2.0, 2.0, 8.0], 0.5);
+    let close = |a: &[f64], e: &[f64]| a.iter().zip(e).all(|(x, y)| (x - y).abs() < 1e-12);
+    assert!(close(&b.t_plus, &[1.0, 0.5f64.sqrt(), 0.5]), "{:?}", b.t_plus);
+    assert!(close(&b.t_minus, &[1.0, 1.0, 2.0]), "{:?}", b.t_minus);
+    // No loss at position 0 keeps the previous estimate.
+    b.update(&[0.0, 1.0, 1.0], &[0.0, 1.0, 1.0], 0.5);
+    assert!(close(&b.t_plus, &[1.0, 0.5f64.sqrt(), 0.5]));
+}
+
+#[test]
+fn unbiased_objective_estimates_a_bias_each_round() {
+    let p = Params {
+        objective: ObjectiveKind::RankPairwise,
+        lambdarank_unbiased: true,
+        lambdarank_num_pair_per_sample: Some(4),
+        ..Params::default()
+    };
+    let obj = RankingObjective::from_params(&p);
+    assert_eq!(obj.position_bias(), None);
+    // Two queries whose first-shown documents are clicked more.
+    let labels = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0];
+    let groups = QueryGroups::from_sizes(&[5, 5], 10).unwrap();
+    let t = Targets {
+        labels: &labels,
+        weights: None,
+        groups: Some(&groups),
+        bounds: None,
+    };
+    let mut out = vec![GradPair::default(); 10];
+    obj.gradients_for(&t, &[0.0; 10], &mut out);
+    let (tp, tm) = obj.position_bias().unwrap();
+    assert_eq!((tp.len(), tm.len()), (4, 4));
+    assert_eq!((tp[0], tm[0]), (1.0, 1.0));
+    assert!(tp.iter().chain(&tm).all(|v| v.is_finite() && *v >= 0.0));
+}

@@ -81,8 +81,8 @@ pub fn best_vector_split_of_feature(
         return None;
     }
     let mut left_sum = GradStats::default();
-    for o in 0..k {
-        let mut l = if default_left { missing[o] } else { GradStats::default() };
+    for (o, m) in missing.iter().enumerate() {
+        let mut l = if default_left { *m } else { GradStats::default() };
         for b in 0..=bin {
             l += cell(o, b);
         }
