@@ -205,12 +205,13 @@ fn refuses_data_without_groups_and_bad_labels() {
     assert!(e.contains("rank:map") && e.contains("binary"), "{e}");
     let e = Params {
         lambdarank_unbiased: true,
+        lambdarank_bias_norm: -1.0,
         ..params(ObjectiveKind::RankNdcg)
     }
     .validated()
     .unwrap_err()
     .to_string();
-    assert!(e.contains("lambdarank_unbiased"), "{e}");
+    assert!(e.contains("lambdarank_bias_norm"), "{e}");
     // Ensembles resample rows and would break up queries: refused.
     let e = Bagging::train(&BaggingParams::default(), &params(ObjectiveKind::RankNdcg), &d)
         .unwrap_err()

@@ -1329,12 +1329,8 @@ fn import_lambdarank(obj: &Value, p: &mut Params) -> Result<()> {
         p.lambdarank_score_normalization = b;
     }
     if let Some(b) = flag("lambdarank_unbiased")? {
-        if b {
-            return Err(conversion(
-                FORMAT,
-                "lambdarank_unbiased models (position-debiased LambdaMART) are not supported",
-            ));
-        }
+        // The position bias only shapes training; the trees predict without it.
+        p.lambdarank_unbiased = b;
     }
     if let Some(b) = flag("ndcg_exp_gain")? {
         p.ndcg_exp_gain = b;
