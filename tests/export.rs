@@ -257,7 +257,17 @@ fn export_every_objective_to_the_real_libraries() {
         let expected = common::sylvan_predictions(&b, &data);
         let path = dir.path().join(format!("m{i}.json"));
         export_model(&b, ModelFormat::XgboostJson, &path).unwrap();
-        xgb.push((kind.name().to_string(), path, expected.clone()));
+        if kind == sylvan::ObjectiveKind::ExpectileError {
+            // XGBoost 3.3 added reg:expectileerror; the pinned 3.2 cannot load it (the export
+            // round trip through Sylvan's importer is checked below).
+            println!(
+                "[{}] not loaded in XGBoost {}: the objective is newer",
+                kind.name(),
+                "3.2"
+            );
+        } else {
+            xgb.push((kind.name().to_string(), path, expected.clone()));
+        }
         let path = dir.path().join(format!("m{i}.txt"));
         match export_model(&b, ModelFormat::LightgbmText, &path) {
             Ok(()) => lgb.push((kind.name().to_string(), path, expected)),
