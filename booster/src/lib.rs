@@ -12,7 +12,9 @@
 //! - `train`: the trainer (the boosting rounds), gradients, sampling, histograms, split search,
 //!   partitioning, the growers over the [`backend::TreeBackend`] seam and its CPU implementations,
 //!   leaf values, early stopping; the seam to accelerators ([`DeviceBackend`]).
-//! - `model`: the fitted [`Booster`], its [`Tree`]s, saving and loading, feature importance.
+//! - `model`: the fitted [`Booster`], its [`Tree`]s, saving and loading.
+//! - `explain`: feature importance, exact TreeSHAP contributions and interaction values, Saabas
+//!   contributions.
 //! - `predict`: batch and single-row prediction layouts.
 //! - `objective`, `metric`: losses ([`Objective`] for custom ones) and evaluation [`Metric`]s.
 //! - `ensemble`: [`Bagging`] with out-of-bag scores and [`Stacking`] with a linear meta-learner.
@@ -55,6 +57,7 @@ mod bins;
 mod data;
 mod ensemble;
 mod error;
+mod explain;
 mod gradients;
 mod metric;
 mod model;
@@ -70,11 +73,11 @@ pub use ensemble::{
     StackingParams,
 };
 pub use error::{Error, Result};
+pub use explain::ImportanceType;
 pub use gradients::GradPair;
 pub use metric::{Metric, MetricContext, RankAt};
 pub use model::booster::Booster;
 pub use model::categories::{CategorySet, TreeCategories};
-pub use model::explain::ImportanceType;
 pub use model::file::{BINARY_MAGIC, ENSEMBLE_FORMAT, ENSEMBLE_VERSION, FORMAT_NAME, FORMAT_VERSION};
 pub use model::tree::Tree;
 pub use objective::{expectiles_of_margins, margins_of_expectiles, LeafRows, Objective};

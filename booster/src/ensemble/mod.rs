@@ -82,6 +82,30 @@ impl Model {
         }
     }
 
+    /// Explains every row's prediction: `output` is one of [`PredictOutput::Contributions`],
+    /// [`PredictOutput::ApproxContributions`] or [`PredictOutput::Interactions`], in the layout
+    /// [`Booster::predict`] gives (margin space). A bagging ensemble's explanation is the mean of
+    /// its members' (members weighted as its prediction weights them); see `docs/explain.md` for
+    /// what each kind of model gives.
+    pub fn explain(&self, data: &Dataset, output: PredictOutput) -> Result<Predictions> {
+        if !output.is_explanation() {
+            return Err(Error::param("output", format!("{output:?} is not an explanation")));
+        }
+        match self {
+            Model::Booster(b) => b.predict(
+                data,
+                PredictOptions {
+                    output,
+                    ..Default::default()
+                },
+            ),
+            _ => Err(Error::param(
+                "output",
+                "explanations of ensembles are not implemented yet",
+            )),
+        }
+    }
+
     /// Evaluates metrics on labelled data (the objective's default metric when `metrics` is empty).
     pub fn evaluate(&self, data: &Dataset, metrics: &[Metric]) -> Result<Vec<(String, f64)>> {
         match self {

@@ -104,6 +104,9 @@ impl Booster {
         let k = self.core.num_groups;
         let npt = self.num_parallel_tree();
         let n = data.num_rows();
+        if options.output.is_explanation() {
+            return self.pool.install(|| self.explain(data, options.output, start, end));
+        }
         self.pool.install(|| {
             if options.output == PredictOutput::LeafIndex {
                 let trees = &self.core.trees[start..end];
@@ -275,7 +278,7 @@ impl Booster {
     }
 
     /// The trees `[start, end)` of a round range (default: up to the best iteration, else all).
-    fn tree_range(&self, range: Option<(usize, usize)>) -> Result<(usize, usize)> {
+    pub(crate) fn tree_range(&self, range: Option<(usize, usize)>) -> Result<(usize, usize)> {
         let k = self.trees_per_round();
         let rounds = self.num_rounds();
         let (a, b) = match range {

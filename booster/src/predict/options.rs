@@ -11,6 +11,27 @@ pub enum PredictOutput {
     Margin,
     /// For each tree, the index of the leaf node each row falls in.
     LeafIndex,
+    /// Exact SHAP values (path-dependent TreeSHAP, XGBoost's `pred_contribs`): for every output,
+    /// one value per feature and then the bias (the expected margin plus the base margin), summing
+    /// to the row's margin. Row-major, `num_groups * (num_features + 1)` values per row.
+    Contributions,
+    /// Saabas contributions (XGBoost's `approx_contribs`): the change of the expected value at every
+    /// split on the row's path, credited to the split's feature. Same layout as `Contributions`.
+    ApproxContributions,
+    /// SHAP interaction values (XGBoost's `pred_interactions`): for every output a
+    /// `(num_features + 1)²` matrix, symmetric, whose rows sum to the `Contributions`; the last row
+    /// and column are the bias. Row-major, `num_groups * (num_features + 1)²` values per row.
+    Interactions,
+}
+
+impl PredictOutput {
+    /// Whether this output explains the prediction (SHAP or Saabas values) rather than making it.
+    pub fn is_explanation(self) -> bool {
+        matches!(
+            self,
+            PredictOutput::Contributions | PredictOutput::ApproxContributions | PredictOutput::Interactions
+        )
+    }
 }
 
 /// Options of a prediction.
@@ -30,7 +51,8 @@ pub struct Predictions {
     pub values: Vec<f32>,
     /// Number of rows.
     pub num_rows: usize,
-    /// Values per row (1, the number of classes, or the number of trees for leaf indices).
+    /// Values per row (1, the number of classes, the number of trees for leaf indices, or the
+    /// explanation's size: see [`PredictOutput`]).
     pub num_cols: usize,
 }
 
