@@ -5,13 +5,20 @@
 //!   contributions, with XGBoost's definitions and layout (see [`crate::PredictOutput`]).
 
 pub(crate) mod importance;
+pub(crate) mod paths;
+pub(crate) mod saabas;
+pub(crate) mod shapley;
+pub(crate) mod treeshap;
 
 pub use importance::ImportanceType;
 
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::model::booster::Booster;
+use crate::predict::margins::initial_margins;
 use crate::predict::{PredictOutput, Predictions};
+use saabas::saabas_contributions;
+use treeshap::{explain_trees, Explanation};
 
 impl Booster {
     /// Values per row of an explanation `output`: `num_groups * (num_features + 1)` for
@@ -25,7 +32,8 @@ impl Booster {
         }
     }
 
-    /// The explanation `output` of every row over trees `start..end` (a whole number of rounds).
+    /// The explanation `output` of every row over trees `start..end` (a whole number of rounds;
+    /// the features already checked).
     pub(crate) fn explain(
         &self,
         data: &Dataset,
@@ -33,7 +41,24 @@ impl Booster {
         start: usize,
         end: usize,
     ) -> Result<Predictions> {
-        let _ = (data, start, end);
-        Err(Error::param("output", format!("{output:?} is not implemented yet")))
+        let k = self.num_groups();
+        let npt = self.num_parallel_tree();
+        let trees = self.weighted_range(start, end);
+        let group_of = |t: usize| ((start + t) / npt) % k;
+        let base = initial_margins(data, self.base_margin())?;
+        let values = match output {
+            PredictOutput::Contributions => explain_trees(&trees, group_of, k, data, &base, Explanation::Contributions),
+            PredictOutput::Interactions => explain_trees(&trees, group_of, k, data, &base, Explanation::Interactions),
+            PredictOutput::ApproxContributions => saabas_contributions(&trees, group_of, k, data, &base),
+            other => return Err(Error::param("output", format!("{other:?} is not an explanation"))),
+        };
+        Ok(Predictions {
+            values,
+            num_rows: data.num_rows(),
+            num_cols: self.explanation_columns(output),
+        })
     }
 }
+
+#[cfg(test)]
+mod tests;
