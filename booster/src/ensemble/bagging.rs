@@ -386,6 +386,40 @@ impl Bagging {
         })
     }
 
+    /// Explains every row (`output`: [`crate::PredictOutput::Contributions`],
+    /// [`crate::PredictOutput::ApproxContributions`] or [`crate::PredictOutput::Interactions`]): the
+    /// mean of the members' explanations, members weighted equally as the prediction weights them.
+    /// The values are in margin space and sum to the mean of the members' margins; for regression
+    /// with an identity link that is the prediction itself, for classification (which averages
+    /// probabilities) the mean margin, not the margin of the averaged probability.
+    pub fn explain(&self, data: &Dataset, output: crate::PredictOutput) -> Result<Predictions> {
+        check_features(self.num_features(), data)?;
+        let options = crate::PredictOptions {
+            output,
+            ..Default::default()
+        };
+        let mut sums: Vec<f64> = Vec::new();
+        let mut cols = 0;
+        for member in &self.members {
+            let p = member.predict(data, options)?;
+            if sums.is_empty() {
+                sums = vec![0f64; p.values.len()];
+                cols = p.num_cols;
+            }
+            self.pool.install(|| {
+                sums.par_iter_mut()
+                    .zip(p.values.par_iter())
+                    .for_each(|(o, x)| *o += *x as f64)
+            });
+        }
+        let m = self.members.len().max(1) as f64;
+        Ok(Predictions {
+            values: sums.iter().map(|s| (s / m) as f32).collect(),
+            num_rows: data.num_rows(),
+            num_cols: cols,
+        })
+    }
+
     /// Predictions: averaged probabilities (classification; the most probable class for
     /// `multi:softmax`, the logit of the averaged probability for `binary:logitraw`) or averaged
     /// values (regression).

@@ -85,8 +85,8 @@ impl Model {
     /// Explains every row's prediction: `output` is one of [`PredictOutput::Contributions`],
     /// [`PredictOutput::ApproxContributions`] or [`PredictOutput::Interactions`], in the layout
     /// [`Booster::predict`] gives (margin space). A bagging ensemble's explanation is the mean of
-    /// its members' (members weighted as its prediction weights them); see `docs/explain.md` for
-    /// what each kind of model gives.
+    /// its members' (members weighted as its prediction weights them, see [`Bagging::explain`]); a
+    /// stacking ensemble is refused (see `docs/explain.md`).
     pub fn explain(&self, data: &Dataset, output: PredictOutput) -> Result<Predictions> {
         if !output.is_explanation() {
             return Err(Error::param("output", format!("{output:?} is not an explanation")));
@@ -99,9 +99,12 @@ impl Model {
                     ..Default::default()
                 },
             ),
-            _ => Err(Error::param(
+            Model::Bagging(b) => b.explain(data, output),
+            Model::Stacking(_) => Err(Error::param(
                 "output",
-                "explanations of ensembles are not implemented yet",
+                "a stacking ensemble cannot be explained as a whole: its meta-learner combines the base \
+                 learners' scores in output space (probabilities, values), so their SHAP values do not add \
+                 up to its prediction; explain the base learners, or use bagging",
             )),
         }
     }

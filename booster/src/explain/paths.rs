@@ -74,6 +74,7 @@ impl LeafPath {
 
     /// The row's one fractions (`value(f)` = its value of feature `f`): entry `u` is true when the
     /// row follows the path through every split on distinct feature `u`.
+    #[cfg(test)]
     pub fn ones_into(&self, tree: &Tree, value: impl Fn(usize) -> f32, ones: &mut Vec<bool>) {
         ones.clear();
         ones.resize(self.len(), true);

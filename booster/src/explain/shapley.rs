@@ -96,7 +96,8 @@ pub(crate) fn pairs(d: usize) -> impl Iterator<Item = (usize, usize)> {
 }
 
 /// The credit of every distinct feature of `path` for every bit set `Q` of one fractions:
-/// `table[Q * d + u]` for feature `u` (`d = path.len()`, `2^d * d` entries).
+/// `table[u * 2^d + Q]` for feature `u` (`d = path.len()`, `2^d * d` entries; feature by feature,
+/// so that a block of rows reads one feature's credits at a time).
 pub(crate) fn contribution_table(path: &LeafPath) -> Vec<f32> {
     let d = path.len();
     let weights = shapley_weights(d);
@@ -106,7 +107,7 @@ pub(crate) fn contribution_table(path: &LeafPath) -> Vec<f32> {
         let z = path.zero[u];
         for q in 0..1usize << d {
             let o = ((q >> u) & 1) as f64;
-            table[q * d + u] = (path.value * (o - z) * sums[without_bit(q, u)]) as f32;
+            table[(u << d) + q] = (path.value * (o - z) * sums[without_bit(q, u)]) as f32;
         }
     }
     table

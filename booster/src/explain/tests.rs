@@ -224,7 +224,7 @@ proptest! {
                 let q = ones.iter().enumerate().fold(0usize, |q, (u, o)| q | ((*o as usize) << u));
                 let table = contribution_table(p);
                 for (u, f) in p.features.iter().enumerate() {
-                    tabulated[*f as usize] += table[q * p.len() + u] as f64;
+                    tabulated[*f as usize] += table[(u << p.len()) + q] as f64;
                 }
             }
             direct[nf] = node_means(&tree)[0];

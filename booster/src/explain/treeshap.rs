@@ -21,6 +21,7 @@ use crate::explain::shapley::{
     add_contributions_direct, add_interactions_direct, contribution_table, interaction_table, pairs, Scratch,
 };
 use crate::model::tree::Tree;
+use crate::util::simd::simd_dispatch;
 
 /// What [`explain_trees`] computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,17 +139,33 @@ pub(crate) fn explain_trees(
         out.par_chunks_mut(block * cols).enumerate().for_each(|(b, out)| {
             let r0 = b * block;
             let rows = out.len() / cols.max(1);
-            let mut x = Vec::new();
-            data.rows_into(r0, r0 + rows, &mut x);
-            let mut acc = vec![0f64; rows * cols];
-            let mut side = match kind {
+            let x = block_columns(data, r0, rows);
+            // Contributions feature by feature (`rows` values of output 0's feature 0, then of its
+            // feature 1...); interaction values row by row.
+            let mut by_feature = vec![0f64; num_groups * (nf + 1) * rows];
+            let mut interactions = match kind {
                 Explanation::Contributions => Vec::new(),
-                Explanation::Interactions => vec![0f64; rows * num_groups * (nf + 1)],
+                Explanation::Interactions => vec![0f64; rows * cols],
             };
             let mut work = BlockWork::default();
             for t in &chunk {
-                explain_block(t, kind, &x, nf, rows, width, num_groups, &mut acc, &mut side, &mut work);
+                explain_block(
+                    t,
+                    kind,
+                    &x,
+                    rows,
+                    nf,
+                    num_groups,
+                    &mut by_feature,
+                    &mut interactions,
+                    &mut work,
+                );
             }
+            let contributions = transpose(&by_feature, rows);
+            let (mut acc, side) = match kind {
+                Explanation::Contributions => (contributions, Vec::new()),
+                Explanation::Interactions => (interactions, contributions),
+            };
             let bias = first.then(|| (&base_margins[r0 * num_groups..(r0 + rows) * num_groups], &expected[..]));
             finish_block(kind, bias, nf, num_groups, &mut acc, &side);
             for (o, a) in out.iter_mut().zip(&acc) {
@@ -163,6 +180,32 @@ pub(crate) fn explain_trees(
     out
 }
 
+/// Rows `r0..r0 + rows` of `data`, column by column (`rows` values of feature 0, then feature 1...).
+fn block_columns(data: &Dataset, r0: usize, rows: usize) -> Vec<f32> {
+    let nf = data.num_features();
+    let mut by_row = Vec::new();
+    data.rows_into(r0, r0 + rows, &mut by_row);
+    let mut out = vec![0f32; rows * nf];
+    for (r, row) in by_row.chunks_exact(nf).enumerate() {
+        for (f, v) in row.iter().enumerate() {
+            out[f * rows + r] = *v;
+        }
+    }
+    out
+}
+
+/// `values` laid out as `values.len() / rows` series of `rows` values, row by row instead.
+fn transpose(values: &[f64], rows: usize) -> Vec<f64> {
+    let series = values.len() / rows.max(1);
+    let mut out = vec![0f64; values.len()];
+    for (c, column) in values.chunks_exact(rows.max(1)).enumerate() {
+        for (r, v) in column.iter().enumerate() {
+            out[r * series + c] = *v;
+        }
+    }
+    out
+}
+
 /// Scratch space of one block.
 #[derive(Default)]
 struct BlockWork {
@@ -170,25 +213,96 @@ struct BlockWork {
     left: Vec<u64>,
     /// Per distinct feature of a path, per 64 rows: which rows follow the path through it.
     on: Vec<u64>,
+    /// Per row of the block: the bit set of one fractions of the leaf at hand.
+    patterns: Vec<u32>,
     ones: Vec<bool>,
     scratch: Scratch,
-    /// A row's explanation in f64 by feature (direct evaluation).
+    /// A row's contributions by feature (direct evaluation).
     row: Vec<f64>,
 }
 
-/// Adds tree `t`'s credits for the `rows` rows of a block (`x` row-major, `nf` features) to `acc`
-/// (`rows * num_groups * width`), and for interactions its contributions to `side`.
+/// Sets `masks` (one bit per row, 64 rows a word) to the rows of `column` that inner node `node`
+/// sends left ([`Tree::node_goes_left`]).
+fn left_masks(tree: &Tree, node: usize, column: &[f32], masks: &mut [u64]) {
+    let default_left = tree.default_left[node];
+    match tree.category_set(node) {
+        Some(set) => {
+            masks.fill(0);
+            for (r, v) in column.iter().enumerate() {
+                let left = Tree::goes_left_categorical(*v, set, default_left);
+                masks[r / 64] |= (left as u64) << (r % 64);
+            }
+        }
+        None => threshold_masks(column, tree.threshold[node], default_left, masks),
+    }
+}
+
+simd_dispatch! {
+    /// [`Tree::goes_left`] for every value of `column`, as bits (64 values a word).
+    fn threshold_masks, at threshold_masks_at(column: &[f32], threshold: f32, default_left: bool, masks: &mut [u64]) = threshold_masks_loop;
+    avx512 needs ["avx512f", "avx512bw"]
+}
+
+#[inline(always)]
+fn threshold_masks_loop(column: &[f32], threshold: f32, default_left: bool, masks: &mut [u64]) {
+    for (mask, values) in masks.iter_mut().zip(column.chunks(64)) {
+        // Tree::goes_left without branches: NaN compares false with everything.
+        *mask = values.iter().enumerate().fold(0u64, |m, (b, v)| {
+            let left = (*v < threshold) | (v.is_nan() & default_left);
+            m | ((left as u64) << b)
+        });
+    }
+}
+
+simd_dispatch! {
+    /// Sets bit `u` of every row's pattern from `masks` (one bit per row, 64 rows a word).
+    fn add_pattern_bit, at add_pattern_bit_at(patterns: &mut [u32], masks: &[u64], u: usize) = add_pattern_bit_loop;
+    avx512 needs ["avx512f"]
+}
+
+#[inline(always)]
+fn add_pattern_bit_loop(patterns: &mut [u32], masks: &[u64], u: usize) {
+    for (rows, m) in patterns.chunks_mut(64).zip(masks) {
+        for (b, q) in rows.iter_mut().enumerate() {
+            *q |= (((m >> b) & 1) as u32) << u;
+        }
+    }
+}
+
+simd_dispatch! {
+    /// Adds to every row's value in `column` the credit of its pattern: `credits[pattern]`
+    /// (`credits` has a power-of-two length that every pattern is below).
+    fn add_credits, at add_credits_at(column: &mut [f64], credits: &[f32], patterns: &[u32]) = add_credits_loop;
+    avx512 needs ["avx512f"]
+}
+
+#[inline(always)]
+fn add_credits_loop(column: &mut [f64], credits: &[f32], patterns: &[u32]) {
+    let Some(mask) = credits.len().checked_sub(1) else {
+        return;
+    };
+    for (c, q) in column.iter_mut().zip(patterns) {
+        // The mask changes no pattern (all are below the length).
+        let i = *q as usize & mask;
+        // SAFETY: `i <= mask = credits.len() - 1`. (With a checked index the loop keeps a bounds
+        // check per row and does not vectorise.)
+        *c += unsafe { *credits.get_unchecked(i) } as f64;
+    }
+}
+
+/// Adds tree `t`'s credits for the `rows` rows of a block (`x`: the rows column by column,
+/// [`block_columns`]): contributions to `by_feature` (per output, per feature, `rows` values),
+/// interaction values to `interactions` (row by row).
 #[allow(clippy::too_many_arguments)]
 fn explain_block(
     t: &PreparedTree,
     kind: Explanation,
     x: &[f32],
-    nf: usize,
     rows: usize,
-    width: usize,
+    nf: usize,
     num_groups: usize,
-    acc: &mut [f64],
-    side: &mut [f64],
+    by_feature: &mut [f64],
+    interactions: &mut [f64],
     w: &mut BlockWork,
 ) {
     let tree = t.tree;
@@ -197,18 +311,13 @@ fn explain_block(
     w.left.clear();
     w.left.resize(nodes * words, 0);
     for node in (0..nodes).filter(|&i| !tree.is_leaf(i)) {
-        let f = tree.feature[node] as usize;
-        let masks = &mut w.left[node * words..(node + 1) * words];
-        for r in 0..rows {
-            if tree.node_goes_left(node, x[r * nf + f]) {
-                masks[r / 64] |= 1u64 << (r % 64);
-            }
-        }
+        let column = &x[tree.feature[node] as usize * rows..][..rows];
+        left_masks(tree, node, column, &mut w.left[node * words..(node + 1) * words]);
     }
-    let stride = num_groups * width;
-    let side_width = nf + 1;
-    let side_stride = num_groups * side_width;
+    let side = nf + 1;
+    let width = side * side;
     let g = t.group;
+    let output = &mut by_feature[g * side * rows..(g + 1) * side * rows];
     for leaf in &t.leaves {
         let path = &leaf.path;
         let d = path.len();
@@ -225,37 +334,28 @@ fn explain_block(
                 w.on[u * words + k] &= if s.goes_left { m } else { !m };
             }
         }
-        let pattern = |r: usize, on: &[u64]| -> usize {
-            let (k, bit) = (r / 64, r % 64);
-            (0..d).fold(0usize, |q, u| q | ((((on[u * words + k] >> bit) & 1) as usize) << u))
-        };
+        // Every row's bit set of one fractions.
+        w.patterns.clear();
+        w.patterns.resize(rows, 0);
+        for u in 0..d {
+            add_pattern_bit(&mut w.patterns, &w.on[u * words..(u + 1) * words], u);
+        }
         let features = &path.features;
-        // Contributions (to `acc`, or to `side` when explaining interactions).
-        let (target, twidth, tstride) = match kind {
-            Explanation::Contributions => (&mut *acc, width, stride),
-            Explanation::Interactions => (&mut *side, side_width, side_stride),
-        };
         match &leaf.contributions {
             Some(table) => {
-                for r in 0..rows {
-                    let q = pattern(r, &w.on);
-                    let credits = &table[q * d..(q + 1) * d];
-                    let base = r * tstride + g * twidth;
-                    let row = &mut target[base..base + twidth];
-                    for (f, c) in features.iter().zip(credits) {
-                        row[*f as usize] += *c as f64;
-                    }
+                for (u, f) in features.iter().enumerate() {
+                    let column = &mut output[*f as usize * rows..][..rows];
+                    add_credits(column, &table[u << d..(u + 1) << d], &w.patterns);
                 }
             }
             None => {
                 for r in 0..rows {
                     ones_of(r, d, words, &w.on, &mut w.ones);
                     w.row.clear();
-                    w.row.resize(twidth, 0.0);
+                    w.row.resize(side, 0.0);
                     add_contributions_direct(path, &w.ones, &mut w.row, &mut w.scratch);
-                    let base = r * tstride + g * twidth;
                     for f in features {
-                        target[base + *f as usize] += w.row[*f as usize];
+                        output[*f as usize * rows + r] += w.row[*f as usize];
                     }
                 }
             }
@@ -263,7 +363,7 @@ fn explain_block(
         if kind != Explanation::Interactions || d < 2 {
             continue;
         }
-        let side = nf + 1;
+        let stride = num_groups * width;
         match &leaf.interactions {
             Some(table) => {
                 let p = d * (d - 1) / 2;
@@ -273,11 +373,10 @@ fn explain_block(
                         (fa * side + fb, fb * side + fa)
                     })
                     .collect();
-                for r in 0..rows {
-                    let q = pattern(r, &w.on);
+                for (r, q) in w.patterns.iter().enumerate() {
+                    let q = *q as usize;
                     let credits = &table[q * p..(q + 1) * p];
-                    let base = r * stride + g * width;
-                    let m = &mut acc[base..base + width];
+                    let m = &mut interactions[r * stride + g * width..][..width];
                     for ((ab, ba), c) in cells.iter().zip(credits) {
                         m[*ab] += *c as f64;
                         m[*ba] += *c as f64;
@@ -287,8 +386,8 @@ fn explain_block(
             None => {
                 for r in 0..rows {
                     ones_of(r, d, words, &w.on, &mut w.ones);
-                    let base = r * stride + g * width;
-                    add_interactions_direct(path, &w.ones, side, &mut acc[base..base + width], &mut w.scratch);
+                    let m = &mut interactions[r * stride + g * width..][..width];
+                    add_interactions_direct(path, &w.ones, side, m, &mut w.scratch);
                 }
             }
         }
