@@ -15,6 +15,7 @@
 //! | `wide`       |     40,000 |    50,000 |    1,000 | binary (AUC)                              |
 //! | `categorical`|    500,000 |   100,000 |        7 | binary (AUC), 4 string columns, see below |
 //! | `monotone`   |    500,000 |   100,000 |       60 | RMSE, `regression` with 4 monotone features |
+//! | `explain`    |    200,000 |   100,000 |       28 | SHAP contributions (issue #20), see below   |
 //!
 //! `categorical` (issue #17): `common::categorical_mixed` with string columns of 5, 50, 1,000 and
 //! 10,000 categories (skewed frequencies, 5 % null; written as strings `c00017`, which Sylvan's CLI
@@ -28,6 +29,12 @@
 //! every library (XGBoost's string form `(0,0,0,0,1,..)`, LightGBM's list with its default `basic`
 //! method). It shows what constraints cost; the other workloads set none, and their times show
 //! that code paths without constraints did not slow down.
+//! `explain` (issue #20, `benches/common_bench/perf_explain.rs`): the time of SHAP contributions
+//! for 100,000 rows of a 100-round, depth-8 model, Sylvan's `PredictOutput::Contributions` beside
+//! XGBoost's `pred_contribs` on the same model (exported as XGBoost JSON) and LightGBM's
+//! `pred_contrib` on its own model of the same size; interaction values on 1,000 rows. Target: at
+//! least 3x faster than the faster anchor. `SYLVAN_BENCH_EXPLAIN_XGB_ROWS=N` times XGBoost on the
+//! first N rows only and scales its time linearly (it needs minutes for 100,000 rows).
 //! The wide test set is larger than its training set: the rows are generated one after another, so
 //! the training rows are the same whatever the test size, and at 10,000 test rows the AUC's sampling
 //! standard error (about 0.005; 0.002 at 50,000) dwarfed the differences the accuracy target asks
@@ -62,7 +69,8 @@
 //! benches/results/README.md to compare runs).
 //!
 //! Environment:
-//! - `SYLVAN_BENCH_WORKLOADS=higgs,regression,multiclass,wide,categorical,monotone`: a subset (default: all six).
+//! - `SYLVAN_BENCH_WORKLOADS=higgs,regression,multiclass,wide,categorical,monotone,explain`: a subset
+//!   (default: all seven; `explain` alone runs just the SHAP timing).
 //! - `SYLVAN_BENCH_SCALE`: fraction of the rows, train and test, e.g. 0.05 for a quick run (default 1).
 //! - `SYLVAN_BENCH_THREADS` (default 2), `SYLVAN_BENCH_REPEAT` (default 1).
 //! - `SYLVAN_BENCH_ANCHORS=0`: Sylvan only.
@@ -78,6 +86,8 @@
 mod common;
 #[path = "common_bench/mod.rs"]
 mod common_bench;
+#[path = "common_bench/perf_explain.rs"]
+mod perf_explain;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -263,6 +273,8 @@ impl Workload {
 struct Settings {
     bench: bool,
     workloads: Vec<Workload>,
+    /// The `explain` workload (SHAP contributions) was asked for.
+    explain: bool,
     scale: f64,
     rounds: usize,
     threads: usize,
@@ -274,15 +286,16 @@ struct Settings {
 impl Settings {
     fn from_env(bench: bool) -> Settings {
         let names: Vec<String> = std::env::var("SYLVAN_BENCH_WORKLOADS")
-            .unwrap_or_else(|_| "higgs,regression,multiclass,wide,categorical,monotone".into())
+            .unwrap_or_else(|_| "higgs,regression,multiclass,wide,categorical,monotone,explain".into())
             .split(',')
             .map(|w| w.trim().to_ascii_lowercase())
             .filter(|w| !w.is_empty())
             .collect();
         let mut workloads = Vec::new();
-        for name in &names {
+        let explain = names.iter().any(|n| n == "explain");
+        for name in names.iter().filter(|n| *n != "explain") {
             let w = WORKLOADS.iter().find(|w| w.name == name).unwrap_or_else(|| {
-                panic!("SYLVAN_BENCH_WORKLOADS: unknown workload `{name}` (higgs, regression, multiclass, wide, categorical, monotone)")
+                panic!("SYLVAN_BENCH_WORKLOADS: unknown workload `{name}` (higgs, regression, multiclass, wide, categorical, monotone, explain)")
             });
             workloads.push(*w);
         }
@@ -304,6 +317,7 @@ impl Settings {
             Settings {
                 bench,
                 workloads,
+                explain,
                 scale,
                 rounds: 100,
                 threads: env_usize("SYLVAN_BENCH_THREADS", 2).max(1),
@@ -326,6 +340,7 @@ impl Settings {
             Settings {
                 bench,
                 workloads,
+                explain,
                 scale: 0.0,
                 rounds: 3,
                 threads: 2,
@@ -394,7 +409,12 @@ fn main() {
     let (_, started) = common_bench::utc_now();
     println!(
         "perf (issue #7): workloads {}; {} rounds, eta 0.1, max_depth 8, max_bin 255, lambda 1, {} threads, repeat {}{}{}",
-        s.workloads.iter().map(|w| w.name).collect::<Vec<_>>().join(","),
+        s.workloads
+            .iter()
+            .map(|w| w.name)
+            .chain(s.explain.then_some("explain"))
+            .collect::<Vec<_>>()
+            .join(","),
         s.rounds,
         s.threads,
         s.repeat,
@@ -433,9 +453,20 @@ fn main() {
         results.push(value);
         summaries.push(summary);
     }
+    if s.explain {
+        let (value, summary) = perf_explain::run(&perf_explain::ExplainSettings {
+            bench: s.bench,
+            scale: s.scale,
+            rounds: s.rounds,
+            threads: s.threads,
+            python: python.as_deref(),
+        });
+        results.push(value);
+        summaries.push(summary);
+    }
 
     println!();
-    println!("== summary against the targets of issue #7 (printed, not asserted) ==");
+    println!("== summary against the targets of issues #7 and #20 (printed, not asserted) ==");
     for line in summaries.iter().flatten() {
         println!("{line}");
     }

@@ -2,6 +2,7 @@
 //! LibSVM files. Every failure is one line on stderr and a non-zero exit status.
 
 mod cli;
+mod report;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -2,6 +2,8 @@
 """One XGBoost or LightGBM run for benches/perf.rs (the benchmark of issue #7).
 
 Usage: perf_anchors.py --lib xgboost|lightgbm --task binary|regression|multiclass --dir DIR [--params JSON]
+       perf_anchors.py --lib xgboost|lightgbm --task explain --dir DIR --params JSON
+                       [--model XGBOOST.json] [--rows N] [--interaction-rows M]
 
 DIR holds X_train.npy, y_train.npy, X_test.npy, y_test.npy (float32, C order; NaN = missing) written
 by the benchmark. The benchmark starts this script once per library per run, so that each run is a
@@ -20,6 +22,20 @@ What is timed, each apart:
   second of two calls is timed (the first warms caches and thread pools).
 peak_rss_mb is this process's VmHWM (/proc/self/status; ru_maxrss would include the benchmark's own
 memory, carried over the fork), for cross-checking the benchmark's own reading.
+
+--task explain (issue #20's `explain` workload, benches/common_bench/perf_explain.rs): SHAP
+contributions of X_test.npy's rows, one JSON object {"lib", "version", "predict_seconds",
+"contributions_seconds", "contributions_rows", "interactions_seconds", "interaction_rows",
+"max_abs_diff_vs_sylvan", "train_seconds", "peak_rss_mb"}:
+- XGBoost loads --model (Sylvan's model as XGBoost JSON) with nthread from --params and times
+  `pred_contribs` on the first --rows rows (default all; the benchmark scales the time to all rows)
+  after an untimed call on 100 rows, `pred_interactions` on the first --interaction-rows rows (after
+  an untimed call on 10 rows), and the plain prediction of all rows (second of two calls). When
+  DIR/sylvan_contribs.npy exists (Sylvan's contributions of the first rows) it reports the largest
+  absolute difference from its own contributions of those rows.
+- LightGBM trains its own model on X_train.npy / y_train.npy with the parameters mirrored below
+  (binary objective) and times `pred_contrib` on all rows (after an untimed call on 100 rows) and
+  the plain prediction (second of two calls); it has no interaction values.
 
 Parameters (XGBoost names in JSON; the benchmark passes all of them):
     XGBoost:  objective (binary:logistic | reg:squarederror | multi:softprob + num_class),
@@ -98,10 +114,8 @@ def run_xgboost(task, params, data):
     return xgb.__version__, train_seconds, predict_seconds, pred, p
 
 
-def run_lightgbm(task, params, data):
-    import lightgbm as lgb
-
-    x_train, y_train, x_test = data
+def lightgbm_params(task, params):
+    """LightGBM's mirror of the benchmark's XGBoost-named parameters."""
     depth = int(params["max_depth"])
     p = {
         "objective": {"binary": "binary", "regression": "regression", "multiclass": "multiclass"}[task],
@@ -122,6 +136,14 @@ def run_lightgbm(task, params, data):
     for k in ("max_cat_to_onehot", "max_cat_threshold"):
         if k in params:
             p[k] = int(params[k])
+    return p
+
+
+def run_lightgbm(task, params, data):
+    import lightgbm as lgb
+
+    x_train, y_train, x_test = data
+    p = lightgbm_params(task, params)
     cats = categorical(params)
     dtrain = lgb.Dataset(x_train, label=y_train, params=dict(p), categorical_feature=cats if cats else "auto")
     start = time.perf_counter()
@@ -133,6 +155,74 @@ def run_lightgbm(task, params, data):
     pred = booster.predict(x_test, num_threads=p["num_threads"])
     predict_seconds = time.perf_counter() - start
     return lgb.__version__, train_seconds, predict_seconds, pred, p
+
+
+def timed(f):
+    """(seconds, result) of one call of f."""
+    start = time.perf_counter()
+    r = f()
+    return time.perf_counter() - start, r
+
+
+def explain_xgboost(args, params):
+    import numpy as np
+    import xgboost as xgb
+
+    nthread = int(params["nthread"])
+    x = np.load(os.path.join(args.dir, "X_test.npy"), allow_pickle=False)
+    rows = min(args.rows or len(x), len(x))
+    bst = xgb.Booster(model_file=args.model)
+    bst.set_param({"nthread": nthread})
+    dm = lambda a: xgb.DMatrix(a, missing=np.nan, nthread=nthread)  # noqa: E731
+    d_all, d_rows = dm(x), dm(x[:rows])
+    bst.predict(d_all)
+    predict_seconds, _ = timed(lambda: bst.predict(d_all))
+    bst.predict(dm(x[:100]), pred_contribs=True)
+    contrib_seconds, contribs = timed(lambda: bst.predict(d_rows, pred_contribs=True))
+    m = min(args.interaction_rows, len(x))
+    d_few = dm(x[:m])
+    bst.predict(dm(x[:10]), pred_interactions=True)
+    inter_seconds, _ = timed(lambda: bst.predict(d_few, pred_interactions=True))
+    diff = None
+    ours = os.path.join(args.dir, "sylvan_contribs.npy")
+    if os.path.exists(ours):
+        s = np.load(ours, allow_pickle=False)
+        k = min(len(s), rows)
+        diff = float(np.max(np.abs(s[:k].astype(np.float64) - contribs[:k].reshape(k, -1))))
+    return {
+        "version": xgb.__version__,
+        "predict_seconds": predict_seconds,
+        "contributions_seconds": contrib_seconds,
+        "contributions_rows": rows,
+        "interactions_seconds": inter_seconds,
+        "interaction_rows": m,
+        "max_abs_diff_vs_sylvan": diff,
+    }
+
+
+def explain_lightgbm(args, params):
+    import lightgbm as lgb
+    import numpy as np
+
+    load = lambda name: np.load(os.path.join(args.dir, name), allow_pickle=False)  # noqa: E731
+    x_train, y_train, x = load("X_train.npy"), load("y_train.npy"), load("X_test.npy")
+    p = lightgbm_params("binary", params)
+    train_seconds, booster = timed(
+        lambda: lgb.train(p, lgb.Dataset(x_train, label=y_train, params=dict(p)), num_boost_round=int(params["num_round"]))
+    )
+    nt = p["num_threads"]
+    booster.predict(x, num_threads=nt)
+    predict_seconds, _ = timed(lambda: booster.predict(x, num_threads=nt))
+    booster.predict(x[:100], pred_contrib=True, num_threads=nt)
+    contrib_seconds, _ = timed(lambda: booster.predict(x, pred_contrib=True, num_threads=nt))
+    return {
+        "version": lgb.__version__,
+        "train_seconds": train_seconds,
+        "predict_seconds": predict_seconds,
+        "contributions_seconds": contrib_seconds,
+        "contributions_rows": len(x),
+        "num_leaves": p["num_leaves"],
+    }
 
 
 def vm_hwm_mb():
@@ -150,9 +240,12 @@ def vm_hwm_mb():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lib", required=True, choices=("xgboost", "lightgbm"))
-    ap.add_argument("--task", required=True, choices=("binary", "regression", "multiclass"))
+    ap.add_argument("--task", required=True, choices=("binary", "regression", "multiclass", "explain"))
     ap.add_argument("--dir", required=True)
     ap.add_argument("--params", required=True, help="JSON object with XGBoost's names (values may be strings)")
+    ap.add_argument("--model", help="explain, xgboost: the model (XGBoost JSON) to explain")
+    ap.add_argument("--rows", type=int, default=0, help="explain, xgboost: time the first N rows only (0: all)")
+    ap.add_argument("--interaction-rows", type=int, default=200, help="explain, xgboost: rows of interaction values")
     args = ap.parse_args()
     params = json.loads(args.params)
     run = {"xgboost": run_xgboost, "lightgbm": run_lightgbm}[args.lib]
@@ -160,6 +253,12 @@ def main():
         __import__(args.lib)
     except ImportError as exc:
         print(json.dumps({"lib": args.lib, "error": f"{type(exc).__name__}: {exc}"}))
+        return 0
+
+    if args.task == "explain":
+        r = {"xgboost": explain_xgboost, "lightgbm": explain_lightgbm}[args.lib](args, params)
+        r.update({"lib": args.lib, "peak_rss_mb": vm_hwm_mb()})
+        print(json.dumps(r))
         return 0
 
     import numpy as np

@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
-use clap::Args;
+use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
 use sylvan_booster::{Bagging, Booster, BoosterKind, Model, SampleStrategy, Stacking};
-use sylvan_booster::{ImportanceType, ObjectiveKind, Params};
+use sylvan_booster::{ImportanceType, ObjectiveKind, Params, PredictOutput};
+use sylvan_io::{load_for_model, ColumnSelection};
 
-use super::model::{check_model_path, load, trained_label};
+use super::explain_columns::mean_abs_shap;
+use super::model::{check_model_path, load, trained_label, LoadedModel};
 use super::say;
 
 /// Arguments of `sylvan inspect`.
@@ -16,24 +18,89 @@ pub struct InspectArgs {
     /// The model (.json or .sylvan).
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
-    /// How many features to list by gain.
+    /// How many features to list by importance.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+    /// How to rank the features: XGBoost's `weight` (number of splits), `gain` (average loss
+    /// change, the default), `cover` (average hessian sum), `total_gain`, `total_cover`, or `shap`
+    /// (mean |SHAP value| over the rows of --data, summed over the outputs; also for ensembles).
+    #[arg(long, value_enum, value_name = "TYPE", default_value = "gain")]
+    pub importance: Importance,
+    /// The data that `--importance shap` measures on (the model's features matched by name).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
     /// Also print the first N trees, node by node (category-set splits with their category
     /// names).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub trees: usize,
 }
 
+/// A feature importance type of `sylvan inspect --importance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Importance {
+    /// Number of splits on the feature.
+    #[value(name = "weight")]
+    Weight,
+    /// Average loss change of the feature's splits.
+    #[value(name = "gain")]
+    Gain,
+    /// Average hessian sum of the feature's split nodes.
+    #[value(name = "cover")]
+    Cover,
+    /// Total loss change of the feature's splits.
+    #[value(name = "total_gain")]
+    TotalGain,
+    /// Total hessian sum of the feature's split nodes.
+    #[value(name = "total_cover")]
+    TotalCover,
+    /// Mean |SHAP value| on data (`--data`).
+    #[value(name = "shap")]
+    Shap,
+}
+
+impl Importance {
+    /// The tree statistic behind this type (`None` for `shap`, which is measured on data).
+    fn tree_type(self) -> Option<ImportanceType> {
+        Some(match self {
+            Importance::Weight => ImportanceType::Weight,
+            Importance::Gain => ImportanceType::Gain,
+            Importance::Cover => ImportanceType::Cover,
+            Importance::TotalGain => ImportanceType::TotalGain,
+            Importance::TotalCover => ImportanceType::TotalCover,
+            Importance::Shap => return None,
+        })
+    }
+
+    /// The type's name, as `--importance` takes it.
+    fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string())
+    }
+}
+
 /// Runs `sylvan inspect`.
 pub fn run(args: &InspectArgs) -> Result<()> {
     check_model_path(&args.model)?;
+    match (args.importance, &args.data) {
+        (Importance::Shap, None) => bail!("--importance shap needs --data FILE: mean |SHAP| is measured on data"),
+        (other, Some(_)) if other != Importance::Shap => bail!(
+            "--data is only read by --importance shap (not `{}`, which the trees give)",
+            other.name()
+        ),
+        _ => {}
+    }
     let model = load(&args.model)?;
     say(format!("model:       {}", args.model.display()));
     let b = match &model.model {
         Model::Booster(b) => b,
-        Model::Bagging(bag) => return inspect_bagging(bag),
-        Model::Stacking(stack) => return inspect_stacking(stack),
+        Model::Bagging(bag) => {
+            inspect_bagging(bag)?;
+            return shap_importance(args, &model);
+        }
+        Model::Stacking(stack) => {
+            inspect_stacking(stack)?;
+            return shap_importance(args, &model);
+        }
     };
     say(format!("objective:   {}", b.objective_name()));
     let best = b
@@ -84,13 +151,12 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             say(format!("  {line}"));
         }
     }
-    let gain = b.feature_importance(ImportanceType::Gain);
-    let mut order: Vec<usize> = (0..gain.len()).filter(|i| gain[*i] > 0.0).collect();
-    order.sort_by(|a, c| gain[*c].total_cmp(&gain[*a]).then(a.cmp(c)));
-    say(format!("top features by gain ({} used):", order.len()));
-    for (rank, i) in order.iter().take(args.top).enumerate() {
-        let name = model.features.get(*i).map_or("?", String::as_str);
-        say(format!("  {:>3}. {name:<24} {:.4}", rank + 1, gain[*i]));
+    match args.importance.tree_type() {
+        Some(kind) => {
+            let values = b.feature_importance(kind);
+            print_top(&args.importance.name(), &values, &model.features, args.top);
+        }
+        None => shap_importance(args, &model)?,
     }
     for (t, tree) in b.trees().iter().take(args.trees).enumerate() {
         say(format!("tree {t} (output {}):", b.tree_group(t)));
@@ -98,6 +164,32 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             say(line);
         }
     }
+    Ok(())
+}
+
+/// Prints the features with a non-zero importance, highest first (ties by feature order), at most
+/// `top` of them.
+fn print_top(what: &str, values: &[f64], features: &[String], top: usize) {
+    let mut order: Vec<usize> = (0..values.len()).filter(|i| values[*i] > 0.0).collect();
+    order.sort_by(|a, c| values[*c].total_cmp(&values[*a]).then(a.cmp(c)));
+    say(format!("top features by {what} ({} used):", order.len()));
+    for (rank, i) in order.iter().take(top).enumerate() {
+        let name = features.get(*i).map_or("?", String::as_str);
+        say(format!("  {:>3}. {name:<24} {:.4}", rank + 1, values[*i]));
+    }
+}
+
+/// With `--importance shap`: reads `--data` for the model and prints the features by mean |SHAP|
+/// (any model [`Model::explain`] explains); nothing otherwise.
+fn shap_importance(args: &InspectArgs, model: &LoadedModel) -> Result<()> {
+    let Some(path) = args.data.as_ref().filter(|_| args.importance == Importance::Shap) else {
+        return Ok(());
+    };
+    let data = load_for_model(path, &model.features, &model.categories, &ColumnSelection::default())?;
+    let contributions = model.model.explain(&data.dataset, PredictOutput::Contributions)?;
+    let values = mean_abs_shap(&contributions, model.features.len())?;
+    let what = format!("mean |SHAP| on {} ({} rows)", path.display(), contributions.num_rows);
+    print_top(&what, &values, &model.features, args.top);
     Ok(())
 }
 
@@ -241,7 +333,7 @@ fn value_text(v: &serde_json::Value) -> String {
 }
 
 /// The parameters that differ from their defaults, as `(name, value)`.
-fn changed_params(params: &Params) -> Vec<(String, String)> {
+pub fn changed_params(params: &Params) -> Vec<(String, String)> {
     let (Ok(serde_json::Value::Object(now)), Ok(serde_json::Value::Object(default))) =
         (serde_json::to_value(params), serde_json::to_value(Params::default()))
     else {

@@ -3,6 +3,7 @@
 mod columns;
 mod ensemble;
 mod eval;
+mod explain_columns;
 mod export;
 mod import;
 mod inspect;
@@ -10,6 +11,7 @@ mod model;
 mod params;
 mod predict;
 mod progress;
+mod report;
 mod train;
 mod tree_text;
 
@@ -39,6 +41,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Read a model trained by XGBoost (JSON) or LightGBM (text) into a Sylvan model.
     Import(import::ImportArgs),
+    /// Write a visual report of a model: one self-contained HTML file (or one SVG plot).
+    Report(report::ReportArgs),
 }
 
 /// Parses the command line and runs the subcommand. Help and usage errors exit through clap.
@@ -55,6 +59,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }
 

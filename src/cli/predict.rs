@@ -1,5 +1,7 @@
 //! `sylvan predict`: one output row per input row, columns `prediction`, `class_0..`, `leaf_0..`,
-//! one per target (`prediction_<label>`) or one per level (`quantile_0.1`, `expectile_0.9`).
+//! one per target (`prediction_<label>`) or one per level (`quantile_0.1`, `expectile_0.9`);
+//! explanations (`--contribs`, `--approx-contribs`, `--interactions`) one per feature and the bias
+//! (see [`super::explain_columns`]).
 
 use std::path::PathBuf;
 
@@ -11,6 +13,7 @@ use sylvan_gpu::GpuPredictor;
 use sylvan_io::{load_for_model, output_format, write_table, ColumnSelection, OutputTable};
 
 use super::columns::label_columns;
+use super::explain_columns::explanation_names;
 use super::model::{check_model_path, kind_of, load, trained_label};
 use super::say;
 
@@ -29,11 +32,27 @@ pub struct PredictArgs {
     /// Write raw margins (before the link function) instead of probabilities or values.
     #[arg(long, conflicts_with = "leaf")]
     pub margin: bool,
+    /// Write exact SHAP values (TreeSHAP, XGBoost's `pred_contribs`) in margin space: a column per
+    /// feature (named after it) and `bias`, summing to the row's margin; with several outputs
+    /// (classes, targets, levels) one such block per output, prefixed with the output's column
+    /// name (`class_0_x0`, ..., `class_0_bias`, `class_1_x0`, ...). Computed on the CPU.
+    #[arg(long, conflicts_with_all = ["margin", "leaf", "approx_contribs", "interactions"])]
+    pub contribs: bool,
+    /// Write Saabas contributions (XGBoost's `approx_contribs`): the columns of --contribs, each
+    /// feature credited with the change of the expected value at the splits on it.
+    #[arg(long, conflicts_with_all = ["margin", "leaf", "interactions"])]
+    pub approx_contribs: bool,
+    /// Write SHAP interaction values (XGBoost's `pred_interactions`): columns `<a>:<b>` for every
+    /// pair of features and the bias (`x0:x0`, `x0:x1`, ..., `x0:bias`, ..., `bias:bias`), a
+    /// symmetric matrix per row whose rows sum to the --contribs values; per output prefixed as
+    /// there. Computed on the CPU.
+    #[arg(long, conflicts_with_all = ["margin", "leaf"])]
+    pub interactions: bool,
     /// Write the leaf index of every tree (`leaf_0`, `leaf_1`, ...).
     #[arg(long)]
     pub leaf: bool,
     /// Where to sum the trees of a boosted model: `cpu` (default), `cuda` or `cuda:N` (leaf indices
-    /// and ensembles are always computed on the CPU).
+    /// and ensembles are always computed on the CPU; explanations only run on the CPU).
     #[arg(long, value_name = "cpu|cuda|cuda:N", default_value = "cpu")]
     pub device: String,
     /// Columns of starting margins (XGBoost's `base_margin`: one, or one per class in class order):
@@ -107,11 +126,34 @@ fn output_names(model: &Model, num_cols: usize) -> Vec<String> {
     }
 }
 
+impl PredictArgs {
+    /// The explanation asked for, with its flag: `None` without --contribs, --approx-contribs or
+    /// --interactions.
+    fn explanation(&self) -> Option<(PredictOutput, &'static str)> {
+        if self.contribs {
+            Some((PredictOutput::Contributions, "--contribs"))
+        } else if self.approx_contribs {
+            Some((PredictOutput::ApproxContributions, "--approx-contribs"))
+        } else if self.interactions {
+            Some((PredictOutput::Interactions, "--interactions"))
+        } else {
+            None
+        }
+    }
+}
+
 /// Runs `sylvan predict`.
 pub fn run(args: &PredictArgs) -> Result<()> {
     check_model_path(&args.model)?;
     output_format(&args.out)?;
     let device: Device = args.device.parse()?;
+    let explanation = args.explanation();
+    if let (Some((_, flag)), Device::Cuda(_)) = (explanation, &device) {
+        bail!(
+            "{flag} is computed on the CPU only; drop --device {} (or use --device cpu)",
+            args.device
+        );
+    }
     let model = load(&args.model)?;
     let data = load_for_model(
         &args.data,
@@ -122,7 +164,9 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             ..Default::default()
         },
     )?;
-    let output = if args.leaf {
+    let output = if let Some((explanation, _)) = explanation {
+        explanation
+    } else if args.leaf {
         PredictOutput::LeafIndex
     } else if args.margin {
         PredictOutput::Margin
@@ -145,7 +189,9 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         (Model::Booster(b), Some(ordinal)) => GpuPredictor::new(ordinal)?.predict(b, &data.dataset, options)?,
         (Model::Booster(b), None) => b.predict(&data.dataset, options)?,
         (other, _)
-            if output != PredictOutput::Value || !args.base_margin.is_empty() || args.iteration_range.is_some() =>
+            if matches!(output, PredictOutput::Margin | PredictOutput::LeafIndex)
+                || !args.base_margin.is_empty()
+                || args.iteration_range.is_some() =>
         {
             bail!(
                 "--margin, --leaf, --base-margin and --iteration-range need a boosted model; `{}` is a {}",
@@ -153,10 +199,13 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 kind_of(other)
             )
         }
+        (other, _) if output.is_explanation() => other.explain(&data.dataset, output)?,
         (other, _) => other.predict(&data.dataset)?,
     };
     let names = if args.leaf {
         (0..p.num_cols).map(|i| format!("leaf_{i}")).collect()
+    } else if output.is_explanation() {
+        explanation_names(output, &model.features, p.num_cols, |k| output_names(&model.model, k))?
     } else {
         output_names(&model.model, p.num_cols)
     };

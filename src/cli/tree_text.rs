@@ -19,26 +19,7 @@ pub fn tree_lines(tree: &Tree, features: &[String], categories: &CategoryMap) ->
             lines.push(format!("{pad}{i}: leaf {:.6}", tree.value[i]));
             continue;
         }
-        let f = tree.feature[i] as usize;
-        let name = features.get(f).map_or_else(|| format!("f{f}"), String::clone);
-        let test = match tree.category_set(i) {
-            Some(set) => {
-                let names = categories.get(&name);
-                let mut shown: Vec<String> = set
-                    .codes()
-                    .take(SHOWN_CATEGORIES)
-                    .map(|c| match names.and_then(|n| n.get(c as usize)) {
-                        Some(n) => n.clone(),
-                        None => c.to_string(),
-                    })
-                    .collect();
-                if set.len() > SHOWN_CATEGORIES {
-                    shown.push(format!("... {} more", set.len() - SHOWN_CATEGORIES));
-                }
-                format!("{name} in {{{}}}", shown.join(", "))
-            }
-            None => format!("{name} < {}", tree.threshold[i]),
-        };
+        let test = split_test(tree, i, features, categories, SHOWN_CATEGORIES);
         let missing = if tree.default_left[i] { "left" } else { "right" };
         lines.push(format!(
             "{pad}{i}: {test} (missing: {missing}) yes -> {}, no -> {}, gain {:.4}, cover {:.2}",
@@ -48,6 +29,31 @@ pub fn tree_lines(tree: &Tree, features: &[String], categories: &CategoryMap) ->
         stack.push((tree.left[i] as usize, depth + 1));
     }
     lines
+}
+
+/// The test of split node `i`: `x < t` for a threshold, `city in {Paris, Rome}` for a category
+/// set (at most `shown` categories spelled out, then `... N more`).
+pub fn split_test(tree: &Tree, i: usize, features: &[String], categories: &CategoryMap, shown: usize) -> String {
+    let f = tree.feature[i] as usize;
+    let name = features.get(f).map_or_else(|| format!("f{f}"), String::clone);
+    match tree.category_set(i) {
+        Some(set) => {
+            let names = categories.get(&name);
+            let mut listed: Vec<String> = set
+                .codes()
+                .take(shown)
+                .map(|c| match names.and_then(|n| n.get(c as usize)) {
+                    Some(n) => n.clone(),
+                    None => c.to_string(),
+                })
+                .collect();
+            if set.len() > shown {
+                listed.push(format!("... {} more", set.len() - shown));
+            }
+            format!("{name} in {{{}}}", listed.join(", "))
+        }
+        None => format!("{name} < {}", tree.threshold[i]),
+    }
 }
 
 #[cfg(test)]

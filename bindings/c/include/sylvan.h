@@ -61,6 +61,24 @@
 // Prediction output: for each tree, the index of the leaf node each row falls in.
 #define SYLVAN_PREDICT_LEAF_INDEX 2
 
+// Prediction output: exact SHAP values (TreeSHAP, XGBoost's `pred_contribs`) in margin space. Per
+// row and per output (class, target or level), one value per feature and then the bias (the
+// expected margin plus the base margin); the `num_features + 1` values of an output sum to its
+// margin. `num_outputs * (num_features + 1)` values per row (`sylvan_booster_output_columns`).
+// Computed on the CPU.
+#define SYLVAN_PREDICT_CONTRIBUTIONS 3
+
+// Prediction output: Saabas contributions (XGBoost's `approx_contribs`): the change of the
+// expected value at each split on a row's path, credited to the split's feature. The layout of
+// `SYLVAN_PREDICT_CONTRIBUTIONS`.
+#define SYLVAN_PREDICT_APPROX_CONTRIBUTIONS 4
+
+// Prediction output: SHAP interaction values (XGBoost's `pred_interactions`): per row and per
+// output a symmetric `(num_features + 1) x (num_features + 1)` matrix, row-major, whose last row
+// and column are the bias and whose rows sum to the contributions.
+// `num_outputs * (num_features + 1)^2` values per row.
+#define SYLVAN_PREDICT_INTERACTIONS 5
+
 // Feature type: numbers, split by thresholds (the default of every feature).
 #define SYLVAN_FEATURE_NUMERICAL 0
 
@@ -78,7 +96,9 @@ typedef struct SylvanDataset SylvanDataset;
 
 // Options of `sylvan_booster_predict`. Pass `NULL` for the defaults (all zero).
 typedef struct SylvanPredictOptions {
-  // `SYLVAN_PREDICT_VALUE` (0, default), `SYLVAN_PREDICT_MARGIN` or `SYLVAN_PREDICT_LEAF_INDEX`.
+  // `SYLVAN_PREDICT_VALUE` (0, default), `SYLVAN_PREDICT_MARGIN`, `SYLVAN_PREDICT_LEAF_INDEX`,
+  // `SYLVAN_PREDICT_CONTRIBUTIONS`, `SYLVAN_PREDICT_APPROX_CONTRIBUTIONS` or
+  // `SYLVAN_PREDICT_INTERACTIONS`.
   int output;
   // First boosting round to use (zero-based, inclusive).
   size_t iteration_begin;
@@ -288,8 +308,10 @@ int sylvan_booster_train(const struct SylvanDataset *train,
 // margins of multiclass models), the number of label columns for a model trained on several
 // targets (`sylvan_dataset_set_label_matrix`), the number of levels for several `quantile_alpha`
 // or `expectile_alpha` (values in the levels' order, never crossing: a higher level never gets a
-// lower value; margins are the raw outputs), and the number of trees used for leaf indices
-// (`sylvan_booster_num_outputs` gives `k` for values).
+// lower value; margins are the raw outputs), the number of trees used for leaf indices, and for
+// the explanations (`SYLVAN_PREDICT_CONTRIBUTIONS`, `_APPROX_CONTRIBUTIONS`, `_INTERACTIONS`,
+// computed on the CPU) the sizes given there (`sylvan_booster_num_outputs` gives `k` for values,
+// `sylvan_booster_output_columns` for every output but leaf indices).
 //
 // `options` may be `NULL` for the defaults. The number of values needed is written to
 // `*out_needed` when `out_needed` is not `NULL`. If `out_len` is smaller, nothing is written to
@@ -376,6 +398,37 @@ int sylvan_booster_num_rounds(const struct SylvanBooster *booster, size_t *out);
 // # Safety
 // `booster` must be a live handle; `out` must point to a writable `size_t`.
 int sylvan_booster_num_outputs(const struct SylvanBooster *booster, size_t *out);
+
+// Writes to `*out` how many values per row `sylvan_booster_predict` gives for the output `output`
+// (a `SYLVAN_PREDICT_*` code) over all rounds: for `SYLVAN_PREDICT_VALUE` what
+// `sylvan_booster_num_outputs` gives; for `SYLVAN_PREDICT_MARGIN` the number of outputs `m` (the
+// classes also for `multi:softmax`); `m * (num_features + 1)` for `SYLVAN_PREDICT_CONTRIBUTIONS`
+// and `SYLVAN_PREDICT_APPROX_CONTRIBUTIONS`; `m * (num_features + 1)^2` for
+// `SYLVAN_PREDICT_INTERACTIONS`. Leaf indices depend on the rounds used: ask
+// `sylvan_booster_predict` with `out == NULL, out_len == 0` instead (this function gives
+// `SYLVAN_ERR_INVALID_ARGUMENT` for them, as for an unknown code).
+//
+// # Safety
+// `booster` must be a live handle; `out` must point to a writable `size_t`.
+int sylvan_booster_output_columns(const struct SylvanBooster *booster, int output, size_t *out);
+
+// Writes the importance of every feature (one `double` per feature, 0 for a feature no split
+// uses) to `out`, measured as `importance_type` says, with XGBoost's names: `"weight"` (number of
+// splits on the feature), `"gain"` (average loss change of its splits), `"cover"` (average hessian
+// sum of its split nodes), `"total_gain"`, `"total_cover"`. Another name gives
+// `SYLVAN_ERR_INVALID_ARGUMENT`. Buffer conventions of `sylvan_booster_predict`: `*out_needed`
+// (when not `NULL`) gets the number of features, `out == NULL, out_len == 0` is a size query, a
+// shorter buffer gives `SYLVAN_ERR_BUFFER_TOO_SMALL` and writes nothing. (Mean |SHAP| importance:
+// average the absolute values of `SYLVAN_PREDICT_CONTRIBUTIONS` over rows.)
+//
+// # Safety
+// `booster` must be a live handle; `importance_type` a NUL-terminated string; `out` `NULL` or
+// `out_len` writable doubles; `out_needed` `NULL` or a writable `size_t`.
+int sylvan_booster_feature_importance(const struct SylvanBooster *booster,
+                                      const char *importance_type,
+                                      double *out,
+                                      size_t out_len,
+                                      size_t *out_needed);
 
 // Releases a booster. `NULL` is accepted and does nothing. The handle must not be used afterwards.
 //

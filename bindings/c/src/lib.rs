@@ -56,7 +56,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use sylvan_booster::{
-    category_code, Booster, Dataset, FeatureType, Params, PredictOptions, PredictOutput, MAX_CATEGORIES,
+    category_code, Booster, Dataset, FeatureType, ImportanceType, Params, PredictOptions, PredictOutput, MAX_CATEGORIES,
 };
 
 pub mod error;
@@ -97,6 +97,21 @@ pub const SYLVAN_PREDICT_VALUE: c_int = 0;
 pub const SYLVAN_PREDICT_MARGIN: c_int = 1;
 /// Prediction output: for each tree, the index of the leaf node each row falls in.
 pub const SYLVAN_PREDICT_LEAF_INDEX: c_int = 2;
+/// Prediction output: exact SHAP values (TreeSHAP, XGBoost's `pred_contribs`) in margin space. Per
+/// row and per output (class, target or level), one value per feature and then the bias (the
+/// expected margin plus the base margin); the `num_features + 1` values of an output sum to its
+/// margin. `num_outputs * (num_features + 1)` values per row (`sylvan_booster_output_columns`).
+/// Computed on the CPU.
+pub const SYLVAN_PREDICT_CONTRIBUTIONS: c_int = 3;
+/// Prediction output: Saabas contributions (XGBoost's `approx_contribs`): the change of the
+/// expected value at each split on a row's path, credited to the split's feature. The layout of
+/// `SYLVAN_PREDICT_CONTRIBUTIONS`.
+pub const SYLVAN_PREDICT_APPROX_CONTRIBUTIONS: c_int = 4;
+/// Prediction output: SHAP interaction values (XGBoost's `pred_interactions`): per row and per
+/// output a symmetric `(num_features + 1) x (num_features + 1)` matrix, row-major, whose last row
+/// and column are the bias and whose rows sum to the contributions.
+/// `num_outputs * (num_features + 1)^2` values per row.
+pub const SYLVAN_PREDICT_INTERACTIONS: c_int = 5;
 
 /// Feature type: numbers, split by thresholds (the default of every feature).
 pub const SYLVAN_FEATURE_NUMERICAL: c_int = 0;
@@ -120,7 +135,9 @@ pub struct SylvanBooster {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SylvanPredictOptions {
-    /// `SYLVAN_PREDICT_VALUE` (0, default), `SYLVAN_PREDICT_MARGIN` or `SYLVAN_PREDICT_LEAF_INDEX`.
+    /// `SYLVAN_PREDICT_VALUE` (0, default), `SYLVAN_PREDICT_MARGIN`, `SYLVAN_PREDICT_LEAF_INDEX`,
+    /// `SYLVAN_PREDICT_CONTRIBUTIONS`, `SYLVAN_PREDICT_APPROX_CONTRIBUTIONS` or
+    /// `SYLVAN_PREDICT_INTERACTIONS`.
     pub output: c_int,
     /// First boosting round to use (zero-based, inclusive).
     pub iteration_begin: usize,
@@ -644,11 +661,21 @@ fn set_types(dataset: &mut SylvanDataset, types: Vec<FeatureType>) -> Result<()>
 /// # Safety
 /// `out` must be `NULL` or point to `out_len` writable ints; `out_needed` `NULL` or writable.
 unsafe fn ints_out(values: &[c_int], out: *mut c_int, out_len: usize, out_needed: *mut usize) -> Result<()> {
+    // SAFETY: the caller's guarantees are those of `values_out`.
+    unsafe { values_out(values, out, out_len, out_needed) }
+}
+
+/// Writes `values` to a caller's buffer of `out_len` values with the conventions of
+/// `sylvan_booster_predict` (see [`ints_out`]).
+///
+/// # Safety
+/// `out` must be `NULL` or point to `out_len` writable values; `out_needed` `NULL` or writable.
+unsafe fn values_out<T: Copy>(values: &[T], out: *mut T, out_len: usize, out_needed: *mut usize) -> Result<()> {
     let query = out.is_null() && out_len == 0;
     if out.is_null() && !query {
         return Err(Error::NullPointer { name: "out" });
     }
-    // SAFETY: the caller guarantees `out` is null or points to `out_len` writable ints.
+    // SAFETY: the caller guarantees `out` is null or points to `out_len` writable values.
     let buffer = unsafe { array_out(out, out_len, "out") }?;
     if !out_needed.is_null() {
         // SAFETY: the caller guarantees a non-null `out_needed` is writable.
@@ -942,13 +969,36 @@ pub unsafe extern "C" fn sylvan_booster_train(
     })
 }
 
+/// The prediction output of a `SYLVAN_PREDICT_*` code; an error naming `name` for any other value.
+fn predict_output(code: c_int, name: &'static str) -> Result<PredictOutput> {
+    Ok(match code {
+        SYLVAN_PREDICT_VALUE => PredictOutput::Value,
+        SYLVAN_PREDICT_MARGIN => PredictOutput::Margin,
+        SYLVAN_PREDICT_LEAF_INDEX => PredictOutput::LeafIndex,
+        SYLVAN_PREDICT_CONTRIBUTIONS => PredictOutput::Contributions,
+        SYLVAN_PREDICT_APPROX_CONTRIBUTIONS => PredictOutput::ApproxContributions,
+        SYLVAN_PREDICT_INTERACTIONS => PredictOutput::Interactions,
+        other => {
+            return Err(Error::arg(
+                name,
+                format!(
+                    "{other} is not SYLVAN_PREDICT_VALUE (0), _MARGIN (1), _LEAF_INDEX (2), _CONTRIBUTIONS (3), \
+                     _APPROX_CONTRIBUTIONS (4) or _INTERACTIONS (5)"
+                ),
+            ))
+        }
+    })
+}
+
 /// Predicts for every row of `data` into `out`, row-major: `num_rows * k` floats, where `k` is 1
 /// for regression and binary classification, the number of classes for `multi:softprob` (and for
 /// margins of multiclass models), the number of label columns for a model trained on several
 /// targets (`sylvan_dataset_set_label_matrix`), the number of levels for several `quantile_alpha`
 /// or `expectile_alpha` (values in the levels' order, never crossing: a higher level never gets a
-/// lower value; margins are the raw outputs), and the number of trees used for leaf indices
-/// (`sylvan_booster_num_outputs` gives `k` for values).
+/// lower value; margins are the raw outputs), the number of trees used for leaf indices, and for
+/// the explanations (`SYLVAN_PREDICT_CONTRIBUTIONS`, `_APPROX_CONTRIBUTIONS`, `_INTERACTIONS`,
+/// computed on the CPU) the sizes given there (`sylvan_booster_num_outputs` gives `k` for values,
+/// `sylvan_booster_output_columns` for every output but leaf indices).
 ///
 /// `options` may be `NULL` for the defaults. The number of values needed is written to
 /// `*out_needed` when `out_needed` is not `NULL`. If `out_len` is smaller, nothing is written to
@@ -975,17 +1025,7 @@ pub unsafe extern "C" fn sylvan_booster_predict(
         let data = unsafe { handle(data, "data") }?;
         // SAFETY: the caller guarantees `options` is null or readable.
         let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
-        let output = match options.output {
-            SYLVAN_PREDICT_VALUE => PredictOutput::Value,
-            SYLVAN_PREDICT_MARGIN => PredictOutput::Margin,
-            SYLVAN_PREDICT_LEAF_INDEX => PredictOutput::LeafIndex,
-            other => {
-                return Err(Error::arg(
-                    "options.output",
-                    format!("{other} is not SYLVAN_PREDICT_VALUE (0), _MARGIN (1) or _LEAF_INDEX (2)"),
-                ))
-            }
-        };
+        let output = predict_output(options.output, "options.output")?;
         let iteration_range = match (options.iteration_begin, options.iteration_end) {
             (0, 0) => None,
             range => Some(range),
@@ -1185,6 +1225,77 @@ pub unsafe extern "C" fn sylvan_booster_num_outputs(booster: *const SylvanBooste
         let b = unsafe { handle(booster, "booster") }?;
         // SAFETY: the caller guarantees `out` is null or writable.
         unsafe { write_out(out, b.inner.num_prediction_columns(), "out") }
+    })
+}
+
+/// Writes to `*out` how many values per row `sylvan_booster_predict` gives for the output `output`
+/// (a `SYLVAN_PREDICT_*` code) over all rounds: for `SYLVAN_PREDICT_VALUE` what
+/// `sylvan_booster_num_outputs` gives; for `SYLVAN_PREDICT_MARGIN` the number of outputs `m` (the
+/// classes also for `multi:softmax`); `m * (num_features + 1)` for `SYLVAN_PREDICT_CONTRIBUTIONS`
+/// and `SYLVAN_PREDICT_APPROX_CONTRIBUTIONS`; `m * (num_features + 1)^2` for
+/// `SYLVAN_PREDICT_INTERACTIONS`. Leaf indices depend on the rounds used: ask
+/// `sylvan_booster_predict` with `out == NULL, out_len == 0` instead (this function gives
+/// `SYLVAN_ERR_INVALID_ARGUMENT` for them, as for an unknown code).
+///
+/// # Safety
+/// `booster` must be a live handle; `out` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_output_columns(
+    booster: *const SylvanBooster,
+    output: c_int,
+    out: *mut usize,
+) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let b = unsafe { handle(booster, "booster") }?;
+        let columns = match predict_output(output, "output")? {
+            PredictOutput::Value => b.inner.num_prediction_columns(),
+            PredictOutput::Margin => b.inner.num_groups(),
+            PredictOutput::LeafIndex => {
+                return Err(Error::arg(
+                    "output",
+                    "the number of leaf indices per row depends on the rounds used; query it with \
+                     sylvan_booster_predict(..., out = NULL, out_len = 0, &needed)",
+                ))
+            }
+            explanation => b.inner.explanation_columns(explanation),
+        };
+        // SAFETY: the caller guarantees `out` is null or writable.
+        unsafe { write_out(out, columns, "out") }
+    })
+}
+
+/// Writes the importance of every feature (one `double` per feature, 0 for a feature no split
+/// uses) to `out`, measured as `importance_type` says, with XGBoost's names: `"weight"` (number of
+/// splits on the feature), `"gain"` (average loss change of its splits), `"cover"` (average hessian
+/// sum of its split nodes), `"total_gain"`, `"total_cover"`. Another name gives
+/// `SYLVAN_ERR_INVALID_ARGUMENT`. Buffer conventions of `sylvan_booster_predict`: `*out_needed`
+/// (when not `NULL`) gets the number of features, `out == NULL, out_len == 0` is a size query, a
+/// shorter buffer gives `SYLVAN_ERR_BUFFER_TOO_SMALL` and writes nothing. (Mean |SHAP| importance:
+/// average the absolute values of `SYLVAN_PREDICT_CONTRIBUTIONS` over rows.)
+///
+/// # Safety
+/// `booster` must be a live handle; `importance_type` a NUL-terminated string; `out` `NULL` or
+/// `out_len` writable doubles; `out_needed` `NULL` or a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_feature_importance(
+    booster: *const SylvanBooster,
+    importance_type: *const c_char,
+    out: *mut f64,
+    out_len: usize,
+    out_needed: *mut usize,
+) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a live handle or null.
+        let b = unsafe { handle(booster, "booster") }?;
+        // SAFETY: the caller guarantees a NUL-terminated string or null.
+        let name = unsafe { str_in(importance_type, "importance_type") }?;
+        let kind: ImportanceType = name
+            .parse()
+            .map_err(|e: sylvan_booster::Error| Error::arg("importance_type", e.to_string()))?;
+        let values = b.inner.feature_importance(kind);
+        // SAFETY: the caller guarantees the buffers as documented.
+        unsafe { values_out(&values, out, out_len, out_needed) }
     })
 }
 

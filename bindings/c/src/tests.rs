@@ -1507,3 +1507,156 @@ fn quantile_levels_predict_sorted_rows() {
     assert!(below(0) < 0.3 && below(2) > 0.7, "coverage {} {}", below(0), below(2));
     free(b, ds);
 }
+
+/// `sylvan_booster_output_columns` for every output code.
+fn output_columns(b: *const SylvanBooster, output: c_int) -> (c_int, usize) {
+    let mut k = usize::MAX;
+    // SAFETY: a live handle and a writable size_t.
+    let rc = unsafe { sylvan_booster_output_columns(b, output, &mut k) };
+    (rc, k)
+}
+
+/// Explanations through the C ABI (issue #20): the sizes `sylvan_booster_output_columns` reports
+/// are the sizes predict fills; the contributions of a row sum to its margin, per class; the
+/// interactions are symmetric and their rows sum to the contributions; bad codes are refused.
+#[test]
+fn explanations_have_the_reported_sizes_and_sum_to_the_margin() {
+    let n = 120;
+    let (x, y) = problem(n);
+    let y3: Vec<f32> = x.chunks(3).map(|r| (r[0] * 2.99).floor()).collect();
+    for (labels, params, k) in [
+        (&y, BINARY, 1usize),
+        (
+            &y3,
+            r#"{"objective":"multi:softprob","num_class":3,"num_round":6,"max_depth":3}"#,
+            3,
+        ),
+    ] {
+        let ds = dataset(&x, n, 3, Some(labels));
+        let (rc, b) = train(ds, params);
+        assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+        let c = 3 + 1;
+        assert_eq!(output_columns(b, SYLVAN_PREDICT_MARGIN), (SYLVAN_OK, k));
+        assert_eq!(output_columns(b, SYLVAN_PREDICT_CONTRIBUTIONS), (SYLVAN_OK, k * c));
+        assert_eq!(
+            output_columns(b, SYLVAN_PREDICT_APPROX_CONTRIBUTIONS),
+            (SYLVAN_OK, k * c)
+        );
+        assert_eq!(output_columns(b, SYLVAN_PREDICT_INTERACTIONS), (SYLVAN_OK, k * c * c));
+        let margins = predict(b, ds, options(SYLVAN_PREDICT_MARGIN));
+        for output in [SYLVAN_PREDICT_CONTRIBUTIONS, SYLVAN_PREDICT_APPROX_CONTRIBUTIONS] {
+            let contribs = predict(b, ds, options(output));
+            assert_eq!(contribs.len(), n * k * c);
+            for (row, m) in contribs.chunks(c).zip(&margins) {
+                let sum: f32 = row.iter().sum();
+                assert!((sum - m).abs() < 1e-4, "output {output}: sum {sum} vs margin {m}");
+            }
+        }
+        let contribs = predict(b, ds, options(SYLVAN_PREDICT_CONTRIBUTIONS));
+        let inter = predict(b, ds, options(SYLVAN_PREDICT_INTERACTIONS));
+        assert_eq!(inter.len(), n * k * c * c);
+        for (matrix, phi) in inter.chunks(c * c).zip(contribs.chunks(c)) {
+            for i in 0..c {
+                for j in 0..c {
+                    assert!((matrix[i * c + j] - matrix[j * c + i]).abs() < 1e-5, "not symmetric");
+                }
+                let sum: f32 = matrix[i * c..(i + 1) * c].iter().sum();
+                assert!((sum - phi[i]).abs() < 1e-4, "row {i} sums to {sum}, not {}", phi[i]);
+            }
+        }
+        free(b, ds);
+    }
+}
+
+#[test]
+fn output_codes_are_checked() {
+    let n = 100;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let (rc, b) = train(ds, BINARY);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_eq!(output_columns(b, SYLVAN_PREDICT_VALUE), (SYLVAN_OK, 1));
+    let (rc, _) = output_columns(b, SYLVAN_PREDICT_LEAF_INDEX);
+    assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("out_len = 0"), "{}", last_error());
+    let (rc, _) = output_columns(b, 6);
+    assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+    assert!(
+        last_error().contains("`output`") && last_error().contains("_INTERACTIONS (5)"),
+        "{}",
+        last_error()
+    );
+    let bad = SylvanPredictOptions {
+        output: -1,
+        ..Default::default()
+    };
+    let mut out = [0f32; 4];
+    // SAFETY: live handles and a buffer of 4 floats.
+    let rc = unsafe { sylvan_booster_predict(b, ds, &bad, out.as_mut_ptr(), 4, ptr::null_mut()) };
+    assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("options.output"), "{}", last_error());
+    // SAFETY: a null booster must be an error, not a crash.
+    let rc = unsafe { sylvan_booster_output_columns(ptr::null(), SYLVAN_PREDICT_VALUE, out.as_mut_ptr().cast()) };
+    assert_eq!(rc, SYLVAN_ERR_NULL_POINTER);
+    free(b, ds);
+}
+
+/// Feature importance of every type through the C ABI equals the core's; unknown types and short
+/// buffers are errors.
+#[test]
+fn feature_importance_of_every_type() {
+    let n = 200;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let (rc, b) = train(ds, BINARY);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let importance = |name: &str| -> (c_int, Vec<f64>) {
+        let name = CString::new(name).unwrap();
+        let mut needed = 0usize;
+        // SAFETY: a live handle, a C string; a size query.
+        let rc = unsafe { sylvan_booster_feature_importance(b, name.as_ptr(), ptr::null_mut(), 0, &mut needed) };
+        if rc != SYLVAN_OK {
+            return (rc, Vec::new());
+        }
+        let mut out = vec![f64::NAN; needed];
+        // SAFETY: `out` holds `needed` doubles.
+        let rc = unsafe {
+            sylvan_booster_feature_importance(b, name.as_ptr(), out.as_mut_ptr(), out.len(), ptr::null_mut())
+        };
+        (rc, out)
+    };
+    // SAFETY: a live handle.
+    let core = unsafe { &(*b).inner };
+    for (name, kind) in [
+        ("weight", ImportanceType::Weight),
+        ("gain", ImportanceType::Gain),
+        ("cover", ImportanceType::Cover),
+        ("total_gain", ImportanceType::TotalGain),
+        ("total_cover", ImportanceType::TotalCover),
+    ] {
+        let (rc, values) = importance(name);
+        assert_eq!(rc, SYLVAN_OK, "{name}: {}", last_error());
+        assert_eq!(values, core.feature_importance(kind), "{name}");
+        assert!(
+            values[0] > 0.0 && values[1] > 0.0,
+            "{name}: x0 and x1 decide the label: {values:?}"
+        );
+    }
+    let (rc, _) = importance("total_weight");
+    assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT);
+    assert!(
+        last_error().contains("importance_type") && last_error().contains("total_weight"),
+        "{}",
+        last_error()
+    );
+    let mut short = [0f64; 2];
+    let gain = CString::new("gain").unwrap();
+    // SAFETY: `short` holds 2 doubles.
+    let rc = unsafe { sylvan_booster_feature_importance(b, gain.as_ptr(), short.as_mut_ptr(), 2, ptr::null_mut()) };
+    assert_eq!(rc, SYLVAN_ERR_BUFFER_TOO_SMALL);
+    assert_eq!(short, [0.0, 0.0], "a short buffer is left alone");
+    // SAFETY: a null type must be an error, not a crash.
+    let rc = unsafe { sylvan_booster_feature_importance(b, ptr::null(), short.as_mut_ptr(), 2, ptr::null_mut()) };
+    assert_eq!(rc, SYLVAN_ERR_NULL_POINTER);
+    free(b, ds);
+}

@@ -430,6 +430,63 @@ int main(int argc, char **argv) {
         CHECK(sylvan_dataset_free(single) == SYLVAN_OK, "dataset_free");
     }
 
+    /* Explanations (SHAP contributions): a malloc'd buffer of exactly num_rows * (num_features + 1)
+     * floats, its size from sylvan_booster_output_columns; each row's values (features, then the
+     * bias) sum to the row's margin. Interactions fill (num_features + 1)^2 per row. Feature
+     * importance of every type into a double buffer; an unknown type is refused. */
+    {
+        enum { EX_ROWS = 20 };
+        size_t per_row = 0;
+        REQUIRE_OK(sylvan_booster_output_columns(booster, SYLVAN_PREDICT_CONTRIBUTIONS, &per_row));
+        CHECK(per_row == NUM_COLS + 1, "%zu contributions per row for %d features", per_row, NUM_COLS);
+        size_t all = (size_t)NUM_TEST * per_row;
+        float *phi = malloc(all * sizeof *phi);
+        float *margin = malloc(NUM_TEST * sizeof *margin);
+        CHECK(phi != NULL && margin != NULL, "malloc");
+        if (phi == NULL || margin == NULL) {
+            return finish();
+        }
+        SylvanPredictOptions contribs = {SYLVAN_PREDICT_CONTRIBUTIONS, 0, 0};
+        SylvanPredictOptions margins = {SYLVAN_PREDICT_MARGIN, 0, 0};
+        REQUIRE_OK(predict_all(booster, test, &contribs, phi, all));
+        REQUIRE_OK(predict_all(booster, test, &margins, margin, NUM_TEST));
+        int off = 0;
+        for (int i = 0; i < EX_ROWS; i++) {
+            double sum = 0.0;
+            for (size_t j = 0; j < per_row; j++) {
+                sum += phi[(size_t)i * per_row + j];
+            }
+            off += fabs(sum - margin[i]) > 1e-4;
+        }
+        CHECK(off == 0, "contributions of %d of %d rows do not sum to the margin", off, EX_ROWS);
+        free(phi);
+        free(margin);
+
+        size_t pairs = 0;
+        REQUIRE_OK(sylvan_booster_output_columns(booster, SYLVAN_PREDICT_INTERACTIONS, &pairs));
+        CHECK(pairs == (NUM_COLS + 1) * (NUM_COLS + 1), "%zu interaction values per row", pairs);
+        SylvanPredictOptions interactions = {SYLVAN_PREDICT_INTERACTIONS, 0, 0};
+        REQUIRE_OK(sylvan_booster_predict(booster, test, &interactions, NULL, 0, &needed));
+        CHECK(needed == (size_t)NUM_TEST * pairs, "interactions: size query says %zu", needed);
+
+        const char *types[5] = {"weight", "gain", "cover", "total_gain", "total_cover"};
+        double *importance = malloc(NUM_COLS * sizeof *importance);
+        CHECK(importance != NULL, "malloc");
+        if (importance == NULL) {
+            return finish();
+        }
+        for (int t = 0; t < 5; t++) {
+            size_t got = 0;
+            REQUIRE_OK(sylvan_booster_feature_importance(booster, types[t], importance, NUM_COLS, &got));
+            CHECK(got == NUM_COLS && importance[0] > 0.0 && importance[1] > 0.0,
+                  "%s importance of x0, x1: %f %f", types[t], importance[0], importance[1]);
+        }
+        rc = sylvan_booster_feature_importance(booster, "weights", importance, NUM_COLS, NULL);
+        CHECK(rc == SYLVAN_ERR_INVALID_ARGUMENT && strstr(sylvan_last_error(), "weights") != NULL,
+              "an unknown importance type gave %d", rc);
+        free(importance);
+    }
+
     /* A failed call: the out-pointer is reset and the message is a readable C string owned by the
      * library, valid until the next call on this thread. */
     SylvanBooster *bad = (SylvanBooster *)(void *)train; /* any non-NULL value: the call must reset it */

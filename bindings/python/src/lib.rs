@@ -11,7 +11,8 @@
 //!   the CLI does, so models move freely between Python and the `sylvan` CLI. Numeric columns can be
 //!   declared categorical too (by index here, by name or index with the `categorical_features`
 //!   parameter); their values are taken as codes.
-//! - `sylvan.train` / `sylvan.Booster` wrap [`Booster`] ([`PyBooster`]): training, prediction,
+//! - `sylvan.train` / `sylvan.Booster` wrap [`Booster`] ([`PyBooster`]): training, prediction
+//!   (values, margins, leaves, and SHAP/Saabas explanations in XGBoost's shapes: [`explanation_shape`]),
 //!   save/load (Sylvan JSON or binary, the CLI's files), export to XGBoost JSON, LightGBM text or ONNX.
 //! - `sylvan.SylvanRegressor` / `sylvan.SylvanClassifier` are scikit-learn estimators on top.
 //!
@@ -488,6 +489,49 @@ fn train_interruptibly(
     }
 }
 
+/// Parses a prediction output name: `value`, `margin`, `leaf`, `contribs`, `approx_contribs` or
+/// `interactions`.
+fn predict_output(name: &str) -> PyResult<PredictOutput> {
+    Ok(match name {
+        "value" => PredictOutput::Value,
+        "margin" => PredictOutput::Margin,
+        "leaf" => PredictOutput::LeafIndex,
+        "contribs" => PredictOutput::Contributions,
+        "approx_contribs" => PredictOutput::ApproxContributions,
+        "interactions" => PredictOutput::Interactions,
+        other => {
+            return Err(SylvanError::new_err(format!(
+                "unknown prediction output `{other}` (expected value, margin, leaf, contribs, approx_contribs or interactions)"
+            )))
+        }
+    })
+}
+
+/// XGBoost's array shape of an explanation of `rows` rows with `cols` values each, for a model with
+/// `groups` outputs and `features` features: contributions `(rows, features + 1)` for one output,
+/// `(rows, groups, features + 1)` for several; interactions `(rows, features + 1, features + 1)` or
+/// `(rows, groups, features + 1, features + 1)`. `None` for outputs that are not explanations, or
+/// when `cols` does not match the model (the caller then keeps `(rows, cols)`).
+pub fn explanation_shape(
+    output: PredictOutput,
+    rows: usize,
+    cols: usize,
+    groups: usize,
+    features: usize,
+) -> Option<Vec<usize>> {
+    let c = features + 1;
+    let mut shape = vec![rows];
+    if groups > 1 {
+        shape.push(groups);
+    }
+    match output {
+        PredictOutput::Contributions | PredictOutput::ApproxContributions => shape.push(c),
+        PredictOutput::Interactions => shape.extend([c, c]),
+        _ => return None,
+    }
+    (shape[1..].iter().product::<usize>() == cols).then_some(shape)
+}
+
 /// Parses a model format name (`xgboost-json`, `lightgbm`, `onnx`).
 fn model_format(name: &str) -> PyResult<ModelFormat> {
     name.parse::<ModelFormat>().map_err(io_err)
@@ -495,18 +539,8 @@ fn model_format(name: &str) -> PyResult<ModelFormat> {
 
 /// Parses an importance type (XGBoost's names).
 fn importance_type(name: &str) -> PyResult<ImportanceType> {
-    Ok(match name {
-        "weight" => ImportanceType::Weight,
-        "gain" => ImportanceType::Gain,
-        "total_gain" => ImportanceType::TotalGain,
-        "cover" => ImportanceType::Cover,
-        "total_cover" => ImportanceType::TotalCover,
-        other => {
-            return Err(SylvanError::new_err(format!(
-                "unknown importance_type `{other}` (expected weight, gain, total_gain, cover or total_cover)"
-            )))
-        }
-    })
+    name.parse()
+        .map_err(|e: sylvan_booster::Error| SylvanError::new_err(e.to_string()))
 }
 
 /// A fitted Sylvan model. Wrapped by the Python class `sylvan.Booster`.
@@ -536,8 +570,11 @@ impl PyBooster {
         Ok(PyBooster { inner: booster })
     }
 
-    /// Predicts for every row: `output` is `value`, `margin` or `leaf`; `iteration_range` a
-    /// `(start, end)` range of rounds. Returns a `(rows, columns)` float32 array.
+    /// Predicts for every row: `output` is `value`, `margin`, `leaf`, or an explanation:
+    /// `contribs` (SHAP values), `approx_contribs` (Saabas values) or `interactions` (SHAP
+    /// interaction values); `iteration_range` a `(start, end)` range of rounds. Returns a float32
+    /// array: `(rows, columns)` for predictions; explanations in XGBoost's shapes (see
+    /// [`explanation_shape`]).
     #[pyo3(signature = (data, output="value", iteration_range=None))]
     fn predict<'py>(
         &self,
@@ -546,16 +583,7 @@ impl PyBooster {
         output: &str,
         iteration_range: Option<(usize, usize)>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let output = match output {
-            "value" => PredictOutput::Value,
-            "margin" => PredictOutput::Margin,
-            "leaf" => PredictOutput::LeafIndex,
-            other => {
-                return Err(SylvanError::new_err(format!(
-                    "unknown prediction output `{other}` (expected value, margin or leaf)"
-                )))
-            }
-        };
+        let output = predict_output(output)?;
         let options = PredictOptions {
             output,
             iteration_range,
@@ -563,8 +591,16 @@ impl PyBooster {
         let booster = &self.inner;
         let d = &data.get().inner;
         let p = py.detach(|| booster.predict(d, options)).map_err(booster_err)?;
+        let shape = explanation_shape(
+            output,
+            p.num_rows,
+            p.num_cols,
+            booster.num_groups(),
+            booster.num_features(),
+        )
+        .unwrap_or_else(|| vec![p.num_rows, p.num_cols]);
         let arr = PyArray1::from_vec(py, p.values);
-        Ok(arr.reshape([p.num_rows, p.num_cols])?.into_any())
+        Ok(arr.reshape(shape)?.into_any())
     }
 
     /// Evaluates metrics (XGBoost names, e.g. `rmse`, `auc`) on a labelled data set.
@@ -797,6 +833,20 @@ mod tests {
         let e = build_params(&[("eta".into(), "2".into())]).unwrap_err().to_string();
         assert!(e.contains("eta"), "{e}");
         assert!(build_params(&[("no_such".into(), "1".into())]).is_err());
+    }
+
+    #[test]
+    fn explanations_take_xgboost_shapes() {
+        use PredictOutput::*;
+        assert_eq!(explanation_shape(Contributions, 5, 4, 1, 3), Some(vec![5, 4]));
+        assert_eq!(explanation_shape(ApproxContributions, 5, 12, 3, 3), Some(vec![5, 3, 4]));
+        assert_eq!(explanation_shape(Interactions, 5, 16, 1, 3), Some(vec![5, 4, 4]));
+        assert_eq!(explanation_shape(Interactions, 5, 48, 3, 3), Some(vec![5, 3, 4, 4]));
+        assert_eq!(explanation_shape(Value, 5, 3, 3, 3), None);
+        assert_eq!(explanation_shape(Contributions, 5, 7, 1, 3), None);
+        for name in ["value", "margin", "leaf", "contribs", "approx_contribs", "interactions"] {
+            assert!(predict_output(name).is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -18,6 +18,45 @@ pub enum ImportanceType {
     TotalCover,
 }
 
+impl ImportanceType {
+    /// Every type, in XGBoost's order of names.
+    pub const ALL: [ImportanceType; 5] = [
+        ImportanceType::Weight,
+        ImportanceType::Gain,
+        ImportanceType::Cover,
+        ImportanceType::TotalGain,
+        ImportanceType::TotalCover,
+    ];
+
+    /// XGBoost's name of the type (`weight`, `gain`, `cover`, `total_gain`, `total_cover`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportanceType::Weight => "weight",
+            ImportanceType::Gain => "gain",
+            ImportanceType::Cover => "cover",
+            ImportanceType::TotalGain => "total_gain",
+            ImportanceType::TotalCover => "total_cover",
+        }
+    }
+}
+
+impl std::str::FromStr for ImportanceType {
+    type Err = crate::error::Error;
+
+    /// Parses XGBoost's name of a type; an unknown name is an error naming `importance_type`.
+    fn from_str(name: &str) -> crate::error::Result<ImportanceType> {
+        ImportanceType::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| {
+                crate::error::Error::param(
+                    "importance_type",
+                    format!("unknown type `{name}` (expected weight, gain, cover, total_gain or total_cover)"),
+                )
+            })
+    }
+}
+
 impl Booster {
     /// Importance of every feature (one value per feature, 0 for unused ones).
     pub fn feature_importance(&self, kind: ImportanceType) -> Vec<f64> {
@@ -46,5 +85,19 @@ impl Booster {
             ImportanceType::Cover => avg(&cover),
             ImportanceType::TotalCover => cover,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_ones_are_refused() {
+        for t in ImportanceType::ALL {
+            assert_eq!(t.name().parse::<ImportanceType>().unwrap(), t);
+        }
+        let e = "gains".parse::<ImportanceType>().unwrap_err().to_string();
+        assert!(e.contains("importance_type") && e.contains("gains"), "{e}");
     }
 }

@@ -414,7 +414,10 @@ impl Booster {
         self.core.attributes.insert(key.into(), value.into());
     }
 
-    /// The evaluation results of every training round (empty for a loaded model).
+    /// The evaluation results of every training round: `(set, metric, value)` for every evaluation
+    /// set and metric. Saved with the model when training had evaluation sets, so a loaded model
+    /// returns the history it was saved with (empty for one trained without evaluation sets, or
+    /// saved by a build before format version 4).
     pub fn eval_history(&self) -> &[RoundReport] {
         &self.history
     }

@@ -9,11 +9,13 @@ use crate::error::{Error, Result};
 
 /// The `format` field of a JSON booster file.
 pub const FORMAT_NAME: &str = "sylvan";
-/// The newest booster file version this build reads. DART models (with tree weights) are written as
-/// version 3 (the binary form adds a section for the weights after the categorical one); other
+/// The newest booster file version this build reads. Models with an evaluation history (trained
+/// with evaluation sets) are written as version 4 (the binary form adds a section for the history
+/// after the weights one, written empty when there are no weights). DART models (with tree weights)
+/// are written as version 3 (the binary form adds a section for the weights after the categorical one); other
 /// models with categorical features as version 2 (the binary form adds a section for the category
 /// sets); all others as version 1, which older builds read too.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// First bytes of a binary booster file.
 pub const BINARY_MAGIC: &[u8; 8] = b"SYLVAN\x00\x01";
 /// The `format` field of an ensemble file.

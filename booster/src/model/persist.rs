@@ -16,6 +16,7 @@ use crate::model::file::{
 use crate::model::tree::Tree;
 use crate::objective::{objective_for, Objective};
 use crate::params::{ObjectiveKind, Params};
+use crate::train::trainer::RoundReport;
 use crate::util::atomic_file::write_atomically;
 
 #[derive(Serialize, Deserialize)]
@@ -25,6 +26,9 @@ struct JsonModel {
     params: Params,
     #[serde(flatten)]
     core: ModelCore,
+    /// The evaluation history (version 4; left out when the model has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    eval_history: Option<EvalHistory>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -49,6 +53,122 @@ struct CategoricalSection {
 #[derive(Serialize, Deserialize)]
 struct WeightSection {
     tree_weights: Vec<f32>,
+}
+
+/// What version 4 adds (to either form; in the binary form after the [`WeightSection`], which
+/// version 4 always writes): the evaluation history of training, one series of values per
+/// (evaluation set, metric), one value per round from `first_round` on. Models trained without
+/// evaluation sets have none and are written as before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EvalHistory {
+    /// The round of the first value (after an initial model's rounds for continued training).
+    first_round: usize,
+    /// The rounds training was asked for ([`RoundReport::num_rounds`]).
+    num_rounds: usize,
+    /// One series per (evaluation set, metric), in the order training reported them.
+    series: Vec<EvalSeries>,
+}
+
+/// The values of one metric on one evaluation set, round by round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EvalSeries {
+    /// The evaluation set's name.
+    set: String,
+    /// The metric's name.
+    metric: String,
+    /// One value per round; in JSON a value that is not finite is written as `null` (read back
+    /// as NaN).
+    #[serde(with = "finite_or_null")]
+    values: Vec<f64>,
+}
+
+impl EvalHistory {
+    /// The compact form of `reports`, or `None` when they hold no evaluation (no evaluation sets).
+    /// A (set, metric) missing from a round reads as NaN there.
+    fn of_reports(reports: &[RoundReport]) -> Option<EvalHistory> {
+        let first = reports.first()?;
+        if reports.iter().all(|r| r.evals.is_empty()) {
+            return None;
+        }
+        let mut series: Vec<EvalSeries> = Vec::new();
+        for (i, r) in reports.iter().enumerate() {
+            for (set, metric, value) in &r.evals {
+                let k = match series.iter().position(|s| &s.set == set && &s.metric == metric) {
+                    Some(k) => k,
+                    None => {
+                        series.push(EvalSeries {
+                            set: set.clone(),
+                            metric: metric.clone(),
+                            values: Vec::with_capacity(reports.len()),
+                        });
+                        series.len() - 1
+                    }
+                };
+                let values = &mut series[k].values;
+                values.resize(i, f64::NAN);
+                values.push(*value);
+            }
+        }
+        for s in &mut series {
+            s.values.resize(reports.len(), f64::NAN);
+        }
+        Some(EvalHistory {
+            first_round: first.round,
+            num_rounds: first.num_rounds,
+            series,
+        })
+    }
+
+    /// The round reports again; an error when the series differ in length.
+    fn into_reports(self) -> Result<Vec<RoundReport>> {
+        let len = self.series.first().map_or(0, |s| s.values.len());
+        if let Some(s) = self.series.iter().find(|s| s.values.len() != len) {
+            return Err(Error::model(format!(
+                "eval history: `{}` on `{}` has {} values, but the first series has {len}",
+                s.metric,
+                s.set,
+                s.values.len()
+            )));
+        }
+        Ok((0..len)
+            .map(|i| RoundReport {
+                round: self.first_round + i,
+                num_rounds: self.num_rounds,
+                evals: self
+                    .series
+                    .iter()
+                    .map(|s| (s.set.clone(), s.metric.clone(), s.values[i]))
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+/// Serde helpers for metric values: in human-readable formats (JSON, which has no NaN or
+/// infinity) each value is an optional number, `null` for one that is not finite (read back as
+/// NaN); binary formats write the numbers as they are.
+mod finite_or_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Writes `values`, `null` for each non-finite one in human-readable formats.
+    pub fn serialize<S: Serializer>(values: &[f64], serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            let v: Vec<Option<f64>> = values.iter().map(|v| v.is_finite().then_some(*v)).collect();
+            v.serialize(serializer)
+        } else {
+            values.serialize(serializer)
+        }
+    }
+
+    /// Reads the values, NaN for each `null` in human-readable formats.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D::Error> {
+        if deserializer.is_human_readable() {
+            let v: Vec<Option<f64>> = Vec::deserialize(deserializer)?;
+            Ok(v.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        } else {
+            Vec::deserialize(deserializer)
+        }
+    }
 }
 
 /// Checks the DART tree weights: none, or one finite weight per tree.
@@ -172,13 +292,29 @@ impl Objective for MarginOnly {
 }
 
 impl Booster {
+    /// The evaluation history in its saved form (`None` when training evaluated nothing).
+    fn saved_history(&self) -> Option<EvalHistory> {
+        EvalHistory::of_reports(&self.history)
+    }
+
+    /// The file version of the model: 4 with an evaluation history, else that of its core.
+    fn format_version(&self, history: &Option<EvalHistory>) -> u32 {
+        if history.is_some() {
+            4
+        } else {
+            self.core.format_version()
+        }
+    }
+
     /// The model as JSON text.
     pub fn to_json_string(&self) -> Result<String> {
+        let eval_history = self.saved_history();
         let m = JsonModel {
             format: FORMAT_NAME.into(),
-            version: self.core.format_version(),
+            version: self.format_version(&eval_history),
             params: self.params.clone(),
             core: self.core.clone(),
+            eval_history,
         };
         serde_json::to_string(&m).map_err(|e| Error::model(format!("cannot serialise: {e}")))
     }
@@ -196,13 +332,21 @@ impl Booster {
             return Err(Error::model("not a Sylvan model (no \"format\": \"sylvan\")"));
         }
         let m: JsonModel = serde_json::from_value(value).map_err(|e| Error::model(e.to_string()))?;
-        Booster::assemble(m.version, m.params, m.core)
+        let history = match m.eval_history {
+            Some(h) if m.version >= 4 => h.into_reports()?,
+            Some(_) => return Err(Error::model("eval_history needs format version 4")),
+            None => Vec::new(),
+        };
+        let mut booster = Booster::assemble(m.version, m.params, m.core)?;
+        booster.history = history;
+        Ok(booster)
     }
 
     /// The model in the compact binary form.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let params_json = serde_json::to_string(&self.params).map_err(|e| Error::model(e.to_string()))?;
-        let version = self.core.format_version();
+        let history = self.saved_history();
+        let version = self.format_version(&history);
         let m = BinaryModel {
             version,
             params_json,
@@ -224,6 +368,9 @@ impl Booster {
             };
             out.extend_from_slice(&postcard::to_stdvec(&section).map_err(cannot)?);
         }
+        if let Some(h) = history {
+            out.extend_from_slice(&postcard::to_stdvec(&h).map_err(cannot)?);
+        }
         Ok(out)
     }
 
@@ -234,11 +381,16 @@ impl Booster {
             .ok_or_else(|| Error::model("not a Sylvan binary model (bad magic bytes)"))?;
         let corrupt = |e: postcard::Error| Error::model(format!("corrupt binary model: {e}"));
         let (mut m, rest): (BinaryModel, &[u8]) = postcard::take_from_bytes(body).map_err(corrupt)?;
+        let mut history = Vec::new();
         if m.version >= 2 {
             let (section, after): (CategoricalSection, &[u8]) = postcard::take_from_bytes(rest).map_err(corrupt)?;
             if m.version >= 3 {
-                let weights: WeightSection = postcard::from_bytes(after).map_err(corrupt)?;
+                let (weights, after): (WeightSection, &[u8]) = postcard::take_from_bytes(after).map_err(corrupt)?;
                 m.core.tree_weights = weights.tree_weights;
+                if m.version >= 4 {
+                    let saved: EvalHistory = postcard::from_bytes(after).map_err(corrupt)?;
+                    history = saved.into_reports()?;
+                }
             }
             if section.trees.len() != m.core.trees.len() {
                 return Err(Error::model(format!(
@@ -254,7 +406,9 @@ impl Booster {
         }
         let params: Params =
             serde_json::from_str(&m.params_json).map_err(|e| Error::model(format!("bad params: {e}")))?;
-        Booster::assemble(m.version, params, m.core)
+        let mut booster = Booster::assemble(m.version, params, m.core)?;
+        booster.history = history;
+        Ok(booster)
     }
 
     /// Saves the model: JSON when the path ends in `.json`, the binary form otherwise. The file is
@@ -426,5 +580,92 @@ impl Booster {
             packed: Default::default(),
             batch: Default::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::dataset::Dataset;
+
+    /// A small binary model; with an evaluation set (two metrics) when `watch`.
+    fn model(watch: bool) -> Booster {
+        let x: Vec<f32> = (0..200).map(|i| ((i * 37) % 101) as f32).collect();
+        let y: Vec<f32> = x.iter().map(|v| if *v > 50.0 { 1.0 } else { 0.0 }).collect();
+        let data = Dataset::from_columns(vec![x]).unwrap().with_labels(y).unwrap();
+        let mut params = Params::default();
+        for (k, v) in [
+            ("objective", "binary:logistic"),
+            ("num_round", "5"),
+            ("eval_metric", "logloss,auc"),
+        ] {
+            params.set(k, v).unwrap();
+        }
+        let evals: &[(&str, &Dataset)] = if watch { &[("valid", &data)] } else { &[] };
+        Booster::train(&params, &data, evals).unwrap()
+    }
+
+    #[test]
+    fn eval_history_round_trips_in_both_forms() {
+        let b = model(true);
+        let history = b.eval_history().to_vec();
+        assert_eq!(history.len(), 5);
+        assert_eq!(history[0].evals.len(), 2);
+        let json = b.to_json_string().unwrap();
+        assert!(json.contains("\"eval_history\""), "{json}");
+        let from_json = Booster::from_json_str(&json).unwrap();
+        assert_eq!(from_json.eval_history(), history.as_slice());
+        let bytes = b.to_bytes().unwrap();
+        let from_bytes = Booster::from_bytes(&bytes).unwrap();
+        assert_eq!(from_bytes.eval_history(), history.as_slice());
+        // Saving the loaded model again gives the same bytes.
+        assert_eq!(from_bytes.to_bytes().unwrap(), bytes);
+        assert_eq!(b.format_version(&b.saved_history()), 4);
+    }
+
+    #[test]
+    fn models_without_evaluation_keep_their_old_files() {
+        let watched = model(true);
+        let b = model(false);
+        assert!(b.eval_history().iter().all(|r| r.evals.is_empty()));
+        let json = b.to_json_string().unwrap();
+        assert!(!json.contains("eval_history"));
+        assert!(json.contains("\"version\":1"), "{json}");
+        // The same trees without the history: the binary file is the version 1 file.
+        let mut plain = Booster::from_bytes(&watched.to_bytes().unwrap()).unwrap();
+        plain.history.clear();
+        let old = plain.to_bytes().unwrap();
+        let loaded = Booster::from_bytes(&old).unwrap();
+        assert!(loaded.eval_history().is_empty());
+        assert_eq!(loaded.to_bytes().unwrap(), old);
+        assert!(watched.to_bytes().unwrap().starts_with(&old[..BINARY_MAGIC.len()]));
+    }
+
+    #[test]
+    fn non_finite_values_survive_json_as_nan() {
+        let mut b = model(true);
+        b.history[1].evals[0].2 = f64::NAN;
+        b.history[2].evals[1].2 = f64::INFINITY;
+        let json = b.to_json_string().unwrap();
+        let loaded = Booster::from_json_str(&json).unwrap();
+        assert!(loaded.eval_history()[1].evals[0].2.is_nan());
+        assert!(loaded.eval_history()[2].evals[1].2.is_nan());
+        let bytes = Booster::from_bytes(&b.to_bytes().unwrap()).unwrap();
+        assert_eq!(bytes.eval_history()[2].evals[1].2, f64::INFINITY);
+    }
+
+    #[test]
+    fn a_bad_history_is_an_error() {
+        let b = model(true);
+        let mut v: serde_json::Value = serde_json::from_str(&b.to_json_string().unwrap()).unwrap();
+        v["eval_history"]["series"][0]["values"] = serde_json::json!([0.5]);
+        let e = Booster::from_json_str(&v.to_string()).unwrap_err().to_string();
+        assert!(e.contains("eval history"), "{e}");
+        v["version"] = serde_json::json!(3);
+        let e = Booster::from_json_str(&v.to_string()).unwrap_err().to_string();
+        assert!(e.contains("version 4"), "{e}");
+        // A truncated history section is a corrupt file, not a panic.
+        let bytes = b.to_bytes().unwrap();
+        assert!(Booster::from_bytes(&bytes[..bytes.len() - 3]).is_err());
     }
 }

@@ -4,10 +4,13 @@
   estimators (XGBoost's scikit-learn parameter names; the ranker has XGBRanker's interface).
 - :class:`Dataset`, :class:`Booster`, :func:`train`: the low-level API (XGBoost's parameter names),
   with the model files of the ``sylvan`` command line tool.
+- :func:`plot_importance`, :func:`plot_metric`, :func:`plot_tree`: matplotlib plots (matplotlib is
+  optional, imported when a plot is drawn).
 """
 
 from ._sylvan import SylvanError
 from .core import Booster, Dataset, train
+from .plotting import plot_importance, plot_metric, plot_tree
 from .sklearn import SylvanClassifier, SylvanRanker, SylvanRegressor
 
 __all__ = [
@@ -17,5 +20,8 @@ __all__ = [
     "SylvanError",
     "SylvanRanker",
     "SylvanRegressor",
+    "plot_importance",
+    "plot_metric",
+    "plot_tree",
     "train",
 ]

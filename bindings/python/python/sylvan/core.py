@@ -725,6 +725,9 @@ class Booster:
         data: Any,
         output_margin: bool = False,
         pred_leaf: bool = False,
+        pred_contribs: bool = False,
+        approx_contribs: bool = False,
+        pred_interactions: bool = False,
         iteration_range: Optional[Tuple[int, int]] = None,
     ) -> np.ndarray:
         """Predicts for every row of ``data`` (a :class:`Dataset`, array or DataFrame).
@@ -741,15 +744,44 @@ class Booster:
         quantiles unsorted, in the order of the levels), the leaf index of every tree with
         ``pred_leaf``. ``iteration_range=(start, end)`` picks rounds; by default all
         rounds, or up to the best iteration when early stopping chose one.
+
+        Explanations, as XGBoost gives them (float32, in margin space, for the same rounds):
+
+        - ``pred_contribs=True``: SHAP values (exact path-dependent TreeSHAP), shape
+          ``(rows, features + 1)`` for one output, ``(rows, outputs, features + 1)`` for several
+          (classes, targets, levels). The last column is the bias (expected margin plus base
+          margin); each row sums to the margin ``predict(..., output_margin=True)``.
+        - ``approx_contribs=True`` (alone or with ``pred_contribs``): Saabas values, same shape.
+        - ``pred_interactions=True``: SHAP interaction values, ``(rows, features + 1, features + 1)``
+          or ``(rows, outputs, features + 1, features + 1)``; symmetric, and each matrix's rows sum
+          to the contributions.
+
+        ``pred_leaf`` with an explanation, ``pred_contribs`` with ``pred_interactions`` and
+        ``approx_contribs`` with ``pred_interactions`` (approximate interactions) raise ValueError.
+        ``output_margin`` does not change explanations: they are always in margin space.
         """
         self._check()
+        output = _predict_output(output_margin, pred_leaf, pred_contribs, approx_contribs, pred_interactions)
         d = self._dataset(data)
-        output = "leaf" if pred_leaf else ("margin" if output_margin else "value")
         rng = None if iteration_range is None or tuple(iteration_range) == (0, 0) else tuple(iteration_range)
         p = self._handle.predict(d._handle, output, rng)
-        if p.shape[1] == 1:
+        if output not in _EXPLANATIONS and p.shape[1] == 1:
             return p[:, 0]
         return p
+
+    def shap_importance(self, data: Any, as_dict: bool = True, iteration_range=None) -> Any:
+        """Mean absolute SHAP value of every feature over the rows of ``data`` (summed over the
+        outputs of a multi-output model): the importance the ``shap`` package's bar plot shows.
+
+        Returns a dict by feature name (``f0``, ``f1`` ... without names), every feature included,
+        in the model's feature order -- or, with ``as_dict=False``, a float64 array of one value per
+        feature. The bias column is left out.
+        """
+        c = self.predict(data, pred_contribs=True, iteration_range=iteration_range)
+        values = _mean_abs_shap(c)
+        if not as_dict:
+            return values
+        return {n: float(v) for n, v in zip(self._feature_labels(len(values)), values)}
 
     def eval(self, data: Dataset, metrics: Sequence[str]) -> Dict[str, float]:
         """Evaluates metrics (XGBoost names: ``rmse``, ``logloss``, ``auc`` ...) on labelled data."""
@@ -761,16 +793,24 @@ class Booster:
     # -- facts --------------------------------------------------------------------------------
 
     def feature_importance(self, importance_type: str = "gain") -> np.ndarray:
-        """Importance of every feature: ``weight``, ``gain``, ``total_gain``, ``cover`` or
-        ``total_cover`` (not normalised)."""
+        """Importance of every feature, one value per feature in the model's order (not
+        normalised): ``weight`` (splits on the feature), ``gain`` (mean loss reduction of its
+        splits), ``total_gain``, ``cover`` (mean hessian sum of the rows its splits see) or
+        ``total_cover`` -- XGBoost's definitions. For importance measured on data see
+        :meth:`shap_importance`."""
         self._check()
         return np.asarray(self._handle.feature_importance(importance_type), dtype=np.float64)
 
-    def get_score(self, importance_type: str = "gain") -> Dict[str, float]:
-        """Importance by feature name (``f0``, ``f1`` ... without names), used features only."""
+    def get_score(self, importance_type: str = "weight") -> Dict[str, float]:
+        """Importance by feature name (``f0``, ``f1`` ... without names), used features only, as
+        ``xgboost.Booster.get_score``: ``importance_type`` is ``weight`` (the default, as in
+        XGBoost), ``gain``, ``total_gain``, ``cover`` or ``total_cover``."""
         imp = self.feature_importance(importance_type)
-        names = self.feature_names or [f"f{i}" for i in range(len(imp))]
-        return {n: float(v) for n, v in zip(names, imp) if v > 0}
+        return {n: float(v) for n, v in zip(self._feature_labels(len(imp)), imp) if v > 0}
+
+    def _feature_labels(self, n: int) -> List[str]:
+        """The feature names, or ``f0``, ``f1`` ... when the model has none."""
+        return self.feature_names or [f"f{i}" for i in range(n)]
 
     def num_boosted_rounds(self) -> int:
         """Number of boosting rounds in the model."""
@@ -853,13 +893,19 @@ class Booster:
         return json.loads(self._handle.params_json())
 
     def eval_history(self) -> Dict[str, Dict[str, List[float]]]:
-        """Per evaluation set and metric, the value after every round of training."""
+        """Per evaluation set and metric, the value after every round of training:
+        ``{"validation_0": {"rmse": [...]}}``, XGBoost's ``evals_result`` shape. Empty when training
+        evaluated nothing, or for a model file that did not store its history."""
         self._check()
         out: Dict[str, Dict[str, List[float]]] = {}
         for _, evals in self._handle.eval_history():
             for name, metric, value in evals:
                 out.setdefault(name, {}).setdefault(metric, []).append(value)
         return out
+
+    def evals_result(self) -> Dict[str, Dict[str, List[float]]]:
+        """The same as :meth:`eval_history` (the name XGBoost's scikit-learn estimators use)."""
+        return self.eval_history()
 
     def __repr__(self) -> str:
         if self._handle is None:
@@ -868,6 +914,55 @@ class Booster:
             f"<sylvan.Booster {self.objective}, {self.num_boosted_rounds()} rounds, "
             f"{self.num_features()} features>"
         )
+
+
+_EXPLANATIONS = ("contribs", "approx_contribs", "interactions")
+
+
+def _predict_output(
+    output_margin: bool, pred_leaf: bool, pred_contribs: bool, approx_contribs: bool, pred_interactions: bool
+) -> str:
+    """The extension's output name for XGBoost's prediction flags, refusing combinations that
+    conflict."""
+    explain = [
+        n
+        for n, on in (
+            ("pred_contribs", pred_contribs),
+            ("approx_contribs", approx_contribs),
+            ("pred_interactions", pred_interactions),
+        )
+        if on
+    ]
+    if pred_leaf and explain:
+        raise ValueError(f"pred_leaf cannot be combined with {' and '.join(explain)}: ask for one output at a time")
+    if pred_interactions and pred_contribs:
+        raise ValueError(
+            "pred_contribs and pred_interactions ask for different outputs: pass one of them "
+            "(interaction values already sum to the contributions)"
+        )
+    if pred_interactions and approx_contribs:
+        raise ValueError(
+            "approximate (Saabas) interaction values are not supported: pass pred_interactions or "
+            "approx_contribs, not both"
+        )
+    if pred_interactions:
+        return "interactions"
+    if approx_contribs:
+        return "approx_contribs"
+    if pred_contribs:
+        return "contribs"
+    if pred_leaf:
+        return "leaf"
+    return "margin" if output_margin else "value"
+
+
+def _mean_abs_shap(contribs: np.ndarray) -> np.ndarray:
+    """Mean |SHAP| per feature from contributions in XGBoost's shape (``(rows, features + 1)`` or
+    ``(rows, outputs, features + 1)``): averaged over rows, summed over outputs, bias left out."""
+    c = np.abs(np.asarray(contribs, dtype=np.float64))[..., :-1]
+    if c.ndim == 3:
+        c = c.sum(axis=1)
+    return c.mean(axis=0) if len(c) else np.zeros(c.shape[-1])
 
 
 def _select_columns(data: Any, names: List[str]) -> Any:

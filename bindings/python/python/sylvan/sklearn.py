@@ -26,6 +26,11 @@ in each row so the quantiles never cross) and ``objective="reg:expectileerror"``
 chooses how trees are grown for several outputs: ``"one_output_per_tree"`` (default) or
 ``"multi_output_tree"`` (one tree per round whose leaves hold a value per output; needs
 ``tree_method="hist"``).
+
+Explanations: every estimator's ``predict`` takes LightGBM's ``pred_contrib=True`` (also
+XGBoost's spellings ``pred_contribs``, ``approx_contribs``, ``pred_interactions``) and returns SHAP
+values in XGBoost's shapes (see :meth:`sylvan.Booster.predict`); ``get_booster().predict(X,
+pred_contribs=True)`` gives the same. ``evals_result()`` returns the evaluation history.
 """
 
 from __future__ import annotations
@@ -439,6 +444,35 @@ class _SylvanModel(BaseEstimator):
         d = self._dataset_for_predict(X)
         return self._booster.predict(d, output_margin=output_margin, iteration_range=iteration_range)
 
+    def _explanation(
+        self,
+        X: Any,
+        iteration_range: Any,
+        pred_contrib: bool,
+        pred_contribs: bool,
+        approx_contribs: bool,
+        pred_interactions: bool,
+    ) -> Optional[np.ndarray]:
+        """The explanation ``predict`` was asked for (SHAP or Saabas values, or interaction values,
+        in XGBoost's shapes: see :meth:`sylvan.Booster.predict`), or None when none was."""
+        if not (pred_contrib or pred_contribs or approx_contribs or pred_interactions):
+            return None
+        d = self._dataset_for_predict(X)
+        return self._booster.predict(
+            d,
+            pred_contribs=pred_contrib or pred_contribs,
+            approx_contribs=approx_contribs,
+            pred_interactions=pred_interactions,
+            iteration_range=iteration_range,
+        )
+
+    def evals_result(self) -> Dict[str, Dict[str, List[float]]]:
+        """The evaluation results recorded during ``fit``: ``{"validation_0": {"rmse": [...]}}``,
+        as ``XGBModel.evals_result()`` (the same as the ``evals_result_`` attribute)."""
+        check_is_fitted(self, "_booster")
+        result = getattr(self, "evals_result_", None)
+        return dict(result) if result else self._booster.eval_history()
+
     def apply(self, X: Any) -> np.ndarray:
         """The leaf index of every tree for every row, ``(rows, trees)``."""
         d = self._dataset_for_predict(X)
@@ -447,7 +481,8 @@ class _SylvanModel(BaseEstimator):
 
     @property
     def feature_importances_(self) -> np.ndarray:
-        """Feature importance (``importance_type``, default ``gain``), normalised to sum to 1."""
+        """Feature importance (``importance_type``: ``weight``, ``gain`` (the default),
+        ``total_gain``, ``cover`` or ``total_cover``), normalised to sum to 1."""
         check_is_fitted(self, "_booster")
         imp = self._booster.feature_importance(self.importance_type or "gain")
         total = imp.sum()
@@ -558,9 +593,24 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
             targets=targets,
         )
 
-    def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
+    def predict(
+        self,
+        X: Any,
+        output_margin: bool = False,
+        iteration_range=None,
+        pred_contrib: bool = False,
+        pred_contribs: bool = False,
+        approx_contribs: bool = False,
+        pred_interactions: bool = False,
+    ) -> np.ndarray:
         """Predicted values: one per row (float32), or ``(rows, outputs)`` (float64) for several
-        targets, quantiles or expectiles."""
+        targets, quantiles or expectiles.
+
+        ``pred_contrib=True`` (or ``pred_contribs``, ``approx_contribs``, ``pred_interactions``)
+        returns SHAP values instead, in XGBoost's shapes (:meth:`sylvan.Booster.predict`)."""
+        e = self._explanation(X, iteration_range, pred_contrib, pred_contribs, approx_contribs, pred_interactions)
+        if e is not None:
+            return e
         p = self._raw_predict(X, output_margin=output_margin, iteration_range=iteration_range)
         return p.astype(np.float64) if p.ndim == 2 else p
 
@@ -722,10 +772,25 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
             return np.column_stack([1.0 - p, p]).astype(np.float32)
         return p
 
-    def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
+    def predict(
+        self,
+        X: Any,
+        output_margin: bool = False,
+        iteration_range=None,
+        pred_contrib: bool = False,
+        pred_contribs: bool = False,
+        approx_contribs: bool = False,
+        pred_interactions: bool = False,
+    ) -> np.ndarray:
         """The most probable class of every row (raw margins with ``output_margin``); for a
         multi-label model ``(rows, n_outputs_)`` indicators, positive where the probability is
-        above 0.5."""
+        above 0.5.
+
+        ``pred_contrib=True`` (or ``pred_contribs``, ``approx_contribs``, ``pred_interactions``)
+        returns SHAP values instead, in XGBoost's shapes (:meth:`sylvan.Booster.predict`)."""
+        e = self._explanation(X, iteration_range, pred_contrib, pred_contribs, approx_contribs, pred_interactions)
+        if e is not None:
+            return e
         if output_margin:
             return self._raw_predict(X, output_margin=True, iteration_range=iteration_range)
         proba = self.predict_proba(X, iteration_range=iteration_range)
@@ -846,9 +911,24 @@ class SylvanRanker(_SylvanModel):
             eval_targets=eval_targets,
         )
 
-    def predict(self, X: Any, output_margin: bool = False, iteration_range=None) -> np.ndarray:
-        """One relevance score per row (float32); a ``qid`` column of a DataFrame X is ignored."""
+    def predict(
+        self,
+        X: Any,
+        output_margin: bool = False,
+        iteration_range=None,
+        pred_contrib: bool = False,
+        pred_contribs: bool = False,
+        approx_contribs: bool = False,
+        pred_interactions: bool = False,
+    ) -> np.ndarray:
+        """One relevance score per row (float32); a ``qid`` column of a DataFrame X is ignored.
+
+        ``pred_contrib=True`` (or ``pred_contribs``, ``approx_contribs``, ``pred_interactions``)
+        returns SHAP values instead, in XGBoost's shapes (:meth:`sylvan.Booster.predict`)."""
         X, _ = _split_qid(X, None)
+        e = self._explanation(X, iteration_range, pred_contrib, pred_contribs, approx_contribs, pred_interactions)
+        if e is not None:
+            return e
         return self._raw_predict(X, output_margin=output_margin, iteration_range=iteration_range)
 
     def apply(self, X: Any) -> np.ndarray:
