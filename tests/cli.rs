@@ -1,7 +1,6 @@
 //! End-to-end tests of the `sylvan` binary on Parquet, CSV and LibSVM files written here.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -9,63 +8,11 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use sylvan::{Booster, ColumnSelection, Params, PredictOptions};
 
+mod cli_support;
+use cli_support::{fails, ok, s, stderr, sylvan, temp_dir, Lcg};
+
 const ROWS: usize = 600;
-
-/// A fresh directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sylvan-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs the binary.
-fn sylvan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sylvan"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts success and returns stdout.
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "failed: {}\n{}", stderr(&o), stdout(&o));
-    stdout(&o)
-}
-
-/// Asserts a clean failure (non-zero, one `error:` line, no panic) and returns that line.
-fn fails(o: Output) -> String {
-    assert!(!o.status.success(), "should fail: {}", stdout(&o));
-    assert_ne!(o.status.code(), Some(101), "panicked: {}", stderr(&o));
-    let err = stderr(&o);
-    let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "not one line: {err}");
-    assert!(lines[0].starts_with("error: "), "{err}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
-    lines[0].to_string()
-}
-
-/// A tiny deterministic generator (no external randomness in tests).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
+/// Asserts success and returns stdout./// Asserts a clean failure (non-zero, one `error:` line, no panic) and returns that line./// A tiny deterministic generator (no external randomness in tests).
 /// Columns: x (float, some missing), z (int), color (string categorical, some null), flag (bool),
 /// id (string, high-cardinality noise), y (0/1 label) and w (weights: 0 for every 11th row, else
 /// 1, 2 or 3, so that a test can write the rows they stand for; see `expand_weights`).
@@ -154,11 +101,6 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<f32>>) {
         .collect();
     (header, rows)
 }
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 const BINARY: [&str; 8] = [
     "--set",
     "objective=binary:logistic",

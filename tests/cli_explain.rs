@@ -6,68 +6,16 @@
 //! refused flag combinations, and `sylvan inspect --importance` of every type and `shap`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use arrow_array::{Array, Float32Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+mod cli_support;
+use cli_support::{fails_cleanly, ok, s, sylvan, temp_dir, Lcg};
+
 const ROWS: usize = 300;
 /// The tolerance of a row's sum against its margin (f32 sums of a few dozen trees).
 const TOL: f64 = 1e-4;
-
-/// A fresh directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sylvan-cli-explain-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs the binary.
-fn sylvan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sylvan"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-/// Asserts success and returns stdout.
-fn ok(o: Output) -> String {
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success(), "failed: {err}\n{out}");
-    out.into_owned()
-}
-
-/// Asserts a clean failure (non-zero, not a panic) and returns stderr.
-fn fails(o: Output) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(
-        !o.status.success(),
-        "should fail: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    assert_ne!(o.status.code(), Some(101), "panicked: {err}");
-    assert!(err.contains("error"), "{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// A tiny deterministic generator (no external randomness in tests).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Columns x0, x1, x2 (every 9th x1 empty, i.e. missing), c (a string category `a`..`d`) and the
 /// targets: `bin` (0/1), `cls` (0, 1, 2) and `reg` (a number).
 fn write_data(dir: &Path, name: &str, seed: u64) -> PathBuf {
@@ -364,7 +312,7 @@ fn bad_flag_combinations_name_the_flag() {
         ),
         (&["--contribs", "--device", "cuda"][..], ["--contribs", "CPU"]),
     ] {
-        let err = fails(sylvan(&predict_args(&model, &data, &out, extra)));
+        let err = fails_cleanly(sylvan(&predict_args(&model, &data, &out, extra)));
         for name in named {
             assert!(err.contains(name), "{extra:?}: `{name}` not in {err}");
         }
@@ -403,7 +351,7 @@ fn ensembles_are_explained_or_refused_cleanly() {
         assert_eq!(names, strings(&["x0", "x1", "x2", "bias"]));
         assert_eq!(rows.len(), ROWS);
     } else {
-        let err = fails(o);
+        let err = fails_cleanly(o);
         assert!(err.contains("ensemble") || err.contains("bagging"), "{err}");
     }
     // A stacking ensemble is explained or refused with a message (never a crash).
@@ -431,11 +379,11 @@ fn ensembles_are_explained_or_refused_cleanly() {
     ]));
     let o = sylvan(&predict_args(&stack, &data, &out, &["--contribs"]));
     if !o.status.success() {
-        let err = fails(o);
+        let err = fails_cleanly(o);
         assert!(err.contains("ensemble") || err.contains("stacking"), "{err}");
     }
     // An iteration range is a booster's: refused for an ensemble, naming the flag.
-    let err = fails(sylvan(&predict_args(
+    let err = fails_cleanly(sylvan(&predict_args(
         &model,
         &data,
         &out,
@@ -475,10 +423,10 @@ fn inspect_ranks_features_by_every_importance_type() {
         ranked.iter().all(|l| l.contains("x0") || l.contains("x1")),
         "x0 and x1 decide the label: {ranked:?}"
     );
-    let err = fails(sylvan(&["inspect", "--model", s(&model), "--importance", "shap"]));
+    let err = fails_cleanly(sylvan(&["inspect", "--model", s(&model), "--importance", "shap"]));
     assert!(err.contains("--data"), "{err}");
-    let err = fails(sylvan(&["inspect", "--model", s(&model), "--data", s(&data)]));
+    let err = fails_cleanly(sylvan(&["inspect", "--model", s(&model), "--data", s(&data)]));
     assert!(err.contains("--importance shap"), "{err}");
-    let err = fails(sylvan(&["inspect", "--model", s(&model), "--importance", "gini"]));
+    let err = fails_cleanly(sylvan(&["inspect", "--model", s(&model), "--importance", "gini"]));
     assert!(err.contains("gini") && err.contains("total_gain"), "{err}");
 }

@@ -4,60 +4,11 @@
 //! errors of bad label columns. The data are small CSV files written here.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+mod cli_support;
+use cli_support::{fails, ok, sylvan, temp_dir, Lcg};
 
 const ROWS: usize = 400;
-
-/// A fresh directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sylvan-cli-multi-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs the binary.
-fn sylvan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sylvan"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-/// Asserts success and returns stdout.
-fn ok(o: Output) -> String {
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success(), "failed: {err}\n{out}");
-    out.into_owned()
-}
-
-/// Asserts a clean failure (non-zero, not a panic, one `error:` line) and returns that line.
-fn fails(o: Output) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(
-        !o.status.success(),
-        "should fail: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    assert_ne!(o.status.code(), Some(101), "panicked: {err}");
-    let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "not one line: {err}");
-    assert!(lines[0].starts_with("error: "), "{err}");
-    lines[0].to_string()
-}
-
-/// A tiny deterministic generator (no external randomness in tests).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// Columns x0, x1 (features), y1 = 3 x0 + noise, y2 = -2 x1 + noise (the targets) and q (an
 /// integer query id); returns the path and the rows' (y1, y2).

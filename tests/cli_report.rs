@@ -3,62 +3,11 @@
 //! single SVG plots, and the errors of bad options.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use sylvan::Booster;
 
-/// A fresh directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sylvan-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs the binary.
-fn sylvan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sylvan"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Asserts success.
-fn ok(o: Output) {
-    assert!(
-        o.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&o.stderr),
-        String::from_utf8_lossy(&o.stdout)
-    );
-}
-
-/// Asserts a clean failure (non-zero, one `error:` line, no panic) and returns that line.
-fn fails(o: Output) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "should fail");
-    assert_ne!(o.status.code(), Some(101), "panicked: {err}");
-    assert_eq!(err.lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    err
-}
-
-/// A small deterministic generator (no dependency on the order tests run in).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
+mod cli_support;
+use cli_support::{fails, ok, s, sylvan, temp_dir, Lcg};
 /// Which model a test trains.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
