@@ -242,3 +242,36 @@ fn bagging_averages_its_members_and_stacking_is_refused() {
         .to_string();
     assert!(e.contains("stacking"), "{e}");
 }
+
+/// A crafted model with a tree deeper than explanations walk is refused with a message, not a
+/// stack overflow.
+#[test]
+fn a_crafted_chain_tree_is_refused() {
+    let depth: usize = 3000;
+    let n = 2 * depth + 1;
+    let mut t = sylvan_booster::Tree::default();
+    for i in 0..n {
+        let inner = i % 2 == 0 && i < n - 1;
+        t.left.push(if inner { i as i32 + 1 } else { -1 });
+        t.right.push(if inner { i as i32 + 2 } else { -1 });
+        t.feature.push(0);
+        t.threshold.push(i as f32);
+        t.default_left.push(true);
+        t.value.push(1.0);
+        t.gain.push(0.0);
+        t.cover.push(1.0);
+    }
+    let b = Booster::from_parts(Params::default(), vec![0.0], vec![t], 1, None).unwrap();
+    let data = Dataset::from_columns(vec![vec![5.0, 7000.0]]).unwrap();
+    let e = b
+        .predict(
+            &data,
+            PredictOptions {
+                output: PredictOutput::Contributions,
+                iteration_range: None,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("levels deep"), "{e}");
+}

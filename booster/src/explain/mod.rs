@@ -20,6 +20,11 @@ use crate::predict::{PredictOutput, Predictions};
 use saabas::saabas_contributions;
 use treeshap::{explain_trees, Explanation};
 
+/// The deepest tree an explanation walks: every leaf's path is followed recursively and copied,
+/// so a crafted model with a tree thousands of levels deep is refused rather than exhausting the
+/// stack (trained trees are far shallower; XGBoost's `max_depth` is at most a few dozen in practice).
+const MAX_EXPLAINED_DEPTH: usize = 1024;
+
 impl Booster {
     /// Values per row of an explanation `output`: `num_groups * (num_features + 1)` for
     /// contributions, `num_groups * (num_features + 1)²` for interactions (0 for other outputs).
@@ -43,6 +48,15 @@ impl Booster {
     ) -> Result<Predictions> {
         let k = self.num_groups();
         let npt = self.num_parallel_tree();
+        if let Some(t) = (start..end).find(|t| self.trees()[*t].depth() > MAX_EXPLAINED_DEPTH) {
+            return Err(Error::param(
+                "output",
+                format!(
+                    "tree {t} is {} levels deep; explanations handle trees of at most {MAX_EXPLAINED_DEPTH} levels",
+                    self.trees()[t].depth()
+                ),
+            ));
+        }
         let trees = self.weighted_range(start, end);
         let group_of = |t: usize| ((start + t) / npt) % k;
         let base = initial_margins(data, self.base_margin())?;
