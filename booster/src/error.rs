@@ -67,6 +67,15 @@ pub enum Error {
         /// What went wrong, as the backend reports it.
         reason: String,
     },
+    /// A collective operation of distributed training failed: another rank ended with an error, a
+    /// connection broke, or the others did not answer within `collective_timeout`.
+    #[error("distributed training failed on rank {rank}: {reason}")]
+    Collective {
+        /// The rank that reports the failure (this process's rank).
+        rank: usize,
+        /// What went wrong, naming the rank at fault where it is known.
+        reason: String,
+    },
     /// The thread pool could not be created.
     #[error("cannot create a thread pool with {threads} threads: {reason}")]
     ThreadPool {

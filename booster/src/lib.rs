@@ -54,6 +54,7 @@
 #![deny(missing_docs)]
 
 mod bins;
+mod collective;
 mod data;
 mod ensemble;
 mod error;
@@ -67,6 +68,7 @@ mod predict;
 mod train;
 mod util;
 
+pub use collective::{Collective, Distributed, LocalCollective, MemoryCollective, ReduceOp, Traffic};
 pub use data::{category_code, Column, Dataset, FeatureType, LabelBounds, QueryGroups, Targets, MAX_CATEGORIES};
 pub use ensemble::{
     Bagging, BaggingParams, BaseLearner, LinearModel, LinearParams, LinearTask, MetaLearner, Model, OutOfBag, Stacking,

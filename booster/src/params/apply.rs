@@ -126,6 +126,7 @@ typed_setters! {
     eval_metric: Vec<Metric>,
     early_stopping_rounds: Option<usize>,
     nthread: usize,
+    collective_timeout: f64,
     device: Device,
     categorical_features: Vec<String>,
     max_cat_to_onehot: usize,

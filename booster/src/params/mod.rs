@@ -393,6 +393,11 @@ pub struct Params {
     /// Number of threads; 0 (default) uses all cores. Alias `n_jobs`.
     #[serde(alias = "n_jobs")]
     pub nthread: usize,
+    /// Distributed training: seconds a rank waits for the others in one collective operation
+    /// before it fails the whole run with an error (instead of hanging on a dead or stalled
+    /// rank). Default 600, range (0, 86400]. Not stored in models.
+    #[serde(skip_serializing)]
+    pub collective_timeout: f64,
     /// Features to treat as categorical, by name or by index (LightGBM's `categorical_feature`,
     /// alias `categorical_feature`): a list, or one string of comma-separated entries (`"city,3"`).
     /// An entry is a feature name when the data has a feature of that name, else a 0-based index.
@@ -634,6 +639,7 @@ impl Default for Params {
             eval_metric: Vec::new(),
             early_stopping_rounds: None,
             nthread: 0,
+            collective_timeout: DEFAULT_COLLECTIVE_TIMEOUT,
             device: Device::Cpu,
             categorical_features: Vec::new(),
             max_cat_to_onehot: DEFAULT_MAX_CAT_TO_ONEHOT,
@@ -667,6 +673,7 @@ impl Default for Params {
     }
 }
 
+const DEFAULT_COLLECTIVE_TIMEOUT: f64 = 600.0;
 const DEFAULT_MAX_CAT_TO_ONEHOT: usize = 4;
 const DEFAULT_MAX_CAT_THRESHOLD: usize = 64;
 const DEFAULT_CAT_SMOOTH: f64 = 10.0;

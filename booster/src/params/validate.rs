@@ -51,6 +51,11 @@ impl Params {
         }
         check(self.num_round >= 1, "num_round", "must be at least 1")?;
         check(
+            self.collective_timeout > 0.0 && self.collective_timeout <= 86_400.0,
+            "collective_timeout",
+            &format!("must be in (0, 86400] seconds, got {}", self.collective_timeout),
+        )?;
+        check(
             self.eta > 0.0 && self.eta <= 1.0,
             "eta",
             &format!("must be in (0, 1], got {}", self.eta),

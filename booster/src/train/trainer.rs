@@ -19,6 +19,7 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 use rayon::ThreadPool;
 
+use crate::collective::Distributed;
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::gradients::GradPair;
@@ -76,6 +77,10 @@ pub struct TrainOptions<'a> {
     /// The accelerator backend used when `params.device` is `cuda` (e.g. `sylvan_gpu::CudaBackend`;
     /// the `sylvan` facade fills this in). Training with `device=cuda` and no backend is an error.
     pub device: Option<Arc<dyn DeviceBackend>>,
+    /// Data-parallel training over a group of ranks (`train` is this rank's shard of the rows, in
+    /// rank order). The model is the one-process model on all the rows, bit for bit; training
+    /// methods that cannot promise that are refused. An error on this rank aborts the group.
+    pub distributed: Option<Distributed<'a>>,
 }
 
 impl Booster {
