@@ -68,7 +68,9 @@ mod predict;
 mod train;
 mod util;
 
-pub use collective::{Collective, Distributed, LocalCollective, MemoryCollective, ReduceOp, Traffic};
+pub use collective::{
+    Collective, Distributed, LocalCollective, MemoryCollective, ReduceOp, TcpCollective, TcpPending, Traffic,
+};
 pub use data::{category_code, Column, Dataset, FeatureType, LabelBounds, QueryGroups, Targets, MAX_CATEGORIES};
 pub use ensemble::{
     Bagging, BaggingParams, BaseLearner, LinearModel, LinearParams, LinearTask, MetaLearner, Model, OutOfBag, Stacking,

@@ -15,6 +15,8 @@
 //!   (values, margins, leaves, and SHAP/Saabas explanations in XGBoost's shapes: [`explanation_shape`]),
 //!   save/load (Sylvan JSON or binary, the CLI's files), export to XGBoost JSON, LightGBM text or ONNX.
 //! - `sylvan.SylvanRegressor` / `sylvan.SylvanClassifier` are scikit-learn estimators on top.
+//! - `sylvan.dask` trains over a Dask cluster: one rank per worker, connected over TCP
+//!   (`_TcpListener` / `_TcpCollective`, in the `distributed` module).
 //!
 //! Everything heavy runs with the GIL released. Training runs on a helper thread while the calling
 //! thread waits with the GIL released and wakes every few milliseconds to run Python's signal
@@ -54,6 +56,8 @@
 
 #![warn(missing_docs)]
 
+mod distributed;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -65,7 +69,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 pub use sylvan_booster::{Booster, Dataset, FeatureType, Params};
-use sylvan_booster::{ImportanceType, Metric, PredictOptions, PredictOutput, RoundReport, TrainCallback, TrainOptions};
+use sylvan_booster::{
+    Distributed, ImportanceType, Metric, PredictOptions, PredictOutput, RoundReport, TrainCallback, TrainOptions,
+};
 use sylvan_io::ModelFormat;
 pub use sylvan_io::{Encoder, CATEGORIES_ATTRIBUTE};
 
@@ -427,13 +433,14 @@ const SIGNAL_POLL: Duration = Duration::from_millis(20);
 
 /// Trains on a helper thread while this (Python) thread waits with the GIL released, waking every
 /// [`SIGNAL_POLL`] to run signal handlers; a pending exception (Ctrl-C) stops training after the
-/// current round and is returned as the error.
+/// current round and is returned as the error. With `distributed`, `train` is this rank's shard.
 fn train_interruptibly(
     py: Python<'_>,
     params: &Params,
     train: &Dataset,
     evals: &[(&str, &Dataset)],
     init: Option<&Booster>,
+    distributed: Option<Distributed<'_>>,
 ) -> PyResult<Booster> {
     let stop = AtomicBool::new(false);
     let mut interrupted: Option<PyErr> = None;
@@ -449,6 +456,7 @@ fn train_interruptibly(
                 TrainOptions {
                     callback: Some(&mut cb),
                     init_model: init,
+                    distributed,
                     ..Default::default()
                 },
             );
@@ -566,7 +574,7 @@ impl PyBooster {
         let params = build_params(&params).map_err(booster_err)?;
         let eval_refs: Vec<(&str, &Dataset)> = evals.iter().map(|(d, n)| (n.as_str(), &d.get().inner)).collect();
         let init = init_model.as_ref().map(|b| &b.inner);
-        let booster = train_interruptibly(py, &params, &dtrain.get().inner, &eval_refs, init)?;
+        let booster = train_interruptibly(py, &params, &dtrain.get().inner, &eval_refs, init, None)?;
         Ok(PyBooster { inner: booster })
     }
 
@@ -811,6 +819,8 @@ fn sylvan_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CATEGORIES_ATTRIBUTE", CATEGORIES_ATTRIBUTE)?;
     m.add_class::<PyDataset>()?;
     m.add_class::<PyBooster>()?;
+    m.add_class::<distributed::PyTcpListener>()?;
+    m.add_class::<distributed::PyTcpCollective>()?;
     m.add_function(wrap_pyfunction!(encode_categories, m)?)?;
     m.add_function(wrap_pyfunction!(check_params, m)?)?;
     Ok(())

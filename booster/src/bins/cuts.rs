@@ -96,7 +96,8 @@ impl BinMapper {
     }
 
     /// Weighted quantile cuts from pre-sorted blocks, with a weight per row (the hessians, for the
-    /// approximate method's per-tree sketch). No sorting: one pass over each block. A categorical
+    /// approximate method's per-tree sketch). No sorting: one pass over each block (over a fixed
+    /// sample of the rows beyond [`CUT_SAMPLE_ROWS`] rows, as for [`BinMapper::fit`]). A categorical
     /// feature (`categorical[j]`) keeps one bin per category.
     pub fn from_blocks(
         blocks: &ColumnBlocks,
@@ -104,6 +105,7 @@ impl BinMapper {
         max_bin: usize,
         categorical: &[bool],
     ) -> BinMapper {
+        let keep = CutSample::new(blocks.num_rows());
         let features: Vec<FeatureCuts> = (0..blocks.num_features())
             .into_par_iter()
             .map(|j| {
@@ -112,24 +114,8 @@ impl BinMapper {
                     let end = block.values.last().map_or(0, |x| *x as usize + 1);
                     return FeatureCuts::categorical(end, !blocks.is_dense(j));
                 }
-                let mut values: Vec<f32> = Vec::new();
-                let mut wsum: Vec<f64> = Vec::new();
-                for (&r, &x) in block.rows.iter().zip(&block.values) {
-                    let w = row_weight(r as usize);
-                    // A row of weight 0 takes no part in the sketch (as in XGBoost): the cuts are
-                    // those of the data without it.
-                    if w == 0.0 {
-                        continue;
-                    }
-                    if values.last().is_some_and(|last| *last == x) {
-                        if let Some(s) = wsum.last_mut() {
-                            *s += w;
-                        }
-                    } else {
-                        values.push(x);
-                        wsum.push(w);
-                    }
-                }
+                let pairs = sketch_pairs(blocks, j, row_weight, &keep, 0);
+                let (values, wsum) = distinct_weighted(pairs.into_iter());
                 FeatureCuts {
                     cuts: cuts_from_distinct(&values, &wsum, max_bin),
                     has_missing: !blocks.is_dense(j),
@@ -231,17 +217,70 @@ pub fn column_cuts(column: &Column, num_rows: usize, weights: Option<&[f32]>, ma
     match column.as_dense() {
         Some(values) => feature_cuts(values, weights, max_bin),
         None => {
-            let keep = CutSample::new(num_rows);
-            let mut pairs = Vec::with_capacity(column.num_present().min(CUT_SAMPLE_ROWS + CUT_SAMPLE_ROWS / 8));
-            column.for_each_present(|r, x| {
-                if keep.contains(r) {
-                    pairs.push((x, weights.map_or(1.0, |w| w[r])));
-                }
-            });
+            let pairs = sampled_pairs(column, weights, &CutSample::new(num_rows), 0);
             let has_missing = column.num_present() < num_rows;
             cuts_from_pairs(pairs, has_missing, max_bin)
         }
     }
+}
+
+/// The present `(value, weight)` pairs of `column` that the cut sample `keep` holds, in row order;
+/// the column's rows have global ids from `row_offset` on.
+pub(crate) fn sampled_pairs(
+    column: &Column,
+    weights: Option<&[f32]>,
+    keep: &CutSample,
+    row_offset: usize,
+) -> Vec<(f32, f32)> {
+    let mut pairs = Vec::with_capacity(column.num_present().min(CUT_SAMPLE_ROWS + CUT_SAMPLE_ROWS / 8));
+    column.for_each_present(|r, x| {
+        if !x.is_nan() && keep.contains(row_offset + r) {
+            pairs.push((x, weights.map_or(1.0, |w| w[r])));
+        }
+    });
+    pairs
+}
+
+/// The `(value, weight)` pairs of feature `j`'s block that the cut sample `keep` holds and that
+/// weigh something, in the block's order (ascending values, ties in row order); the block's rows
+/// have global ids from `row_offset` on.
+pub(crate) fn sketch_pairs(
+    blocks: &ColumnBlocks,
+    j: usize,
+    row_weight: &(dyn Fn(usize) -> f64 + Sync),
+    keep: &CutSample,
+    row_offset: usize,
+) -> Vec<(f32, f64)> {
+    let block = blocks.feature(j);
+    block
+        .rows
+        .iter()
+        .zip(&block.values)
+        .filter(|(&r, _)| keep.contains(row_offset + r as usize))
+        .filter_map(|(&r, &x)| {
+            let w = row_weight(r as usize);
+            // A row of weight 0 takes no part in the sketch (as in XGBoost): the cuts are those of
+            // the data without it.
+            (w != 0.0).then_some((x, w))
+        })
+        .collect()
+}
+
+/// Distinct values (in the order given, which must be ascending) with the summed weight of each
+/// (-0.0 and 0.0 are one value).
+pub(crate) fn distinct_weighted(pairs: impl Iterator<Item = (f32, f64)>) -> (Vec<f32>, Vec<f64>) {
+    let mut values: Vec<f32> = Vec::new();
+    let mut wsum: Vec<f64> = Vec::new();
+    for (x, w) in pairs {
+        match (values.last(), wsum.last_mut()) {
+            (Some(last), Some(s)) if *last == x => *s += w,
+            _ => {
+                values.push(x);
+                wsum.push(w);
+            }
+        }
+    }
+    (values, wsum)
 }
 
 /// Rows beyond which cut points are computed from a sample (LightGBM's `bin_construct_sample_cnt`
@@ -249,14 +288,16 @@ pub fn column_cuts(column: &Column, num_rows: usize, weights: Option<&[f32]>, ma
 pub const CUT_SAMPLE_ROWS: usize = 200_000;
 
 /// Which rows [`feature_cuts`] reads: all of them up to [`CUT_SAMPLE_ROWS`] rows, else a fixed
-/// pseudo-random subset of about that many (the same for every feature and run).
-struct CutSample {
+/// pseudo-random subset of about that many (the same for every feature and run). Rows are named by
+/// their global id, so the ranks of distributed training draw the one-process sample.
+pub(crate) struct CutSample {
     /// Keep row `i` when its hash is below this (`u64::MAX`: keep all).
     below: u64,
 }
 
 impl CutSample {
-    fn new(num_rows: usize) -> CutSample {
+    /// The sample of a data set of `num_rows` rows (over all ranks).
+    pub(crate) fn new(num_rows: usize) -> CutSample {
         let below = if num_rows <= CUT_SAMPLE_ROWS {
             u64::MAX
         } else {
@@ -265,29 +306,19 @@ impl CutSample {
         CutSample { below }
     }
 
+    /// Whether the row of global id `row` is in the sample.
     #[inline]
-    fn contains(&self, row: usize) -> bool {
+    pub(crate) fn contains(&self, row: usize) -> bool {
         self.below == u64::MAX || crate::train::sampling::mix(row as u64 ^ 0x6375_7473_616d_706c) < self.below
     }
 }
 
 /// Cuts from the present `(value, weight)` pairs of a feature. Pairs of weight 0 are left out (as
 /// in XGBoost), so a row of weight 0 gives the same cuts as no row at all.
-fn cuts_from_pairs(mut pairs: Vec<(f32, f32)>, has_missing: bool, max_bin: usize) -> FeatureCuts {
+pub(crate) fn cuts_from_pairs(mut pairs: Vec<(f32, f32)>, has_missing: bool, max_bin: usize) -> FeatureCuts {
     pairs.retain(|p| p.1 != 0.0);
     pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    // Collapse to distinct values with summed weights (-0.0 and 0.0 are one value).
-    let mut values: Vec<f32> = Vec::new();
-    let mut wsum: Vec<f64> = Vec::new();
-    for (x, w) in pairs {
-        match (values.last(), wsum.last_mut()) {
-            (Some(last), Some(s)) if *last == x => *s += w as f64,
-            _ => {
-                values.push(x);
-                wsum.push(w as f64);
-            }
-        }
-    }
+    let (values, wsum) = distinct_weighted(pairs.into_iter().map(|(x, w)| (x, w as f64)));
     FeatureCuts {
         cuts: cuts_from_distinct(&values, &wsum, max_bin),
         has_missing,

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::collective::{Collective, ReduceOp, Traffic};
+use crate::collective::{encode_values, fold_in_rank_order, Collective, ReduceOp, Traffic, WireValue};
 use crate::error::{Error, Result};
 
 /// One rank of a group of threads created together by [`MemoryCollective::group`]. Every operation
@@ -148,33 +148,9 @@ impl MemoryCollective {
         Ok(results)
     }
 
-    fn allreduce<T: Copy, const N: usize>(
-        &self,
-        values: &mut [T],
-        to_bytes: impl Fn(T) -> [u8; N],
-        from_bytes: impl Fn([u8; N]) -> T,
-        combine: impl Fn(T, T) -> T,
-    ) -> Result<()> {
-        let bytes: Vec<u8> = values.iter().flat_map(|v| to_bytes(*v)).collect();
-        let all = self.exchange(bytes)?;
-        for (r, theirs) in all.iter().enumerate() {
-            if theirs.len() != values.len() * N {
-                return Err(self.fail(format!(
-                    "rank {r} reduced {} values, this rank {}",
-                    theirs.len() / N,
-                    values.len()
-                )));
-            }
-        }
-        for (i, v) in values.iter_mut().enumerate() {
-            let at = |r: usize| {
-                let mut b = [0u8; N];
-                b.copy_from_slice(&all[r][i * N..(i + 1) * N]);
-                from_bytes(b)
-            };
-            *v = (1..all.len()).fold(at(0), |acc, r| combine(acc, at(r)));
-        }
-        Ok(())
+    fn allreduce<T: WireValue>(&self, values: &mut [T], combine: impl Fn(T, T) -> T) -> Result<()> {
+        let all = self.exchange(encode_values(values))?;
+        fold_in_rank_order(values, &all, combine).map_err(|reason| self.fail(reason))
     }
 }
 
@@ -188,11 +164,11 @@ impl Collective for MemoryCollective {
     }
 
     fn allreduce_i64(&self, values: &mut [i64], op: ReduceOp) -> Result<()> {
-        self.allreduce(values, i64::to_le_bytes, i64::from_le_bytes, |a, b| op.apply_i64(a, b))
+        self.allreduce(values, |a, b| op.apply_i64(a, b))
     }
 
     fn allreduce_f64(&self, values: &mut [f64], op: ReduceOp) -> Result<()> {
-        self.allreduce(values, f64::to_le_bytes, f64::from_le_bytes, |a, b| op.apply_f64(a, b))
+        self.allreduce(values, |a, b| op.apply_f64(a, b))
     }
 
     fn broadcast(&self, bytes: &mut Vec<u8>, root: usize) -> Result<()> {

@@ -12,9 +12,11 @@
 mod local;
 mod memory;
 pub(crate) mod ops;
+mod tcp;
 
 pub use local::LocalCollective;
 pub use memory::MemoryCollective;
+pub use tcp::{TcpCollective, TcpPending};
 
 use crate::error::Result;
 
@@ -50,6 +52,66 @@ impl ReduceOp {
     }
 }
 
+/// A value a reduction carries: its fixed-size little-endian encoding.
+pub(crate) trait WireValue: Copy {
+    /// Bytes per value.
+    const WIDTH: usize;
+    /// Appends the value's bytes.
+    fn put(self, out: &mut Vec<u8>);
+    /// The value of `WIDTH` bytes.
+    fn get(bytes: &[u8]) -> Self;
+}
+
+impl WireValue for i64 {
+    const WIDTH: usize = 8;
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn get(bytes: &[u8]) -> Self {
+        i64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]))
+    }
+}
+
+impl WireValue for f64 {
+    const WIDTH: usize = 8;
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn get(bytes: &[u8]) -> Self {
+        f64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]))
+    }
+}
+
+/// The encoding of `values` for a reduction.
+pub(crate) fn encode_values<T: WireValue>(values: &[T]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * T::WIDTH);
+    values.iter().for_each(|v| v.put(&mut out));
+    out
+}
+
+/// Replaces `values` by the element-wise combination of every rank's encoded values (`all`, in
+/// rank order), folded in rank order so that float sums are the same on every rank. Returns why
+/// when some rank sent another number of values.
+pub(crate) fn fold_in_rank_order<T: WireValue>(
+    values: &mut [T],
+    all: &[Vec<u8>],
+    combine: impl Fn(T, T) -> T,
+) -> std::result::Result<(), String> {
+    let n = T::WIDTH;
+    if let Some(r) = all.iter().position(|b| b.len() != values.len() * n) {
+        return Err(format!(
+            "rank {r} reduced {} values, this rank {}",
+            all[r].len() / n,
+            values.len()
+        ));
+    }
+    for (i, v) in values.iter_mut().enumerate() {
+        let at = |r: usize| T::get(&all[r][i * n..(i + 1) * n]);
+        *v = (1..all.len()).fold(at(0), |acc, r| combine(acc, at(r)));
+    }
+    Ok(())
+}
+
 /// Bytes a rank has exchanged so far (for benchmarks and logs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Traffic {
@@ -68,7 +130,7 @@ pub struct Traffic {
 /// answer within the implementation's timeout; after an error the group is unusable.
 ///
 /// Implementations: [`LocalCollective`] (one process), [`MemoryCollective`] (ranks as threads of one
-/// process, for tests), MPI in the `sylvan` crate (feature `mpi`) and TCP in the Python binding.
+/// process, for tests), MPI in the `sylvan` crate (feature `mpi`) and [`TcpCollective`] (TCP, used by the Python binding).
 pub trait Collective: Send + Sync {
     /// This process's rank, in `0..world_size()`.
     fn rank(&self) -> usize;

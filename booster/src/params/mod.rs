@@ -787,6 +787,7 @@ impl Params {
         let mut put = |k: &str, v: serde_json::Value| {
             map.entry(k.to_string()).or_insert(v);
         };
+        put("collective_timeout", serde_json::json!(self.collective_timeout));
         put("categorical_features", serde_json::json!(self.categorical_features));
         put("max_cat_to_onehot", serde_json::json!(self.max_cat_to_onehot));
         put("max_cat_threshold", serde_json::json!(self.max_cat_threshold));

@@ -6,12 +6,14 @@ use rayon::prelude::*;
 
 use crate::bins::cuts::BinMapper;
 use crate::bins::matrix::QuantizedMatrix;
+use crate::collective::ops::Cluster;
 use crate::data::dataset::Dataset;
 use crate::error::Result;
 use crate::gradients::{CellScale, GradPair, GradStats};
 use crate::train::grow::{SplitRequest, SplitTask, TreeBackend};
 use crate::train::histogram::{build_histograms, subtract_in_place, HistCell};
 use crate::train::partition::RowPartition;
+use crate::train::split::shared::agree_on_splits;
 use crate::train::split::{best_split_constrained, SplitInfo, SplitParams};
 
 /// Histogram split finding on the CPU for one tree; `C` is the histogram cell (f64 sums, or packed
@@ -31,6 +33,10 @@ pub struct HistBackend<'a, C: HistCell = GradStats> {
     /// Per node: its parent and sibling.
     family: Vec<Option<(usize, usize)>>,
     root: GradStats,
+    /// In distributed training: the group, whose ranks' histograms are summed.
+    cluster: Option<&'a Cluster<'a>>,
+    /// In distributed training: per node, its row count over all ranks (once known).
+    global_len: Vec<usize>,
 }
 
 impl<'a> HistBackend<'a, GradStats> {
@@ -54,7 +60,7 @@ impl<'a> HistBackend<'a, GradStats> {
 
 impl<'a> HistBackend<'a, i64> {
     /// A backend over `rows` whose histograms sum the packed quantized pairs `packed` (from
-    /// [`crate::train::quantize::quantize_into`] over the same rows, with `scale`), `root` being the packed
+    /// [`crate::train::quantize::quantize_shard`] over the same rows, with `scale`), `root` being the packed
     /// sum of `rows`.
     #[allow(clippy::too_many_arguments)]
     pub fn quantized(
@@ -68,6 +74,26 @@ impl<'a> HistBackend<'a, i64> {
         params: SplitParams,
     ) -> Self {
         HistBackend::from_parts(data, matrix, mapper, packed, scale, root, rows, params)
+    }
+
+    /// [`HistBackend::quantized`] on this rank's shard of a distributed run (`root` summed over
+    /// ranks): histograms and node row counts are summed over the ranks and rank 0's splits are
+    /// applied, so every rank grows the one-process tree.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn quantized_shard(
+        data: &'a Dataset,
+        matrix: &'a QuantizedMatrix,
+        mapper: &'a BinMapper,
+        packed: &'a [i64],
+        scale: CellScale,
+        root: i64,
+        rows: Vec<u32>,
+        params: SplitParams,
+        cluster: &'a Cluster<'a>,
+    ) -> Self {
+        let mut backend = HistBackend::from_parts(data, matrix, mapper, packed, scale, root, rows, params);
+        backend.cluster = Some(cluster);
+        backend
     }
 }
 
@@ -94,6 +120,8 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
             hists: vec![None],
             family: vec![None],
             root: root.stats(&scale),
+            cluster: None,
+            global_len: Vec::new(),
         }
     }
 
@@ -104,13 +132,62 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
         }
     }
 
+    /// A node's row count (over all ranks in distributed training).
     fn len(&self, node: usize) -> usize {
-        self.partition.len(node)
+        match self.cluster {
+            Some(_) => self.global_len.get(node).copied().unwrap_or(0),
+            None => self.partition.len(node),
+        }
+    }
+
+    /// In distributed training: learns the row counts over all ranks of the requested nodes and
+    /// their siblings.
+    fn count_rows(&mut self, cluster: &Cluster<'_>, requests: &[SplitRequest]) -> Result<()> {
+        let mut nodes: Vec<usize> = Vec::with_capacity(2 * requests.len());
+        for r in requests {
+            nodes.push(r.node);
+            if let Some((_, s)) = self.family[r.node] {
+                nodes.push(s);
+            }
+        }
+        let mut counts: Vec<i64> = nodes.iter().map(|&n| self.partition.len(n) as i64).collect();
+        cluster.sum_i64(&mut counts)?;
+        let end = nodes.iter().max().map_or(0, |m| m + 1);
+        if self.global_len.len() < end {
+            self.global_len.resize(end, 0);
+        }
+        for (&n, c) in nodes.iter().zip(counts) {
+            self.global_len[n] = c as usize;
+        }
+        Ok(())
+    }
+
+    /// Sums freshly built histograms over the ranks, in one exchange.
+    fn sum_over_ranks(cluster: &Cluster<'_>, hists: &mut [Vec<C>]) -> Result<()> {
+        let mut words: Vec<i64> = Vec::with_capacity(hists.iter().map(Vec::len).sum());
+        for h in hists.iter_mut() {
+            let w = C::exact_words(h).ok_or_else(|| {
+                cluster.error("distributed training sums quantized histograms only (use_quantized_grad=true)")
+            })?;
+            words.extend_from_slice(w);
+        }
+        cluster.sum_i64(&mut words)?;
+        let mut at = 0;
+        for h in hists.iter_mut() {
+            if let Some(w) = C::exact_words(h) {
+                w.copy_from_slice(&words[at..at + w.len()]);
+                at += w.len();
+            }
+        }
+        Ok(())
     }
 
     /// Makes sure every requested node has its histogram: the smaller of two requested siblings is
     /// built from its rows, the larger is the parent's minus the smaller's.
-    fn prepare_histograms(&mut self, requests: &[SplitRequest]) {
+    fn prepare_histograms(&mut self, requests: &[SplitRequest]) -> Result<()> {
+        if let Some(cluster) = self.cluster {
+            self.count_rows(cluster, requests)?;
+        }
         let wanted: std::collections::HashSet<usize> = requests.iter().map(|r| r.node).collect();
         let mut build = Vec::new();
         let mut derive = Vec::new(); // (node, parent, built sibling)
@@ -135,7 +212,10 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
             }
         }
         let row_lists: Vec<&[u32]> = build.iter().map(|&n| self.partition.node_rows(n)).collect();
-        let built = build_histograms::<C>(self.matrix, self.mapper.offsets(), &row_lists, self.pairs);
+        let mut built = build_histograms::<C>(self.matrix, self.mapper.offsets(), &row_lists, self.pairs);
+        if let Some(cluster) = self.cluster {
+            Self::sum_over_ranks(cluster, &mut built)?;
+        }
         for (n, h) in build.iter().zip(built) {
             self.hists[*n] = Some(h);
         }
@@ -164,18 +244,19 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
                 }
             }
         }
+        Ok(())
     }
 }
 
 impl<C: HistCell> HistBackend<'_, C> {
     /// The histograms of the requested nodes (built or derived as [`TreeBackend::find_splits`]
     /// does), for split searches over several outputs' histograms at once.
-    pub(crate) fn histograms(&mut self, requests: &[SplitRequest]) -> Vec<Option<&[C]>> {
+    pub(crate) fn histograms(&mut self, requests: &[SplitRequest]) -> Result<Vec<Option<&[C]>>> {
         for r in requests {
             self.ensure(r.node);
         }
-        self.prepare_histograms(requests);
-        requests.iter().map(|r| self.hists[r.node].as_deref()).collect()
+        self.prepare_histograms(requests)?;
+        Ok(requests.iter().map(|r| self.hists[r.node].as_deref()).collect())
     }
 }
 
@@ -188,18 +269,22 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
         for r in requests {
             self.ensure(r.node);
         }
-        self.prepare_histograms(requests);
+        self.prepare_histograms(requests)?;
         let hists = &self.hists;
-        let (mapper, params, scale, partition) = (self.mapper, &self.params, &self.scale, &self.partition);
-        Ok(requests
+        let (mapper, params, scale) = (self.mapper, &self.params, &self.scale);
+        let mut splits: Vec<Option<SplitInfo>> = requests
             .par_iter()
             .map(|r| {
                 hists[r.node].as_ref().and_then(|h| {
-                    let rows = partition.len(r.node);
+                    let rows = self.len(r.node);
                     best_split_constrained(h, scale, mapper, &r.features, r.stats, rows, params, r.monotone)
                 })
             })
-            .collect())
+            .collect();
+        if let Some(cluster) = self.cluster {
+            agree_on_splits(&mut splits, cluster)?;
+        }
+        Ok(splits)
     }
 
     fn apply_splits(&mut self, tasks: &[SplitTask]) -> Result<()> {

@@ -28,6 +28,11 @@ pub trait HistCell: Copy + Default + Send + Sync + AddAssign + SubAssign + Parti
     fn add_pair(&mut self, p: Self::Pair);
     /// The gradient sums this cell stands for.
     fn stats(self, scale: &CellScale) -> GradStats;
+    /// The cells as integers that may be summed over the ranks of distributed training (`None`
+    /// when the sums are not exact).
+    fn exact_words(_cells: &mut [Self]) -> Option<&mut [i64]> {
+        None
+    }
 }
 
 impl HistCell for GradStats {
@@ -54,6 +59,9 @@ impl HistCell for i64 {
     fn stats(self, scale: &CellScale) -> GradStats {
         let (g, h) = unpack(self);
         GradStats::new(g as f64 * scale.grad_unit, h as f64 * scale.hess_unit)
+    }
+    fn exact_words(cells: &mut [Self]) -> Option<&mut [i64]> {
+        Some(cells)
     }
 }
 

@@ -3,13 +3,15 @@
 //! chosen by the [`split_method`] — the CPU histogram method ([`cpu_backend`], built on
 //! [`histogram`], [`quantize`], [`split`] and [`partition`]), the exact greedy method ([`exact`]) or
 //! an accelerator ([`device`]) — then sets leaf values ([`leaves`]), updates the margins, evaluates
-//! and checks [`early_stopping`].
+//! and checks [`early_stopping`]. A distributed run checks its settings and ranks first
+//! ([`distributed`]).
 
 pub(crate) mod checks;
 pub(crate) mod constraints;
 pub(crate) mod cpu_backend;
 pub(crate) mod dart;
 pub(crate) mod device;
+pub(crate) mod distributed;
 pub(crate) mod early_stopping;
 pub(crate) mod exact;
 pub(crate) mod goss;

@@ -15,6 +15,8 @@
 
 use rayon::prelude::*;
 
+use crate::collective::ops::Cluster;
+use crate::error::{Error, Result};
 use crate::gradients::{pack, CellScale, GradPair};
 use crate::train::sampling::mix;
 
@@ -49,15 +51,27 @@ fn dither(offset: u64, row: u32) -> f64 {
 #[cfg(test)]
 pub fn quantize(pairs: &[GradPair], rows: &[u32], seed: u64) -> Option<QuantizedGradients> {
     let mut packed = vec![0i64; pairs.len()];
-    let (scale, _) = quantize_into(pairs, rows, seed, &mut packed)?;
+    let (scale, _) = quantize_shard(pairs, rows, seed, &mut packed, None).ok()??;
     Some(QuantizedGradients { packed, scale })
 }
 
-/// [`quantize`] into a reused buffer (resized to `pairs.len()`; entries of rows outside `rows` are
-/// left as they were). Returns the scale and the packed sum of all of `rows` (the root's sums).
-pub fn quantize_into(pairs: &[GradPair], rows: &[u32], seed: u64, packed: &mut Vec<i64>) -> Option<(CellScale, i64)> {
-    let m = rows.len().max(1) as f64;
-    let (gmax, hmax, ok) = rows
+/// Quantizes the pairs of `rows` into a reused buffer (resized to `pairs.len()`; entries of rows
+/// outside `rows` are left as they were) and returns the scale and the packed sum of all of `rows`
+/// (the root's sums); `None` when the pairs cannot be packed (see [`quantize`]).
+///
+/// With `cluster`, quantizes this rank's shard of a distributed run: the scale comes from the largest
+/// gradient and hessian and the row count over all ranks, rows are dithered by their global ids and
+/// the root's sum is summed over ranks, so every rank packs its rows as one process would.
+/// Distributed training has no f64 fallback (f64 sums would depend on the number of ranks): pairs
+/// that cannot be packed on any rank are an error.
+pub(crate) fn quantize_shard(
+    pairs: &[GradPair],
+    rows: &[u32],
+    seed: u64,
+    packed: &mut Vec<i64>,
+    cluster: Option<&Cluster<'_>>,
+) -> Result<Option<(CellScale, i64)>> {
+    let (mut gmax, mut hmax, mut ok) = rows
         .par_iter()
         .map(|&r| {
             let p = pairs[r as usize];
@@ -65,10 +79,28 @@ pub fn quantize_into(pairs: &[GradPair], rows: &[u32], seed: u64, packed: &mut V
             (p.grad.abs() as f64, p.hess as f64, ok)
         })
         .reduce(|| (0.0, 0.0, true), |a, b| (a.0.max(b.0), a.1.max(b.1), a.2 && b.2));
-    // Beyond 2^30 rows there would be less than one level: sum in f64 instead.
-    if !ok || rows.len() >= 1 << 30 {
-        return None;
+    let mut count = rows.len();
+    if let Some(c) = cluster {
+        let mut maxima = [gmax, hmax, if ok { 0.0 } else { 1.0 }];
+        c.max_f64(&mut maxima)?;
+        let mut total = [rows.len() as i64];
+        c.sum_i64(&mut total)?;
+        (gmax, hmax, ok, count) = (maxima[0], maxima[1], maxima[2] == 0.0, total[0] as usize);
+        if !ok || !gmax.is_finite() || !hmax.is_finite() {
+            return Err(Error::data(
+                "distributed training needs finite gradients and non-negative hessians (they are summed as \
+                 quantized integers); the objective gave others on some rank",
+            ));
+        }
     }
+    // Beyond 2^30 rows there would be less than one level: sum in f64 instead.
+    if !ok || count >= 1 << 30 {
+        if cluster.is_some() {
+            return Err(Error::data("distributed training supports at most 2^30 rows per tree"));
+        }
+        return Ok(None);
+    }
+    let m = count.max(1) as f64;
     // One level of headroom: a value may round up to `levels + 1` (float rounding of the scale),
     // and `m * (levels + 1)` still fits.
     let grad_levels = ((((1u64 << 31) - 1) as f64 / m).floor() - 1.0).clamp(1.0, MAX_LEVELS);
@@ -83,15 +115,17 @@ pub fn quantize_into(pairs: &[GradPair], rows: &[u32], seed: u64, packed: &mut V
     let offset = grad_levels + 2.0;
     let offset_int = offset as i64;
     let stream = mix(seed);
+    // Rows are dithered by their global id.
+    let first_row = cluster.map_or(0, |c| c.row_offset) as u32;
     let quantize_row = |r: u32| {
         let p = pairs[r as usize];
-        let u = dither(stream, r);
+        let u = dither(stream, first_row.wrapping_add(r));
         let g = (p.grad as f64 * to_grad + (u + offset)) as i64 - offset_int;
         let h = (p.hess as f64 * to_hess + u) as i64;
         pack(g as i32, h as u32)
     };
     // Integer sums are exact, so the root's sum may be reduced in any order.
-    let root = if rows.len() == pairs.len() {
+    let mut root = if rows.len() == pairs.len() {
         // Every row is in the tree (rows are distinct row ids): quantize them all in parallel.
         packed
             .par_iter_mut()
@@ -110,7 +144,12 @@ pub fn quantize_into(pairs: &[GradPair], rows: &[u32], seed: u64, packed: &mut V
         }
         root
     };
-    Some((CellScale { grad_unit, hess_unit }, root))
+    if let Some(c) = cluster {
+        let mut sum = [root];
+        c.sum_i64(&mut sum)?;
+        root = sum[0];
+    }
+    Ok(Some((CellScale { grad_unit, hess_unit }, root)))
 }
 
 #[cfg(test)]

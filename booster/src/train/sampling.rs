@@ -44,12 +44,16 @@ pub(crate) fn round_rows(
     num_parallel: usize,
     num_outputs: usize,
     gpairs: &mut [GradPair],
+    shard: Option<Shard>,
 ) -> (Vec<Vec<u32>>, Option<goss::Scaled>) {
     let num_rows = gpairs.len() / num_outputs.max(1);
     match params.data_sample_strategy {
         SampleStrategy::Bagging => (
             (0..num_parallel)
-                .map(|p| sample_rows_for_tree(num_rows, params.subsample, params.seed, round, p))
+                .map(|p| match shard {
+                    Some(s) => sample_shard_rows(s, num_rows, params.subsample, params.seed, round, p),
+                    None => sample_rows_for_tree(num_rows, params.subsample, params.seed, round, p),
+                })
                 .collect(),
             None,
         ),
@@ -58,6 +62,15 @@ pub(crate) fn round_rows(
             (vec![rows; num_parallel.max(1)], scaled)
         }
     }
+}
+
+/// Where a rank's rows sit among the rows of all ranks (distributed training).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shard {
+    /// Global id of the rank's first row.
+    pub row_offset: usize,
+    /// Rows over all ranks.
+    pub total_rows: usize,
 }
 
 /// The rows used for one round: each row is kept with probability `rate` (all rows when 1).
@@ -71,16 +84,45 @@ pub fn sample_rows_for_tree(num_rows: usize, rate: f64, seed: u64, round: usize,
     if rate >= 1.0 {
         return (0..num_rows as u32).collect();
     }
+    let mut rows = Vec::with_capacity((num_rows as f64 * rate) as usize + 16);
+    for_each_drawn(num_rows, rate, seed, round, parallel, |r| rows.push(r));
+    rows
+}
+
+/// [`sample_rows_for_tree`] of one rank's `num_rows` rows: the one-process draw over all ranks'
+/// rows, restricted to this rank's and numbered from its first row.
+fn sample_shard_rows(shard: Shard, num_rows: usize, rate: f64, seed: u64, round: usize, parallel: usize) -> Vec<u32> {
+    if rate >= 1.0 {
+        return (0..num_rows as u32).collect();
+    }
+    let mut rows = Vec::with_capacity((num_rows as f64 * rate) as usize + 16);
+    let range = shard.row_offset..shard.row_offset + num_rows;
+    for_each_drawn(shard.total_rows, rate, seed, round, parallel, |r| {
+        if range.contains(&(r as usize)) {
+            rows.push((r as usize - shard.row_offset) as u32);
+        }
+    });
+    rows
+}
+
+/// Calls `keep` on the rows of `0..num_rows` drawn with probability `rate` (ascending), or on one
+/// row drawn uniformly when none was.
+fn for_each_drawn(num_rows: usize, rate: f64, seed: u64, round: usize, parallel: usize, mut keep: impl FnMut(u32)) {
     let mut rng = if parallel == 0 {
         stream(seed, &[1, round as u64])
     } else {
         stream(seed, &[5, round as u64, parallel as u64])
     };
-    let mut rows: Vec<u32> = (0..num_rows as u32).filter(|_| rng.random::<f64>() < rate).collect();
-    if rows.is_empty() && num_rows > 0 {
-        rows.push(rng.random_range(0..num_rows as u32));
+    let mut any = false;
+    for r in 0..num_rows as u32 {
+        if rng.random::<f64>() < rate {
+            keep(r);
+            any = true;
+        }
     }
-    rows
+    if !any && num_rows > 0 {
+        keep(rng.random_range(0..num_rows as u32));
+    }
 }
 
 /// Picks `max(1, round(rate * from.len()))` of `from`, in ascending order.

@@ -5,6 +5,8 @@
 use crate::bins::blocks::ColumnBlocks;
 use crate::bins::cuts::BinMapper;
 use crate::bins::matrix::QuantizedMatrix;
+use crate::bins::shared_cuts::{fit_shared, sketch_shared};
+use crate::collective::ops::Cluster;
 use crate::data::dataset::Dataset;
 use crate::error::Result;
 use crate::gradients::GradPair;
@@ -13,7 +15,7 @@ use crate::train::cpu_backend::HistBackend;
 use crate::train::device::{DeviceSession, TreeGradients};
 use crate::train::exact::ExactBackend;
 use crate::train::grow::TreeBackend;
-use crate::train::quantize::quantize_into;
+use crate::train::quantize::quantize_shard;
 use crate::train::split::SplitParams;
 
 /// What split finding needs about the training data, prepared once before the first round.
@@ -42,6 +44,8 @@ pub(crate) struct TreeInputs<'a> {
     pub group: usize,
     /// Whether a device session computed this round's pairs itself (then it fits the tree to them).
     pub pairs_on_device: bool,
+    /// In distributed training, the group whose rows the tree is grown on.
+    pub cluster: Option<&'a Cluster<'a>>,
 }
 
 /// The backend of one tree, with the exact pairs its node sums are to be recomputed from when it
@@ -58,16 +62,20 @@ pub(crate) struct BackendScratch {
 }
 
 impl SplitData {
-    /// Prepares the training data for `params.tree_method`.
-    pub(crate) fn prepare(params: &Params, train: &Dataset) -> SplitData {
-        match params.tree_method {
+    /// Prepares the training data for `params.tree_method` (in distributed training, with the cuts
+    /// of all ranks' rows).
+    pub(crate) fn prepare(params: &Params, train: &Dataset, cluster: Option<&Cluster<'_>>) -> Result<SplitData> {
+        Ok(match params.tree_method {
             TreeMethod::Hist => {
-                let mapper = BinMapper::fit(train, params.max_bin);
+                let mapper = match cluster {
+                    Some(c) => fit_shared(train, params.max_bin, c)?,
+                    None => BinMapper::fit(train, params.max_bin),
+                };
                 let matrix = QuantizedMatrix::build(train, &mapper);
                 SplitData::Hist(mapper, matrix)
             }
             TreeMethod::Exact | TreeMethod::Approx => SplitData::Blocks(ColumnBlocks::build(train)),
-        }
+        })
     }
 
     /// The backend that grows one tree: the device session's when there is one, else the CPU
@@ -89,7 +97,7 @@ impl SplitData {
                 };
                 (s.tree(gradients, t.rows)?, None)
             }
-            (SplitData::Hist(mapper, matrix), None) => cpu_hist_backend(t, mapper, matrix, &mut scratch.packed),
+            (SplitData::Hist(mapper, matrix), None) => cpu_hist_backend(t, mapper, matrix, &mut scratch.packed)?,
             (SplitData::Blocks(blocks), _) if t.params.tree_method == TreeMethod::Exact => (
                 Box::new(ExactBackend::new(t.train, blocks, t.fit, t.rows.to_vec(), t.split)),
                 None,
@@ -100,10 +108,13 @@ impl SplitData {
                 let fit = t.fit;
                 let weight = |r: usize| fit[r].hess.max(0.0) as f64;
                 let categorical: Vec<bool> = t.train.feature_types().iter().map(|f| f.is_categorical()).collect();
-                let mapper = BinMapper::from_blocks(blocks, &weight, t.params.approx_bins(), &categorical);
+                let mapper = match t.cluster {
+                    Some(c) => sketch_shared(blocks, &weight, t.params.approx_bins(), &categorical, c)?,
+                    None => BinMapper::from_blocks(blocks, &weight, t.params.approx_bins(), &categorical),
+                };
                 let matrix = QuantizedMatrix::build(t.train, &mapper);
                 let (mapper, matrix) = &*scratch.sketch.insert((mapper, matrix));
-                cpu_hist_backend(t, mapper, matrix, &mut scratch.packed)
+                cpu_hist_backend(t, mapper, matrix, &mut scratch.packed)?
             }
         })
     }
@@ -117,15 +128,18 @@ fn cpu_hist_backend<'a>(
     mapper: &'a BinMapper,
     matrix: &'a QuantizedMatrix,
     packed: &'a mut Vec<i64>,
-) -> TreeBackendFor<'a> {
+) -> Result<TreeBackendFor<'a>> {
     if t.params.use_quantized_grad {
-        if let Some((scale, root)) = quantize_into(t.fit, t.rows, t.seed, packed) {
+        if let Some((scale, root)) = quantize_shard(t.fit, t.rows, t.seed, packed, t.cluster)? {
             let packed: &'a [i64] = packed;
-            let backend =
-                HistBackend::quantized(t.train, matrix, mapper, packed, scale, root, t.rows.to_vec(), t.split);
-            return (Box::new(backend), Some(t.fit));
+            let (train, rows) = (t.train, t.rows.to_vec());
+            let backend = match t.cluster {
+                Some(c) => HistBackend::quantized_shard(train, matrix, mapper, packed, scale, root, rows, t.split, c),
+                None => HistBackend::quantized(train, matrix, mapper, packed, scale, root, rows, t.split),
+            };
+            return Ok((Box::new(backend), Some(t.fit)));
         }
     }
     let backend = HistBackend::new(t.train, matrix, mapper, t.fit, t.rows.to_vec(), t.split);
-    (Box::new(backend), None)
+    Ok((Box::new(backend), None))
 }

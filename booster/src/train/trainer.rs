@@ -19,8 +19,10 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 use rayon::ThreadPool;
 
+use crate::collective::ops::{Cluster, GatheredTargets};
 use crate::collective::Distributed;
 use crate::data::dataset::Dataset;
+use crate::data::targets::Targets;
 use crate::error::{Error, Result};
 use crate::gradients::GradPair;
 use crate::metric::{Metric, MetricContext};
@@ -36,11 +38,12 @@ use crate::train::checks::{
 use crate::train::constraints::FeatureControls;
 use crate::train::dart::Dart;
 use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup};
+use crate::train::distributed::{check_distributable, check_ranks_agree, run_as_rank};
 use crate::train::early_stopping::EarlyStopping;
 use crate::train::goss::Scaled;
 use crate::train::grow::{grow_tree, GrowLimits, TreeBackend};
 use crate::train::leaves::{finish_tree, LeafContext};
-use crate::train::sampling::{position_seed, round_rows, ColumnSampler};
+use crate::train::sampling::{position_seed, round_rows, ColumnSampler, Shard};
 use crate::train::split::SplitParams;
 use crate::train::split_method::{BackendScratch, SplitData, TreeInputs};
 use crate::train::vector_leaves::{output_tree, VectorBackend};
@@ -98,6 +101,18 @@ impl Booster {
         evals: &[(&str, &Dataset)],
         options: TrainOptions<'_>,
     ) -> Result<Booster> {
+        run_as_rank(options.distributed, || {
+            Booster::train_checked(params, train, evals, options)
+        })
+    }
+
+    /// [`Booster::train_with`] after the checks of the data and settings.
+    fn train_checked(
+        params: &Params,
+        train: &Dataset,
+        evals: &[(&str, &Dataset)],
+        options: TrainOptions<'_>,
+    ) -> Result<Booster> {
         params.validate()?;
         let with_targets = with_data_targets(params, train)?;
         let params = with_targets.as_ref().unwrap_or(params);
@@ -107,6 +122,9 @@ impl Booster {
                 "objective",
                 "a custom objective must have at least one output",
             ));
+        }
+        if options.distributed.is_some() {
+            check_distributable(params, objective.as_ref(), options.objective.is_some())?;
         }
         check_labelled("train", train, train.num_features(), objective.as_ref())?;
         for (name, d) in evals {
@@ -157,9 +175,18 @@ impl Booster {
             }
             _ => None,
         };
+        let cluster = match options.distributed {
+            Some(d) => {
+                let c = Cluster::join(d, train.num_rows())?;
+                check_ranks_agree(params, train, &c)?;
+                Some(c)
+            }
+            None => None,
+        };
+        let cluster = cluster.as_ref();
         let (core, history) = pool.install(|| {
-            let split = SplitData::prepare(params, train);
-            let trainer = Trainer::new(params, objective.as_ref(), train, &split, evals, init, device)?;
+            let split = SplitData::prepare(params, train, cluster)?;
+            let trainer = Trainer::new(params, objective.as_ref(), train, &split, evals, init, device, cluster)?;
             trainer.run(callback)
         })?;
         Ok(Booster {
@@ -192,6 +219,9 @@ struct EvalSet<'a> {
     name: &'a str,
     data: &'a Dataset,
     margins: Vec<f64>,
+    /// When the set is sharded over the ranks of a distributed run: the labels and weights of all
+    /// its rows, in rank order (metrics are computed on every rank's scores gathered alike).
+    gathered: Option<GatheredTargets>,
 }
 
 /// One training run: the settings fixed for the run and the state carried from round to round.
@@ -234,11 +264,14 @@ struct Trainer<'a> {
     history: Vec<RoundReport>,
     /// DART's tree weights and dropped trees (`booster=dart`, or an initial model with weights).
     dart: Option<Dart>,
+    /// In distributed training, the group of ranks (`train` is this rank's shard).
+    cluster: Option<&'a Cluster<'a>>,
 }
 
 impl<'a> Trainer<'a> {
     /// Sets up a run: base margins, starting margins of every set (after the initial model's trees),
     /// the device session.
+    #[allow(clippy::too_many_arguments)]
     fn new(
         params: &'a Params,
         objective: &'a dyn Objective,
@@ -247,6 +280,7 @@ impl<'a> Trainer<'a> {
         evals: &'a [(&'a str, &'a Dataset)],
         init: Option<&Booster>,
         device: Option<(&dyn DeviceBackend, bool)>,
+        cluster: Option<&'a Cluster<'a>>,
     ) -> Result<Trainer<'a>> {
         let n = train.num_rows();
         let k = objective.num_groups();
@@ -254,7 +288,14 @@ impl<'a> Trainer<'a> {
             (Some(init), _) => init.core.base_margin.clone(),
             (None, Some(s)) => vec![objective.score_to_margin(s)?; k],
             (None, None) => {
-                let m = objective.initial_margin(train.labels(), train.weights());
+                let m = match cluster {
+                    // The base score of all rows, computed as one process would.
+                    Some(c) => {
+                        let all = GatheredTargets::of(train, c)?;
+                        objective.initial_margin(&all.labels, all.weights.as_deref())
+                    }
+                    None => objective.initial_margin(train.labels(), train.weights()),
+                };
                 if m.len() != k {
                     return Err(Error::param(
                         "objective",
@@ -277,7 +318,16 @@ impl<'a> Trainer<'a> {
             .map(|(name, d)| {
                 let mut margins = initial_margins(d, &base)?;
                 add_trees(&init_scaled, tree_group, d, k, &mut margins);
-                Ok(EvalSet { name, data: d, margins })
+                let gathered = match cluster {
+                    Some(c) if c.sharded_evals => Some(GatheredTargets::of_eval_set(name, d, c)?),
+                    _ => None,
+                };
+                Ok(EvalSet {
+                    name,
+                    data: d,
+                    margins,
+                    gathered,
+                })
             })
             .collect::<Result<_>>()?;
         let metrics: Vec<Metric> = if params.eval_metric.is_empty() {
@@ -339,6 +389,7 @@ impl<'a> Trainer<'a> {
             first_round: init.map_or(0, Booster::num_rounds),
             history: Vec::new(),
             dart: Dart::for_run(params, k, init_weights, init_trees.len()),
+            cluster,
         })
     }
 
@@ -387,7 +438,11 @@ impl<'a> Trainer<'a> {
         let first_new = self.trees.len();
         let pairs_on_device = self.gradients()?;
         // Bagging or GOSS (which scales the sampled rows' pairs in `gpairs`).
-        let (samples, goss_scaled) = round_rows(self.params, round, self.npt, self.k, &mut self.gpairs);
+        let shard = self.cluster.map(|c| Shard {
+            row_offset: c.row_offset,
+            total_rows: c.total_rows,
+        });
+        let (samples, goss_scaled) = round_rows(self.params, round, self.npt, self.k, &mut self.gpairs, shard);
         // Line searches of parallel trees read the margins the round's gradients were taken at.
         let round_margins = if self.npt > 1 { Some(self.margins.clone()) } else { None };
         let shared = RoundShared {
@@ -432,6 +487,10 @@ impl<'a> Trainer<'a> {
         let mut stop = self.early_stopping.update(round, watched);
         if let Some(cb) = callback {
             stop |= !cb.after_round(&report);
+        }
+        // Every rank stops when rank 0 does (its evaluation is every rank's; its callback decides).
+        if let Some(c) = self.cluster {
+            stop = c.rank0_flag(stop)?;
         }
         self.history.push(report);
         Ok(stop)
@@ -525,6 +584,7 @@ impl<'a> Trainer<'a> {
             seed: position_seed(params.seed, &[round as u64, group as u64, parallel as u64]),
             group,
             pairs_on_device: on_device,
+            cluster: self.cluster,
         };
         let (mut backend, renew) = split.tree_backend(&inputs, session.as_deref_mut(), scratch)?;
         let nodes = grow_tree(backend.as_mut(), limits, &columns, &self.controls.for_tree(sp))?;
@@ -543,6 +603,7 @@ impl<'a> Trainer<'a> {
                 num_groups: k,
                 line_search: *line_search,
                 renew,
+                cluster: self.cluster,
             },
         )?;
         // The rows the tree was grown on get their leaf's value through the partition.
@@ -635,9 +696,16 @@ impl<'a> Trainer<'a> {
         };
         let mut watched = None;
         for set in &self.eval_sets {
-            let scores = scores_of(self.objective, &set.margins, self.k);
+            let mut scores = scores_of(self.objective, &set.margins, self.k);
+            let targets = match (&set.gathered, self.cluster) {
+                (Some(all), Some(c)) => {
+                    scores = c.gather_f32(&scores)?;
+                    Targets::plain(&all.labels, all.weights.as_deref())
+                }
+                _ => set.data.targets(),
+            };
             for (mi, m) in self.metrics.iter().enumerate() {
-                let v = m.evaluate_for(&scores, self.k, &set.data.targets(), &self.ctx)?;
+                let v = m.evaluate_for(&scores, self.k, &targets, &self.ctx)?;
                 report.evals.push((set.name.to_string(), m.to_string(), v));
                 if mi == 0 {
                     watched = Some((v, m.higher_is_better()));

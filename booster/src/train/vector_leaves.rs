@@ -56,8 +56,11 @@ impl TreeBackend for VectorBackend<'_> {
     }
 
     fn find_splits(&mut self, requests: &[SplitRequest]) -> Result<Vec<Option<SplitInfo>>> {
-        let per_output: Vec<Vec<Option<&[GradStats]>>> =
-            self.outputs.iter_mut().map(|o| o.histograms(requests)).collect();
+        let per_output: Vec<Vec<Option<&[GradStats]>>> = self
+            .outputs
+            .iter_mut()
+            .map(|o| o.histograms(requests))
+            .collect::<Result<_>>()?;
         Ok(requests
             .iter()
             .enumerate()

@@ -6,6 +6,8 @@
   with the model files of the ``sylvan`` command line tool.
 - :func:`plot_importance`, :func:`plot_metric`, :func:`plot_tree`: matplotlib plots (matplotlib is
   optional, imported when a plot is drawn).
+- ``sylvan.dask`` (import it explicitly; needs dask and distributed): training on a Dask cluster,
+  one rank per worker, giving the one-process model bit for bit (docs/distributed-dask.md).
 """
 
 from ._sylvan import SylvanError

@@ -13,6 +13,7 @@ use crate::train::histogram::HistCell;
 mod categorical;
 mod gain_kernel;
 pub mod multi;
+pub(crate) mod shared;
 
 use crate::model::categories::CategorySet;
 
