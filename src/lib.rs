@@ -6,6 +6,8 @@
 //! This crate is the facade over the workspace's crates:
 //! - [`booster`] (`sylvan-booster`): datasets, parameters, training, prediction, model files.
 //! - [`io`] (`sylvan-io`): reading data files into a [`Dataset`], writing prediction tables.
+//! - [`collective`]: distributed training — the MPI transport (feature `mpi`), splitting one Parquet
+//!   file between ranks and agreeing on category codes (see docs/distributed.md).
 //! - [`gpu`] (`sylvan-gpu`): the CUDA backend. With `device=cuda` (or `cuda:N`), fill
 //!   [`TrainOptions::device`] with [`train_options_for`] or [`device_backend`]; [`gpu::GpuPredictor`]
 //!   predicts on the GPU.
@@ -24,6 +26,8 @@
 //! assert!(p.values[150] > 0.5 && p.values[50] < 0.5);
 //! # Ok::<(), sylvan::booster::Error>(())
 //! ```
+
+pub mod collective;
 
 pub use sylvan_booster as booster;
 pub use sylvan_gpu as gpu;

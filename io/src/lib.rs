@@ -72,6 +72,12 @@ pub fn read_table(path: &Path, options: &ReadOptions) -> Result<Table> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         ));
     }
+    if options.row_groups.is_some() && format != Format::Parquet {
+        return Err(Error::unreadable(
+            path,
+            "a row-group range can only be read from a Parquet file",
+        ));
+    }
     match format {
         Format::Parquet => parquet_reader::read_parquet(path, options),
         Format::ArrowIpc => ipc_reader::read_ipc(path, options),

@@ -17,13 +17,49 @@ use crate::table::{ReadOptions, Table};
 /// Rows decoded per batch.
 const BATCH_ROWS: usize = 64 * 1024;
 
-/// Reads the selected columns of a Parquet file.
+/// The number of rows in each row group of a Parquet file, in file order (read from the footer
+/// only), e.g. to split one file into contiguous ranges of row groups between ranks.
+pub fn row_group_rows(path: &Path) -> Result<Vec<usize>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let metadata =
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| Error::unreadable(path, e))?;
+    groups_rows(path, &metadata)
+}
+
+fn groups_rows(path: &Path, metadata: &ArrowReaderMetadata) -> Result<Vec<usize>> {
+    metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| usize::try_from(g.num_rows()).map_err(|_| Error::unreadable(path, "negative row count in the footer")))
+        .collect()
+}
+
+/// Reads the selected columns of a Parquet file (only the row groups of `options.row_groups`
+/// when it is set).
 pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Table> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let metadata =
         ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| Error::unreadable(path, e))?;
-    let num_rows = usize::try_from(metadata.metadata().file_metadata().num_rows())
-        .map_err(|_| Error::unreadable(path, "negative row count in the footer"))?;
+    let num_rows = match &options.row_groups {
+        Some(range) => {
+            let rows = groups_rows(path, &metadata)?;
+            if range.start > range.end || range.end > rows.len() {
+                return Err(Error::unreadable(
+                    path,
+                    format!(
+                        "row groups {}..{} asked for, but the file has {} row groups",
+                        range.start,
+                        range.end,
+                        rows.len()
+                    ),
+                ));
+            }
+            rows[range.clone()].iter().sum()
+        }
+        None => usize::try_from(metadata.metadata().file_metadata().num_rows())
+            .map_err(|_| Error::unreadable(path, "negative row count in the footer"))?,
+    };
     let (planned, skipped, all) = plan_columns(metadata.schema(), options);
     let mut table = Table::new(path, Format::Parquet);
     table.num_rows = num_rows;
@@ -52,11 +88,13 @@ fn read_column(
 ) -> Result<(Vec<f32>, Option<Vec<String>>)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mask = ProjectionMask::roots(metadata.metadata().file_metadata().schema_descr(), [column.index]);
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
+    let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
         .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| Error::unreadable(path, e))?;
+        .with_batch_size(BATCH_ROWS);
+    if let Some(range) = &options.row_groups {
+        reader = reader.with_row_groups(range.clone().collect());
+    }
+    let reader = reader.build().map_err(|e| Error::unreadable(path, e))?;
     let mut builder = ColumnBuilder::new(column.kind, num_rows, options.categories.get(&column.name));
     for batch in reader {
         let batch = batch.map_err(|e| Error::unreadable(path, format!("column `{}`: {e}", column.name)))?;

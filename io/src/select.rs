@@ -50,6 +50,9 @@ pub struct ColumnSelection {
     /// Numeric feature columns to treat as categorical (their values must be category codes:
     /// integers `0, 1, ...`); string and dictionary columns are categorical without being listed.
     pub categorical: Vec<String>,
+    /// Parquet only: read just these row groups of the file (distributed training's shard of one
+    /// file, see [`crate::parquet_reader::row_group_rows`]); `None` reads every row.
+    pub row_groups: Option<std::ops::Range<usize>>,
 }
 
 impl ColumnSelection {
@@ -111,6 +114,7 @@ pub fn load_training(path: &Path, selection: &ColumnSelection) -> Result<LoadedD
         include,
         exclude: selection.drop.clone(),
         categories: CategoryMap::new(),
+        row_groups: selection.row_groups.clone(),
     };
     let table = crate::read_table(path, &options)?;
     table.check_not_empty()?;
@@ -166,6 +170,7 @@ pub fn load_for_model(
         include,
         exclude: Vec::new(),
         categories: categories.clone(),
+        row_groups: selection.row_groups.clone(),
     };
     let mut table = crate::read_table(path, &options)?;
     table.check_not_empty()?;

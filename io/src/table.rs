@@ -38,6 +38,9 @@ pub struct ReadOptions {
     /// Fixed string-to-code mappings (from a model); string columns not listed learn their own.
     /// A CSV column listed here is read as strings even when its values look like numbers.
     pub categories: CategoryMap,
+    /// Parquet only: read just these row groups (a distributed rank's shard of one file);
+    /// `None` reads the whole file. Other formats refuse a range.
+    pub row_groups: Option<std::ops::Range<usize>>,
 }
 
 impl ReadOptions {

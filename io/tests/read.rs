@@ -405,3 +405,46 @@ fn dictionary_and_string_columns_are_categorical_features() {
     let d = load_training(&path, &sel).unwrap().dataset;
     assert!(d.feature_type(2).is_categorical());
 }
+
+#[test]
+fn parquet_row_group_ranges_read_only_those_rows() {
+    let dir = temp_dir("pq-row-groups");
+    let path = dir.join("t.parquet");
+    let b1 = mixed_batch(
+        &["paris", "oslo"],
+        &[Some(0), Some(1), None, Some(0)],
+        &[1.0, 0.0, 1.0, 0.0],
+    );
+    let b2 = mixed_batch(
+        &["rome", "paris"],
+        &[Some(0), Some(1), Some(1), None],
+        &[2.0, 3.0, 4.0, 5.0],
+    );
+    write_parquet(&path, &[b1, b2], 4);
+    assert_eq!(sylvan_io::parquet_reader::row_group_rows(&path).unwrap(), vec![4, 4]);
+
+    let second = ColumnSelection {
+        row_groups: Some(1..2),
+        ..label("y")
+    };
+    let loaded = load_training(&path, &second).unwrap();
+    assert_eq!(loaded.dataset.labels(), &[2.0, 3.0, 4.0, 5.0]);
+    // Categories are learned on the rows read: this range never sees oslo.
+    assert_eq!(loaded.categories.get("city").unwrap(), &["paris", "rome"]);
+    let all = ColumnSelection {
+        row_groups: Some(0..2),
+        ..label("y")
+    };
+    assert_eq!(load_training(&path, &all).unwrap().dataset.num_rows(), 8);
+
+    let beyond = ColumnSelection {
+        row_groups: Some(1..3),
+        ..label("y")
+    };
+    let e = load_training(&path, &beyond).unwrap_err().to_string();
+    assert!(e.contains("t.parquet") && e.contains("2 row groups"), "{e}");
+    let csv = dir.join("t.csv");
+    std::fs::write(&csv, "x,y\n1,0\n").unwrap();
+    let e = load_training(&csv, &second).unwrap_err().to_string();
+    assert!(e.contains("only be read from a Parquet file"), "{e}");
+}

@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) and dispatch to one module per subcommand.
 
 mod columns;
+mod distributed;
 mod ensemble;
 mod eval;
 mod explain_columns;
@@ -51,7 +52,10 @@ pub fn main() -> anyhow::Result<()> {
     match cli.command {
         // The config file says whether an ensemble or a plain booster is trained.
         Command::Train(args) => match ensemble::config_of(args.config.as_deref(), &args.sets)? {
-            Some(config) => ensemble::train(&args, config),
+            Some(config) => {
+                distributed::refuse_ensemble()?;
+                ensemble::train(&args, config)
+            }
             None => train::run(&args),
         },
         Command::Predict(args) => predict::run(&args),

@@ -1,4 +1,6 @@
-//! `sylvan train`: read the data, train, save the model atomically, print a one-line summary.
+//! `sylvan train`: read the data, train, save the model atomically, print a one-line summary. Under
+//! MPI (feature `mpi`, several ranks) each rank runs the same steps on its shard
+//! ([`super::distributed`]); only rank 0 prints and writes the model.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -6,10 +8,11 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use clap::Args;
 use sylvan_booster::Model;
-use sylvan_booster::{Booster, TrainOptions};
+use sylvan_booster::{Booster, Collective, LocalCollective, TrainOptions};
 use sylvan_io::{load_for_model, load_training, ColumnSelection, LoadedData, CATEGORIES_ATTRIBUTE};
 
 use super::columns::ColumnArgs;
+use super::distributed::{traffic_line, RankCallback, RankPlan};
 use super::model::{check_model_out, LABEL_ATTRIBUTE};
 use super::progress::{format_evals, Progress};
 use super::{note, say};
@@ -50,14 +53,32 @@ pub struct TrainArgs {
     /// benchmarks, which evaluate nothing either).
     #[arg(long, conflicts_with = "valid")]
     pub no_eval: bool,
+    /// Print at the end (rank 0 only when distributed) the time and the bytes exchanged per tree
+    /// after the first round, for benchmarks (see docs/distributed.md).
+    #[arg(long)]
+    pub print_traffic: bool,
 }
 
-/// Runs `sylvan train` for a plain booster (an `[ensemble]` config goes to `ensemble::train`).
+/// Runs `sylvan train` for a plain booster (an `[ensemble]` config goes to `ensemble::train`); as
+/// one rank of a distributed run when started by MPI with several ranks.
 pub fn run(args: &TrainArgs) -> Result<()> {
+    match super::distributed::run_if_launched(args) {
+        Some(result) => result,
+        None => run_on(args, None),
+    }
+}
+
+/// Trains on this process's data: every row of `--data`, or with a `plan` this rank's shard (then
+/// rank 0 alone prints and writes the model, after every rank has finished training).
+pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
     let start = Instant::now();
     check_model_out(&args.model_out)?;
     let params = super::params::build(args.config.as_deref(), &args.sets)?;
-    let selection = args.columns.selection(&args.data)?;
+    let data = plan.map_or(args.data.as_path(), |p| p.data.path.as_path());
+    let lead = plan.is_none_or(|p| p.collective.rank() == 0);
+    let quiet = args.quiet || !lead;
+    let mut selection = args.columns.selection(&args.data)?;
+    selection.row_groups = plan.and_then(|p| p.data.row_groups.clone());
     let init = match &args.init_model {
         Some(path) => match super::model::load(path)? {
             super::model::LoadedModel {
@@ -93,11 +114,29 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     .collect(),
                 ..Default::default()
             };
-            load_for_model(&args.data, features, categories, &train_selection)?
+            load_for_model(
+                data,
+                features,
+                categories,
+                &ColumnSelection {
+                    row_groups: selection.row_groups.clone(),
+                    ..train_selection
+                },
+            )?
         }
-        None => load_training(&args.data, &selection)?,
+        None => load_training(data, &selection)?,
     };
-    report_skipped(&args.data, &train, args.quiet);
+    let train = match plan {
+        // Without a model to continue, the ranks agree on the category codes of the whole data.
+        Some(plan) if init.is_none() => plan.agree_on_categories(data, &selection, train)?,
+        _ => train,
+    };
+    // The summary counts every rank's rows.
+    let total_rows = match plan {
+        Some(plan) => plan.check_same_columns(data, &train.dataset)?,
+        None => train.dataset.num_rows(),
+    };
+    report_skipped(data, &train, quiet);
     let names = train
         .dataset
         .feature_names()
@@ -121,7 +160,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         } else {
             format!("valid_{i}")
         };
-        valid.push((name, load_for_model(path, &names, &train.categories, &valid_selection)?));
+        let (path, row_groups) = match plan {
+            Some(plan) => (plan.valid[i].path.as_path(), plan.valid[i].row_groups.clone()),
+            None => (path.as_path(), None),
+        };
+        let selection = ColumnSelection {
+            row_groups,
+            ..valid_selection.clone()
+        };
+        valid.push((name, load_for_model(path, &names, &train.categories, &selection)?));
     }
     let evals: Vec<(&str, &sylvan_booster::Dataset)> = if args.no_eval {
         Vec::new()
@@ -133,21 +180,45 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 
     let device = sylvan::device_backend(params.device)?;
     let first_round = init.as_ref().map_or(0, |(b, _, _)| b.num_rounds());
-    let mut progress = Progress::new(first_round + params.num_round, args.quiet, args.log_every);
+    let mut progress = Progress::new(first_round + params.num_round, quiet, args.log_every);
+    // One process times its rounds too when asked (`--print-traffic` with 0 bytes).
+    let collective: &dyn Collective = plan.map_or(&LocalCollective, |p| p.collective);
+    let mut rank_callback = None;
+    let callback: &mut (dyn sylvan_booster::TrainCallback + Send) = if plan.is_some() || args.print_traffic {
+        rank_callback.insert(RankCallback::new(
+            collective,
+            plan.map(|p| p.counted),
+            plan.and_then(|p| p.fault),
+            &mut progress,
+        ))
+    } else {
+        &mut progress
+    };
     let result = Booster::train_with(
         &params,
         &train.dataset,
         &evals,
         TrainOptions {
-            callback: Some(&mut progress),
+            callback: Some(callback),
             init_model: init.as_ref().map(|(b, _, _)| b),
             // device=cuda: the CUDA backend (a clear error here when the machine has no CUDA).
             device,
+            distributed: plan.map(RankPlan::distributed),
             ..Default::default()
         },
     );
+    let rounds = rank_callback.map(RankCallback::finish).transpose()?;
     progress.finish();
     let mut booster = result?;
+    if let Some(plan) = plan {
+        // Every rank has trained: only now may rank 0 write the model.
+        plan.collective.barrier()?;
+        if !lead {
+            // Wait until rank 0 has written the model, so that an error there fails every rank.
+            plan.collective.barrier()?;
+            return Ok(());
+        }
+    }
     if !train.categories.is_empty() {
         booster.set_attribute(CATEGORIES_ATTRIBUTE, train.categories.to_json());
     }
@@ -156,6 +227,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         booster.set_attribute(LABEL_ATTRIBUTE, labels);
     }
     booster.save(&args.model_out)?;
+    if let Some(plan) = plan {
+        plan.collective.barrier()?;
+    }
+    if let (true, Some(rounds)) = (args.print_traffic, &rounds) {
+        say(traffic_line(collective.world_size(), rounds, booster.trees_per_round()));
+    }
 
     let best = booster
         .best_iteration()
@@ -170,7 +247,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     say(format!(
         "trained {} rounds{best} on {} rows x {} features in {:.2}s; {metrics}; model saved to {}",
         booster.num_rounds(),
-        train.dataset.num_rows(),
+        total_rows,
         train.dataset.num_features(),
         start.elapsed().as_secs_f64(),
         args.model_out.display()

@@ -7,7 +7,6 @@
 use rayon::prelude::*;
 
 use crate::collective::ops::Cluster;
-use crate::collective::ReduceOp;
 use crate::data::dataset::Dataset;
 use crate::error::Result;
 use crate::gradients::{GradPair, GradStats};
@@ -16,36 +15,38 @@ use crate::objective::{LeafRows, Objective};
 use crate::params::{Boosting, Params};
 use crate::train::grow::{TrainNode, TreeBackend};
 use crate::train::split::{leaf_weight, SplitParams};
-use crate::util::exact_sum::ExactSum;
+use crate::train::split_method::Renew;
 
-/// Every node's exact gradient sums: each leaf's pairs summed exactly (so in any order, and over
-/// the ranks of distributed training), internal nodes as the sum of their children.
+/// Every node's exact gradient sums: each leaf's pairs summed on the fixed-point grids of `renew`
+/// (so the same in any order, and over the ranks of distributed training, which sum the
+/// integers), internal nodes as the sum of their children.
 pub(crate) fn exact_node_stats(
     nodes: &[TrainNode],
     backend: &dyn TreeBackend,
-    fit: &[GradPair],
+    renew: Renew<'_>,
     cluster: Option<&Cluster<'_>>,
 ) -> Result<Vec<GradStats>> {
+    let Renew { fit, grids } = renew;
     let leaves: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].is_leaf()).collect();
     let rows: Vec<&[u32]> = leaves.iter().map(|&i| backend.node_rows(i)).collect::<Result<_>>()?;
-    let mut sums: Vec<ExactSum> = rows
+    let mut sums: Vec<i64> = rows
         .par_iter()
         .flat_map_iter(|rows| {
-            let (mut grad, mut hess) = (ExactSum::default(), ExactSum::default());
+            let (mut grad, mut hess) = (0i64, 0i64);
             for &r in *rows {
                 let p = fit[r as usize];
-                grad.add(p.grad);
-                hess.add(p.hess);
+                grad = grad.wrapping_add(grids.grad.to_fixed(p.grad));
+                hess = hess.wrapping_add(grids.hess.to_fixed(p.hess));
             }
             [grad, hess]
         })
         .collect();
     if let Some(c) = cluster {
-        sum_over_ranks(&mut sums, c)?;
+        c.sum_i64(&mut sums)?;
     }
     let mut stats = vec![GradStats::default(); nodes.len()];
     for (&i, s) in leaves.iter().zip(sums.chunks_exact(2)) {
-        stats[i] = GradStats::new(s[0].total(), s[1].total());
+        stats[i] = GradStats::new(grids.grad.to_f64(s[0]), grids.hess.to_f64(s[1]));
     }
     // Children are created after their parents, so a reverse pass sees both children first.
     for i in (0..nodes.len()).rev() {
@@ -54,42 +55,6 @@ pub(crate) fn exact_node_stats(
         }
     }
     Ok(stats)
-}
-
-/// Sums exact sums over the ranks: only the buckets some rank uses are sent, and the non-finite
-/// parts only when some rank has one.
-fn sum_over_ranks(sums: &mut [ExactSum], cluster: &Cluster<'_>) -> Result<()> {
-    let (mut lo, mut hi, mut special) = (usize::MAX, 0usize, false);
-    for s in sums.iter() {
-        let used = s.used();
-        if !used.is_empty() {
-            lo = lo.min(used.start);
-            hi = hi.max(used.end);
-        }
-        special |= s.special() != 0.0;
-    }
-    let mut window = [-(lo.min(i64::MAX as usize) as i64), hi as i64, special as i64];
-    cluster.max_i64(&mut window)?;
-    let (lo, hi) = ((-window[0]).max(0) as usize, window[1] as usize);
-    if lo < hi {
-        let width = hi - lo;
-        let mut words: Vec<i64> = Vec::with_capacity(width * sums.len());
-        for s in sums.iter() {
-            words.extend_from_slice(s.buckets(lo..hi));
-        }
-        cluster.sum_i64(&mut words)?;
-        for (s, w) in sums.iter_mut().zip(words.chunks_exact(width)) {
-            s.set_buckets(lo..hi, w);
-        }
-    }
-    if window[2] != 0 {
-        let mut specials: Vec<f64> = sums.iter().map(ExactSum::special).collect();
-        cluster.comm.allreduce_f64(&mut specials, ReduceOp::Sum)?;
-        for (s, v) in sums.iter_mut().zip(specials) {
-            s.set_special(v);
-        }
-    }
-    Ok(())
 }
 
 /// What setting a tree's leaf values needs besides the grown nodes and their rows.
@@ -116,7 +81,7 @@ pub(crate) struct LeafContext<'a> {
     pub line_search: bool,
     /// When the tree was grown from quantized gradients: the exact pairs it was fitted to, from
     /// which node sums are recomputed.
-    pub renew: Option<&'a [GradPair]>,
+    pub renew: Option<Renew<'a>>,
     /// In distributed training, the group over whose rows node sums are taken.
     pub cluster: Option<&'a Cluster<'a>>,
 }
@@ -141,7 +106,7 @@ pub(crate) fn finish_tree(nodes: &[TrainNode], backend: &dyn TreeBackend, cx: &L
     // A tree grown from quantized gradients takes its node sums (cover, values) from the exact
     // pairs it was fitted to.
     let exact_stats = renew
-        .map(|fit| exact_node_stats(nodes, backend, fit, cluster))
+        .map(|r| exact_node_stats(nodes, backend, r, cluster))
         .transpose()?;
     let node_stats = |i: usize| exact_stats.as_ref().map_or(nodes[i].stats, |s| s[i]);
     let mut t = Tree {

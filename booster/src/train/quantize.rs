@@ -19,9 +19,21 @@ use crate::collective::ops::Cluster;
 use crate::error::{Error, Result};
 use crate::gradients::{pack, CellScale, GradPair};
 use crate::train::sampling::mix;
+use crate::util::fixed_point::FixedPoint;
 
 /// Largest number of levels on either side of zero, whatever the row count.
 const MAX_LEVELS: f64 = (1u64 << 20) as f64;
+
+/// The fixed-point grids on which a tree's exact node sums are taken (`train::leaves`): chosen from
+/// the largest gradient and hessian and the row count of the tree over all ranks, so that sums are
+/// the same in any order and over any number of ranks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LeafGrids {
+    /// The gradients' grid.
+    pub grad: FixedPoint,
+    /// The hessians' grid.
+    pub hess: FixedPoint,
+}
 
 /// Per-row packed quantized gradient pairs of one tree, with the scale that turns sums back into
 /// gradient sums.
@@ -51,13 +63,14 @@ fn dither(offset: u64, row: u32) -> f64 {
 #[cfg(test)]
 pub fn quantize(pairs: &[GradPair], rows: &[u32], seed: u64) -> Option<QuantizedGradients> {
     let mut packed = vec![0i64; pairs.len()];
-    let (scale, _) = quantize_shard(pairs, rows, seed, &mut packed, None).ok()??;
+    let (scale, _, _) = quantize_shard(pairs, rows, seed, &mut packed, None).ok()??;
     Some(QuantizedGradients { packed, scale })
 }
 
 /// Quantizes the pairs of `rows` into a reused buffer (resized to `pairs.len()`; entries of rows
 /// outside `rows` are left as they were) and returns the scale and the packed sum of all of `rows`
-/// (the root's sums); `None` when the pairs cannot be packed (see [`quantize`]).
+/// (the root's sums) with the grids of the tree's exact node sums; `None` when the pairs cannot be
+/// packed (see [`quantize`]).
 ///
 /// With `cluster`, quantizes this rank's shard of a distributed run: the scale comes from the largest
 /// gradient and hessian and the row count over all ranks, rows are dithered by their global ids and
@@ -70,7 +83,7 @@ pub(crate) fn quantize_shard(
     seed: u64,
     packed: &mut Vec<i64>,
     cluster: Option<&Cluster<'_>>,
-) -> Result<Option<(CellScale, i64)>> {
+) -> Result<Option<(CellScale, i64, LeafGrids)>> {
     let (mut gmax, mut hmax, mut ok) = rows
         .par_iter()
         .map(|&r| {
@@ -149,7 +162,11 @@ pub(crate) fn quantize_shard(
         c.sum_i64(&mut sum)?;
         root = sum[0];
     }
-    Ok(Some((CellScale { grad_unit, hess_unit }, root)))
+    let grids = LeafGrids {
+        grad: FixedPoint::for_values(gmax, count),
+        hess: FixedPoint::for_values(hmax, count),
+    };
+    Ok(Some((CellScale { grad_unit, hess_unit }, root, grids)))
 }
 
 #[cfg(test)]

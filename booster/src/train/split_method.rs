@@ -15,7 +15,7 @@ use crate::train::cpu_backend::HistBackend;
 use crate::train::device::{DeviceSession, TreeGradients};
 use crate::train::exact::ExactBackend;
 use crate::train::grow::TreeBackend;
-use crate::train::quantize::quantize_shard;
+use crate::train::quantize::{quantize_shard, LeafGrids};
 use crate::train::split::SplitParams;
 
 /// What split finding needs about the training data, prepared once before the first round.
@@ -50,7 +50,17 @@ pub(crate) struct TreeInputs<'a> {
 
 /// The backend of one tree, with the exact pairs its node sums are to be recomputed from when it
 /// grows the tree from quantized gradients.
-pub(crate) type TreeBackendFor<'t> = (Box<dyn TreeBackend + 't>, Option<&'t [GradPair]>);
+pub(crate) type TreeBackendFor<'t> = (Box<dyn TreeBackend + 't>, Option<Renew<'t>>);
+
+/// The exact pairs a tree grown from quantized gradients takes its node sums from, and the grids
+/// they are summed on.
+#[derive(Clone, Copy)]
+pub(crate) struct Renew<'t> {
+    /// The pairs the tree was fitted to (one per row).
+    pub fit: &'t [GradPair],
+    /// The fixed-point grids of the sums.
+    pub grids: LeafGrids,
+}
 
 /// Buffers a tree backend may fill and borrow, kept by the trainer from tree to tree.
 #[derive(Default)]
@@ -130,14 +140,14 @@ fn cpu_hist_backend<'a>(
     packed: &'a mut Vec<i64>,
 ) -> Result<TreeBackendFor<'a>> {
     if t.params.use_quantized_grad {
-        if let Some((scale, root)) = quantize_shard(t.fit, t.rows, t.seed, packed, t.cluster)? {
+        if let Some((scale, root, grids)) = quantize_shard(t.fit, t.rows, t.seed, packed, t.cluster)? {
             let packed: &'a [i64] = packed;
             let (train, rows) = (t.train, t.rows.to_vec());
             let backend = match t.cluster {
                 Some(c) => HistBackend::quantized_shard(train, matrix, mapper, packed, scale, root, rows, t.split, c),
                 None => HistBackend::quantized(train, matrix, mapper, packed, scale, root, rows, t.split),
             };
-            return Ok((Box::new(backend), Some(t.fit)));
+            return Ok((Box::new(backend), Some(Renew { fit: t.fit, grids })));
         }
     }
     let backend = HistBackend::new(t.train, matrix, mapper, t.fit, t.rows.to_vec(), t.split);

@@ -3,9 +3,10 @@
 //! set its leaves and update the margins; then evaluate and check early stopping.
 //!
 //! Where the coming features plug in:
-//! - a collective (distributed training) reduces inside the [`TreeBackend`] (histograms and root
-//!   sums) and in [`Trainer::evaluate`] (metric sums), so the trainer's order of steps stays the
-//!   one-process order;
+//! - a collective (distributed training, [`crate::collective`]) reduces inside the [`TreeBackend`]
+//!   (histograms, node row counts, rank 0's splits), in quantization and leaf sums, and in
+//!   [`Trainer::evaluate`] (gathered scores), so the trainer's order of steps stays the one-process
+//!   order and the model is the one-process model;
 //! - constraints act in split search ([`crate::train::split::SplitParams`]) and in
 //!   [`crate::train::sampling::ColumnSampler`] (allowed features per node);
 //! - DART ([`crate::train::dart`]) drops trees just before [`Trainer::gradients`] (margins without

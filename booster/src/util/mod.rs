@@ -1,10 +1,10 @@
 //! Helpers shared by several stages: run-time SIMD dispatch ([`simd`]), a portable vectorisable
 //! `exp` ([`fastmath`]), memory prefetch ([`prefetch`]), atomic file writes ([`atomic_file`]) and
-//! weighted statistics ([`stats`]), exact order-independent sums ([`exact_sum`]).
+//! weighted statistics ([`stats`]), order-independent fixed-point sums ([`fixed_point`]).
 
 pub(crate) mod atomic_file;
-pub(crate) mod exact_sum;
 pub(crate) mod fastmath;
+pub(crate) mod fixed_point;
 pub(crate) mod prefetch;
 pub(crate) mod simd;
 pub(crate) mod stats;
