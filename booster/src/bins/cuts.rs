@@ -97,7 +97,7 @@ impl BinMapper {
 
     /// Weighted quantile cuts from pre-sorted blocks, with a weight per row (the hessians, for the
     /// approximate method's per-tree sketch). No sorting: one pass over each block (over a fixed
-    /// sample of the rows beyond [`CUT_SAMPLE_ROWS`] rows, as for [`BinMapper::fit`]). A categorical
+    /// sample of the rows beyond 200,000 rows, as for [`BinMapper::fit`]). A categorical
     /// feature (`categorical[j]`) keeps one bin per category.
     pub fn from_blocks(
         blocks: &ColumnBlocks,
