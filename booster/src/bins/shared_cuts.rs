@@ -17,57 +17,87 @@ use crate::error::Result;
 /// Features whose samples are gathered in one exchange (bounds the memory of one exchange).
 const FEATURES_PER_EXCHANGE: usize = 8;
 
-/// [`BinMapper::fit`] over the shards of all ranks: the same mapper on every rank, equal to the
-/// one-process mapper of the concatenated data.
-pub(crate) fn fit_shared(data: &Dataset, max_bin: usize, cluster: &Cluster<'_>) -> Result<BinMapper> {
-    let nf = data.num_features();
-    let n = data.num_rows();
-    // Per feature: whether a row misses it, and for categorical features the code range.
-    let mut extents: Vec<i64> = Vec::with_capacity(2 * nf);
-    for j in 0..nf {
-        let column = data.column(j);
-        extents.push((column.num_present() < n) as i64);
-        let mut end = 0i64;
-        if data.feature_type(j).is_categorical() {
-            column.for_each_present(|_, x| end = end.max(x as i64 + 1));
-        }
-        extents.push(end);
+/// What one feature contributes to the cuts the ranks agree on.
+struct FeatureExtent {
+    /// Whether some row of this rank misses the feature.
+    missing: bool,
+    /// For a categorical feature, one more than the largest code on this rank (`None`: numeric).
+    categories: Option<usize>,
+}
+
+/// A sample pair that can travel in a message.
+trait SamplePair: Copy + Send + Sync {
+    /// Bytes per pair.
+    const WIDTH: usize;
+    fn put(self, w: &mut Writer);
+    fn get(r: &mut Reader<'_>) -> Result<Self>;
+}
+
+impl SamplePair for (f32, f32) {
+    const WIDTH: usize = 8;
+    fn put(self, w: &mut Writer) {
+        w.f32(self.0);
+        w.f32(self.1);
     }
-    cluster.max_i64(&mut extents)?;
-    let keep = CutSample::new(cluster.total_rows);
-    let numeric: Vec<usize> = (0..nf).filter(|&j| !data.feature_type(j).is_categorical()).collect();
+    fn get(r: &mut Reader<'_>) -> Result<Self> {
+        Ok((r.f32()?, r.f32()?))
+    }
+}
+
+impl SamplePair for (f32, f64) {
+    const WIDTH: usize = 12;
+    fn put(self, w: &mut Writer) {
+        w.f32(self.0);
+        w.f64(self.1);
+    }
+    fn get(r: &mut Reader<'_>) -> Result<Self> {
+        Ok((r.f32()?, r.f64()?))
+    }
+}
+
+/// The mapper every rank agrees on: missing flags and category ranges reduced over ranks, and each
+/// numeric feature's sample pairs (`local(j)` on this rank) gathered in rank order, a few features
+/// per exchange, and turned into cuts by `cuts(pairs, has_missing)`.
+fn agree<P: SamplePair>(
+    extents: Vec<FeatureExtent>,
+    cluster: &Cluster<'_>,
+    local: impl Fn(usize) -> Vec<P> + Sync,
+    cuts: impl Fn(Vec<P>, bool) -> FeatureCuts + Sync,
+) -> Result<BinMapper> {
+    let nf = extents.len();
+    let mut reduced: Vec<i64> = extents
+        .iter()
+        .flat_map(|e| [e.missing as i64, e.categories.unwrap_or(0) as i64])
+        .collect();
+    cluster.max_i64(&mut reduced)?;
+    let missing = |j: usize| reduced[2 * j] != 0;
+    let numeric: Vec<usize> = (0..nf).filter(|&j| extents[j].categories.is_none()).collect();
     let mut features: Vec<Option<FeatureCuts>> = vec![None; nf];
     for chunk in numeric.chunks(FEATURES_PER_EXCHANGE) {
-        let local: Vec<Vec<(f32, f32)>> = chunk
-            .par_iter()
-            .map(|&j| sampled_pairs(data.column(j), data.weights(), &keep, cluster.row_offset))
-            .collect();
+        let mine: Vec<Vec<P>> = chunk.par_iter().map(|&j| local(j)).collect();
         let mut w = Writer::default();
-        for pairs in &local {
+        for pairs in &mine {
             w.u64(pairs.len() as u64);
-            for &(x, weight) in pairs {
-                w.f32(x);
-                w.f32(weight);
-            }
+            pairs.iter().for_each(|p| p.put(&mut w));
         }
-        drop(local);
+        drop(mine);
         let all = cluster.comm.allgather(&w.0)?;
-        let mut gathered: Vec<Vec<(f32, f32)>> = vec![Vec::new(); chunk.len()];
+        let mut gathered: Vec<Vec<P>> = vec![Vec::new(); chunk.len()];
         for (rank, bytes) in all.iter().enumerate() {
             let mut r = Reader::new(cluster.comm, rank, bytes);
             for pairs in gathered.iter_mut() {
-                for _ in 0..r.count(8)? {
-                    pairs.push((r.f32()?, r.f32()?));
+                for _ in 0..r.count(P::WIDTH)? {
+                    pairs.push(P::get(&mut r)?);
                 }
             }
         }
         drop(all);
-        let cuts: Vec<FeatureCuts> = chunk
+        let done: Vec<FeatureCuts> = chunk
             .par_iter()
             .zip(gathered)
-            .map(|(&j, pairs)| cuts_from_pairs(pairs, extents[2 * j] != 0, max_bin))
+            .map(|(&j, pairs)| cuts(pairs, missing(j)))
             .collect();
-        for (&j, c) in chunk.iter().zip(cuts) {
+        for (&j, c) in chunk.iter().zip(done) {
             features[j] = Some(c);
         }
     }
@@ -75,10 +105,37 @@ pub(crate) fn fit_shared(data: &Dataset, max_bin: usize, cluster: &Cluster<'_>) 
         .map(|j| {
             features[j]
                 .take()
-                .unwrap_or_else(|| FeatureCuts::categorical(extents[2 * j + 1] as usize, extents[2 * j] != 0))
+                .unwrap_or_else(|| FeatureCuts::categorical(reduced[2 * j + 1] as usize, missing(j)))
         })
         .collect();
     Ok(BinMapper::from_cuts(features))
+}
+
+/// [`BinMapper::fit`] over the shards of all ranks: the same mapper on every rank, equal to the
+/// one-process mapper of the concatenated data.
+pub(crate) fn fit_shared(data: &Dataset, max_bin: usize, cluster: &Cluster<'_>) -> Result<BinMapper> {
+    let n = data.num_rows();
+    let extents = (0..data.num_features())
+        .map(|j| {
+            let column = data.column(j);
+            let categories = data.feature_type(j).is_categorical().then(|| {
+                let mut end = 0usize;
+                column.for_each_present(|_, x| end = end.max(x as usize + 1));
+                end
+            });
+            FeatureExtent {
+                missing: column.num_present() < n,
+                categories,
+            }
+        })
+        .collect();
+    let keep = CutSample::new(cluster.total_rows);
+    agree(
+        extents,
+        cluster,
+        |j| sampled_pairs(data.column(j), data.weights(), &keep, cluster.row_offset),
+        |pairs: Vec<(f32, f32)>, missing| cuts_from_pairs(pairs, missing, max_bin),
+    )
 }
 
 /// [`BinMapper::from_blocks`] (the approximate method's per-tree sketch) over the shards of all
@@ -91,70 +148,30 @@ pub(crate) fn sketch_shared(
     categorical: &[bool],
     cluster: &Cluster<'_>,
 ) -> Result<BinMapper> {
-    let nf = blocks.num_features();
-    let is_categorical = |j: usize| categorical.get(j).copied().unwrap_or(false);
-    let mut extents: Vec<i64> = Vec::with_capacity(2 * nf);
-    for j in 0..nf {
-        extents.push(!blocks.is_dense(j) as i64);
-        let end = match is_categorical(j) {
-            true => blocks.feature(j).values.last().map_or(0, |x| *x as i64 + 1),
-            false => 0,
-        };
-        extents.push(end);
-    }
-    cluster.max_i64(&mut extents)?;
-    let keep = CutSample::new(cluster.total_rows);
-    let numeric: Vec<usize> = (0..nf).filter(|&j| !is_categorical(j)).collect();
-    let mut features: Vec<Option<FeatureCuts>> = vec![None; nf];
-    for chunk in numeric.chunks(FEATURES_PER_EXCHANGE) {
-        let local: Vec<Vec<(f32, f64)>> = chunk
-            .par_iter()
-            .map(|&j| sketch_pairs(blocks, j, row_weight, &keep, cluster.row_offset))
-            .collect();
-        let mut w = Writer::default();
-        for pairs in &local {
-            w.u64(pairs.len() as u64);
-            for &(x, weight) in pairs {
-                w.f32(x);
-                w.f64(weight);
-            }
-        }
-        drop(local);
-        let all = cluster.comm.allgather(&w.0)?;
-        let mut gathered: Vec<Vec<(f32, f64)>> = vec![Vec::new(); chunk.len()];
-        for (rank, bytes) in all.iter().enumerate() {
-            let mut r = Reader::new(cluster.comm, rank, bytes);
-            for pairs in gathered.iter_mut() {
-                for _ in 0..r.count(12)? {
-                    pairs.push((r.f32()?, r.f64()?));
-                }
-            }
-        }
-        drop(all);
-        let cuts: Vec<FeatureCuts> = chunk
-            .par_iter()
-            .zip(gathered)
-            .map(|(&j, mut pairs)| {
-                // A stable sort keeps ties in rank order, so in global row order.
-                pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let (values, wsum) = distinct_weighted(pairs.into_iter());
-                FeatureCuts {
-                    cuts: cuts_from_distinct(&values, &wsum, max_bin),
-                    has_missing: extents[2 * j] != 0,
-                    categorical: false,
-                }
-            })
-            .collect();
-        for (&j, c) in chunk.iter().zip(cuts) {
-            features[j] = Some(c);
-        }
-    }
-    let features = (0..nf)
-        .map(|j| {
-            features[j]
-                .take()
-                .unwrap_or_else(|| FeatureCuts::categorical(extents[2 * j + 1] as usize, extents[2 * j] != 0))
+    let extents = (0..blocks.num_features())
+        .map(|j| FeatureExtent {
+            missing: !blocks.is_dense(j),
+            categories: categorical
+                .get(j)
+                .copied()
+                .unwrap_or(false)
+                .then(|| blocks.feature(j).values.last().map_or(0, |x| *x as usize + 1)),
         })
         .collect();
-    Ok(BinMapper::from_cuts(features))
+    let keep = CutSample::new(cluster.total_rows);
+    agree(
+        extents,
+        cluster,
+        |j| sketch_pairs(blocks, j, row_weight, &keep, cluster.row_offset),
+        |mut pairs: Vec<(f32, f64)>, missing| {
+            // A stable sort keeps ties in rank order, so in global row order.
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (values, wsum) = distinct_weighted(pairs.into_iter());
+            FeatureCuts {
+                cuts: cuts_from_distinct(&values, &wsum, max_bin),
+                has_missing: missing,
+                categorical: false,
+            }
+        },
+    )
 }
