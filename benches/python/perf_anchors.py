@@ -39,11 +39,17 @@ contributions of X_test.npy's rows, one JSON object {"lib", "version", "predict_
 
 Parameters (XGBoost names in JSON; the benchmark passes all of them):
     XGBoost:  objective (binary:logistic | reg:squarederror | multi:softprob + num_class),
-              tree_method=hist, num_round, eta, max_depth, max_bin, lambda, min_child_weight, nthread.
+              tree_method=hist, num_round, eta, max_depth, max_bin, lambda, min_child_weight, nthread;
+              some workloads add grow_policy=lossguide + max_leaves (max_depth 0 = unlimited),
+              categorical_features + max_cat_to_onehot + max_cat_threshold, monotone_constraints.
     LightGBM, mirroring them as anchors.py does: objective binary | regression | multiclass
               (+ num_class), num_iterations=num_round, learning_rate=eta, max_depth and
-              num_leaves = 2^max_depth - 1 (255 for depth 8), max_bin, lambda_l2=lambda,
+              num_leaves = 2^max_depth - 1 (255 for depth 8; with grow_policy=lossguide
+              num_leaves = max_leaves and max_depth 0 -> -1), max_bin, lambda_l2=lambda,
               min_sum_hessian_in_leaf=min_child_weight, min_data_in_leaf=0, num_threads=nthread.
+Categorical features: the indices in `categorical_features` (for real data the benchmark takes them
+from perf_real_data.py); XGBoost gets them as feature types `c` with enable_categorical, LightGBM as
+categorical_feature.
 """
 
 import argparse
@@ -88,7 +94,7 @@ def run_xgboost(task, params, data):
 
     x_train, y_train, x_test = data
     p = {k: v for k, v in params.items() if k not in ("num_round", "categorical_features")}
-    for k in ("max_depth", "max_bin", "nthread", "num_class", "max_cat_to_onehot", "max_cat_threshold"):
+    for k in ("max_depth", "max_bin", "nthread", "num_class", "max_cat_to_onehot", "max_cat_threshold", "max_leaves"):
         if k in p:
             p[k] = int(p[k])
     for k in ("eta", "lambda", "min_child_weight"):
@@ -117,11 +123,16 @@ def run_xgboost(task, params, data):
 def lightgbm_params(task, params):
     """LightGBM's mirror of the benchmark's XGBoost-named parameters."""
     depth = int(params["max_depth"])
+    if params.get("grow_policy") == "lossguide":
+        # Best-first growth is LightGBM's own: num_leaves = max_leaves, max_depth 0 (unlimited) -> -1.
+        leaves, depth = int(params["max_leaves"]), depth if depth > 0 else -1
+    else:
+        leaves = min(2**depth - 1, 131072)
     p = {
         "objective": {"binary": "binary", "regression": "regression", "multiclass": "multiclass"}[task],
         "learning_rate": float(params["eta"]),
         "max_depth": depth,
-        "num_leaves": min(2**depth - 1, 131072),
+        "num_leaves": leaves,
         "max_bin": int(params["max_bin"]),
         "lambda_l2": float(params["lambda"]),
         "min_sum_hessian_in_leaf": float(params["min_child_weight"]),

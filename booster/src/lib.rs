@@ -93,6 +93,7 @@ pub use predict::{PredictOptions, PredictOutput, Predictions};
 pub use train::device::DeviceBackend;
 pub use train::trainer::{RoundReport, TrainCallback, TrainOptions};
 pub use util::atomic_file::write_atomically;
+pub use util::profile;
 
 /// What an accelerator backend needs from the training internals: the [`TreeBackend`](backend::TreeBackend) seam the
 /// growers call, the device session it runs in, the cut points and quantized matrix it uploads, and

@@ -483,6 +483,10 @@ impl TrainCallback for RankCallback<'_, '_> {
         }
         go_on
     }
+
+    fn wants_evaluation(&mut self, round: usize, num_rounds: usize) -> bool {
+        self.progress.wants_evaluation(round, num_rounds)
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Training progress: an indicatif bar on a terminal, plain per-round lines otherwise, nothing with
-//! `--quiet`.
+//! `--quiet`. When the metrics are only shown (the training set scored without `--valid`), rounds
+//! that are neither printed nor the last are not evaluated at all.
 
 use std::io::IsTerminal;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sylvan_booster::{RoundReport, TrainCallback};
@@ -13,10 +15,17 @@ enum Mode {
     Lines { every: usize },
 }
 
+/// How often the bar's metrics are refreshed when only shown.
+const BAR_EVALUATION_INTERVAL: Duration = Duration::from_millis(250);
+
 /// A [`TrainCallback`] that shows progress and remembers the last round's report.
 pub struct Progress {
     mode: Mode,
-    /// The last report received.
+    /// Only the rounds whose metrics are shown are evaluated (else every round).
+    shown_rounds_only: bool,
+    /// When the bar's metrics were last evaluated.
+    last_evaluation: Option<Instant>,
+    /// The last report received that holds metrics.
     pub last: Option<RoundReport>,
 }
 
@@ -32,7 +41,9 @@ pub fn format_evals(report: &RoundReport) -> String {
 
 impl Progress {
     /// Progress for `num_rounds` rounds; `every` overrides the line interval (default: about 20 lines).
-    pub fn new(num_rounds: usize, quiet: bool, every: Option<usize>) -> Progress {
+    /// With `shown_rounds_only`, training evaluates only the rounds whose metrics are printed (a
+    /// line, the bar at most four times a second) and the last one.
+    pub fn new(num_rounds: usize, quiet: bool, every: Option<usize>, shown_rounds_only: bool) -> Progress {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -46,7 +57,12 @@ impl Progress {
                 every: every.unwrap_or_else(|| num_rounds.div_ceil(20)).max(1),
             }
         };
-        Progress { mode, last: None }
+        Progress {
+            mode,
+            shown_rounds_only,
+            last_evaluation: None,
+            last: None,
+        }
     }
 
     /// Removes the bar (if any) before the summary is printed.
@@ -57,22 +73,67 @@ impl Progress {
     }
 }
 
+/// Whether the line mode prints round `round` of `num_rounds`.
+fn line_printed(round: usize, num_rounds: usize, every: usize) -> bool {
+    let done = round + 1;
+    round == 0 || done.is_multiple_of(every) || done == num_rounds
+}
+
 impl TrainCallback for Progress {
     fn after_round(&mut self, report: &RoundReport) -> bool {
         match &self.mode {
             Mode::Quiet => {}
             Mode::Bar(bar) => {
                 bar.set_position(report.round as u64 + 1);
-                bar.set_message(format_evals(report));
+                if !report.evals.is_empty() {
+                    bar.set_message(format_evals(report));
+                }
             }
             Mode::Lines { every } => {
-                let done = report.round + 1;
-                if report.round == 0 || done.is_multiple_of(*every) || done == report.num_rounds {
+                if line_printed(report.round, report.num_rounds, *every) {
                     super::note(format!("[{}]\t{}", report.round, format_evals(report)));
                 }
             }
         }
-        self.last = Some(report.clone());
+        if !report.evals.is_empty() || self.last.is_none() {
+            self.last = Some(report.clone());
+        }
         true
+    }
+
+    fn wants_evaluation(&mut self, round: usize, num_rounds: usize) -> bool {
+        if !self.shown_rounds_only {
+            return true;
+        }
+        match &self.mode {
+            Mode::Quiet => false,
+            Mode::Lines { every } => line_printed(round, num_rounds, *every),
+            Mode::Bar(_) => {
+                let due = self
+                    .last_evaluation
+                    .is_none_or(|t| t.elapsed() >= BAR_EVALUATION_INTERVAL);
+                if due {
+                    self.last_evaluation = Some(Instant::now());
+                }
+                due
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_rounds_only_evaluates_the_printed_rounds() {
+        let mut lines = Progress::new(100, false, Some(10), true);
+        lines.mode = Mode::Lines { every: 10 };
+        let wanted: Vec<usize> = (0..100).filter(|&r| lines.wants_evaluation(r, 100)).collect();
+        assert_eq!(wanted, [0, 9, 19, 29, 39, 49, 59, 69, 79, 89, 99]);
+        let mut quiet = Progress::new(100, true, None, true);
+        assert!((0..100).all(|r| !quiet.wants_evaluation(r, 100)));
+        let mut every = Progress::new(100, true, None, false);
+        assert!((0..100).all(|r| every.wants_evaluation(r, 100)));
     }
 }

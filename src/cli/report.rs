@@ -343,7 +343,9 @@ type Series = (String, Vec<(f64, f64)>);
 fn learning_curves(b: &Booster) -> Vec<(String, Vec<Series>)> {
     let mut curves: Vec<(String, Vec<Series>)> = Vec::new();
     for report in b.eval_history() {
-        for (set, metric, value) in &report.evals {
+        // Rounds that were not evaluated (the CLI scores its training set only on the rounds it
+        // prints) read back as NaN: they are not points of the curve.
+        for (set, metric, value) in report.evals.iter().filter(|e| e.2.is_finite()) {
             let k = match curves.iter().position(|c| &c.0 == metric) {
                 Some(k) => k,
                 None => {

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use sylvan_booster::profile::{self, Phase};
 use sylvan_booster::Model;
 use sylvan_booster::{Booster, Collective, LocalCollective, TrainOptions};
 use sylvan_io::{load_for_model, load_training, ColumnSelection, LoadedData, CATEGORIES_ATTRIBUTE};
@@ -57,6 +58,11 @@ pub struct TrainArgs {
     /// after the first round, for benchmarks (see docs/distributed.md).
     #[arg(long)]
     pub print_traffic: bool,
+    /// Print at the end where the time went, phase by phase (load, binning, gradients,
+    /// quantization, histograms, split search, partition, leaf values, margins, evaluation, save).
+    /// The environment variable `SYLVAN_PROFILE=1` does the same.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// Runs `sylvan train` for a plain booster (an `[ensemble]` config goes to `ensemble::train`); as
@@ -72,6 +78,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 /// rank 0 alone prints and writes the model, after every rank has finished training).
 pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
     let start = Instant::now();
+    let profiling = args.profile || std::env::var_os("SYLVAN_PROFILE").is_some_and(|v| v != "0" && !v.is_empty());
+    profile::enable(profiling);
     check_model_out(&args.model_out)?;
     let params = super::params::build(args.config.as_deref(), &args.sets)?;
     let data = plan.map_or(args.data.as_path(), |p| p.data.path.as_path());
@@ -94,6 +102,7 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
         },
         None => None,
     };
+    let load_phase = profile::enter(Phase::Load);
     let train = match &init {
         // Continued training reads the data the way prediction does: the model's features by name.
         Some((booster, features, categories)) => {
@@ -170,6 +179,7 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
         };
         valid.push((name, load_for_model(path, &names, &train.categories, &selection)?));
     }
+    drop(load_phase);
     let evals: Vec<(&str, &sylvan_booster::Dataset)> = if args.no_eval {
         Vec::new()
     } else if valid.is_empty() {
@@ -180,7 +190,10 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
 
     let device = sylvan::device_backend(params.device)?;
     let first_round = init.as_ref().map_or(0, |(b, _, _)| b.num_rounds());
-    let mut progress = Progress::new(first_round + params.num_round, quiet, args.log_every);
+    // The implicit training set is scored only on the rounds that are shown (and the last one);
+    // `--valid` sets are evaluated every round.
+    let shown_rounds_only = valid.is_empty();
+    let mut progress = Progress::new(first_round + params.num_round, quiet, args.log_every, shown_rounds_only);
     // One process times its rounds too when asked (`--print-traffic` with 0 bytes).
     let collective: &dyn Collective = plan.map_or(&LocalCollective, |p| p.collective);
     let mut rank_callback = None;
@@ -226,7 +239,10 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
     if let Some(labels) = super::columns::label_text(&selection) {
         booster.set_attribute(LABEL_ATTRIBUTE, labels);
     }
-    booster.save(&args.model_out)?;
+    {
+        let _phase = profile::enter(Phase::Save);
+        booster.save(&args.model_out)?;
+    }
     if let Some(plan) = plan {
         plan.collective.barrier()?;
     }
@@ -252,6 +268,12 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
         start.elapsed().as_secs_f64(),
         args.model_out.display()
     ));
+    if profiling {
+        note(format!(
+            "profile (wall time per phase, this process):\n{}",
+            profile::take().table(start.elapsed())
+        ));
+    }
     Ok(())
 }
 

@@ -1026,3 +1026,225 @@ pub fn assert_close(what: &str, sylvan: &[f32], other: &[f64], cols: usize, agai
         worst.0
     );
 }
+
+// ------------------------------------------------------------------------------------------------
+// More data families for the benchmark of issue #22 (benches/perf.rs)
+
+/// A uniform integer in `0..k` (`k` at least 1).
+fn uniform_index(g: &mut Gen, k: usize) -> usize {
+    (g.uniform(0.0, k as f64) as usize).min(k - 1)
+}
+
+/// Classification in the manner of scikit-learn's `make_classification`: `k` classes, each made of
+/// `clusters_per_class` Gaussian clusters centred on random vertices of a hypercube of side
+/// `2 * class_sep` in the first `informative` dimensions, every cluster with a covariance of its own
+/// (standard normal draws times a random matrix with entries uniform in [-1, 1)); then `redundant`
+/// random linear combinations of the informative features, and normal noise for the remaining
+/// `m - informative - redundant` features. A row's cluster is drawn uniformly (so the classes are
+/// balanced) and, with probability `flip`, its label is replaced by a uniformly drawn class (label
+/// noise, which caps the attainable accuracy). Rows are drawn one after another, so a prefix of a
+/// larger table is the smaller table.
+#[allow(clippy::too_many_arguments)]
+pub fn clustered_classification(
+    n: usize,
+    m: usize,
+    k: usize,
+    informative: usize,
+    redundant: usize,
+    clusters_per_class: usize,
+    class_sep: f64,
+    flip: f64,
+    seed: u64,
+) -> Table {
+    assert!(
+        k >= 2 && informative >= 1 && clusters_per_class >= 1 && informative + redundant <= m,
+        "clustered_classification needs 2+ classes, 1+ informative features, 1+ clusters per class and \
+         informative + redundant <= m"
+    );
+    let mut setup = Gen::new(seed ^ 0x6d61_6b65_636c_6173);
+    let clusters = k * clusters_per_class;
+    let centroids: Vec<Vec<f64>> = (0..clusters)
+        .map(|_| {
+            (0..informative)
+                .map(|_| if setup.bernoulli(0.5) { class_sep } else { -class_sep })
+                .collect()
+        })
+        .collect();
+    let mut matrix =
+        |rows: usize, cols: usize| -> Vec<f64> { (0..rows * cols).map(|_| setup.uniform(-1.0, 1.0)).collect() };
+    let transforms: Vec<Vec<f64>> = (0..clusters).map(|_| matrix(informative, informative)).collect();
+    let combos = matrix(informative, redundant);
+    let mut g = Gen::new(seed);
+    let mut labels_rng = Gen::new(seed ^ 0x666c_6970_5f79_2121);
+    let mut columns: Vec<Vec<f32>> = (0..m).map(|_| Vec::with_capacity(n)).collect();
+    let mut labels = Vec::with_capacity(n);
+    let mut z = vec![0.0f64; informative];
+    let mut x = vec![0.0f64; m];
+    for _ in 0..n {
+        let c = uniform_index(&mut g, clusters);
+        for v in z.iter_mut() {
+            *v = g.normal();
+        }
+        let a = &transforms[c];
+        for (j, xj) in x[..informative].iter_mut().enumerate() {
+            *xj = centroids[c][j]
+                + z.iter()
+                    .enumerate()
+                    .map(|(i, zi)| zi * a[i * informative + j])
+                    .sum::<f64>();
+        }
+        for r in 0..redundant {
+            x[informative + r] = (0..informative).map(|i| x[i] * combos[i * redundant + r]).sum();
+        }
+        for v in x[informative + redundant..].iter_mut() {
+            *v = g.normal();
+        }
+        let label = if labels_rng.bernoulli(flip) {
+            uniform_index(&mut labels_rng, k)
+        } else {
+            c % k
+        };
+        for (col, v) in columns.iter_mut().zip(&x) {
+            col.push(*v as f32);
+        }
+        labels.push(label as f32);
+    }
+    Table::new(columns, labels)
+}
+
+/// Replaces about `missing` of the values of every odd column by `NaN` (after the label was
+/// computed; a mask generator of its own, seeded from `seed`).
+fn mask_odd_columns(t: &mut Table, seed: u64, missing: f64) {
+    let mut mask = Gen::new(seed ^ 0x6f64_645f_6d61_736b);
+    for c in t.columns.iter_mut().skip(1).step_by(2) {
+        for v in c.iter_mut() {
+            if mask.bernoulli(missing) {
+                *v = f32::NAN;
+            }
+        }
+    }
+}
+
+/// Nonlinear regression in the manner of scikit-learn's `make_friedman1`: `m` features (at least
+/// 20) uniform in [0, 1), the mean `10 sin(pi x0 x1) + 20 (x2 - 0.5)^2 + 10 x3 + 5 x4` plus more
+/// nonlinear terms of x5..x19 (a sine of a product, a step times a feature, an absolute
+/// difference, an exponential, a threshold interaction, a cosine), Gaussian noise (sd 1); the other
+/// features are noise. About `missing` of the values of the odd columns are then replaced by `NaN`.
+pub fn friedman_missing(n: usize, m: usize, seed: u64, missing: f64) -> Table {
+    assert!(m >= 20, "friedman_missing needs at least 20 features");
+    let mut g = Gen::new(seed);
+    let mut noise = Gen::new(seed ^ 0x6672_6965_646d_616e);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for v in x.iter_mut() {
+            *v = g.uniform(0.0, 1.0);
+        }
+    };
+    let pi = std::f64::consts::PI;
+    let mut t = table_from_rows(
+        n,
+        m,
+        |x| {
+            10.0 * (pi * x[0] * x[1]).sin()
+                + 20.0 * (x[2] - 0.5).powi(2)
+                + 10.0 * x[3]
+                + 5.0 * x[4]
+                + 4.0 * (2.0 * pi * x[5] * x[6]).sin()
+                + 6.0 * (x[7] > 0.6) as i32 as f64 * x[8]
+                + 8.0 * (x[9] - x[10]).abs()
+                + 2.0 * (2.0 * x[11]).exp() / 7.4
+                + 5.0 * ((x[12] > 0.5) == (x[13] < 0.3)) as i32 as f64
+                + 3.0 * (3.0 * pi * x[14]).cos() * x[15]
+                + 4.0 * (x[16] * x[17] * x[18]).sqrt()
+                - 3.0 * x[19] * x[19]
+                + noise.normal()
+        },
+        &mut g,
+        features,
+    );
+    mask_odd_columns(&mut t, seed, missing);
+    t
+}
+
+/// Binary classification on features with few distinct values, so that histograms have few
+/// non-empty bins: feature j takes the integers `0..levels` with `levels = 2 + (7 j) % 29` (2 to
+/// 30); every fourth feature is `0` in about 90 % of the rows (one dominant value) and uniform over
+/// its levels otherwise, the others uniform. P(y = 1) = sigmoid(f), f a sum of hashed per-value
+/// effects of the first 16 features ([`category_effect`]; no order), two products of scaled
+/// levels, a threshold and a dominant-value indicator. `m` at least 20.
+pub fn ties_binary(n: usize, m: usize, seed: u64) -> Table {
+    assert!(m >= 20, "ties_binary needs at least 20 features");
+    let levels = |j: usize| 2 + (7 * j) % 29;
+    let mut g = Gen::new(seed);
+    let mut labels_rng = Gen::new(seed ^ 0x7469_6573_5f62_696e);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for (j, v) in x.iter_mut().enumerate() {
+            let k = levels(j);
+            *v = if j % 4 == 3 && g.bernoulli(0.9) {
+                0.0
+            } else {
+                uniform_index(g, k) as f64
+            };
+        }
+    };
+    table_from_rows(
+        n,
+        m,
+        |x| {
+            let scaled = |j: usize| x[j] / (levels(j) - 1) as f64;
+            let mut f = 0.1;
+            for (j, v) in x[..16].iter().enumerate() {
+                f += 0.7 * category_effect(j as u64 + 77, *v as u32);
+            }
+            f += 1.5 * (scaled(16) - 0.5) * (scaled(17) - 0.5) * 4.0;
+            f += 1.2 * (scaled(18) > 0.6) as i32 as f64 * scaled(1);
+            f -= 0.8 * (x[19] == 0.0) as i32 as f64;
+            labels_rng.bernoulli(sigmoid(1.5 * f)) as i32 as f64
+        },
+        &mut g,
+        features,
+    )
+}
+
+/// Regression on skewed, heavy-tailed features: by column, log-normal (`exp(1.5 z)`), Pareto
+/// (shape 1.5, from 1), Cauchy (`tan(pi (u - 1/2))`), exponential and normal, repeating. The mean
+/// depends on logarithms, signed logarithms and thresholds of the first 10 features (so a learner
+/// must find splits in the dense part of a long tail); the noise is Laplace (scale 0.5: heavier
+/// tails than Gaussian, finite variance, so the RMSE stays meaningful). `m` at least 10.
+pub fn skewed_regression(n: usize, m: usize, seed: u64) -> Table {
+    assert!(m >= 10, "skewed_regression needs at least 10 features");
+    let mut g = Gen::new(seed);
+    let mut noise = Gen::new(seed ^ 0x736b_6577_6564_2121);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        for (j, v) in x.iter_mut().enumerate() {
+            *v = match j % 5 {
+                0 => (1.5 * g.normal()).exp(),
+                1 => (1.0 - g.uniform(0.0, 1.0)).powf(-1.0 / 1.5),
+                2 => (std::f64::consts::PI * (g.uniform(0.0, 1.0) - 0.5)).tan(),
+                3 => g.exponential(),
+                _ => g.normal(),
+            };
+        }
+    };
+    let slog = |v: f64| v.signum() * v.abs().ln_1p();
+    table_from_rows(
+        n,
+        m,
+        |x| {
+            0.8 * x[0].ln()
+                + 1.5 * x[1].ln().min(4.0)
+                + 0.7 * slog(x[2]).clamp(-4.0, 4.0)
+                + 2.0 * (x[3] > 2.0) as i32 as f64
+                + (x[4] * 1.5).sin()
+                + if x[5] > 3.0 {
+                    1.5
+                } else {
+                    -0.5 * (x[5] < 0.3) as i32 as f64
+                }
+                + 0.5 * x[6].ln_1p().min(3.0) * (x[7] > 0.0) as i32 as f64
+                - 1.2 * (x[8] > 0.5) as i32 as f64 * x[9].tanh()
+                + noise.laplace(0.5)
+        },
+        &mut g,
+        features,
+    )
+}

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::data::Targets;
 use crate::error::{Error, Result};
 use crate::params::{AftDistribution, Alphas};
+use crate::util::fastmath::{ln_in_place, ln_positive};
 
 pub(crate) mod survival;
 
@@ -234,18 +235,63 @@ impl<'de> Deserialize<'de> for Metric {
     }
 }
 
-/// Weighted mean of a per-row loss, summed in a fixed order.
-fn weighted_mean(n: usize, weights: Option<&[f32]>, loss: impl Fn(usize) -> f64) -> f64 {
-    let (mut s, mut sw) = (0.0f64, 0.0f64);
-    for i in 0..n {
-        let w = weights.map_or(1.0, |w| w[i]) as f64;
-        s += loss(i) * w;
-        sw += w;
-    }
+/// Rows per block of [`weighted_mean`]: each block is summed in row order by one thread, and the
+/// block sums are added in block order, so the result does not depend on the thread count.
+const MEAN_BLOCK: usize = 16_384;
+
+/// Weighted mean of a per-row loss, summed in a fixed order (blocks of [`MEAN_BLOCK`] rows in
+/// parallel, then the block sums in order).
+fn weighted_mean(n: usize, weights: Option<&[f32]>, loss: impl Fn(usize) -> f64 + Sync) -> f64 {
+    weighted_mean_of_blocks(n, weights, |start, out| {
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = loss(start + j);
+        }
+    })
+}
+
+/// [`weighted_mean`] where `fill(start, out)` writes the losses of rows `start..start + out.len()`
+/// into `out` at once (so that a block's losses can be computed by vectorised loops).
+fn weighted_mean_of_blocks(n: usize, weights: Option<&[f32]>, fill: impl Fn(usize, &mut [f64]) + Sync) -> f64 {
+    let block_sums: Vec<(f64, f64)> = (0..n.div_ceil(MEAN_BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let (start, end) = (b * MEAN_BLOCK, ((b + 1) * MEAN_BLOCK).min(n));
+            let mut losses = vec![0.0f64; end - start];
+            fill(start, &mut losses);
+            let (mut s, mut sw) = (0.0f64, 0.0f64);
+            for (i, loss) in (start..end).zip(losses) {
+                let w = weights.map_or(1.0, |w| w[i]) as f64;
+                s += loss * w;
+                sw += w;
+            }
+            (s, sw)
+        })
+        .collect();
+    let (s, sw) = block_sums
+        .iter()
+        .fold((0.0f64, 0.0f64), |(s, sw), &(bs, bw)| (s + bs, sw + bw));
     if sw > 0.0 {
         s / sw
     } else {
         0.0
+    }
+}
+
+/// The binary log loss of rows `start..start + out.len()` into `out`: probabilities clamped into
+/// `[eps, 1 - eps]`, both logarithms by the vectorised [`ln_in_place`].
+fn logloss_block(scores: &[f32], labels: &[f32], eps: f64, start: usize, out: &mut [f64]) {
+    let rows = start..start + out.len();
+    let mut complement: Vec<f64> = Vec::with_capacity(out.len());
+    for (o, &p) in out.iter_mut().zip(&scores[rows.clone()]) {
+        let q = (p as f64).clamp(eps, 1.0 - eps);
+        *o = q;
+        complement.push(1.0 - q);
+    }
+    ln_in_place(out);
+    ln_in_place(&mut complement);
+    for ((o, c), &y) in out.iter_mut().zip(complement).zip(&labels[rows]) {
+        let y = y as f64;
+        *o = -(y * *o + (1.0 - y) * c);
     }
 }
 
@@ -404,10 +450,9 @@ impl Metric {
             }
             Metric::Mae => weighted_mean(n, weights, |i| (p(i) - y(i)).abs()),
             Metric::Mape => weighted_mean(n, weights, |i| ((p(i) - y(i)) / y(i)).abs()),
-            Metric::Logloss => weighted_mean(n, weights, |i| {
-                let q = p(i).clamp(EPS, 1.0 - EPS);
-                -(y(i) * q.ln() + (1.0 - y(i)) * (1.0 - q).ln())
-            }),
+            Metric::Logloss => {
+                weighted_mean_of_blocks(n, weights, |start, out| logloss_block(scores, labels, EPS, start, out))
+            }
             Metric::Error(t) => {
                 let t = t.unwrap_or(0.5);
                 weighted_mean(n, weights, |i| if (p(i) > t) != (y(i) > 0.5) { 1.0 } else { 0.0 })
@@ -433,7 +478,7 @@ impl Metric {
             Metric::Aucpr => average_precision(scores, labels, weights),
             Metric::Mlogloss => weighted_mean(n, weights, |i| {
                 let c = labels[i] as usize;
-                -(scores[i * num_cols + c.min(num_cols - 1)] as f64).clamp(EPS, 1.0).ln()
+                -ln_positive((scores[i * num_cols + c.min(num_cols - 1)] as f64).clamp(EPS, 1.0))
             }),
             Metric::Merror => weighted_mean(n, weights, |i| {
                 let row = &scores[i * num_cols..(i + 1) * num_cols];

@@ -100,6 +100,15 @@ pub trait Objective: Send + Sync + std::fmt::Debug {
     /// classification, values for regression. Default: unchanged.
     fn margin_to_score(&self, _row: &mut [f32]) {}
 
+    /// [`Objective::margin_to_score`] on every row of `values` (rows of `num_groups` values,
+    /// row-major), in place. Objectives whose conversion is element-wise override it with one
+    /// loop over all the values, which the compiler vectorises; the result must be the same.
+    fn margins_to_scores(&self, values: &mut [f32], num_groups: usize) {
+        values
+            .chunks_exact_mut(num_groups.max(1))
+            .for_each(|row| self.margin_to_score(row));
+    }
+
     /// Number of prediction columns (`num_groups` by default; 1 for `multi:softmax`).
     fn prediction_columns(&self) -> usize {
         self.num_groups()
@@ -738,6 +747,27 @@ impl Objective for BuiltinObjective {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn margins_to_scores(&self, values: &mut [f32], num_groups: usize) {
+        use ObjectiveKind::*;
+        match self.kind {
+            // Element-wise links: the same operation as `margin_to_score`, in one loop.
+            // `sigmoid`, with its exponentials taken by the vectorised `exp_in_place`.
+            BinaryLogistic | BinaryLogitRaw => {
+                let mut e: Vec<f64> = values.iter().map(|v| -(*v as f64)).collect();
+                crate::util::fastmath::exp_in_place(&mut e);
+                for (v, e) in values.iter_mut().zip(e) {
+                    *v = (1.0 / (1.0 + e)) as f32;
+                }
+            }
+            Poisson | Gamma | Tweedie | SurvivalCox | SurvivalAft => {
+                values.iter_mut().for_each(|v| *v = (*v as f64).exp() as f32)
+            }
+            _ => values
+                .chunks_exact_mut(num_groups.max(1))
+                .for_each(|row| self.margin_to_score(row)),
         }
     }
 

@@ -24,8 +24,15 @@ pub(crate) fn initial_margins(data: &Dataset, base: &[f64]) -> Result<Vec<f64>> 
 
 /// Converts margins to scores in output space (what metrics read).
 pub(crate) fn scores_of(objective: &dyn Objective, margins: &[f64], k: usize) -> Vec<f32> {
-    let mut s: Vec<f32> = margins.iter().map(|v| *v as f32).collect();
-    s.par_chunks_mut(k * 1024)
-        .for_each(|c| c.chunks_exact_mut(k).for_each(|row| objective.margin_to_score(row)));
+    let mut s = vec![0f32; margins.len()];
+    let rows_per_chunk = 8192;
+    s.par_chunks_mut(k * rows_per_chunk)
+        .zip(margins.par_chunks(k * rows_per_chunk))
+        .for_each(|(c, m)| {
+            for (o, v) in c.iter_mut().zip(m) {
+                *o = *v as f32;
+            }
+            objective.margins_to_scores(c, k)
+        });
     s
 }

@@ -15,6 +15,7 @@ use crate::train::histogram::{build_histograms, subtract_in_place, HistCell};
 use crate::train::partition::RowPartition;
 use crate::train::split::shared::agree_on_splits;
 use crate::train::split::{best_split_constrained, SplitInfo, SplitParams};
+use crate::util::profile::{self, Phase};
 
 /// Histogram split finding on the CPU for one tree; `C` is the histogram cell (f64 sums, or packed
 /// quantized sums as `i64`).
@@ -185,6 +186,7 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
     /// Makes sure every requested node has its histogram: the smaller of two requested siblings is
     /// built from its rows, the larger is the parent's minus the smaller's.
     fn prepare_histograms(&mut self, requests: &[SplitRequest]) -> Result<()> {
+        let _phase = profile::enter(Phase::Histograms);
         if let Some(cluster) = self.cluster {
             self.count_rows(cluster, requests)?;
         }

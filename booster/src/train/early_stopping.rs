@@ -38,6 +38,11 @@ impl EarlyStopping {
         self.best.is_some_and(|(b, _)| round >= b + patience)
     }
 
+    /// Whether early stopping is on (it then reads every round's watched value).
+    pub(crate) fn is_active(&self) -> bool {
+        self.patience.is_some()
+    }
+
     /// The best round and its score, when early stopping ran and saw a value.
     pub(crate) fn best(&self) -> Option<(usize, f64)> {
         self.best

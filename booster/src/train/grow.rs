@@ -13,6 +13,7 @@ use crate::train::constraints::monotone::{bounded_weight, Bounds, Monotone};
 use crate::train::constraints::TreeConstraints;
 use crate::train::sampling::ColumnSampler;
 use crate::train::split::SplitInfo;
+use crate::util::profile::{self, Phase};
 
 /// A node whose best split is wanted: its id, its sums, the features it may split on, and the
 /// monotone constraints its split must obey.
@@ -186,6 +187,7 @@ impl<'c> Grower<'_, 'c> {
     /// The best split of each of `ids`. Under interaction constraints a node left with no feature
     /// to split on is not asked about (and gets `None`).
     fn find(&mut self, ids: &[usize]) -> Result<Vec<Option<SplitInfo>>> {
+        let _phase = profile::enter(Phase::SplitSearch);
         let requests: Vec<SplitRequest> = ids.iter().map(|&id| self.request(id)).collect();
         if self.cons.interaction.is_empty() || requests.iter().all(|r| !r.features.is_empty()) {
             return self.backend.find_splits(&requests);
@@ -262,7 +264,10 @@ impl<'c> Grower<'_, 'c> {
             if tasks.is_empty() {
                 return Ok(());
             }
-            self.backend.apply_splits(&tasks)?;
+            {
+                let _phase = profile::enter(Phase::Partition);
+                self.backend.apply_splits(&tasks)?;
+            }
             frontier = tasks.iter().flat_map(|t| [t.left, t.right]).collect();
             let depth = self.nodes[frontier[0]].depth;
             if !limits.depth_allows_split(depth) || (limits.max_leaves > 0 && num_leaves >= limits.max_leaves) {
@@ -290,7 +295,10 @@ impl<'c> Grower<'_, 'c> {
             let task = self.add_children(c.node, c.split);
             num_leaves += 1;
             let (left, right) = (task.left, task.right);
-            self.backend.apply_splits(&[task])?;
+            {
+                let _phase = profile::enter(Phase::Partition);
+                self.backend.apply_splits(&[task])?;
+            }
             if !limits.depth_allows_split(self.nodes[left].depth) {
                 continue;
             }

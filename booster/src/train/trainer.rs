@@ -48,6 +48,7 @@ use crate::train::sampling::{position_seed, round_rows, ColumnSampler, Shard};
 use crate::train::split::SplitParams;
 use crate::train::split_method::{BackendScratch, SplitData, TreeInputs};
 use crate::train::vector_leaves::{output_tree, VectorBackend};
+use crate::util::profile::{self, Phase};
 
 /// What one boosting round reports to a [`TrainCallback`].
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,14 @@ pub struct RoundReport {
 pub trait TrainCallback {
     /// Receives the round's evaluation results.
     fn after_round(&mut self, report: &RoundReport) -> bool;
+
+    /// Whether round `round` (of `num_rounds`) should be evaluated: `false` skips the metrics of
+    /// that round (its report then holds no values), which saves their cost when nobody reads them.
+    /// The last round, every round under early stopping and every round of a distributed run are
+    /// evaluated whatever this says. The default evaluates every round.
+    fn wants_evaluation(&mut self, _round: usize, _num_rounds: usize) -> bool {
+        true
+    }
 }
 
 /// Optional extras for [`Booster::train_with`].
@@ -186,7 +195,10 @@ impl Booster {
         };
         let cluster = cluster.as_ref();
         let (core, history) = pool.install(|| {
-            let split = SplitData::prepare(params, train, cluster)?;
+            let split = {
+                let _phase = profile::enter(Phase::Binning);
+                SplitData::prepare(params, train, cluster)?
+            };
             let trainer = Trainer::new(params, objective.as_ref(), train, &split, evals, init, device, cluster)?;
             trainer.run(callback)
         })?;
@@ -219,7 +231,12 @@ struct RoundShared<'r> {
 struct EvalSet<'a> {
     name: &'a str,
     data: &'a Dataset,
+    /// The set's margins, rows x outputs; empty when the set is the training data itself
+    /// (`is_train`), whose margins the trainer keeps anyway.
     margins: Vec<f64>,
+    /// The set is the training data (the same `Dataset`): it is scored from the training margins
+    /// instead of walking every new tree over its rows again.
+    is_train: bool,
     /// When the set is sharded over the ranks of a distributed run: the labels and weights of all
     /// its rows, in rank order (metrics are computed on every rank's scores gathered alike).
     gathered: Option<GatheredTargets>,
@@ -317,8 +334,12 @@ impl<'a> Trainer<'a> {
         let eval_sets: Vec<EvalSet> = evals
             .iter()
             .map(|(name, d)| {
-                let mut margins = initial_margins(d, &base)?;
-                add_trees(&init_scaled, tree_group, d, k, &mut margins);
+                let is_train = std::ptr::eq(*d, train);
+                let mut margins = Vec::new();
+                if !is_train {
+                    margins = initial_margins(d, &base)?;
+                    add_trees(&init_scaled, tree_group, d, k, &mut margins);
+                }
                 let gathered = match cluster {
                     Some(c) if c.sharded_evals => Some(GatheredTargets::of_eval_set(name, d, c)?),
                     _ => None,
@@ -327,6 +348,7 @@ impl<'a> Trainer<'a> {
                     name,
                     data: d,
                     margins,
+                    is_train,
                     gathered,
                 })
             })
@@ -431,19 +453,24 @@ impl<'a> Trainer<'a> {
         &mut self,
         round: usize,
         num_rounds: usize,
-        callback: Option<&mut (dyn TrainCallback + Send + '_)>,
+        mut callback: Option<&mut (dyn TrainCallback + Send + '_)>,
     ) -> Result<bool> {
         if let Some(d) = self.dart.as_mut() {
             d.begin_round(round, &self.trees, self.train, &mut self.margins);
         }
         let first_new = self.trees.len();
-        let pairs_on_device = self.gradients()?;
+        let pairs_on_device = {
+            let _phase = profile::enter(Phase::Gradients);
+            self.gradients()?
+        };
+        let sampling = profile::enter(Phase::Quantization);
         // Bagging or GOSS (which scales the sampled rows' pairs in `gpairs`).
         let shard = self.cluster.map(|c| Shard {
             row_offset: c.row_offset,
             total_rows: c.total_rows,
         });
         let (samples, goss_scaled) = round_rows(self.params, round, self.npt, self.k, &mut self.gpairs, shard);
+        drop(sampling);
         // Line searches of parallel trees read the margins the round's gradients were taken at.
         let round_margins = if self.npt > 1 { Some(self.margins.clone()) } else { None };
         let shared = RoundShared {
@@ -477,14 +504,35 @@ impl<'a> Trainer<'a> {
             }
         }
         if let Some(d) = self.dart.as_mut() {
+            let _phase = profile::enter(Phase::Margins);
             let mut evals: Vec<(&Dataset, &mut [f64])> = self
                 .eval_sets
                 .iter_mut()
+                .filter(|s| !s.is_train)
                 .map(|s| (s.data, &mut s.margins[..]))
                 .collect();
             d.end_round(&self.trees, first_new, self.train, &mut self.margins, &mut evals);
         }
-        let (report, watched) = self.evaluate(round, num_rounds)?;
+        // Metrics are skipped only where nothing reads them: not under early stopping, not on the
+        // last round (summaries read it), not when distributed (every rank must take part).
+        let must_evaluate = self.early_stopping.is_active() || round + 1 == num_rounds || self.cluster.is_some();
+        let wanted = must_evaluate
+            || callback
+                .as_deref_mut()
+                .is_none_or(|cb| cb.wants_evaluation(round, num_rounds));
+        let (report, watched) = if wanted {
+            let _phase = profile::enter(Phase::Evaluation);
+            self.evaluate(round, num_rounds)?
+        } else {
+            (
+                RoundReport {
+                    round,
+                    num_rounds,
+                    evals: Vec::new(),
+                },
+                None,
+            )
+        };
         let mut stop = self.early_stopping.update(round, watched);
         if let Some(cb) = callback {
             stop |= !cb.after_round(&report);
@@ -543,6 +591,7 @@ impl<'a> Trainer<'a> {
         // The pairs the tree is fitted to: this output's pairs; for first-order boosting the
         // hessian is replaced by the sample weight (a least-squares fit to the negative gradient).
         let on_device = pairs_on_device && params.boosting == Boosting::Newton;
+        let gradients = profile::enter(Phase::Gradients);
         let fit: &[GradPair] = if group_pairs.is_empty() || on_device {
             gpairs
         } else {
@@ -587,8 +636,13 @@ impl<'a> Trainer<'a> {
             pairs_on_device: on_device,
             cluster: self.cluster,
         };
-        let (mut backend, renew) = split.tree_backend(&inputs, session.as_deref_mut(), scratch)?;
+        drop(gradients);
+        let (mut backend, renew) = {
+            let _phase = profile::enter(Phase::Quantization);
+            split.tree_backend(&inputs, session.as_deref_mut(), scratch)?
+        };
         let nodes = grow_tree(backend.as_mut(), limits, &columns, &self.controls.for_tree(sp))?;
+        let leaf_phase = profile::enter(Phase::LeafValues);
         let tree = finish_tree(
             &nodes,
             backend.as_ref(),
@@ -607,6 +661,8 @@ impl<'a> Trainer<'a> {
                 cluster: self.cluster,
             },
         )?;
+        drop(leaf_phase);
+        let _phase = profile::enter(Phase::Margins);
         // The rows the tree was grown on get their leaf's value through the partition.
         let leaves: Vec<(usize, f64)> = (0..nodes.len())
             .filter(|&id| nodes[id].is_leaf())
@@ -667,6 +723,7 @@ impl<'a> Trainer<'a> {
     /// Adds a new tree of output `group` to the margins it has not reached yet: the training rows
     /// outside its sample `rows` (by walking the tree over their values) and every evaluation set.
     fn update_margins(&mut self, tree: &Tree, rows: &[u32], group: usize) {
+        let _phase = profile::enter(Phase::Margins);
         let (train, k) = (self.train, self.k);
         let n = train.num_rows();
         if rows.len() != n {
@@ -682,7 +739,7 @@ impl<'a> Trainer<'a> {
                     m[group] += tree.value[tree.leaf_by(|f| train.column(f).get(i))] as f64;
                 });
         }
-        for set in self.eval_sets.iter_mut() {
+        for set in self.eval_sets.iter_mut().filter(|s| !s.is_train) {
             add_trees(std::slice::from_ref(tree), |_| group, set.data, k, &mut set.margins);
         }
     }
@@ -697,7 +754,8 @@ impl<'a> Trainer<'a> {
         };
         let mut watched = None;
         for set in &self.eval_sets {
-            let mut scores = scores_of(self.objective, &set.margins, self.k);
+            let margins = if set.is_train { &self.margins } else { &set.margins };
+            let mut scores = scores_of(self.objective, margins, self.k);
             let targets = match (&set.gathered, self.cluster) {
                 (Some(all), Some(c)) => {
                     scores = c.gather_f32(&scores)?;
