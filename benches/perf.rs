@@ -90,7 +90,7 @@
 //! What is measured:
 //! - Sylvan training: the whole `sylvan train --data train.parquet --label y --model-out M --set k=v ..`
 //!   process (`--label label` for the real data), the default command a user types (no `--no-eval`, no `--quiet`: without `--valid` it
-//!   scores the training set every round and prints progress lines, here into a file, never a
+//!   scores the training set on the rounds whose progress lines it prints (about 20) and prints them, here into a file, never a
 //!   terminal): start, Parquet load, binning, all rounds, evaluation, model save; wall clock from
 //!   spawn to exit. Its peak RSS: VmHWM from /proc/PID/status, polled every 2 ms until exit (wait4's
 //!   ru_maxrss would include this process's own memory, which Linux carries over the fork).

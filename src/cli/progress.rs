@@ -3,28 +3,23 @@
 //! that are neither printed nor the last are not evaluated at all.
 
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sylvan_booster::{RoundReport, TrainCallback};
 
-/// How progress is shown.
+/// How progress is shown. `every`: metrics are printed (and, when only shown, evaluated) on the
+/// first round, every `every` rounds and the last one.
 enum Mode {
     Quiet,
-    Bar(ProgressBar),
+    Bar { bar: ProgressBar, every: usize },
     Lines { every: usize },
 }
-
-/// How often the bar's metrics are refreshed when only shown.
-const BAR_EVALUATION_INTERVAL: Duration = Duration::from_millis(250);
 
 /// A [`TrainCallback`] that shows progress and remembers the last round's report.
 pub struct Progress {
     mode: Mode,
     /// Only the rounds whose metrics are shown are evaluated (else every round).
     shown_rounds_only: bool,
-    /// When the bar's metrics were last evaluated.
-    last_evaluation: Option<Instant>,
     /// The last report received that holds metrics.
     pub last: Option<RoundReport>,
 }
@@ -41,9 +36,11 @@ pub fn format_evals(report: &RoundReport) -> String {
 
 impl Progress {
     /// Progress for `num_rounds` rounds; `every` overrides the line interval (default: about 20 lines).
-    /// With `shown_rounds_only`, training evaluates only the rounds whose metrics are printed (a
-    /// line, the bar at most four times a second) and the last one.
+    /// With `shown_rounds_only`, training evaluates only the rounds whose metrics are printed (as a
+    /// line or in the bar: about 20 rounds, or every `every`) and the last one; which rounds
+    /// depends on nothing else, so the saved evaluation history is the same run after run.
     pub fn new(num_rounds: usize, quiet: bool, every: Option<usize>, shown_rounds_only: bool) -> Progress {
+        let every = every.unwrap_or_else(|| num_rounds.div_ceil(20)).max(1);
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -51,23 +48,20 @@ impl Progress {
             if let Ok(style) = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} rounds {msg}") {
                 bar.set_style(style.progress_chars("=> "));
             }
-            Mode::Bar(bar)
+            Mode::Bar { bar, every }
         } else {
-            Mode::Lines {
-                every: every.unwrap_or_else(|| num_rounds.div_ceil(20)).max(1),
-            }
+            Mode::Lines { every }
         };
         Progress {
             mode,
             shown_rounds_only,
-            last_evaluation: None,
             last: None,
         }
     }
 
     /// Removes the bar (if any) before the summary is printed.
     pub fn finish(&self) {
-        if let Mode::Bar(bar) = &self.mode {
+        if let Mode::Bar { bar, .. } = &self.mode {
             bar.finish_and_clear();
         }
     }
@@ -83,7 +77,7 @@ impl TrainCallback for Progress {
     fn after_round(&mut self, report: &RoundReport) -> bool {
         match &self.mode {
             Mode::Quiet => {}
-            Mode::Bar(bar) => {
+            Mode::Bar { bar, .. } => {
                 bar.set_position(report.round as u64 + 1);
                 if !report.evals.is_empty() {
                     bar.set_message(format_evals(report));
@@ -107,16 +101,7 @@ impl TrainCallback for Progress {
         }
         match &self.mode {
             Mode::Quiet => false,
-            Mode::Lines { every } => line_printed(round, num_rounds, *every),
-            Mode::Bar(_) => {
-                let due = self
-                    .last_evaluation
-                    .is_none_or(|t| t.elapsed() >= BAR_EVALUATION_INTERVAL);
-                if due {
-                    self.last_evaluation = Some(Instant::now());
-                }
-                due
-            }
+            Mode::Lines { every } | Mode::Bar { every, .. } => line_printed(round, num_rounds, *every),
         }
     }
 }

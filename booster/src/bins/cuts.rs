@@ -313,11 +313,60 @@ impl CutSample {
     }
 }
 
+/// The bits of `x` as an unsigned key that sorts as `f32::total_cmp` does (negative values
+/// reversed below the positive ones, -0.0 just below 0.0).
+#[inline]
+fn total_order_key(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b >> 31 == 1 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+/// Sorts `pairs` by their values in `f32::total_cmp` order, stable (ties keep their order): a
+/// least-significant-digit radix sort on 11-bit digits for long inputs (three passes, linear
+/// time; the comparison sort of 200,000 values per feature dominated binning), a stable comparison
+/// sort for short ones.
+pub(crate) fn sort_pairs_by_value(pairs: &mut [(f32, f32)]) {
+    const SHORT: usize = 512;
+    if pairs.len() <= SHORT {
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        return;
+    }
+    let mut from: Vec<(u32, f32, f32)> = pairs.iter().map(|&(x, w)| (total_order_key(x), x, w)).collect();
+    let mut to = from.clone();
+    for shift in [0u32, 11, 22] {
+        let digit = |k: u32| ((k >> shift) & 0x7ff) as usize;
+        let mut counts = vec![0usize; 2049];
+        for e in &from {
+            counts[digit(e.0) + 1] += 1;
+        }
+        // A pass whose digit is the same for every value moves nothing.
+        if counts.contains(&from.len()) {
+            continue;
+        }
+        for d in 1..counts.len() {
+            counts[d] += counts[d - 1];
+        }
+        for e in &from {
+            let slot = &mut counts[digit(e.0)];
+            to[*slot] = *e;
+            *slot += 1;
+        }
+        std::mem::swap(&mut from, &mut to);
+    }
+    for (p, e) in pairs.iter_mut().zip(from) {
+        *p = (e.1, e.2);
+    }
+}
+
 /// Cuts from the present `(value, weight)` pairs of a feature. Pairs of weight 0 are left out (as
 /// in XGBoost), so a row of weight 0 gives the same cuts as no row at all.
 pub(crate) fn cuts_from_pairs(mut pairs: Vec<(f32, f32)>, has_missing: bool, max_bin: usize) -> FeatureCuts {
     pairs.retain(|p| p.1 != 0.0);
-    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    sort_pairs_by_value(&mut pairs);
     let (values, wsum) = distinct_weighted(pairs.into_iter().map(|(x, w)| (x, w as f64)));
     FeatureCuts {
         cuts: cuts_from_distinct(&values, &wsum, max_bin),
@@ -438,6 +487,25 @@ mod tests {
     }
 
     proptest! {
+        /// The radix sort orders as the stable comparison sort does (ties and signed zeros too).
+        #[test]
+        fn radix_sort_matches_the_stable_comparison_sort(
+            values in proptest::collection::vec(prop_oneof![
+                6 => -1e6f32..1e6f32,
+                2 => (0u32..20).prop_map(|v| v as f32 - 10.0),
+                1 => Just(-0.0f32),
+                1 => prop_oneof![Just(f32::INFINITY), Just(f32::NEG_INFINITY), Just(f32::MIN_POSITIVE), Just(-1e-40f32)],
+            ], 0..3000),
+        ) {
+            let pairs: Vec<(f32, f32)> = values.iter().enumerate().map(|(i, &x)| (x, i as f32)).collect();
+            let mut radix = pairs.clone();
+            sort_pairs_by_value(&mut radix);
+            let mut standard = pairs;
+            standard.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let bits = |v: &[(f32, f32)]| v.iter().map(|p| (p.0.to_bits(), p.1.to_bits())).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&radix), bits(&standard));
+        }
+
         #[test]
         fn binning_is_monotone_and_in_range(
             col in proptest::collection::vec(prop_oneof![9 => -1e6f32..1e6f32, 1 => Just(f32::NAN)], 1..400),

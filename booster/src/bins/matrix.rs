@@ -7,8 +7,18 @@ use crate::bins::cuts::BinMapper;
 use crate::data::column::Column;
 use crate::data::dataset::Dataset;
 
-/// Rows per parallel task when quantizing (fixed, so the result never depends on the thread count).
+/// Most rows per parallel task when quantizing (the result never depends on the thread count).
 const QUANTIZE_CHUNK: usize = 4096;
+
+/// Bytes of output one quantizing task writes at most: a task fills its rows feature by feature,
+/// so its block of the row-major matrix should stay in the core's L2 cache (1,000 features: 256
+/// rows per task instead of 4,096, which made every feature's pass miss the cache).
+const QUANTIZE_TASK_BYTES: usize = 256 * 1024;
+
+/// Rows per quantizing task for `num_features` features of `cell_bytes` bytes each.
+fn quantize_chunk_rows(num_features: usize, cell_bytes: usize) -> usize {
+    (QUANTIZE_TASK_BYTES / (num_features * cell_bytes).max(1)).clamp(64, QUANTIZE_CHUNK)
+}
 
 /// Row-major bin storage.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,10 +76,11 @@ impl BinIndex for u16 {
 fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
     let nf = data.num_features();
     let mut out = vec![T::from_index(0); data.num_rows() * nf];
-    out.par_chunks_mut(QUANTIZE_CHUNK * nf)
+    let chunk_rows = quantize_chunk_rows(nf, std::mem::size_of::<T>());
+    out.par_chunks_mut(chunk_rows * nf.max(1))
         .enumerate()
         .for_each(|(c, chunk)| {
-            let start = c * QUANTIZE_CHUNK;
+            let start = c * chunk_rows;
             let len = chunk.len() / nf;
             for j in 0..nf {
                 let cuts = mapper.feature(j);

@@ -64,11 +64,11 @@ impl<'a> Cluster<'a> {
         Ok(out)
     }
 
-    /// Rank 0's `value` on every rank.
-    pub(crate) fn rank0_flag(&self, value: bool) -> Result<bool> {
-        let mut bytes = vec![value as u8];
+    /// Rank 0's `values` on every rank (one broadcast).
+    pub(crate) fn rank0_flags<const N: usize>(&self, values: [bool; N]) -> Result<[bool; N]> {
+        let mut bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
         self.comm.broadcast(&mut bytes, 0)?;
-        Ok(bytes.first().copied().unwrap_or(0) != 0)
+        Ok(std::array::from_fn(|i| bytes.get(i).copied().unwrap_or(0) != 0))
     }
 
     /// An error of this rank about the group.

@@ -765,6 +765,22 @@ impl Objective for BuiltinObjective {
             Poisson | Gamma | Tweedie | SurvivalCox | SurvivalAft => {
                 values.iter_mut().for_each(|v| *v = (*v as f64).exp() as f32)
             }
+            // `softmax` of each row, its exponentials taken for all rows at once.
+            MultiSoftmax | MultiSoftprob if num_groups > 1 => {
+                let k = num_groups;
+                let mut e: Vec<f64> = Vec::with_capacity(values.len());
+                for row in values.chunks_exact(k) {
+                    let max = row.iter().map(|v| *v as f64).fold(f64::NEG_INFINITY, f64::max);
+                    e.extend(row.iter().map(|v| *v as f64 - max));
+                }
+                crate::util::fastmath::exp_in_place(&mut e);
+                for (row, e) in values.chunks_exact_mut(k).zip(e.chunks_exact(k)) {
+                    let sum = e.iter().fold(0.0, |s, v| s + v);
+                    for (o, v) in row.iter_mut().zip(e) {
+                        *o = (v / sum) as f32;
+                    }
+                }
+            }
             _ => values
                 .chunks_exact_mut(num_groups.max(1))
                 .for_each(|row| self.margin_to_score(row)),

@@ -69,8 +69,9 @@ pub trait TrainCallback {
 
     /// Whether round `round` (of `num_rounds`) should be evaluated: `false` skips the metrics of
     /// that round (its report then holds no values), which saves their cost when nobody reads them.
-    /// The last round, every round under early stopping and every round of a distributed run are
-    /// evaluated whatever this says. The default evaluates every round.
+    /// The last round and every round under early stopping are evaluated whatever this says; in a
+    /// distributed run rank 0's callback decides for every rank (asked after the round before).
+    /// The default evaluates every round.
     fn wants_evaluation(&mut self, _round: usize, _num_rounds: usize) -> bool {
         true
     }
@@ -284,6 +285,8 @@ struct Trainer<'a> {
     dart: Option<Dart>,
     /// In distributed training, the group of ranks (`train` is this rank's shard).
     cluster: Option<&'a Cluster<'a>>,
+    /// Distributed training: whether rank 0's callback wants the next round evaluated.
+    evaluate_next: bool,
 }
 
 impl<'a> Trainer<'a> {
@@ -413,6 +416,7 @@ impl<'a> Trainer<'a> {
             history: Vec::new(),
             dart: Dart::for_run(params, k, init_weights, init_trees.len()),
             cluster,
+            evaluate_next: true,
         })
     }
 
@@ -514,12 +518,21 @@ impl<'a> Trainer<'a> {
             d.end_round(&self.trees, first_new, self.train, &mut self.margins, &mut evals);
         }
         // Metrics are skipped only where nothing reads them: not under early stopping, not on the
-        // last round (summaries read it), not when distributed (every rank must take part).
-        let must_evaluate = self.early_stopping.is_active() || round + 1 == num_rounds || self.cluster.is_some();
-        let wanted = must_evaluate
-            || callback
+        // last round (summaries read it). Distributed ranks follow rank 0's callback, whose answer
+        // came with the previous round's stop flag (every rank takes part in an evaluation).
+        let must_evaluate = self.early_stopping.is_active() || round + 1 == num_rounds;
+        let mut asked = || {
+            callback
                 .as_deref_mut()
-                .is_none_or(|cb| cb.wants_evaluation(round, num_rounds));
+                .is_none_or(|cb| cb.wants_evaluation(round, num_rounds))
+        };
+        let wanted = must_evaluate
+            || match self.cluster {
+                // The first round's answer is rank 0's too.
+                Some(c) if round == self.first_round => c.rank0_flags([asked()])?[0],
+                Some(_) => self.evaluate_next,
+                None => asked(),
+            };
         let (report, watched) = if wanted {
             let _phase = profile::enter(Phase::Evaluation);
             self.evaluate(round, num_rounds)?
@@ -534,12 +547,14 @@ impl<'a> Trainer<'a> {
             )
         };
         let mut stop = self.early_stopping.update(round, watched);
-        if let Some(cb) = callback {
+        if let Some(cb) = callback.as_deref_mut() {
             stop |= !cb.after_round(&report);
         }
-        // Every rank stops when rank 0 does (its evaluation is every rank's; its callback decides).
+        // Every rank stops when rank 0 does (its evaluation is every rank's; its callback decides),
+        // and evaluates the next round when rank 0's callback wants it.
         if let Some(c) = self.cluster {
-            stop = c.rank0_flag(stop)?;
+            let next = round + 1 < num_rounds && callback.is_none_or(|cb| cb.wants_evaluation(round + 1, num_rounds));
+            [stop, self.evaluate_next] = c.rank0_flags([stop, next])?;
         }
         self.history.push(report);
         Ok(stop)
