@@ -29,14 +29,34 @@ pub enum BinStore {
     U16(Vec<u16>),
 }
 
+/// One feature's bins, one per row, in row order.
+#[derive(Debug, Clone, PartialEq)]
+enum OwnedColumn {
+    /// Every bin of the feature fits in a byte.
+    U8(Vec<u8>),
+    /// The feature has more than 256 bins.
+    U16(Vec<u16>),
+}
+
+/// One feature's bins, one per row, in row order: bytes when the feature's bins fit in a byte
+/// (whatever the width of the row-major store), else two bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ColumnBins<'a> {
+    /// One byte per row.
+    U8(&'a [u8]),
+    /// Two bytes per row.
+    U16(&'a [u16]),
+}
+
 /// The quantized matrix: `num_rows * num_features` bin indices, row-major (for histogram building),
-/// plus, when bins fit in a byte, a column-major copy (for row partitioning, which reads one
-/// feature of many rows: a byte column is a quarter of the float column it replaces).
+/// plus a column-major copy (for row partitioning, which reads one feature of many rows: a byte
+/// column is a quarter of the float column it replaces), each feature's column as narrow as its
+/// own bins allow.
 #[derive(Debug, Clone)]
 pub struct QuantizedMatrix {
     store: BinStore,
-    /// Feature `f`'s bins are `columns[f * num_rows..(f + 1) * num_rows]` (u8 stores only).
-    columns: Option<Vec<u8>>,
+    /// Feature `f`'s bins in row order.
+    columns: Vec<OwnedColumn>,
     num_rows: usize,
     num_features: usize,
     /// Set once the bins were checked against a histogram layout (a fingerprint of its widths).
@@ -110,18 +130,24 @@ fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
     out
 }
 
-/// The column-major copy of a row-major byte matrix (features in parallel).
-fn transpose(rows: &[u8], num_rows: usize, nf: usize) -> Vec<u8> {
-    let mut out = vec![0u8; num_rows * nf];
-    if num_rows == 0 {
-        return out;
+/// The columns of a row-major matrix of `nf` features (features in parallel), feature `f` in bytes
+/// when `narrow(f)`, else in two bytes.
+fn transpose<T: BinIndex>(rows: &[T], nf: usize, narrow: impl Fn(usize) -> bool + Sync) -> Vec<OwnedColumn> {
+    fn column<T: BinIndex, U: BinIndex>(rows: &[T], nf: usize, f: usize) -> Vec<U> {
+        rows.chunks_exact(nf.max(1))
+            .map(|row| U::from_index(row[f].index()))
+            .collect()
     }
-    out.par_chunks_mut(num_rows).enumerate().for_each(|(f, col)| {
-        for (cell, row) in col.iter_mut().zip(rows.chunks_exact(nf)) {
-            *cell = row[f];
-        }
-    });
-    out
+    (0..nf)
+        .into_par_iter()
+        .map(|f| {
+            if narrow(f) {
+                OwnedColumn::U8(column(rows, nf, f))
+            } else {
+                OwnedColumn::U16(column(rows, nf, f))
+            }
+        })
+        .collect()
 }
 
 impl QuantizedMatrix {
@@ -132,9 +158,11 @@ impl QuantizedMatrix {
         } else {
             BinStore::U16(quantize::<u16>(data, mapper))
         };
+        let nf = data.num_features();
+        let narrow = |f: usize| mapper.offset(f + 1) - mapper.offset(f) <= u8::MAX as usize + 1;
         let columns = match &store {
-            BinStore::U8(v) => Some(transpose(v, data.num_rows(), data.num_features())),
-            BinStore::U16(_) => None,
+            BinStore::U8(v) => transpose(v, nf, narrow),
+            BinStore::U16(v) => transpose(v, nf, narrow),
         };
         QuantizedMatrix {
             store,
@@ -160,10 +188,12 @@ impl QuantizedMatrix {
         &self.store
     }
 
-    /// Feature `f`'s bins, one byte per row, when the matrix stores bytes.
-    pub fn column(&self, f: usize) -> Option<&[u8]> {
-        let n = self.num_rows;
-        self.columns.as_deref().map(|c| &c[f * n..(f + 1) * n])
+    /// Feature `f`'s bins in row order.
+    pub fn column(&self, f: usize) -> ColumnBins<'_> {
+        match &self.columns[f] {
+            OwnedColumn::U8(c) => ColumnBins::U8(c),
+            OwnedColumn::U16(c) => ColumnBins::U16(c),
+        }
     }
 
     /// The bin of one cell.
@@ -225,12 +255,27 @@ mod tests {
         for (j, col) in cols.iter().enumerate() {
             for (i, x) in col.iter().enumerate() {
                 assert_eq!(q.bin(i, j), m.feature(j).bin(*x));
-                assert_eq!(q.column(j).unwrap()[i] as usize, q.bin(i, j));
+                let ColumnBins::U8(column) = q.column(j) else {
+                    panic!("feature {j} fits in bytes")
+                };
+                assert_eq!(column[i] as usize, q.bin(i, j));
             }
         }
+        // A feature of 1,000 bins makes the store two bytes wide; the other keeps a byte column.
         let wide: Vec<f32> = (0..1000).map(|i| i as f32).collect();
-        let d = Dataset::from_columns(vec![wide]).unwrap();
+        let narrow: Vec<f32> = (0..1000).map(|i| (i % 7) as f32).collect();
+        let d = Dataset::from_columns(vec![wide, narrow]).unwrap();
         let m = BinMapper::fit(&d, 1000);
-        assert_eq!(QuantizedMatrix::build(&d, &m).bytes_per_bin(), 2);
+        let q = QuantizedMatrix::build(&d, &m);
+        assert_eq!(q.bytes_per_bin(), 2);
+        let ColumnBins::U16(c0) = q.column(0) else {
+            panic!("feature 0 needs two bytes")
+        };
+        let ColumnBins::U8(c1) = q.column(1) else {
+            panic!("feature 1 fits in bytes")
+        };
+        for i in 0..1000 {
+            assert_eq!((c0[i] as usize, c1[i] as usize), (q.bin(i, 0), q.bin(i, 1)));
+        }
     }
 }

@@ -7,7 +7,6 @@ use rayon::prelude::*;
 use crate::bins::cuts::BinMapper;
 use crate::bins::matrix::QuantizedMatrix;
 use crate::collective::ops::Cluster;
-use crate::data::dataset::Dataset;
 use crate::error::Result;
 use crate::gradients::{CellScale, GradPair, GradStats};
 use crate::train::grow::{SplitRequest, SplitTask, TreeBackend};
@@ -20,7 +19,6 @@ use crate::util::profile::{self, Phase};
 /// Histogram split finding on the CPU for one tree; `C` is the histogram cell (f64 sums, or packed
 /// quantized sums as `i64`).
 pub struct HistBackend<'a, C: HistCell = GradStats> {
-    data: &'a Dataset,
     matrix: &'a QuantizedMatrix,
     mapper: &'a BinMapper,
     /// Per row: its contribution to a histogram cell.
@@ -42,9 +40,8 @@ pub struct HistBackend<'a, C: HistCell = GradStats> {
 
 impl<'a> HistBackend<'a, GradStats> {
     /// A backend over `rows` (the rows sampled for this tree) with their gradient pairs, summed in
-    /// f64 histograms; `matrix` is `data` quantized with `mapper`.
+    /// f64 histograms; `matrix` is the training data quantized with `mapper`.
     pub fn new(
-        data: &'a Dataset,
         matrix: &'a QuantizedMatrix,
         mapper: &'a BinMapper,
         gpairs: &'a [GradPair],
@@ -55,7 +52,7 @@ impl<'a> HistBackend<'a, GradStats> {
         for &r in &rows {
             root.add_pair(gpairs[r as usize]);
         }
-        HistBackend::from_parts(data, matrix, mapper, gpairs, CellScale::IDENTITY, root, rows, params)
+        HistBackend::from_parts(matrix, mapper, gpairs, CellScale::IDENTITY, root, rows, params)
     }
 }
 
@@ -65,7 +62,6 @@ impl<'a> HistBackend<'a, i64> {
     /// sum of `rows`.
     #[allow(clippy::too_many_arguments)]
     pub fn quantized(
-        data: &'a Dataset,
         matrix: &'a QuantizedMatrix,
         mapper: &'a BinMapper,
         packed: &'a [i64],
@@ -74,7 +70,7 @@ impl<'a> HistBackend<'a, i64> {
         rows: Vec<u32>,
         params: SplitParams,
     ) -> Self {
-        HistBackend::from_parts(data, matrix, mapper, packed, scale, root, rows, params)
+        HistBackend::from_parts(matrix, mapper, packed, scale, root, rows, params)
     }
 
     /// [`HistBackend::quantized`] on this rank's shard of a distributed run (`root` summed over
@@ -82,7 +78,6 @@ impl<'a> HistBackend<'a, i64> {
     /// applied, so every rank grows the one-process tree.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn quantized_shard(
-        data: &'a Dataset,
         matrix: &'a QuantizedMatrix,
         mapper: &'a BinMapper,
         packed: &'a [i64],
@@ -92,7 +87,7 @@ impl<'a> HistBackend<'a, i64> {
         params: SplitParams,
         cluster: &'a Cluster<'a>,
     ) -> Self {
-        let mut backend = HistBackend::from_parts(data, matrix, mapper, packed, scale, root, rows, params);
+        let mut backend = HistBackend::from_parts(matrix, mapper, packed, scale, root, rows, params);
         backend.cluster = Some(cluster);
         backend
     }
@@ -101,7 +96,6 @@ impl<'a> HistBackend<'a, i64> {
 impl<'a, C: HistCell> HistBackend<'a, C> {
     #[allow(clippy::too_many_arguments)]
     fn from_parts(
-        data: &'a Dataset,
         matrix: &'a QuantizedMatrix,
         mapper: &'a BinMapper,
         pairs: &'a [C::Pair],
@@ -111,7 +105,6 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
         params: SplitParams,
     ) -> Self {
         HistBackend {
-            data,
             matrix,
             mapper,
             pairs,
@@ -290,7 +283,7 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
     }
 
     fn apply_splits(&mut self, tasks: &[SplitTask]) -> Result<()> {
-        self.partition.apply_binned(self.data, self.matrix, self.mapper, tasks);
+        self.partition.apply_binned(self.matrix, self.mapper, tasks);
         for t in tasks {
             self.ensure(t.left.max(t.right));
             self.family[t.left] = Some((t.node, t.right));

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use crate::bins::cuts::BinMapper;
-use crate::bins::matrix::QuantizedMatrix;
+use crate::bins::matrix::{BinIndex, ColumnBins, QuantizedMatrix};
 use crate::data::column::Column;
 use crate::data::dataset::Dataset;
 use crate::model::tree::Tree;
@@ -73,18 +73,31 @@ fn partition_in_place(
     touch: &impl Fn(u32),
 ) -> usize {
     let n = rows.len();
+    assert!(scratch.len() >= n, "the partition's scratch is shorter than its rows");
     let (mut l, mut r) = (0usize, 0usize);
-    for i in 0..n {
-        if let Some(&ahead) = rows.get(i + PREFETCH_DISTANCE) {
-            touch(ahead);
+    // Moves row `i`: left rows forward in place, right rows to `scratch`.
+    let mut step = |rows: &mut [u32], i: usize| {
+        // SAFETY: `i < n`, and `l <= i`, `r <= i` (each counts a subset of the rows before `i`),
+        // so every index is below `n <= scratch.len()`; the writes stay within the part of `rows`
+        // already read.
+        unsafe {
+            let row = *rows.get_unchecked(i);
+            let left = goes_left(row);
+            *rows.get_unchecked_mut(l) = row;
+            *scratch.get_unchecked_mut(r) = row;
+            l += left as usize;
+            r += !left as usize;
         }
-        let row = rows[i];
-        let left = goes_left(row);
-        // `l <= i` and `r <= i`: both writes stay within the part already read.
-        rows[l] = row;
-        scratch[r] = row;
-        l += left as usize;
-        r += !left as usize;
+    };
+    // The rows that have a row `PREFETCH_DISTANCE` ahead of them, then the last few: no test in
+    // the loop.
+    let ahead_end = n.saturating_sub(PREFETCH_DISTANCE);
+    for i in 0..ahead_end {
+        touch(rows[i + PREFETCH_DISTANCE]);
+        step(rows, i);
+    }
+    for i in ahead_end..n {
+        step(rows, i);
     }
     rows[l..].copy_from_slice(&scratch[..r]);
     l
@@ -179,28 +192,15 @@ impl RowPartition {
     }
 
     /// Like [`RowPartition::apply`], for splits found on `matrix` (binned with `mapper`): reads the
-    /// matrix's byte columns where it has them (a value is below cut `b` exactly when its bin is at
-    /// most `b`, so both tests agree), else the raw values.
-    pub fn apply_binned(&mut self, data: &Dataset, matrix: &QuantizedMatrix, mapper: &BinMapper, tasks: &[SplitTask]) {
-        self.apply_by(tasks, |rows, scratch, t| match matrix.column(t.split.feature) {
-            Some(col) if t.split.categories.is_some() => {
-                let missing = mapper.feature(t.split.feature).missing_bin();
-                stable_partition(
-                    rows,
-                    scratch,
-                    &|r| t.split.goes_left(col[r as usize] as usize, missing),
-                    &|r| prefetch(col.as_ptr().wrapping_add(r as usize)),
-                )
+    /// matrix's columns of bins (a value is below cut `b` exactly when its bin is at most `b`, so
+    /// both tests agree).
+    pub fn apply_binned(&mut self, matrix: &QuantizedMatrix, mapper: &BinMapper, tasks: &[SplitTask]) {
+        self.apply_by(tasks, |rows, scratch, t| {
+            let missing = mapper.feature(t.split.feature).missing_bin();
+            match matrix.column(t.split.feature) {
+                ColumnBins::U8(col) => split_by_bin(col, missing, rows, scratch, t),
+                ColumnBins::U16(col) => split_by_bin(col, missing, rows, scratch, t),
             }
-            Some(col) => {
-                let missing = mapper.feature(t.split.feature).missing_bin();
-                let (last, dl) = (t.split.bin, t.split.default_left);
-                let goes_left = |b: usize| if b == missing { dl } else { b <= last };
-                stable_partition(rows, scratch, &|r| goes_left(col[r as usize] as usize), &|r| {
-                    prefetch(col.as_ptr().wrapping_add(r as usize))
-                })
-            }
-            None => split_by_value(data, rows, scratch, t),
         });
     }
 
@@ -237,6 +237,22 @@ impl RowPartition {
             self.ranges[t.right] = (b + nl, e);
         }
     }
+}
+
+/// Partitions one node's rows by the bins `col` of the split feature (`missing` is its missing bin).
+fn split_by_bin<T: BinIndex>(col: &[T], missing: usize, rows: &mut [u32], scratch: &mut [u32], t: &SplitTask) -> usize {
+    let touch = |r: u32| prefetch(col.as_ptr().wrapping_add(r as usize));
+    if t.split.categories.is_some() {
+        return stable_partition(
+            rows,
+            scratch,
+            &|r| t.split.goes_left(col[r as usize].index(), missing),
+            &touch,
+        );
+    }
+    let (last, dl) = (t.split.bin, t.split.default_left);
+    let goes_left = |b: usize| if b == missing { dl } else { b <= last };
+    stable_partition(rows, scratch, &|r| goes_left(col[r as usize].index()), &touch)
 }
 
 /// Partitions one node's rows by the raw value of the split feature (read in ascending row order).

@@ -67,6 +67,71 @@ pub fn quantize(pairs: &[GradPair], rows: &[u32], seed: u64) -> Option<Quantized
     Some(QuantizedGradients { packed, scale })
 }
 
+/// Pairs per task when the largest gradient and hessian are sought.
+const EXTREMES_CHUNK: usize = 1 << 14;
+
+/// The largest absolute gradient and the largest hessian of some pairs, and whether any pair cannot
+/// be packed (a non-finite part or a negative hessian). Maxima are exact, so any grouping gives the
+/// same result.
+#[derive(Debug, Clone, Copy, Default)]
+struct PairExtremes {
+    grad: f32,
+    hess: f32,
+    unpackable: bool,
+}
+
+impl PairExtremes {
+    /// These extremes with one more pair. The comparisons are written so that they compile to
+    /// vector max instructions (a NaN never replaces the maximum; it marks the pairs unpackable).
+    #[inline(always)]
+    fn with(self, p: GradPair) -> PairExtremes {
+        let g = p.grad.abs();
+        PairExtremes {
+            grad: if g > self.grad { g } else { self.grad },
+            hess: if p.hess > self.hess { p.hess } else { self.hess },
+            unpackable: self.unpackable | !(p.grad.is_finite() & p.hess.is_finite() & (p.hess >= 0.0)),
+        }
+    }
+
+    /// The extremes of consecutive pairs: eight running extremes, one per lane, so that the loop
+    /// compiles to vector instructions, then folded together.
+    fn of(pairs: &[GradPair]) -> PairExtremes {
+        const LANES: usize = 8;
+        let (mut grad, mut hess, mut unpackable) = ([0f32; LANES], [0f32; LANES], [false; LANES]);
+        let chunks = pairs.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for i in 0..LANES {
+                let (g, h) = (chunk[i].grad.abs(), chunk[i].hess);
+                grad[i] = if g > grad[i] { g } else { grad[i] };
+                hess[i] = if h > hess[i] { h } else { hess[i] };
+                unpackable[i] |= !(g < f32::INFINITY) | !(h.abs() < f32::INFINITY) | (h < 0.0);
+            }
+        }
+        let lanes = (0..LANES).map(|i| PairExtremes {
+            grad: grad[i],
+            hess: hess[i],
+            unpackable: unpackable[i],
+        });
+        let tail = rest.iter().fold(PairExtremes::default(), |e, &p| e.with(p));
+        lanes.fold(tail, PairExtremes::merge)
+    }
+
+    /// The extremes of two groups of pairs together.
+    fn merge(self, other: PairExtremes) -> PairExtremes {
+        PairExtremes {
+            grad: self.grad.max(other.grad),
+            hess: self.hess.max(other.hess),
+            unpackable: self.unpackable | other.unpackable,
+        }
+    }
+
+    /// `(largest |gradient|, largest hessian, every pair packable)`, the maxima as f64 (exact).
+    fn widened(self) -> (f64, f64, bool) {
+        (self.grad as f64, self.hess as f64, !self.unpackable)
+    }
+}
+
 /// Quantizes the pairs of `rows` into a reused buffer (resized to `pairs.len()`; entries of rows
 /// outside `rows` are left as they were) and returns the scale and the packed sum of all of `rows`
 /// (the root's sums) with the grids of the tree's exact node sums; `None` when the pairs cannot be
@@ -84,14 +149,22 @@ pub(crate) fn quantize_shard(
     packed: &mut Vec<i64>,
     cluster: Option<&Cluster<'_>>,
 ) -> Result<Option<(CellScale, i64, LeafGrids)>> {
-    let (mut gmax, mut hmax, mut ok) = rows
-        .par_iter()
-        .map(|&r| {
-            let p = pairs[r as usize];
-            let ok = p.grad.is_finite() && p.hess.is_finite() && p.hess >= 0.0;
-            (p.grad.abs() as f64, p.hess as f64, ok)
-        })
-        .reduce(|| (0.0, 0.0, true), |a, b| (a.0.max(b.0), a.1.max(b.1), a.2 && b.2));
+    let (mut gmax, mut hmax, mut ok) = if rows.len() == pairs.len() {
+        // Every row: read the pairs in order, in fixed chunks whose loop vectorises.
+        pairs
+            .par_chunks(EXTREMES_CHUNK)
+            .map(PairExtremes::of)
+            .reduce(PairExtremes::default, PairExtremes::merge)
+    } else {
+        rows.par_chunks(EXTREMES_CHUNK)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .fold(PairExtremes::default(), |e, &r| e.with(pairs[r as usize]))
+            })
+            .reduce(PairExtremes::default, PairExtremes::merge)
+    }
+    .widened();
     let mut count = rows.len();
     if let Some(c) = cluster {
         let mut maxima = [gmax, hmax, if ok { 0.0 } else { 1.0 }];

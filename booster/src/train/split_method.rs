@@ -142,14 +142,14 @@ fn cpu_hist_backend<'a>(
     if t.params.use_quantized_grad {
         if let Some((scale, root, grids)) = quantize_shard(t.fit, t.rows, t.seed, packed, t.cluster)? {
             let packed: &'a [i64] = packed;
-            let (train, rows) = (t.train, t.rows.to_vec());
+            let rows = t.rows.to_vec();
             let backend = match t.cluster {
-                Some(c) => HistBackend::quantized_shard(train, matrix, mapper, packed, scale, root, rows, t.split, c),
-                None => HistBackend::quantized(train, matrix, mapper, packed, scale, root, rows, t.split),
+                Some(c) => HistBackend::quantized_shard(matrix, mapper, packed, scale, root, rows, t.split, c),
+                None => HistBackend::quantized(matrix, mapper, packed, scale, root, rows, t.split),
             };
             return Ok((Box::new(backend), Some(Renew { fit: t.fit, grids })));
         }
     }
-    let backend = HistBackend::new(t.train, matrix, mapper, t.fit, t.rows.to_vec(), t.split);
+    let backend = HistBackend::new(matrix, mapper, t.fit, t.rows.to_vec(), t.split);
     Ok((Box::new(backend), None))
 }

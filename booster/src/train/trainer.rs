@@ -720,7 +720,7 @@ impl<'a> Trainer<'a> {
             parallel,
             self.controls.weights.as_deref(),
         );
-        let mut backend = VectorBackend::new(train, matrix, mapper, &pairs, rows, self.sp);
+        let mut backend = VectorBackend::new(matrix, mapper, &pairs, rows, self.sp);
         let nodes = grow_tree(&mut backend, &self.limits, &columns, &self.controls.for_tree(&self.sp))?;
         let mut trees = Vec::with_capacity(k);
         for (group, output_pairs) in pairs.iter().enumerate() {

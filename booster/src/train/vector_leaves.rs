@@ -7,7 +7,6 @@
 
 use crate::bins::cuts::BinMapper;
 use crate::bins::matrix::QuantizedMatrix;
-use crate::data::dataset::Dataset;
 use crate::error::Result;
 use crate::gradients::{GradPair, GradStats};
 use crate::model::tree::Tree;
@@ -28,7 +27,6 @@ impl<'a> VectorBackend<'a> {
     /// A backend over `rows` whose output `o` is fitted to `pairs[o]` (one pair per row of the
     /// data).
     pub(crate) fn new(
-        data: &'a Dataset,
         matrix: &'a QuantizedMatrix,
         mapper: &'a BinMapper,
         pairs: &'a [Vec<GradPair>],
@@ -37,7 +35,7 @@ impl<'a> VectorBackend<'a> {
     ) -> Self {
         let outputs = pairs
             .iter()
-            .map(|p| HistBackend::new(data, matrix, mapper, p, rows.to_vec(), params))
+            .map(|p| HistBackend::new(matrix, mapper, p, rows.to_vec(), params))
             .collect();
         VectorBackend {
             outputs,

@@ -177,6 +177,39 @@ pub fn best_split_of_feature<C: HistCell>(
     p: &SplitParams,
     mono: Monotone<'_>,
 ) -> Option<SplitInfo> {
+    let mut scratch = CandidateScratch::default();
+    best_split_of_feature_in(hist, scale, mapper, feature, total, node_rows, p, mono, &mut scratch)
+}
+
+/// Buffers of one feature's candidates, reused from feature to feature: running sums and the bin
+/// each stands for (see [`nonempty_prefix_sums`]).
+struct CandidateScratch<C> {
+    prefix: Vec<C>,
+    bins: Vec<u32>,
+}
+
+impl<C> Default for CandidateScratch<C> {
+    fn default() -> Self {
+        CandidateScratch {
+            prefix: Vec::new(),
+            bins: Vec::new(),
+        }
+    }
+}
+
+/// [`best_split_of_feature`] with buffers reused from an earlier call.
+#[allow(clippy::too_many_arguments)]
+fn best_split_of_feature_in<C: HistCell>(
+    hist: &[C],
+    scale: &CellScale,
+    mapper: &BinMapper,
+    feature: usize,
+    total: GradStats,
+    node_rows: usize,
+    p: &SplitParams,
+    mono: Monotone<'_>,
+    scratch: &mut CandidateScratch<C>,
+) -> Option<SplitInfo> {
     let constrained = mono.is_active();
     if mapper.is_categorical(feature) {
         let bounds = constrained.then_some(mono.bounds);
@@ -207,20 +240,20 @@ pub fn best_split_of_feature<C: HistCell>(
         min_child_weight: p.min_child_weight,
         parent_gain,
     };
-    let mut prefix: Vec<C> = Vec::with_capacity(if plain { nb } else { 0 });
+    let CandidateScratch {
+        prefix,
+        bins: candidate_bins,
+    } = scratch;
     // Candidates `first..last`: the rows of value bins `0..=b` (all empty below `first`) go left.
     let mut scan = |left_cell: C, first: usize, last: usize, default_left: bool| {
         if plain {
-            prefix.clear();
-            let mut acc = left_cell;
-            for s in &bins[first..last] {
-                acc += *s;
-                prefix.push(acc);
-            }
-            // An empty bin repeats the gain of the bin before it, so it never wins (strict >).
-            if let Some((gain, b)) = gain_kernel::first_best(&prefix, scale, inputs) {
+            // An empty bin repeats the gain of the bin before it, so it never wins (strict >):
+            // only the first candidate and the non-empty bins are scored, which in a small node is
+            // a fraction of the bins.
+            nonempty_prefix_sums(&bins[first..last], left_cell, prefix, candidate_bins);
+            if let Some((gain, k)) = gain_kernel::first_best(prefix, scale, inputs) {
                 if gain > best.0 {
-                    best = (gain, first + b, default_left);
+                    best = (gain, first + candidate_bins[k] as usize, default_left);
                 }
             }
             return;
@@ -288,6 +321,30 @@ pub fn best_split_of_feature<C: HistCell>(
     })
 }
 
+/// Writes into `prefix` the running sums `start + cells[0] + .. + cells[b]` of the candidates worth
+/// scoring, `b = 0` and every `b` whose cell is not empty, and their `b` into `candidate_bins`.
+/// A skipped candidate has the same sums as the one before it. Branch-free: every sum is written,
+/// and the write position moves on only past a kept one.
+fn nonempty_prefix_sums<C: HistCell>(cells: &[C], start: C, prefix: &mut Vec<C>, candidate_bins: &mut Vec<u32>) {
+    let n = cells.len();
+    prefix.clear();
+    candidate_bins.clear();
+    prefix.resize(n, C::default());
+    candidate_bins.resize(n, 0);
+    let (sums, at) = (&mut prefix[..n], &mut candidate_bins[..n]);
+    let mut acc = start;
+    let mut kept = 0usize;
+    for (b, cell) in cells.iter().enumerate() {
+        acc += *cell;
+        // `kept <= b < n`: the writes stay in bounds.
+        sums[kept.min(n - 1)] = acc;
+        at[kept.min(n - 1)] = b as u32;
+        kept += usize::from(b == 0 || *cell != C::default());
+    }
+    prefix.truncate(kept);
+    candidate_bins.truncate(kept);
+}
+
 /// The best split over `features` (features evaluated in parallel, ties going to the lower feature
 /// index, as in XGBoost). `None` when no split improves the loss by more than [`MIN_GAIN`] and
 /// `gamma`. `node_rows` is the node's row count. No monotone constraint: see
@@ -319,7 +376,9 @@ pub fn best_split_constrained<C: HistCell>(
 ) -> Option<SplitInfo> {
     let per_feature: Vec<Option<SplitInfo>> = features
         .par_iter()
-        .map(|&f| best_split_of_feature(hist, scale, mapper, f, total, node_rows, p, mono))
+        .map_init(CandidateScratch::default, |scratch, &f| {
+            best_split_of_feature_in(hist, scale, mapper, f, total, node_rows, p, mono, scratch)
+        })
         .collect();
     let mut best: Option<SplitInfo> = None;
     for s in per_feature.into_iter().flatten() {
@@ -544,6 +603,68 @@ mod tests {
                 (Some(s), None) => prop_assert!(s.gain <= MIN_GAIN * 2.0, "found {} want none", s.gain),
                 (None, Some(w)) => prop_assert!(w <= MIN_GAIN * 2.0, "missed {}", w),
             }
+        }
+    }
+
+    proptest! {
+        /// Scoring only the non-empty bins finds, bit for bit, what scoring every bin finds (the
+        /// first best over all candidates, both missing directions), for f64 and packed cells.
+        #[test]
+        fn skipping_empty_bins_changes_nothing(
+            cells in proptest::collection::vec(
+                prop_oneof![3 => Just(None), 2 => (-40i32..40, 1u32..30).prop_map(Some)], 1..60),
+            missing in prop_oneof![Just(None), (-40i32..40, 1u32..30).prop_map(Some)],
+            mcw in prop_oneof![Just(0.0f64), Just(3.0)],
+        ) {
+            let nb = cells.len();
+            let mapper = BinMapper::from_cuts(vec![FeatureCuts {
+                cuts: (0..nb).map(|b| b as f32 + 0.5).collect(),
+                has_missing: true,
+                categorical: false,
+            }]);
+            let pair = |c: Option<(i32, u32)>| c.map_or(0, |(g, h)| crate::gradients::pack(g, h));
+            let mut packed: Vec<i64> = cells.iter().map(|&c| pair(c)).collect();
+            packed.push(pair(missing));
+            let scale = CellScale { grad_unit: 0.25, hess_unit: 0.5 };
+            let as_stats: Vec<GradStats> = packed.iter().map(|c| c.stats(&scale)).collect();
+            let q = SplitParams { min_child_weight: mcw, ..p() };
+            fn every_bin<C: HistCell>(hist: &[C], scale: &CellScale, q: &SplitParams) -> Option<(u64, usize, bool)> {
+                let nb = hist.len() - 1;
+                let total = hist.iter().fold(C::default(), |mut a, c| { a += *c; a }).stats(scale);
+                let inputs = gain_kernel::GainInputs {
+                    total,
+                    lambda: q.lambda,
+                    min_child_weight: q.min_child_weight,
+                    parent_gain: node_gain(total, q),
+                };
+                let mut best = (MIN_GAIN, usize::MAX, false);
+                let first_filled = hist[..nb].iter().position(|c| *c != C::default()).unwrap_or(nb).min(nb - 1);
+                let mut sweep = |start: C, first: usize, last: usize, dl: bool| {
+                    let mut acc = start;
+                    let prefix: Vec<C> = hist[first..last].iter().map(|c| { acc += *c; acc }).collect();
+                    if let Some((g, b)) = gain_kernel::first_best(&prefix, scale, inputs) {
+                        if g > best.0 {
+                            best = (g, first + b, dl);
+                        }
+                    }
+                };
+                sweep(C::default(), 0, nb, false);
+                if hist[nb] != C::default() {
+                    sweep(hist[nb], first_filled, nb - 1, true);
+                }
+                (best.1 != usize::MAX).then_some((best.0.to_bits(), best.1, best.2))
+            }
+            let found = |s: Option<SplitInfo>| s.map(|s| (s.gain.to_bits(), s.bin, s.default_left));
+            let total_packed = packed.iter().fold(0i64, |a, c| a.wrapping_add(*c)).stats(&scale);
+            let total_stats = as_stats.iter().fold(GradStats::default(), |a, c| a + *c);
+            prop_assert_eq!(
+                found(best_split(&packed, &scale, &mapper, &[0], total_packed, 100, &q)),
+                every_bin(&packed, &scale, &q)
+            );
+            prop_assert_eq!(
+                found(best_split(&as_stats, &CellScale::IDENTITY, &mapper, &[0], total_stats, 100, &q)),
+                every_bin(&as_stats, &CellScale::IDENTITY, &q)
+            );
         }
     }
 
