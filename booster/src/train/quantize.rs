@@ -67,7 +67,7 @@ pub fn quantize(pairs: &[GradPair], rows: &[u32], seed: u64) -> Option<Quantized
     Some(QuantizedGradients { packed, scale })
 }
 
-/// Pairs per task when the largest gradient and hessian are sought.
+/// Pairs per task when the largest gradient and hessian are sought and when all rows are quantized.
 const EXTREMES_CHUNK: usize = 1 << 14;
 
 /// The largest absolute gradient and the largest hessian of some pairs, and whether any pair cannot
@@ -203,8 +203,7 @@ pub(crate) fn quantize_shard(
     let stream = mix(seed);
     // Rows are dithered by their global id.
     let first_row = cluster.map_or(0, |c| c.row_offset) as u32;
-    let quantize_row = |r: u32| {
-        let p = pairs[r as usize];
+    let quantize_pair = |p: GradPair, r: u32| {
         let u = dither(stream, first_row.wrapping_add(r));
         let g = (p.grad as f64 * to_grad + (u + offset)) as i64 - offset_int;
         let h = (p.hess as f64 * to_hess + u) as i64;
@@ -213,18 +212,25 @@ pub(crate) fn quantize_shard(
     // Integer sums are exact, so the root's sum may be reduced in any order.
     let mut root = if rows.len() == pairs.len() {
         // Every row is in the tree (rows are distinct row ids): quantize them all in parallel.
+        // Fixed chunks, each one tight loop.
         packed
-            .par_iter_mut()
+            .par_chunks_mut(EXTREMES_CHUNK)
             .enumerate()
-            .map(|(r, slot)| {
-                *slot = quantize_row(r as u32);
-                *slot
+            .map(|(c, slots)| {
+                let first = c * EXTREMES_CHUNK;
+                let chunk = &pairs[first..first + slots.len()];
+                let mut sum = 0i64;
+                for ((r, slot), &p) in (first as u32..).zip(slots.iter_mut()).zip(chunk) {
+                    *slot = quantize_pair(p, r);
+                    sum = sum.wrapping_add(*slot);
+                }
+                sum
             })
             .reduce(|| 0, i64::wrapping_add)
     } else {
         let mut root = 0i64;
         for &r in rows {
-            let q = quantize_row(r);
+            let q = quantize_pair(pairs[r as usize], r);
             packed[r as usize] = q;
             root = root.wrapping_add(q);
         }

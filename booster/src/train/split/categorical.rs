@@ -59,23 +59,12 @@ pub(super) fn best_categorical_split<C: HistCell>(
         Item::Category(c) => bins[c as usize],
         Item::Missing => missing_cell,
     };
-    let mut items: Vec<Item> = (0..k as u32)
-        .filter(|&c| bins[c as usize] != C::default())
-        .map(Item::Category)
-        .collect();
-    if has_missing {
-        items.push(Item::Missing);
-    }
-    if items.len() < 2 {
+    // The non-empty categories, and the missing values when there are any.
+    let present = || (0..k as u32).filter(|&c| bins[c as usize] != C::default());
+    let num_present = present().count() + usize::from(has_missing);
+    if num_present < 2 {
         return None;
     }
-    let present: Vec<u32> = items
-        .iter()
-        .filter_map(|it| match it {
-            Item::Category(c) => Some(*c),
-            Item::Missing => None,
-        })
-        .collect();
     let parent_gain = node_gain(total, p);
     let valid = |s: GradStats| s.hess >= p.min_child_weight && s.hess > 0.0;
     let cp = &p.categorical;
@@ -88,8 +77,7 @@ pub(super) fn best_categorical_split<C: HistCell>(
     };
     if k < cp.max_cat_to_onehot {
         let missing = missing_cell.stats(scale);
-        for &item in &items {
-            let Item::Category(_) = item else { continue };
+        for item in present().map(Item::Category) {
             for with_missing in [false, true] {
                 if with_missing && !has_missing {
                     continue;
@@ -117,29 +105,34 @@ pub(super) fn best_categorical_split<C: HistCell>(
             0.0
         };
         let count = |s: GradStats| s.hess * rows_per_hess;
-        // Categories with fewer than `cat_smooth` rows take no part (they stay right).
-        let num_present = items.len();
-        items.retain(|&item| item == Item::Missing || count(cell(item).stats(scale)) >= cp.cat_smooth);
-        let rest_nonempty = items.len() < num_present;
         // A category whose hessian sum is below `min_child_weight` has no weight of its own (as
         // in XGBoost, whose order is by leaf weight): it sorts with key 0, in the middle.
-        let key = |item: Item| {
-            let s = cell(item).stats(scale);
+        let key = |s: GradStats| {
             if s.hess < p.min_child_weight {
                 0.0
             } else {
                 s.grad / (s.hess + cp.cat_smooth)
             }
         };
-        let code = |item: Item| match item {
-            Item::Category(c) => c as u64,
-            Item::Missing => u64::MAX,
-        };
-        // Keys computed once; codes are distinct, so the order is total and deterministic.
-        let mut keyed: Vec<(f64, u64, Item)> = items.iter().map(|&it| (key(it), code(it), it)).collect();
+        // One pass over the bins: the sort key of every category with at least `cat_smooth` rows
+        // (rarer ones take no part: they stay right), then the missing values, which always take
+        // part. Codes are distinct, so the order is total and deterministic.
+        let mut keyed: Vec<(f64, u64, Item)> = Vec::new();
+        for (c, cell) in bins.iter().enumerate() {
+            if *cell == C::default() {
+                continue;
+            }
+            let s = cell.stats(scale);
+            if count(s) >= cp.cat_smooth {
+                keyed.push((key(s), c as u64, Item::Category(c as u32)));
+            }
+        }
+        if has_missing {
+            keyed.push((key(missing_cell.stats(scale)), u64::MAX, Item::Missing));
+        }
+        let rest_nonempty = keyed.len() < num_present;
         keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        items.clear();
-        items.extend(keyed.iter().map(|k| k.2));
+        let items: Vec<Item> = keyed.iter().map(|k| k.2).collect();
         let used = items.len();
         let max_len = cp.max_cat_threshold.min(used.div_ceil(2)).max(1);
         let children = SplitParams {
@@ -182,7 +175,7 @@ pub(super) fn best_categorical_split<C: HistCell>(
     if chosen == [Item::Missing] {
         // The missing values alone on one side: written as every category left, missing right
         // (the same partition), so that a set is never empty.
-        chosen = present.iter().map(|&c| Item::Category(c)).collect();
+        chosen = present().map(Item::Category).collect();
     }
     let default_left = chosen.contains(&Item::Missing);
     let mut left_cell = C::default();
