@@ -29,7 +29,11 @@ pub enum BinStore {
     U16(Vec<u16>),
 }
 
-/// One feature's bins, one per row, in row order.
+/// Zero bins after the last row of every column, so that a 4-byte load at any row's bin stays
+/// inside the column (the vector partition kernel gathers bins that way).
+pub(crate) const COLUMN_PADDING: usize = 4;
+
+/// One feature's bins, one per row, in row order, then [`COLUMN_PADDING`] zeros.
 #[derive(Debug, Clone, PartialEq)]
 enum OwnedColumn {
     /// Every bin of the feature fits in a byte.
@@ -38,8 +42,8 @@ enum OwnedColumn {
     U16(Vec<u16>),
 }
 
-/// One feature's bins, one per row, in row order: bytes when the feature's bins fit in a byte
-/// (whatever the width of the row-major store), else two bytes.
+/// One feature's bins, one per row, in row order, then [`COLUMN_PADDING`] zeros: bytes when the
+/// feature's bins fit in a byte (whatever the width of the row-major store), else two bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ColumnBins<'a> {
     /// One byte per row.
@@ -65,6 +69,8 @@ pub struct QuantizedMatrix {
 
 /// A bin index type stored in the matrix.
 pub trait BinIndex: Copy + Send + Sync + 'static {
+    /// Bytes per index.
+    const WIDTH: usize;
     /// The bin as an index.
     fn index(self) -> usize;
     /// Narrows an index (the caller guarantees it fits).
@@ -72,6 +78,7 @@ pub trait BinIndex: Copy + Send + Sync + 'static {
 }
 
 impl BinIndex for u8 {
+    const WIDTH: usize = 1;
     #[inline(always)]
     fn index(self) -> usize {
         self as usize
@@ -83,6 +90,7 @@ impl BinIndex for u8 {
 }
 
 impl BinIndex for u16 {
+    const WIDTH: usize = 2;
     #[inline(always)]
     fn index(self) -> usize {
         self as usize
@@ -134,9 +142,11 @@ fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
 /// when `narrow(f)`, else in two bytes.
 fn transpose<T: BinIndex>(rows: &[T], nf: usize, narrow: impl Fn(usize) -> bool + Sync) -> Vec<OwnedColumn> {
     fn column<T: BinIndex, U: BinIndex>(rows: &[T], nf: usize, f: usize) -> Vec<U> {
-        rows.chunks_exact(nf.max(1))
-            .map(|row| U::from_index(row[f].index()))
-            .collect()
+        let num_rows = rows.len() / nf.max(1);
+        let mut out = Vec::with_capacity(num_rows + COLUMN_PADDING);
+        out.extend(rows.chunks_exact(nf.max(1)).map(|row| U::from_index(row[f].index())));
+        out.extend(std::iter::repeat_n(U::from_index(0), COLUMN_PADDING));
+        out
     }
     (0..nf)
         .into_par_iter()
@@ -188,7 +198,7 @@ impl QuantizedMatrix {
         &self.store
     }
 
-    /// Feature `f`'s bins in row order.
+    /// Feature `f`'s bins in row order, then [`COLUMN_PADDING`] zeros.
     pub fn column(&self, f: usize) -> ColumnBins<'_> {
         match &self.columns[f] {
             OwnedColumn::U8(c) => ColumnBins::U8(c),

@@ -19,6 +19,7 @@ pub(crate) mod grow;
 pub(crate) mod histogram;
 pub(crate) mod leaves;
 pub(crate) mod partition;
+pub(crate) mod partition_kernel;
 pub(crate) mod quantize;
 pub(crate) mod sampling;
 pub(crate) mod split;

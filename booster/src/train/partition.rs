@@ -9,6 +9,7 @@ use crate::data::column::Column;
 use crate::data::dataset::Dataset;
 use crate::model::tree::Tree;
 use crate::train::grow::SplitTask;
+use crate::train::partition_kernel::{partition_by_test, partition_scalar, RowTest, SetWords, ThresholdTest};
 use crate::util::prefetch::{prefetch, PREFETCH_DISTANCE};
 
 /// Ranges at least this long are partitioned with parallel chunks.
@@ -25,17 +26,30 @@ pub fn stable_partition(
     goes_left: &(impl Fn(u32) -> bool + Sync),
     touch: &(impl Fn(u32) + Sync),
 ) -> usize {
+    stable_partition_by(rows, scratch, &|rows, scratch| {
+        partition_in_place(rows, scratch, goes_left, touch)
+    })
+}
+
+/// [`stable_partition`] with `kernel` partitioning each piece (a range, or a chunk of a long one)
+/// stably in place and returning how many of its rows go left; `kernel` may use all of the
+/// scratch it is given, which is as long as the piece.
+fn stable_partition_by(
+    rows: &mut [u32],
+    scratch: &mut [u32],
+    kernel: &(impl Fn(&mut [u32], &mut [u32]) -> usize + Sync),
+) -> usize {
     let n = rows.len();
     let scratch = &mut scratch[..n];
     if n < PARALLEL_MIN {
-        return partition_in_place(rows, scratch, goes_left, touch);
+        return kernel(rows, scratch);
     }
     // Partition every chunk in place (in parallel, branch-free), then gather the chunks' left
     // pieces and right pieces into their final places in `scratch`, then copy back.
     let counts: Vec<usize> = rows
         .par_chunks_mut(PARTITION_CHUNK)
         .zip(scratch.par_chunks_mut(PARTITION_CHUNK))
-        .map(|(chunk, s)| partition_in_place(chunk, s, goes_left, touch))
+        .map(|(chunk, s)| kernel(chunk, s))
         .collect();
     let total_left: usize = counts.iter().sum();
     let (left_out, right_out) = scratch.split_at_mut(total_left);
@@ -195,11 +209,12 @@ impl RowPartition {
     /// matrix's columns of bins (a value is below cut `b` exactly when its bin is at most `b`, so
     /// both tests agree).
     pub fn apply_binned(&mut self, matrix: &QuantizedMatrix, mapper: &BinMapper, tasks: &[SplitTask]) {
+        let largest = self.largest;
         self.apply_by(tasks, |rows, scratch, t| {
             let missing = mapper.feature(t.split.feature).missing_bin();
             match matrix.column(t.split.feature) {
-                ColumnBins::U8(col) => split_by_bin(col, missing, rows, scratch, t),
-                ColumnBins::U16(col) => split_by_bin(col, missing, rows, scratch, t),
+                ColumnBins::U8(col) => split_by_bin(col, missing, rows, scratch, t, largest),
+                ColumnBins::U16(col) => split_by_bin(col, missing, rows, scratch, t, largest),
             }
         });
     }
@@ -239,20 +254,39 @@ impl RowPartition {
     }
 }
 
-/// Partitions one node's rows by the bins `col` of the split feature (`missing` is its missing bin).
-fn split_by_bin<T: BinIndex>(col: &[T], missing: usize, rows: &mut [u32], scratch: &mut [u32], t: &SplitTask) -> usize {
-    let touch = |r: u32| prefetch(col.as_ptr().wrapping_add(r as usize));
-    if t.split.categories.is_some() {
-        return stable_partition(
-            rows,
-            scratch,
-            &|r| t.split.goes_left(col[r as usize].index(), missing),
-            &touch,
-        );
+/// Partitions one node's rows by the bins `col` of the split feature (`missing` is its missing
+/// bin). `largest`: the largest row of the partition, when known (the vector kernel, which reads
+/// bins without bounds checks, then runs).
+fn split_by_bin<T: BinIndex>(
+    col: &[T],
+    missing: usize,
+    rows: &mut [u32],
+    scratch: &mut [u32],
+    t: &SplitTask,
+    largest: Option<usize>,
+) -> usize {
+    let default_left = t.split.default_left;
+    let words = t
+        .split
+        .categories
+        .as_ref()
+        .map(|set| SetWords::new(missing, |b| set.contains(b as u32)));
+    let test = match &words {
+        Some(words) => words.test(missing, default_left),
+        None => RowTest::Threshold(ThresholdTest {
+            last: t.split.bin,
+            missing,
+            default_left,
+        }),
+    };
+    match largest {
+        Some(largest) => stable_partition_by(rows, scratch, &|rows, scratch| {
+            partition_by_test(rows, scratch, col, test, largest)
+        }),
+        None => stable_partition_by(rows, scratch, &|rows, scratch| {
+            partition_scalar(rows, scratch, col, test)
+        }),
     }
-    let (last, dl) = (t.split.bin, t.split.default_left);
-    let goes_left = |b: usize| if b == missing { dl } else { b <= last };
-    stable_partition(rows, scratch, &|r| goes_left(col[r as usize].index()), &touch)
 }
 
 /// Partitions one node's rows by the raw value of the split feature (read in ascending row order).
