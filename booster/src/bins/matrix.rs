@@ -33,7 +33,7 @@ pub enum BinStore {
 /// inside the column (the vector partition kernel gathers bins that way).
 pub(crate) const COLUMN_PADDING: usize = 4;
 
-/// One feature's bins, one per row, in row order, then [`COLUMN_PADDING`] zeros.
+/// One feature's bins, one per row, in row order, then `COLUMN_PADDING` (4) zero bins.
 #[derive(Debug, Clone, PartialEq)]
 enum OwnedColumn {
     /// Every bin of the feature fits in a byte.
@@ -42,7 +42,7 @@ enum OwnedColumn {
     U16(Vec<u16>),
 }
 
-/// One feature's bins, one per row, in row order, then [`COLUMN_PADDING`] zeros: bytes when the
+/// One feature's bins, one per row, in row order, then `COLUMN_PADDING` (4) zero bins: bytes when the
 /// feature's bins fit in a byte (whatever the width of the row-major store), else two bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ColumnBins<'a> {
@@ -198,7 +198,7 @@ impl QuantizedMatrix {
         &self.store
     }
 
-    /// Feature `f`'s bins in row order, then [`COLUMN_PADDING`] zeros.
+    /// Feature `f`'s bins in row order, then `COLUMN_PADDING` (4) zero bins.
     pub fn column(&self, f: usize) -> ColumnBins<'_> {
         match &self.columns[f] {
             OwnedColumn::U8(c) => ColumnBins::U8(c),

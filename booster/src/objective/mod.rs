@@ -604,16 +604,28 @@ impl Objective for BuiltinObjective {
                     let start = c * GRAD_CHUNK;
                     // e^-m for the whole chunk in one vectorised pass; p = 1 / (1 + e^-m) is then
                     // `sigmoid(m)` to the bit.
-                    let mut e: Vec<f64> = margins[start..start + chunk.len()].iter().map(|m| -m).collect();
+                    let end = start + chunk.len();
+                    let mut e: Vec<f64> = margins[start..end].iter().map(|m| -m).collect();
                     fastmath::exp_in_place(&mut e);
-                    for (k, (gp, e)) in chunk.iter_mut().zip(&e).enumerate() {
-                        let i = start + k;
+                    let pair = |e: f64, y: f32, w: f64| {
                         let p = 1.0 / (1.0 + e);
-                        let y = labels[i];
                         let s = if y == 1.0 { spw } else { 1.0 };
-                        let w = weights.map_or(1.0, |w| w[i]) as f64;
                         let (g, h) = ((p - y as f64) * s, (p * (1.0 - p)).max(1e-16) * s);
-                        *gp = GradPair::new((g * w) as f32, (h * w) as f32);
+                        GradPair::new((g * w) as f32, (h * w) as f32)
+                    };
+                    // Slices zipped (no index checks), one loop per weighting, so that both vectorise.
+                    let rows = chunk.iter_mut().zip(&e).zip(&labels[start..end]);
+                    match weights {
+                        Some(w) => {
+                            for (((gp, &e), &y), &w) in rows.zip(&w[start..end]) {
+                                *gp = pair(e, y, w as f64);
+                            }
+                        }
+                        None => {
+                            for ((gp, &e), &y) in rows {
+                                *gp = pair(e, y, 1.0);
+                            }
+                        }
                     }
                 })
             }

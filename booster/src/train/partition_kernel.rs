@@ -349,8 +349,8 @@ mod tests {
                 check::<u16>(&bins, &keep, RowTest::Threshold(test), threshold(test)).unwrap();
             }
         }
-        let words = SetWords::new(65_535, |b| b % 3 == 0);
-        let goes = |b: usize| if b == 65_535 { true } else { b % 3 == 0 };
+        let words = SetWords::new(65_535, |b| b.is_multiple_of(3));
+        let goes = |b: usize| b == 65_535 || b.is_multiple_of(3);
         check::<u16>(&bins, &keep, words.test(65_535, true), goes).unwrap();
     }
 }

@@ -105,7 +105,7 @@ impl PairExtremes {
                 let (g, h) = (chunk[i].grad.abs(), chunk[i].hess);
                 grad[i] = if g > grad[i] { g } else { grad[i] };
                 hess[i] = if h > hess[i] { h } else { hess[i] };
-                unpackable[i] |= !(g < f32::INFINITY) | !(h.abs() < f32::INFINITY) | (h < 0.0);
+                unpackable[i] |= !(g.is_finite() & h.is_finite()) | (h < 0.0);
             }
         }
         let lanes = (0..LANES).map(|i| PairExtremes {
