@@ -5,7 +5,7 @@ use std::ops::{AddAssign, SubAssign};
 
 use rayon::prelude::*;
 
-use crate::bins::matrix::{BinIndex, BinStore, QuantizedMatrix};
+use crate::bins::matrix::{BinIndex, BinStore, ColumnBins, QuantizedMatrix};
 use crate::gradients::{unpack, CellScale, GradPair, GradStats};
 use crate::util::prefetch::{prefetch, PREFETCH_DISTANCE};
 
@@ -115,6 +115,62 @@ fn accumulate_store<C: HistCell>(
     }
 }
 
+/// Histograms of at least this many bytes are built column by column ([`build_by_column`]).
+///
+/// Row by row, every row adds into every feature's bins, so each addition lands somewhere in the
+/// whole histogram: once that outgrows the core's L2 cache (1,000 features of 256 eight-byte
+/// cells are 2 MB) nearly every addition misses it. Column by column, one feature's bins (2 KB)
+/// stay in L1 while its column is read at the node's rows. LightGBM makes the same choice
+/// (`force_col_wise` / `force_row_wise`, by timing both).
+pub const COLUMNWISE_MIN_BYTES: usize = 512 * 1024;
+
+/// Nodes holding at least `1 / COLUMNWISE_MIN_ROW_FRACTION` of the rows are built column by column
+/// when the histogram is large. Measured on 40,000 rows x 1,000 features (ns per addition, by column
+/// against by row): all rows 0.9 vs 2.0, a third 1.3 vs 2.0, an eighth 3.3 vs 2.4, a thirtieth 15.5
+/// vs 2.4: a sparse node's rows miss the cache in every column.
+pub const COLUMNWISE_MIN_ROW_FRACTION: usize = 4;
+
+/// The histogram of the rows `rows` built feature by feature from the matrix's columns
+/// (features in parallel, each writing its own bins): the node's pairs are gathered once, then
+/// every feature adds them into its bins. For exact (integer) cells only, whose sums do not depend
+/// on the order of addition, so that this gives the row-by-row histogram exactly.
+pub fn build_by_column<C: HistCell>(
+    matrix: &QuantizedMatrix,
+    offsets: &[usize],
+    rows: &[u32],
+    pairs: &[C::Pair],
+) -> Vec<C> {
+    assert!(
+        C::EXACT_SUMS,
+        "column-by-column sums are in another order than row-by-row ones"
+    );
+    let nf = matrix.num_features();
+    let mut hist = vec![C::default(); *offsets.last().unwrap_or(&0)];
+    let node_pairs: Vec<C::Pair> = rows.iter().map(|&r| pairs[r as usize]).collect();
+    let mut features: Vec<(usize, &mut [C])> = Vec::with_capacity(nf);
+    let mut rest = &mut hist[offsets[0]..];
+    for f in 0..nf {
+        let (bins, after) = std::mem::take(&mut rest).split_at_mut(offsets[f + 1] - offsets[f]);
+        features.push((f, bins));
+        rest = after;
+    }
+    features
+        .par_iter_mut()
+        .with_min_len(4)
+        .for_each(|(f, bins)| match matrix.column(*f) {
+            ColumnBins::U8(col) => accumulate_column(col, rows, &node_pairs, bins),
+            ColumnBins::U16(col) => accumulate_column(col, rows, &node_pairs, bins),
+        });
+    hist
+}
+
+/// Adds `pairs[i]` into `bins[col[rows[i]]]` for every `i`.
+fn accumulate_column<T: BinIndex, C: HistCell>(col: &[T], rows: &[u32], pairs: &[C::Pair], bins: &mut [C]) {
+    for (&r, &p) in rows.iter().zip(pairs) {
+        bins[col[r as usize].index()].add_pair(p);
+    }
+}
+
 /// Adds `b` into `a`, bin by bin.
 fn add_into<C: HistCell>(a: &mut [C], b: &[C]) {
     for (x, y) in a.iter_mut().zip(b) {
@@ -146,10 +202,17 @@ pub fn build_histograms<C: HistCell>(
     );
     if C::EXACT_SUMS {
         // Large nodes: chunks folded into one histogram per worker, then added (any order gives
-        // the same integers). Small nodes: one task each.
+        // the same integers). Small nodes: one task each. Histograms too large for a core's cache:
+        // column by column.
+        let by_column = total * std::mem::size_of::<C>() >= COLUMNWISE_MIN_BYTES;
         return nodes
             .par_iter()
             .map(|rows| {
+                // A column is read at the node's rows: worth it while they fill most of its cache
+                // lines (a sparse node would miss the cache on nearly every row of every column).
+                if by_column && rows.len() * COLUMNWISE_MIN_ROW_FRACTION >= matrix.num_rows() {
+                    return build_by_column(matrix, offsets, rows, pairs);
+                }
                 if rows.len() <= HIST_CHUNK {
                     let mut h = vec![C::default(); total];
                     accumulate_store(matrix, offsets, rows, pairs, &mut h);
@@ -278,6 +341,10 @@ mod tests {
             prop_assert_eq!(&built[0], &build_histogram_naive::<i64>(&q, m.offsets(), &all, &packed));
             prop_assert_eq!(&built[1], &build_histogram_naive::<i64>(&q, m.offsets(), left, &packed));
             prop_assert_eq!(subtract(&built[0], &built[1]), built[2].clone());
+            // Column by column: the same integers.
+            for rows in [&all[..], left, right] {
+                prop_assert_eq!(build_by_column::<i64>(&q, m.offsets(), rows, &packed), build_histogram_naive::<i64>(&q, m.offsets(), rows, &packed));
+            }
         }
     }
 
