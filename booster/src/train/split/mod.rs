@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use crate::bins::cuts::BinMapper;
 use crate::gradients::{CellScale, GradStats};
 use crate::params::Params;
-use crate::train::constraints::monotone::{bounded_gain, split_score, Monotone};
+use crate::train::constraints::monotone::{bounded_gain, Monotone};
 use crate::train::histogram::HistCell;
 
 mod categorical;
@@ -231,14 +231,22 @@ fn best_split_of_feature_in<C: HistCell>(
     // Best (gain, bin, default_left) so far; a candidate must beat it strictly, so the first of
     // equal candidates wins.
     let mut best: (f64, usize, bool) = (MIN_GAIN, usize::MAX, false);
-    // Without L1, max_delta_step and monotone constraints the gain is a plain formula: evaluate
-    // every candidate over prefix sums in a loop the compiler vectorises, then pick the first best.
-    let plain = p.alpha == 0.0 && p.max_delta_step == 0.0 && !constrained;
+    // Without L1 and max_delta_step the gain is a plain formula, under monotone constraints the
+    // bounded one: either is evaluated for every candidate over prefix sums in a loop the compiler
+    // vectorises, then the first best is picked. L1 or max_delta_step without constraints: the
+    // scalar loop below.
+    let vectorised = constrained || (p.alpha == 0.0 && p.max_delta_step == 0.0);
     let inputs = gain_kernel::GainInputs {
         total,
         lambda: p.lambda,
         min_child_weight: p.min_child_weight,
         parent_gain,
+        bounded: constrained.then_some(gain_kernel::BoundedInputs {
+            alpha: p.alpha,
+            max_delta_step: p.max_delta_step,
+            bounds: mono.bounds,
+            constraint,
+        }),
     };
     let CandidateScratch {
         prefix,
@@ -246,7 +254,7 @@ fn best_split_of_feature_in<C: HistCell>(
     } = scratch;
     // Candidates `first..last`: the rows of value bins `0..=b` (all empty below `first`) go left.
     let mut scan = |left_cell: C, first: usize, last: usize, default_left: bool| {
-        if plain {
+        if vectorised {
             // An empty bin repeats the gain of the bin before it, so it never wins (strict >):
             // only the first candidate and the non-empty bins are scored, which in a small node is
             // a fraction of the bins.
@@ -270,14 +278,7 @@ fn best_split_of_feature_in<C: HistCell>(
             if !valid(left) || !valid(right) {
                 continue;
             }
-            let gain = if constrained {
-                match split_score(left, right, p, mono.bounds, constraint) {
-                    Some(score) => score - parent_gain,
-                    None => continue,
-                }
-            } else {
-                node_gain(left, p) + node_gain(right, p) - parent_gain
-            };
+            let gain = node_gain(left, p) + node_gain(right, p) - parent_gain;
             if gain > best.0 {
                 best = (gain, b, default_left);
             }
@@ -553,6 +554,57 @@ mod tests {
         best
     }
 
+    /// The constrained search as it was before its gains were vectorised: every candidate scored
+    /// one at a time with `monotone::split_score`, empty bins skipped, missing rows on the right
+    /// then on the left. Returns (gain bits, bin, default_left).
+    fn scalar_constrained(
+        hist: &[GradStats],
+        nb: usize,
+        p: &SplitParams,
+        mono: crate::train::constraints::monotone::Monotone<'_>,
+    ) -> Option<(u64, usize, bool)> {
+        use crate::train::constraints::monotone::split_score;
+        let total = hist.iter().fold(GradStats::default(), |a, c| a + *c);
+        let parent_gain = bounded_gain(total, p, mono.bounds);
+        let valid = |s: GradStats| s.hess >= p.min_child_weight && s.hess > 0.0;
+        let mut best: (f64, usize, bool) = (MIN_GAIN, usize::MAX, false);
+        let has_missing = hist[nb] != GradStats::default();
+        let constraint = mono.of(0);
+        let mut scan = |start: GradStats, first: usize, last: usize, default_left: bool| {
+            let mut left = start;
+            for (b, s) in hist.iter().enumerate().take(last).skip(first) {
+                if *s == GradStats::default() && b > first {
+                    continue;
+                }
+                left += *s;
+                let right = total - left;
+                if !valid(left) || !valid(right) {
+                    continue;
+                }
+                let Some(score) = split_score(left, right, p, mono.bounds, constraint) else {
+                    continue;
+                };
+                if score - parent_gain > best.0 {
+                    best = (score - parent_gain, b, default_left);
+                }
+            }
+        };
+        scan(GradStats::default(), 0, nb, false);
+        if has_missing {
+            let first = if constraint != 0 {
+                0
+            } else {
+                hist[..nb]
+                    .iter()
+                    .position(|c| *c != GradStats::default())
+                    .unwrap_or(nb)
+                    .min(nb - 1)
+            };
+            scan(hist[nb], first, nb - 1, true);
+        }
+        (best.1 != usize::MAX).then_some((best.0.to_bits(), best.1, best.2))
+    }
+
     use proptest::prelude::*;
 
     proptest! {
@@ -607,6 +659,44 @@ mod tests {
     }
 
     proptest! {
+        /// The vectorised bounded gains pick, bit for bit, the split the scalar constrained loop
+        /// picked (with and without a constraint on the feature, bounds, L1, max_delta_step).
+        #[test]
+        fn vectorised_constrained_search_is_the_scalar_one(
+            rows in proptest::collection::vec((0usize..13, -2.0f64..2.0, 0.05f64..1.0), 2..60),
+            c in -1i8..=1,
+            bounds in prop_oneof![
+                Just((f64::NEG_INFINITY, f64::INFINITY)),
+                (-1.0f64..0.5, 0.0f64..1.0).prop_map(|(lo, w)| (lo, lo + w)),
+                (-1.0f64..1.0).prop_map(|hi| (f64::NEG_INFINITY, hi)),
+            ],
+            alpha in prop_oneof![Just(0.0f64), Just(0.3)],
+            mds in prop_oneof![Just(0.0f64), Just(0.4)],
+            mcw in prop_oneof![Just(0.0f64), Just(0.5)],
+        ) {
+            use crate::train::constraints::monotone::{Bounds, Monotone};
+            // Bins 0..12 are value bins (several empty), bin 12 the missing bin.
+            let nb = 12;
+            let mapper = BinMapper::from_cuts(vec![FeatureCuts {
+                cuts: (1..=nb).map(|c| c as f32).collect(),
+                has_missing: true,
+                categorical: false,
+            }]);
+            let mut hist = vec![GradStats::default(); nb + 1];
+            for r in &rows {
+                hist[r.0] += GradStats::new(r.1, r.2);
+            }
+            let total = hist.iter().fold(GradStats::default(), |a, c| a + *c);
+            let q = SplitParams { alpha, max_delta_step: mds, min_child_weight: mcw, ..p() };
+            let constraints = [c];
+            let mono = Monotone { constraints: &constraints, bounds: Bounds { lower: bounds.0, upper: bounds.1 } };
+            let found = best_split_of_feature(&hist, &CellScale::IDENTITY, &mapper, 0, total, rows.len(), &q, mono)
+                .map(|s| (s.gain.to_bits(), s.bin, s.default_left));
+            prop_assert_eq!(found, scalar_constrained(&hist, nb, &q, mono));
+        }
+    }
+
+    proptest! {
         /// Scoring only the non-empty bins finds, bit for bit, what scoring every bin finds (the
         /// first best over all candidates, both missing directions), for f64 and packed cells.
         #[test]
@@ -636,6 +726,7 @@ mod tests {
                     lambda: q.lambda,
                     min_child_weight: q.min_child_weight,
                     parent_gain: node_gain(total, q),
+                    bounded: None,
                 };
                 let mut best = (MIN_GAIN, usize::MAX, false);
                 let first_filled = hist[..nb].iter().position(|c| *c != C::default()).unwrap_or(nb).min(nb - 1);
