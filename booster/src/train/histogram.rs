@@ -65,7 +65,35 @@ impl HistCell for i64 {
     }
 }
 
-/// Adds the rows `rows` into `hist` (sequential kernel).
+/// Row by row, the features of a row add into bins spread over the whole histogram; once it
+/// outgrows the core's L1 cache (48 KB here) by much, most additions miss it. The row-wise kernel then walks the node's rows once per block of
+/// features whose bins take about this many bytes, so that each pass adds into a histogram that
+/// stays in L1. Measured on 500,000 rows x 60 features of 256 bins, ns per addition, in blocks
+/// of 30 features against all 60 at once: all rows 0.65 vs 0.86, a tenth 0.85 vs 1.07; on 40,000
+/// x 1,000, a tenth of the rows: 0.94 vs 1.54; 28 features (57 KB) gain nothing from blocks. A block never splits a feature, and every bin still
+/// receives its rows in row order, so the sums are the same as without blocks, bit for bit.
+pub const ROW_BLOCK_BYTES: usize = 64 * 1024;
+
+/// The features `first..end` of each block the row-wise kernel walks in one pass: consecutive
+/// features whose cells fit `block_bytes` (a feature larger than that is a block of its own).
+fn feature_blocks(offsets: &[usize], cell_bytes: usize, block_bytes: usize) -> Vec<std::ops::Range<usize>> {
+    let nf = offsets.len().saturating_sub(1);
+    let mut blocks = Vec::new();
+    let mut first = 0;
+    for f in 0..nf {
+        if f > first && (offsets[f + 1] - offsets[first]) * cell_bytes > block_bytes {
+            blocks.push(first..f);
+            first = f;
+        }
+    }
+    if first < nf {
+        blocks.push(first..nf);
+    }
+    blocks
+}
+
+/// Adds the rows `rows` into `hist` (sequential kernel): for each group of [`ROW_GROUP`] rows, one
+/// pass over the group per block of features (see [`ROW_BLOCK_BYTES`]).
 ///
 /// `offsets[f]` is where feature `f`'s bins start; every stored bin of feature `f` is below
 /// `offsets[f + 1] - offsets[f]`, which [`crate::bins::cuts::BinMapper`] guarantees.
@@ -73,45 +101,60 @@ fn accumulate<T: BinIndex, C: HistCell>(
     bins: &[T],
     nf: usize,
     offsets: &[usize],
+    blocks: &[std::ops::Range<usize>],
     rows: &[u32],
     pairs: &[C::Pair],
     hist: &mut [C],
 ) {
-    let offsets = &offsets[..nf];
     let total = hist.len();
-    for (i, &r) in rows.iter().enumerate() {
-        // The rows of a deep node are scattered over the matrix: fetch a later row's bins and
-        // gradient ahead of time, as XGBoost does, so the loads overlap with this row's work.
-        if let Some(&ahead) = rows.get(i + PREFETCH_DISTANCE) {
-            let ahead = ahead as usize;
-            prefetch(bins.as_ptr().wrapping_add(ahead * nf));
-            prefetch(pairs.as_ptr().wrapping_add(ahead));
-        }
-        let r = r as usize;
-        let g = pairs[r];
-        let row = &bins[r * nf..(r + 1) * nf];
-        for (b, off) in row.iter().zip(offsets) {
-            let slot = off + b.index();
-            debug_assert!(slot < total);
-            // SAFETY: the matrix was quantized with the same `BinMapper` whose offsets we got, so
-            // `b < offsets[f + 1] - offsets[f]` and `slot < offsets[nf] == hist.len()` (checked by
-            // `build_histograms` before any kernel runs).
-            unsafe { hist.get_unchecked_mut(slot) }.add_pair(g);
+    for (group_index, group) in rows.chunks(ROW_GROUP).enumerate() {
+        let group_start = group_index * ROW_GROUP;
+        for block in blocks {
+            let (first, width) = (block.start, block.len());
+            let offsets = &offsets[block.clone()];
+            for (i, &r) in group.iter().enumerate() {
+                // The rows of a deep node are scattered over the matrix: fetch a later row's bins
+                // and gradient ahead of time, as XGBoost does, so the loads overlap with this
+                // row's work.
+                if let Some(&ahead) = rows.get(group_start + i + PREFETCH_DISTANCE) {
+                    let ahead = ahead as usize;
+                    prefetch(bins.as_ptr().wrapping_add(ahead * nf + first));
+                    prefetch(pairs.as_ptr().wrapping_add(ahead));
+                }
+                let r = r as usize;
+                let g = pairs[r];
+                let row = &bins[r * nf + first..r * nf + first + width];
+                for (b, off) in row.iter().zip(offsets) {
+                    let slot = off + b.index();
+                    debug_assert!(slot < total);
+                    // SAFETY: the matrix was quantized with the same `BinMapper` whose offsets we
+                    // got, so `b < offsets[f + 1] - offsets[f]` and
+                    // `slot < offsets[nf] == hist.len()` (checked by `build_histograms` before any
+                    // kernel runs).
+                    unsafe { hist.get_unchecked_mut(slot) }.add_pair(g);
+                }
+            }
         }
     }
 }
 
+/// Rows the row-wise kernel takes through every feature block before it moves on: their bins
+/// (a cache line or two each) stay in L2 between the blocks' passes, so a node whose rows are
+/// scattered over the matrix does not fetch them from memory once per block.
+const ROW_GROUP: usize = 1024;
+
 fn accumulate_store<C: HistCell>(
     matrix: &QuantizedMatrix,
     offsets: &[usize],
+    blocks: &[std::ops::Range<usize>],
     rows: &[u32],
     pairs: &[C::Pair],
     hist: &mut [C],
 ) {
     let nf = matrix.num_features();
     match matrix.store() {
-        BinStore::U8(v) => accumulate(v, nf, offsets, rows, pairs, hist),
-        BinStore::U16(v) => accumulate(v, nf, offsets, rows, pairs, hist),
+        BinStore::U8(v) => accumulate(v, nf, offsets, blocks, rows, pairs, hist),
+        BinStore::U16(v) => accumulate(v, nf, offsets, blocks, rows, pairs, hist),
     }
 }
 
@@ -190,6 +233,18 @@ pub fn build_histograms<C: HistCell>(
     nodes: &[&[u32]],
     pairs: &[C::Pair],
 ) -> Vec<Vec<C>> {
+    build_histograms_in_blocks(matrix, offsets, nodes, pairs, ROW_BLOCK_BYTES)
+}
+
+/// [`build_histograms`] with the row-wise kernel's feature blocks sized for `block_bytes`
+/// (tests force many small blocks).
+fn build_histograms_in_blocks<C: HistCell>(
+    matrix: &QuantizedMatrix,
+    offsets: &[usize],
+    nodes: &[&[u32]],
+    pairs: &[C::Pair],
+    block_bytes: usize,
+) -> Vec<Vec<C>> {
     let total = *offsets.last().unwrap_or(&0);
     assert_eq!(
         offsets.len(),
@@ -200,6 +255,8 @@ pub fn build_histograms<C: HistCell>(
         matrix.max_bin_below(offsets),
         "the matrix holds bins beyond its BinMapper's offsets"
     );
+    let blocks = feature_blocks(offsets, std::mem::size_of::<C>(), block_bytes);
+    let blocks = &blocks[..];
     if C::EXACT_SUMS {
         // Large nodes: chunks folded into one histogram per worker, then added (any order gives
         // the same integers). Small nodes: one task each. Histograms too large for a core's cache:
@@ -215,14 +272,14 @@ pub fn build_histograms<C: HistCell>(
                 }
                 if rows.len() <= HIST_CHUNK {
                     let mut h = vec![C::default(); total];
-                    accumulate_store(matrix, offsets, rows, pairs, &mut h);
+                    accumulate_store(matrix, offsets, blocks, rows, pairs, &mut h);
                     return h;
                 }
                 rows.par_chunks(HIST_CHUNK)
                     .fold(
                         || vec![C::default(); total],
                         |mut h, chunk| {
-                            accumulate_store(matrix, offsets, chunk, pairs, &mut h);
+                            accumulate_store(matrix, offsets, blocks, chunk, pairs, &mut h);
                             h
                         },
                     )
@@ -243,7 +300,7 @@ pub fn build_histograms<C: HistCell>(
         .par_iter()
         .map(|(n, rows)| {
             let mut h = vec![C::default(); total];
-            accumulate_store(matrix, offsets, rows, pairs, &mut h);
+            accumulate_store(matrix, offsets, blocks, rows, pairs, &mut h);
             (*n, h)
         })
         .collect();
@@ -345,7 +402,26 @@ mod tests {
             for rows in [&all[..], left, right] {
                 prop_assert_eq!(build_by_column::<i64>(&q, m.offsets(), rows, &packed), build_histogram_naive::<i64>(&q, m.offsets(), rows, &packed));
             }
+            // Row by row in blocks of one feature: the same sums, bit for bit (every bin still
+            // gets its rows in row order).
+            let nodes = [&all[..], left, right];
+            prop_assert_eq!(build_histograms_in_blocks::<i64>(&q, m.offsets(), &nodes, &packed, 1), built);
+            let bits = |h: Vec<Vec<GradStats>>| h.iter().flatten().map(|c| (c.grad.to_bits(), c.hess.to_bits())).collect::<Vec<_>>();
+            prop_assert_eq!(
+                bits(build_histograms_in_blocks::<GradStats>(&q, m.offsets(), &nodes, &gp, 1)),
+                bits(build_histograms::<GradStats>(&q, m.offsets(), &nodes, &gp))
+            );
         }
+    }
+
+    #[test]
+    fn feature_blocks_cover_every_feature_once_within_the_budget() {
+        // Features of 4, 4, 10, 2, 2 cells; cells of 8 bytes; 64-byte blocks (8 cells).
+        let offsets = [0, 4, 8, 18, 20, 22];
+        assert_eq!(feature_blocks(&offsets, 8, 64), vec![0..2, 2..3, 3..5]);
+        assert_eq!(feature_blocks(&offsets, 8, 1 << 20), vec![0..5]);
+        assert_eq!(feature_blocks(&offsets, 8, 1), vec![0..1, 1..2, 2..3, 3..4, 4..5]);
+        assert!(feature_blocks(&[0], 8, 64).is_empty());
     }
 
     #[test]
