@@ -299,6 +299,10 @@ impl<'c> Grower<'_, 'c> {
                 let _phase = profile::enter(Phase::Partition);
                 self.backend.apply_splits(&[task])?;
             }
+            if limits.max_leaves > 0 && num_leaves >= limits.max_leaves {
+                // No further split may be made: the children's best splits are not wanted.
+                break;
+            }
             if !limits.depth_allows_split(self.nodes[left].depth) {
                 continue;
             }
