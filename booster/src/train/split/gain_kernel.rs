@@ -63,7 +63,7 @@ pub(super) fn first_best<C: HistCell>(prefix: &[C], scale: &CellScale, inputs: G
         assert!(prefix.len() == grads.len() && grads.len() == hesses.len() && gains.len() == grads.len());
         match inputs.bounded {
             None => fill_gains(prefix, scale, grads, hesses, inputs, gains),
-            Some(bounded) => fill_bounded_gains(prefix, scale, grads, hesses, inputs, bounded, gains),
+            Some(_) => fill_bounded_gains(prefix, scale, grads, hesses, inputs, gains),
         }
         let mut best = (gains[0], 0);
         for (b, &gain) in gains.iter().enumerate().skip(1) {
@@ -99,7 +99,6 @@ simd_dispatch! {
         grads: &mut [f64],
         hesses: &mut [f64],
         inputs: GainInputs,
-        bounded: BoundedInputs,
         gains: &mut [f64],
     ) = bounded_gains_loop;
     avx512 needs ["avx512f", "avx512dq"]
@@ -144,7 +143,8 @@ fn unpack_cells<C: HistCell>(prefix: &[C], scale: &CellScale, grads: &mut [f64],
     }
 }
 
-/// The bounded gain of candidate `b` (left sums `prefix[b]`, right sums `total - left`): each
+/// The bounded gain (with `inputs.bounded`, which must be set) of candidate `b` (left sums
+/// `prefix[b]`, right sums `total - left`): each
 /// child's weight is its regularised Newton weight (L1, `max_delta_step`) clamped to the node's
 /// bounds, the children's score is the loss reduction of those weights, and the gain is that score
 /// less `parent_gain`; `-inf` when a child's hessian sum is below `min_child_weight` or not
@@ -158,7 +158,6 @@ fn bounded_gains_loop<C: HistCell>(
     grads: &mut [f64],
     hesses: &mut [f64],
     inputs: GainInputs,
-    bounded: BoundedInputs,
     gains: &mut [f64],
 ) {
     unpack_cells(prefix, scale, grads, hesses);
@@ -167,14 +166,14 @@ fn bounded_gains_loop<C: HistCell>(
         lambda,
         min_child_weight: mcw,
         parent_gain,
-        bounded: _,
+        bounded,
     } = inputs;
     let BoundedInputs {
         alpha,
         max_delta_step: mds,
         bounds,
         constraint,
-    } = bounded;
+    } = bounded.expect("the bounded gains need `GainInputs::bounded`");
     // As `split::leaf_weight` then `Bounds::clamp`, for a child whose hessian sum is valid.
     let weight = |g: f64, h: f64| {
         let t = if g > alpha {
@@ -288,20 +287,11 @@ mod tests {
             let mut g = vec![0.0; n];
             let mut h = vec![0.0; n];
             let mut base = vec![0.0; n];
-            bounded_gains_loop(&cells, &CellScale::IDENTITY, &mut g, &mut h, inputs, bounded, &mut base);
+            bounded_gains_loop(&cells, &CellScale::IDENTITY, &mut g, &mut h, inputs, &mut base);
             assert!(base.iter().any(|g| g.is_finite()) && base.contains(&f64::NEG_INFINITY));
             for isa in Isa::available(&["avx512f", "avx512dq"]) {
                 let mut got = vec![0.0; n];
-                fill_bounded_gains_at(
-                    isa,
-                    &cells,
-                    &CellScale::IDENTITY,
-                    &mut g,
-                    &mut h,
-                    inputs,
-                    bounded,
-                    &mut got,
-                );
+                fill_bounded_gains_at(isa, &cells, &CellScale::IDENTITY, &mut g, &mut h, inputs, &mut got);
                 let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&base), "{isa:?} {constraint} {alpha} {mds}");
             }
