@@ -10,6 +10,7 @@
 use crate::util::simd::simd_dispatch;
 use std::cell::RefCell;
 
+use super::threshold_l1;
 use crate::gradients::{CellScale, GradStats};
 use crate::train::constraints::monotone::Bounds;
 use crate::train::histogram::HistCell;
@@ -25,7 +26,7 @@ pub(super) struct GainInputs {
     pub min_child_weight: f64,
     /// The node's own score, subtracted from the children's.
     pub parent_gain: f64,
-    /// `None`: the plain formula ([`gains_loop`]); `Some`: the bounded one ([`bounded_gains_loop`]).
+    /// `None`: the plain formula ([`plain_gains`]); `Some`: the bounded one ([`bounded_gains`]).
     pub bounded: Option<BoundedInputs>,
 }
 
@@ -49,7 +50,7 @@ thread_local! {
 
 /// The first largest gain over the candidates whose left-child cells are `prefix` (candidate `b`
 /// puts the rows of `prefix[b]` on the left), with its index, or `None` without candidates; see
-/// [`gains_loop`] and [`bounded_gains_loop`] for the gains.
+/// [`gains_loop`] for the gains.
 pub(super) fn first_best<C: HistCell>(prefix: &[C], scale: &CellScale, inputs: GainInputs) -> Option<(f64, usize)> {
     if prefix.is_empty() {
         return None;
@@ -61,10 +62,7 @@ pub(super) fn first_best<C: HistCell>(prefix: &[C], scale: &CellScale, inputs: G
             v.resize(prefix.len(), 0.0);
         }
         assert!(prefix.len() == grads.len() && grads.len() == hesses.len() && gains.len() == grads.len());
-        match inputs.bounded {
-            None => fill_gains(prefix, scale, grads, hesses, inputs, gains),
-            Some(_) => fill_bounded_gains(prefix, scale, grads, hesses, inputs, gains),
-        }
+        fill_gains(prefix, scale, grads, hesses, inputs, gains);
         let mut best = (gains[0], 0);
         for (b, &gain) in gains.iter().enumerate().skip(1) {
             if gain > best.0 {
@@ -90,24 +88,9 @@ simd_dispatch! {
     avx512 needs ["avx512f", "avx512dq"]
 }
 
-simd_dispatch! {
-    /// [`bounded_gains_loop`] for the widest instruction set the processor has (AVX-512 with DQ, as
-    /// [`fill_gains`]).
-    fn fill_bounded_gains[C: HistCell], at fill_bounded_gains_at(
-        prefix: &[C],
-        scale: &CellScale,
-        grads: &mut [f64],
-        hesses: &mut [f64],
-        inputs: GainInputs,
-        gains: &mut [f64],
-    ) = bounded_gains_loop;
-    avx512 needs ["avx512f", "avx512dq"]
-}
-
-/// The gain of candidate `b`: `g²/(h+λ) + g_r²/(h_r+λ) - parent` for the left sums of `prefix[b]`
-/// and right sums `total - left`, or `-inf` when a child's hessian sum is below
-/// `min_child_weight` or not positive. Inlined into each variant so that each is compiled for its
-/// instruction set.
+/// Unpacks the cells `prefix` into `grads` and `hesses`, then writes into `gains[b]` the gain of
+/// putting the rows of `prefix[b]` on the left: [`plain_gains`] without `inputs.bounded`, else
+/// [`bounded_gains`]. Inlined into each variant so that each is compiled for its instruction set.
 #[inline(always)]
 fn gains_loop<C: HistCell>(
     prefix: &[C],
@@ -118,6 +101,17 @@ fn gains_loop<C: HistCell>(
     gains: &mut [f64],
 ) {
     unpack_cells(prefix, scale, grads, hesses);
+    match inputs.bounded {
+        None => plain_gains(grads, hesses, inputs, gains),
+        Some(bounded) => bounded_gains(grads, hesses, inputs, bounded, gains),
+    }
+}
+
+/// The gain of each candidate: `g²/(h+λ) + g_r²/(h_r+λ) - parent` for the left sums `(g, h)`
+/// and right sums `total - left`, or `-inf` when a child's hessian sum is below
+/// `min_child_weight` or not positive.
+#[inline(always)]
+fn plain_gains(grads: &[f64], hesses: &[f64], inputs: GainInputs, gains: &mut [f64]) {
     let GainInputs {
         total,
         lambda,
@@ -125,7 +119,7 @@ fn gains_loop<C: HistCell>(
         parent_gain,
         bounded: _,
     } = inputs;
-    for ((out, &g), &h) in gains.iter_mut().zip(&*grads).zip(&*hesses) {
+    for ((out, &g), &h) in gains.iter_mut().zip(grads).zip(hesses) {
         let (gr, hr) = (total.grad - g, total.hess - h);
         let ok = h >= mcw && h > 0.0 && hr >= mcw && hr > 0.0;
         // The same arithmetic as `node_gain(left) + node_gain(right) - parent_gain`.
@@ -143,8 +137,7 @@ fn unpack_cells<C: HistCell>(prefix: &[C], scale: &CellScale, grads: &mut [f64],
     }
 }
 
-/// The bounded gain (with `inputs.bounded`, which must be set) of candidate `b` (left sums
-/// `prefix[b]`, right sums `total - left`): each
+/// The bounded gain of each candidate (left sums `(g, h)`, right sums `total - left`): each
 /// child's weight is its regularised Newton weight (L1, `max_delta_step`) clamped to the node's
 /// bounds, the children's score is the loss reduction of those weights, and the gain is that score
 /// less `parent_gain`; `-inf` when a child's hessian sum is below `min_child_weight` or not
@@ -152,38 +145,23 @@ fn unpack_cells<C: HistCell>(prefix: &[C], scale: &CellScale, grads: &mut [f64],
 /// operation for operation, as [`crate::train::constraints::monotone::split_score`] on valid
 /// children, written with selects so that it vectorises.
 #[inline(always)]
-fn bounded_gains_loop<C: HistCell>(
-    prefix: &[C],
-    scale: &CellScale,
-    grads: &mut [f64],
-    hesses: &mut [f64],
-    inputs: GainInputs,
-    gains: &mut [f64],
-) {
-    unpack_cells(prefix, scale, grads, hesses);
+fn bounded_gains(grads: &[f64], hesses: &[f64], inputs: GainInputs, bounded: BoundedInputs, gains: &mut [f64]) {
     let GainInputs {
         total,
         lambda,
         min_child_weight: mcw,
         parent_gain,
-        bounded,
+        bounded: _,
     } = inputs;
     let BoundedInputs {
         alpha,
         max_delta_step: mds,
         bounds,
         constraint,
-    } = bounded.expect("the bounded gains need `GainInputs::bounded`");
+    } = bounded;
     // As `split::leaf_weight` then `Bounds::clamp`, for a child whose hessian sum is valid.
     let weight = |g: f64, h: f64| {
-        let t = if g > alpha {
-            g - alpha
-        } else if g < -alpha {
-            g + alpha
-        } else {
-            0.0
-        };
-        let w = -t / (h + lambda);
+        let w = -threshold_l1(g, alpha) / (h + lambda);
         let w = if mds > 0.0 {
             if w < -mds {
                 -mds
@@ -195,17 +173,11 @@ fn bounded_gains_loop<C: HistCell>(
         } else {
             w
         };
-        if w < bounds.lower {
-            bounds.lower
-        } else if w > bounds.upper {
-            bounds.upper
-        } else {
-            w
-        }
+        bounds.clamp(w)
     };
     // As `monotone::gain_given_weight` for a positive hessian sum.
     let score = |g: f64, h: f64, w: f64| -(2.0 * g * w + (h + lambda) * w * w) - 2.0 * alpha * w.abs();
-    for ((out, &g), &h) in gains.iter_mut().zip(&*grads).zip(&*hesses) {
+    for ((out, &g), &h) in gains.iter_mut().zip(grads).zip(hesses) {
         let (gr, hr) = (total.grad - g, total.hess - h);
         let ok = h >= mcw && h > 0.0 && hr >= mcw && hr > 0.0;
         let (wl, wr) = (weight(g, h), weight(gr, hr));
@@ -287,11 +259,11 @@ mod tests {
             let mut g = vec![0.0; n];
             let mut h = vec![0.0; n];
             let mut base = vec![0.0; n];
-            bounded_gains_loop(&cells, &CellScale::IDENTITY, &mut g, &mut h, inputs, &mut base);
+            gains_loop(&cells, &CellScale::IDENTITY, &mut g, &mut h, inputs, &mut base);
             assert!(base.iter().any(|g| g.is_finite()) && base.contains(&f64::NEG_INFINITY));
             for isa in Isa::available(&["avx512f", "avx512dq"]) {
                 let mut got = vec![0.0; n];
-                fill_bounded_gains_at(isa, &cells, &CellScale::IDENTITY, &mut g, &mut h, inputs, &mut got);
+                fill_gains_at(isa, &cells, &CellScale::IDENTITY, &mut g, &mut h, inputs, &mut got);
                 let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&base), "{isa:?} {constraint} {alpha} {mds}");
             }

@@ -86,7 +86,9 @@ impl SplitParams {
     }
 }
 
-fn threshold_l1(g: f64, alpha: f64) -> f64 {
+/// `g` moved towards zero by the L1 penalty `alpha` (0 within `[-alpha, alpha]`).
+#[inline]
+pub(super) fn threshold_l1(g: f64, alpha: f64) -> f64 {
     if g > alpha {
         g - alpha
     } else if g < -alpha {
