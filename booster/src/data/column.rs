@@ -78,16 +78,28 @@ impl Column {
                 }
             }
             Column::Sparse { rows, values } => {
-                let from = rows.partition_point(|r| (*r as usize) < start);
-                for (r, x) in rows[from..].iter().zip(&values[from..]) {
-                    let r = *r as usize;
-                    if r >= end {
-                        break;
-                    }
-                    out[(r - start) * stride + offset] = *x;
+                for (r, x) in Column::sparse_range(rows, values, start, end) {
+                    out[r * stride + offset] = x;
                 }
             }
         }
+    }
+
+    /// The present entries of rows `start..end` of a sparse column (its `rows` and `values`), as
+    /// `(row - start, value)` in row order.
+    pub fn sparse_range<'a>(
+        rows: &'a [u32],
+        values: &'a [f32],
+        start: usize,
+        end: usize,
+    ) -> impl Iterator<Item = (usize, f32)> + 'a {
+        let from = rows.partition_point(|r| (*r as usize) < start);
+        rows[from..]
+            .iter()
+            .zip(&values[from..])
+            .map(|(r, x)| (*r as usize, *x))
+            .take_while(move |(r, _)| *r < end)
+            .map(move |(r, x)| (r - start, x))
     }
 }
 

@@ -9,15 +9,27 @@
 //! adds 1 to both sides, which wraps the missing key to 0 and leaves every other comparison as it
 //! was. One unsigned comparison thus decides both the value and the missing-value direction.
 //!
+//! A category-set split reads the feature as a small code instead ([`code_key`]): every feature that
+//! such splits read gets a second column in the block, of codes capped at the largest code any set
+//! of the feature holds (every larger code, and any value that is not a code, goes right), with one
+//! more code for missing. The split keeps, per code, the direction as one bit of a bitset, so its
+//! step is one load of a bitset word in place of the comparison.
+//!
 //! The walk gives the leaf [`crate::model::tree::Tree::leaf_index`] would reach, so the sums are bit for bit
 //! those of [`super::packed::PackedForest::add_columns_scalar`] (leaf values added as f64, in tree order).
 
 use crate::data::column::Column;
+use crate::data::feature_type::category_code;
 use crate::model::tree::Tree;
 use crate::util::simd::simd_dispatch;
 
 /// The deepest tree stored complete (2^(depth+1) - 1 entries).
 pub(super) const MAX_DEPTH: usize = 12;
+
+/// The levels of a deeper tree stored complete; rows that reach an inner node there go on through
+/// linked nodes. (Loss-guided trees of 255 leaves are typically 13-28 levels deep, with 3/4 of the
+/// rows in leaves at most 10 levels down.)
+const CUT_DEPTH: usize = 10;
 thread_local! {
     /// Per-thread key buffer of [`CompleteForest::add_rows`].
     static KEYS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -43,6 +55,71 @@ struct Split {
     add: u32,
     /// The threshold's key plus `add`: a row goes right when its key plus `add` is at least this.
     threshold: u32,
+    /// For a category-set split, where its bitset of directions starts in
+    /// [`CompleteForest::bits`]; 0 for a threshold split.
+    set_base: u32,
+}
+
+impl Split {
+    /// The split of a leaf repeated below itself: every row goes right, to the same leaf.
+    const REPEATED_LEAF: Split = Split {
+        offset: 0,
+        add: 0,
+        threshold: 0,
+        set_base: 0,
+    };
+}
+
+/// A node below the complete levels of a cut tree: a split whose children are `left` and
+/// `left + 1`, or, when `left` is [`Linked::LEAF`], a leaf whose value's bits are
+/// `split.threshold`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Linked {
+    split: Split,
+    left: u32,
+}
+
+impl Linked {
+    /// [`Linked::left`] of a leaf.
+    const LEAF: u32 = u32::MAX;
+}
+
+/// Where a tree lies in a [`CompleteForest`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TreeLayout {
+    /// Levels stored complete.
+    depth: u32,
+    /// Its first split in the split arrays.
+    first_split: usize,
+    /// Its first slot in `leaves` (and `links`).
+    first_leaf: usize,
+    /// The output it adds to.
+    group: u32,
+    /// Whether nodes lie below the complete levels (some slots link to [`Linked`] nodes).
+    deeper: bool,
+}
+
+/// A feature that category-set splits read, given to the walk a second time as codes
+/// ([`code_key`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CodeColumn {
+    /// The feature.
+    feature: usize,
+    /// One more than the largest code any of the feature's sets can hold (a multiple of 32): every
+    /// code at or above it goes right at every split, as a value that is not a code does.
+    cap: u32,
+}
+
+/// The code of value `x` of a categorical feature whose codes are capped at `cap`: the category
+/// code when it is below `cap`, `cap` for any other number (larger codes, fractions, negatives:
+/// none is in a set), `cap + 1` for a missing value.
+#[inline]
+fn code_key(x: f32, cap: u32) -> u32 {
+    if x.is_nan() {
+        cap + 1
+    } else {
+        category_code(x).map_or(cap, |c| c.min(cap))
+    }
 }
 
 /// Trees of depth at most [`MAX_DEPTH`] in heap order, for [`super::packed::PackedForest::add_columns`].
@@ -55,10 +132,25 @@ pub(super) struct CompleteForest {
     add: Vec<u32>,
     /// Inner nodes' [`Split::threshold`], as `offset`.
     threshold: Vec<u32>,
+    /// Inner nodes' [`Split::set_base`], as `offset`; empty when no split reads a category set
+    /// (the walk of such forests is compiled without the test).
+    set_base: Vec<u32>,
+    /// The bitsets of the category-set splits, one after the other: bit `c % 32` of word
+    /// `set_base + c / 32` is set when code `c` (see [`code_key`]) goes right. Word 0 is a
+    /// placeholder, so that no set starts at 0. Empty without category-set splits.
+    bits: Vec<u32>,
+    /// The features category-set splits read: column `num_features + j` of a block holds the codes
+    /// of `codes[j]`.
+    codes: Vec<CodeColumn>,
     /// Leaf values, `2^depth` per tree, tree after tree.
     leaves: Vec<f32>,
-    /// Per tree: depth, first split, first leaf, output group.
-    trees: Vec<(u32, usize, usize, u32)>,
+    /// Beside `leaves` when some tree is cut ([`CUT_DEPTH`]): 0 for a leaf, else one more than
+    /// where the subtree below the slot starts in `linked`. Empty when no tree is cut.
+    links: Vec<u32>,
+    /// The parts of cut trees below their complete levels ([`Linked`]).
+    linked: Vec<Linked>,
+    /// Where each tree lies.
+    trees: Vec<TreeLayout>,
     /// The block stride (rows per column) the offsets were computed for.
     stride: usize,
     /// One more than the largest feature index a split reads.
@@ -67,48 +159,71 @@ pub(super) struct CompleteForest {
 
 impl CompleteForest {
     /// Lays out `trees` (tree `t` adds to group `group_of(t)`) for blocks of `stride` rows of the
-    /// first `num_features` features, or `None` when a tree is deeper than [`MAX_DEPTH`], the
-    /// block's offsets would not fit 32 bits, or no tree splits (`num_features` is 0).
+    /// first `num_features` features, or `None` when the block's offsets would not fit 32 bits or
+    /// no tree splits (`num_features` is 0). Trees may split by category sets (see the module's
+    /// documentation); a tree deeper than [`MAX_DEPTH`] keeps its top [`CUT_DEPTH`] levels
+    /// complete and the rest as linked nodes ([`Linked`]).
     pub(super) fn new(
         trees: &[Tree],
         group_of: impl Fn(usize) -> usize,
         stride: usize,
         num_features: usize,
     ) -> Option<CompleteForest> {
-        let depths: Vec<usize> = trees
+        // Per tree: the complete part's depth, and whether nodes lie below it.
+        let depths: Vec<(usize, bool)> = trees
             .iter()
-            .map(|t| if t.left.is_empty() { 0 } else { t.depth() })
+            .map(|t| match if t.left.is_empty() { 0 } else { t.depth() } {
+                d if d > MAX_DEPTH => (CUT_DEPTH, true),
+                d => (d, false),
+            })
             .collect();
-        if depths.iter().any(|d| *d > MAX_DEPTH)
-            || num_features == 0
-            || num_features.saturating_mul(stride) > u32::MAX as usize
-        {
+        // The code columns: every feature a category-set split reads, its cap the widest set's.
+        let mut caps = std::collections::BTreeMap::new();
+        for tree in trees {
+            for i in (0..tree.num_nodes()).filter(|&i| !tree.is_leaf(i)) {
+                if let Some(set) = tree.category_set(i) {
+                    let cap = caps.entry(tree.feature[i] as usize).or_insert(0u32);
+                    *cap = (*cap).max(32 * set.words().len() as u32);
+                }
+            }
+        }
+        let codes: Vec<CodeColumn> = caps
+            .into_iter()
+            .map(|(feature, cap)| CodeColumn { feature, cap })
+            .collect();
+        if num_features == 0 || (num_features + codes.len()).saturating_mul(stride) > u32::MAX as usize {
             return None;
         }
-        let mut splits: Vec<Split> = Vec::with_capacity(depths.iter().map(|d| (1usize << d) - 1).sum());
+        let cut = depths.iter().any(|d| d.1);
+        let mut splits: Vec<Split> = Vec::with_capacity(depths.iter().map(|d| (1usize << d.0) - 1).sum());
         let mut forest = CompleteForest {
             offset: Vec::new(),
             add: Vec::new(),
             threshold: Vec::new(),
-            leaves: Vec::with_capacity(depths.iter().map(|d| 1usize << d).sum()),
+            set_base: Vec::new(),
+            bits: if codes.is_empty() { Vec::new() } else { vec![0] },
+            codes,
+            leaves: Vec::with_capacity(depths.iter().map(|d| 1usize << d.0).sum()),
+            links: Vec::new(),
+            linked: Vec::new(),
             trees: Vec::with_capacity(trees.len()),
             stride,
             num_features,
         };
-        for (t, (tree, &depth)) in trees.iter().zip(&depths).enumerate() {
+        for (t, (tree, &(depth, deeper))) in trees.iter().zip(&depths).enumerate() {
             let (first_split, first_leaf) = (splits.len(), forest.leaves.len());
-            forest
-                .trees
-                .push((depth as u32, first_split, first_leaf, group_of(t) as u32));
-            splits.resize(
-                first_split + (1 << depth) - 1,
-                Split {
-                    offset: 0,
-                    add: 0,
-                    threshold: 0,
-                },
-            );
+            forest.trees.push(TreeLayout {
+                depth: depth as u32,
+                first_split,
+                first_leaf,
+                group: group_of(t) as u32,
+                deeper,
+            });
+            splits.resize(first_split + (1 << depth) - 1, Split::REPEATED_LEAF);
             forest.leaves.resize(first_leaf + (1 << depth), 0.0);
+            if cut {
+                forest.links.resize(first_leaf + (1 << depth), 0);
+            }
             if tree.left.is_empty() {
                 continue;
             }
@@ -116,31 +231,18 @@ impl CompleteForest {
             let mut stack = vec![(0usize, 0usize, 0usize)];
             while let Some((id, pos, level)) = stack.pop() {
                 if level == depth {
-                    forest.leaves[first_leaf + pos - ((1 << depth) - 1)] = tree.value[id];
+                    let slot = first_leaf + pos - ((1 << depth) - 1);
+                    if tree.is_leaf(id) {
+                        forest.leaves[slot] = tree.value[id];
+                    } else {
+                        forest.links[slot] = forest.link_subtree(tree, id) + 1;
+                    }
                     continue;
                 }
                 let (left, right) = if tree.is_leaf(id) {
-                    splits[first_split + pos] = Split {
-                        offset: 0,
-                        add: 0,
-                        threshold: 0,
-                    };
                     (id, id)
                 } else {
-                    let add = tree.default_left[id] as u32;
-                    let feature = tree.feature[id] as usize;
-                    assert!(feature < num_features, "split feature {feature} >= {num_features}");
-                    // A NaN threshold sends every row right, as `!(x < NaN)` does.
-                    let threshold = if tree.threshold[id].is_nan() {
-                        0
-                    } else {
-                        key(tree.threshold[id]) + add
-                    };
-                    splits[first_split + pos] = Split {
-                        offset: (feature * stride) as u32,
-                        add,
-                        threshold,
-                    };
+                    splits[first_split + pos] = forest.split_of(tree, id);
                     (tree.left[id] as usize, tree.right[id] as usize)
                 };
                 stack.push((left, 2 * pos + 1, level + 1));
@@ -150,7 +252,81 @@ impl CompleteForest {
         forest.offset = splits.iter().map(|s| s.offset).collect();
         forest.add = splits.iter().map(|s| s.add).collect();
         forest.threshold = splits.iter().map(|s| s.threshold).collect();
+        if !forest.codes.is_empty() {
+            forest.set_base = splits.iter().map(|s| s.set_base).collect();
+        }
         Some(forest)
+    }
+
+    /// The [`Split`] of inner node `id` of `tree`; a category-set split's bitset is added to
+    /// [`CompleteForest::bits`].
+    fn split_of(&mut self, tree: &Tree, id: usize) -> Split {
+        let (num_features, stride) = (self.num_features, self.stride);
+        let feature = tree.feature[id] as usize;
+        assert!(feature < num_features, "split feature {feature} >= {num_features}");
+        if let Some(set) = tree.category_set(id) {
+            let j = self
+                .codes
+                .iter()
+                .position(|c| c.feature == feature)
+                .expect("a code column");
+            let cap = self.codes[j].cap;
+            // Right: codes not in the set, `cap` (not a code), and missing unless it goes left.
+            let set_base = self.bits.len() as u32;
+            let words = set.words();
+            self.bits
+                .extend((0..cap / 32).map(|w| !words.get(w as usize).copied().unwrap_or(0)));
+            self.bits.push(1 | (!tree.default_left[id] as u32) << 1);
+            return Split {
+                offset: ((num_features + j) * stride) as u32,
+                add: 0,
+                threshold: 0,
+                set_base,
+            };
+        }
+        let add = tree.default_left[id] as u32;
+        // A NaN threshold sends every row right, as `!(x < NaN)` does.
+        let threshold = if tree.threshold[id].is_nan() {
+            0
+        } else {
+            key(tree.threshold[id]) + add
+        };
+        Split {
+            offset: (feature * stride) as u32,
+            add,
+            threshold,
+            set_base: 0,
+        }
+    }
+
+    /// Adds the subtree of `tree` under node `root` to [`CompleteForest::linked`], breadth-first
+    /// (children side by side); returns where its root went.
+    fn link_subtree(&mut self, tree: &Tree, root: usize) -> u32 {
+        let base = self.linked.len();
+        let mut queue = vec![root];
+        let mut i = 0;
+        while i < queue.len() {
+            let id = queue[i];
+            i += 1;
+            let node = if tree.is_leaf(id) {
+                Linked {
+                    split: Split {
+                        threshold: tree.value[id].to_bits(),
+                        ..Split::REPEATED_LEAF
+                    },
+                    left: Linked::LEAF,
+                }
+            } else {
+                let left = (base + queue.len()) as u32;
+                queue.extend([tree.left[id] as usize, tree.right[id] as usize]);
+                Linked {
+                    split: self.split_of(tree, id),
+                    left,
+                }
+            };
+            self.linked.push(node);
+        }
+        base as u32
     }
 
     /// The block stride the layout was built for.
@@ -176,32 +352,49 @@ impl CompleteForest {
         // that a fresh allocation per block would be a fresh mapping, page faults included).
         KEYS.with(|keys| {
             let keys = &mut *keys.borrow_mut();
-            keys.resize(self.num_features * self.stride, u32::MAX);
-            for (column, out) in columns.iter().zip(keys.chunks_exact_mut(self.stride)) {
-                match column {
-                    Column::Dense(v) => {
-                        keys_of(&v[start..end], &mut out[..rows]);
-                        // The next block's values of this column (the same thread usually takes
-                        // it): on wide data they are far apart, so ask for them while this block
-                        // is walked.
-                        for line in (end..(end + rows).min(v.len())).step_by(16) {
-                            crate::util::prefetch::prefetch(&v[line]);
-                        }
-                    }
-                    Column::Sparse { rows: ids, values } => {
-                        out.fill(u32::MAX);
-                        let from = ids.partition_point(|r| (*r as usize) < start);
-                        for (r, x) in ids[from..].iter().zip(&values[from..]) {
-                            if *r as usize >= end {
-                                break;
-                            }
-                            out[*r as usize - start] = key(*x);
-                        }
-                    }
-                }
-            }
+            self.block_keys(columns, start, end, keys);
             walk_keys(self, keys, rows, margins, num_groups);
         })
+    }
+
+    /// Fills `keys` with the block of rows `start..end` of `columns` that [`walk_keys`] reads:
+    /// [`key`]s of the first `num_features` features, then the [`code_key`]s of the code columns,
+    /// `stride` values per column (rows past `end - start` keep what they held).
+    fn block_keys(&self, columns: &[Column], start: usize, end: usize, keys: &mut Vec<u32>) {
+        let rows = end - start;
+        keys.resize((self.num_features + self.codes.len()) * self.stride, u32::MAX);
+        let (values, codes) = keys.split_at_mut(self.num_features * self.stride);
+        for (column, out) in columns[..self.num_features]
+            .iter()
+            .zip(values.chunks_exact_mut(self.stride))
+        {
+            column_keys(column, start, end, out, u32::MAX, key, |v, out| {
+                keys_of(v, out);
+                // The next block's values of this column (the same thread usually takes it):
+                // on wide data they are far apart, so ask for them while this block is walked.
+                if let Column::Dense(all) = column {
+                    for line in (end..(end + rows).min(all.len())).step_by(16) {
+                        crate::util::prefetch::prefetch(&all[line]);
+                    }
+                }
+            });
+        }
+        for (code, out) in self.codes.iter().zip(codes.chunks_exact_mut(self.stride)) {
+            let cap = code.cap;
+            column_keys(
+                &columns[code.feature],
+                start,
+                end,
+                out,
+                cap + 1,
+                |x| code_key(x, cap),
+                |v, out| {
+                    for (o, x) in out.iter_mut().zip(v) {
+                        *o = code_key(*x, cap);
+                    }
+                },
+            );
+        }
     }
 
     /// Adds every tree's value for rows `0..rows` of a column-major block (feature `f` of row `r`
@@ -210,9 +403,12 @@ impl CompleteForest {
     #[cfg(test)]
     pub(super) fn add_columns(&self, values: &[f32], rows: usize, margins: &mut [f64], num_groups: usize) {
         assert!(rows <= self.stride && values.len() >= self.num_features * self.stride);
-        let mut keys = vec![0; self.num_features * self.stride];
-        keys_of(&values[..keys.len()], &mut keys);
-        walk_keys(self, &keys, rows, margins, num_groups);
+        let columns: Vec<Column> = values
+            .chunks_exact(self.stride)
+            .take(self.num_features)
+            .map(|v| Column::Dense(v[..rows].to_vec()))
+            .collect();
+        self.add_rows(&columns, 0, rows, margins, num_groups);
     }
 
     /// The walk of [`walk_keys`], inlined into each variant. Groups of [`ROWS`] rows
@@ -220,27 +416,55 @@ impl CompleteForest {
     /// through the deeper levels one node at a time.
     #[inline(always)]
     fn walk(&self, columns: &[u32], rows: usize, margins: &mut [f64], num_groups: usize) {
-        assert!(rows <= self.stride && columns.len() >= self.num_features * self.stride);
-        assert!(margins.len() >= rows * num_groups && self.trees.iter().all(|t| (t.3 as usize) < num_groups));
+        if self.codes.is_empty() {
+            self.walk_of::<false>(columns, rows, margins, num_groups)
+        } else {
+            self.walk_of::<true>(columns, rows, margins, num_groups)
+        }
+    }
+
+    /// [`CompleteForest::walk`]; `CAT`: whether any split reads a category set.
+    #[inline(always)]
+    fn walk_of<const CAT: bool>(&self, columns: &[u32], rows: usize, margins: &mut [f64], num_groups: usize) {
+        assert!(rows <= self.stride && columns.len() >= (self.num_features + self.codes.len()) * self.stride);
+        assert_eq!(CAT, !self.codes.is_empty());
+        assert!(margins.len() >= rows * num_groups && self.trees.iter().all(|t| (t.group as usize) < num_groups));
         let full = rows / ROWS * ROWS;
-        for &(depth, first_split, first_leaf, group) in &self.trees {
+        for tree in &self.trees {
+            let TreeLayout {
+                depth,
+                first_split,
+                first_leaf,
+                group,
+                deeper,
+            } = *tree;
             let range = first_split..first_split + (1 << depth) - 1;
             let splits = Splits {
                 offset: &self.offset[range.clone()],
                 add: &self.add[range.clone()],
-                threshold: &self.threshold[range],
+                threshold: &self.threshold[range.clone()],
+                set_base: if CAT { &self.set_base[range] } else { &[] },
+                bits: &self.bits,
             };
             let leaves = &self.leaves[first_leaf..first_leaf + (1 << depth)];
             let g = group as usize;
             let levels = (depth as usize).min(TOP_LEVELS);
             for first in (0..full).step_by(ROWS) {
                 let block = &columns[first..];
-                let mut at = top_levels(&splits, block, levels).map(|i| i as usize);
+                let mut at = top_levels::<CAT>(&splits, block, levels).map(|i| i as usize);
                 // SAFETY: after `levels` levels every `at[j]` is a node of that level, and the
-                // steps stop at level `depth`; the offsets are below (num_features - 1) * stride + 1
-                // and `first + j < rows <= stride`, so the values lie in `block` (asserted above).
-                unsafe { steps(&splits, &mut at, depth as usize - levels, block) };
-                let values = at.map(|i| leaves[i + 1 - (1 << depth)] as f64);
+                // steps stop at level `depth`; the offsets are below (columns - 1) * stride + 1
+                // and `first + j < rows <= stride`, so the values lie in `block` (asserted above);
+                // a category-set split's codes are at most its cap + 1, inside its bitset.
+                unsafe { steps::<CAT>(&splits, &mut at, depth as usize - levels, block) };
+                let values: [f64; ROWS] = if deeper {
+                    // SAFETY: as above; the linked nodes' offsets are as the splits'.
+                    std::array::from_fn(|j| unsafe {
+                        self.slot_value::<CAT>(first_leaf + at[j] + 1 - (1 << depth), block, j) as f64
+                    })
+                } else {
+                    at.map(|i| leaves[i + 1 - (1 << depth)] as f64)
+                };
                 if num_groups == 1 {
                     for (m, v) in margins[first..first + ROWS].iter_mut().zip(values) {
                         *m += v;
@@ -255,9 +479,61 @@ impl CompleteForest {
                 let mut i = 0;
                 for _ in 0..depth {
                     // SAFETY: as above, with row `r < rows`.
-                    i = unsafe { step(&splits, i, &columns[r..], 0) };
+                    i = unsafe { step::<CAT>(&splits, i, &columns[r..], 0) };
                 }
-                margins[r * num_groups + g] += leaves[i + 1 - (1 << depth)] as f64;
+                let value = if deeper {
+                    // SAFETY: as above.
+                    unsafe { self.slot_value::<CAT>(first_leaf + i + 1 - (1 << depth), &columns[r..], 0) }
+                } else {
+                    leaves[i + 1 - (1 << depth)]
+                };
+                margins[r * num_groups + g] += value as f64;
+            }
+        }
+    }
+
+    /// The value of a row that reached slot `slot` (of `leaves`) of a cut tree: the leaf's, or the
+    /// one it reaches through the linked nodes below, for the row whose keys start at `block[row]`.
+    ///
+    /// # Safety
+    /// As [`step`], for the linked nodes' splits.
+    #[inline(always)]
+    unsafe fn slot_value<const CAT: bool>(&self, slot: usize, block: &[u32], row: usize) -> f32 {
+        let link = self.links[slot];
+        if link == 0 {
+            return self.leaves[slot];
+        }
+        let mut node = self.linked[link as usize - 1];
+        while node.left != Linked::LEAF {
+            let s = node.split;
+            debug_assert!(s.offset as usize + row < block.len());
+            let value = *block.get_unchecked(s.offset as usize + row);
+            let right = goes_right::<CAT>(value, s.add, s.threshold, s.set_base, &self.bits);
+            node = self.linked[(node.left + right as u32) as usize];
+        }
+        f32::from_bits(node.split.threshold)
+    }
+}
+
+/// Writes the keys of rows `start..end` of `column` to `out`: `dense(values, out)` converts a dense
+/// column's values (as long as `out`'s first `end - start`), `one(x)` a sparse column's present
+/// values; absent rows get `missing`.
+#[inline(always)]
+fn column_keys(
+    column: &Column,
+    start: usize,
+    end: usize,
+    out: &mut [u32],
+    missing: u32,
+    one: impl Fn(f32) -> u32,
+    dense: impl FnOnce(&[f32], &mut [u32]),
+) {
+    match column {
+        Column::Dense(v) => dense(&v[start..end], &mut out[..end - start]),
+        Column::Sparse { rows, values } => {
+            out.fill(missing);
+            for (r, x) in Column::sparse_range(rows, values, start, end) {
+                out[r] = one(x);
             }
         }
     }
@@ -316,13 +592,21 @@ fn keys_loop(values: &[f32], keys: &mut [u32]) {
 /// the outcome at its own node. Level `l` costs `2^l` such tests against `ROWS` scalar steps, so
 /// this pays for the top levels only.
 #[inline(always)]
-fn top_levels(splits: &Splits, block: &[u32], levels: usize) -> [u32; ROWS] {
+fn top_levels<const CAT: bool>(splits: &Splits, block: &[u32], levels: usize) -> [u32; ROWS] {
     let mut position = [0u32; ROWS];
     for level in 0..levels {
         let mut right = [0u32; ROWS];
         for n in (1 << level) - 1..(2 << level) - 1 {
             let offset = splits.offset[n] as usize;
             let keys: &[u32; ROWS] = block[offset..offset + ROWS].try_into().expect("ROWS keys");
+            if CAT && splits.set_base[n] != 0 {
+                let bits = &splits.bits[splits.set_base[n] as usize..];
+                for j in 0..ROWS {
+                    let goes_right = bits[(keys[j] >> 5) as usize] >> (keys[j] & 31) & 1;
+                    right[j] |= (position[j] == n as u32) as u32 & goes_right;
+                }
+                continue;
+            }
             let (add, threshold) = (splits.add[n], splits.threshold[n]);
             for j in 0..ROWS {
                 right[j] |= (position[j] == n as u32) as u32 & (keys[j].wrapping_add(add) >= threshold) as u32;
@@ -343,35 +627,75 @@ fn top_levels(splits: &Splits, block: &[u32], levels: usize) -> [u32; ROWS] {
 /// # Safety
 /// As [`step`], for every row and level.
 #[inline(never)]
-unsafe fn steps(splits: &Splits, at: &mut [usize; ROWS], levels: usize, block: &[u32]) {
+unsafe fn steps<const CAT: bool>(splits: &Splits, at: &mut [usize; ROWS], levels: usize, block: &[u32]) {
     for _ in 0..levels {
         for (j, i) in at.iter_mut().enumerate() {
-            *i = step(splits, *i, block, j);
+            *i = step::<CAT>(splits, *i, block, j);
         }
     }
 }
 
 /// One step down from heap position `i` for the row whose keys start at `block[row]`: to `2i + 1`
 /// when the value is below the threshold (or missing with missing values going left), else to
-/// `2i + 2`.
+/// `2i + 2` (see [`goes_right`]).
 ///
 /// # Safety
-/// `i < splits.len()`, and `row + offset` is inside `block` for the split's offset.
+/// `i < splits.len()`, `row + offset` is inside `block` for the split's offset, and a category-set
+/// split's code there is inside its bitset.
 #[inline(always)]
-unsafe fn step(splits: &Splits, i: usize, block: &[u32], row: usize) -> usize {
+unsafe fn step<const CAT: bool>(splits: &Splits, i: usize, block: &[u32], row: usize) -> usize {
     debug_assert!(i < splits.offset.len() && i < splits.add.len() && i < splits.threshold.len());
     let at = *splits.offset.get_unchecked(i) as usize + row;
     debug_assert!(at < block.len());
-    let right =
-        block.get_unchecked(at).wrapping_add(*splits.add.get_unchecked(i)) >= *splits.threshold.get_unchecked(i);
+    let value = *block.get_unchecked(at);
+    let set_base = if CAT {
+        debug_assert!(i < splits.set_base.len());
+        *splits.set_base.get_unchecked(i)
+    } else {
+        0
+    };
+    let right = goes_right::<CAT>(
+        value,
+        *splits.add.get_unchecked(i),
+        *splits.threshold.get_unchecked(i),
+        set_base,
+        splits.bits,
+    );
     2 * i + 1 + right as usize
 }
 
-/// One tree's inner nodes, field by field (see [`Split`]).
+/// Whether a row whose key (or code) at a split is `value` goes right: its key plus `add` is at
+/// least `threshold`, or, with `CAT` and a category-set split (`set_base` not 0), its code's bit is
+/// set in the bitset at `set_base`. The choice is a select, not a branch (a threshold split reads
+/// word 0 of `bits`).
+///
+/// # Safety
+/// With `CAT` and `set_base` not 0, word `set_base + value / 32` is inside `bits`.
+#[inline(always)]
+unsafe fn goes_right<const CAT: bool>(value: u32, add: u32, threshold: u32, set_base: u32, bits: &[u32]) -> bool {
+    let by_threshold = value.wrapping_add(add) >= threshold;
+    if !CAT {
+        return by_threshold;
+    }
+    let base = set_base as usize;
+    let word = if base != 0 { base + (value >> 5) as usize } else { 0 };
+    debug_assert!(word < bits.len());
+    let by_set = *bits.get_unchecked(word) >> (value & 31) & 1 != 0;
+    if base != 0 {
+        by_set
+    } else {
+        by_threshold
+    }
+}
+
+/// One tree's inner nodes, field by field (see [`Split`]), and the forest's category bitsets.
 struct Splits<'a> {
     offset: &'a [u32],
     add: &'a [u32],
     threshold: &'a [u32],
+    /// Empty unless the forest has category-set splits.
+    set_base: &'a [u32],
+    bits: &'a [u32],
 }
 
 #[cfg(test)]
@@ -408,22 +732,58 @@ mod tests {
     #[test]
     fn every_compiled_walk_gives_the_same_sums() {
         let (nf, stride, rows, groups) = (4usize, 56usize, 53usize, 2usize);
-        let values = [-2.0f32, -1.0, -0.0, 0.0, 0.5, 1.0, 2.0, f32::NAN, f32::INFINITY];
-        for seed in 1..20u64 {
+        let values = [
+            -2.0f32,
+            -1.0,
+            -0.0,
+            0.0,
+            0.5,
+            1.0,
+            2.0,
+            f32::NAN,
+            f32::INFINITY,
+            3.0,
+            40.0,
+            33.0,
+        ];
+        let mut walked = 0;
+        for seed in 1..40u64 {
             let trees: Vec<Tree> = (0..6)
-                .map(|k| super::super::packed::tests::random_tree(5 + 7 * k, nf as u32, seed * 31 + k as u64))
+                .map(|k| {
+                    let mut tree = super::super::packed::tests::random_tree(5 + 7 * k, nf as u32, seed * 31 + k as u64);
+                    // Odd seeds: some splits by category sets (of codes in two bitset words).
+                    let m = tree.num_nodes();
+                    let inner: Vec<usize> = (0..m)
+                        .filter(|&i| seed % 2 == 1 && !tree.is_leaf(i) && (i + k) % 3 == 0)
+                        .collect();
+                    for i in inner {
+                        let set = crate::model::categories::CategorySet::from_codes([i as u32 % 4, 33, 1 + k as u32]);
+                        tree.categories.set_node(i, m, set);
+                    }
+                    tree
+                })
                 .collect();
-            let forest = CompleteForest::new(&trees, |t| t % groups, stride, nf).expect("shallow trees");
-            let mut block = vec![0f32; nf * stride];
-            for (i, x) in block.iter_mut().enumerate() {
-                *x = values[(i * 7 + seed as usize * 13 + i / 5) % values.len()];
-            }
-            let mut keys = vec![0; block.len()];
-            keys_of(&block, &mut keys);
+            // (A random tree deeper than the layout takes is skipped.)
+            let Some(forest) = CompleteForest::new(&trees, |t| t % groups, stride, nf) else {
+                continue;
+            };
+            walked += 1;
+            assert_eq!(forest.codes.is_empty(), seed % 2 == 0);
+            let columns: Vec<Column> = (0..nf)
+                .map(|f| {
+                    Column::Dense(
+                        (0..rows)
+                            .map(|r| values[(r * 7 + f * 5 + seed as usize * 13) % values.len()])
+                            .collect(),
+                    )
+                })
+                .collect();
+            let mut keys = Vec::new();
+            forest.block_keys(&columns, 0, rows, &mut keys);
             let mut want = vec![0.25f64; rows * groups];
             for (t, tree) in trees.iter().enumerate() {
                 for (r, sums) in want.chunks_exact_mut(groups).enumerate() {
-                    let row: Vec<f32> = (0..nf).map(|f| block[f * stride + r]).collect();
+                    let row: Vec<f32> = columns.iter().map(|c| c.as_dense().unwrap()[r]).collect();
                     sums[t % groups] += tree.predict_row(&row) as f64;
                 }
             }
@@ -436,6 +796,96 @@ mod tests {
                 assert_eq!(got, want, "seed {seed}, {isa:?}");
             }
         }
+        assert!(walked >= 30, "only {walked} forests were shallow enough");
+    }
+
+    /// A chain 30 levels deep (each split sends values below `level / 10` left to a leaf), whose
+    /// rows end at every depth, above and below the cut.
+    fn chain(levels: usize, nf: usize) -> Tree {
+        let n = 2 * levels + 1;
+        let mut t = Tree {
+            left: vec![-1; n],
+            right: vec![-1; n],
+            feature: vec![0; n],
+            threshold: vec![0.0; n],
+            default_left: vec![false; n],
+            value: (0..n).map(|i| i as f32 / 8.0).collect(),
+            gain: vec![0.0; n],
+            cover: vec![1.0; n],
+            categories: Default::default(),
+        };
+        for l in 0..levels {
+            let i = 2 * l;
+            t.left[i] = (i + 1) as i32;
+            t.right[i] = (i + 2) as i32;
+            t.feature[i] = (l % nf) as u32;
+            t.threshold[i] = l as f32 / 10.0;
+            t.default_left[i] = l % 3 == 0;
+        }
+        t
+    }
+
+    #[test]
+    fn cut_trees_go_on_through_linked_nodes() {
+        let (nf, stride, rows, groups) = (3usize, 40usize, 37usize, 2usize);
+        let mut trees = vec![chain(30, nf), chain(MAX_DEPTH, nf), chain(MAX_DEPTH + 1, nf)];
+        trees.extend((0..4).map(|k| super::super::packed::tests::random_tree(300, nf as u32, 77 + k)));
+        // With category sets on some of the linked nodes too.
+        let mut with_sets = trees.clone();
+        for (k, tree) in with_sets.iter_mut().enumerate() {
+            let m = tree.num_nodes();
+            let inner: Vec<usize> = (0..m).filter(|&i| !tree.is_leaf(i) && (i + k) % 4 == 1).collect();
+            for i in inner {
+                tree.categories.set_node(
+                    i,
+                    m,
+                    crate::model::categories::CategorySet::from_codes([1, 2, i as u32 % 5]),
+                );
+            }
+        }
+        for trees in [trees, with_sets] {
+            assert!(trees.iter().any(|t| t.depth() > MAX_DEPTH));
+            let forest = CompleteForest::new(&trees, |t| t % groups, stride, nf).expect("a layout");
+            assert!(!forest.linked.is_empty());
+            let values = [-1.0f32, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, f32::NAN];
+            for seed in 0..10usize {
+                let columns: Vec<Column> = (0..nf)
+                    .map(|f| {
+                        Column::Dense(
+                            (0..rows)
+                                .map(|r| values[(r * 3 + f * 7 + seed * 11 + r / 5) % values.len()])
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                let mut want = vec![0.0f64; rows * groups];
+                for (t, tree) in trees.iter().enumerate() {
+                    for (r, sums) in want.chunks_exact_mut(groups).enumerate() {
+                        let row: Vec<f32> = columns.iter().map(|c| c.as_dense().unwrap()[r]).collect();
+                        sums[t % groups] += tree.predict_row(&row) as f64;
+                    }
+                }
+                let mut keys = Vec::new();
+                forest.block_keys(&columns, 0, rows, &mut keys);
+                for isa in Isa::available(&["avx512f"]) {
+                    let mut got = vec![0.0f64; rows * groups];
+                    walk_keys_at(isa, &forest, &keys, rows, &mut got, groups);
+                    assert_eq!(got, want, "seed {seed}, {isa:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn category_codes_are_capped_and_missing_is_last() {
+        assert_eq!(code_key(3.0, 32), 3);
+        assert_eq!(code_key(32.0, 32), 32);
+        assert_eq!(code_key(1e6, 32), 32);
+        assert_eq!(code_key(2.5, 32), 32);
+        assert_eq!(code_key(-1.0, 32), 32);
+        assert_eq!(code_key(-0.0, 32), 0);
+        assert_eq!(code_key(f32::INFINITY, 32), 32);
+        assert_eq!(code_key(f32::NAN, 32), 33);
     }
 
     #[test]

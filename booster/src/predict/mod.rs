@@ -1,5 +1,6 @@
 //! Stage 5, prediction: trees laid out for fast walks — [`packed`] (one array of small nodes, for
-//! single rows and deep trees) and [`column_walk`] (complete shallow trees walked without branches)
+//! single rows) and [`column_walk`] (complete trees walked without branches, for batches; deep
+//! trees complete at the top and linked below)
 //! — and [`batch`] prediction over blocks of rows in parallel, in tree order so that sums never
 //! depend on the thread count. Every walk routes a row by the one rule of
 //! [`crate::model::tree::Tree::goes_left`].

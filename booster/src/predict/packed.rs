@@ -123,14 +123,13 @@ impl PackedForest {
     }
 
     /// [`PackedForest::new`] for batch prediction over blocks of `block_rows` rows
-    /// ([`PackedForest::add_rows`], or [`PackedForest::add_columns`] with that stride): trees no
-    /// deeper than 12 levels are also laid out as complete trees, which rows walk without branches.
+    /// ([`PackedForest::add_rows`], or [`PackedForest::add_columns`] with that stride): the trees
+    /// are also laid out as complete trees, which rows walk without branches (category-set splits
+    /// included; trees deeper than 12 levels complete down to 10, linked below, see
+    /// [`column_walk`]).
     pub fn for_batch(trees: &[Tree], group_of: impl Fn(usize) -> usize, block_rows: usize) -> PackedForest {
         let mut forest = PackedForest::new(trees, &group_of);
-        // The complete layout compares order-preserving keys with thresholds: no category sets.
-        if forest.sets.is_empty() {
-            forest.complete = column_walk::CompleteForest::new(trees, group_of, block_rows, forest.num_features);
-        }
+        forest.complete = column_walk::CompleteForest::new(trees, group_of, block_rows, forest.num_features);
         forest
     }
 
@@ -450,7 +449,7 @@ pub(crate) mod tests {
         /// exactly what the trees' own walks give, in tree order, for any block stride.
         #[test]
         fn batch_walks_match_the_tree_walk(
-            splits in proptest::collection::vec(0usize..40, 1..6),
+            splits in proptest::collection::vec(0usize..150, 1..6),
             seed in 1u64..u64::MAX,
             rows in 1usize..40,
             extra in 0usize..9,
@@ -508,9 +507,10 @@ pub(crate) mod tests {
         /// goes left, anything else (other codes, unseen ones, fractions, negatives) goes right.
         #[test]
         fn category_sets_walk_like_the_rule(
-            splits in proptest::collection::vec(1usize..30, 1..5),
+            splits in proptest::collection::vec(1usize..120, 1..5),
             seed in 1u64..u64::MAX,
-            sets in proptest::collection::vec(proptest::collection::vec(0u32..8, 0..6), 1..8),
+            sets in proptest::collection::vec(proptest::collection::vec(0u32..70, 0..6), 1..8),
+            rows in 1usize..40,
         ) {
             let nf = 3u32;
             let trees: Vec<Tree> = splits
@@ -545,8 +545,10 @@ pub(crate) mod tests {
                 }
                 t.value[i]
             };
-            let values = [0.0f32, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0, 2.5, -1.0, f32::NAN, 70_000.0];
-            let rows = 17;
+            let values = [
+                0.0f32, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0, 2.5, -1.0, f32::NAN, 70_000.0, 31.0, 32.0, 33.0, 63.0, 64.0,
+                65.0, 69.0, 96.0, 1e9, -0.0, f32::INFINITY,
+            ];
             let mut columns = vec![0f32; nf as usize * rows];
             for (i, c) in columns.iter_mut().enumerate() {
                 *c = values[(i.wrapping_mul(5) ^ seed as usize) % values.len()];
@@ -554,6 +556,21 @@ pub(crate) mod tests {
             let forest = PackedForest::for_batch(&trees, |_| 0, rows);
             let mut block = vec![0f64; rows];
             forest.add_columns(&columns, rows, rows, &mut block, 1);
+            let mut scalar = vec![0f64; rows];
+            forest.add_columns_scalar(&columns, rows, rows, &mut scalar, 1);
+            proptest::prop_assert_eq!(&block, &scalar);
+            // Straight from sparse dataset columns (absent entries missing).
+            let sparse: Vec<Column> = columns
+                .chunks_exact(rows)
+                .map(|v| {
+                    let present: Vec<u32> = (0..rows as u32).filter(|&r| !v[r as usize].is_nan()).collect();
+                    let values = present.iter().map(|&r| v[r as usize]).collect();
+                    Column::Sparse { rows: present, values }
+                })
+                .collect();
+            let mut from_sparse = vec![0f64; rows];
+            forest.add_rows(&sparse, 0, rows, &mut from_sparse, 1);
+            proptest::prop_assert_eq!(&from_sparse, &block);
             for r in 0..rows {
                 let row: Vec<f32> = (0..nf as usize).map(|f| columns[f * rows + r]).collect();
                 let want: f64 = trees.iter().map(|t| naive(t, &row) as f64).sum();
