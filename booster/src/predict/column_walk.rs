@@ -45,6 +45,17 @@ const ROWS: usize = 16;
 /// 8: 2 or 3 levels predict 5-8% faster than none; 4 or more are slower than 3.
 const TOP_LEVELS: usize = 3;
 
+/// [`CompleteForest::sets`]: no split reads a category set.
+const NO_SETS: u8 = 0;
+/// [`CompleteForest::sets`]: every category-set split's bitset fits one word (every code column's
+/// cap is at most 30), kept in the split's `threshold`, its `add` [`INLINE_SET`].
+const INLINE_SETS: u8 = 1;
+/// [`CompleteForest::sets`]: category-set splits keep their bitsets in [`CompleteForest::bits`].
+const SET_WORDS: u8 = 2;
+/// [`Split::add`] of a category-set split whose bitset is its `threshold` ([`INLINE_SETS`]); a
+/// threshold split's is 0 or 1.
+const INLINE_SET: u32 = 2;
+
 /// An inner node of a complete tree (a repeated leaf is a split whose children are the same).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C)]
@@ -55,8 +66,8 @@ struct Split {
     add: u32,
     /// The threshold's key plus `add`: a row goes right when its key plus `add` is at least this.
     threshold: u32,
-    /// For a category-set split, where its bitset of directions starts in
-    /// [`CompleteForest::bits`]; 0 for a threshold split.
+    /// For a category-set split with [`SET_WORDS`], where its bitset of directions starts in
+    /// [`CompleteForest::bits`]; else 0.
     set_base: u32,
 }
 
@@ -105,8 +116,8 @@ struct TreeLayout {
 struct CodeColumn {
     /// The feature.
     feature: usize,
-    /// One more than the largest code any of the feature's sets can hold (a multiple of 32): every
-    /// code at or above it goes right at every split, as a value that is not a code does.
+    /// One more than the largest code any of the feature's sets holds: every code at or above it
+    /// goes right at every split, as a value that is not a code does.
     cap: u32,
 }
 
@@ -132,12 +143,14 @@ pub(super) struct CompleteForest {
     add: Vec<u32>,
     /// Inner nodes' [`Split::threshold`], as `offset`.
     threshold: Vec<u32>,
-    /// Inner nodes' [`Split::set_base`], as `offset`; empty when no split reads a category set
-    /// (the walk of such forests is compiled without the test).
+    /// How category-set splits are stored: [`NO_SETS`], [`INLINE_SETS`] or [`SET_WORDS`] (each
+    /// walked by its own compiled walk).
+    sets: u8,
+    /// Inner nodes' [`Split::set_base`], as `offset`; empty unless `sets` is [`SET_WORDS`].
     set_base: Vec<u32>,
-    /// The bitsets of the category-set splits, one after the other: bit `c % 32` of word
-    /// `set_base + c / 32` is set when code `c` (see [`code_key`]) goes right. Word 0 is a
-    /// placeholder, so that no set starts at 0. Empty without category-set splits.
+    /// With [`SET_WORDS`], the bitsets of the category-set splits, one after the other: bit
+    /// `c % 32` of word `set_base + c / 32` is set when code `c` (see [`code_key`]) goes right.
+    /// Word 0 is a placeholder, so that no set starts at 0. Else empty.
     bits: Vec<u32>,
     /// The features category-set splits read: column `num_features + j` of a block holds the codes
     /// of `codes[j]`.
@@ -183,7 +196,7 @@ impl CompleteForest {
             for i in (0..tree.num_nodes()).filter(|&i| !tree.is_leaf(i)) {
                 if let Some(set) = tree.category_set(i) {
                     let cap = caps.entry(tree.feature[i] as usize).or_insert(0u32);
-                    *cap = (*cap).max(32 * set.words().len() as u32);
+                    *cap = (*cap).max(set.codes().last().map_or(0, |c| c + 1));
                 }
             }
         }
@@ -195,13 +208,21 @@ impl CompleteForest {
             return None;
         }
         let cut = depths.iter().any(|d| d.1);
+        let sets = if codes.is_empty() {
+            NO_SETS
+        } else if codes.iter().all(|c| c.cap + 2 <= 32) {
+            INLINE_SETS
+        } else {
+            SET_WORDS
+        };
         let mut splits: Vec<Split> = Vec::with_capacity(depths.iter().map(|d| (1usize << d.0) - 1).sum());
         let mut forest = CompleteForest {
             offset: Vec::new(),
             add: Vec::new(),
             threshold: Vec::new(),
+            sets,
             set_base: Vec::new(),
-            bits: if codes.is_empty() { Vec::new() } else { vec![0] },
+            bits: if sets == SET_WORDS { vec![0] } else { Vec::new() },
             codes,
             leaves: Vec::with_capacity(depths.iter().map(|d| 1usize << d.0).sum()),
             links: Vec::new(),
@@ -252,7 +273,7 @@ impl CompleteForest {
         forest.offset = splits.iter().map(|s| s.offset).collect();
         forest.add = splits.iter().map(|s| s.add).collect();
         forest.threshold = splits.iter().map(|s| s.threshold).collect();
-        if !forest.codes.is_empty() {
+        if sets == SET_WORDS {
             forest.set_base = splits.iter().map(|s| s.set_base).collect();
         }
         Some(forest)
@@ -272,13 +293,24 @@ impl CompleteForest {
                 .expect("a code column");
             let cap = self.codes[j].cap;
             // Right: codes not in the set, `cap` (not a code), and missing unless it goes left.
+            let mut right = vec![0u32; (cap as usize + 2).div_ceil(32)];
+            for c in (0..cap).filter(|c| !set.contains(*c)).chain([cap]) {
+                right[c as usize / 32] |= 1 << (c % 32);
+            }
+            right[(cap as usize + 1) / 32] |= (!tree.default_left[id] as u32) << ((cap + 1) % 32);
+            let offset = ((num_features + j) * stride) as u32;
+            if self.sets == INLINE_SETS {
+                return Split {
+                    offset,
+                    add: INLINE_SET,
+                    threshold: right[0],
+                    set_base: 0,
+                };
+            }
             let set_base = self.bits.len() as u32;
-            let words = set.words();
-            self.bits
-                .extend((0..cap / 32).map(|w| !words.get(w as usize).copied().unwrap_or(0)));
-            self.bits.push(1 | (!tree.default_left[id] as u32) << 1);
+            self.bits.extend(right);
             return Split {
-                offset: ((num_features + j) * stride) as u32,
+                offset,
                 add: 0,
                 threshold: 0,
                 set_base,
@@ -416,18 +448,19 @@ impl CompleteForest {
     /// through the deeper levels one node at a time.
     #[inline(always)]
     fn walk(&self, columns: &[u32], rows: usize, margins: &mut [f64], num_groups: usize) {
-        if self.codes.is_empty() {
-            self.walk_of::<false>(columns, rows, margins, num_groups)
-        } else {
-            self.walk_of::<true>(columns, rows, margins, num_groups)
+        match self.sets {
+            NO_SETS => self.walk_of::<NO_SETS>(columns, rows, margins, num_groups),
+            INLINE_SETS => self.walk_of::<INLINE_SETS>(columns, rows, margins, num_groups),
+            _ => self.walk_of::<SET_WORDS>(columns, rows, margins, num_groups),
         }
     }
 
-    /// [`CompleteForest::walk`]; `CAT`: whether any split reads a category set.
+    /// [`CompleteForest::walk`] for the forest's kind of category-set splits (`SETS`, see
+    /// [`CompleteForest::sets`]).
     #[inline(always)]
-    fn walk_of<const CAT: bool>(&self, columns: &[u32], rows: usize, margins: &mut [f64], num_groups: usize) {
+    fn walk_of<const SETS: u8>(&self, columns: &[u32], rows: usize, margins: &mut [f64], num_groups: usize) {
         assert!(rows <= self.stride && columns.len() >= (self.num_features + self.codes.len()) * self.stride);
-        assert_eq!(CAT, !self.codes.is_empty());
+        assert_eq!(SETS, self.sets);
         assert!(margins.len() >= rows * num_groups && self.trees.iter().all(|t| (t.group as usize) < num_groups));
         let full = rows / ROWS * ROWS;
         for tree in &self.trees {
@@ -443,7 +476,7 @@ impl CompleteForest {
                 offset: &self.offset[range.clone()],
                 add: &self.add[range.clone()],
                 threshold: &self.threshold[range.clone()],
-                set_base: if CAT { &self.set_base[range] } else { &[] },
+                set_base: if SETS == SET_WORDS { &self.set_base[range] } else { &[] },
                 bits: &self.bits,
             };
             let leaves = &self.leaves[first_leaf..first_leaf + (1 << depth)];
@@ -451,16 +484,16 @@ impl CompleteForest {
             let levels = (depth as usize).min(TOP_LEVELS);
             for first in (0..full).step_by(ROWS) {
                 let block = &columns[first..];
-                let mut at = top_levels::<CAT>(&splits, block, levels).map(|i| i as usize);
+                let mut at = top_levels::<SETS>(&splits, block, levels).map(|i| i as usize);
                 // SAFETY: after `levels` levels every `at[j]` is a node of that level, and the
                 // steps stop at level `depth`; the offsets are below (columns - 1) * stride + 1
                 // and `first + j < rows <= stride`, so the values lie in `block` (asserted above);
                 // a category-set split's codes are at most its cap + 1, inside its bitset.
-                unsafe { steps::<CAT>(&splits, &mut at, depth as usize - levels, block) };
+                unsafe { steps::<SETS>(&splits, &mut at, depth as usize - levels, block) };
                 let values: [f64; ROWS] = if deeper {
                     // SAFETY: as above; the linked nodes' offsets are as the splits'.
                     std::array::from_fn(|j| unsafe {
-                        self.slot_value::<CAT>(first_leaf + at[j] + 1 - (1 << depth), block, j) as f64
+                        self.slot_value::<SETS>(first_leaf + at[j] + 1 - (1 << depth), block, j) as f64
                     })
                 } else {
                     at.map(|i| leaves[i + 1 - (1 << depth)] as f64)
@@ -479,11 +512,11 @@ impl CompleteForest {
                 let mut i = 0;
                 for _ in 0..depth {
                     // SAFETY: as above, with row `r < rows`.
-                    i = unsafe { step::<CAT>(&splits, i, &columns[r..], 0) };
+                    i = unsafe { step::<SETS>(&splits, i, &columns[r..], 0) };
                 }
                 let value = if deeper {
                     // SAFETY: as above.
-                    unsafe { self.slot_value::<CAT>(first_leaf + i + 1 - (1 << depth), &columns[r..], 0) }
+                    unsafe { self.slot_value::<SETS>(first_leaf + i + 1 - (1 << depth), &columns[r..], 0) }
                 } else {
                     leaves[i + 1 - (1 << depth)]
                 };
@@ -498,7 +531,7 @@ impl CompleteForest {
     /// # Safety
     /// As [`step`], for the linked nodes' splits.
     #[inline(always)]
-    unsafe fn slot_value<const CAT: bool>(&self, slot: usize, block: &[u32], row: usize) -> f32 {
+    unsafe fn slot_value<const SETS: u8>(&self, slot: usize, block: &[u32], row: usize) -> f32 {
         let link = self.links[slot];
         if link == 0 {
             return self.leaves[slot];
@@ -508,7 +541,7 @@ impl CompleteForest {
             let s = node.split;
             debug_assert!(s.offset as usize + row < block.len());
             let value = *block.get_unchecked(s.offset as usize + row);
-            let right = goes_right::<CAT>(value, s.add, s.threshold, s.set_base, &self.bits);
+            let right = goes_right::<SETS>(value, s.add, s.threshold, s.set_base, &self.bits);
             node = self.linked[(node.left + right as u32) as usize];
         }
         f32::from_bits(node.split.threshold)
@@ -592,14 +625,22 @@ fn keys_loop(values: &[f32], keys: &mut [u32]) {
 /// the outcome at its own node. Level `l` costs `2^l` such tests against `ROWS` scalar steps, so
 /// this pays for the top levels only.
 #[inline(always)]
-fn top_levels<const CAT: bool>(splits: &Splits, block: &[u32], levels: usize) -> [u32; ROWS] {
+fn top_levels<const SETS: u8>(splits: &Splits, block: &[u32], levels: usize) -> [u32; ROWS] {
     let mut position = [0u32; ROWS];
     for level in 0..levels {
         let mut right = [0u32; ROWS];
         for n in (1 << level) - 1..(2 << level) - 1 {
             let offset = splits.offset[n] as usize;
             let keys: &[u32; ROWS] = block[offset..offset + ROWS].try_into().expect("ROWS keys");
-            if CAT && splits.set_base[n] != 0 {
+            if SETS == INLINE_SETS && splits.add[n] == INLINE_SET {
+                let word = splits.threshold[n];
+                for j in 0..ROWS {
+                    let goes_right = word >> (keys[j] & 31) & 1;
+                    right[j] |= (position[j] == n as u32) as u32 & goes_right;
+                }
+                continue;
+            }
+            if SETS == SET_WORDS && splits.set_base[n] != 0 {
                 let bits = &splits.bits[splits.set_base[n] as usize..];
                 for j in 0..ROWS {
                     let goes_right = bits[(keys[j] >> 5) as usize] >> (keys[j] & 31) & 1;
@@ -627,10 +668,10 @@ fn top_levels<const CAT: bool>(splits: &Splits, block: &[u32], levels: usize) ->
 /// # Safety
 /// As [`step`], for every row and level.
 #[inline(never)]
-unsafe fn steps<const CAT: bool>(splits: &Splits, at: &mut [usize; ROWS], levels: usize, block: &[u32]) {
+unsafe fn steps<const SETS: u8>(splits: &Splits, at: &mut [usize; ROWS], levels: usize, block: &[u32]) {
     for _ in 0..levels {
         for (j, i) in at.iter_mut().enumerate() {
-            *i = step::<CAT>(splits, *i, block, j);
+            *i = step::<SETS>(splits, *i, block, j);
         }
     }
 }
@@ -643,18 +684,18 @@ unsafe fn steps<const CAT: bool>(splits: &Splits, at: &mut [usize; ROWS], levels
 /// `i < splits.len()`, `row + offset` is inside `block` for the split's offset, and a category-set
 /// split's code there is inside its bitset.
 #[inline(always)]
-unsafe fn step<const CAT: bool>(splits: &Splits, i: usize, block: &[u32], row: usize) -> usize {
+unsafe fn step<const SETS: u8>(splits: &Splits, i: usize, block: &[u32], row: usize) -> usize {
     debug_assert!(i < splits.offset.len() && i < splits.add.len() && i < splits.threshold.len());
     let at = *splits.offset.get_unchecked(i) as usize + row;
     debug_assert!(at < block.len());
     let value = *block.get_unchecked(at);
-    let set_base = if CAT {
+    let set_base = if SETS == SET_WORDS {
         debug_assert!(i < splits.set_base.len());
         *splits.set_base.get_unchecked(i)
     } else {
         0
     };
-    let right = goes_right::<CAT>(
+    let right = goes_right::<SETS>(
         value,
         *splits.add.get_unchecked(i),
         *splits.threshold.get_unchecked(i),
@@ -665,17 +706,22 @@ unsafe fn step<const CAT: bool>(splits: &Splits, i: usize, block: &[u32], row: u
 }
 
 /// Whether a row whose key (or code) at a split is `value` goes right: its key plus `add` is at
-/// least `threshold`, or, with `CAT` and a category-set split (`set_base` not 0), its code's bit is
-/// set in the bitset at `set_base`. The choice is a select, not a branch (a threshold split reads
-/// word 0 of `bits`).
+/// least `threshold`; or, for a category-set split, its code's bit is set in the bitset, which is
+/// `threshold` itself with [`INLINE_SETS`] (marked by `add` = [`INLINE_SET`]), or starts at word
+/// `set_base` (not 0) of `bits` with [`SET_WORDS`]. The choice is a select, not a branch (with
+/// [`SET_WORDS`], a threshold split reads word 0 of `bits`).
 ///
 /// # Safety
-/// With `CAT` and `set_base` not 0, word `set_base + value / 32` is inside `bits`.
+/// With [`SET_WORDS`] and `set_base` not 0, word `set_base + value / 32` is inside `bits`.
 #[inline(always)]
-unsafe fn goes_right<const CAT: bool>(value: u32, add: u32, threshold: u32, set_base: u32, bits: &[u32]) -> bool {
+unsafe fn goes_right<const SETS: u8>(value: u32, add: u32, threshold: u32, set_base: u32, bits: &[u32]) -> bool {
     let by_threshold = value.wrapping_add(add) >= threshold;
-    if !CAT {
+    if SETS == NO_SETS {
         return by_threshold;
+    }
+    if SETS == INLINE_SETS {
+        let by_set = threshold >> (value & 31) & 1 != 0;
+        return if add == INLINE_SET { by_set } else { by_threshold };
     }
     let base = set_base as usize;
     let word = if base != 0 { base + (value >> 5) as usize } else { 0 };
@@ -693,7 +739,7 @@ struct Splits<'a> {
     offset: &'a [u32],
     add: &'a [u32],
     threshold: &'a [u32],
-    /// Empty unless the forest has category-set splits.
+    /// Empty unless the forest's sets are [`SET_WORDS`].
     set_base: &'a [u32],
     bits: &'a [u32],
 }
@@ -757,7 +803,9 @@ mod tests {
                         .filter(|&i| seed % 2 == 1 && !tree.is_leaf(i) && (i + k) % 3 == 0)
                         .collect();
                     for i in inner {
-                        let set = crate::model::categories::CategorySet::from_codes([i as u32 % 4, 33, 1 + k as u32]);
+                        // Seeds 1, 5, 9, ...: a code past one bitset word.
+                        let wide = if seed % 4 == 1 { 33 } else { 3 };
+                        let set = crate::model::categories::CategorySet::from_codes([i as u32 % 4, wide, 1 + k as u32]);
                         tree.categories.set_node(i, m, set);
                     }
                     tree
@@ -768,7 +816,8 @@ mod tests {
                 continue;
             };
             walked += 1;
-            assert_eq!(forest.codes.is_empty(), seed % 2 == 0);
+            let kind = [NO_SETS, SET_WORDS, NO_SETS, INLINE_SETS][seed as usize % 4];
+            assert_eq!(forest.sets, kind, "seed {seed}");
             let columns: Vec<Column> = (0..nf)
                 .map(|f| {
                     Column::Dense(
@@ -843,10 +892,16 @@ mod tests {
                 );
             }
         }
-        for trees in [trees, with_sets] {
+        let mut wide_sets = with_sets.clone();
+        let m = wide_sets[0].num_nodes();
+        wide_sets[0]
+            .categories
+            .set_node(0, m, crate::model::categories::CategorySet::from_codes([40]));
+        for trees in [trees, with_sets, wide_sets] {
             assert!(trees.iter().any(|t| t.depth() > MAX_DEPTH));
             let forest = CompleteForest::new(&trees, |t| t % groups, stride, nf).expect("a layout");
             assert!(!forest.linked.is_empty());
+            assert!(forest.sets != INLINE_SETS || forest.codes.iter().all(|c| c.cap <= 30));
             let values = [-1.0f32, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, f32::NAN];
             for seed in 0..10usize {
                 let columns: Vec<Column> = (0..nf)
