@@ -125,7 +125,7 @@ impl PackedForest {
     /// [`PackedForest::new`] for batch prediction over blocks of `block_rows` rows
     /// ([`PackedForest::add_rows`], or [`PackedForest::add_columns`] with that stride): the trees
     /// are also laid out as complete trees, which rows walk without branches (category-set splits
-    /// included; trees deeper than 12 levels complete down to 10, linked below, see
+    /// included; trees deeper than 12 levels complete down to 8, linked below, see
     /// [`column_walk`]).
     pub fn for_batch(trees: &[Tree], group_of: impl Fn(usize) -> usize, block_rows: usize) -> PackedForest {
         let mut forest = PackedForest::new(trees, &group_of);
