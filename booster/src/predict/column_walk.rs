@@ -19,7 +19,7 @@
 //! those of [`super::packed::PackedForest::add_columns_scalar`] (leaf values added as f64, in tree order).
 
 use crate::data::column::Column;
-use crate::data::feature_type::category_code;
+use crate::data::feature_type::{category_code, MAX_CATEGORIES};
 use crate::model::tree::Tree;
 use crate::util::simd::simd_dispatch;
 
@@ -198,7 +198,10 @@ impl CompleteForest {
             for i in (0..tree.num_nodes()).filter(|&i| !tree.is_leaf(i)) {
                 if let Some(set) = tree.category_set(i) {
                     let cap = caps.entry(tree.feature[i] as usize).or_insert(0u32);
-                    *cap = (*cap).max(set.codes().last().map_or(0, |c| c + 1));
+                    // Codes from MAX_CATEGORIES on are never a value's code (they go right), so no
+                    // bitset need reach them, whatever a loaded model's sets hold.
+                    let widest = set.codes().last().map_or(0, |c| c.saturating_add(1));
+                    *cap = (*cap).max(widest.min(MAX_CATEGORIES as u32));
                 }
             }
         }
@@ -931,6 +934,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn codes_past_every_category_are_never_in_a_bitset() {
+        // A loaded model's set may hold codes no value can have; the bitsets stop at MAX_CATEGORIES.
+        let mut tree = chain(3, 1);
+        let m = tree.num_nodes();
+        let set = crate::model::categories::CategorySet::from_codes([2, 70_000, 1 << 21]);
+        tree.categories.set_node(0, m, set);
+        let forest = CompleteForest::new(std::slice::from_ref(&tree), |_| 0, 16, 1).expect("a layout");
+        assert_eq!(forest.codes[0].cap, MAX_CATEGORIES as u32);
+        assert!(forest.bits.len() <= 2 + (MAX_CATEGORIES + 2).div_ceil(32));
+        let values = [2.0f32, 3.0, 65_534.0, 65_535.0, 70_000.0, 2_097_152.0, f32::NAN, -1.0];
+        let columns = vec![Column::Dense(values.to_vec())];
+        let mut keys = Vec::new();
+        forest.block_keys(&columns, 0, values.len(), &mut keys);
+        let mut got = vec![0.0f64; values.len()];
+        walk_keys(&forest, &keys, values.len(), &mut got, 1);
+        let want: Vec<f64> = values.iter().map(|x| tree.predict_row(&[*x]) as f64).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
