@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use crate::bins::bundles::BinBundles;
 use crate::bins::cuts::BinMapper;
 use crate::data::column::Column;
 use crate::data::dataset::Dataset;
@@ -65,6 +66,9 @@ pub struct QuantizedMatrix {
     num_features: usize,
     /// Set once the bins were checked against a histogram layout (a fingerprint of its widths).
     checked: std::sync::OnceLock<usize>,
+    /// The rows as codes of bundles of low-cardinality features, when [`QuantizedMatrix::bundle`]
+    /// found bundling worth it.
+    bundles: Option<Box<BinBundles>>,
 }
 
 /// A bin index type stored in the matrix.
@@ -180,7 +184,21 @@ impl QuantizedMatrix {
             num_rows: data.num_rows(),
             num_features: data.num_features(),
             checked: Default::default(),
+            bundles: None,
         }
+    }
+
+    /// Adds the rows' codes of bundled low-cardinality features ([`crate::bins::bundles`]) for
+    /// the histogram layout of `mapper`, when bundling saves at least an eighth of the row-wise
+    /// histogram's additions.
+    pub fn bundle(mut self, mapper: &BinMapper) -> QuantizedMatrix {
+        self.bundles = BinBundles::build(&self.store, self.num_features, mapper.offsets()).map(Box::new);
+        self
+    }
+
+    /// The bundled codes, when [`QuantizedMatrix::bundle`] made them.
+    pub fn bundles(&self) -> Option<&BinBundles> {
+        self.bundles.as_deref()
     }
 
     /// Number of rows.

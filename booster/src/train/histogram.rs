@@ -143,18 +143,63 @@ fn accumulate<T: BinIndex, C: HistCell>(
 /// scattered over the matrix does not fetch them from memory once per block.
 const ROW_GROUP: usize = 1024;
 
-fn accumulate_store<C: HistCell>(
-    matrix: &QuantizedMatrix,
-    offsets: &[usize],
-    blocks: &[std::ops::Range<usize>],
-    rows: &[u32],
-    pairs: &[C::Pair],
-    hist: &mut [C],
-) {
-    let nf = matrix.num_features();
-    match matrix.store() {
-        BinStore::U8(v) => accumulate(v, nf, offsets, blocks, rows, pairs, hist),
-        BinStore::U16(v) => accumulate(v, nf, offsets, blocks, rows, pairs, hist),
+/// The row-major bins one row-wise histogram is built from: the matrix's features, or the codes of
+/// its bundles of low-cardinality features ([`crate::bins::bundles`]), with where each column's
+/// cells start (the total last) and the feature blocks the kernel walks.
+struct RowLayout<'m> {
+    store: &'m BinStore,
+    columns: usize,
+    offsets: &'m [usize],
+    blocks: Vec<std::ops::Range<usize>>,
+}
+
+impl<'m> RowLayout<'m> {
+    fn new(store: &'m BinStore, columns: usize, offsets: &'m [usize], cell_bytes: usize, block_bytes: usize) -> Self {
+        let blocks = feature_blocks(offsets, cell_bytes, block_bytes);
+        RowLayout {
+            store,
+            columns,
+            offsets,
+            blocks,
+        }
+    }
+
+    /// Cells of one histogram.
+    fn total(&self) -> usize {
+        *self.offsets.last().unwrap_or(&0)
+    }
+
+    /// Adds the rows `rows` into `hist` (of [`RowLayout::total`] cells).
+    fn accumulate<C: HistCell>(&self, rows: &[u32], pairs: &[C::Pair], hist: &mut [C]) {
+        let (nf, offsets, blocks) = (self.columns, self.offsets, &self.blocks[..]);
+        match self.store {
+            BinStore::U8(v) => accumulate(v, nf, offsets, blocks, rows, pairs, hist),
+            BinStore::U16(v) => accumulate(v, nf, offsets, blocks, rows, pairs, hist),
+        }
+    }
+
+    /// The histogram of `rows`: for many rows, chunks of [`HIST_CHUNK`] folded per worker and
+    /// then added (exact cells only: any order of addition gives the same sums).
+    fn build_exact<C: HistCell>(&self, rows: &[u32], pairs: &[C::Pair]) -> Vec<C> {
+        let total = self.total();
+        if rows.len() <= HIST_CHUNK {
+            let mut h = vec![C::default(); total];
+            self.accumulate(rows, pairs, &mut h);
+            return h;
+        }
+        rows.par_chunks(HIST_CHUNK)
+            .fold(
+                || vec![C::default(); total],
+                |mut h, chunk| {
+                    self.accumulate(chunk, pairs, &mut h);
+                    h
+                },
+            )
+            .reduce_with(|mut a, b| {
+                add_into(&mut a, &b);
+                a
+            })
+            .unwrap_or_else(|| vec![C::default(); total])
     }
 }
 
@@ -255,13 +300,20 @@ fn build_histograms_in_blocks<C: HistCell>(
         matrix.max_bin_below(offsets),
         "the matrix holds bins beyond its BinMapper's offsets"
     );
-    let blocks = feature_blocks(offsets, std::mem::size_of::<C>(), block_bytes);
-    let blocks = &blocks[..];
+    let cell_bytes = std::mem::size_of::<C>();
+    let features = RowLayout::new(matrix.store(), matrix.num_features(), offsets, cell_bytes, block_bytes);
     if C::EXACT_SUMS {
         // Large nodes: chunks folded into one histogram per worker, then added (any order gives
         // the same integers). Small nodes: one task each. Histograms too large for a core's cache:
-        // column by column.
-        let by_column = total * std::mem::size_of::<C>() >= COLUMNWISE_MIN_BYTES;
+        // column by column. Nodes large enough to pay for it: from the bundled codes, unbundled.
+        let by_column = total * cell_bytes >= COLUMNWISE_MIN_BYTES;
+        let bundles = matrix.bundles().filter(|b| b.fit_layout(offsets));
+        let bundled = bundles.map(|b| {
+            (
+                b,
+                RowLayout::new(b.codes(), b.num_bundles(), b.offsets(), cell_bytes, block_bytes),
+            )
+        });
         return nodes
             .par_iter()
             .map(|rows| {
@@ -270,24 +322,12 @@ fn build_histograms_in_blocks<C: HistCell>(
                 if by_column && rows.len() * COLUMNWISE_MIN_ROW_FRACTION >= matrix.num_rows() {
                     return build_by_column(matrix, offsets, rows, pairs);
                 }
-                if rows.len() <= HIST_CHUNK {
-                    let mut h = vec![C::default(); total];
-                    accumulate_store(matrix, offsets, blocks, rows, pairs, &mut h);
-                    return h;
+                match &bundled {
+                    Some((b, layout)) if b.pays_for(rows.len()) => {
+                        b.unbundle(&layout.build_exact::<C>(rows, pairs), total)
+                    }
+                    _ => features.build_exact(rows, pairs),
                 }
-                rows.par_chunks(HIST_CHUNK)
-                    .fold(
-                        || vec![C::default(); total],
-                        |mut h, chunk| {
-                            accumulate_store(matrix, offsets, blocks, chunk, pairs, &mut h);
-                            h
-                        },
-                    )
-                    .reduce_with(|mut a, b| {
-                        add_into(&mut a, &b);
-                        a
-                    })
-                    .unwrap_or_else(|| vec![C::default(); total])
             })
             .collect();
     }
@@ -300,7 +340,7 @@ fn build_histograms_in_blocks<C: HistCell>(
         .par_iter()
         .map(|(n, rows)| {
             let mut h = vec![C::default(); total];
-            accumulate_store(matrix, offsets, blocks, rows, pairs, &mut h);
+            features.accumulate(rows, pairs, &mut h);
             (*n, h)
         })
         .collect();
@@ -411,6 +451,56 @@ mod tests {
                 bits(build_histograms_in_blocks::<GradStats>(&q, m.offsets(), &nodes, &gp, 1)),
                 bits(build_histograms::<GradStats>(&q, m.offsets(), &nodes, &gp))
             );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn bundled_histograms_are_the_feature_histograms(
+            widths in proptest::collection::vec(1u32..12, 3..8),
+            wide in any::<bool>(),
+            missing in any::<bool>(),
+            rows in 3000usize..6000,
+            seed in any::<u64>(),
+            split in 0usize..6000,
+        ) {
+            // Low-cardinality features (with missing values, or beside a feature of 300 bins, when
+            // drawn), bundled: the bundled build of a large node gives the naive sums, and small
+            // nodes (not worth unbundling) too.
+            let mut state = seed | 1;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            let mut cols: Vec<Vec<f32>> = widths
+                .iter()
+                .map(|&w| (0..rows).map(|_| {
+                    let v = (next() % u64::from(w)) as f32;
+                    if missing && v == 0.0 { f32::NAN } else { v }
+                }).collect())
+                .collect();
+            if wide {
+                cols.push((0..rows).map(|_| (next() % 300) as f32).collect());
+            }
+            let gp: Vec<GradPair> = (0..rows)
+                .map(|i| GradPair::new(((i * 7919) % 61) as f32 - 30.0, ((i * 31) % 17) as f32 * 0.25))
+                .collect();
+            let d = Dataset::from_columns(cols).unwrap();
+            let m = BinMapper::fit(&d, 300);
+            let q = QuantizedMatrix::build(&d, &m).bundle(&m);
+            let b = q.bundles().expect("every low-cardinality feature shares a bundle");
+            prop_assert!(b.pays_for(rows));
+            let packed = crate::train::quantize::quantize(&gp, &(0..rows as u32).collect::<Vec<_>>(), 3).unwrap().packed;
+            let all: Vec<u32> = (0..rows as u32).collect();
+            let (left, right) = all.split_at(split % rows);
+            let small: Vec<u32> = all.iter().copied().step_by(97).collect();
+            let nodes = [&all[..], left, right, &small[..]];
+            let built = build_histograms::<i64>(&q, m.offsets(), &nodes, &packed);
+            for (rows, h) in nodes.iter().zip(&built) {
+                prop_assert_eq!(h, &build_histogram_naive::<i64>(&q, m.offsets(), rows, &packed));
+            }
         }
     }
 

@@ -81,7 +81,7 @@ impl SplitData {
                     Some(c) => fit_shared(train, params.max_bin, c)?,
                     None => BinMapper::fit(train, params.max_bin),
                 };
-                let matrix = QuantizedMatrix::build(train, &mapper);
+                let matrix = QuantizedMatrix::build(train, &mapper).bundle(&mapper);
                 SplitData::Hist(mapper, matrix)
             }
             TreeMethod::Exact | TreeMethod::Approx => SplitData::Blocks(ColumnBlocks::build(train)),
