@@ -138,6 +138,10 @@ fn accumulate<T: BinIndex, C: HistCell>(
     }
 }
 
+/// Row-wise additions a node of one task must need before it is cut by features among idle
+/// threads (below, waking a thread costs more than it saves).
+const SPLIT_NODE_MIN_ADDITIONS: usize = 16 * 1024;
+
 /// Rows the row-wise kernel takes through every feature block before it moves on: their bins
 /// (a cache line or two each) stay in L2 between the blocks' passes, so a node whose rows are
 /// scattered over the matrix does not fetch them from memory once per block.
@@ -178,13 +182,60 @@ impl<'m> RowLayout<'m> {
         }
     }
 
+    /// Adds the rows `rows` into `hist` in `parts` parallel tasks, each over consecutive columns
+    /// holding about `1 / parts` of the cells.
+    fn accumulate_by_feature_parts<C: HistCell>(&self, rows: &[u32], pairs: &[C::Pair], hist: &mut [C], parts: usize) {
+        let total = self.total();
+        let mut tasks = Vec::with_capacity(parts);
+        let (mut rest, mut base, mut first) = (hist, 0, 0);
+        for part in 1..=parts {
+            // The part ends at the first column past its share of the cells.
+            let goal = total * part / parts;
+            let mut end = first;
+            while end < self.columns && (self.offsets[end] < goal || end == first) {
+                end += 1;
+            }
+            if part == parts {
+                end = self.columns;
+            }
+            if end == first {
+                break;
+            }
+            let cells = self.offsets[end] - base;
+            let (mine, after) = std::mem::take(&mut rest).split_at_mut(cells);
+            tasks.push((first..end, base, mine));
+            (rest, base, first) = (after, self.offsets[end], end);
+        }
+        tasks.into_par_iter().for_each(|(columns, base, mine)| {
+            // Offsets relative to this part's cells (only its own columns' are read).
+            let offsets: Vec<usize> = self.offsets.iter().map(|&o| o.saturating_sub(base)).collect();
+            let blocks: Vec<std::ops::Range<usize>> = self
+                .blocks
+                .iter()
+                .map(|b| b.start.max(columns.start)..b.end.min(columns.end))
+                .filter(|b| !b.is_empty())
+                .collect();
+            match self.store {
+                BinStore::U8(v) => accumulate(v, self.columns, &offsets, &blocks, rows, pairs, mine),
+                BinStore::U16(v) => accumulate(v, self.columns, &offsets, &blocks, rows, pairs, mine),
+            }
+        });
+    }
+
     /// The histogram of `rows`: for many rows, chunks of [`HIST_CHUNK`] folded per worker and
     /// then added (exact cells only: any order of addition gives the same sums).
-    fn build_exact<C: HistCell>(&self, rows: &[u32], pairs: &[C::Pair]) -> Vec<C> {
+    ///
+    /// `parts` threads are idle otherwise: a node of one task is then cut by features instead,
+    /// each part adding into its own bins (no partial histograms to add).
+    fn build_exact<C: HistCell>(&self, rows: &[u32], pairs: &[C::Pair], parts: usize) -> Vec<C> {
         let total = self.total();
         if rows.len() <= HIST_CHUNK {
             let mut h = vec![C::default(); total];
-            self.accumulate(rows, pairs, &mut h);
+            if parts > 1 && rows.len() * self.columns >= SPLIT_NODE_MIN_ADDITIONS {
+                self.accumulate_by_feature_parts(rows, pairs, &mut h, parts);
+            } else {
+                self.accumulate(rows, pairs, &mut h);
+            }
             return h;
         }
         rows.par_chunks(HIST_CHUNK)
@@ -314,6 +365,8 @@ fn build_histograms_in_blocks<C: HistCell>(
                 RowLayout::new(b.codes(), b.num_bundles(), b.offsets(), cell_bytes, block_bytes),
             )
         });
+        // Threads no node would keep busy (loss-guided trees build one node at a time).
+        let parts_per_node = rayon::current_num_threads() / nodes.len().max(1);
         return nodes
             .par_iter()
             .map(|rows| {
@@ -324,9 +377,9 @@ fn build_histograms_in_blocks<C: HistCell>(
                 }
                 match &bundled {
                     Some((b, layout)) if b.pays_for(rows.len()) => {
-                        b.unbundle(&layout.build_exact::<C>(rows, pairs), total)
+                        b.unbundle(&layout.build_exact::<C>(rows, pairs, parts_per_node), total)
                     }
-                    _ => features.build_exact(rows, pairs),
+                    _ => features.build_exact(rows, pairs, parts_per_node),
                 }
             })
             .collect();
@@ -500,6 +553,45 @@ mod tests {
             let built = build_histograms::<i64>(&q, m.offsets(), &nodes, &packed);
             for (rows, h) in nodes.iter().zip(&built) {
                 prop_assert_eq!(h, &build_histogram_naive::<i64>(&q, m.offsets(), rows, &packed));
+            }
+        }
+    }
+
+    #[test]
+    fn one_node_is_cut_by_features_among_idle_threads() {
+        // One node of one task (below HIST_CHUNK rows) with threads to spare: built in parts of
+        // columns, with and without bundles, in feature blocks or not, it gives the naive sums.
+        let n = 6000;
+        let cols: Vec<Vec<f32>> = (0..9)
+            .map(|j| {
+                (0..n)
+                    .map(|i| ((i * (7 + j) + j * 13) % [300, 5, 3, 40, 2, 700, 6, 4, 250][j]) as f32)
+                    .collect()
+            })
+            .collect();
+        let gp: Vec<GradPair> = (0..n)
+            .map(|i| GradPair::new(((i * 7919) % 61) as f32 - 30.0, ((i * 31) % 17) as f32 * 0.25))
+            .collect();
+        let rows: Vec<u32> = (0..n as u32).filter(|r| r % 3 != 1).collect();
+        let d = Dataset::from_columns(cols).unwrap();
+        let m = BinMapper::fit(&d, 1000);
+        let packed = crate::train::quantize::quantize(&gp, &(0..n as u32).collect::<Vec<_>>(), 3)
+            .unwrap()
+            .packed;
+        for q in [
+            QuantizedMatrix::build(&d, &m),
+            QuantizedMatrix::build(&d, &m).bundle(&m),
+        ] {
+            let naive = build_histogram_naive::<i64>(&q, m.offsets(), &rows, &packed);
+            for threads in 1..=5 {
+                for block_bytes in [1, 512, ROW_BLOCK_BYTES] {
+                    let built = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap()
+                        .install(|| build_histograms_in_blocks::<i64>(&q, m.offsets(), &[&rows], &packed, block_bytes));
+                    assert_eq!(built[0], naive, "{threads} threads, blocks of {block_bytes} bytes");
+                }
             }
         }
     }
