@@ -63,14 +63,43 @@ pub(super) fn first_best<C: HistCell>(prefix: &[C], scale: &CellScale, inputs: G
         }
         assert!(prefix.len() == grads.len() && grads.len() == hesses.len() && gains.len() == grads.len());
         fill_gains(prefix, scale, grads, hesses, inputs, gains);
-        let mut best = (gains[0], 0);
-        for (b, &gain) in gains.iter().enumerate().skip(1) {
+        Some(first_largest(gains))
+    })
+}
+
+/// Lanes of [`first_largest`]: independent running maxima, so that one comparison need not wait
+/// for the previous one.
+const ARGMAX_LANES: usize = 4;
+
+/// The first largest gain of a non-empty `gains` and its index: what the scan "from `gains[0]`,
+/// keep each gain larger than the best so far" gives (NaNs are never larger, so they are skipped,
+/// unless `gains[0]` is one), with [`ARGMAX_LANES`] running maxima that are merged at the end.
+fn first_largest(gains: &[f64]) -> (f64, usize) {
+    let start = (gains[0], 0);
+    if gains[0].is_nan() {
+        return start;
+    }
+    let rest = &gains[1..];
+    let mut lanes = [start; ARGMAX_LANES];
+    let mut chunks = rest.chunks_exact(ARGMAX_LANES);
+    for (c, chunk) in chunks.by_ref().enumerate() {
+        for (lane, (&gain, best)) in chunk.iter().zip(lanes.iter_mut()).enumerate() {
             if gain > best.0 {
-                best = (gain, b);
+                *best = (gain, 1 + c * ARGMAX_LANES + lane);
             }
         }
-        Some(best)
-    })
+    }
+    let tail_start = 1 + rest.len() - chunks.remainder().len();
+    for (i, &gain) in chunks.remainder().iter().enumerate() {
+        if gain > lanes[0].0 {
+            lanes[0] = (gain, tail_start + i);
+        }
+    }
+    // The largest value; among equal ones, the first index.
+    lanes
+        .into_iter()
+        .reduce(|a, b| if b.0 > a.0 || (b.0 == a.0 && b.1 < a.1) { b } else { a })
+        .unwrap_or(start)
 }
 
 simd_dispatch! {
@@ -189,6 +218,35 @@ fn bounded_gains(grads: &[f64], hesses: &[f64], inputs: GainInputs, bounded: Bou
 
 #[cfg(test)]
 mod tests {
+    use super::first_largest;
+    use proptest::prelude::*;
+
+    /// The scalar scan [`first_largest`] stands for.
+    fn scan(gains: &[f64]) -> (f64, usize) {
+        let mut best = (gains[0], 0);
+        for (b, &gain) in gains.iter().enumerate().skip(1) {
+            if gain > best.0 {
+                best = (gain, b);
+            }
+        }
+        best
+    }
+
+    proptest! {
+        #[test]
+        fn first_largest_is_the_scan(gains in proptest::collection::vec(prop_oneof![
+            4 => -3.0f64..3.0,
+            2 => (-3i32..3).prop_map(f64::from),
+            1 => Just(f64::NEG_INFINITY),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NAN),
+            1 => Just(-0.0),
+        ], 1..40)) {
+            let (a, b) = (first_largest(&gains), scan(&gains));
+            prop_assert_eq!((a.0.to_bits(), a.1), (b.0.to_bits(), b.1));
+        }
+    }
+
     use super::*;
     use crate::util::simd::Isa;
 
