@@ -131,10 +131,10 @@ pub(super) fn best_categorical_split<C: HistCell>(
             keyed.push((key(missing_cell.stats(scale)), u64::MAX, Item::Missing));
         }
         let rest_nonempty = keyed.len() < num_present;
-        keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let items: Vec<Item> = keyed.iter().map(|k| k.2).collect();
-        let used = items.len();
+        let used = keyed.len();
         let max_len = cp.max_cat_threshold.min(used.div_ceil(2)).max(1);
+        sort_ends(&mut keyed, max_len);
+        let items: Vec<Item> = keyed.iter().map(|k| k.2).collect();
         let children = SplitParams {
             lambda: p.lambda + cp.cat_l2,
             ..*p
@@ -199,12 +199,53 @@ pub(super) fn best_categorical_split<C: HistCell>(
     })
 }
 
+/// Orders `keyed` by key, then code, as far as the scans read it: its first `ends` and last `ends`
+/// entries are the smallest and the largest, each in order (the middle, which no scan reaches, is
+/// left unordered). Selecting the ends first costs linear time instead of a sort of thousands of
+/// categories per node; the order is total (codes are distinct), so the ends are the same.
+fn sort_ends(keyed: &mut [(f64, u64, Item)], ends: usize) {
+    let order = |a: &(f64, u64, Item), b: &(f64, u64, Item)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    let n = keyed.len();
+    // Worth it only when the middle is much longer than the ends.
+    if n <= 4 * ends + 16 {
+        keyed.sort_unstable_by(order);
+        return;
+    }
+    keyed.select_nth_unstable_by(ends, order);
+    keyed[ends..].select_nth_unstable_by(n - 2 * ends - 1, order);
+    keyed[..ends].sort_unstable_by(order);
+    keyed[n - ends..].sort_unstable_by(order);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bins::cuts::FeatureCuts;
     use crate::train::split::CategoricalParams;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn sorted_ends_are_those_of_the_full_sort(
+            keys in proptest::collection::vec(prop_oneof![3 => -4i32..4, 1 => Just(0)], 0..400),
+            ends in 1usize..70,
+        ) {
+            // Many equal keys: the codes break the ties.
+            let keyed: Vec<(f64, u64, Item)> = keys
+                .iter()
+                .enumerate()
+                .map(|(c, &k)| (f64::from(k) * 0.5, (c as u64 * 7919) % 1009, Item::Category(c as u32)))
+                .collect();
+            let mut full = keyed.clone();
+            full.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut partial = keyed;
+            sort_ends(&mut partial, ends);
+            let n = full.len();
+            let e = ends.min(n);
+            prop_assert_eq!(&partial[..e], &full[..e]);
+            prop_assert_eq!(&partial[n - e..], &full[n - e..]);
+        }
+    }
 
     fn unregularised(max_cat_to_onehot: usize) -> SplitParams {
         SplitParams {
