@@ -188,7 +188,7 @@ impl QuantizedMatrix {
         }
     }
 
-    /// Adds the rows' codes of bundled low-cardinality features ([`crate::bins::bundles`]) for
+    /// Adds the rows' codes of bundled low-cardinality features (see `bins/bundles.rs`) for
     /// the histogram layout of `mapper`, when bundling saves at least an eighth of the row-wise
     /// histogram's additions.
     pub fn bundle(mut self, mapper: &BinMapper) -> QuantizedMatrix {
