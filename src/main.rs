@@ -7,6 +7,10 @@ mod report;
 use std::io::Write;
 use std::process::ExitCode;
 
+/// The allocator of the command line (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // A bug must still end in one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
