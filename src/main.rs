@@ -11,7 +11,22 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (the position of `mi_option_purge_delay` in
+/// `mi_option_e`, mimalloc.h; the `libmimalloc-sys` crate names no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps the memory training frees mapped for its next use. By default mimalloc hands freed
+/// pages back to the kernel a second later, and every round's gradients, partition and
+/// histograms (megabytes) then came back as page faults that zero them again: 17,000 faults and
+/// 10 % of the CPU time of 40 rounds of `higgs` on one machine (10,000 without purging). The
+/// peak resident memory is the same: purging only lowers it between peaks.
+fn keep_freed_memory() {
+    // SAFETY: sets one of mimalloc's global options (a plain store), before any thread starts.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     // A bug must still end in one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let message = info
