@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use crate::bins::bin_search::bins_of;
 use crate::bins::bundles::BinBundles;
 use crate::bins::cuts::BinMapper;
 use crate::data::column::Column;
@@ -118,9 +119,9 @@ fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
                 let cuts = mapper.feature(j);
                 match data.column(j) {
                     Column::Dense(col) => {
-                        for (k, cell) in chunk.chunks_exact_mut(nf).enumerate() {
-                            cell[j] = T::from_index(cuts.bin(col[start + k]));
-                        }
+                        bins_of(cuts, &col[start..start + len], |k, b| {
+                            chunk[k * nf + j] = T::from_index(b)
+                        });
                     }
                     Column::Sparse { rows, values } => {
                         let missing = T::from_index(cuts.missing_bin());

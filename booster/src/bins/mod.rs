@@ -1,9 +1,10 @@
 //! Stage 2, the data prepared for split finding, built once per training run: per-feature cut points
-//! ([`cuts`]), the quantized row-major matrix the histogram method reads ([`matrix`]) and its
+//! ([`cuts`]) and the search of many values' bins at once ([`bin_search`]), the quantized row-major matrix the histogram method reads ([`matrix`]) and its
 //! low-cardinality features bundled into one code per row ([`bundles`]), and the
 //! pre-sorted column blocks of the exact and approximate methods ([`blocks`]); in distributed
 //! training, the cuts the ranks agree on ([`shared_cuts`]).
 
+pub(crate) mod bin_search;
 pub(crate) mod blocks;
 pub(crate) mod bundles;
 pub(crate) mod cuts;

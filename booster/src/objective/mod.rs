@@ -12,6 +12,7 @@ use crate::gradients::GradPair;
 use crate::metric::Metric;
 use crate::params::{ObjectiveKind, Params};
 use crate::util::fastmath;
+use crate::util::simd::simd_dispatch;
 use crate::util::stats::{interpolated_quantile, weighted_quantile};
 
 pub mod ranking;
@@ -348,6 +349,46 @@ fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + crate::util::fastmath::exp(-x))
 }
 
+/// Logistic gradient pairs from `e[i] = exp(-margin)`: `p = 1 / (1 + e)` (which is `sigmoid` of
+/// the margin to the bit), gradient `(p - y) * s` and hessian `max(p (1 - p), 1e-16) * s`, with
+/// `s = scale_pos_weight` for positive labels, times the row's weight.
+#[inline(always)]
+fn logistic_pairs_loop(e: &[f64], labels: &[f32], weights: Option<&[f32]>, spw: f64, out: &mut [GradPair]) {
+    let pair = |e: f64, y: f32, w: f64| {
+        let p = 1.0 / (1.0 + e);
+        let s = if y == 1.0 { spw } else { 1.0 };
+        let (g, h) = ((p - y as f64) * s, (p * (1.0 - p)).max(1e-16) * s);
+        GradPair::new((g * w) as f32, (h * w) as f32)
+    };
+    // Slices zipped (no index checks), one loop per weighting, so that both vectorise.
+    let rows = out.iter_mut().zip(e).zip(labels);
+    match weights {
+        Some(w) => {
+            for (((gp, &e), &y), &w) in rows.zip(w) {
+                *gp = pair(e, y, w as f64);
+            }
+        }
+        None => {
+            for ((gp, &e), &y) in rows {
+                *gp = pair(e, y, 1.0);
+            }
+        }
+    }
+}
+
+simd_dispatch! {
+    /// [`logistic_pairs_loop`] for the widest instruction set the processor has (the baseline's
+    /// two-lane divisions and conversions were most of the binary objective's gradient time).
+    fn logistic_pairs, at logistic_pairs_at(
+        e: &[f64],
+        labels: &[f32],
+        weights: Option<&[f32]>,
+        spw: f64,
+        out: &mut [GradPair],
+    ) = logistic_pairs_loop;
+    avx512 needs ["avx512f"]
+}
+
 /// The built-in objectives, configured from [`Params`].
 #[derive(Debug, Clone)]
 pub struct BuiltinObjective {
@@ -607,26 +648,7 @@ impl Objective for BuiltinObjective {
                     let end = start + chunk.len();
                     let mut e: Vec<f64> = margins[start..end].iter().map(|m| -m).collect();
                     fastmath::exp_in_place(&mut e);
-                    let pair = |e: f64, y: f32, w: f64| {
-                        let p = 1.0 / (1.0 + e);
-                        let s = if y == 1.0 { spw } else { 1.0 };
-                        let (g, h) = ((p - y as f64) * s, (p * (1.0 - p)).max(1e-16) * s);
-                        GradPair::new((g * w) as f32, (h * w) as f32)
-                    };
-                    // Slices zipped (no index checks), one loop per weighting, so that both vectorise.
-                    let rows = chunk.iter_mut().zip(&e).zip(&labels[start..end]);
-                    match weights {
-                        Some(w) => {
-                            for (((gp, &e), &y), &w) in rows.zip(&w[start..end]) {
-                                *gp = pair(e, y, w as f64);
-                            }
-                        }
-                        None => {
-                            for ((gp, &e), &y) in rows {
-                                *gp = pair(e, y, 1.0);
-                            }
-                        }
-                    }
+                    logistic_pairs(&e, &labels[start..end], weights.map(|w| &w[start..end]), spw, chunk);
                 })
             }
             MultiSoftmax | MultiSoftprob => {

@@ -275,3 +275,33 @@ fn batch_scores_match_row_scores_bit_for_bit() {
         }
     }
 }
+
+proptest::proptest! {
+    /// Every instruction set's variant of the logistic pairs gives the scalar loop's bits, with and
+    /// without weights, and `sigmoid`'s probability.
+    #[test]
+    fn logistic_pairs_are_the_same_on_every_instruction_set(
+        rows in proptest::collection::vec((-40f64..40.0, proptest::bool::ANY, 0f32..3.0), 0..100),
+        spw in 0.5f64..4.0,
+    ) {
+        use crate::util::simd::Isa;
+        let e: Vec<f64> = rows.iter().map(|r| crate::util::fastmath::exp(-r.0)).collect();
+        let labels: Vec<f32> = rows.iter().map(|r| if r.1 { 1.0 } else { 0.0 }).collect();
+        let weights: Vec<f32> = rows.iter().map(|r| r.2).collect();
+        for w in [None, Some(&weights[..])] {
+            let mut want = vec![GradPair::new(0.0, 0.0); rows.len()];
+            logistic_pairs_loop(&e, &labels, w, spw, &mut want);
+            for (r, p) in rows.iter().zip(&want) {
+                let s = if r.1 { spw } else { 1.0 };
+                let wt = w.map_or(1.0, |_| r.2 as f64);
+                let y = if r.1 { 1.0 } else { 0.0 };
+                proptest::prop_assert_eq!(p.grad, ((sigmoid(r.0) - y) * s * wt) as f32);
+            }
+            for isa in Isa::available(&["avx512f"]) {
+                let mut got = vec![GradPair::new(1.0, 1.0); rows.len()];
+                logistic_pairs_at(isa, &e, &labels, w, spw, &mut got);
+                proptest::prop_assert_eq!(&got, &want);
+            }
+        }
+    }
+}

@@ -245,10 +245,7 @@ mod avx512 {
             // microcoded on AMD's Zen 4 (tens of cycles each; partition was 28 % of a `higgs`
             // run there). The lanes past the compressed ids land on ids already loaded
             // (`l + 16 <= i + 16`) or on scratch not yet in use, and are overwritten later.
-            _mm512_storeu_si512(
-                rows_ptr.add(l) as *mut __m512i,
-                _mm512_maskz_compress_epi32(left, ids),
-            );
+            _mm512_storeu_si512(rows_ptr.add(l) as *mut __m512i, _mm512_maskz_compress_epi32(left, ids));
             _mm512_storeu_si512(
                 scratch_ptr.add(r) as *mut __m512i,
                 _mm512_maskz_compress_epi32(!left, ids),
