@@ -296,6 +296,24 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
         Ok(self.partition.node_rows(node))
     }
 
+    fn can_speculate(&self) -> bool {
+        // In distributed training every rank would have to take the same splits back; not done.
+        self.cluster.is_none() && self.partition.ascending()
+    }
+
+    fn undo_split(&mut self, node: usize) -> Result<()> {
+        self.partition.merge_children(node);
+        Ok(())
+    }
+
+    fn renumber(&mut self, new_ids: &[Option<usize>]) -> Result<()> {
+        // Histograms and families are growth's; it is over.
+        self.hists.clear();
+        self.family.clear();
+        self.partition.renumber(new_ids);
+        Ok(())
+    }
+
     fn add_to_rows(&self, nodes: &[(usize, f64)], out: &mut [f64], stride: usize, offset: usize) -> Result<()> {
         self.partition.add_to_rows(nodes, out, stride, offset);
         Ok(())

@@ -193,6 +193,32 @@ impl RowPartition {
         &self.rows[b..e]
     }
 
+    /// Whether the root's rows were strictly ascending, so that every node's rows are (splits
+    /// keep their order) and a split can be taken back ([`RowPartition::merge_children`]).
+    pub fn ascending(&self) -> bool {
+        self.largest.is_some() || self.rows.is_empty()
+    }
+
+    /// Puts the rows of a split node back in the order they had before the split: ascending, when
+    /// [`RowPartition::ascending`] (its children's ranges are then stale).
+    pub fn merge_children(&mut self, node: usize) {
+        if let Some(&(b, e)) = self.ranges.get(node) {
+            self.rows[b..e].sort_unstable();
+        }
+    }
+
+    /// Renames the nodes: node `i` becomes `new_ids[i]` (`None`: dropped).
+    pub fn renumber(&mut self, new_ids: &[Option<usize>]) {
+        let end = new_ids.iter().flatten().max().map_or(0, |m| m + 1);
+        let mut ranges = vec![(0, 0); end];
+        for (old, new) in new_ids.iter().enumerate() {
+            if let Some(new) = new {
+                ranges[*new] = self.ranges.get(old).copied().unwrap_or((0, 0));
+            }
+        }
+        self.ranges = ranges;
+    }
+
     /// Number of rows of a node.
     pub fn len(&self, node: usize) -> usize {
         self.node_rows(node).len()

@@ -268,6 +268,11 @@ impl ColumnSampler {
         }
     }
 
+    /// Whether nodes draw their own features (`colsample_bynode` below 1), seeded by their id.
+    pub fn draws_by_node(&self) -> bool {
+        self.by_node_rate < 1.0
+    }
+
     /// The features a node at `depth` with id `node` may split on.
     pub fn features(&self, depth: usize, node: usize) -> Vec<usize> {
         let level = &self.by_level[depth.min(self.by_level.len() - 1)];
