@@ -73,6 +73,13 @@ impl<'a> HistBackend<'a, i64> {
         HistBackend::from_parts(matrix, mapper, packed, scale, root, rows, params)
     }
 
+    /// The backend with its root's histogram already built (from the same rows and pairs, e.g. by
+    /// [`crate::train::root_histograms::build_root_histograms`] with other outputs' trees).
+    pub(crate) fn with_root_histogram(mut self, hist: Vec<i64>) -> Self {
+        self.hists[0] = Some(hist);
+        self
+    }
+
     /// [`HistBackend::quantized`] on this rank's shard of a distributed run (`root` summed over
     /// ranks): histograms and node row counts are summed over the ranks and rank 0's splits are
     /// applied, so every rank grows the one-process tree.

@@ -44,9 +44,11 @@ use crate::train::early_stopping::EarlyStopping;
 use crate::train::goss::Scaled;
 use crate::train::grow::{grow_tree, GrowLimits, TreeBackend};
 use crate::train::leaves::{finish_tree, LeafContext};
+use crate::train::quantize::quantize_shard;
+use crate::train::root_histograms::{build_root_histograms, shared_roots_pay};
 use crate::train::sampling::{position_seed, round_rows, ColumnSampler, Shard};
 use crate::train::split::SplitParams;
-use crate::train::split_method::{BackendScratch, SplitData, TreeInputs};
+use crate::train::split_method::{BackendScratch, PreparedRoot, SplitData, TreeInputs};
 use crate::train::vector_leaves::{output_tree, VectorBackend};
 use crate::util::profile::{self, Phase};
 
@@ -501,6 +503,9 @@ impl<'a> Trainer<'a> {
                 }
             }
         } else {
+            if npt == 1 {
+                self.prepare_shared_roots(&shared, &samples[0])?;
+            }
             for (group, parallel) in (0..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
                 let tree = self.grow_tree(&shared, group, parallel, &samples[parallel])?;
                 self.update_margins(&tree, &samples[parallel], group);
@@ -560,6 +565,64 @@ impl<'a> Trainer<'a> {
         Ok(stop)
     }
 
+    /// With several outputs, quantizes every output's pairs for the round and builds their trees'
+    /// root histograms in one pass over `rows` ([`build_root_histograms`]), for the trees to take
+    /// up ([`BackendScratch::roots`]); nothing where the trees cannot share it (one output, no
+    /// quantized CPU histograms, a device, distributed training, or histograms too wide).
+    fn prepare_shared_roots(&mut self, shared: &RoundShared<'_>, rows: &[u32]) -> Result<()> {
+        let (params, train, k) = (self.params, self.train, self.k);
+        let SplitData::Hist(mapper, matrix) = self.split else {
+            return Ok(());
+        };
+        let cells = mapper.offsets().last().copied().unwrap_or(0);
+        if self.group_pairs.is_empty()
+            || self.session.is_some()
+            || self.cluster.is_some()
+            || !params.use_quantized_grad
+            || !shared_roots_pay(k, cells)
+        {
+            return Ok(());
+        }
+        let quantization = profile::enter(Phase::Quantization);
+        let mut prepared = Vec::with_capacity(k);
+        for group in 0..k {
+            fill_fit_pairs(
+                params,
+                train,
+                &self.gpairs,
+                k,
+                group,
+                shared.goss_scaled,
+                &mut self.group_pairs,
+            );
+            let seed = position_seed(params.seed, &[shared.round as u64, group as u64, 0]);
+            let mut packed = Vec::new();
+            prepared.push(
+                quantize_shard(&self.group_pairs, rows, seed, &mut packed, None)?
+                    .map(|(scale, root, grids)| (packed, scale, root, grids)),
+            );
+        }
+        drop(quantization);
+        let _phase = profile::enter(Phase::Histograms);
+        let views: Vec<&[i64]> = prepared.iter().flatten().map(|(packed, ..)| &packed[..]).collect();
+        let mut hists = build_root_histograms(matrix, mapper.offsets(), rows, &views).into_iter();
+        self.scratch.roots = prepared
+            .into_iter()
+            .map(|p| {
+                p.and_then(|(packed, scale, root, grids)| {
+                    hists.next().map(|hist| PreparedRoot {
+                        packed,
+                        scale,
+                        root,
+                        grids,
+                        hist,
+                    })
+                })
+            })
+            .collect();
+        Ok(())
+    }
+
     /// This round's gradient pairs at the current margins, from the device session when it computes
     /// them (returns `true` then), else from the objective on the host.
     fn gradients(&mut self) -> Result<bool> {
@@ -611,18 +674,7 @@ impl<'a> Trainer<'a> {
             gpairs
         } else {
             if parallel == 0 {
-                group_pairs.par_iter_mut().enumerate().for_each(|(i, gp)| {
-                    let g = gpairs[i * k + group];
-                    *gp = match params.boosting {
-                        Boosting::Newton => g,
-                        Boosting::Gradient => GradPair::new(g.grad, train.weight(i)),
-                    };
-                });
-                // GOSS scaled the drawn rows' pairs; the weights standing in for their hessians
-                // are scaled alike.
-                if let (Boosting::Gradient, Some(s)) = (params.boosting, goss_scaled) {
-                    s.scale_weights(group_pairs);
-                }
+                fill_fit_pairs(params, train, gpairs, k, group, goss_scaled, group_pairs);
             }
             group_pairs
         };
@@ -787,6 +839,32 @@ impl<'a> Trainer<'a> {
             }
         }
         Ok((report, watched))
+    }
+}
+
+/// The pairs output `group`'s tree is fitted to, from the round's pairs of every output
+/// (`gpairs`, rows x `k`): the output's pairs, with the sample weights as hessians for first-order
+/// boosting (a least-squares fit to the negative gradient).
+fn fill_fit_pairs(
+    params: &Params,
+    train: &Dataset,
+    gpairs: &[GradPair],
+    k: usize,
+    group: usize,
+    goss_scaled: Option<&Scaled>,
+    out: &mut [GradPair],
+) {
+    out.par_iter_mut().enumerate().for_each(|(i, gp)| {
+        let g = gpairs[i * k + group];
+        *gp = match params.boosting {
+            Boosting::Newton => g,
+            Boosting::Gradient => GradPair::new(g.grad, train.weight(i)),
+        };
+    });
+    // GOSS scaled the drawn rows' pairs; the weights standing in for their hessians are scaled
+    // alike.
+    if let (Boosting::Gradient, Some(s)) = (params.boosting, goss_scaled) {
+        s.scale_weights(out);
     }
 }
 
