@@ -584,6 +584,8 @@ impl<'a> Trainer<'a> {
             return Ok(());
         }
         let quantization = profile::enter(Phase::Quantization);
+        // The last tree's pairs are not needed again: their memory goes before the round's.
+        self.scratch.packed = Vec::new();
         let mut prepared = Vec::with_capacity(k);
         for group in 0..k {
             fill_fit_pairs(
