@@ -235,33 +235,15 @@ pub(crate) fn quantize_shard(
         }
     }
     // Beyond 2^30 rows there would be less than one level: sum in f64 instead.
-    if !ok || count >= 1 << 30 {
-        if cluster.is_some() {
-            return Err(Error::data("distributed training supports at most 2^30 rows per tree"));
-        }
-        return Ok(None);
+    if cluster.is_some() && ok && count >= 1 << 30 {
+        return Err(Error::data("distributed training supports at most 2^30 rows per tree"));
     }
-    let m = count.max(1) as f64;
-    // One level of headroom: a value may round up to `levels + 1` (float rounding of the scale),
-    // and `m * (levels + 1)` still fits.
-    let grad_levels = ((((1u64 << 31) - 1) as f64 / m).floor() - 1.0).clamp(1.0, MAX_LEVELS);
-    let hess_levels = ((((1u64 << 32) - 1) as f64 / m).floor() - 1.0).clamp(1.0, MAX_LEVELS);
-    let grad_unit = if gmax > 0.0 { gmax / grad_levels } else { 1.0 };
-    let hess_unit = if hmax > 0.0 { hmax / hess_levels } else { 1.0 };
-    packed.resize(pairs.len(), 0);
-    let (to_grad, to_hess) = (1.0 / grad_unit, 1.0 / hess_unit);
-    // |x| <= levels, so the results stay within [-levels, levels] and [0, levels] (clamped
-    // against float rounding).
-    let offset = grad_levels + 2.0;
-    let quantizer = PairQuantizer {
-        stream: mix(seed),
-        // Rows are dithered by their global id.
-        first_row: cluster.map_or(0, |c| c.row_offset) as u32,
-        to_grad,
-        to_hess,
-        offset,
-        offset_int: offset as i64,
+    let first_row = cluster.map_or(0, |c| c.row_offset) as u32;
+    let Some(plan) = TreePlan::new((gmax, hmax, ok), count, seed, first_row) else {
+        return Ok(None);
     };
+    packed.resize(pairs.len(), 0);
+    let quantizer = plan.quantizer;
     // Integer sums are exact, so the root's sum may be reduced in any order.
     let mut root = if rows.len() == pairs.len() {
         // Every row is in the tree (rows are distinct row ids): quantize them all in parallel,
@@ -288,11 +270,102 @@ pub(crate) fn quantize_shard(
         c.sum_i64(&mut sum)?;
         root = sum[0];
     }
-    let grids = LeafGrids {
-        grad: FixedPoint::for_values(gmax, count),
-        hess: FixedPoint::for_values(hmax, count),
-    };
-    Ok(Some((CellScale { grad_unit, hess_unit }, root, grids)))
+    Ok(Some((plan.scale, root, plan.grids)))
+}
+
+/// How one tree's pairs are quantized: the rounding and the scales, from the extremes of its pairs
+/// and its row count.
+#[derive(Debug, Clone, Copy)]
+struct TreePlan {
+    quantizer: PairQuantizer,
+    scale: CellScale,
+    grids: LeafGrids,
+}
+
+impl TreePlan {
+    /// The plan for pairs of `extremes` (`(largest |gradient|, largest hessian, every pair
+    /// packable)`) over `count` rows, rounded with the stream of `seed`, the first row's global id
+    /// being `first_row`; `None` when the pairs cannot be packed.
+    fn new(extremes: (f64, f64, bool), count: usize, seed: u64, first_row: u32) -> Option<TreePlan> {
+        let (gmax, hmax, ok) = extremes;
+        if !ok || count >= 1 << 30 {
+            return None;
+        }
+        let m = count.max(1) as f64;
+        // One level of headroom: a value may round up to `levels + 1` (float rounding of the scale),
+        // and `m * (levels + 1)` still fits.
+        let grad_levels = ((((1u64 << 31) - 1) as f64 / m).floor() - 1.0).clamp(1.0, MAX_LEVELS);
+        let hess_levels = ((((1u64 << 32) - 1) as f64 / m).floor() - 1.0).clamp(1.0, MAX_LEVELS);
+        let grad_unit = if gmax > 0.0 { gmax / grad_levels } else { 1.0 };
+        let hess_unit = if hmax > 0.0 { hmax / hess_levels } else { 1.0 };
+        let (to_grad, to_hess) = (1.0 / grad_unit, 1.0 / hess_unit);
+        // |x| <= levels, so the results stay within [-levels, levels] and [0, levels] (clamped
+        // against float rounding).
+        let offset = grad_levels + 2.0;
+        let quantizer = PairQuantizer {
+            stream: mix(seed),
+            // Rows are dithered by their global id.
+            first_row,
+            to_grad,
+            to_hess,
+            offset,
+            offset_int: offset as i64,
+        };
+        let grids = LeafGrids {
+            grad: FixedPoint::for_values(gmax, count),
+            hess: FixedPoint::for_values(hmax, count),
+        };
+        Some(TreePlan {
+            quantizer,
+            scale: CellScale { grad_unit, hess_unit },
+            grids,
+        })
+    }
+}
+
+/// What packs one output's pairs as its tree of the round packs them ([`quantize_shard`] with the
+/// same pairs, rows and seed), for the round's root histograms of all outputs
+/// ([`crate::train::root_histograms`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowQuantizer(PairQuantizer);
+
+impl RowQuantizer {
+    /// Row `r`'s pair `p`, packed.
+    #[inline(always)]
+    pub(crate) fn pair(self, p: GradPair, r: u32) -> i64 {
+        self.0.pair(p, r)
+    }
+}
+
+/// For each output `g < k` of a round's pairs `gpairs` (rows x `k`), what packs its pairs as
+/// [`quantize_shard`] of output `g`'s pairs over `rows` with `seeds[g]` does (one process, not a
+/// distributed run); `None` for an output whose pairs cannot be packed.
+pub(crate) fn output_quantizers(
+    gpairs: &[GradPair],
+    k: usize,
+    rows: &[u32],
+    seeds: &[u64],
+) -> Vec<Option<RowQuantizer>> {
+    assert_eq!(seeds.len(), k, "one seed per output");
+    let merge = |a: Vec<PairExtremes>, b: Vec<PairExtremes>| a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect();
+    let extremes: Vec<PairExtremes> = rows
+        .par_chunks(EXTREMES_CHUNK)
+        .map(|chunk| {
+            let mut e = vec![PairExtremes::default(); k];
+            for &r in chunk {
+                let row = &gpairs[r as usize * k..(r as usize + 1) * k];
+                for (e, &p) in e.iter_mut().zip(row) {
+                    *e = e.with(p);
+                }
+            }
+            e
+        })
+        .reduce(|| vec![PairExtremes::default(); k], merge);
+    extremes
+        .iter()
+        .zip(seeds)
+        .map(|(e, &seed)| TreePlan::new(e.widened(), rows.len(), seed, 0).map(|p| RowQuantizer(p.quantizer)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,14 +4,17 @@
 //! roots hold the same rows: built one tree at a time, the root histograms read every row's bins
 //! `k` times and add `k` times one gradient pair per feature. Built together, every row's bins are
 //! read once and the pairs of [`LANES`] outputs are added at once into interleaved cells (one
-//! vector addition for all of them). The sums are those of the packed quantized pairs, which are
-//! exact integers, so each output's histogram is the one its tree would have built alone, bit for
-//! bit.
+//! vector addition for all of them). Each output's pairs are quantized on the way, as its tree
+//! quantizes them ([`RowQuantizer`]), so that no packed copy of every output's pairs is held. The
+//! sums are those of the packed quantized pairs, which are exact integers, so each output's
+//! histogram is the one its tree would have built alone, bit for bit.
 
 use rayon::prelude::*;
 
 use crate::bins::matrix::{BinIndex, BinStore, QuantizedMatrix};
+use crate::gradients::GradPair;
 use crate::train::histogram::HIST_CHUNK;
+use crate::train::quantize::RowQuantizer;
 use crate::util::simd::simd_dispatch;
 
 /// Outputs summed in one pass: one 64-byte cell (a cache line, an AVX-512 register) per bin.
@@ -32,13 +35,15 @@ pub fn shared_roots_pay(outputs: usize, cells: usize) -> bool {
 }
 
 /// The histograms (packed quantized sums, see [`crate::train::quantize`]) of the rows `rows`
-/// for every output: `packed[o][r]` is row `r`'s packed pair for output `o`; `offsets` come from
-/// the matrix's `BinMapper`. Equal to building each output's histogram from its own pairs.
-pub fn build_root_histograms(
+/// for every output `o`: of the pairs `gpairs[r * k + o]` (`k = quantizers.len()` outputs) packed by
+/// `quantizers[o]`; `offsets` come from the matrix's `BinMapper`. Equal to building each output's
+/// histogram from its own packed pairs.
+pub(crate) fn build_root_histograms(
     matrix: &QuantizedMatrix,
     offsets: &[usize],
     rows: &[u32],
-    packed: &[&[i64]],
+    gpairs: &[GradPair],
+    quantizers: &[RowQuantizer],
 ) -> Vec<Vec<i64>> {
     assert_eq!(
         offsets.len(),
@@ -49,8 +54,9 @@ pub fn build_root_histograms(
         matrix.max_bin_below(offsets),
         "the matrix holds bins beyond its BinMapper's offsets"
     );
+    let k = quantizers.len();
     assert!(
-        packed.iter().all(|p| rows.iter().all(|&r| (r as usize) < p.len())),
+        rows.iter().all(|&r| (r as usize + 1) * k <= gpairs.len()),
         "every output needs a pair for every row"
     );
     let total = *offsets.last().unwrap_or(&0);
@@ -63,9 +69,15 @@ pub fn build_root_histograms(
         None => (matrix.store(), matrix.num_features(), offsets),
     };
     let cells = *column_offsets.last().unwrap_or(&0);
-    let mut out = Vec::with_capacity(packed.len());
-    for outputs in packed.chunks(LANES) {
-        let interleaved = interleaved_sums(store, columns, column_offsets, cells, rows, outputs);
+    let mut out = Vec::with_capacity(k);
+    for (pass, outputs) in quantizers.chunks(LANES).enumerate() {
+        let source = PairSource {
+            gpairs,
+            stride: k,
+            first: pass * LANES,
+            quantizers: outputs,
+        };
+        let interleaved = interleaved_sums(store, columns, column_offsets, cells, rows, &source);
         for lane in 0..outputs.len() {
             let hist: Vec<i64> = interleaved.iter().map(|cell| cell[lane]).collect();
             out.push(match bundles {
@@ -77,6 +89,30 @@ pub fn build_root_histograms(
     out
 }
 
+/// Where one pass takes its rows' pairs: outputs `first..first + quantizers.len()` of `gpairs`
+/// (rows x `stride`), packed by `quantizers`.
+#[derive(Clone, Copy)]
+struct PairSource<'a> {
+    gpairs: &'a [GradPair],
+    stride: usize,
+    first: usize,
+    quantizers: &'a [RowQuantizer],
+}
+
+impl PairSource<'_> {
+    /// Row `r`'s packed pairs, one lane per output (unused lanes 0).
+    #[inline(always)]
+    fn lanes(&self, r: u32) -> Lanes {
+        let mut lanes = [0i64; LANES];
+        let at = r as usize * self.stride + self.first;
+        let pairs = &self.gpairs[at..at + self.quantizers.len()];
+        for ((lane, q), &p) in lanes.iter_mut().zip(self.quantizers).zip(pairs) {
+            *lane = q.pair(p, r);
+        }
+        lanes
+    }
+}
+
 /// The interleaved histogram of `rows` for up to [`LANES`] outputs: chunks of [`HIST_CHUNK`] rows
 /// folded per worker, then added (integer sums: any order gives the same cells).
 fn interleaved_sums(
@@ -85,7 +121,7 @@ fn interleaved_sums(
     offsets: &[usize],
     cells: usize,
     rows: &[u32],
-    outputs: &[&[i64]],
+    outputs: &PairSource<'_>,
 ) -> Vec<Lanes> {
     rows.par_chunks(HIST_CHUNK)
         .fold(
@@ -123,31 +159,28 @@ simd_dispatch! {
         columns: usize,
         offsets: &[usize],
         rows: &[u32],
-        outputs: &[&[i64]],
+        outputs: &PairSource<'_>,
         acc: &mut [Lanes],
     ) = add_rows_loop;
-    avx512 needs ["avx512f"]
+    avx512 needs ["avx512f", "avx512dq"]
 }
 
-/// Adds every row of `rows` into `acc`: the row's pairs of every output (one lane each, unused
-/// lanes 0) into the cell of each of its columns' bins.
+/// Adds every row of `rows` into `acc`: the row's packed pairs of every output (one lane each,
+/// unused lanes 0) into the cell of each of its columns' bins.
 #[inline(always)]
 fn add_rows_loop<T: BinIndex>(
     bins: &[T],
     columns: usize,
     offsets: &[usize],
     rows: &[u32],
-    outputs: &[&[i64]],
+    outputs: &PairSource<'_>,
     acc: &mut [Lanes],
 ) {
     let cells = acc.len();
     let offsets = &offsets[..columns];
     for &r in rows {
+        let pairs = outputs.lanes(r);
         let r = r as usize;
-        let mut pairs = [0i64; LANES];
-        for (lane, output) in pairs.iter_mut().zip(outputs) {
-            *lane = output[r];
-        }
         let row = &bins[r * columns..(r + 1) * columns];
         for (b, off) in row.iter().zip(offsets) {
             let slot = off + b.index();
@@ -166,6 +199,7 @@ mod tests {
     use crate::bins::cuts::BinMapper;
     use crate::data::dataset::Dataset;
     use crate::train::histogram::build_histogram_naive;
+    use crate::train::quantize::{output_quantizers, quantize_shard};
     use crate::util::simd::Isa;
     use proptest::prelude::*;
 
@@ -177,28 +211,40 @@ mod tests {
         (m, mapper)
     }
 
+    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed | 1;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    /// Pairs of `n` rows x `k` outputs: gradients in [-5, 5], hessians in [0, 2].
+    fn pairs(n: usize, k: usize, next: &mut impl FnMut() -> u64) -> Vec<GradPair> {
+        (0..n * k)
+            .map(|_| GradPair::new((next() % 2001) as f32 / 200.0 - 5.0, (next() % 1001) as f32 / 500.0))
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
-        /// Every output's root histogram is the one built from its own pairs alone, for any number
-        /// of outputs (past one pass of [`LANES`]), row subset and bin width, from the features or
-        /// from their bundles (low-cardinality features are bundled).
+        /// Every output's root histogram is the one its tree builds from its own pairs, quantized
+        /// by `quantize_shard` with the same rows and seed, for any number of outputs (past one
+        /// pass of [`LANES`]), row subset and bin width, from the features or from their bundles
+        /// (low-cardinality features are bundled).
         #[test]
-        fn every_output_gets_its_own_histogram(
+        fn every_output_gets_its_trees_histogram(
             n in 1usize..5000,
             nf in 1usize..6,
-            outputs in 1usize..12,
+            k in 1usize..12,
             max_bin in prop::sample::select(vec![4usize, 40, 300]),
             low_cardinality in any::<bool>(),
             keep in 1u32..4,
             seed in any::<u64>(),
         ) {
-            let mut state = seed | 1;
-            let mut next = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            };
+            let mut next = xorshift(seed);
             let cols: Vec<Vec<f32>> = (0..nf)
                 .map(|_| {
                     (0..n)
@@ -210,17 +256,22 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let packed: Vec<Vec<i64>> = (0..outputs)
-                .map(|_| (0..n).map(|_| ((next() % 2001) as i64 - 1000) << 32 | (next() % 500) as i64).collect())
-                .collect();
-            let views: Vec<&[i64]> = packed.iter().map(|p| &p[..]).collect();
+            let gpairs = pairs(n, k, &mut next);
             let rows: Vec<u32> = (0..n as u32).filter(|r| r % keep == 0).collect();
+            let seeds: Vec<u64> = (0..k as u64).map(|o| seed ^ (o * 77)).collect();
+            let quantizers: Vec<RowQuantizer> = output_quantizers(&gpairs, k, &rows, &seeds)
+                .into_iter()
+                .map(|q| q.expect("finite pairs pack"))
+                .collect();
             for bundle in [false, true] {
                 let (m, mapper) = matrix(&cols, max_bin, bundle);
-                let roots = build_root_histograms(&m, mapper.offsets(), &rows, &views);
-                prop_assert_eq!(roots.len(), outputs);
+                let roots = build_root_histograms(&m, mapper.offsets(), &rows, &gpairs, &quantizers);
+                prop_assert_eq!(roots.len(), k);
                 for (o, root) in roots.iter().enumerate() {
-                    let alone = build_histogram_naive::<i64>(&m, mapper.offsets(), &rows, &packed[o]);
+                    let fit: Vec<GradPair> = (0..n).map(|r| gpairs[r * k + o]).collect();
+                    let mut packed = Vec::new();
+                    quantize_shard(&fit, &rows, seeds[o], &mut packed, None).unwrap().unwrap();
+                    let alone = build_histogram_naive::<i64>(&m, mapper.offsets(), &rows, &packed);
                     prop_assert_eq!(root, &alone, "output {} (bundled {})", o, bundle);
                 }
             }
@@ -228,20 +279,22 @@ mod tests {
 
         /// The AVX-512, AVX2 and baseline loops add the same cells.
         #[test]
-        fn every_variant_adds_alike(n in 1usize..300, outputs in 1usize..=LANES, seed in any::<u64>()) {
+        fn every_variant_adds_alike(n in 1usize..300, k in 1usize..=LANES, seed in any::<u64>()) {
+            let mut next = xorshift(seed);
             let nf = 3;
-            let bins: Vec<u8> = (0..n * nf).map(|i| ((i as u64 * 31 + seed) % 16) as u8).collect();
+            let bins: Vec<u8> = (0..n * nf).map(|_| (next() % 16) as u8).collect();
             let offsets = [0usize, 16, 32, 48];
-            let packed: Vec<Vec<i64>> = (0..outputs)
-                .map(|o| (0..n).map(|r| (seed.wrapping_mul(r as u64 + 1) >> (o + 1)) as i64).collect())
-                .collect();
-            let views: Vec<&[i64]> = packed.iter().map(|p| &p[..]).collect();
+            let gpairs = pairs(n, k, &mut next);
             let rows: Vec<u32> = (0..n as u32).collect();
+            let seeds: Vec<u64> = (0..k as u64).collect();
+            let quantizers: Vec<RowQuantizer> =
+                output_quantizers(&gpairs, k, &rows, &seeds).into_iter().flatten().collect();
+            let source = PairSource { gpairs: &gpairs, stride: k, first: 0, quantizers: &quantizers };
             let mut reference = vec![[0i64; LANES]; 48];
-            add_rows_loop(&bins, nf, &offsets, &rows, &views, &mut reference);
-            for isa in Isa::available(&["avx512f"]) {
+            add_rows_loop(&bins, nf, &offsets, &rows, &source, &mut reference);
+            for isa in Isa::available(&["avx512f", "avx512dq"]) {
                 let mut acc = vec![[0i64; LANES]; 48];
-                add_rows_at(isa, &bins, nf, &offsets, &rows, &views, &mut acc);
+                add_rows_at(isa, &bins, nf, &offsets, &rows, &source, &mut acc);
                 prop_assert_eq!(&acc, &reference, "{:?}", isa);
             }
         }

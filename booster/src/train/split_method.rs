@@ -9,7 +9,7 @@ use crate::bins::shared_cuts::{fit_shared, sketch_shared};
 use crate::collective::ops::Cluster;
 use crate::data::dataset::Dataset;
 use crate::error::Result;
-use crate::gradients::{CellScale, GradPair};
+use crate::gradients::GradPair;
 use crate::params::{Params, TreeMethod};
 use crate::train::cpu_backend::HistBackend;
 use crate::train::device::{DeviceSession, TreeGradients};
@@ -62,29 +62,14 @@ pub(crate) struct Renew<'t> {
     pub grids: LeafGrids,
 }
 
-/// One tree's quantized pairs and root histogram, prepared before the tree is grown (the roots of
-/// a round's trees of all outputs are built together, see [`crate::train::root_histograms`]).
-pub(crate) struct PreparedRoot {
-    /// The tree's packed quantized pairs (from [`quantize_shard`] over the tree's rows and seed).
-    pub packed: Vec<i64>,
-    /// What one unit of the packed parts stands for.
-    pub scale: CellScale,
-    /// The packed sum of the tree's rows.
-    pub root: i64,
-    /// The grids of the tree's exact node sums.
-    pub grids: LeafGrids,
-    /// The root's histogram.
-    pub hist: Vec<i64>,
-}
-
 /// Buffers a tree backend may fill and borrow, kept by the trainer from tree to tree.
 #[derive(Default)]
 pub(crate) struct BackendScratch {
     /// Quantized gradient pairs of the current tree.
     pub packed: Vec<i64>,
-    /// Per output: the prepared quantized pairs and root histogram of its next tree, taken up when
-    /// the tree is grown on the CPU (empty when the round prepared none).
-    pub roots: Vec<Option<PreparedRoot>>,
+    /// Per output: the root histogram of its next tree, when the round built the roots of all
+    /// outputs' trees together ([`crate::train::root_histograms`]); taken up by the tree.
+    pub roots: Vec<Option<Vec<i64>>>,
     /// The approximate method's per-tree sketch: its cuts and the matrix quantized with them.
     pub sketch: Option<(BinMapper, QuantizedMatrix)>,
 }
@@ -126,8 +111,8 @@ impl SplitData {
                 (s.tree(gradients, t.rows)?, None)
             }
             (SplitData::Hist(mapper, matrix), None) => {
-                let prepared = scratch.roots.get_mut(t.group).and_then(Option::take);
-                cpu_hist_backend(t, mapper, matrix, &mut scratch.packed, prepared)?
+                let root_hist = scratch.roots.get_mut(t.group).and_then(Option::take);
+                cpu_hist_backend(t, mapper, matrix, &mut scratch.packed, root_hist)?
             }
             (SplitData::Blocks(blocks), _) if t.params.tree_method == TreeMethod::Exact => (
                 Box::new(ExactBackend::new(t.train, blocks, t.fit, t.rows.to_vec(), t.split)),
@@ -153,35 +138,28 @@ impl SplitData {
 
 /// The histogram backend of one tree on the CPU: quantized gradients (packed into `packed`, a
 /// buffer reused from tree to tree) when `use_quantized_grad` is on and the pairs can be packed
-/// (then the pairs are returned beside it), else f64 sums. A `prepared` tree brings its packed
-/// pairs (they replace `packed`'s) and root histogram.
+/// (then the pairs are returned beside it), else f64 sums. `root_hist`: the root's histogram of
+/// these packed pairs, when it was built with other outputs' roots.
 fn cpu_hist_backend<'a>(
     t: &TreeInputs<'a>,
     mapper: &'a BinMapper,
     matrix: &'a QuantizedMatrix,
     packed: &'a mut Vec<i64>,
-    prepared: Option<PreparedRoot>,
+    root_hist: Option<Vec<i64>>,
 ) -> Result<TreeBackendFor<'a>> {
-    if let Some(mut p) = prepared {
-        std::mem::swap(packed, &mut p.packed);
-        let packed: &'a [i64] = packed;
-        let backend = HistBackend::quantized(matrix, mapper, packed, p.scale, p.root, t.rows.to_vec(), t.split)
-            .with_root_histogram(p.hist);
-        return Ok((
-            Box::new(backend),
-            Some(Renew {
-                fit: t.fit,
-                grids: p.grids,
-            }),
-        ));
-    }
     if t.params.use_quantized_grad {
         if let Some((scale, root, grids)) = quantize_shard(t.fit, t.rows, t.seed, packed, t.cluster)? {
             let packed: &'a [i64] = packed;
             let rows = t.rows.to_vec();
             let backend = match t.cluster {
                 Some(c) => HistBackend::quantized_shard(matrix, mapper, packed, scale, root, rows, t.split, c),
-                None => HistBackend::quantized(matrix, mapper, packed, scale, root, rows, t.split),
+                None => {
+                    let backend = HistBackend::quantized(matrix, mapper, packed, scale, root, rows, t.split);
+                    match root_hist {
+                        Some(hist) => backend.with_root_histogram(hist),
+                        None => backend,
+                    }
+                }
             };
             return Ok((Box::new(backend), Some(Renew { fit: t.fit, grids })));
         }

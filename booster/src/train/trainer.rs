@@ -44,11 +44,11 @@ use crate::train::early_stopping::EarlyStopping;
 use crate::train::goss::Scaled;
 use crate::train::grow::{grow_tree, GrowLimits, TreeBackend};
 use crate::train::leaves::{finish_tree, LeafContext};
-use crate::train::quantize::quantize_shard;
+use crate::train::quantize::output_quantizers;
 use crate::train::root_histograms::{build_root_histograms, shared_roots_pay};
 use crate::train::sampling::{position_seed, round_rows, ColumnSampler, Shard};
 use crate::train::split::SplitParams;
-use crate::train::split_method::{BackendScratch, PreparedRoot, SplitData, TreeInputs};
+use crate::train::split_method::{BackendScratch, SplitData, TreeInputs};
 use crate::train::vector_leaves::{output_tree, VectorBackend};
 use crate::util::profile::{self, Phase};
 
@@ -504,7 +504,7 @@ impl<'a> Trainer<'a> {
             }
         } else {
             if npt == 1 {
-                self.prepare_shared_roots(&shared, &samples[0])?;
+                self.prepare_shared_roots(round, &samples[0]);
             }
             for (group, parallel) in (0..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
                 let tree = self.grow_tree(&shared, group, parallel, &samples[parallel])?;
@@ -565,64 +565,38 @@ impl<'a> Trainer<'a> {
         Ok(stop)
     }
 
-    /// With several outputs, quantizes every output's pairs for the round and builds their trees'
-    /// root histograms in one pass over `rows` ([`build_root_histograms`]), for the trees to take
-    /// up ([`BackendScratch::roots`]); nothing where the trees cannot share it (one output, no
-    /// quantized CPU histograms, a device, distributed training, or histograms too wide).
-    fn prepare_shared_roots(&mut self, shared: &RoundShared<'_>, rows: &[u32]) -> Result<()> {
-        let (params, train, k) = (self.params, self.train, self.k);
+    /// With several outputs, builds the root histograms of the round's trees of every output in one
+    /// pass over `rows` ([`build_root_histograms`], quantizing each output's pairs as its tree
+    /// will), for the trees to take up ([`BackendScratch::roots`]); nothing where the trees cannot
+    /// share it (one output, no quantized CPU histograms, first-order boosting, a device,
+    /// distributed training, histograms too wide, or pairs that cannot be packed).
+    fn prepare_shared_roots(&mut self, round: usize, rows: &[u32]) {
+        let (params, k) = (self.params, self.k);
         let SplitData::Hist(mapper, matrix) = self.split else {
-            return Ok(());
+            return;
         };
         let cells = mapper.offsets().last().copied().unwrap_or(0);
         if self.group_pairs.is_empty()
             || self.session.is_some()
             || self.cluster.is_some()
             || !params.use_quantized_grad
+            || params.boosting != Boosting::Newton
             || !shared_roots_pay(k, cells)
         {
-            return Ok(());
+            return;
         }
-        let quantization = profile::enter(Phase::Quantization);
-        // The last tree's pairs are not needed again: their memory goes before the round's.
-        self.scratch.packed = Vec::new();
-        let mut prepared = Vec::with_capacity(k);
-        for group in 0..k {
-            fill_fit_pairs(
-                params,
-                train,
-                &self.gpairs,
-                k,
-                group,
-                shared.goss_scaled,
-                &mut self.group_pairs,
-            );
-            let seed = position_seed(params.seed, &[shared.round as u64, group as u64, 0]);
-            let mut packed = Vec::new();
-            prepared.push(
-                quantize_shard(&self.group_pairs, rows, seed, &mut packed, None)?
-                    .map(|(scale, root, grids)| (packed, scale, root, grids)),
-            );
-        }
-        drop(quantization);
         let _phase = profile::enter(Phase::Histograms);
-        let views: Vec<&[i64]> = prepared.iter().flatten().map(|(packed, ..)| &packed[..]).collect();
-        let mut hists = build_root_histograms(matrix, mapper.offsets(), rows, &views).into_iter();
-        self.scratch.roots = prepared
-            .into_iter()
-            .map(|p| {
-                p.and_then(|(packed, scale, root, grids)| {
-                    hists.next().map(|hist| PreparedRoot {
-                        packed,
-                        scale,
-                        root,
-                        grids,
-                        hist,
-                    })
-                })
-            })
+        let seeds: Vec<u64> = (0..k)
+            .map(|group| position_seed(params.seed, &[round as u64, group as u64, 0]))
             .collect();
-        Ok(())
+        let Some(quantizers) = output_quantizers(&self.gpairs, k, rows, &seeds)
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+        else {
+            return;
+        };
+        let hists = build_root_histograms(matrix, mapper.offsets(), rows, &self.gpairs, &quantizers);
+        self.scratch.roots = hists.into_iter().map(Some).collect();
     }
 
     /// This round's gradient pairs at the current margins, from the device session when it computes
