@@ -342,15 +342,7 @@ fn build_histograms_in_blocks<C: HistCell>(
     block_bytes: usize,
 ) -> Vec<Vec<C>> {
     let total = *offsets.last().unwrap_or(&0);
-    assert_eq!(
-        offsets.len(),
-        matrix.num_features() + 1,
-        "offsets must come from the matrix's BinMapper"
-    );
-    assert!(
-        matrix.max_bin_below(offsets),
-        "the matrix holds bins beyond its BinMapper's offsets"
-    );
+    assert_offsets_fit(matrix, offsets);
     let cell_bytes = std::mem::size_of::<C>();
     let features = RowLayout::new(matrix.store(), matrix.num_features(), offsets, cell_bytes, block_bytes);
     if C::EXACT_SUMS {
@@ -415,6 +407,21 @@ fn build_histograms_in_blocks<C: HistCell>(
     out.into_iter()
         .map(|h| h.unwrap_or_else(|| vec![C::default(); total]))
         .collect()
+}
+
+/// Panics unless `offsets` come from the `BinMapper` `matrix` was quantized with: one offset per
+/// feature and the total, every stored bin below its feature's width (what the kernels' unchecked
+/// indexing relies on).
+pub(crate) fn assert_offsets_fit(matrix: &QuantizedMatrix, offsets: &[usize]) {
+    assert_eq!(
+        offsets.len(),
+        matrix.num_features() + 1,
+        "offsets must come from the matrix's BinMapper"
+    );
+    assert!(
+        matrix.max_bin_below(offsets),
+        "the matrix holds bins beyond its BinMapper's offsets"
+    );
 }
 
 /// The sibling's histogram: `parent - child`, bin by bin.

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::bins::matrix::{BinIndex, BinStore, QuantizedMatrix};
 use crate::gradients::GradPair;
-use crate::train::histogram::HIST_CHUNK;
+use crate::train::histogram::{assert_offsets_fit, HIST_CHUNK};
 use crate::train::quantize::RowQuantizer;
 use crate::util::simd::simd_dispatch;
 
@@ -45,15 +45,7 @@ pub(crate) fn build_root_histograms(
     gpairs: &[GradPair],
     quantizers: &[RowQuantizer],
 ) -> Vec<Vec<i64>> {
-    assert_eq!(
-        offsets.len(),
-        matrix.num_features() + 1,
-        "offsets must come from the matrix's BinMapper"
-    );
-    assert!(
-        matrix.max_bin_below(offsets),
-        "the matrix holds bins beyond its BinMapper's offsets"
-    );
+    assert_offsets_fit(matrix, offsets);
     let k = quantizers.len();
     assert!(
         rows.iter().all(|&r| (r as usize + 1) * k <= gpairs.len()),
@@ -187,7 +179,7 @@ fn add_rows_loop<T: BinIndex>(
             debug_assert!(slot < cells);
             // SAFETY: the bins were quantized with the `BinMapper` whose offsets these are (or are
             // the bundle codes of the same matrix), so `slot < offsets[columns] == acc.len()`,
-            // which `build_root_histograms` asserts through `max_bin_below`.
+            // which `build_root_histograms` asserts through `assert_offsets_fit`.
             add_lanes(unsafe { acc.get_unchecked_mut(slot) }, &pairs);
         }
     }
