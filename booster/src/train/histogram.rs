@@ -303,6 +303,140 @@ pub fn build_by_column<C: HistCell>(
     hist
 }
 
+/// Whether ascending row ids `rows` are one run of consecutive rows.
+fn is_contiguous(rows: &[u32]) -> bool {
+    match (rows.first(), rows.last()) {
+        (Some(&a), Some(&b)) => (b - a) as usize + 1 == rows.len(),
+        _ => false,
+    }
+}
+
+/// Nodes of at least this many consecutive rows (the root of a tree grown on every row) are built
+/// from the matrix's columns ([`build_contiguous`]).
+pub const CONTIGUOUS_MIN_ROWS: usize = 4 * HIST_CHUNK;
+
+/// Rows per task of [`build_contiguous`]: their pairs (8 bytes each) stay in L2 while every
+/// column is read over them.
+const CONTIGUOUS_CHUNK: usize = 32 * 1024;
+
+/// Columns [`add_column_run`] reads together.
+const COLUMNS_AT_ONCE: usize = 4;
+
+/// The histogram of the consecutive rows `range`, from the matrix's columns: chunks of
+/// [`CONTIGUOUS_CHUNK`] rows in parallel, folded per worker (exact cells only, like
+/// [`build_by_column`]); within a chunk, [`COLUMNS_AT_ONCE`] columns at a time.
+///
+/// Row by row, a row's additions land all over the histogram (28 features of 256 eight-byte cells
+/// are 57 KB, more than a 32 KB L1), and each row's pair is loaded once per row; here the bins of
+/// the columns read together take 8 KB, and the columns and pairs are read in order. `higgs` (1M
+/// x 28), root histograms of 40 one-level trees, three interleaved runs each: 0.68–0.75 s row by
+/// row, 0.41–0.43 s here (one column at a time: 0.63–0.70 s).
+pub fn build_contiguous<C: HistCell>(
+    matrix: &QuantizedMatrix,
+    offsets: &[usize],
+    range: std::ops::Range<usize>,
+    pairs: &[C::Pair],
+) -> Vec<C> {
+    assert!(
+        C::EXACT_SUMS,
+        "column-by-column sums are in another order than row-by-row ones"
+    );
+    assert_offsets_fit(matrix, offsets);
+    let total = *offsets.last().unwrap_or(&0);
+    let nf = matrix.num_features();
+    let starts: Vec<usize> = range.clone().step_by(CONTIGUOUS_CHUNK).collect();
+    starts
+        .par_iter()
+        .fold(
+            || vec![C::default(); total],
+            |mut h, &start| {
+                let end = (start + CONTIGUOUS_CHUNK).min(range.end);
+                for first in (0..nf).step_by(COLUMNS_AT_ONCE) {
+                    let last = (first + COLUMNS_AT_ONCE).min(nf);
+                    let columns: Vec<ColumnBins> = (first..last).map(|f| matrix.column(f)).collect();
+                    let (lo, hi) = (offsets[first], offsets[last]);
+                    let bases: Vec<usize> = (first..last).map(|f| offsets[f] - lo).collect();
+                    let cells = &mut h[lo..hi];
+                    let chunk_pairs = &pairs[start..end];
+                    if let Some(cols) = u8_columns(&columns, start..end) {
+                        add_column_run(&cols, &bases, chunk_pairs, cells);
+                    } else if let Some(cols) = u16_columns(&columns, start..end) {
+                        add_column_run(&cols, &bases, chunk_pairs, cells);
+                    } else {
+                        for (column, &base) in columns.iter().zip(&bases) {
+                            let cells = &mut cells[base..];
+                            match column {
+                                ColumnBins::U8(c) => add_column_run(&[&c[start..end]], &[0], chunk_pairs, cells),
+                                ColumnBins::U16(c) => add_column_run(&[&c[start..end]], &[0], chunk_pairs, cells),
+                            }
+                        }
+                    }
+                }
+                h
+            },
+        )
+        .reduce_with(|mut a, b| {
+            add_into(&mut a, &b);
+            a
+        })
+        .unwrap_or_else(|| vec![C::default(); total])
+}
+
+/// The rows `rows` of `columns` when every one holds one-byte bins.
+fn u8_columns<'c>(columns: &[ColumnBins<'c>], rows: std::ops::Range<usize>) -> Option<Vec<&'c [u8]>> {
+    columns
+        .iter()
+        .map(|c| match c {
+            ColumnBins::U8(c) => Some(&c[rows.clone()]),
+            ColumnBins::U16(_) => None,
+        })
+        .collect()
+}
+
+/// The rows `rows` of `columns` when every one holds two-byte bins.
+fn u16_columns<'c>(columns: &[ColumnBins<'c>], rows: std::ops::Range<usize>) -> Option<Vec<&'c [u16]>> {
+    columns
+        .iter()
+        .map(|c| match c {
+            ColumnBins::U16(c) => Some(&c[rows.clone()]),
+            ColumnBins::U8(_) => None,
+        })
+        .collect()
+}
+
+/// Adds `pairs[i]` into `cells[bases[k] + cols[k][i]]` for every row `i` and column `k`: all the
+/// columns' additions of a row together, so the row's pair is loaded once, with fixed-size
+/// unrolled code for [`COLUMNS_AT_ONCE`] columns.
+fn add_column_run<T: BinIndex, C: HistCell>(cols: &[&[T]], bases: &[usize], pairs: &[C::Pair], cells: &mut [C]) {
+    let n = pairs.len();
+    let total = cells.len();
+    if let (Ok(cols), Ok(bases)) = (
+        <&[&[T]; COLUMNS_AT_ONCE]>::try_from(cols),
+        <&[usize; COLUMNS_AT_ONCE]>::try_from(bases),
+    ) {
+        let cols: [&[T]; COLUMNS_AT_ONCE] = std::array::from_fn(|k| &cols[k][..n]);
+        for (i, &p) in pairs.iter().enumerate() {
+            for k in 0..COLUMNS_AT_ONCE {
+                // SAFETY: `i < n`, the length every column was cut to; the columns were quantized
+                // with the `BinMapper` whose offsets gave `bases` and `cells`
+                // (`assert_offsets_fit`), so every bin is below its feature's width.
+                let slot = bases[k] + unsafe { cols[k].get_unchecked(i) }.index();
+                debug_assert!(slot < total);
+                unsafe { cells.get_unchecked_mut(slot) }.add_pair(p);
+            }
+        }
+        return;
+    }
+    for (col, &base) in cols.iter().zip(bases) {
+        for (&b, &p) in col[..n].iter().zip(pairs) {
+            let slot = base + b.index();
+            debug_assert!(slot < total);
+            // SAFETY: as above.
+            unsafe { cells.get_unchecked_mut(slot) }.add_pair(p);
+        }
+    }
+}
+
 /// Adds `pairs[i]` into `bins[col[rows[i]]]` for every `i`.
 fn accumulate_column<T: BinIndex, C: HistCell>(col: &[T], rows: &[u32], pairs: &[C::Pair], bins: &mut [C]) {
     for (&r, &p) in rows.iter().zip(pairs) {
@@ -370,6 +504,9 @@ fn build_histograms_in_blocks<C: HistCell>(
                 match &bundled {
                     Some((b, layout)) if b.pays_for(rows.len()) => {
                         b.unbundle(&layout.build_exact::<C>(rows, pairs, parts_per_node), total)
+                    }
+                    _ if rows.len() >= CONTIGUOUS_MIN_ROWS && is_contiguous(rows) => {
+                        build_contiguous(matrix, offsets, rows[0] as usize..rows[0] as usize + rows.len(), pairs)
                     }
                     _ => features.build_exact(rows, pairs, parts_per_node),
                 }
