@@ -337,6 +337,17 @@ pub fn build_contiguous<C: HistCell>(
     range: std::ops::Range<usize>,
     pairs: &[C::Pair],
 ) -> Vec<C> {
+    build_contiguous_in_chunks(matrix, offsets, range, pairs, CONTIGUOUS_CHUNK)
+}
+
+/// [`build_contiguous`] in tasks of `chunk` rows (tests use small ones).
+fn build_contiguous_in_chunks<C: HistCell>(
+    matrix: &QuantizedMatrix,
+    offsets: &[usize],
+    range: std::ops::Range<usize>,
+    pairs: &[C::Pair],
+    chunk: usize,
+) -> Vec<C> {
     assert!(
         C::EXACT_SUMS,
         "column-by-column sums are in another order than row-by-row ones"
@@ -344,13 +355,13 @@ pub fn build_contiguous<C: HistCell>(
     assert_offsets_fit(matrix, offsets);
     let total = *offsets.last().unwrap_or(&0);
     let nf = matrix.num_features();
-    let starts: Vec<usize> = range.clone().step_by(CONTIGUOUS_CHUNK).collect();
+    let starts: Vec<usize> = range.clone().step_by(chunk.max(1)).collect();
     starts
         .par_iter()
         .fold(
             || vec![C::default(); total],
             |mut h, &start| {
-                let end = (start + CONTIGUOUS_CHUNK).min(range.end);
+                let end = (start + chunk.max(1)).min(range.end);
                 for first in (0..nf).step_by(COLUMNS_AT_ONCE) {
                     let last = (first + COLUMNS_AT_ONCE).min(nf);
                     let columns: Vec<ColumnBins> = (first..last).map(|f| matrix.column(f)).collect();
@@ -648,6 +659,42 @@ mod tests {
                 bits(build_histograms_in_blocks::<GradStats>(&q, m.offsets(), &nodes, &gp, 1)),
                 bits(build_histograms::<GradStats>(&q, m.offsets(), &nodes, &gp))
             );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn contiguous_rows_from_columns_are_the_naive_histogram(
+            rows in proptest::collection::vec((-100f32..100f32, 0u8..6, -3f32..3f32, 0u8..3, prop_oneof![4 => 0f32..1f32, 1 => Just(f32::NAN)], -1f32..1f32, 0f32..2f32), 1..400),
+            from in 0usize..400,
+            len in 0usize..400,
+            chunk in 1usize..70,
+            max_bin in prop_oneof![Just(4usize), Just(300usize)],
+            features in 1usize..=6,
+        ) {
+            let n = rows.len();
+            let all_cols: Vec<Vec<f32>> = vec![
+                rows.iter().map(|r| r.0).collect(),
+                rows.iter().map(|r| r.1 as f32).collect(),
+                rows.iter().map(|r| r.2).collect(),
+                rows.iter().map(|r| r.3 as f32).collect(),
+                rows.iter().map(|r| r.4).collect(),
+                rows.iter().map(|r| r.0 * 0.5).collect(),
+            ];
+            let gp: Vec<GradPair> = rows.iter().map(|r| GradPair::new(r.5, r.6)).collect();
+            // Any number of features (four at a time and the rest), one- and two-byte columns.
+            let (q, m) = setup(all_cols[..features].to_vec(), max_bin);
+            let start = from % n;
+            let range = start..(start + len).min(n);
+            let ids: Vec<u32> = (range.start as u32..range.end as u32).collect();
+            let all: Vec<u32> = (0..n as u32).collect();
+            let packed = crate::train::quantize::quantize(&gp, &all, 5).unwrap().packed;
+            prop_assert_eq!(
+                build_contiguous_in_chunks::<i64>(&q, m.offsets(), range, &packed, chunk),
+                build_histogram_naive::<i64>(&q, m.offsets(), &ids, &packed)
+            );
+            prop_assert!(ids.len() < 2 || is_contiguous(&ids));
+            prop_assert!(!is_contiguous(&[1, 3]) && !is_contiguous(&[]));
         }
     }
 
