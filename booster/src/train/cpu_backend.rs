@@ -325,4 +325,8 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
         self.partition.add_to_rows(nodes, out, stride, offset);
         Ok(())
     }
+    fn mark_rows(&self, nodes: &[(usize, u8)], out: &mut [u8]) -> Result<()> {
+        self.partition.mark_rows(nodes, out);
+        Ok(())
+    }
 }

@@ -81,6 +81,16 @@ pub trait TreeBackend {
         }
         Ok(())
     }
+    /// Sets `out[r] = slot` for every row `r` of each `(node, slot)` (the leaves of the tree just
+    /// grown, so no row is written twice).
+    fn mark_rows(&self, nodes: &[(usize, u8)], out: &mut [u8]) -> Result<()> {
+        for &(node, slot) in nodes {
+            for &r in self.node_rows(node)? {
+                out[r as usize] = slot;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A node of a tree during training.

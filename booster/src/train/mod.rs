@@ -22,6 +22,7 @@ pub(crate) mod partition;
 pub(crate) mod partition_kernel;
 pub(crate) mod quantize;
 pub(crate) mod root_histograms;
+pub(crate) mod round_margins;
 pub(crate) mod sampling;
 pub(crate) mod split;
 pub(crate) mod split_method;

@@ -117,11 +117,12 @@ fn partition_in_place(
     l
 }
 
-/// A pointer to the output of [`RowPartition::add_to_rows`], shared by tasks that write disjoint
+/// A pointer to the output of [`RowPartition::scatter`], shared by tasks that write disjoint
 /// elements.
-struct SharedOut(*mut f64);
-// SAFETY: only used by `add_to_rows`, whose tasks write disjoint elements of a live slice.
-unsafe impl Sync for SharedOut {}
+struct SharedOut<U>(*mut U);
+// SAFETY: only used by `scatter`, whose tasks write disjoint elements of a live slice (of `Send`
+// elements).
+unsafe impl<U: Send> Sync for SharedOut<U> {}
 
 /// The rows of every node of one tree: node `i` owns `rows[ranges[i].0..ranges[i].1]`.
 #[derive(Debug, Clone)]
@@ -155,7 +156,27 @@ impl RowPartition {
     /// node. Nodes whose ranges do not overlap (the leaves of a tree) are done in parallel when the
     /// partition's rows are distinct; otherwise one after another.
     pub fn add_to_rows(&self, nodes: &[(usize, f64)], out: &mut [f64], stride: usize, offset: usize) {
-        let mut ranges: Vec<((usize, usize), f64)> = nodes
+        self.scatter(nodes, out, stride, offset, |o, v| *o += v);
+    }
+
+    /// Sets `out[r] = slot` for every row `r` of each `(node, slot)` (the leaves of the tree just
+    /// grown, so no row is written twice).
+    pub fn mark_rows(&self, nodes: &[(usize, u8)], out: &mut [u8]) {
+        self.scatter(nodes, out, 1, 0, |o, slot| *o = slot);
+    }
+
+    /// Applies `apply(&mut out[r * stride + offset], value)` for every row `r` of each
+    /// `(node, value)`; in parallel over the nodes when their ranges are disjoint and the rows
+    /// distinct and in bounds.
+    fn scatter<T: Copy + Send + Sync, U: Send>(
+        &self,
+        nodes: &[(usize, T)],
+        out: &mut [U],
+        stride: usize,
+        offset: usize,
+        apply: impl Fn(&mut U, T) + Sync,
+    ) {
+        let mut ranges: Vec<((usize, usize), T)> = nodes
             .iter()
             .map(|&(node, v)| (self.ranges.get(node).copied().unwrap_or((0, 0)), v))
             .collect();
@@ -169,7 +190,7 @@ impl RowPartition {
         if !(disjoint && in_bounds) {
             for ((b, e), v) in ranges {
                 for &r in &self.rows[b..e] {
-                    out[r as usize * stride + offset] += v;
+                    apply(&mut out[r as usize * stride + offset], v);
                 }
             }
             return;
@@ -182,7 +203,7 @@ impl RowPartition {
                 // ascending, and splitting only permutes them within node ranges), the ranges are
                 // disjoint (checked above), so every index is written by exactly one task; and
                 // every `r * stride + offset` is below `out.len()` (checked above for the largest r).
-                unsafe { *target.0.add(r as usize * stride + offset) += v };
+                apply(unsafe { &mut *target.0.add(r as usize * stride + offset) }, v);
             }
         });
     }

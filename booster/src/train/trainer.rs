@@ -46,6 +46,7 @@ use crate::train::grow::{grow_tree, GrowLimits, TreeBackend};
 use crate::train::leaves::{finish_tree, LeafContext};
 use crate::train::quantize::output_quantizers;
 use crate::train::root_histograms::{build_root_histograms, shared_roots_pay};
+use crate::train::round_margins::RoundMargins;
 use crate::train::sampling::{position_seed, round_rows, ColumnSampler, Shard};
 use crate::train::split::SplitParams;
 use crate::train::split_method::{BackendScratch, SplitData, TreeInputs};
@@ -279,6 +280,9 @@ struct Trainer<'a> {
     /// boosting's weights as hessians).
     group_pairs: Vec<GradPair>,
     scratch: BackendScratch,
+    /// The leaves of this round's trees, added to `margins` at the end of the round (several
+    /// outputs, see [`RoundMargins`]).
+    pending_margins: RoundMargins,
     early_stopping: EarlyStopping,
     /// Rounds are numbered after the initial model's, so sampling streams and reports continue.
     first_round: usize,
@@ -413,6 +417,7 @@ impl<'a> Trainer<'a> {
             gpairs: vec![GradPair::default(); n * k],
             group_pairs: vec![GradPair::default(); if one_output_pairs { n } else { 0 }],
             scratch: BackendScratch::default(),
+            pending_margins: RoundMargins::default(),
             early_stopping: EarlyStopping::new(params.early_stopping_rounds),
             first_round: init.map_or(0, Booster::num_rounds),
             history: Vec::new(),
@@ -505,12 +510,21 @@ impl<'a> Trainer<'a> {
         } else {
             if npt == 1 {
                 self.prepare_shared_roots(round, &samples[0]);
+                // The trees' leaves reach the training margins together after the last one,
+                // where nothing in the round reads another output's margins in between (line
+                // searches do) and every row is in every tree.
+                let n = self.train.num_rows();
+                if k > 1 && !self.line_search && self.session.is_none() && samples[0].len() == n {
+                    self.pending_margins.start(k, n);
+                }
             }
             for (group, parallel) in (0..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
                 let tree = self.grow_tree(&shared, group, parallel, &samples[parallel])?;
                 self.update_margins(&tree, &samples[parallel], group);
                 self.trees.push(tree);
             }
+            let _phase = profile::enter(Phase::Margins);
+            self.pending_margins.apply(&mut self.margins);
         }
         if let Some(d) = self.dart.as_mut() {
             let _phase = profile::enter(Phase::Margins);
@@ -639,6 +653,7 @@ impl<'a> Trainer<'a> {
             gpairs,
             group_pairs,
             scratch,
+            pending_margins,
             ..
         } = self;
         let (params, train, k) = (*params, *train, *k);
@@ -711,7 +726,9 @@ impl<'a> Trainer<'a> {
             .filter(|&id| nodes[id].is_leaf())
             .map(|id| (id, tree.value[id] as f64))
             .collect();
-        backend.add_to_rows(&leaves, margins, k, group)?;
+        if !pending_margins.keep(group, backend.as_ref(), &leaves)? {
+            backend.add_to_rows(&leaves, margins, k, group)?;
+        }
         drop(backend);
         if let Some(s) = session.as_deref_mut() {
             s.after_tree(&nodes, &tree, group)?;
