@@ -304,7 +304,7 @@ pub fn build_by_column<C: HistCell>(
 }
 
 /// Whether ascending row ids `rows` are one run of consecutive rows.
-fn is_contiguous(rows: &[u32]) -> bool {
+pub(crate) fn is_contiguous(rows: &[u32]) -> bool {
     match (rows.first(), rows.last()) {
         (Some(&a), Some(&b)) => (b - a) as usize + 1 == rows.len(),
         _ => false,

@@ -11,9 +11,9 @@
 
 use rayon::prelude::*;
 
-use crate::bins::matrix::{BinIndex, BinStore, QuantizedMatrix};
+use crate::bins::matrix::{BinIndex, BinStore, ColumnBins, QuantizedMatrix};
 use crate::gradients::GradPair;
-use crate::train::histogram::{assert_offsets_fit, HIST_CHUNK};
+use crate::train::histogram::{assert_offsets_fit, is_contiguous, HIST_CHUNK};
 use crate::train::quantize::RowQuantizer;
 use crate::util::simd::simd_dispatch;
 
@@ -61,6 +61,8 @@ pub(crate) fn build_root_histograms(
         None => (matrix.store(), matrix.num_features(), offsets),
     };
     let cells = *column_offsets.last().unwrap_or(&0);
+    // Every row (no bagging): the features' columns are read in order instead of the rows.
+    let by_column = bundles.is_none() && is_contiguous(rows);
     let mut out = Vec::with_capacity(k);
     for (pass, outputs) in quantizers.chunks(LANES).enumerate() {
         let source = PairSource {
@@ -69,7 +71,12 @@ pub(crate) fn build_root_histograms(
             first: pass * LANES,
             quantizers: outputs,
         };
-        let interleaved = interleaved_sums(store, columns, column_offsets, cells, rows, &source);
+        let interleaved = if by_column {
+            let first = rows.first().map_or(0, |&r| r as usize);
+            interleaved_sums_by_column(matrix, offsets, first..first + rows.len(), &source)
+        } else {
+            interleaved_sums(store, columns, column_offsets, cells, rows, &source)
+        };
         for lane in 0..outputs.len() {
             let hist: Vec<i64> = interleaved.iter().map(|cell| cell[lane]).collect();
             out.push(match bundles {
@@ -133,6 +140,94 @@ fn interleaved_sums(
             a
         })
         .unwrap_or_else(|| vec![[0i64; LANES]; cells])
+}
+
+/// Rows whose lanes [`add_columns_loop`] computes before it reads the columns over them: their
+/// lanes (64 bytes a row, 16 KB) and one feature's interleaved cells (16 KB for 256 bins) fit a
+/// 32 KB L1 cache together.
+const COLUMN_CHUNK_ROWS: usize = 256;
+
+/// [`interleaved_sums`] of the consecutive rows `range`, from the matrix's columns: row by row,
+/// every row's cells lie all over the interleaved histogram (50 features of 256 bins are 800 KB,
+/// an L2 cache), while one feature's cells stay in L1 while its column is read. `multiclass` (300,000
+/// x 50, 7 classes), 30 rounds of one-level trees, histograms (the root passes): see
+/// docs/performance.md, eighth pass.
+fn interleaved_sums_by_column(
+    matrix: &QuantizedMatrix,
+    offsets: &[usize],
+    range: std::ops::Range<usize>,
+    outputs: &PairSource<'_>,
+) -> Vec<Lanes> {
+    let cells = *offsets.last().unwrap_or(&0);
+    let columns: Vec<ColumnBins<'_>> = (0..matrix.num_features()).map(|f| matrix.column(f)).collect();
+    let starts: Vec<usize> = range.clone().step_by(HIST_CHUNK).collect();
+    starts
+        .par_iter()
+        .fold(
+            || vec![[0i64; LANES]; cells],
+            |mut acc, &start| {
+                let rows = start..(start + HIST_CHUNK).min(range.end);
+                add_columns(&columns, offsets, rows, outputs, &mut acc);
+                acc
+            },
+        )
+        .reduce_with(|mut a, b| {
+            for (x, y) in a.iter_mut().zip(&b) {
+                add_lanes(x, y);
+            }
+            a
+        })
+        .unwrap_or_else(|| vec![[0i64; LANES]; cells])
+}
+
+simd_dispatch! {
+    /// [`add_columns_loop`] for the widest instruction set the processor has.
+    fn add_columns, at add_columns_at(
+        columns: &[ColumnBins<'_>],
+        offsets: &[usize],
+        rows: std::ops::Range<usize>,
+        outputs: &PairSource<'_>,
+        acc: &mut [Lanes],
+    ) = add_columns_loop;
+    avx512 needs ["avx512f", "avx512dq"]
+}
+
+/// Adds the consecutive rows `rows` into `acc`: for each [`COLUMN_CHUNK_ROWS`] of them, their
+/// packed pairs of every output (one lane each, unused lanes 0), then each column's bins over them.
+#[inline(always)]
+fn add_columns_loop(
+    columns: &[ColumnBins<'_>],
+    offsets: &[usize],
+    rows: std::ops::Range<usize>,
+    outputs: &PairSource<'_>,
+    acc: &mut [Lanes],
+) {
+    let mut lanes: Vec<Lanes> = Vec::with_capacity(COLUMN_CHUNK_ROWS);
+    for start in rows.clone().step_by(COLUMN_CHUNK_ROWS) {
+        let end = (start + COLUMN_CHUNK_ROWS).min(rows.end);
+        lanes.clear();
+        lanes.extend((start..end).map(|r| outputs.lanes(r as u32)));
+        for (f, column) in columns.iter().enumerate() {
+            let cells = &mut acc[offsets[f]..offsets[f + 1]];
+            match column {
+                ColumnBins::U8(c) => add_column(&c[start..end], &lanes, cells),
+                ColumnBins::U16(c) => add_column(&c[start..end], &lanes, cells),
+            }
+        }
+    }
+}
+
+/// Adds `lanes[i]` into `cells[bins[i]]` for every `i`.
+#[inline(always)]
+fn add_column<T: BinIndex>(bins: &[T], lanes: &[Lanes], cells: &mut [Lanes]) {
+    let width = cells.len();
+    for (&b, l) in bins.iter().zip(lanes) {
+        debug_assert!(b.index() < width);
+        // SAFETY: the column was quantized with the `BinMapper` whose offsets cut `cells`, so
+        // every bin is below the feature's width (`build_root_histograms` asserts the offsets fit
+        // through `assert_offsets_fit`).
+        add_lanes(unsafe { cells.get_unchecked_mut(b.index()) }, l);
+    }
 }
 
 /// Adds `y` into `x`, lane by lane.
@@ -269,9 +364,10 @@ mod tests {
             }
         }
 
-        /// The AVX-512, AVX2 and baseline loops add the same cells.
+        /// The AVX-512, AVX2 and baseline loops add the same cells, row by row and column by
+        /// column.
         #[test]
-        fn every_variant_adds_alike(n in 1usize..300, k in 1usize..=LANES, seed in any::<u64>()) {
+        fn every_variant_adds_alike(n in 1usize..700, k in 1usize..=LANES, seed in any::<u64>()) {
             let mut next = xorshift(seed);
             let nf = 3;
             let bins: Vec<u8> = (0..n * nf).map(|_| (next() % 16) as u8).collect();
@@ -284,10 +380,16 @@ mod tests {
             let source = PairSource { gpairs: &gpairs, stride: k, first: 0, quantizers: &quantizers };
             let mut reference = vec![[0i64; LANES]; 48];
             add_rows_loop(&bins, nf, &offsets, &rows, &source, &mut reference);
+            let columns: Vec<Vec<u8>> = (0..nf).map(|f| (0..n).map(|r| bins[r * nf + f]).collect()).collect();
+            let columns: Vec<ColumnBins<'_>> = columns.iter().map(|c| ColumnBins::U8(c)).collect();
             for isa in Isa::available(&["avx512f", "avx512dq"]) {
                 let mut acc = vec![[0i64; LANES]; 48];
                 add_rows_at(isa, &bins, nf, &offsets, &rows, &source, &mut acc);
                 prop_assert_eq!(&acc, &reference, "{:?}", isa);
+                // Column by column: the same cells.
+                let mut acc = vec![[0i64; LANES]; 48];
+                add_columns_at(isa, &columns, &offsets, 0..n, &source, &mut acc);
+                prop_assert_eq!(&acc, &reference, "{:?} by column", isa);
             }
         }
     }
