@@ -65,8 +65,9 @@
 //! reads as categorical features) and 3 numeric columns. The anchors get the codes as floats and the
 //! same columns declared categorical (XGBoost `enable_categorical` with feature types `c`, LightGBM
 //! `categorical_feature`); every library splits them natively with `max_cat_to_onehot` 4 and
-//! `max_cat_threshold` 64 (Sylvan and LightGBM with LightGBM's `cat_smooth`, `cat_l2`,
-//! `min_data_per_group` defaults); so do `flights` and `diamonds`.
+//! `max_cat_threshold` 64 (each with its own defaults for the rest: Sylvan's are XGBoost's
+//! behaviour, LightGBM keeps its `cat_smooth`, `cat_l2`, `min_data_per_group`); so do `flights` and
+//! `diamonds`.
 //! `monotone` (issue #18): the `regression` generator without missing values, trained with
 //! `monotone_constraints` +1 on f4, f6, f8 and -1 on f9 (the directions of their true effects) by
 //! every library (XGBoost's string form `(0,0,0,0,1,..)`, LightGBM's list with its default `basic`

@@ -873,8 +873,8 @@ const TOL_CATEGORICAL_RMSE: f64 = 0.01;
 /// settings of the library Sylvan is compared with:
 /// - `like = "xgboost"`: XGBoost orders categories by leaf weight `-G / (H + lambda)` and has no
 ///   other categorical regularisation, so Sylvan runs with `cat_smooth` = lambda = 1, `cat_l2` 0,
-///   `min_data_per_group` 0 (XGBoost never sees these three);
-/// - `like = "lightgbm"`: Sylvan's defaults, LightGBM's (`cat_smooth` 10, `cat_l2` 10,
+///   `min_data_per_group` 0, its defaults, given explicitly (XGBoost never sees these three);
+/// - `like = "lightgbm"`: LightGBM's defaults (`cat_smooth` 10, `cat_l2` 10,
 ///   `min_data_per_group` 100), given to both.
 fn categorical_params(objective: &'static str, like: &str) -> Vec<(&'static str, &'static str)> {
     let own: &[(&'static str, &'static str)] = if like == "xgboost" {

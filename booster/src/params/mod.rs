@@ -418,15 +418,16 @@ pub struct Params {
     #[serde(skip_serializing_if = "is_default_max_cat_threshold")]
     pub max_cat_threshold: usize,
     /// Smoothing of the category order `G / (H + cat_smooth)`; categories with fewer rows than
-    /// this take no part in a set (they go right). LightGBM's name and default, 10; at least 0.
+    /// this take no part in a set (they go right). At least 0. Default 1: the order by leaf
+    /// weight at the default `lambda`, as in XGBoost (LightGBM's name; its default is 10).
     #[serde(skip_serializing_if = "is_default_cat_smooth")]
     pub cat_smooth: f64,
-    /// L2 penalty added to `lambda` in the gains of category-set splits (LightGBM's name and
-    /// default, 10); at least 0.
+    /// L2 penalty added to `lambda` in the gains of category-set splits; at least 0. Default 0,
+    /// as in XGBoost (LightGBM's name; its default is 10).
     #[serde(skip_serializing_if = "is_default_cat_l2")]
     pub cat_l2: f64,
     /// The least rows a category set gains between two candidate splits, and the least rows
-    /// left on the other side (LightGBM's name and default, 100).
+    /// left on the other side. Default 0, as in XGBoost (LightGBM's name; its default is 100).
     #[serde(skip_serializing_if = "is_default_min_data_per_group")]
     pub min_data_per_group: usize,
     /// Where trees are grown: `cpu` (default), `cuda` (GPU 0; alias `gpu`) or `cuda:N` (GPU N). `cuda` needs the
@@ -676,9 +677,9 @@ impl Default for Params {
 const DEFAULT_COLLECTIVE_TIMEOUT: f64 = 600.0;
 const DEFAULT_MAX_CAT_TO_ONEHOT: usize = 4;
 const DEFAULT_MAX_CAT_THRESHOLD: usize = 64;
-const DEFAULT_CAT_SMOOTH: f64 = 10.0;
-const DEFAULT_CAT_L2: f64 = 10.0;
-const DEFAULT_MIN_DATA_PER_GROUP: usize = 100;
+const DEFAULT_CAT_SMOOTH: f64 = 1.0;
+const DEFAULT_CAT_L2: f64 = 0.0;
+const DEFAULT_MIN_DATA_PER_GROUP: usize = 0;
 const DEFAULT_TOP_RATE: f64 = 0.2;
 const DEFAULT_OTHER_RATE: f64 = 0.1;
 const DEFAULT_AFT_SCALE: f64 = 1.0;
