@@ -15,6 +15,8 @@
 //!
 //! The chosen categories go left; the split records them as a [`CategorySet`].
 
+use std::cell::RefCell;
+
 use crate::bins::cuts::BinMapper;
 use crate::gradients::{CellScale, GradStats};
 use crate::model::categories::CategorySet;
@@ -27,6 +29,16 @@ use crate::train::split::{node_gain, SplitInfo, SplitParams, MIN_GAIN};
 enum Item {
     Category(u32),
     Missing,
+}
+
+/// The code of the missing values in the sort buffer (above every category code, so that at equal
+/// keys the missing values sort last).
+const MISSING_CODE: u32 = u32::MAX;
+
+thread_local! {
+    /// Per-thread buffer of the sorted scan: `(sort key, code)` of the categories taking part
+    /// (kept between calls: a feature of thousands of categories is scanned at every node).
+    static KEYED: RefCell<Vec<(f64, u32)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The best category-set split of categorical `feature`, or `None`. `node_rows` (the node's row
@@ -117,59 +129,66 @@ pub(super) fn best_categorical_split<C: HistCell>(
         // One pass over the bins: the sort key of every category with at least `cat_smooth` rows
         // (rarer ones take no part: they stay right), then the missing values, which always take
         // part. Codes are distinct, so the order is total and deterministic.
-        let mut keyed: Vec<(f64, u64, Item)> = Vec::new();
-        for (c, cell) in bins.iter().enumerate() {
-            if *cell == C::default() {
-                continue;
-            }
-            let s = cell.stats(scale);
-            if count(s) >= cp.cat_smooth {
-                keyed.push((key(s), c as u64, Item::Category(c as u32)));
-            }
-        }
-        if has_missing {
-            keyed.push((key(missing_cell.stats(scale)), u64::MAX, Item::Missing));
-        }
-        let rest_nonempty = keyed.len() < num_present;
-        let used = keyed.len();
-        let max_len = cp.max_cat_threshold.min(used.div_ceil(2)).max(1);
-        sort_ends(&mut keyed, max_len);
-        let items: Vec<Item> = keyed.iter().map(|k| k.2).collect();
-        let children = SplitParams {
-            lambda: p.lambda + cp.cat_l2,
-            ..*p
-        };
-        let min_group = cp.min_data_per_group;
-        let mut chosen: Vec<Item> = Vec::with_capacity(max_len);
-        for reverse in [false, true] {
-            chosen.clear();
-            let mut left_cell = C::default();
-            let mut group_rows = 0.0;
-            for i in 0..max_len.min(used) {
-                let item = if reverse { items[used - 1 - i] } else { items[i] };
-                chosen.push(item);
-                let c = cell(item);
-                left_cell += c;
-                group_rows += count(c.stats(scale));
-                if i + 1 == used && !rest_nonempty {
-                    break; // everything on the left
-                }
-                let left = left_cell.stats(scale);
-                let right = total - left;
-                if !valid(left) {
+        KEYED.with(|keyed| {
+            let keyed = &mut *keyed.borrow_mut();
+            keyed.clear();
+            for (c, cell) in bins.iter().enumerate() {
+                if *cell == C::default() {
                     continue;
                 }
-                if !valid(right) || count(right) < min_group {
-                    break;
+                let s = cell.stats(scale);
+                if count(s) >= cp.cat_smooth {
+                    keyed.push((key(s), c as u32));
                 }
-                if group_rows < min_group {
-                    continue;
-                }
-                group_rows = 0.0;
-                let gain = node_gain(left, &children) + node_gain(right, &children) - parent_gain;
-                consider(gain, &chosen);
             }
-        }
+            if has_missing {
+                keyed.push((key(missing_cell.stats(scale)), MISSING_CODE));
+            }
+            let rest_nonempty = keyed.len() < num_present;
+            let used = keyed.len();
+            let max_len = cp.max_cat_threshold.min(used.div_ceil(2)).max(1);
+            sort_ends(keyed, max_len);
+            let keyed: &[(f64, u32)] = keyed;
+            let item = |i: usize| match keyed[i].1 {
+                MISSING_CODE => Item::Missing,
+                c => Item::Category(c),
+            };
+            let children = SplitParams {
+                lambda: p.lambda + cp.cat_l2,
+                ..*p
+            };
+            let min_group = cp.min_data_per_group;
+            let mut chosen: Vec<Item> = Vec::with_capacity(max_len);
+            for reverse in [false, true] {
+                chosen.clear();
+                let mut left_cell = C::default();
+                let mut group_rows = 0.0;
+                for i in 0..max_len.min(used) {
+                    let item = item(if reverse { used - 1 - i } else { i });
+                    chosen.push(item);
+                    let c = cell(item);
+                    left_cell += c;
+                    group_rows += count(c.stats(scale));
+                    if i + 1 == used && !rest_nonempty {
+                        break; // everything on the left
+                    }
+                    let left = left_cell.stats(scale);
+                    let right = total - left;
+                    if !valid(left) {
+                        continue;
+                    }
+                    if !valid(right) || count(right) < min_group {
+                        break;
+                    }
+                    if group_rows < min_group {
+                        continue;
+                    }
+                    group_rows = 0.0;
+                    let gain = node_gain(left, &children) + node_gain(right, &children) - parent_gain;
+                    consider(gain, &chosen);
+                }
+            }
+        });
     }
     let (gain, mut chosen) = best?;
     if chosen == [Item::Missing] {
@@ -203,8 +222,8 @@ pub(super) fn best_categorical_split<C: HistCell>(
 /// entries are the smallest and the largest, each in order (the middle, which no scan reaches, is
 /// left unordered). Selecting the ends first costs linear time instead of a sort of thousands of
 /// categories per node; the order is total (codes are distinct), so the ends are the same.
-fn sort_ends(keyed: &mut [(f64, u64, Item)], ends: usize) {
-    let order = |a: &(f64, u64, Item), b: &(f64, u64, Item)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+fn sort_ends(keyed: &mut [(f64, u32)], ends: usize) {
+    let order = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
     let n = keyed.len();
     // Worth it only when the middle is much longer than the ends.
     if n <= 4 * ends + 16 {
@@ -231,10 +250,10 @@ mod tests {
             ends in 1usize..70,
         ) {
             // Many equal keys: the codes break the ties.
-            let keyed: Vec<(f64, u64, Item)> = keys
+            let keyed: Vec<(f64, u32)> = keys
                 .iter()
                 .enumerate()
-                .map(|(c, &k)| (f64::from(k) * 0.5, (c as u64 * 7919) % 1009, Item::Category(c as u32)))
+                .map(|(c, &k)| (f64::from(k) * 0.5, (c as u32 * 7919) % 1009))
                 .collect();
             let mut full = keyed.clone();
             full.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
