@@ -36,9 +36,10 @@ enum Item {
 const MISSING_CODE: u32 = u32::MAX;
 
 thread_local! {
-    /// Per-thread buffer of the sorted scan: `(sort key, code)` of the categories taking part
-    /// (kept between calls: a feature of thousands of categories is scanned at every node).
-    static KEYED: RefCell<Vec<(f64, u32)>> = const { RefCell::new(Vec::new()) };
+    /// Per-thread buffers of the sorted scan, kept between calls (a feature of thousands of
+    /// categories is scanned at every node): `(sort key, code)` of the categories taking part, and
+    /// the codes of the non-empty categories.
+    static KEYED: RefCell<(Vec<(f64, u32)>, Vec<u32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// The best category-set split of categorical `feature`, or `None`. `node_rows` (the node's row
@@ -129,16 +130,24 @@ pub(super) fn best_categorical_split<C: HistCell>(
         // One pass over the bins: the sort key of every category with at least `cat_smooth` rows
         // (rarer ones take no part: they stay right), then the missing values, which always take
         // part. Codes are distinct, so the order is total and deterministic.
-        KEYED.with(|keyed| {
-            let keyed = &mut *keyed.borrow_mut();
-            keyed.clear();
+        KEYED.with(|buffers| {
+            let (keyed, codes) = &mut *buffers.borrow_mut();
+            // The non-empty categories first, without a branch per bin: deep nodes hold few of a
+            // high-cardinality feature's categories, scattered, and a branch on each bin
+            // mispredicts at every other one.
+            if codes.len() < k {
+                codes.resize(k, 0);
+            }
+            let mut nonempty = 0;
             for (c, cell) in bins.iter().enumerate() {
-                if *cell == C::default() {
-                    continue;
-                }
-                let s = cell.stats(scale);
+                codes[nonempty] = c as u32;
+                nonempty += usize::from(*cell != C::default());
+            }
+            keyed.clear();
+            for &c in &codes[..nonempty] {
+                let s = bins[c as usize].stats(scale);
                 if count(s) >= cp.cat_smooth {
-                    keyed.push((key(s), c as u32));
+                    keyed.push((key(s), c));
                 }
             }
             if has_missing {
