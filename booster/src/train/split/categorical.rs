@@ -349,6 +349,10 @@ mod tests {
                     }
                     prop_assert!((left.grad - s.left.grad).abs() < 1e-9 && (left.hess - s.left.hess).abs() < 1e-9);
                     prop_assert!(!set.is_empty());
+                    // A category with no rows in the node never joins a set (it goes right).
+                    for c in set.codes() {
+                        prop_assert!(cells[c as usize] != GradStats::default(), "empty category {} in the set", c);
+                    }
                 }
                 None => prop_assert!(want <= MIN_GAIN, "missed a split of gain {}", want),
             }
