@@ -35,11 +35,23 @@ enum Item {
 /// keys the missing values sort last).
 const MISSING_CODE: u32 = u32::MAX;
 
+/// Buffers of the sorted scan, kept per thread between calls (a feature of thousands of categories
+/// is scanned at every node).
+struct ScanBuffers {
+    /// `(sort key, code)` of the categories taking part.
+    keyed: Vec<(f64, u32)>,
+    /// The codes of the non-empty categories.
+    codes: Vec<u32>,
+}
+
 thread_local! {
-    /// Per-thread buffers of the sorted scan, kept between calls (a feature of thousands of
-    /// categories is scanned at every node): `(sort key, code)` of the categories taking part, and
-    /// the codes of the non-empty categories.
-    static KEYED: RefCell<(Vec<(f64, u32)>, Vec<u32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// This thread's [`ScanBuffers`].
+    static SCAN_BUFFERS: RefCell<ScanBuffers> = const {
+        RefCell::new(ScanBuffers {
+            keyed: Vec::new(),
+            codes: Vec::new(),
+        })
+    };
 }
 
 /// The best category-set split of categorical `feature`, or `None`. `node_rows` (the node's row
@@ -130,8 +142,8 @@ pub(super) fn best_categorical_split<C: HistCell>(
         // One pass over the bins: the sort key of every category with at least `cat_smooth` rows
         // (rarer ones take no part: they stay right), then the missing values, which always take
         // part. Codes are distinct, so the order is total and deterministic.
-        KEYED.with(|buffers| {
-            let (keyed, codes) = &mut *buffers.borrow_mut();
+        SCAN_BUFFERS.with(|buffers| {
+            let ScanBuffers { keyed, codes } = &mut *buffers.borrow_mut();
             // The non-empty categories first, without a branch per bin: deep nodes hold few of a
             // high-cardinality feature's categories, scattered, and a branch on each bin
             // mispredicts at every other one.
