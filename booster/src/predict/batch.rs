@@ -16,7 +16,9 @@ const BLOCK: usize = 256;
 /// The most bytes of feature values one block of [`add_trees`] holds: blocks of wide data (more than
 /// 256 features read) have fewer rows, so that the block's keys and the trees' nodes both stay in
 /// the core's L2 cache (on the 40,000 x 1,000 benchmark, 64-row blocks predicted 3% faster than
-/// 128-row ones, 32-row ones 20% slower).
+/// 128-row ones, 32-row ones 20% slower). Counted in features read: the second copies of the
+/// features that category-set splits, or splits sending missing values left, read (see
+/// [`crate::predict::column_walk`]) can make a block up to three times as large.
 const BLOCK_BYTES: usize = 256 * 1024;
 
 /// Runs `f(rows, out)` over blocks of rows in parallel: `rows` holds the block's rows row-major

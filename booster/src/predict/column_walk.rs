@@ -5,9 +5,10 @@
 //! index update. Several rows walk a tree side by side so that their loads overlap.
 //!
 //! Values and thresholds are compared as order-preserving integer keys ([`key`]): a missing value's
-//! key is `u32::MAX`, above every threshold, so it goes right; a split whose missing values go left
-//! adds 1 to both sides, which wraps the missing key to 0 and leaves every other comparison as it
-//! was. One unsigned comparison thus decides both the value and the missing-value direction.
+//! key is `u32::MAX`, above every threshold, so it goes right. A feature that some split sends
+//! missing values left of is given to the walk a second time, with 0 as the missing key, below
+//! every threshold ([`CompleteForest::low`]), and such splits read that column. One unsigned
+//! comparison thus decides both the value and the missing-value direction.
 //!
 //! A category-set split reads the feature as a small code instead ([`code_key`]): every feature that
 //! such splits read gets a second column in the block, of codes capped at the largest code any set
@@ -27,10 +28,11 @@ use crate::util::simd::simd_dispatch;
 pub(super) const MAX_DEPTH: usize = 12;
 
 /// The levels of a deeper tree stored complete; rows that reach an inner node there go on through
-/// linked nodes. (Loss-guided trees of 255 leaves are typically 13-28 levels deep, with half the
-/// rows in leaves at most 8 levels down and 3/4 at most 10. Measured on such a model, 100 trees:
-/// 8, 10 and 12 levels predicted within 5% of each other, 8 the fastest, with a quarter of 10's
-/// memory.)
+/// linked nodes ([`CompleteForest::walk_cut`]). (Loss-guided trees of 255 leaves are typically
+/// 13-28 levels deep, with half the rows in leaves at most 8 levels down and 3/4 at most 10.
+/// Measured on such a model, 100 trees: 8, 10 and 12 levels predicted within 5% of each other, 8
+/// the fastest, with a quarter of 10's memory; with the linked levels walked by all the block's
+/// rows together, 8 and 10 within the noise, 6 levels 8% slower.)
 const CUT_DEPTH: usize = 8;
 thread_local! {
     /// Per-thread key buffer of [`CompleteForest::add_rows`].
@@ -50,23 +52,26 @@ const TOP_LEVELS: usize = 3;
 /// [`CompleteForest::sets`]: no split reads a category set.
 const NO_SETS: u8 = 0;
 /// [`CompleteForest::sets`]: every category-set split's bitset fits one word (every code column's
-/// cap is at most 30), kept in the split's `threshold`, its `add` [`INLINE_SET`].
+/// cap is at most 30), kept in the split's `threshold`, its `inline_set` [`INLINE_SET`].
 const INLINE_SETS: u8 = 1;
 /// [`CompleteForest::sets`]: category-set splits keep their bitsets in [`CompleteForest::bits`].
 const SET_WORDS: u8 = 2;
-/// [`Split::add`] of a category-set split whose bitset is its `threshold` ([`INLINE_SETS`]); a
-/// threshold split's is 0 or 1.
-const INLINE_SET: u32 = 2;
+/// [`Split::inline_set`] of a category-set split whose bitset is its `threshold` ([`INLINE_SETS`]);
+/// a threshold split's is 0.
+const INLINE_SET: u32 = 1;
 
 /// An inner node of a complete tree (a repeated leaf is a split whose children are the same).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C)]
 struct Split {
-    /// Where the feature's values start in a block (feature index x block stride).
+    /// Where the column the split reads starts in a block (column index x block stride): the
+    /// feature's keys, their copy with missing values low when missing values go left, or the
+    /// feature's codes.
     offset: u32,
-    /// 1 when missing values go left, else 0: added to the value's key before the comparison.
-    add: u32,
-    /// The threshold's key plus `add`: a row goes right when its key plus `add` is at least this.
+    /// [`INLINE_SET`] for a category-set split whose bitset is `threshold` ([`INLINE_SETS`]),
+    /// else 0.
+    inline_set: u32,
+    /// The threshold's key: a row goes right when its key is at least this.
     threshold: u32,
     /// For a category-set split with [`SET_WORDS`], where its bitset of directions starts in
     /// [`CompleteForest::bits`]; else 0.
@@ -77,7 +82,7 @@ impl Split {
     /// The split of a leaf repeated below itself: every row goes right, to the same leaf.
     const REPEATED_LEAF: Split = Split {
         offset: 0,
-        add: 0,
+        inline_set: 0,
         threshold: 0,
         set_base: 0,
     };
@@ -135,14 +140,20 @@ fn code_key(x: f32, cap: u32) -> u32 {
     }
 }
 
+/// Whether node `id` of `tree` is a threshold split that sends missing values left, and so reads
+/// the keys with missing values low ([`CompleteForest::low`]).
+fn reads_low_keys(tree: &Tree, id: usize) -> bool {
+    !tree.is_leaf(id) && tree.default_left[id] && !tree.threshold[id].is_nan() && tree.category_set(id).is_none()
+}
+
 /// Trees of depth at most [`MAX_DEPTH`] in heap order, for [`super::packed::PackedForest::add_columns`].
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct CompleteForest {
     /// Inner nodes' [`Split::offset`], `2^depth - 1` per tree, tree after tree (field by field, so
     /// that a step indexes each array directly).
     offset: Vec<u32>,
-    /// Inner nodes' [`Split::add`], as `offset`.
-    add: Vec<u32>,
+    /// Inner nodes' [`Split::inline_set`], as `offset`; empty unless `sets` is [`INLINE_SETS`].
+    inline_set: Vec<u32>,
     /// Inner nodes' [`Split::threshold`], as `offset`.
     threshold: Vec<u32>,
     /// How category-set splits are stored: [`NO_SETS`], [`INLINE_SETS`] or [`SET_WORDS`] (each
@@ -157,6 +168,10 @@ pub(super) struct CompleteForest {
     /// The features category-set splits read: column `num_features + j` of a block holds the codes
     /// of `codes[j]`.
     codes: Vec<CodeColumn>,
+    /// The features some threshold split sends missing values left of, ascending: column
+    /// `num_features + codes.len() + j` of a block holds the keys of `low[j]` with 0 for a missing
+    /// value (no number's key is 0), so that a missing value is below every threshold.
+    low: Vec<usize>,
     /// Leaf values, `2^depth` per tree, tree after tree.
     leaves: Vec<f32>,
     /// Beside `leaves` when some tree is cut ([`CUT_DEPTH`]): 0 for a leaf, else one more than
@@ -209,7 +224,18 @@ impl CompleteForest {
             .into_iter()
             .map(|(feature, cap)| CodeColumn { feature, cap })
             .collect();
-        if num_features == 0 || (num_features + codes.len()).saturating_mul(stride) > u32::MAX as usize {
+        let low: Vec<usize> = trees
+            .iter()
+            .flat_map(|t| {
+                (0..t.num_nodes())
+                    .filter(move |&i| reads_low_keys(t, i))
+                    .map(move |i| t.feature[i] as usize)
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let columns = num_features + codes.len() + low.len();
+        if num_features == 0 || columns.saturating_mul(stride) > u32::MAX as usize {
             return None;
         }
         let cut = depths.iter().any(|d| d.1);
@@ -223,12 +249,13 @@ impl CompleteForest {
         let mut splits: Vec<Split> = Vec::with_capacity(depths.iter().map(|d| (1usize << d.0) - 1).sum());
         let mut forest = CompleteForest {
             offset: Vec::new(),
-            add: Vec::new(),
+            inline_set: Vec::new(),
             threshold: Vec::new(),
             sets,
             set_base: Vec::new(),
             bits: if sets == SET_WORDS { vec![0] } else { Vec::new() },
             codes,
+            low,
             leaves: Vec::with_capacity(depths.iter().map(|d| 1usize << d.0).sum()),
             links: Vec::new(),
             linked: Vec::new(),
@@ -276,7 +303,9 @@ impl CompleteForest {
             }
         }
         forest.offset = splits.iter().map(|s| s.offset).collect();
-        forest.add = splits.iter().map(|s| s.add).collect();
+        if sets == INLINE_SETS {
+            forest.inline_set = splits.iter().map(|s| s.inline_set).collect();
+        }
         forest.threshold = splits.iter().map(|s| s.threshold).collect();
         if sets == SET_WORDS {
             forest.set_base = splits.iter().map(|s| s.set_base).collect();
@@ -307,7 +336,7 @@ impl CompleteForest {
             if self.sets == INLINE_SETS {
                 return Split {
                     offset,
-                    add: INLINE_SET,
+                    inline_set: INLINE_SET,
                     threshold: right[0],
                     set_base: 0,
                 };
@@ -316,21 +345,24 @@ impl CompleteForest {
             self.bits.extend(right);
             return Split {
                 offset,
-                add: 0,
+                inline_set: 0,
                 threshold: 0,
                 set_base,
             };
         }
-        let add = tree.default_left[id] as u32;
-        // A NaN threshold sends every row right, as `!(x < NaN)` does.
-        let threshold = if tree.threshold[id].is_nan() {
-            0
+        // A NaN threshold sends every row right, as `!(x < NaN)` does (missing values included:
+        // every key is at least 0).
+        let (column, threshold) = if tree.threshold[id].is_nan() {
+            (feature, 0)
+        } else if reads_low_keys(tree, id) {
+            let j = self.low.binary_search(&feature).expect("a low-missing column");
+            (num_features + self.codes.len() + j, key(tree.threshold[id]))
         } else {
-            key(tree.threshold[id]) + add
+            (feature, key(tree.threshold[id]))
         };
         Split {
-            offset: (feature * stride) as u32,
-            add,
+            offset: (column * stride) as u32,
+            inline_set: 0,
             threshold,
             set_base: 0,
         }
@@ -394,19 +426,32 @@ impl CompleteForest {
         })
     }
 
+    /// The columns of a block: the features' keys, the code columns, the keys with missing values
+    /// low.
+    fn num_columns(&self) -> usize {
+        self.num_features + self.codes.len() + self.low.len()
+    }
+
     /// Fills `keys` with the block of rows `start..end` of `columns` that [`walk_keys`] reads:
     /// [`key`]s of the first `num_features` features, then the [`code_key`]s of the code columns,
-    /// `stride` values per column (rows past `end - start` keep what they held).
+    /// then the keys of the [`CompleteForest::low`] features with 0 for missing, `stride` values
+    /// per column (rows past `end - start` keep what they held).
     fn block_keys(&self, columns: &[Column], start: usize, end: usize, keys: &mut Vec<u32>) {
         let rows = end - start;
-        keys.resize((self.num_features + self.codes.len()) * self.stride, u32::MAX);
+        keys.resize(self.num_columns() * self.stride, u32::MAX);
         let (values, codes) = keys.split_at_mut(self.num_features * self.stride);
+        let (codes, low) = codes.split_at_mut(self.codes.len() * self.stride);
+        for (&feature, out) in self.low.iter().zip(low.chunks_exact_mut(self.stride)) {
+            column_keys(&columns[feature], start, end, out, 0, low_key, |v, out| {
+                keys_of(v, out, 0)
+            });
+        }
         for (column, out) in columns[..self.num_features]
             .iter()
             .zip(values.chunks_exact_mut(self.stride))
         {
             column_keys(column, start, end, out, u32::MAX, key, |v, out| {
-                keys_of(v, out);
+                keys_of(v, out, u32::MAX);
                 // The next block's values of this column (the same thread usually takes it):
                 // on wide data they are far apart, so ask for them while this block is walked.
                 if let Column::Dense(all) = column {
@@ -464,10 +509,11 @@ impl CompleteForest {
     /// [`CompleteForest::sets`]).
     #[inline(always)]
     fn walk_of<const SETS: u8>(&self, columns: &[u32], rows: usize, margins: &mut [f64], num_groups: usize) {
-        assert!(rows <= self.stride && columns.len() >= (self.num_features + self.codes.len()) * self.stride);
+        assert!(rows <= self.stride && columns.len() >= self.num_columns() * self.stride);
         assert_eq!(SETS, self.sets);
         assert!(margins.len() >= rows * num_groups && self.trees.iter().all(|t| (t.group as usize) < num_groups));
         let full = rows / ROWS * ROWS;
+        let mut cut = CutRows::for_rows(if self.links.is_empty() { 0 } else { rows });
         for tree in &self.trees {
             let TreeLayout {
                 depth,
@@ -479,13 +525,25 @@ impl CompleteForest {
             let range = first_split..first_split + (1 << depth) - 1;
             let splits = Splits {
                 offset: &self.offset[range.clone()],
-                add: &self.add[range.clone()],
+                inline_set: if SETS == INLINE_SETS {
+                    &self.inline_set[range.clone()]
+                } else {
+                    &[]
+                },
                 threshold: &self.threshold[range.clone()],
                 set_base: if SETS == SET_WORDS { &self.set_base[range] } else { &[] },
                 bits: &self.bits,
             };
-            let leaves = &self.leaves[first_leaf..first_leaf + (1 << depth)];
             let g = group as usize;
+            if deeper {
+                // SAFETY: as for the walk below, with the linked nodes' offsets as the splits'.
+                unsafe { self.walk_cut::<SETS>(&splits, tree, columns, rows, &mut cut) };
+                for (r, v) in cut.values[..rows].iter().enumerate() {
+                    margins[r * num_groups + g] += *v as f64;
+                }
+                continue;
+            }
+            let leaves = &self.leaves[first_leaf..first_leaf + (1 << depth)];
             let levels = (depth as usize).min(TOP_LEVELS);
             for first in (0..full).step_by(ROWS) {
                 let block = &columns[first..];
@@ -495,14 +553,7 @@ impl CompleteForest {
                 // and `first + j < rows <= stride`, so the values lie in `block` (asserted above);
                 // a category-set split's codes are at most its cap + 1, inside its bitset.
                 unsafe { steps::<SETS>(&splits, &mut at, depth as usize - levels, block) };
-                let values: [f64; ROWS] = if deeper {
-                    // SAFETY: as above; the linked nodes' offsets are as the splits'.
-                    std::array::from_fn(|j| unsafe {
-                        self.slot_value::<SETS>(first_leaf + at[j] + 1 - (1 << depth), block, j) as f64
-                    })
-                } else {
-                    at.map(|i| leaves[i + 1 - (1 << depth)] as f64)
-                };
+                let values: [f64; ROWS] = at.map(|i| leaves[i + 1 - (1 << depth)] as f64);
                 if num_groups == 1 {
                     for (m, v) in margins[first..first + ROWS].iter_mut().zip(values) {
                         *m += v;
@@ -514,42 +565,109 @@ impl CompleteForest {
                 }
             }
             for r in full..rows {
-                let mut i = 0;
-                for _ in 0..depth {
-                    // SAFETY: as above, with row `r < rows`.
-                    i = unsafe { step::<SETS>(&splits, i, &columns[r..], 0) };
-                }
-                let value = if deeper {
-                    // SAFETY: as above.
-                    unsafe { self.slot_value::<SETS>(first_leaf + i + 1 - (1 << depth), &columns[r..], 0) }
-                } else {
-                    leaves[i + 1 - (1 << depth)]
-                };
-                margins[r * num_groups + g] += value as f64;
+                // SAFETY: as above, with row `r < rows`.
+                let i = unsafe { descend::<SETS>(&splits, depth as usize, &columns[r..]) };
+                margins[r * num_groups + g] += leaves[i + 1 - (1 << depth)] as f64;
             }
         }
     }
 
-    /// The value of a row that reached slot `slot` (of `leaves`) of a cut tree: the leaf's, or the
-    /// one it reaches through the linked nodes below, for the row whose keys start at `block[row]`.
+    /// Walks rows `0..rows` of a block through cut tree `tree` (whose complete levels are
+    /// `splits`), leaving each row's leaf value in `cut.values`. The complete levels are walked as
+    /// a shallow tree's; the rows that reach an inner node below them then go on through the linked
+    /// nodes together, one level per pass, each pass over the rows still walking (kept without a
+    /// branch per row): a branch per row and level on whether it has reached its leaf would be
+    /// mispredicted, as the rows of a loss-guided tree end at every depth.
     ///
     /// # Safety
-    /// As [`step`], for the linked nodes' splits.
+    /// As [`step`], for every row and level, the linked nodes' splits included.
     #[inline(always)]
-    unsafe fn slot_value<const SETS: u8>(&self, slot: usize, block: &[u32], row: usize) -> f32 {
-        let link = self.links[slot];
-        if link == 0 {
-            return self.leaves[slot];
+    unsafe fn walk_cut<const SETS: u8>(
+        &self,
+        splits: &Splits,
+        tree: &TreeLayout,
+        columns: &[u32],
+        rows: usize,
+        cut: &mut CutRows,
+    ) {
+        let depth = tree.depth as usize;
+        let CutRows { values, row, node } = cut;
+        debug_assert!(values.len() >= rows && row.len() >= rows && node.len() >= rows);
+        // Rows `row[..walking]` go on from linked node `node[..]`.
+        let mut walking = 0;
+        let mut reach = |r: usize, at: usize| {
+            let slot = tree.first_leaf + (at + 1 - (1 << depth));
+            values[r] = self.leaves[slot];
+            let link = self.links[slot];
+            row[walking] = r as u32;
+            node[walking] = link.wrapping_sub(1);
+            walking += (link != 0) as usize;
+        };
+        let full = rows / ROWS * ROWS;
+        let levels = depth.min(TOP_LEVELS);
+        for first in (0..full).step_by(ROWS) {
+            let block = &columns[first..];
+            let mut at = top_levels::<SETS>(splits, block, levels).map(|i| i as usize);
+            steps::<SETS>(splits, &mut at, depth - levels, block);
+            for (j, at) in at.into_iter().enumerate() {
+                reach(first + j, at);
+            }
         }
-        let mut node = self.linked[link as usize - 1];
-        while node.left != Linked::LEAF {
-            let s = node.split;
-            debug_assert!(s.offset as usize + row < block.len());
-            let value = *block.get_unchecked(s.offset as usize + row);
-            let right = goes_right::<SETS>(value, s.add, s.threshold, s.set_base, &self.bits);
-            node = self.linked[(node.left + right as u32) as usize];
+        for r in full..rows {
+            reach(r, descend::<SETS>(splits, depth, &columns[r..]));
         }
-        f32::from_bits(node.split.threshold)
+        while walking > 0 {
+            let mut kept = 0;
+            for k in 0..walking {
+                let r = *row.get_unchecked(k) as usize;
+                let Linked { split: s, left } = *self.linked.get_unchecked(*node.get_unchecked(k) as usize);
+                debug_assert!(s.offset as usize + r < columns.len());
+                let value = *columns.get_unchecked(s.offset as usize + r);
+                let next = left + goes_right::<SETS>(value, s.inline_set, s.threshold, s.set_base, &self.bits) as u32;
+                let child = *self.linked.get_unchecked(next as usize);
+                // A leaf's value; an inner node's threshold is overwritten at a later pass.
+                *values.get_unchecked_mut(r) = f32::from_bits(child.split.threshold);
+                *row.get_unchecked_mut(kept) = r as u32;
+                *node.get_unchecked_mut(kept) = next;
+                kept += (child.left != Linked::LEAF) as usize;
+            }
+            walking = kept;
+        }
+    }
+}
+
+/// The heap position, `depth` levels down a complete tree, of the row whose keys start at
+/// `block[0]`.
+///
+/// # Safety
+/// As [`step`], for every level.
+#[inline(always)]
+unsafe fn descend<const SETS: u8>(splits: &Splits, depth: usize, block: &[u32]) -> usize {
+    let mut i = 0;
+    for _ in 0..depth {
+        i = step::<SETS>(splits, i, block, 0);
+    }
+    i
+}
+
+/// The rows of a block walking the linked nodes of a cut tree ([`CompleteForest::walk_cut`]).
+struct CutRows {
+    /// Each row's value: its leaf's once the walk is done.
+    values: Vec<f32>,
+    /// The rows still walking, first to last.
+    row: Vec<u32>,
+    /// The linked node each of them is at.
+    node: Vec<u32>,
+}
+
+impl CutRows {
+    /// Room for `rows` rows.
+    fn for_rows(rows: usize) -> CutRows {
+        CutRows {
+            values: vec![0.0; rows],
+            row: vec![0; rows],
+            node: vec![0; rows],
+        }
     }
 }
 
@@ -577,8 +695,18 @@ fn column_keys(
     }
 }
 
+/// [`key`], with 0 for a missing value, which no number has.
+#[inline]
+fn low_key(x: f32) -> u32 {
+    if x.is_nan() {
+        0
+    } else {
+        key(x)
+    }
+}
+
 /// The order-preserving key of a value: `a < b` exactly when `key(a) < key(b)` (with -0 = +0), and
-/// a missing value (NaN) has the largest key, `u32::MAX`, which no number has.
+/// a missing value (NaN) has the largest key, `u32::MAX`, which no number has (nor 0).
 #[inline]
 fn key(x: f32) -> u32 {
     if x.is_nan() {
@@ -607,20 +735,21 @@ simd_dispatch! {
 }
 
 simd_dispatch! {
-    /// Writes [`key`]`(values[i])` to `keys[i]` (the slices are as long), vectorised for the widest
-    /// instruction set the processor has (AVX-512, AVX2 or the baseline).
-    fn keys_of, at keys_of_at(values: &[f32], keys: &mut [u32]) = keys_loop;
+    /// Writes [`key`]`(values[i])` to `keys[i]` (the slices are as long), `missing` for a missing
+    /// value (`u32::MAX` as [`key`], or 0 as [`low_key`]), vectorised for the widest instruction
+    /// set the processor has (AVX-512, AVX2 or the baseline).
+    fn keys_of, at keys_of_at(values: &[f32], keys: &mut [u32], missing: u32) = keys_loop;
     avx512 needs ["avx512f"]
 }
 
 /// The loop of [`keys_of`], inlined into each variant: [`key`] written without a branch.
 #[inline(always)]
-fn keys_loop(values: &[f32], keys: &mut [u32]) {
+fn keys_loop(values: &[f32], keys: &mut [u32], missing: u32) {
     assert_eq!(values.len(), keys.len());
     for (k, x) in keys.iter_mut().zip(values) {
         let bits = (*x + 0.0).to_bits();
         let flipped = bits ^ (((bits as i32) >> 31) as u32 | 1 << 31);
-        *k = if x.is_nan() { u32::MAX } else { flipped };
+        *k = if x.is_nan() { missing } else { flipped };
     }
 }
 
@@ -637,7 +766,7 @@ fn top_levels<const SETS: u8>(splits: &Splits, block: &[u32], levels: usize) -> 
         for n in (1 << level) - 1..(2 << level) - 1 {
             let offset = splits.offset[n] as usize;
             let keys: &[u32; ROWS] = block[offset..offset + ROWS].try_into().expect("ROWS keys");
-            if SETS == INLINE_SETS && splits.add[n] == INLINE_SET {
+            if SETS == INLINE_SETS && splits.inline_set[n] == INLINE_SET {
                 let word = splits.threshold[n];
                 for j in 0..ROWS {
                     let goes_right = word >> (keys[j] & 31) & 1;
@@ -653,9 +782,9 @@ fn top_levels<const SETS: u8>(splits: &Splits, block: &[u32], levels: usize) -> 
                 }
                 continue;
             }
-            let (add, threshold) = (splits.add[n], splits.threshold[n]);
+            let threshold = splits.threshold[n];
             for j in 0..ROWS {
-                right[j] |= (position[j] == n as u32) as u32 & (keys[j].wrapping_add(add) >= threshold) as u32;
+                right[j] |= (position[j] == n as u32) as u32 & (keys[j] >= threshold) as u32;
             }
         }
         for j in 0..ROWS {
@@ -690,7 +819,7 @@ unsafe fn steps<const SETS: u8>(splits: &Splits, at: &mut [usize; ROWS], levels:
 /// split's code there is inside its bitset.
 #[inline(always)]
 unsafe fn step<const SETS: u8>(splits: &Splits, i: usize, block: &[u32], row: usize) -> usize {
-    debug_assert!(i < splits.offset.len() && i < splits.add.len() && i < splits.threshold.len());
+    debug_assert!(i < splits.offset.len() && i < splits.threshold.len());
     let at = *splits.offset.get_unchecked(i) as usize + row;
     debug_assert!(at < block.len());
     let value = *block.get_unchecked(at);
@@ -700,9 +829,15 @@ unsafe fn step<const SETS: u8>(splits: &Splits, i: usize, block: &[u32], row: us
     } else {
         0
     };
+    let inline_set = if SETS == INLINE_SETS {
+        debug_assert!(i < splits.inline_set.len());
+        *splits.inline_set.get_unchecked(i)
+    } else {
+        0
+    };
     let right = goes_right::<SETS>(
         value,
-        *splits.add.get_unchecked(i),
+        inline_set,
         *splits.threshold.get_unchecked(i),
         set_base,
         splits.bits,
@@ -710,23 +845,23 @@ unsafe fn step<const SETS: u8>(splits: &Splits, i: usize, block: &[u32], row: us
     2 * i + 1 + right as usize
 }
 
-/// Whether a row whose key (or code) at a split is `value` goes right: its key plus `add` is at
-/// least `threshold`; or, for a category-set split, its code's bit is set in the bitset, which is
-/// `threshold` itself with [`INLINE_SETS`] (marked by `add` = [`INLINE_SET`]), or starts at word
-/// `set_base` (not 0) of `bits` with [`SET_WORDS`]. The choice is a select, not a branch (with
-/// [`SET_WORDS`], a threshold split reads word 0 of `bits`).
+/// Whether a row whose key (or code) at a split is `value` goes right: its key is at least
+/// `threshold`; or, for a category-set split, its code's bit is set in the bitset, which is
+/// `threshold` itself with [`INLINE_SETS`] (marked by `inline_set` = [`INLINE_SET`]), or starts
+/// at word `set_base` (not 0) of `bits` with [`SET_WORDS`]. The choice is a select, not a branch
+/// (with [`SET_WORDS`], a threshold split reads word 0 of `bits`).
 ///
 /// # Safety
 /// With [`SET_WORDS`] and `set_base` not 0, word `set_base + value / 32` is inside `bits`.
 #[inline(always)]
-unsafe fn goes_right<const SETS: u8>(value: u32, add: u32, threshold: u32, set_base: u32, bits: &[u32]) -> bool {
-    let by_threshold = value.wrapping_add(add) >= threshold;
+unsafe fn goes_right<const SETS: u8>(value: u32, inline_set: u32, threshold: u32, set_base: u32, bits: &[u32]) -> bool {
+    let by_threshold = value >= threshold;
     if SETS == NO_SETS {
         return by_threshold;
     }
     if SETS == INLINE_SETS {
         let by_set = threshold >> (value & 31) & 1 != 0;
-        return if add == INLINE_SET { by_set } else { by_threshold };
+        return if inline_set == INLINE_SET { by_set } else { by_threshold };
     }
     let base = set_base as usize;
     let word = if base != 0 { base + (value >> 5) as usize } else { 0 };
@@ -742,7 +877,8 @@ unsafe fn goes_right<const SETS: u8>(value: u32, add: u32, threshold: u32, set_b
 /// One tree's inner nodes, field by field (see [`Split`]), and the forest's category bitsets.
 struct Splits<'a> {
     offset: &'a [u32],
-    add: &'a [u32],
+    /// Empty unless the forest's sets are [`INLINE_SETS`].
+    inline_set: &'a [u32],
     threshold: &'a [u32],
     /// Empty unless the forest's sets are [`SET_WORDS`].
     set_base: &'a [u32],
@@ -774,10 +910,10 @@ mod tests {
                 assert_eq!(a == b, key(a) == key(b), "{a} == {b}");
             }
             assert!(key(a) < key(f32::NAN) && key(a) < u32::MAX);
-            // The default-left shift: no number's key wraps, the missing key does.
-            assert!(key(a).wrapping_add(1) > 0);
+            // With missing values low: every number's key is above the missing key.
+            assert!(low_key(a) == key(a) && low_key(a) > low_key(f32::NAN));
         }
-        assert_eq!(key(f32::NAN).wrapping_add(1), 0);
+        assert_eq!(low_key(f32::NAN), 0);
     }
 
     #[test]
@@ -991,12 +1127,16 @@ mod tests {
         }
         let expected: Vec<u32> = values.iter().map(|x| key(*x)).collect();
         let mut keys = vec![0; values.len()];
-        keys_of(&values, &mut keys);
+        keys_of(&values, &mut keys, u32::MAX);
         assert_eq!(keys, expected);
+        let low: Vec<u32> = values.iter().map(|x| low_key(*x)).collect();
         for isa in Isa::available(&["avx512f"]) {
             keys.fill(0);
-            keys_of_at(isa, &values, &mut keys);
+            keys_of_at(isa, &values, &mut keys, u32::MAX);
             assert_eq!(keys, expected, "{isa:?}");
+            keys.fill(1);
+            keys_of_at(isa, &values, &mut keys, 0);
+            assert_eq!(keys, low, "{isa:?}");
         }
     }
 }
