@@ -39,6 +39,28 @@ struct BinaryModel {
     core: ModelCore,
 }
 
+/// [`BinaryModel`] as it is written: the same fields, borrowed (serde writes a reference as the
+/// value it points to, so the bytes are the same), so that saving copies no tree.
+#[derive(Serialize)]
+struct BinaryModelRef<'m> {
+    version: u32,
+    params_json: &'m str,
+    core: &'m ModelCore,
+}
+
+/// [`CategoricalSection`] as it is written, borrowed.
+#[derive(Serialize)]
+struct CategoricalSectionRef<'m> {
+    feature_types: &'m [crate::data::FeatureType],
+    trees: Vec<&'m crate::model::categories::TreeCategories>,
+}
+
+/// [`WeightSection`] as it is written, borrowed.
+#[derive(Serialize)]
+struct WeightSectionRef<'m> {
+    tree_weights: &'m [f32],
+}
+
 /// What version 2 of the binary form adds after [`BinaryModel`]: the feature types and each tree's
 /// category sets (the fields that [`text_only`] leaves out of the binary core, so that a model
 /// without categorical features is written exactly as version 1 wrote it).
@@ -347,29 +369,30 @@ impl Booster {
         let params_json = serde_json::to_string(&self.params).map_err(|e| Error::model(e.to_string()))?;
         let history = self.saved_history();
         let version = self.format_version(&history);
-        let m = BinaryModel {
+        let m = BinaryModelRef {
             version,
-            params_json,
-            core: self.core.clone(),
+            params_json: &params_json,
+            core: &self.core,
         };
         let cannot = |e: postcard::Error| Error::model(format!("cannot serialise: {e}"));
+        // Each part is serialised straight onto the end of the one buffer.
         let mut out = BINARY_MAGIC.to_vec();
-        out.extend_from_slice(&postcard::to_stdvec(&m).map_err(cannot)?);
+        out = postcard::to_extend(&m, out).map_err(cannot)?;
         if version >= 2 {
-            let section = CategoricalSection {
-                feature_types: self.core.feature_types.clone(),
-                trees: self.core.trees.iter().map(|t| t.categories.clone()).collect(),
+            let section = CategoricalSectionRef {
+                feature_types: &self.core.feature_types,
+                trees: self.core.trees.iter().map(|t| &t.categories).collect(),
             };
-            out.extend_from_slice(&postcard::to_stdvec(&section).map_err(cannot)?);
+            out = postcard::to_extend(&section, out).map_err(cannot)?;
         }
         if version >= 3 {
-            let section = WeightSection {
-                tree_weights: self.core.tree_weights.clone(),
+            let section = WeightSectionRef {
+                tree_weights: &self.core.tree_weights,
             };
-            out.extend_from_slice(&postcard::to_stdvec(&section).map_err(cannot)?);
+            out = postcard::to_extend(&section, out).map_err(cannot)?;
         }
         if let Some(h) = history {
-            out.extend_from_slice(&postcard::to_stdvec(&h).map_err(cannot)?);
+            out = postcard::to_extend(&h, out).map_err(cannot)?;
         }
         Ok(out)
     }
