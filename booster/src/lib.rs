@@ -91,7 +91,7 @@ pub use params::{
 };
 pub use predict::{PredictOptions, PredictOutput, Predictions};
 pub use train::device::DeviceBackend;
-pub use train::trainer::{RoundReport, TrainCallback, TrainOptions};
+pub use train::trainer::{RoundPlan, RoundReport, TrainCallback, TrainOptions, TrainingState};
 pub use util::atomic_file::write_atomically;
 pub use util::profile;
 

@@ -542,6 +542,179 @@ fn callback_sees_rounds_and_can_stop() {
     assert_eq!(cb.1, vec![0, 1, 2, 3]);
 }
 
+/// Halves the learning rate from round `from` on, stops before round `stop_before`, and records
+/// what the training state shows after each round.
+struct Schedule {
+    from: usize,
+    stop_before: usize,
+    seen: Vec<(usize, usize, Vec<f64>, Vec<f32>)>,
+    model_rounds: Vec<usize>,
+}
+
+impl TrainCallback for Schedule {
+    fn after_round(&mut self, _r: &RoundReport) -> bool {
+        unreachable!("the trainer calls after_round_in")
+    }
+
+    fn after_round_in(&mut self, r: &RoundReport, state: &TrainingState<'_>) -> bool {
+        let margins = state.margins(1).expect("the second set").to_vec();
+        let scores = state.scores(1).expect("the second set");
+        assert_eq!(state.eval_names(), vec!["train", "valid"]);
+        assert!(state.margins(2).is_none());
+        self.seen.push((r.round, state.num_rounds(), margins, scores));
+        self.model_rounds.push(state.model().num_rounds());
+        true
+    }
+
+    fn before_round(&mut self, round: usize) -> RoundPlan {
+        RoundPlan {
+            stop: round == self.stop_before,
+            learning_rate: (round >= self.from).then_some(0.15),
+        }
+    }
+}
+
+#[test]
+fn callbacks_read_the_state_change_the_learning_rate_and_stop_before_a_round() {
+    let label = |x: &[f32], _: &mut StdRng| if signal(x) > 1.0 { 1.0 } else { 0.0 };
+    let train = make_data(400, 4, 21, label);
+    let valid = make_data(150, 4, 22, label);
+    let p = params(&[("num_round", "10"), ("eta", "0.3"), ("objective", "binary:logistic")]);
+    let mut cb = Schedule {
+        from: 3,
+        stop_before: 6,
+        seen: Vec::new(),
+        model_rounds: Vec::new(),
+    };
+    let options = TrainOptions {
+        callback: Some(&mut cb),
+        ..Default::default()
+    };
+    let b = Booster::train_with(&p, &train, &[("train", &train), ("valid", &valid)], options).unwrap();
+    assert_eq!(b.num_rounds(), 6);
+    assert_eq!(cb.model_rounds, vec![1, 2, 3, 4, 5, 6]);
+    // The state's margins and scores are the model's own predictions at that round.
+    for (round, rounds, margins, scores) in &cb.seen {
+        assert_eq!(rounds, &(round + 1));
+        let range = Some((0, round + 1));
+        let m = b
+            .predict(
+                &valid,
+                PredictOptions {
+                    output: PredictOutput::Margin,
+                    iteration_range: range,
+                },
+            )
+            .unwrap();
+        let v = b
+            .predict(
+                &valid,
+                PredictOptions {
+                    output: PredictOutput::Value,
+                    iteration_range: range,
+                },
+            )
+            .unwrap();
+        for (a, e) in margins.iter().zip(&m.values) {
+            assert!((*a as f32 - e).abs() < 1e-5, "{a} vs {e}");
+        }
+        for (a, e) in scores.iter().zip(&v.values) {
+            assert!((a - e).abs() < 1e-6, "{a} vs {e}");
+        }
+    }
+    // Rounds 0-2 at eta 0.3, then 0.15: the same trees as a run whose first three rounds are
+    // continued at 0.15.
+    let first = Booster::train(
+        &params(&[("num_round", "3"), ("eta", "0.3"), ("objective", "binary:logistic")]),
+        &train,
+        &[],
+    )
+    .unwrap();
+    let rest = Booster::train_with(
+        &params(&[("num_round", "3"), ("eta", "0.15"), ("objective", "binary:logistic")]),
+        &train,
+        &[],
+        TrainOptions {
+            init_model: Some(&first),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ours = b.predict(&valid, PredictOptions::default()).unwrap();
+    let theirs = rest.predict(&valid, PredictOptions::default()).unwrap();
+    assert_eq!(ours.values, theirs.values);
+    // A bad rate names the parameter.
+    let mut bad = Schedule {
+        from: 0,
+        stop_before: 99,
+        seen: Vec::new(),
+        model_rounds: Vec::new(),
+    };
+    struct Zero<'s>(&'s mut Schedule);
+    impl TrainCallback for Zero<'_> {
+        fn after_round(&mut self, r: &RoundReport) -> bool {
+            self.0.after_round(r)
+        }
+        fn before_round(&mut self, _round: usize) -> RoundPlan {
+            RoundPlan {
+                stop: false,
+                learning_rate: Some(0.0),
+            }
+        }
+    }
+    let mut zero = Zero(&mut bad);
+    let e = Booster::train_with(
+        &p,
+        &train,
+        &[],
+        TrainOptions {
+            callback: Some(&mut zero),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("learning_rate"), "{e}");
+}
+
+#[test]
+fn the_best_iteration_can_be_set_and_is_checked() {
+    let train = make_data(300, 4, 23, |x, _| signal(x));
+    let mut b = Booster::train(&params(&[("num_round", "5")]), &train, &[]).unwrap();
+    b.set_best_iteration(Some((2, 0.5))).unwrap();
+    assert_eq!((b.best_iteration(), b.best_score()), (Some(2), Some(0.5)));
+    let e = b.set_best_iteration(Some((5, 0.1))).unwrap_err().to_string();
+    assert!(e.contains("best_iteration"), "{e}");
+    b.set_best_iteration(None).unwrap();
+    assert_eq!(b.best_iteration(), None);
+    // Slices of rounds predict as the iteration range does.
+    let part = b.slice_rounds(1, 4).unwrap();
+    assert_eq!(part.num_rounds(), 3);
+    let whole = b
+        .predict(
+            &train,
+            PredictOptions {
+                output: PredictOutput::Margin,
+                iteration_range: Some((1, 4)),
+            },
+        )
+        .unwrap();
+    let sliced = part
+        .predict(
+            &train,
+            PredictOptions {
+                output: PredictOutput::Margin,
+                iteration_range: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(whole.values, sliced.values);
+    for (a, z) in [(0, 0), (3, 2), (0, 6)] {
+        let e = b.slice_rounds(a, z).unwrap_err().to_string();
+        assert!(e.contains("rounds"), "{e}");
+    }
+}
+
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
     let train = make_data(300, 4, 11, |x, _| signal(x));

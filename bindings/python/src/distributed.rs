@@ -154,7 +154,15 @@ impl PyTcpCollective {
             collective: &self.inner,
             sharded_evals,
         };
-        let booster = train_interruptibly(py, &params, &dtrain.get().inner, &eval_refs, None, Some(distributed))?;
+        let booster = train_interruptibly(
+            py,
+            &params,
+            &dtrain.get().inner,
+            &eval_refs,
+            None,
+            Some(distributed),
+            Default::default(),
+        )?;
         Ok(PyBooster { inner: booster })
     }
 }

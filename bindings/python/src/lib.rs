@@ -56,11 +56,12 @@
 
 #![warn(missing_docs)]
 
+mod callbacks;
 mod distributed;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -68,10 +69,11 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
+use sylvan_booster::backend::objective_for;
 pub use sylvan_booster::{Booster, Dataset, FeatureType, Params};
-use sylvan_booster::{
-    Distributed, ImportanceType, Metric, PredictOptions, PredictOutput, RoundReport, TrainCallback, TrainOptions,
-};
+use sylvan_booster::{Distributed, ImportanceType, Metric, Objective, PredictOptions, PredictOutput, TrainOptions};
+
+use callbacks::{PyHooks, PyObjective, PyRoundState, PythonError};
 use sylvan_io::ModelFormat;
 pub use sylvan_io::{Encoder, CATEGORIES_ATTRIBUTE};
 
@@ -417,23 +419,24 @@ impl PyDataset {
     }
 }
 
-/// Sets a stop flag when Python's signal handlers raise; read after every round.
-struct StopFlag<'a> {
-    stop: &'a AtomicBool,
-}
-
-impl TrainCallback for StopFlag<'_> {
-    fn after_round(&mut self, _report: &RoundReport) -> bool {
-        !self.stop.load(Ordering::SeqCst)
-    }
-}
-
 /// How often the waiting Python thread wakes to run signal handlers during training.
 const SIGNAL_POLL: Duration = Duration::from_millis(20);
 
+/// Python code that runs during training: a custom objective and the per-round hooks (see the
+/// `callbacks` module), sharing one slot for the first Python exception they raise.
+#[derive(Default)]
+pub(crate) struct PythonParts {
+    /// The custom objective (XGBoost's `obj`), standing in for the parameters' objective.
+    objective: Option<Arc<dyn Objective>>,
+    /// The object whose `before_iteration` / `after_iteration` run around each round.
+    hooks: Option<Py<PyAny>>,
+    error: PythonError,
+}
+
 /// Trains on a helper thread while this (Python) thread waits with the GIL released, waking every
 /// [`SIGNAL_POLL`] to run signal handlers; a pending exception (Ctrl-C) stops training after the
-/// current round and is returned as the error. With `distributed`, `train` is this rank's shard.
+/// current round and is returned as the error, as is the first exception the `python` parts
+/// raise. With `distributed`, `train` is this rank's shard.
 fn train_interruptibly(
     py: Python<'_>,
     params: &Params,
@@ -441,19 +444,27 @@ fn train_interruptibly(
     evals: &[(&str, &Dataset)],
     init: Option<&Booster>,
     distributed: Option<Distributed<'_>>,
+    python: PythonParts,
 ) -> PyResult<Booster> {
     let stop = AtomicBool::new(false);
     let mut interrupted: Option<PyErr> = None;
+    let PythonParts {
+        objective,
+        hooks,
+        error,
+    } = python;
+    let error_of_python = error.clone();
     let outcome = std::thread::scope(|s| {
         let (tx, rx) = mpsc::channel();
         let stop = &stop;
         let handle = s.spawn(move || {
-            let mut cb = StopFlag { stop };
+            let mut cb = PyHooks::new(hooks, stop, error);
             let r = Booster::train_with(
                 params,
                 train,
                 evals,
                 TrainOptions {
+                    objective,
                     callback: Some(&mut cb),
                     init_model: init,
                     distributed,
@@ -489,6 +500,9 @@ fn train_interruptibly(
         }
     });
     if let Some(e) = interrupted {
+        return Err(e);
+    }
+    if let Some(e) = error_of_python.take() {
         return Err(e);
     }
     match outcome {
@@ -562,20 +576,60 @@ impl PyBooster {
     /// Trains a model. `params` are `(name, value)` pairs with XGBoost's names, applied in order;
     /// `evals` are `(data set, name)` pairs (early stopping watches the last); `init_model` continues
     /// training an existing model. Ctrl-C stops training and raises `KeyboardInterrupt`.
+    ///
+    /// `obj`: a custom objective `obj(preds, dtrain) -> (grad, hess)` (XGBoost's), called every
+    /// round with the training margins and `dtrain_object` (the Python `Dataset`). `hooks`: an
+    /// object whose `before_iteration(round) -> (stop, learning_rate or None)` and
+    /// `after_iteration(round, evals, state) -> stop` run around every round (`evals`: the round's
+    /// `(set, metric, value)` triples; `state`: a `_RoundState`). An exception either raises stops
+    /// training and is raised here.
     #[staticmethod]
-    #[pyo3(signature = (params, dtrain, evals=Vec::new(), init_model=None))]
+    #[pyo3(signature = (params, dtrain, evals=Vec::new(), init_model=None, obj=None, dtrain_object=None, hooks=None))]
+    #[allow(clippy::too_many_arguments)]
     fn train(
         py: Python<'_>,
         params: Vec<(String, String)>,
         dtrain: Py<PyDataset>,
         evals: Vec<(Py<PyDataset>, String)>,
         init_model: Option<PyRef<'_, PyBooster>>,
+        obj: Option<Py<PyAny>>,
+        dtrain_object: Option<Py<PyAny>>,
+        hooks: Option<Py<PyAny>>,
     ) -> PyResult<PyBooster> {
         let params = build_params(&params).map_err(booster_err)?;
         let eval_refs: Vec<(&str, &Dataset)> = evals.iter().map(|(d, n)| (n.as_str(), &d.get().inner)).collect();
         let init = init_model.as_ref().map(|b| &b.inner);
-        let booster = train_interruptibly(py, &params, &dtrain.get().inner, &eval_refs, init, None)?;
+        let error = PythonError::default();
+        let objective = obj.map(|f| {
+            let dtrain_object = dtrain_object.unwrap_or_else(|| dtrain.clone_ref(py).into_any());
+            Arc::new(PyObjective::new(
+                objective_for(&params),
+                f,
+                dtrain_object,
+                error.clone(),
+            )) as Arc<dyn Objective>
+        });
+        let python = PythonParts {
+            objective,
+            hooks,
+            error,
+        };
+        let booster = train_interruptibly(py, &params, &dtrain.get().inner, &eval_refs, init, None, python)?;
         Ok(PyBooster { inner: booster })
+    }
+
+    /// The model of rounds `start..end` only (`booster[start:end]`).
+    fn slice_rounds(&self, start: usize, end: usize) -> PyResult<PyBooster> {
+        let inner = self.inner.slice_rounds(start, end).map_err(booster_err)?;
+        Ok(PyBooster { inner })
+    }
+
+    /// Records the best round and score (early stopping done by a Python callback), or clears
+    /// them with `None`.
+    #[pyo3(signature = (iteration, score))]
+    fn set_best_iteration(&mut self, iteration: Option<usize>, score: Option<f64>) -> PyResult<()> {
+        let best = iteration.map(|i| (i, score.unwrap_or(f64::NAN)));
+        self.inner.set_best_iteration(best).map_err(booster_err)
     }
 
     /// Predicts for every row: `output` is `value`, `margin`, `leaf`, or an explanation:
@@ -819,6 +873,7 @@ fn sylvan_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CATEGORIES_ATTRIBUTE", CATEGORIES_ATTRIBUTE)?;
     m.add_class::<PyDataset>()?;
     m.add_class::<PyBooster>()?;
+    m.add_class::<PyRoundState>()?;
     m.add_class::<distributed::PyTcpListener>()?;
     m.add_class::<distributed::PyTcpCollective>()?;
     m.add_function(wrap_pyfunction!(encode_categories, m)?)?;

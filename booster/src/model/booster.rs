@@ -379,6 +379,67 @@ impl Booster {
         self.core.best_score
     }
 
+    /// The model of rounds `start..end` only (XGBoost's `booster[start:end]`): their trees (and
+    /// DART weights), the same base margin, no early-stopping result and no evaluation history.
+    /// Refuses an empty or out-of-range span.
+    pub fn slice_rounds(&self, start: usize, end: usize) -> Result<Booster> {
+        let rounds = self.num_rounds();
+        if start >= end || end > rounds {
+            return Err(Error::param(
+                "rounds",
+                format!("cannot take rounds {start}..{end} of a model of {rounds} rounds"),
+            ));
+        }
+        let per = self.trees_per_round();
+        let c = &self.core;
+        let core = ModelCore {
+            objective: c.objective.clone(),
+            num_groups: c.num_groups,
+            base_margin: c.base_margin.clone(),
+            num_features: c.num_features,
+            feature_names: c.feature_names.clone(),
+            feature_types: c.feature_types.clone(),
+            trees: c.trees[start * per..end * per].to_vec(),
+            tree_weights: if c.tree_weights.is_empty() {
+                Vec::new()
+            } else {
+                c.tree_weights[start * per..end * per].to_vec()
+            },
+            best_iteration: None,
+            best_score: None,
+            attributes: c.attributes.clone(),
+        };
+        Ok(Booster {
+            params: self.params.clone(),
+            core,
+            objective: self.objective.clone(),
+            pool: self.pool.clone(),
+            history: Vec::new(),
+            packed: OnceLock::new(),
+            batch: OnceLock::new(),
+        })
+    }
+
+    /// Records the best round and its score as early stopping does (e.g. found by a callback
+    /// that watches a custom metric), or forgets them with `None`; prediction then uses the rounds
+    /// up to the best one. Refuses a round beyond the model's last.
+    pub fn set_best_iteration(&mut self, best: Option<(usize, f64)>) -> Result<()> {
+        if let Some((round, _)) = best {
+            if round >= self.num_rounds() {
+                return Err(Error::param(
+                    "best_iteration",
+                    format!(
+                        "round {round} is beyond the model's last ({} rounds)",
+                        self.num_rounds()
+                    ),
+                ));
+            }
+        }
+        self.core.best_iteration = best.map(|b| b.0);
+        self.core.best_score = best.map(|b| b.1);
+        Ok(())
+    }
+
     /// Number of features the model expects.
     pub fn num_features(&self) -> usize {
         self.core.num_features

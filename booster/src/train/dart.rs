@@ -272,6 +272,16 @@ impl Dart {
         self.dropped.clear();
     }
 
+    /// The weight of every tree grown so far.
+    pub(crate) fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// Weighs the later rounds' trees for learning rate `lr` (a callback's schedule).
+    pub(crate) fn set_learning_rate(&mut self, lr: f32) {
+        self.settings.lr = lr;
+    }
+
     /// The weight of every tree of the run.
     pub(crate) fn into_weights(self) -> Vec<f32> {
         self.weights

@@ -64,11 +64,36 @@ pub struct RoundReport {
     pub evals: Vec<(String, String, f64)>,
 }
 
-/// Called after every boosting round (e.g. for a progress bar). Return `false` to stop training.
-/// Training runs inside the booster's thread pool, so a callback must be `Send`.
+/// What a [`TrainCallback`] asks of the round about to be trained ([`TrainCallback::before_round`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RoundPlan {
+    /// Stop training before this round (the model keeps the rounds trained so far).
+    pub stop: bool,
+    /// Train this round and the later ones with this learning rate (`eta`, in (0, 1]) instead of
+    /// the current one (XGBoost's `LearningRateScheduler`).
+    pub learning_rate: Option<f64>,
+}
+
+/// Called around every boosting round (e.g. for a progress bar, a learning-rate schedule, custom
+/// metrics). Return `false` from [`TrainCallback::after_round`] to stop training. Training runs
+/// inside the booster's thread pool, so a callback must be `Send`.
 pub trait TrainCallback {
     /// Receives the round's evaluation results.
     fn after_round(&mut self, report: &RoundReport) -> bool;
+
+    /// [`TrainCallback::after_round`] with the state of the run after the round: the predictions of
+    /// every evaluation set and the model so far ([`TrainingState`]). The trainer calls this one;
+    /// the default hands the report to `after_round`.
+    fn after_round_in(&mut self, report: &RoundReport, _state: &TrainingState<'_>) -> bool {
+        self.after_round(report)
+    }
+
+    /// Called before round `round` is trained: may stop training or change the learning rate from
+    /// this round on. Not supported in distributed training (asking for either is an error there).
+    /// The default asks for nothing.
+    fn before_round(&mut self, _round: usize) -> RoundPlan {
+        RoundPlan::default()
+    }
 
     /// Whether round `round` (of `num_rounds`) should be evaluated: `false` skips the metrics of
     /// that round (its report then holds no values), which saves their cost when nobody reads them.
@@ -203,7 +228,21 @@ impl Booster {
                 let _phase = profile::enter(Phase::Binning);
                 SplitData::prepare(params, train, cluster)?
             };
-            let trainer = Trainer::new(params, objective.as_ref(), train, &split, evals, init, device, cluster)?;
+            let owner = Owner {
+                objective: objective.clone(),
+                pool: pool.clone(),
+            };
+            let trainer = Trainer::new(
+                params,
+                objective.as_ref(),
+                train,
+                &split,
+                evals,
+                init,
+                device,
+                cluster,
+                owner,
+            )?;
             trainer.run(callback)
         })?;
         Ok(Booster {
@@ -229,6 +268,62 @@ struct RoundShared<'r> {
     margins: Option<&'r [f64]>,
     /// The rows GOSS scaled, with their factor.
     goss_scaled: Option<&'r Scaled>,
+}
+
+/// The state of a run after a round, as a [`TrainCallback`] sees it
+/// ([`TrainCallback::after_round_in`]): the evaluation sets' predictions and the model so far.
+pub struct TrainingState<'t> {
+    trainer: &'t Trainer<'t>,
+}
+
+impl TrainingState<'_> {
+    /// Outputs per round (the columns of [`TrainingState::margins`]).
+    pub fn num_groups(&self) -> usize {
+        self.trainer.k
+    }
+
+    /// The names of the evaluation sets, in the order training was given them.
+    pub fn eval_names(&self) -> Vec<&str> {
+        self.trainer.eval_sets.iter().map(|s| s.name).collect()
+    }
+
+    /// The running margins of evaluation set `set` (rows x outputs, row-major): the base margin
+    /// plus every tree so far. `None` when there is no such set.
+    pub fn margins(&self, set: usize) -> Option<&[f64]> {
+        let t = self.trainer;
+        let s = t.eval_sets.get(set)?;
+        Some(if s.is_train { &t.margins } else { &s.margins })
+    }
+
+    /// Evaluation set `set`'s predictions as the metrics read them (probabilities for
+    /// classification, values for regression; rows x outputs, row-major).
+    pub fn scores(&self, set: usize) -> Option<Vec<f32>> {
+        let margins = self.margins(set)?;
+        Some(scores_of(self.trainer.objective, margins, self.trainer.k))
+    }
+
+    /// The number of rounds in the model so far.
+    pub fn num_rounds(&self) -> usize {
+        let t = self.trainer;
+        t.trees.len() / (t.k * t.npt).max(1)
+    }
+
+    /// A copy of the model so far (trees, base margin, DART weights; no evaluation history), to
+    /// predict with or save from a callback. Copies every tree: call it when it is needed.
+    pub fn model(&self) -> Booster {
+        let t = self.trainer;
+        let weights = t.dart.as_ref().map_or_else(Vec::new, |d| d.weights().to_vec());
+        let core = t.core_with(t.trees.clone(), weights);
+        Booster {
+            params: t.params.clone(),
+            core,
+            objective: t.owner.objective.clone(),
+            pool: t.owner.pool.clone(),
+            history: t.history.clone(),
+            packed: OnceLock::new(),
+            batch: OnceLock::new(),
+        }
+    }
 }
 
 /// One evaluation set with its running margins.
@@ -293,6 +388,14 @@ struct Trainer<'a> {
     cluster: Option<&'a Cluster<'a>>,
     /// Distributed training: whether rank 0's callback wants the next round evaluated.
     evaluate_next: bool,
+    /// What a copy of the model so far shares with the booster ([`TrainingState::model`]).
+    owner: Owner,
+}
+
+/// The objective and thread pool a trained [`Booster`] keeps.
+struct Owner {
+    objective: Arc<dyn Objective>,
+    pool: Arc<ThreadPool>,
 }
 
 impl<'a> Trainer<'a> {
@@ -308,6 +411,7 @@ impl<'a> Trainer<'a> {
         init: Option<&Booster>,
         device: Option<(&dyn DeviceBackend, bool)>,
         cluster: Option<&'a Cluster<'a>>,
+        owner: Owner,
     ) -> Result<Trainer<'a>> {
         let n = train.num_rows();
         let k = objective.num_groups();
@@ -424,6 +528,7 @@ impl<'a> Trainer<'a> {
             dart: Dart::for_run(params, k, init_weights, init_trees.len()),
             cluster,
             evaluate_next: true,
+            owner,
         })
     }
 
@@ -438,11 +543,19 @@ impl<'a> Trainer<'a> {
                 break;
             }
         }
+        let trees = std::mem::take(&mut self.trees);
+        let tree_weights = self.dart.take().map_or_else(Vec::new, Dart::into_weights);
+        let core = self.core_with(trees, tree_weights);
+        Ok((core, self.history))
+    }
+
+    /// The model of the run so far, with these trees and DART weights.
+    fn core_with(&self, trees: Vec<Tree>, tree_weights: Vec<f32>) -> ModelCore {
         let best = self.early_stopping.best();
-        let core = ModelCore {
+        ModelCore {
             objective: self.objective.name().to_string(),
             num_groups: self.k,
-            base_margin: self.base,
+            base_margin: self.base.clone(),
             num_features: self.train.num_features(),
             feature_names: self.train.feature_names().map(<[String]>::to_vec),
             feature_types: if self.train.has_categorical() {
@@ -450,13 +563,27 @@ impl<'a> Trainer<'a> {
             } else {
                 Vec::new()
             },
-            trees: self.trees,
-            tree_weights: self.dart.map_or_else(Vec::new, Dart::into_weights),
+            trees,
+            tree_weights,
             best_iteration: best.map(|b| b.0),
             best_score: best.map(|b| b.1),
             attributes: BTreeMap::new(),
-        };
-        Ok((core, self.history))
+        }
+    }
+
+    /// Trains the next rounds with learning rate `eta` (a callback's [`RoundPlan`]).
+    fn set_learning_rate(&mut self, eta: f64) -> Result<()> {
+        if !(eta > 0.0 && eta <= 1.0) {
+            return Err(Error::param(
+                "learning_rate",
+                format!("a callback's learning rate must be in (0, 1], got {eta}"),
+            ));
+        }
+        self.eta = eta / self.npt as f64;
+        if let Some(d) = self.dart.as_mut() {
+            d.set_learning_rate(eta as f32);
+        }
+        Ok(())
     }
 
     /// One boosting round; returns whether training stops after it.
@@ -466,6 +593,22 @@ impl<'a> Trainer<'a> {
         num_rounds: usize,
         mut callback: Option<&mut (dyn TrainCallback + Send + '_)>,
     ) -> Result<bool> {
+        if let Some(cb) = callback.as_deref_mut() {
+            let plan = cb.before_round(round);
+            if plan != RoundPlan::default() && self.cluster.is_some() {
+                return Err(Error::param(
+                    "callbacks",
+                    "a callback may not stop training or change the learning rate before a round in distributed \
+                     training (stop it from after_round)",
+                ));
+            }
+            if plan.stop {
+                return Ok(true);
+            }
+            if let Some(eta) = plan.learning_rate {
+                self.set_learning_rate(eta)?;
+            }
+        }
         if let Some(d) = self.dart.as_mut() {
             d.begin_round(round, &self.trees, self.train, &mut self.margins);
         }
@@ -567,7 +710,7 @@ impl<'a> Trainer<'a> {
         };
         let mut stop = self.early_stopping.update(round, watched);
         if let Some(cb) = callback.as_deref_mut() {
-            stop |= !cb.after_round(&report);
+            stop |= !cb.after_round_in(&report, &TrainingState { trainer: self });
         }
         // Every rank stops when rank 0 does (its evaluation is every rank's; its callback decides),
         // and evaluates the next round when rank 0's callback wants it.
