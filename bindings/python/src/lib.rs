@@ -407,6 +407,22 @@ impl PyDataset {
     }
 
     /// The label bounds (lower, upper) as lists, or `None` when none are attached.
+    /// The labels as a float32 array (`rows * num_targets` values, row-major; empty when
+    /// unlabelled).
+    fn labels<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, self.inner.labels())
+    }
+
+    /// The sample weights, or None.
+    fn weights<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f32>>> {
+        self.inner.weights().map(|w| PyArray1::from_slice(py, w))
+    }
+
+    /// The base margins (`rows * outputs` values, row-major), or None.
+    fn base_margins<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f32>>> {
+        self.inner.base_margin().map(|m| PyArray1::from_slice(py, m))
+    }
+
     #[getter]
     fn label_bounds(&self) -> Option<(Vec<f32>, Vec<f32>)> {
         self.inner.label_bounds().map(|b| (b.lower.clone(), b.upper.clone()))

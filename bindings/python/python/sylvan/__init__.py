@@ -10,6 +10,7 @@
   one rank per worker, giving the one-process model bit for bit (docs/distributed-dask.md).
 """
 
+from . import callback
 from ._sylvan import SylvanError
 from .core import Booster, Dataset, train
 from .plotting import plot_importance, plot_metric, plot_tree
@@ -17,6 +18,7 @@ from .sklearn import SylvanClassifier, SylvanRanker, SylvanRegressor
 
 __all__ = [
     "Booster",
+    "callback",
     "Dataset",
     "SylvanClassifier",
     "SylvanError",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import _sylvan
+from ._hooks import RoundHooks
 from ._sylvan import CATEGORIES_ATTRIBUTE, SylvanError
+from .callback import EarlyStopping, EvaluationMonitor, TrainingCallback
 
 __all__ = ["Booster", "Dataset", "train"]
 
@@ -528,6 +530,33 @@ class Dataset:
         b = self._handle.label_bounds
         return None if b is None else (np.asarray(b[0], dtype=np.float32), np.asarray(b[1], dtype=np.float32))
 
+    # XGBoost's DMatrix accessors, for custom objectives and metrics.
+
+    def get_label(self) -> np.ndarray:
+        """The labels (float32): ``(rows,)``, or ``(rows, T)`` with several targets; empty when
+        unlabelled."""
+        labels = np.asarray(self._handle.labels())
+        t = self.num_targets
+        return labels.reshape(-1, t) if t > 1 and labels.size else labels
+
+    def get_weight(self) -> np.ndarray:
+        """The sample weights (float32; empty when there are none, as XGBoost's)."""
+        w = self._handle.weights()
+        return np.zeros(0, dtype=np.float32) if w is None else np.asarray(w)
+
+    def get_base_margin(self) -> np.ndarray:
+        """The base margins (float32, row-major; empty when there are none)."""
+        m = self._handle.base_margins()
+        return np.zeros(0, dtype=np.float32) if m is None else np.asarray(m)
+
+    def num_row(self) -> int:
+        """Number of rows (XGBoost's name)."""
+        return self.num_rows
+
+    def num_col(self) -> int:
+        """Number of features (XGBoost's name)."""
+        return self.num_features
+
     def _with_categories(self, categories: Mapping[str, List[str]]) -> "Dataset":
         """This data set read again with fixed ``categories`` (for a validation set)."""
         data, label, weight, base_margin, names, types, enable = self._source
@@ -637,6 +666,30 @@ class Booster:
         if model_file is not None:
             _handle = _sylvan._Booster.load(os.fspath(model_file))
         self._handle = _handle
+        # The evaluation log of a run with custom metrics (the model keeps the built-in ones).
+        self._history: Optional[Dict[str, Dict[str, List[float]]]] = None
+
+    def __getitem__(self, rounds: Any) -> "Booster":
+        """The model of some rounds only, as XGBoost's ``booster[start:end]``: a slice of rounds
+        (step 1) or one round's index."""
+        self._check()
+        n = self.num_boosted_rounds()
+        if isinstance(rounds, (int, np.integer)):
+            i = int(rounds) + n if rounds < 0 else int(rounds)
+            start, end = i, i + 1
+        elif isinstance(rounds, slice):
+            start, end, step = rounds.indices(n)
+            if step != 1:
+                raise ValueError(f"a slice of rounds must have step 1, got {step}")
+        else:
+            raise TypeError(f"index rounds with an int or a slice, not {type(rounds).__name__}")
+        if not 0 <= start < end <= n:
+            raise IndexError(f"rounds {start}:{end} are out of range for a model of {n} rounds")
+        return Booster(_handle=self._handle.slice_rounds(start, end))
+
+    def _set_best(self, iteration: int, score: Optional[float]) -> None:
+        """Records the best round and score (early stopping by a callback)."""
+        self._handle.set_best_iteration(int(iteration), None if score is None else float(score))
 
     # -- files --------------------------------------------------------------------------------
 
@@ -897,6 +950,8 @@ class Booster:
         ``{"validation_0": {"rmse": [...]}}``, XGBoost's ``evals_result`` shape. Empty when training
         evaluated nothing, or for a model file that did not store its history."""
         self._check()
+        if self._history is not None:
+            return {k: {m: list(v) for m, v in d.items()} for k, d in self._history.items()}
         out: Dict[str, Dict[str, List[float]]] = {}
         for _, evals in self._handle.eval_history():
             for name, metric, value in evals:
@@ -993,18 +1048,55 @@ def train(
     evals: Sequence[Tuple[Dataset, str]] = (),
     early_stopping_rounds: Optional[int] = None,
     evals_result: Optional[Dict[str, Any]] = None,
-    verbose_eval: Any = False,
+    verbose_eval: Any = True,
     xgb_model: Optional[Booster] = None,
+    *,
+    obj: Optional[Callable[[np.ndarray, Dataset], Tuple[Any, Any]]] = None,
+    custom_metric: Optional[Callable[[np.ndarray, Dataset], Any]] = None,
+    maximize: Optional[bool] = None,
+    callbacks: Optional[Sequence[TrainingCallback]] = None,
 ) -> Booster:
     """Trains a model, like ``xgboost.train``.
 
-    ``params`` uses XGBoost's names (``objective``, ``eta``, ``max_depth``, ``eval_metric`` ...);
-    ``num_boost_round`` wins over ``num_round``/``n_estimators`` in ``params``. ``evals`` are
-    ``(Dataset, name)`` pairs evaluated every round; early stopping watches the last one's first
-    metric, and prediction then uses the rounds up to the best iteration. Validation sets whose
-    categorical columns learned their own categories are re-read with the training set's.
-    Continuing ``xgb_model`` keeps its category codes (new categories get new codes). Training
-    releases the GIL; Ctrl-C stops it and raises ``KeyboardInterrupt``.
+    Parameters
+    ----------
+    params : dict
+        Training parameters with XGBoost's names (``objective``, ``eta``, ``max_depth``,
+        ``eval_metric`` ...); ``num_boost_round`` wins over ``num_round``/``n_estimators`` here.
+    dtrain : Dataset
+        The training data.
+    num_boost_round : int, default 10
+        Boosting rounds.
+    evals : list of (Dataset, str), default ()
+        Sets evaluated after every round, by name. Validation sets whose categorical columns
+        learned their own categories are re-read with the training set's.
+    early_stopping_rounds : int, optional
+        Stop when the watched metric has not improved for this many rounds; prediction then uses
+        the rounds up to the best one (``best_iteration``). Without a custom metric the last set's
+        first built-in metric is watched (as the ``sylvan`` CLI does); with ``custom_metric`` (or
+        ``maximize``) the last set's last metric, as XGBoost does (an :class:`EarlyStopping`).
+    evals_result : dict, optional
+        Filled with ``{set: {metric: [value per round]}}``, custom metrics included.
+    verbose_eval : bool or int, default True
+        Print the metrics as training goes: every round with True, every ``N`` rounds (and the
+        last) with an int, never with False (an :class:`EvaluationMonitor`).
+    xgb_model : Booster, optional
+        A model to continue: its trees are kept and its category codes too (new categories get
+        new codes).
+    obj : callable, optional
+        A custom objective ``obj(preds, dtrain) -> (grad, hess)``: ``preds`` are the training
+        margins (float64, ``(rows,)`` or ``(rows, classes)``), the results one value per row (and
+        class); weights are the function's to apply. The model keeps ``params``' objective for the
+        base score and the transform of predictions, as XGBoost does.
+    custom_metric : callable, optional
+        ``custom_metric(preds, dmatrix) -> (name, value)`` (or a list of pairs), evaluated on
+        every set of ``evals`` after every round, after the built-in metrics: ``preds`` are
+        transformed predictions (probabilities ...), or margins when ``obj`` is given.
+    maximize : bool, optional
+        Whether early stopping maximises the watched metric (default: by its name).
+    callbacks : list of TrainingCallback, optional
+        Callbacks run around every round (:mod:`sylvan.callback`): early stopping, learning-rate
+        schedules, checkpoints, your own.
 
     Categorical features: categorical DataFrame/Table columns (see :class:`Dataset`), features
     declared with ``Dataset(feature_types=...)``, and those the ``categorical_features`` parameter
@@ -1018,9 +1110,21 @@ def train(
     ``booster="dart"`` with ``rate_drop``, ``skip_drop``, ``one_drop``, ``sample_type``,
     ``normalize_type``, and LightGBM's ``data_sample_strategy="goss"`` with ``top_rate`` and
     ``other_rate``. A bad value raises :class:`SylvanError` naming the parameter.
+
+    Training releases the GIL (taken only around calls into Python code: ``obj``,
+    ``custom_metric``, callbacks); Ctrl-C stops it and raises ``KeyboardInterrupt``, and an
+    exception raised by Python code stops it and is raised.
     """
     if not isinstance(dtrain, Dataset):
         raise TypeError("dtrain must be a sylvan.Dataset")
+    if obj is not None and not callable(obj):
+        raise TypeError("obj must be callable: obj(preds, dtrain) -> (grad, hess)")
+    if custom_metric is not None and not callable(custom_metric):
+        raise TypeError("custom_metric must be callable: custom_metric(preds, dmatrix) -> (name, value)")
+    callbacks = list(callbacks) if callbacks else []
+    for cb in callbacks:
+        if not isinstance(cb, TrainingCallback):
+            raise TypeError(f"callbacks must be sylvan.callback.TrainingCallback instances, got {type(cb).__name__}")
     if xgb_model is not None:
         model_cats = xgb_model.categories
         if model_cats and not dtrain._fixed:
@@ -1029,30 +1133,53 @@ def train(
                 dtrain = dtrain._with_categories(merged)
     pairs = param_pairs({k: v for k, v in params.items() if k not in ("num_round", "n_estimators", "num_boost_round")})
     pairs.append(("num_round", _param_value(num_boost_round)))
-    if early_stopping_rounds is not None:
-        pairs.append(("early_stopping_rounds", _param_value(early_stopping_rounds)))
-    eval_list = []
+    eval_sets = []
     for item in evals:
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], Dataset)):
             raise TypeError("evals must be a list of (Dataset, name) pairs")
         d, name = item
         if dtrain.categories and not d._fixed and d is not dtrain and d.categories != dtrain.categories:
             d = d._with_categories(dtrain.categories)
-        eval_list.append((d._handle, str(name)))
+        eval_sets.append((d, str(name)))
+    if verbose_eval:
+        callbacks.append(EvaluationMonitor(period=1 if verbose_eval is True else int(verbose_eval)))
+    if early_stopping_rounds is not None:
+        if custom_metric is not None or maximize is not None:
+            callbacks.append(EarlyStopping(rounds=early_stopping_rounds, maximize=maximize))
+        else:
+            pairs.append(("early_stopping_rounds", _param_value(early_stopping_rounds)))
     init = None if xgb_model is None else xgb_model._handle
-    handle = _sylvan._Booster.train(pairs, dtrain._handle, eval_list, init)
+    hooks = None
+    if callbacks or custom_metric is not None:
+        categories = dtrain.categories
+
+        def make_booster(handle: Any) -> Booster:
+            if categories:
+                handle.set_attribute(CATEGORIES_ATTRIBUTE, categories_json(categories))
+            return Booster(_handle=handle)
+
+        start = 0 if xgb_model is None else xgb_model.num_boosted_rounds()
+        hooks = RoundHooks(callbacks, custom_metric, eval_sets, obj is not None, start, make_booster)
+        hooks.before_training()
+    handle = _sylvan._Booster.train(
+        pairs,
+        dtrain._handle,
+        [(d._handle, name) for d, name in eval_sets],
+        init,
+        obj=obj,
+        dtrain_object=dtrain,
+        hooks=hooks,
+    )
     if dtrain.categories:
         handle.set_attribute(CATEGORIES_ATTRIBUTE, categories_json(dtrain.categories))
     booster = Booster(_handle=handle)
-    history = booster.eval_history()
+    if hooks is not None:
+        if custom_metric is not None:
+            booster._history = hooks.history
+        booster = hooks.after_training(booster)
     if evals_result is not None:
         evals_result.clear()
-        evals_result.update(history)
-    if verbose_eval:
-        every = 1 if verbose_eval is True else int(verbose_eval)
-        for rnd, ev in handle.eval_history():
-            if rnd % every == 0:
-                print(f"[{rnd}]\t" + "\t".join(f"{n}-{m}:{v:.6f}" for n, m, v in ev))
+        evals_result.update(hooks.history if hooks is not None else booster.eval_history())
     return booster
 
 
