@@ -107,6 +107,7 @@ class RoundHooks:
         self.attributes: Dict[str, str] = {}
         self.best: Optional[Tuple[int, Optional[float]]] = None
         self.model = LiveModel(self)
+        self._start = start_round
         self._make_booster = make_booster
         self._state: Any = None
         self._snapshot: Any = None
@@ -127,18 +128,21 @@ class RoundHooks:
         for cb in self.callbacks:
             cb.before_training(self.model)
 
-    def before_iteration(self, epoch: int) -> Tuple[bool, Optional[float]]:
-        """Called by the extension before round ``epoch``: whether to stop, and the learning rate
-        a callback set since the last round (None: unchanged)."""
+    def before_iteration(self, round: int) -> Tuple[bool, Optional[float]]:
+        """Called by the extension before round ``round`` (of the model, a continued model's
+        rounds included): whether to stop, and the learning rate a callback set since the last
+        round (None: unchanged). Callbacks see the run's epochs, from 0."""
+        epoch = round - self._start
         stop = any(cb.before_iteration(self.model, epoch, self.history) for cb in self.callbacks)
         rate, self.learning_rate = self.learning_rate, None
         return bool(stop), rate
 
-    def after_iteration(self, epoch: int, evals: List[Tuple[str, str, float]], state: Any) -> bool:
-        """Called by the extension after round ``epoch`` with its built-in metrics; adds the custom
+    def after_iteration(self, round: int, evals: List[Tuple[str, str, float]], state: Any) -> bool:
+        """Called by the extension after round ``round`` with its built-in metrics; adds the custom
         metric's values and runs the callbacks. Returns whether to stop."""
         self._state, self._snapshot = state, None
-        self.rounds = epoch + 1
+        self.rounds = round + 1
+        epoch = round - self._start
         try:
             for name, metric, value in evals:
                 self.history.setdefault(name, {}).setdefault(metric, []).append(value)

@@ -33,15 +33,15 @@ __all__ = [
 
 EvalsLog = Dict[str, Dict[str, List[Any]]]
 
-# Metrics where a higher value is better (XGBoost's list; `@k` variants included), for callbacks
-# that are not told.
+# Metric names where a higher value is better, by prefix (XGBoost's rule, `mape` excepted; and
+# Sylvan's `accuracy`), for callbacks that are not told.
 _MAXIMIZE = ("auc", "aucpr", "pre", "map", "ndcg", "accuracy")
 
 
 def _higher_is_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` is better, by its name (custom metrics: no)."""
-    base = metric.split("@")[0].rstrip("-")
-    return base in _MAXIMIZE
+    """Whether a larger value of ``metric`` is better, by its name as XGBoost decides it (a
+    custom metric's name too: ``precision`` is maximised, ``my_loss`` minimised)."""
+    return metric != "mape" and metric.startswith(_MAXIMIZE)
 
 
 class TrainingCallback(ABC):
@@ -87,7 +87,9 @@ class EarlyStopping(TrainingCallback):
     min_delta : float, default 0.0
         The least change that counts as an improvement.
 
-    The trained model's ``best_iteration`` and ``best_score`` are set.
+    The trained model's ``best_iteration`` and ``best_score`` are set (``best_iteration`` counts
+    the rounds of a continued model too; ``epoch`` as callbacks see it starts at 0 in every run,
+    as in XGBoost).
     """
 
     def __init__(
@@ -113,12 +115,15 @@ class EarlyStopping(TrainingCallback):
         self.best_score: Optional[float] = None
         self.stopping_history: EvalsLog = {}
         self._stagnant = 0
+        self._starting_round = 0
 
     def before_training(self, model: Any) -> Any:
         self.best_iteration = None
         self.best_score = None
         self._stagnant = 0
         self.stopping_history = {}
+        rounds = getattr(model, "num_boosted_rounds", None)
+        self._starting_round = int(rounds()) if callable(rounds) else 0
         return model
 
     def _watched(self, evals_log: EvalsLog) -> Tuple[str, str]:
@@ -142,13 +147,13 @@ class EarlyStopping(TrainingCallback):
         maximize = self.maximize if self.maximize is not None else _higher_is_better(metric)
         self.stopping_history.setdefault(data, {}).setdefault(metric, []).append(score)
         if self.best_score is None:
-            improved = score == score  # the first finite score
+            improved = True
         elif maximize:
             improved = score - self._min_delta > self.best_score
         else:
             improved = self.best_score - self._min_delta > score
         if improved:
-            self.best_score, self.best_iteration, self._stagnant = score, epoch, 0
+            self.best_score, self.best_iteration, self._stagnant = score, epoch + self._starting_round, 0
         else:
             self._stagnant += 1
         _set_best(model, self.best_iteration, self.best_score)

@@ -35,6 +35,7 @@ pred_contribs=True)`` gives the same. ``evals_result()`` returns the evaluation 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -66,7 +67,49 @@ _NOT_TRAINING = {
     "objective",
     "enable_categorical",
     "feature_types",
+    "callbacks",
 }
+
+
+def _takes_weight(func: Any) -> bool:
+    """Whether ``func`` takes a third argument (the sample weights)."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+def _objective_function(func: Any) -> Any:
+    """An estimator's callable ``objective(y_true, y_pred[, sample_weight]) -> (grad, hess)`` as
+    :func:`sylvan.train`'s ``obj(preds, dtrain)`` (XGBoost's scikit-learn convention: ``y_pred``
+    are margins, ``(rows,)`` or ``(rows, classes)``)."""
+    weighted = _takes_weight(func)
+
+    def obj(preds: np.ndarray, dtrain: Dataset) -> Any:
+        y = dtrain.get_label()
+        if weighted:
+            w = dtrain.get_weight()
+            return func(y, preds, w if w.size else None)
+        return func(y, preds)
+
+    return obj
+
+
+def _metric_function(func: Any) -> Any:
+    """An estimator's callable ``eval_metric(y_true, y_pred[, sample_weight=...]) -> float`` (a
+    scikit-learn metric) as :func:`sylvan.train`'s ``custom_metric``, named after the function.
+    ``y_pred`` are predictions as ``predict_proba``/``predict`` give them before labels (the
+    probabilities of a classifier), or margins with a callable objective."""
+    name = getattr(func, "__name__", "custom")
+
+    def metric(preds: np.ndarray, data: Dataset) -> Tuple[str, float]:
+        y, w = data.get_label(), data.get_weight()
+        value = func(y, preds, sample_weight=w) if w.size else func(y, preds)
+        return name, float(value)
+
+    return metric
 
 
 def _num_columns(y: Any) -> int:
@@ -158,6 +201,7 @@ class _SylvanModel(BaseEstimator):
         data_sample_strategy: Optional[str] = None,
         top_rate: Optional[float] = None,
         other_rate: Optional[float] = None,
+        callbacks: Optional[List[Any]] = None,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -210,6 +254,7 @@ class _SylvanModel(BaseEstimator):
         self.data_sample_strategy = data_sample_strategy
         self.top_rate = top_rate
         self.other_rate = other_rate
+        self.callbacks = callbacks
 
     # -- scikit-learn plumbing ------------------------------------------------------------------
 
@@ -236,9 +281,16 @@ class _SylvanModel(BaseEstimator):
             out["seed"] = seed
         if self.n_jobs is not None:
             out["nthread"] = max(int(self.n_jobs), 0)
-        if self.eval_metric is not None:
+        if self.eval_metric is not None and not callable(self.eval_metric):
             out["eval_metric"] = self.eval_metric
         return out
+
+    def _builtin_objective(self, default: str) -> str:
+        """The objective named by the constructor, or ``default`` when it is unset or a callable
+        (whose model keeps ``default``'s base score and transform, as XGBoost's)."""
+        if self.objective is None or callable(self.objective):
+            return default
+        return str(self.objective)
 
     def _check_frame_features(self, X: Any, reset: bool) -> None:
         """n_features_in_ / feature_names_in_ for a DataFrame or Table read by Sylvan itself."""
@@ -417,6 +469,9 @@ class _SylvanModel(BaseEstimator):
             evals_result=result,
             verbose_eval=verbose,
             xgb_model=xgb_model,
+            obj=_objective_function(self.objective) if callable(self.objective) else None,
+            custom_metric=_metric_function(self.eval_metric) if callable(self.eval_metric) else None,
+            callbacks=self.callbacks,
         )
         self._booster = booster
         self.evals_result_ = result
@@ -432,6 +487,19 @@ class _SylvanModel(BaseEstimator):
         """The fitted :class:`sylvan.Booster`."""
         check_is_fitted(self, "_booster")
         return self._booster
+
+    @property
+    def best_iteration(self) -> int:
+        """XGBoost's name for ``best_iteration_``: the best round (the last without early
+        stopping)."""
+        check_is_fitted(self, "_booster")
+        return self.best_iteration_
+
+    @property
+    def best_score(self) -> float:
+        """XGBoost's name for ``best_score_`` (set by early stopping)."""
+        check_is_fitted(self, "_booster")
+        return self.best_score_
 
     def _dataset_for_predict(self, X: Any) -> Dataset:
         """X as a Dataset for the fitted model: categorical columns re-encoded by category name with
@@ -576,7 +644,7 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
             targets = dict(label_lower_bound=label_lower_bound, label_upper_bound=label_upper_bound)
         X, y = self._validate_fit(X, y, y_numeric=True, multi_output=True)
         params = self._training_params()
-        params["objective"] = self.objective or "reg:squarederror"
+        params["objective"] = self._builtin_objective("reg:squarederror")
         y = np.asarray(y, dtype=np.float32)
         return self._fit(
             X,
@@ -678,7 +746,7 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
         else:
             objective = "multi:softprob"
             params["num_class"] = len(classes)
-        if self.objective is not None and self.objective != objective:
+        if self._builtin_objective(objective) != objective:
             raise ValueError(
                 f"objective `{self.objective}` does not fit {len(classes)} classes; "
                 f"SylvanClassifier uses {objective} here (leave objective unset)"
@@ -735,7 +803,7 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
         self.classes_ = classes
         self.n_classes_ = 2
         self.n_outputs_ = int(y.shape[1])
-        if self.objective is not None and self.objective != "binary:logistic":
+        if self._builtin_objective("binary:logistic") != "binary:logistic":
             raise ValueError(
                 f"objective `{self.objective}` does not fit multi-label targets; SylvanClassifier uses "
                 "binary:logistic per label (leave objective unset)"
@@ -875,7 +943,7 @@ class SylvanRanker(_SylvanModel):
     ) -> "SylvanRanker":
         """Fits the ranker on the queries given by ``qid`` or ``group`` (or X's ``qid`` column);
         ``eval_set`` is a list of ``(X, y)`` with ``eval_qid`` / ``eval_group`` (one entry per set)."""
-        objective = self.objective or "rank:ndcg"
+        objective = self._builtin_objective("rank:ndcg")
         if not str(objective).startswith("rank:"):
             raise ValueError(f"SylvanRanker trains ranking objectives (rank:*), got `{objective}`")
         X, qid = _split_qid(X, qid)
@@ -940,7 +1008,7 @@ class SylvanRanker(_SylvanModel):
         """The metric ``score`` reports: the last ``eval_metric``; none given (empty list) means
         the objective's own metric (``ndcg@32`` for rank:ndcg with the default pairs)."""
         m = self.eval_metric
-        if m is None:
+        if m is None or callable(m):
             return []
         if isinstance(m, (list, tuple)):
             return [str(m[-1])] if m else []
