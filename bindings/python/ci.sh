@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the `sylvan` Python package (maturin, release) into the virtual environment $SYLVAN_VENV
-# (default /var/tmp/sylvan-venv), builds the `sylvan` CLI for the CLI-agreement tests (unless
-# $SYLVAN_CLI already names a binary), and runs the package's pytest suite. Honours
+# Builds the `sylvan` Python package (maturin, release; one abi3 wheel) into the virtual environment
+# $SYLVAN_VENV (default /var/tmp/sylvan-venv), installs it as a user does into fresh venvs
+# (tests/fresh_install.sh: the wheel, and `pip install ./bindings/python`), builds the `sylvan`
+# CLI for the CLI-agreement tests (unless $SYLVAN_CLI already names a binary), and runs the
+# package's pytest suite. Honours
 # $CARGO_TARGET_DIR (default: the workspace's target/). Exits non-zero on any failure.
 # SYLVAN_REQUIRE_REFERENCE=1 in the environment (CI sets it) reaches pytest unchanged, and
 # tests/conftest.py then turns every skipped test into a failure.
@@ -28,6 +30,9 @@ trap 'rm -rf "$wheels"' EXIT
 echo "== building the wheel (maturin, release)"
 "${maturin[@]}" build --release --quiet --manifest-path "$here/Cargo.toml" --interpreter "$py" --out "$wheels"
 "$py" -m pip install --quiet --force-reinstall --no-deps "$wheels"/sylvan-*.whl
+
+echo "== installing as a user does: the wheel, and pip install ./bindings/python, into fresh venvs"
+bash "$here/tests/fresh_install.sh" "$(ls "$wheels"/sylvan-*.whl)" "$py"
 
 if [ -z "${SYLVAN_CLI:-}" ]; then
     echo "== building the sylvan CLI (for the CLI-agreement tests)"

@@ -144,6 +144,110 @@ def _has_string_columns(X: Any) -> bool:
     return True
 
 
+_PARAMETERS_DOC = """
+
+    Parameters
+    ----------
+    n_estimators : int, default 100
+        Boosting rounds.
+    learning_rate : float, default None (0.3)
+        Shrinkage of every tree (``eta``).
+    max_depth : int, default None (6)
+        Deepest level of a tree; 0 is unlimited (with ``grow_policy="lossguide"``).
+    max_leaves : int, default None (0, unlimited)
+        Most leaves of a tree (loss-guided growth).
+    max_bin : int, default None (256)
+        Most histogram bins per feature (``tree_method`` hist and approx).
+    grow_policy : str, default None ("depthwise")
+        ``"depthwise"`` (level by level) or ``"lossguide"`` (best leaf first).
+    tree_method : str, default None ("hist")
+        ``"hist"``, ``"approx"`` or ``"exact"``.
+    objective : str or callable, default None
+        The loss (the estimator's default when None), or a callable
+        ``objective(y_true, y_pred[, sample_weight]) -> (grad, hess)`` on margins, XGBoost's
+        convention; the model then keeps the default objective's base score and transform.
+    boosting : str, default None ("newton")
+        ``"newton"`` (second order, XGBoost) or ``"gradient"`` (first order).
+    n_jobs : int, default None (all cores)
+        Threads; results do not depend on it.
+    gamma : float, default None (0)
+        Least loss reduction a split must make.
+    min_child_weight : float, default None (1)
+        Least hessian sum in a child.
+    max_delta_step : float, default None (0, off)
+        Largest leaf value step.
+    subsample : float, default None (1)
+        Share of the rows each tree samples.
+    colsample_bytree, colsample_bylevel, colsample_bynode : float, default None (1)
+        Shares of the features sampled per tree, per level and per node.
+    reg_alpha : float, default None (0)
+        L1 regularisation of leaf values.
+    reg_lambda : float, default None (1)
+        L2 regularisation of leaf values.
+    scale_pos_weight : float, default None (1)
+        Weight of the positive class (binary).
+    base_score : float, default None (from the labels)
+        The starting prediction.
+    num_parallel_tree : int, default None (1)
+        Trees grown per round and output (random forests).
+    random_state : int or RandomState, default None (0)
+        Seed of the sampling.
+    importance_type : str, default None ("gain")
+        What ``feature_importances_`` reports: ``weight``, ``gain``, ``cover``, ``total_gain``,
+        ``total_cover``.
+    eval_metric : str, list or callable, default None (the objective's)
+        Metrics on ``eval_set``; a callable ``eval_metric(y_true, y_pred[, sample_weight=...])
+        -> float`` (a scikit-learn metric) is a custom metric named after the function,
+        evaluated after the built-in ones (early stopping then watches it; minimised unless its
+        name says otherwise, as XGBoost).
+    early_stopping_rounds : int, default None (off)
+        Stop when the last ``eval_set``'s metric has not improved for this many rounds.
+    huber_slope : float, default None (1)
+        ``reg:pseudohubererror``'s slope.
+    quantile_alpha : float or list, default None (0.5)
+        ``reg:quantileerror``'s level(s); a list trains one output per level.
+    expectile_alpha : float or list, default None (0.5)
+        ``reg:expectileerror``'s level(s).
+    multi_strategy : str, default None ("one_output_per_tree")
+        ``"one_output_per_tree"`` or ``"multi_output_tree"`` for several outputs.
+    tweedie_variance_power : float, default None (1.5)
+        ``reg:tweedie``'s power.
+    enable_categorical : bool, default True
+        Whether categorical DataFrame columns may be used (False refuses them, as XGBoost).
+    feature_types : list of str, default None
+        ``"q"``/``"c"`` per feature (XGBoost's).
+    categorical_features : list, default None
+        Features (names or indices) whose numeric values are category codes.
+    max_cat_to_onehot : int, default None (4)
+        Categorical features with fewer categories are split one category against the rest.
+    max_cat_threshold : int, default None (64)
+        Most categories on one side of a categorical split.
+    cat_smooth, cat_l2 : float, default None (1, 0)
+        Regularisation of the categories' order (LightGBM's).
+    min_data_per_group : int, default None (0)
+        Least rows a category needs to be split on its own.
+    monotone_constraints : list, tuple, dict or str, default None
+        Increasing (1), decreasing (-1) or free (0) per feature.
+    interaction_constraints : list of lists, default None
+        Groups of features that may appear together on a tree path.
+    feature_weights : array-like or dict, default None
+        Weights of the features in column sampling.
+    booster : str, default None ("gbtree")
+        ``"gbtree"`` or ``"dart"``.
+    rate_drop, skip_drop : float, default None (0, 0)
+        DART's share of trees dropped and chance of skipping the drop.
+    one_drop : bool, default None (False)
+        DART: drop at least one tree.
+    sample_type, normalize_type : str, default None ("uniform", "tree")
+        DART's choice of dropped trees and their weighting.
+    data_sample_strategy : str, default None ("bagging")
+        ``"bagging"`` or ``"goss"``.
+    top_rate, other_rate : float, default None (0.2, 0.1)
+        GOSS's shares of large- and small-gradient rows.
+    callbacks : list of TrainingCallback, default None
+        :mod:`sylvan.callback` objects run around every round (XGBoost's).
+"""
+
 class _SylvanModel(BaseEstimator):
     """Shared parts of the Sylvan estimators (fitting, parameters, prediction plumbing)."""
 
@@ -581,7 +685,7 @@ class _SylvanModel(BaseEstimator):
 
 
 class SylvanRegressor(RegressorMixin, _SylvanModel):
-    """Gradient boosted trees for regression (scikit-learn estimator).
+    __doc__ = """Gradient boosted trees for regression (scikit-learn estimator).
 
     ``objective`` defaults to ``reg:squarederror``; any Sylvan regression objective works
     (``reg:absoluteerror``, ``reg:quantileerror``, ``reg:expectileerror``, ``count:poisson``,
@@ -610,7 +714,7 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
 
     Attributes (after ``fit``): ``n_features_in_``, ``feature_names_in_`` (DataFrames),
     ``feature_importances_``, ``evals_result_``, ``best_iteration_``, ``best_score_`` (early stopping).
-    """
+    """ + _PARAMETERS_DOC
 
     def fit(
         self,
@@ -690,7 +794,7 @@ class SylvanRegressor(RegressorMixin, _SylvanModel):
 
 
 class SylvanClassifier(ClassifierMixin, _SylvanModel):
-    """Gradient boosted trees for binary, multiclass and multi-label classification (scikit-learn
+    __doc__ = """Gradient boosted trees for binary, multiclass and multi-label classification (scikit-learn
     estimator).
 
     Two classes train ``binary:logistic``, more train ``multi:softprob``. Labels may be any values
@@ -707,7 +811,7 @@ class SylvanClassifier(ClassifierMixin, _SylvanModel):
     Attributes (after ``fit``): ``classes_``, ``n_classes_``, ``n_features_in_``,
     ``feature_names_in_`` (DataFrames), ``feature_importances_``, ``evals_result_``,
     ``best_iteration_``, ``best_score_`` (early stopping).
-    """
+    """ + _PARAMETERS_DOC
 
     def fit(
         self,
@@ -902,7 +1006,7 @@ def _ranking_targets(qid: Any, group: Any, what: str) -> Dict[str, Any]:
 
 
 class SylvanRanker(_SylvanModel):
-    """Gradient boosted trees for learning to rank (scikit-learn estimator, XGBRanker's interface).
+    __doc__ = """Gradient boosted trees for learning to rank (scikit-learn estimator, XGBRanker's interface).
 
     ``objective`` (None) means ``rank:ndcg`` (also ``rank:pairwise``, ``rank:map``). Queries are
     given to ``fit`` as ``qid`` (one query id per row, of any type; the rows of a query need NOT
@@ -922,7 +1026,7 @@ class SylvanRanker(_SylvanModel):
 
     ``sample_weight``: one weight per row (XGBoost takes one weight per query; repeat the query's
     weight on each of its rows to match it).
-    """
+    """ + _PARAMETERS_DOC
 
     def fit(
         self,
