@@ -2,8 +2,9 @@
 
 - :class:`SylvanRegressor`, :class:`SylvanClassifier`, :class:`SylvanRanker`: scikit-learn
   estimators (XGBoost's scikit-learn parameter names; the ranker has XGBRanker's interface).
-- :class:`Dataset`, :class:`Booster`, :func:`train`: the low-level API (XGBoost's parameter names),
-  with the model files of the ``sylvan`` command line tool.
+- :class:`Dataset`, :class:`Booster`, :func:`train`, :func:`cv`: the low-level API (XGBoost's
+  parameter names), with the model files of the ``sylvan`` command line tool; custom objectives and
+  metrics, and XGBoost's callbacks (:mod:`sylvan.callback`).
 - :func:`plot_importance`, :func:`plot_metric`, :func:`plot_tree`: matplotlib plots (matplotlib is
   optional, imported when a plot is drawn).
 - ``sylvan.dask`` (import it explicitly; needs dask and distributed): training on a Dask cluster,
@@ -13,12 +14,14 @@
 from . import callback
 from ._sylvan import SylvanError
 from .core import Booster, Dataset, train
+from .cross_validation import cv
 from .plotting import plot_importance, plot_metric, plot_tree
 from .sklearn import SylvanClassifier, SylvanRanker, SylvanRegressor
 
 __all__ = [
     "Booster",
     "callback",
+    "cv",
     "Dataset",
     "SylvanClassifier",
     "SylvanError",

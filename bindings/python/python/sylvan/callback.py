@@ -118,6 +118,8 @@ class EarlyStopping(TrainingCallback):
         self._starting_round = 0
 
     def before_training(self, model: Any) -> Any:
+        if self.save_best and getattr(model, "_is_cv", False):
+            raise ValueError("EarlyStopping: save_best does not apply to cv, which returns no model")
         self.best_iteration = None
         self.best_score = None
         self._stagnant = 0

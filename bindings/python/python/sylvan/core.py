@@ -300,6 +300,20 @@ def _labels(values: Any) -> Tuple[Optional[np.ndarray], int]:
     return _vector(arr, "label"), 1
 
 
+def _take_rows(values: Any, rows: np.ndarray) -> Any:
+    """The rows ``rows`` of an array, DataFrame, Table, Series or sparse matrix, keeping its kind."""
+    module = _module_of(values)
+    if module == "pandas":
+        return values.iloc[rows]
+    if module == "polars":
+        return values[rows.tolist()]
+    if module == "pyarrow":
+        return values.take(rows)
+    if module == "scipy":
+        return values[rows]
+    return np.asarray(values)[rows]
+
+
 def _query_ids(qid: Any, num_rows: Optional[int]) -> Optional[np.ndarray]:
     """One uint64 id per row from query ids of any type (integers, strings, ...): equal values get
     equal ids. The rows of a query need not be contiguous. None stays None."""
@@ -556,6 +570,33 @@ class Dataset:
     def num_col(self) -> int:
         """Number of features (XGBoost's name)."""
         return self.num_features
+
+    def slice(self, rindex: Sequence[int]) -> "Dataset":
+        """The rows ``rindex`` (0-based, any order, repeats allowed) as a new Dataset, like
+        XGBoost's ``DMatrix.slice``: features, labels, weights, base margins, query ids and label
+        bounds alike; categorical columns keep this set's category codes."""
+        rows = np.asarray(rindex, dtype=np.int64).ravel()
+        n = self.num_rows
+        if rows.size and (rows.min() < -n or rows.max() >= n):
+            raise IndexError(f"slice: row index out of range for a Dataset of {n} rows")
+        data, label, weight, base_margin, names, types, enable = self._source
+        qid, group = self._targets["qid"], self._targets["group"]
+        if group is not None:  # group sizes do not survive a row selection: ids per row do
+            qid = np.repeat(np.arange(len(group)), np.asarray(group, dtype=np.int64))
+        take = lambda v: None if v is None else _take_rows(v, rows)  # noqa: E731
+        return Dataset(
+            _take_rows(data, rows),
+            take(label),
+            take(weight),
+            take(base_margin),
+            names,
+            categories=self.categories or None,
+            feature_types=types,
+            enable_categorical=enable,
+            qid=take(qid),
+            label_lower_bound=take(self._targets["label_lower_bound"]),
+            label_upper_bound=take(self._targets["label_upper_bound"]),
+        )
 
     def _with_categories(self, categories: Mapping[str, List[str]]) -> "Dataset":
         """This data set read again with fixed ``categories`` (for a validation set)."""
