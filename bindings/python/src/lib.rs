@@ -214,6 +214,63 @@ impl Extras {
     }
 }
 
+/// The columns of a compressed-column sparse matrix as `(rows, values)` pairs (missing values
+/// dropped), checking the layout: an error names the column and entry at fault.
+pub fn sparse_columns(
+    num_rows: usize,
+    indptr: &[i64],
+    indices: &[i64],
+    data: &[f32],
+) -> Result<Vec<(Vec<u32>, Vec<f32>)>, String> {
+    if indices.len() != data.len() {
+        return Err(format!(
+            "sparse matrix: {} row indices but {} values",
+            indices.len(),
+            data.len()
+        ));
+    }
+    if num_rows > u32::MAX as usize {
+        return Err(format!(
+            "sparse matrix: {num_rows} rows is more than Sylvan's limit of {}",
+            u32::MAX
+        ));
+    }
+    let ends: Vec<usize> = indptr
+        .iter()
+        .map(|&p| usize::try_from(p).ok().filter(|&p| p <= data.len()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("sparse matrix: indptr must lie in 0..={}", data.len()))?;
+    let mut columns = Vec::with_capacity(ends.len().saturating_sub(1));
+    for (j, span) in ends.windows(2).enumerate() {
+        let (start, end) = (span[0], span[1]);
+        if start > end {
+            return Err(format!("sparse matrix: indptr decreases at column {j}"));
+        }
+        let mut rows = Vec::with_capacity(end - start);
+        let mut values = Vec::with_capacity(end - start);
+        for e in start..end {
+            let r = indices[e];
+            if r < 0 || r as usize >= num_rows {
+                return Err(format!(
+                    "sparse matrix: column {j} has row index {r}, outside 0..{num_rows}"
+                ));
+            }
+            if rows.last().is_some_and(|&last| last >= r as u32) {
+                return Err(format!(
+                    "sparse matrix: column {j}'s row indices are not sorted and distinct (row {r}); \
+                     call sum_duplicates() and sort_indices() first"
+                ));
+            }
+            if !data[e].is_nan() {
+                rows.push(r as u32);
+                values.push(data[e]);
+            }
+        }
+        columns.push((rows, values));
+    }
+    Ok(columns)
+}
+
 /// Attaches the optional parts of a data set; the categorical features last, so that an error
 /// about a value that is not a category code names the feature.
 fn finish_dataset(mut d: Dataset, extras: Extras) -> sylvan_booster::Result<Dataset> {
@@ -324,6 +381,56 @@ impl PyDataset {
             let copy: Vec<f32> = x.as_array().iter().copied().collect();
             build(&copy, false)
         };
+        Ok(PyDataset {
+            inner: d.map_err(booster_err)?,
+        })
+    }
+
+    /// Builds a data set from a sparse matrix in compressed-column form (scipy's CSC: `indptr`
+    /// with one more entry than columns, `indices` the row of each stored value, sorted and
+    /// distinct within a column, `data` the values), kept sparse: an entry that is not stored is a
+    /// missing value, as in XGBoost (a stored `NaN` too). The other arguments are `from_matrix`'s.
+    #[staticmethod]
+    #[pyo3(signature = (num_rows, indptr, indices, data, label=None, weight=None, base_margin=None, feature_names=None,
+                        categorical=None, qid=None, group=None, label_lower_bound=None, label_upper_bound=None,
+                        num_targets=1))]
+    #[allow(clippy::too_many_arguments)]
+    fn from_csc(
+        py: Python<'_>,
+        num_rows: usize,
+        indptr: PyReadonlyArray1<'_, i64>,
+        indices: PyReadonlyArray1<'_, i64>,
+        data: PyReadonlyArray1<'_, f32>,
+        label: Option<PyReadonlyArray1<'_, f32>>,
+        weight: Option<PyReadonlyArray1<'_, f32>>,
+        base_margin: Option<PyReadonlyArray1<'_, f32>>,
+        feature_names: Option<Vec<String>>,
+        categorical: Option<Vec<usize>>,
+        qid: Option<PyReadonlyArray1<'_, u64>>,
+        group: Option<Vec<usize>>,
+        label_lower_bound: Option<PyReadonlyArray1<'_, f32>>,
+        label_upper_bound: Option<PyReadonlyArray1<'_, f32>>,
+        num_targets: usize,
+    ) -> PyResult<PyDataset> {
+        let extras = Extras {
+            label: vec_of(label),
+            num_targets,
+            weight: vec_of(weight),
+            base_margin: vec_of(base_margin),
+            feature_names,
+            categorical: categorical.unwrap_or_default(),
+            ..Extras::default()
+        }
+        .with_targets(qid, group, label_lower_bound, label_upper_bound)?;
+        let contiguous = |e: numpy::AsSliceError| PyValueError::new_err(format!("sparse matrix arrays: {e}"));
+        let columns = sparse_columns(
+            num_rows,
+            indptr.as_slice().map_err(contiguous)?,
+            indices.as_slice().map_err(contiguous)?,
+            data.as_slice().map_err(contiguous)?,
+        )
+        .map_err(SylvanError::new_err)?;
+        let d = py.detach(|| Dataset::from_sparse_columns(num_rows, columns).and_then(|d| finish_dataset(d, extras)));
         Ok(PyDataset {
             inner: d.map_err(booster_err)?,
         })
@@ -927,6 +1034,24 @@ mod tests {
         assert_eq!(explanation_shape(Contributions, 5, 7, 1, 3), None);
         for name in ["value", "margin", "leaf", "contribs", "approx_contribs", "interactions"] {
             assert!(predict_output(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn sparse_columns_are_read_and_checked() {
+        // 3 x 2: column 0 has rows 0 and 2, column 1 has row 1 and a stored NaN at row 2.
+        let cols = sparse_columns(3, &[0, 2, 4], &[0, 2, 1, 2], &[1.0, 2.0, 3.0, f32::NAN]).unwrap();
+        assert_eq!(cols, vec![(vec![0, 2], vec![1.0, 2.0]), (vec![1], vec![3.0])]);
+        let d = Dataset::from_sparse_columns(3, cols).unwrap();
+        assert_eq!(d.num_features(), 2);
+        for (indptr, indices, why) in [
+            (&[0i64, 2, 1][..], &[0i64, 1][..], "decreases"),
+            (&[0, 2, 3][..], &[0, 1, 5][..], "outside"),
+            (&[0, 2, 3][..], &[1, 0, 1][..], "sorted"),
+            (&[0, 9, 3][..], &[0, 1, 2][..], "indptr"),
+        ] {
+            let e = sparse_columns(3, indptr, indices, &vec![1.0; indices.len()]).unwrap_err();
+            assert!(e.contains(why), "{e}");
         }
     }
 

@@ -310,7 +310,7 @@ def _take_rows(values: Any, rows: np.ndarray) -> Any:
     if module == "pyarrow":
         return values.take(rows)
     if module == "scipy":
-        return values[rows]
+        return values.tocsr()[rows]
     return np.asarray(values)[rows]
 
 
@@ -362,11 +362,27 @@ def _margins(values: Any) -> Optional[np.ndarray]:
     return _vector(arr, "base_margin")
 
 
+def is_sparse(data: Any) -> bool:
+    """Whether ``data`` is a scipy.sparse matrix or array (any format)."""
+    return _module_of(data) == "scipy" and hasattr(data, "tocsc") and hasattr(data, "nnz")
+
+
+def _csc(data: Any) -> Any:
+    """A scipy sparse matrix or array as CSC with sorted, distinct row indices (a copy unless it
+    already is one), float32 values."""
+    m = data.tocsc(copy=False)
+    if m.dtype != np.float32:
+        m = m.astype(np.float32)
+    if not m.has_canonical_format:
+        m = m.copy()
+        m.sum_duplicates()
+        m.sort_indices()
+    return m
+
+
 def _matrix(data: Any) -> np.ndarray:
     """A 2-D float32 array from an array-like. C- and Fortran-ordered float32 arrays are passed
     through untouched (read in place by Rust); other dtypes are converted keeping the layout."""
-    if hasattr(data, "toarray") and hasattr(data, "nnz"):
-        raise TypeError("sparse matrices are not supported; pass a dense array (missing values as NaN)")
     arr = np.asarray(data)
     if arr.dtype == object:
         try:
@@ -397,8 +413,9 @@ class Dataset:
 
     Parameters
     ----------
-    data : array-like, pandas/polars DataFrame or pyarrow Table
-        The features. NumPy float32 arrays in C or Fortran order are read in place; other arrays are
+    data : array-like, scipy.sparse matrix, pandas/polars DataFrame or pyarrow Table
+        The features. A scipy.sparse matrix or array (CSR, CSC or any other format) stays sparse:
+        entries it does not store are missing values, as in XGBoost (stored zeros are zeros). NumPy float32 arrays in C or Fortran order are read in place; other arrays are
         converted to float32. NaN (and nulls) are missing values. In a DataFrame or Table,
         categorical columns -- pandas ``category``, string and object columns, polars
         ``Categorical``, ``Enum`` and string columns, pyarrow dictionary and string columns -- are
@@ -466,7 +483,10 @@ class Dataset:
             raise ValueError("give qid or group, not both")
         if (label_lower_bound is None) != (label_upper_bound is None):
             raise ValueError("label_lower_bound and label_upper_bound come in pairs: give both")
-        num_rows = frame_num_rows(data) if is_frame(data) else len(data) if hasattr(data, "__len__") else None
+        num_rows = (
+            frame_num_rows(data) if is_frame(data) else data.shape[0] if is_sparse(data)
+            else len(data) if hasattr(data, "__len__") else None
+        )
         targets = dict(
             qid=None if qid is None else _query_ids(qid, num_rows),
             group=_group_sizes(group),
@@ -497,6 +517,19 @@ class Dataset:
             self.categories: Dict[str, List[str]] = cats
             self._handle = _sylvan._Dataset.from_columns(
                 columns, label_v, weight_v, margin_v, names, categorical, num_targets=num_targets, **targets
+            )
+        elif is_sparse(data):
+            m = _csc(data)
+            names = None if feature_names is None else [str(n) for n in feature_names]
+            declared = _declared_categorical(feature_types, m.shape[1])
+            categorical = [] if declared is None else [j for j, c in enumerate(declared) if c]
+            self.categories = {}
+            self._handle = _sylvan._Dataset.from_csc(
+                m.shape[0],
+                np.ascontiguousarray(m.indptr, dtype=np.int64),
+                np.ascontiguousarray(m.indices, dtype=np.int64),
+                np.ascontiguousarray(m.data, dtype=np.float32),
+                label_v, weight_v, margin_v, names, categorical, num_targets=num_targets, **targets,
             )
         else:
             x = _matrix(data)
