@@ -40,6 +40,23 @@ class _Dataset:
         label_upper_bound: Optional[npt.NDArray[np.float32]] = None,
         num_targets: int = 1,
     ) -> "_Dataset": ...
+    @staticmethod
+    def from_csc(
+        num_rows: int,
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        data: npt.NDArray[np.float32],
+        label: Optional[npt.NDArray[np.float32]] = None,
+        weight: Optional[npt.NDArray[np.float32]] = None,
+        base_margin: Optional[npt.NDArray[np.float32]] = None,
+        feature_names: Optional[Sequence[str]] = None,
+        categorical: Optional[Sequence[int]] = None,
+        qid: Optional[npt.NDArray[np.uint64]] = None,
+        group: Optional[Sequence[int]] = None,
+        label_lower_bound: Optional[npt.NDArray[np.float32]] = None,
+        label_upper_bound: Optional[npt.NDArray[np.float32]] = None,
+        num_targets: int = 1,
+    ) -> "_Dataset": ...
     @property
     def num_rows(self) -> int: ...
     @property

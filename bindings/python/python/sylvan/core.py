@@ -772,9 +772,19 @@ class Booster:
         """Loads a model written by :meth:`save_model` or the ``sylvan`` CLI (JSON or binary)."""
         return cls(_handle=_sylvan._Booster.load(os.fspath(path)))
 
-    def load_model(self, path: os.PathLike) -> "Booster":
-        """Replaces this model by the one in ``path`` (JSON or binary, detected from the content)."""
-        self._handle = _sylvan._Booster.load(os.fspath(path))
+    def load_model(self, fname: Any) -> "Booster":
+        """Replaces this model by the one in file ``fname`` (JSON or binary, detected from the
+        content), or in the bytes ``fname`` (``bytes``/``bytearray``/``memoryview``: what
+        :meth:`save_raw` returns, binary or JSON), as XGBoost's ``load_model``."""
+        if isinstance(fname, (bytes, bytearray, memoryview)):
+            raw = bytes(fname)
+            if raw.lstrip()[:1] == b"{":
+                self._handle = _sylvan._Booster.from_json(raw.decode("utf-8"))
+            else:
+                self._handle = _sylvan._Booster.from_bytes(raw)
+        else:
+            self._handle = _sylvan._Booster.load(os.fspath(fname))
+        self._history = None
         return self
 
     def save_model(self, path: os.PathLike) -> None:
@@ -796,15 +806,21 @@ class Booster:
         """Reads an XGBoost JSON or LightGBM text model into a Sylvan booster."""
         return cls(_handle=_sylvan._Booster.import_model(os.fspath(path), format))
 
-    def save_raw(self) -> bytes:
-        """The model's compact binary form."""
+    def save_raw(self, raw_format: str = "binary") -> bytearray:
+        """The model in memory, as XGBoost's ``save_raw``: the compact binary form
+        (``raw_format`` ``"binary"``; XGBoost's ``"ubj"`` and ``"deprecated"`` give it too), or
+        Sylvan JSON (``"json"``). :meth:`load_model` and :meth:`from_bytes` read either."""
         self._check()
-        return bytes(self._handle.to_bytes())
+        if raw_format == "json":
+            return bytearray(self._handle.to_json().encode("utf-8"))
+        if raw_format not in ("binary", "ubj", "deprecated"):
+            raise ValueError(f"raw_format must be 'binary' or 'json' (or XGBoost's 'ubj'), got {raw_format!r}")
+        return bytearray(self._handle.to_bytes())
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "Booster":
-        """A model from :meth:`save_raw`'s bytes."""
-        return cls(_handle=_sylvan._Booster.from_bytes(bytes(raw)))
+        """A model from :meth:`save_raw`'s bytes (binary or JSON)."""
+        return cls().load_model(bytes(raw))
 
     def to_json(self) -> str:
         """The model as Sylvan JSON text."""
@@ -812,17 +828,63 @@ class Booster:
         return self._handle.to_json()
 
     def __getstate__(self) -> Dict[str, Any]:
-        return {"model": None if self._handle is None else self.save_raw()}
+        return {"model": None if self._handle is None else bytes(self.save_raw())}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         raw = state.get("model")
         self._handle = None if raw is None else _sylvan._Booster.from_bytes(raw)
+        self._history = None
 
     def __copy__(self) -> "Booster":
         return self.__deepcopy__(None)
 
     def __deepcopy__(self, memo: Any) -> "Booster":
         return Booster() if self._handle is None else Booster.from_bytes(self.save_raw())
+
+    def trees_to_dataframe(self) -> Any:
+        """Every node of every tree as a row of a pandas DataFrame, with XGBoost's columns:
+        ``Tree``, ``Node``, ``ID`` (``"tree-node"``), ``Feature`` (its name, or ``"Leaf"``),
+        ``Split`` (rows with ``value < Split`` go to ``Yes``), ``Yes``, ``No``, ``Missing`` (the
+        child missing values go to), ``Gain`` (the split's loss reduction, or a leaf's value),
+        ``Cover`` (hessian sum) and ``Category`` (a category-set split: the categories that go to
+        ``Yes``, by name when the model knows them, else by code; ``Split`` is then NaN)."""
+        import pandas as pd
+
+        self._check()
+        model = json.loads(self._handle.to_json())
+        names = self._feature_labels(self.num_features())
+        known = self.categories
+        rows = []
+        for t, tree in enumerate(model["trees"]):
+            sets = tree.get("categories") or {}
+            node_set, all_sets = sets.get("node_set", []), sets.get("sets", [])
+            for n, left in enumerate(tree["left"]):
+                leaf = left < 0
+                s = node_set[n] if n < len(node_set) else 0
+                category = np.nan
+                if not leaf and s > 0:
+                    codes = [32 * w + b for w, word in enumerate(all_sets[s - 1]) for b in range(32) if word >> b & 1]
+                    labels = known.get(names[tree["feature"][n]])
+                    category = [labels[c] if labels and c < len(labels) else c for c in codes]
+                right = tree["right"][n]
+                yes, no = (np.nan, np.nan) if leaf else (f"{t}-{left}", f"{t}-{right}")
+                rows.append(
+                    {
+                        "Tree": t,
+                        "Node": n,
+                        "ID": f"{t}-{n}",
+                        "Feature": "Leaf" if leaf else names[tree["feature"][n]],
+                        "Split": np.nan if leaf or s > 0 else float(tree["threshold"][n]),
+                        "Yes": yes,
+                        "No": no,
+                        "Missing": np.nan if leaf else (yes if tree["default_left"][n] else no),
+                        "Gain": float(tree["value"][n]) if leaf else float(tree["gain"][n]),
+                        "Cover": float(tree["cover"][n]),
+                        "Category": category,
+                    }
+                )
+        columns = ["Tree", "Node", "ID", "Feature", "Split", "Yes", "No", "Missing", "Gain", "Cover", "Category"]
+        return pd.DataFrame(rows, columns=columns)
 
     # -- prediction ---------------------------------------------------------------------------
 

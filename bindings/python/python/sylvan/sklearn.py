@@ -365,6 +365,7 @@ class _SylvanModel(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         return tags
 
     def _training_params(self) -> Dict[str, Any]:
