@@ -214,6 +214,9 @@ impl Extras {
     }
 }
 
+/// One sparse column: the rows that hold a value (ascending), and their values.
+pub type SparseColumn = (Vec<u32>, Vec<f32>);
+
 /// The columns of a compressed-column sparse matrix as `(rows, values)` pairs (missing values
 /// dropped), checking the layout: an error names the column and entry at fault.
 pub fn sparse_columns(
@@ -221,7 +224,7 @@ pub fn sparse_columns(
     indptr: &[i64],
     indices: &[i64],
     data: &[f32],
-) -> Result<Vec<(Vec<u32>, Vec<f32>)>, String> {
+) -> Result<Vec<SparseColumn>, String> {
     if indices.len() != data.len() {
         return Err(format!(
             "sparse matrix: {} row indices but {} values",
