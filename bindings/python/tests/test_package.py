@@ -51,9 +51,20 @@ def documented(obj):
 
 
 def test_public_functions_and_estimators_document_every_parameter_with_its_default():
-    for obj in (sylvan.train, sylvan.SylvanRegressor, sylvan.SylvanClassifier, sylvan.SylvanRanker):
+    for obj in (sylvan.train, sylvan.cv, sylvan.Dataset, sylvan.SylvanRegressor, sylvan.SylvanClassifier,
+                sylvan.SylvanRanker, sylvan.callback.EarlyStopping):
         doc = documented(obj)
         for name, p in inspect.signature(obj).parameters.items():
             assert name in doc, f"{obj.__name__}'s docstring lacks `{name}`"
             if p.default is not inspect.Parameter.empty and p.default not in ((), None):
                 assert f"default {p.default}" in doc[name], f"{obj.__name__}.{name}: {doc[name]}"
+
+
+def test_a_booster_says_what_it_is():
+    import numpy as np
+
+    X = np.random.default_rng(0).random((100, 3), dtype=np.float32)
+    b = sylvan.train({"objective": "multi:softprob", "num_class": 3}, sylvan.Dataset(X, label=(X[:, 0] * 3).astype(int)),
+                     4, verbose_eval=False)
+    assert repr(b) == "<sylvan.Booster multi:softprob, 4 rounds, 12 trees, 3 features>"
+    assert b.num_trees() == 12

@@ -1101,10 +1101,21 @@ class Booster:
     def __repr__(self) -> str:
         if self._handle is None:
             return "<sylvan.Booster (empty)>"
-        return (
-            f"<sylvan.Booster {self.objective}, {self.num_boosted_rounds()} rounds, "
-            f"{self.num_features()} features>"
-        )
+        trees = self._handle.num_trees
+        parts = [
+            self.objective,
+            f"{self.num_boosted_rounds()} rounds",
+            f"{trees} tree" + ("" if trees == 1 else "s"),
+            f"{self.num_features()} features",
+        ]
+        if self.best_iteration is not None:
+            parts.append(f"best iteration {self.best_iteration}")
+        return f"<sylvan.Booster {', '.join(parts)}>"
+
+    def num_trees(self) -> int:
+        """Trees in the model (rounds x outputs x parallel trees)."""
+        self._check()
+        return self._handle.num_trees
 
 
 _EXPLANATIONS = ("contribs", "approx_contribs", "interactions")
