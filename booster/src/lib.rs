@@ -99,6 +99,7 @@ pub use util::profile;
 /// growers call, the device session it runs in, the cut points and quantized matrix it uploads, and
 /// the split search it must agree with. Not needed to train or predict.
 pub mod backend {
+    pub use crate::bins::chunked::{ChunkedCuts, ChunkedMatrix};
     pub use crate::bins::cuts::{BinMapper, FeatureCuts};
     pub use crate::bins::matrix::{BinIndex, BinStore, QuantizedMatrix};
     pub use crate::gradients::{CellScale, GradStats};

@@ -107,8 +107,14 @@ impl BinIndex for u16 {
 }
 
 fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
+    let mut out = vec![T::from_index(0); data.num_rows() * data.num_features()];
+    quantize_into(data, mapper, &mut out);
+    out
+}
+
+/// The bins of every row of `data`, row-major, into `out` (`rows x features` cells).
+pub(crate) fn quantize_into<T: BinIndex>(data: &Dataset, mapper: &BinMapper, out: &mut [T]) {
     let nf = data.num_features();
-    let mut out = vec![T::from_index(0); data.num_rows() * nf];
     let chunk_rows = quantize_chunk_rows(nf, std::mem::size_of::<T>());
     out.par_chunks_mut(chunk_rows * nf.max(1))
         .enumerate()
@@ -140,7 +146,6 @@ fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
                 }
             }
         });
-    out
 }
 
 /// The columns of a row-major matrix of `nf` features (features in parallel), feature `f` in bytes
@@ -173,7 +178,12 @@ impl QuantizedMatrix {
         } else {
             BinStore::U16(quantize::<u16>(data, mapper))
         };
-        let nf = data.num_features();
+        QuantizedMatrix::from_store(store, mapper, data.num_rows(), data.num_features())
+    }
+
+    /// The matrix of row-major bins `store` (`num_rows x nf`, quantized with `mapper`): adds the
+    /// column-major copy.
+    pub(crate) fn from_store(store: BinStore, mapper: &BinMapper, num_rows: usize, nf: usize) -> QuantizedMatrix {
         let narrow = |f: usize| mapper.offset(f + 1) - mapper.offset(f) <= u8::MAX as usize + 1;
         let columns = match &store {
             BinStore::U8(v) => transpose(v, nf, narrow),
@@ -182,8 +192,8 @@ impl QuantizedMatrix {
         QuantizedMatrix {
             store,
             columns,
-            num_rows: data.num_rows(),
-            num_features: data.num_features(),
+            num_rows,
+            num_features: nf,
             checked: Default::default(),
             bundles: None,
         }

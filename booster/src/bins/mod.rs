@@ -7,6 +7,7 @@
 pub(crate) mod bin_search;
 pub(crate) mod blocks;
 pub(crate) mod bundles;
+pub(crate) mod chunked;
 pub(crate) mod cuts;
 pub(crate) mod matrix;
 pub(crate) mod shared_cuts;
