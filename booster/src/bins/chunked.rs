@@ -123,17 +123,17 @@ impl ChunkedCuts {
 
 /// The bins of a data set read in chunks (the second pass): equal to [`QuantizedMatrix::build`]
 /// (then [`QuantizedMatrix::bundle`]) on all the rows.
-pub struct ChunkedMatrix<'m> {
-    mapper: &'m BinMapper,
+pub struct ChunkedMatrix {
+    mapper: BinMapper,
     total_rows: usize,
     seen_rows: usize,
     num_features: usize,
     store: BinStore,
 }
 
-impl<'m> ChunkedMatrix<'m> {
+impl ChunkedMatrix {
     /// An empty matrix of `total_rows` rows to be quantized with `mapper`.
-    pub fn new(mapper: &'m BinMapper, total_rows: usize) -> ChunkedMatrix<'m> {
+    pub fn new(mapper: BinMapper, total_rows: usize) -> ChunkedMatrix {
         let nf = mapper.num_features();
         let store = if mapper.max_stored_bin() <= u8::MAX as usize {
             BinStore::U8(vec![0; total_rows * nf])
@@ -155,20 +155,20 @@ impl<'m> ChunkedMatrix<'m> {
         let nf = self.num_features;
         let cells = self.seen_rows * nf..(self.seen_rows + chunk.num_rows()) * nf;
         match &mut self.store {
-            BinStore::U8(v) => quantize_into(chunk, self.mapper, &mut v[cells]),
-            BinStore::U16(v) => quantize_into(chunk, self.mapper, &mut v[cells]),
+            BinStore::U8(v) => quantize_into(chunk, &self.mapper, &mut v[cells]),
+            BinStore::U16(v) => quantize_into(chunk, &self.mapper, &mut v[cells]),
         }
         self.seen_rows += chunk.num_rows();
         Ok(())
     }
 
-    /// The matrix (with its bundles of low-cardinality features), once every row was given.
-    pub fn finish(self) -> Result<QuantizedMatrix> {
+    /// The cuts and the matrix (with its bundles of low-cardinality features), once every row was
+    /// given.
+    pub fn finish(self) -> Result<(BinMapper, QuantizedMatrix)> {
         check_complete(self.seen_rows, self.total_rows)?;
-        Ok(
-            QuantizedMatrix::from_store(self.store, self.mapper, self.total_rows, self.num_features)
-                .bundle(self.mapper),
-        )
+        let matrix = QuantizedMatrix::from_store(self.store, &self.mapper, self.total_rows, self.num_features)
+            .bundle(&self.mapper);
+        Ok((self.mapper, matrix))
     }
 }
 
@@ -274,12 +274,11 @@ mod tests {
             cuts.add(&rows_of(d, w[0]..w[1])).unwrap();
         }
         let mapper = cuts.finish().unwrap();
-        let mut matrix = ChunkedMatrix::new(&mapper, d.num_rows());
+        let mut matrix = ChunkedMatrix::new(mapper, d.num_rows());
         for w in bounds.windows(2) {
             matrix.add(&rows_of(d, w[0]..w[1])).unwrap();
         }
-        let matrix = matrix.finish().unwrap();
-        (mapper, matrix)
+        matrix.finish().unwrap()
     }
 
     #[test]

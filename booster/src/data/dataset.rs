@@ -1,5 +1,9 @@
 //! The training and prediction data: feature columns, labels, weights, base margins, names.
 
+use std::sync::Arc;
+
+use crate::bins::cuts::BinMapper;
+use crate::bins::matrix::QuantizedMatrix;
 use crate::data::column::Column;
 use crate::data::feature_type::{check_code, FeatureType};
 use crate::data::targets::{LabelBounds, QueryGroups, Targets};
@@ -29,6 +33,24 @@ pub struct Dataset {
     groups: Option<QueryGroups>,
     /// Label bounds (interval-censored survival).
     label_bounds: Option<LabelBounds>,
+    /// Features that arrived already binned (read in chunks): the cuts and the bins, and no float
+    /// values (every column is then an empty sparse column).
+    binned: Option<BinnedFeatures>,
+}
+
+/// The cuts and bins of a data set read in chunks ([`Dataset::from_binned`]), shared with training.
+#[derive(Debug, Clone)]
+pub struct BinnedFeatures {
+    pub(crate) mapper: Arc<BinMapper>,
+    pub(crate) matrix: Arc<QuantizedMatrix>,
+    /// The `max_bin` the cuts were made for (training must ask for the same).
+    pub(crate) max_bin: usize,
+}
+
+impl PartialEq for BinnedFeatures {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.matrix, &o.matrix) && self.mapper == o.mapper && self.max_bin == o.max_bin
+    }
 }
 
 impl Dataset {
@@ -108,6 +130,58 @@ impl Dataset {
             num_rows,
             ..Dataset::default()
         })
+    }
+
+    /// A data set whose features arrived binned: `matrix` quantized with `mapper` (cuts of at most
+    /// `max_bin` bins; see [`crate::backend::ChunkedCuts`] and [`crate::backend::ChunkedMatrix`]).
+    /// It holds no float values: it trains with `tree_method=hist` and that `max_bin`, and cannot be
+    /// predicted on or continue a model. Categorical features are those `mapper` cuts as categories.
+    pub fn from_binned(mapper: BinMapper, matrix: QuantizedMatrix, max_bin: usize) -> Result<Dataset> {
+        let (n, nf) = (matrix.num_rows(), matrix.num_features());
+        if mapper.num_features() != nf {
+            return Err(Error::ShapeMismatch {
+                what: "binned features vs cut points".into(),
+                expected: mapper.num_features(),
+                got: nf,
+            });
+        }
+        if nf == 0 || n == 0 {
+            return Err(Error::data(if n == 0 { "no rows" } else { "no feature columns" }));
+        }
+        let types: Vec<FeatureType> = (0..nf)
+            .map(|j| {
+                if mapper.feature(j).categorical {
+                    FeatureType::Categorical
+                } else {
+                    FeatureType::Numerical
+                }
+            })
+            .collect();
+        let empty = || Column::Sparse {
+            rows: Vec::new(),
+            values: Vec::new(),
+        };
+        Ok(Dataset {
+            columns: (0..nf).map(|_| empty()).collect(),
+            num_rows: n,
+            feature_types: types.contains(&FeatureType::Categorical).then_some(types),
+            binned: Some(BinnedFeatures {
+                mapper: Arc::new(mapper),
+                matrix: Arc::new(matrix),
+                max_bin,
+            }),
+            ..Dataset::default()
+        })
+    }
+
+    /// Whether the features arrived binned ([`Dataset::from_binned`]): no float values.
+    pub fn is_binned(&self) -> bool {
+        self.binned.is_some()
+    }
+
+    /// The cuts and bins of a binned data set.
+    pub(crate) fn binned(&self) -> Option<&BinnedFeatures> {
+        self.binned.as_ref()
     }
 
     /// Builds a data set from a row-major matrix of `num_rows * num_features` values.

@@ -288,6 +288,11 @@ pub(crate) fn check_training_data(params: &Params, data: &Dataset) -> Result<()>
 
 /// Checks the number of features of data given to a fitted ensemble.
 pub(crate) fn check_features(expected: usize, data: &Dataset) -> Result<()> {
+    if data.is_binned() {
+        return Err(Error::data(
+            "this data set arrived binned (read in chunks) and holds no feature values to predict on",
+        ));
+    }
     if data.num_features() != expected {
         return Err(Error::ShapeMismatch {
             what: "number of features of the data vs the model".into(),

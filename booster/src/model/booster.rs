@@ -267,6 +267,11 @@ impl Booster {
     }
 
     fn check_features(&self, data: &Dataset) -> Result<()> {
+        if data.is_binned() {
+            return Err(Error::data(
+                "this data set arrived binned (read in chunks) and holds no feature values to predict on",
+            ));
+        }
         if data.num_features() != self.core.num_features {
             return Err(Error::ShapeMismatch {
                 what: "number of features of the data vs the model".into(),

@@ -6,7 +6,7 @@ use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::model::booster::Booster;
 use crate::objective::Objective;
-use crate::params::{feature_index, Params};
+use crate::params::{feature_index, BoosterKind, Params, SampleStrategy, TreeMethod};
 
 /// Checks that a labelled data set fits the model being trained.
 pub(crate) fn check_labelled(name: &str, data: &Dataset, num_features: usize, objective: &dyn Objective) -> Result<()> {
@@ -21,6 +21,68 @@ pub(crate) fn check_labelled(name: &str, data: &Dataset, num_features: usize, ob
         });
     }
     objective.check_targets(&data.targets())
+}
+
+/// Refuses what a data set that arrived binned ([`Dataset::from_binned`], no float values) cannot
+/// train with: anything but `tree_method=hist`, row sampling and GOSS (the rows a tree leaves out
+/// are scored by walking feature values), DART, a model to continue, `device=cuda`, distributed
+/// training, `categorical_features` (declare them when binning), and evaluation sets that arrived
+/// binned themselves (other than the training set).
+pub(crate) fn check_binned(
+    params: &Params,
+    train: &Dataset,
+    evals: &[(&str, &Dataset)],
+    continues: bool,
+    distributed: bool,
+) -> Result<()> {
+    if !train.is_binned() {
+        for (name, d) in evals {
+            if d.is_binned() {
+                return Err(Error::data(format!(
+                    "evaluation set `{name}` arrived binned (read in chunks) and holds no feature values to predict on"
+                )));
+            }
+        }
+        return Ok(());
+    }
+    let why = |param: &str, what: &str| {
+        Err(Error::param(
+            param,
+            format!("the training data arrived binned (read in chunks) and holds no feature values: {what}"),
+        ))
+    };
+    if params.tree_method != TreeMethod::Hist {
+        return why("tree_method", "it trains with tree_method=hist only");
+    }
+    if params.subsample < 1.0 || params.data_sample_strategy == SampleStrategy::Goss {
+        return why("subsample", "row sampling (subsample < 1, GOSS) is not supported on it");
+    }
+    if params.booster == BoosterKind::Dart {
+        return why("booster", "DART is not supported on it");
+    }
+    if params.device.is_cuda() {
+        return why("device", "it trains on the CPU");
+    }
+    if !params.categorical_features.is_empty() {
+        return why(
+            "categorical_features",
+            "declare categorical features when the data is binned",
+        );
+    }
+    if continues {
+        return why("xgb_model", "it cannot continue a model");
+    }
+    if distributed {
+        return why("distributed", "it cannot be a rank's shard");
+    }
+    for (name, d) in evals {
+        if d.is_binned() && !std::ptr::eq(*d, train) {
+            return Err(Error::data(format!(
+                "evaluation set `{name}` arrived binned (read in chunks) and holds no feature values to predict on"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `params` with `num_target` set from the training data's label columns, or `None` when it

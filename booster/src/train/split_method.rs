@@ -2,13 +2,15 @@
 //! before the first round, and the [`TreeBackend`] it grows each tree with — the one place where
 //! `hist`, `approx`, `exact` and an accelerator differ.
 
+use std::sync::Arc;
+
 use crate::bins::blocks::ColumnBlocks;
 use crate::bins::cuts::BinMapper;
 use crate::bins::matrix::QuantizedMatrix;
 use crate::bins::shared_cuts::{fit_shared, sketch_shared};
 use crate::collective::ops::Cluster;
 use crate::data::dataset::Dataset;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gradients::GradPair;
 use crate::params::{Params, TreeMethod};
 use crate::train::cpu_backend::HistBackend;
@@ -20,8 +22,8 @@ use crate::train::split::SplitParams;
 
 /// What split finding needs about the training data, prepared once before the first round.
 pub(crate) enum SplitData {
-    /// Cuts and the quantized matrix (`hist`).
-    Hist(BinMapper, QuantizedMatrix),
+    /// Cuts and the quantized matrix (`hist`), shared with a data set that arrived binned.
+    Hist(Arc<BinMapper>, Arc<QuantizedMatrix>),
     /// Pre-sorted column blocks (`exact`, and `approx`, which re-sketches them for every tree).
     Blocks(ColumnBlocks),
 }
@@ -79,13 +81,26 @@ impl SplitData {
     /// of all ranks' rows).
     pub(crate) fn prepare(params: &Params, train: &Dataset, cluster: Option<&Cluster<'_>>) -> Result<SplitData> {
         Ok(match params.tree_method {
+            TreeMethod::Hist if train.is_binned() => {
+                let b = train.binned().expect("a binned data set has its bins");
+                if params.max_bin != b.max_bin {
+                    return Err(Error::param(
+                        "max_bin",
+                        format!(
+                            "the training data was binned with max_bin={}; train with the same (got {})",
+                            b.max_bin, params.max_bin
+                        ),
+                    ));
+                }
+                SplitData::Hist(b.mapper.clone(), b.matrix.clone())
+            }
             TreeMethod::Hist => {
                 let mapper = match cluster {
                     Some(c) => fit_shared(train, params.max_bin, c)?,
                     None => BinMapper::fit(train, params.max_bin),
                 };
                 let matrix = QuantizedMatrix::build(train, &mapper).bundle(&mapper);
-                SplitData::Hist(mapper, matrix)
+                SplitData::Hist(Arc::new(mapper), Arc::new(matrix))
             }
             TreeMethod::Exact | TreeMethod::Approx => SplitData::Blocks(ColumnBlocks::build(train)),
         })

@@ -34,7 +34,7 @@ use crate::params::{Boosting, Params};
 use crate::predict::batch::add_trees;
 use crate::predict::margins::{initial_margins, scores_of};
 use crate::train::checks::{
-    check_continuable, check_labelled, check_targets_match, with_categorical_param, with_data_targets,
+    check_binned, check_continuable, check_labelled, check_targets_match, with_categorical_param, with_data_targets,
 };
 use crate::train::constraints::FeatureControls;
 use crate::train::dart::Dart;
@@ -165,6 +165,13 @@ impl Booster {
         if options.distributed.is_some() {
             check_distributable(params, objective.as_ref(), options.objective.is_some())?;
         }
+        check_binned(
+            params,
+            train,
+            evals,
+            options.init_model.is_some(),
+            options.distributed.is_some(),
+        )?;
         check_labelled("train", train, train.num_features(), objective.as_ref())?;
         for (name, d) in evals {
             check_targets_match(name, d, train)?;
