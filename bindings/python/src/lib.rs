@@ -57,6 +57,7 @@
 #![warn(missing_docs)]
 
 mod callbacks;
+mod chunked;
 mod distributed;
 
 use std::path::PathBuf;
@@ -1000,6 +1001,7 @@ fn sylvan_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDataset>()?;
     m.add_class::<PyBooster>()?;
     m.add_class::<PyRoundState>()?;
+    m.add_class::<chunked::PyChunkedBinning>()?;
     m.add_class::<distributed::PyTcpListener>()?;
     m.add_class::<distributed::PyTcpCollective>()?;
     m.add_function(wrap_pyfunction!(encode_categories, m)?)?;

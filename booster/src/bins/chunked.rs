@@ -50,8 +50,35 @@ struct FeatureSample {
     missing: bool,
     /// Categorical: one more than the largest code seen.
     categories: usize,
-    /// Numeric: the sampled `(value, weight)` pairs, in row order.
-    pairs: Vec<(f32, f32)>,
+    /// Numeric: the sampled values, in row order.
+    values: Vec<f32>,
+    /// Their weights; empty while every chunk so far was unweighted (weight 1), which halves the
+    /// sample's memory.
+    weights: Vec<f32>,
+}
+
+impl FeatureSample {
+    /// Adds a chunk's sampled pairs.
+    fn extend(&mut self, pairs: Vec<(f32, f32)>, weighted: bool) {
+        if weighted && self.weights.len() < self.values.len() {
+            self.weights.resize(self.values.len(), 1.0);
+        }
+        for (x, w) in pairs {
+            self.values.push(x);
+            if weighted || !self.weights.is_empty() {
+                self.weights.push(w);
+            }
+        }
+    }
+
+    /// The `(value, weight)` pairs, in row order.
+    fn into_pairs(self) -> Vec<(f32, f32)> {
+        if self.weights.is_empty() {
+            self.values.into_iter().map(|x| (x, 1.0)).collect()
+        } else {
+            self.values.into_iter().zip(self.weights).collect()
+        }
+    }
 }
 
 /// The cut points of a data set read in chunks (the first pass): equal to [`BinMapper::fit`] on all
@@ -94,7 +121,10 @@ impl ChunkedCuts {
                 if categorical {
                     column.for_each_present(|_, x| f.categories = f.categories.max(x as usize + 1));
                 } else {
-                    f.pairs.extend(sampled_pairs(column, chunk.weights(), keep, offset));
+                    f.extend(
+                        sampled_pairs(column, chunk.weights(), keep, offset),
+                        chunk.weights().is_some(),
+                    );
                 }
             });
         self.seen_rows += n;
@@ -113,7 +143,8 @@ impl ChunkedCuts {
                 if categorical {
                     FeatureCuts::categorical(f.categories, f.missing)
                 } else {
-                    cuts_from_pairs(f.pairs, f.missing, max_bin)
+                    let missing = f.missing;
+                    cuts_from_pairs(f.into_pairs(), missing, max_bin)
                 }
             })
             .collect();

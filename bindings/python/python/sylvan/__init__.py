@@ -13,13 +13,14 @@
 
 from . import callback
 from ._sylvan import SylvanError
-from .core import Booster, Dataset, train
+from .core import Booster, DataIter, Dataset, train
 from .cross_validation import cv
 from .plotting import plot_importance, plot_metric, plot_tree
 from .sklearn import SylvanClassifier, SylvanRanker, SylvanRegressor
 
 __all__ = [
     "Booster",
+    "DataIter",
     "callback",
     "cv",
     "Dataset",

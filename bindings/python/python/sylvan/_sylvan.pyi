@@ -85,6 +85,19 @@ class _RoundState:
     @property
     def num_rounds(self) -> int: ...
 
+class _ChunkedBinning:
+    def __init__(self, total_rows: int, categorical: Sequence[bool], max_bin: int) -> None: ...
+    def add(self, chunk: _Dataset) -> None: ...
+    def next_pass(self) -> None: ...
+    def finish(
+        self,
+        label: Optional[npt.NDArray[np.float32]] = None,
+        weight: Optional[npt.NDArray[np.float32]] = None,
+        base_margin: Optional[npt.NDArray[np.float32]] = None,
+        feature_names: Optional[Sequence[str]] = None,
+        num_targets: int = 1,
+    ) -> _Dataset: ...
+
 class _Booster:
     @staticmethod
     def train(

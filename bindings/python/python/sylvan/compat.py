@@ -7,7 +7,7 @@ scikit-learn estimators. Parameters keep XGBoost's names throughout.
 """
 
 from . import callback
-from .core import Booster, Dataset, train
+from .core import Booster, DataIter, Dataset, train
 from .cross_validation import cv
 from .plotting import plot_importance, plot_tree
 from .sklearn import SylvanClassifier, SylvanRanker, SylvanRegressor
@@ -21,6 +21,7 @@ XGBRanker = SylvanRanker
 __all__ = [
     "Booster",
     "DMatrix",
+    "DataIter",
     "QuantileDMatrix",
     "XGBClassifier",
     "XGBRanker",

@@ -408,6 +408,91 @@ def _matrix(data: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
+class DataIter:
+    """Data given in chunks, as XGBoost's ``DataIter``: subclass it and implement :meth:`next`
+    and :meth:`reset`, then build ``Dataset(it, max_bin=...)`` (or ``QuantileDMatrix``). The data
+    set bins the chunks as it reads them and never holds the float values whole: three passes
+    over the chunks (rows counted, cut points, bins), each starting with ``reset()``; every pass
+    must give the same rows in the same order. Chunks are numeric arrays (NumPy, or scipy.sparse);
+    a DataFrame chunk with categorical columns is refused (its codes would differ between chunks).
+    """
+
+    def next(self, input_data: Callable[..., None]) -> bool:
+        """Gives the next chunk by calling ``input_data(data=X, label=y, weight=w,
+        base_margin=m)`` (``label`` etc. optional) and returns True, or returns False when there is
+        no chunk left."""
+        raise NotImplementedError("DataIter.next")
+
+    def reset(self) -> None:
+        """Starts again from the first chunk."""
+        raise NotImplementedError("DataIter.reset")
+
+
+def _chunks(it: DataIter) -> Any:
+    """The chunks of one pass over ``it``: ``dict(data=..., label=..., ...)`` each."""
+    it.reset()
+    while True:
+        got: Dict[str, Any] = {}
+
+        def input_data(data: Any, label: Any = None, weight: Any = None, base_margin: Any = None, **rest: Any) -> None:
+            unknown = [k for k, v in rest.items() if v is not None]
+            if unknown:
+                raise ValueError(f"DataIter: {', '.join(unknown)} cannot be given in chunks here")
+            got.update(data=data, label=label, weight=weight, base_margin=base_margin)
+
+        if not it.next(input_data):
+            return
+        if "data" not in got:
+            raise ValueError("DataIter.next returned True without calling input_data(data=...)")
+        yield got
+
+
+def _from_iterator(it: DataIter, max_bin: int, feature_names: Optional[Sequence[str]],
+                   feature_types: Optional[Sequence[str]]) -> Any:
+    """The extension's data set of the chunks of ``it``, binned as they are read."""
+    rows, labels, weights, margins = 0, [], [], []
+    num_features = None
+    for c in _chunks(it):
+        x = c["data"]
+        if is_frame(x) and categorical_columns(x):
+            raise ValueError("DataIter chunks with categorical columns are not supported: encode them as codes "
+                             "and declare them with feature_types")
+        n, nf = (frame_num_rows(x), len(frame_columns(x))) if is_frame(x) else np.shape(x)[:2]
+        num_features = nf if num_features is None else num_features
+        rows += n
+        for part, store in ((c["label"], labels), (c["weight"], weights), (c["base_margin"], margins)):
+            if part is not None:
+                store.append(np.asarray(part, dtype=np.float32).reshape(n, -1))
+    if num_features is None or rows == 0:
+        raise ValueError("DataIter gave no rows")
+    declared = _declared_categorical(feature_types, num_features) or [False] * num_features
+    binning = _sylvan._ChunkedBinning(rows, [bool(c) for c in declared], int(max_bin))
+    for _ in range(2):
+        for c in _chunks(it):
+            # The weights weigh the cut sample, as in the in-memory data set.
+            binning.add(Dataset(c["data"], weight=c["weight"], feature_types=feature_types)._handle)
+        if _ == 0:
+            binning.next_pass()
+
+    def joined(parts: List[np.ndarray], what: str) -> Optional[np.ndarray]:
+        if not parts:
+            return None
+        if sum(len(p) for p in parts) != rows:
+            raise ValueError(f"DataIter: every chunk must give {what}, or none")
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+    label = joined(labels, "a label")
+    num_targets = 1 if label is None or label.ndim == 1 or label.shape[1] == 1 else label.shape[1]
+    names = None if feature_names is None else [str(n) for n in feature_names]
+    return binning.finish(
+        None if label is None else label.ravel(),
+        None if not weights else joined(weights, "a weight").ravel(),
+        None if not margins else joined(margins, "a base_margin").ravel(),
+        names,
+        num_targets=num_targets,
+    )
+
+
 class Dataset:
     """Training or prediction data for Sylvan.
 
@@ -451,6 +536,9 @@ class Dataset:
     group : array-like of int, optional
         Ranking: the sizes of consecutive query groups (XGBoost's ``set_group``, LightGBM's
         ``group``); they must add up to the number of rows. Give ``qid`` or ``group``, not both.
+    max_bin : int, default 256
+        With a :class:`DataIter`: the most bins per feature the chunks are binned into (training
+        then uses it; another ``max_bin`` parameter is an error).
     label_lower_bound, label_upper_bound : array-like, optional
         Survival (``survival:aft``): the interval each row's label lies in (XGBoost's names).
         ``lower == upper`` is an exact time, an upper bound of ``+inf`` (or NaN) is right-censored,
@@ -472,7 +560,17 @@ class Dataset:
         group: Any = None,
         label_lower_bound: Any = None,
         label_upper_bound: Any = None,
+        max_bin: int = 256,
     ) -> None:
+        self._max_bin: Optional[int] = None
+        if isinstance(data, DataIter):
+            self._handle = _from_iterator(data, max_bin, feature_names, feature_types)
+            self._max_bin = int(max_bin)
+            self.categories = {}
+            self._fixed = True
+            self._source = None
+            self._targets = {}
+            return
         if reference is not None and categories is None:
             categories = reference.categories
         self._source = (data, label, weight, base_margin, feature_names, feature_types, enable_categorical)
@@ -608,6 +706,8 @@ class Dataset:
         """The rows ``rindex`` (0-based, any order, repeats allowed) as a new Dataset, like
         XGBoost's ``DMatrix.slice``: features, labels, weights, base margins, query ids and label
         bounds alike; categorical columns keep this set's category codes."""
+        if self._source is None:
+            raise ValueError("a Dataset read from a DataIter holds no feature values and cannot be sliced")
         rows = np.asarray(rindex, dtype=np.int64).ravel()
         n = self.num_rows
         if rows.size and (rows.min() < -n or rows.max() >= n):
@@ -1280,6 +1380,8 @@ def train(
                 dtrain = dtrain._with_categories(merged)
     pairs = param_pairs({k: v for k, v in params.items() if k not in ("num_round", "n_estimators", "num_boost_round")})
     pairs.append(("num_round", _param_value(num_boost_round)))
+    if dtrain._max_bin is not None and "max_bin" not in params:
+        pairs.insert(0, ("max_bin", str(dtrain._max_bin)))
     eval_sets = []
     for item in evals:
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], Dataset)):

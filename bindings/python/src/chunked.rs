@@ -1,0 +1,104 @@
+//! A data set read in chunks and binned as it is read (`sylvan.Dataset` from a `sylvan.DataIter`):
+//! [`PyChunkedBinning`] takes the chunks of the cut pass, then of the bin pass, and gives a data set
+//! holding the bins and no float values.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use sylvan_booster::backend::{ChunkedCuts, ChunkedMatrix};
+use sylvan_booster::Dataset;
+
+use crate::{booster_err, finish_dataset, vec_of, Extras, PyDataset};
+use numpy::PyReadonlyArray1;
+
+/// Where the binning of a chunked data set stands.
+enum Pass {
+    /// Taking the chunks' part of the cut sample.
+    Cuts(ChunkedCuts),
+    /// Quantizing the chunks.
+    Bins(ChunkedMatrix),
+    /// Finished (or failed).
+    Done,
+}
+
+/// The binning of a data set of `total_rows` rows read in chunks: `add` every chunk (a `_Dataset`
+/// of its rows) once for the cuts, `next_pass`, `add` them again in the same order for the bins,
+/// then `finish` with the labels and other row data of all the rows.
+#[pyclass(name = "_ChunkedBinning", module = "sylvan._sylvan")]
+pub struct PyChunkedBinning {
+    pass: Pass,
+    total_rows: usize,
+    max_bin: usize,
+}
+
+#[pymethods]
+impl PyChunkedBinning {
+    /// Binning of `total_rows` rows with at most `max_bin` bins per feature; `categorical[j]`
+    /// says feature `j` holds category codes.
+    #[new]
+    fn new(total_rows: usize, categorical: Vec<bool>, max_bin: usize) -> PyResult<Self> {
+        if max_bin < 2 {
+            return Err(PyValueError::new_err(format!(
+                "max_bin must be at least 2, got {max_bin}"
+            )));
+        }
+        Ok(PyChunkedBinning {
+            pass: Pass::Cuts(ChunkedCuts::new(total_rows, categorical, max_bin)),
+            total_rows,
+            max_bin,
+        })
+    }
+
+    /// Takes the next chunk of the current pass.
+    fn add(&mut self, py: Python<'_>, chunk: Py<PyDataset>) -> PyResult<()> {
+        let d: &Dataset = &chunk.get().inner;
+        let r = match &mut self.pass {
+            Pass::Cuts(c) => py.detach(|| c.add(d)),
+            Pass::Bins(m) => py.detach(|| m.add(d)),
+            Pass::Done => return Err(PyValueError::new_err("this binning is finished")),
+        };
+        r.map_err(booster_err)
+    }
+
+    /// Ends the cut pass: the chunks are to be given again, for the bins.
+    fn next_pass(&mut self, py: Python<'_>) -> PyResult<()> {
+        let Pass::Cuts(cuts) = std::mem::replace(&mut self.pass, Pass::Done) else {
+            return Err(PyValueError::new_err("next_pass ends the cut pass, which is over"));
+        };
+        let total = self.total_rows;
+        let mapper = py.detach(|| cuts.finish()).map_err(booster_err)?;
+        self.pass = Pass::Bins(ChunkedMatrix::new(mapper, total));
+        Ok(())
+    }
+
+    /// The data set: the bins, with the labels, weights and base margins of all the rows.
+    #[pyo3(signature = (label=None, weight=None, base_margin=None, feature_names=None, num_targets=1))]
+    fn finish(
+        &mut self,
+        py: Python<'_>,
+        label: Option<PyReadonlyArray1<'_, f32>>,
+        weight: Option<PyReadonlyArray1<'_, f32>>,
+        base_margin: Option<PyReadonlyArray1<'_, f32>>,
+        feature_names: Option<Vec<String>>,
+        num_targets: usize,
+    ) -> PyResult<PyDataset> {
+        let Pass::Bins(matrix) = std::mem::replace(&mut self.pass, Pass::Done) else {
+            return Err(PyValueError::new_err("finish comes after the bin pass"));
+        };
+        let extras = Extras {
+            label: vec_of(label),
+            num_targets,
+            weight: vec_of(weight),
+            base_margin: vec_of(base_margin),
+            feature_names,
+            ..Extras::default()
+        };
+        let max_bin = self.max_bin;
+        let d = py.detach(|| {
+            let (mapper, matrix) = matrix.finish()?;
+            finish_dataset(Dataset::from_binned(mapper, matrix, max_bin)?, extras)
+        });
+        Ok(PyDataset {
+            inner: d.map_err(booster_err)?,
+        })
+    }
+}
