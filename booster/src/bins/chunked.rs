@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use crate::bins::cuts::{cuts_from_pairs, sampled_pairs, BinMapper, CutSample, FeatureCuts};
-use crate::bins::matrix::{quantize_into, BinStore, QuantizedMatrix};
+use crate::bins::matrix::{empty_columns, quantize_into, transpose_into, BinStore, OwnedColumn, QuantizedMatrix};
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 
@@ -43,40 +43,38 @@ fn check_complete(seen: usize, total: usize) -> Result<()> {
     Ok(())
 }
 
-/// What a feature needs to become cut points, gathered chunk by chunk.
-#[derive(Default)]
-struct FeatureSample {
-    /// Whether some row misses the feature.
-    missing: bool,
-    /// Categorical: one more than the largest code seen.
-    categories: usize,
-    /// Numeric: the sampled values, in row order.
+/// The cut sample of every feature, gathered chunk by chunk into one buffer allocated at its final
+/// size before the first chunk (a growing vector per feature would leave freed blocks behind that
+/// the allocator keeps; one block of the exact size is handed back whole once the cuts are made).
+struct SampleBuffer {
+    /// Room per feature: the number of rows the cut sample holds.
+    room: usize,
+    /// Feature `j`'s sampled values, in row order, from `j * room` on.
     values: Vec<f32>,
-    /// Their weights; empty while every chunk so far was unweighted (weight 1), which halves the
-    /// sample's memory.
+    /// Their weights, laid out as `values`; empty while every chunk so far was unweighted (weight 1).
     weights: Vec<f32>,
+    /// How many values each feature holds.
+    filled: Vec<usize>,
 }
 
-impl FeatureSample {
-    /// Adds a chunk's sampled pairs.
-    fn extend(&mut self, pairs: Vec<(f32, f32)>, weighted: bool) {
-        if weighted && self.weights.len() < self.values.len() {
-            self.weights.resize(self.values.len(), 1.0);
-        }
-        for (x, w) in pairs {
-            self.values.push(x);
-            if weighted || !self.weights.is_empty() {
-                self.weights.push(w);
-            }
+impl SampleBuffer {
+    fn new(num_features: usize, room: usize) -> SampleBuffer {
+        SampleBuffer {
+            room,
+            values: vec![0.0; num_features * room],
+            weights: Vec::new(),
+            filled: vec![0; num_features],
         }
     }
 
-    /// The `(value, weight)` pairs, in row order.
-    fn into_pairs(self) -> Vec<(f32, f32)> {
+    /// Feature `j`'s `(value, weight)` pairs, in row order.
+    fn pairs(&self, j: usize) -> Vec<(f32, f32)> {
+        let span = j * self.room..j * self.room + self.filled[j];
+        let values = &self.values[span.clone()];
         if self.weights.is_empty() {
-            self.values.into_iter().map(|x| (x, 1.0)).collect()
+            values.iter().map(|&x| (x, 1.0)).collect()
         } else {
-            self.values.into_iter().zip(self.weights).collect()
+            values.iter().copied().zip(self.weights[span].iter().copied()).collect()
         }
     }
 }
@@ -89,44 +87,72 @@ pub struct ChunkedCuts {
     seen_rows: usize,
     keep: CutSample,
     categorical: Vec<bool>,
-    features: Vec<FeatureSample>,
+    /// Whether some row misses feature `j`.
+    missing: Vec<bool>,
+    /// Categorical features: one more than the largest code seen.
+    categories: Vec<usize>,
+    sample: SampleBuffer,
 }
 
 impl ChunkedCuts {
     /// Cuts of at most `max_bin` bins for a data set of `total_rows` rows whose features are
     /// categorical where `categorical` says so.
     pub fn new(total_rows: usize, categorical: Vec<bool>, max_bin: usize) -> ChunkedCuts {
-        let features = categorical.iter().map(|_| FeatureSample::default()).collect();
+        let keep = CutSample::new(total_rows);
+        let room = (0..total_rows).into_par_iter().filter(|&r| keep.contains(r)).count();
+        let nf = categorical.len();
         ChunkedCuts {
             max_bin,
             total_rows,
             seen_rows: 0,
-            keep: CutSample::new(total_rows),
+            keep,
+            missing: vec![false; nf],
+            categories: vec![0; nf],
+            sample: SampleBuffer::new(nf, room.max(1)),
             categorical,
-            features,
         }
     }
 
     /// Takes the next chunk's rows (in order; its weights are the rows' weights).
     pub fn add(&mut self, chunk: &Dataset) -> Result<()> {
-        check_chunk(chunk, self.features.len(), self.seen_rows, self.total_rows)?;
+        check_chunk(chunk, self.categorical.len(), self.seen_rows, self.total_rows)?;
         let (keep, offset, n) = (&self.keep, self.seen_rows, chunk.num_rows());
-        self.features
-            .par_iter_mut()
+        let sample = &mut self.sample;
+        let room = sample.room;
+        if chunk.weights().is_some() && sample.weights.is_empty() {
+            sample.weights = vec![1.0; sample.values.len()];
+        }
+        let mut weights: Vec<Option<&mut [f32]>> = if sample.weights.is_empty() {
+            (0..self.categorical.len()).map(|_| None).collect()
+        } else {
+            sample.weights.chunks_mut(room).map(Some).collect()
+        };
+        sample
+            .values
+            .par_chunks_mut(room)
+            .zip(weights.par_iter_mut())
+            .zip(sample.filled.par_iter_mut())
+            .zip(self.missing.par_iter_mut())
+            .zip(self.categories.par_iter_mut())
             .zip(&self.categorical)
             .enumerate()
-            .for_each(|(j, (f, &categorical))| {
-                let column = chunk.column(j);
-                f.missing |= column.num_present() < n;
-                if categorical {
-                    column.for_each_present(|_, x| f.categories = f.categories.max(x as usize + 1));
-                } else {
-                    f.extend(
-                        sampled_pairs(column, chunk.weights(), keep, offset),
-                        chunk.weights().is_some(),
-                    );
-                }
-            });
+            .for_each(
+                |(j, (((((values, weights), filled), missing), categories), &categorical))| {
+                    let column = chunk.column(j);
+                    *missing |= column.num_present() < n;
+                    if categorical {
+                        column.for_each_present(|_, x| *categories = (*categories).max(x as usize + 1));
+                        return;
+                    }
+                    for (x, w) in sampled_pairs(column, chunk.weights(), keep, offset) {
+                        values[*filled] = x;
+                        if let Some(weights) = weights.as_deref_mut() {
+                            weights[*filled] = w;
+                        }
+                        *filled += 1;
+                    }
+                },
+            );
         self.seen_rows += n;
         Ok(())
     }
@@ -135,16 +161,13 @@ impl ChunkedCuts {
     pub fn finish(self) -> Result<BinMapper> {
         check_complete(self.seen_rows, self.total_rows)?;
         let max_bin = self.max_bin;
-        let features: Vec<FeatureCuts> = self
-            .features
+        let features: Vec<FeatureCuts> = (0..self.categorical.len())
             .into_par_iter()
-            .zip(self.categorical)
-            .map(|(f, categorical)| {
-                if categorical {
-                    FeatureCuts::categorical(f.categories, f.missing)
+            .map(|j| {
+                if self.categorical[j] {
+                    FeatureCuts::categorical(self.categories[j], self.missing[j])
                 } else {
-                    let missing = f.missing;
-                    cuts_from_pairs(f.into_pairs(), missing, max_bin)
+                    cuts_from_pairs(self.sample.pairs(j), self.missing[j], max_bin)
                 }
             })
             .collect();
@@ -160,6 +183,9 @@ pub struct ChunkedMatrix {
     seen_rows: usize,
     num_features: usize,
     store: BinStore,
+    /// The column-major copy, filled chunk by chunk (allocated with the store, before any chunk,
+    /// so that finishing allocates nothing large).
+    columns: Vec<OwnedColumn>,
 }
 
 impl ChunkedMatrix {
@@ -171,12 +197,14 @@ impl ChunkedMatrix {
         } else {
             BinStore::U16(vec![0; total_rows * nf])
         };
+        let columns = empty_columns(&mapper, total_rows);
         ChunkedMatrix {
             mapper,
             total_rows,
             seen_rows: 0,
             num_features: nf,
             store,
+            columns,
         }
     }
 
@@ -185,9 +213,16 @@ impl ChunkedMatrix {
         check_chunk(chunk, self.num_features, self.seen_rows, self.total_rows)?;
         let nf = self.num_features;
         let cells = self.seen_rows * nf..(self.seen_rows + chunk.num_rows()) * nf;
+        let first = self.seen_rows;
         match &mut self.store {
-            BinStore::U8(v) => quantize_into(chunk, &self.mapper, &mut v[cells]),
-            BinStore::U16(v) => quantize_into(chunk, &self.mapper, &mut v[cells]),
+            BinStore::U8(v) => {
+                quantize_into(chunk, &self.mapper, &mut v[cells.clone()]);
+                transpose_into(&v[cells], &mut self.columns, first);
+            }
+            BinStore::U16(v) => {
+                quantize_into(chunk, &self.mapper, &mut v[cells.clone()]);
+                transpose_into(&v[cells], &mut self.columns, first);
+            }
         }
         self.seen_rows += chunk.num_rows();
         Ok(())
@@ -197,7 +232,7 @@ impl ChunkedMatrix {
     /// given.
     pub fn finish(self) -> Result<(BinMapper, QuantizedMatrix)> {
         check_complete(self.seen_rows, self.total_rows)?;
-        let matrix = QuantizedMatrix::from_store(self.store, &self.mapper, self.total_rows, self.num_features)
+        let matrix = QuantizedMatrix::from_parts(self.store, self.columns, self.total_rows, self.num_features)
             .bundle(&self.mapper);
         Ok((self.mapper, matrix))
     }

@@ -46,6 +46,16 @@ impl FeatureCuts {
         FeatureCuts::categorical(end, column.num_present() < num_rows)
     }
 
+    /// The largest bin index a row can have: the missing bin when the feature has missing
+    /// values, else the last value bin.
+    pub fn max_stored_bin(&self) -> usize {
+        if self.has_missing {
+            self.missing_bin()
+        } else {
+            self.num_value_bins().saturating_sub(1)
+        }
+    }
+
     /// Number of value bins (without the missing bin).
     pub fn num_value_bins(&self) -> usize {
         self.cuts.len()
@@ -166,17 +176,7 @@ impl BinMapper {
 
     /// The largest bin index stored in the quantized matrix (decides u8 or u16 storage).
     pub fn max_stored_bin(&self) -> usize {
-        self.features
-            .iter()
-            .map(|f| {
-                if f.has_missing {
-                    f.missing_bin()
-                } else {
-                    f.num_value_bins() - 1
-                }
-            })
-            .max()
-            .unwrap_or(0)
+        self.features.iter().map(FeatureCuts::max_stored_bin).max().unwrap_or(0)
     }
 
     /// Whether feature `j` is categorical.

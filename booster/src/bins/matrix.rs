@@ -37,7 +37,7 @@ pub(crate) const COLUMN_PADDING: usize = 4;
 
 /// One feature's bins, one per row, in row order, then `COLUMN_PADDING` (4) zero bins.
 #[derive(Debug, Clone, PartialEq)]
-enum OwnedColumn {
+pub(crate) enum OwnedColumn {
     /// Every bin of the feature fits in a byte.
     U8(Vec<u8>),
     /// The feature has more than 256 bins.
@@ -148,26 +148,33 @@ pub(crate) fn quantize_into<T: BinIndex>(data: &Dataset, mapper: &BinMapper, out
         });
 }
 
-/// The columns of a row-major matrix of `nf` features (features in parallel), feature `f` in bytes
-/// when `narrow(f)`, else in two bytes.
-fn transpose<T: BinIndex>(rows: &[T], nf: usize, narrow: impl Fn(usize) -> bool + Sync) -> Vec<OwnedColumn> {
-    fn column<T: BinIndex, U: BinIndex>(rows: &[T], nf: usize, f: usize) -> Vec<U> {
-        let num_rows = rows.len() / nf.max(1);
-        let mut out = Vec::with_capacity(num_rows + COLUMN_PADDING);
-        out.extend(rows.chunks_exact(nf.max(1)).map(|row| U::from_index(row[f].index())));
-        out.extend(std::iter::repeat_n(U::from_index(0), COLUMN_PADDING));
-        out
-    }
-    (0..nf)
-        .into_par_iter()
+/// Zeroed columns of `num_rows` rows (then the padding) for the features of `mapper`, each as
+/// narrow as its own bins allow (a byte for 256 value bins without missing values).
+pub(crate) fn empty_columns(mapper: &BinMapper, num_rows: usize) -> Vec<OwnedColumn> {
+    (0..mapper.num_features())
         .map(|f| {
-            if narrow(f) {
-                OwnedColumn::U8(column(rows, nf, f))
+            if mapper.feature(f).max_stored_bin() <= u8::MAX as usize {
+                OwnedColumn::U8(vec![0; num_rows + COLUMN_PADDING])
             } else {
-                OwnedColumn::U16(column(rows, nf, f))
+                OwnedColumn::U16(vec![0; num_rows + COLUMN_PADDING])
             }
         })
         .collect()
+}
+
+/// Copies the row-major bins `rows` (`columns.len()` per row) into the columns' rows from `first`
+/// on (features in parallel).
+pub(crate) fn transpose_into<T: BinIndex>(rows: &[T], columns: &mut [OwnedColumn], first: usize) {
+    fn fill<T: BinIndex, U: BinIndex>(rows: &[T], nf: usize, f: usize, column: &mut [U]) {
+        for (cell, row) in column.iter_mut().zip(rows.chunks_exact(nf)) {
+            *cell = U::from_index(row[f].index());
+        }
+    }
+    let nf = columns.len().max(1);
+    columns.par_iter_mut().enumerate().for_each(|(f, column)| match column {
+        OwnedColumn::U8(c) => fill(rows, nf, f, &mut c[first..]),
+        OwnedColumn::U16(c) => fill(rows, nf, f, &mut c[first..]),
+    });
 }
 
 impl QuantizedMatrix {
@@ -184,11 +191,22 @@ impl QuantizedMatrix {
     /// The matrix of row-major bins `store` (`num_rows x nf`, quantized with `mapper`): adds the
     /// column-major copy.
     pub(crate) fn from_store(store: BinStore, mapper: &BinMapper, num_rows: usize, nf: usize) -> QuantizedMatrix {
-        let narrow = |f: usize| mapper.offset(f + 1) - mapper.offset(f) <= u8::MAX as usize + 1;
-        let columns = match &store {
-            BinStore::U8(v) => transpose(v, nf, narrow),
-            BinStore::U16(v) => transpose(v, nf, narrow),
-        };
+        let mut columns = empty_columns(mapper, num_rows);
+        match &store {
+            BinStore::U8(v) => transpose_into(v, &mut columns, 0),
+            BinStore::U16(v) => transpose_into(v, &mut columns, 0),
+        }
+        QuantizedMatrix::from_parts(store, columns, num_rows, nf)
+    }
+
+    /// The matrix of row-major bins `store` and their column-major copy `columns` (`num_rows x
+    /// nf`).
+    pub(crate) fn from_parts(
+        store: BinStore,
+        columns: Vec<OwnedColumn>,
+        num_rows: usize,
+        nf: usize,
+    ) -> QuantizedMatrix {
         QuantizedMatrix {
             store,
             columns,
