@@ -1,6 +1,8 @@
 //! A data set read in chunks and binned as it is read (`ChunkedCuts`, `ChunkedMatrix`,
-//! `Dataset::from_binned`) trains the model the in-memory data set trains, bit for bit; what it
-//! cannot do (no float values) is refused, naming the parameter.
+//! `Dataset::from_binned`) trains the model the in-memory data set trains, bit for bit (row
+//! sampling, GOSS, DART, continuing and evaluation sets binned with the same cuts included), and
+//! predicts what the values predict; what it cannot do (no float values) is refused, naming the
+//! parameter.
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -175,8 +177,94 @@ fn a_data_set_binned_in_chunks_trains_the_in_memory_model() {
         let a = Booster::train(&p, &memory, &[("train", &memory)]).unwrap();
         let b = Booster::train(&p, &binned, &[("train", &binned)]).unwrap();
         assert_eq!(a.to_json_string().unwrap(), b.to_json_string().unwrap(), "seed {seed}");
-        let e = b.predict(&binned, PredictOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("binned"), "{e}");
+        for output in [
+            PredictOutput::Value,
+            PredictOutput::LeafIndex,
+            PredictOutput::Contributions,
+        ] {
+            let options = PredictOptions {
+                output,
+                ..Default::default()
+            };
+            let on_values = a.predict(&memory, options).unwrap();
+            let on_bins = b.predict(&binned, options).unwrap();
+            assert_eq!(on_values.values, on_bins.values, "seed {seed} {output:?}");
+        }
+    }
+}
+
+/// The rows of `parts` quantized with `mapper` (the cuts of another data set), with labels.
+fn binned_with(mapper: &backend::BinMapper, parts: &[Vec<Vec<f32>>], labels: &[f32], max_bin: usize) -> Dataset {
+    let mut matrix = ChunkedMatrix::new(mapper.clone(), labels.len());
+    for p in parts {
+        matrix.add(&Dataset::from_columns(p.clone()).unwrap()).unwrap();
+    }
+    let (mapper, matrix) = matrix.finish().unwrap();
+    Dataset::from_binned(mapper, matrix, max_bin)
+        .unwrap()
+        .with_labels(labels.to_vec())
+        .unwrap()
+}
+
+#[test]
+fn row_sampling_dart_continuing_and_binned_evaluation_sets_walk_the_bins_exactly() {
+    let (parts, labels) = chunks(2500, 5, 600, 11, false, 2);
+    let (memory, binned) = both(&parts, &labels, false, None, 64);
+    let (valid_parts, valid_labels) = chunks(900, 5, 250, 12, false, 2);
+    let valid_memory = dataset(
+        (0..5)
+            .map(|j| valid_parts.iter().flat_map(|p| p[j].iter().copied()).collect())
+            .collect(),
+        false,
+    )
+    .with_labels(valid_labels.clone())
+    .unwrap();
+    let mapper = backend::BinMapper::fit(&memory, 64);
+    let valid_binned = binned_with(&mapper, &valid_parts, &valid_labels, 64);
+    let base = [
+        ("objective", "binary:logistic"),
+        ("num_round", "8"),
+        ("max_bin", "64"),
+        ("max_depth", "4"),
+        ("eta", "0.3"),
+    ];
+    for extra in [
+        vec![("subsample", "0.6"), ("seed", "3")],
+        vec![
+            ("data_sample_strategy", "goss"),
+            ("top_rate", "0.3"),
+            ("other_rate", "0.2"),
+        ],
+        vec![("booster", "dart"), ("rate_drop", "0.3"), ("skip_drop", "0.2")],
+        vec![
+            ("subsample", "0.8"),
+            ("grow_policy", "lossguide"),
+            ("max_leaves", "9"),
+            ("max_depth", "0"),
+        ],
+    ] {
+        let mut pairs = base.to_vec();
+        pairs.extend(extra.iter().copied());
+        let p = params(&pairs);
+        let a = Booster::train(&p, &memory, &[("train", &memory), ("valid", &valid_memory)]).unwrap();
+        let b = Booster::train(&p, &binned, &[("train", &binned), ("valid", &valid_binned)]).unwrap();
+        assert_eq!(a.to_json_string().unwrap(), b.to_json_string().unwrap(), "{extra:?}");
+        assert_eq!(a.eval_history(), b.eval_history(), "{extra:?}");
+        let more = |data: &Dataset, init: &Booster| {
+            Booster::train_with(
+                &p,
+                data,
+                &[],
+                TrainOptions {
+                    init_model: Some(init),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .to_json_string()
+            .unwrap()
+        };
+        assert_eq!(more(&memory, &a), more(&binned, &a), "continuing {extra:?}");
     }
 }
 
@@ -187,9 +275,6 @@ fn what_a_binned_data_set_cannot_do_is_refused_by_name() {
     let base = [("num_round", "2")];
     for (k, v, name) in [
         ("tree_method", "exact", "tree_method"),
-        ("subsample", "0.5", "subsample"),
-        ("data_sample_strategy", "goss", "subsample"),
-        ("booster", "dart", "booster"),
         ("max_bin", "64", "max_bin"),
         ("categorical_features", "0", "categorical_features"),
     ] {
@@ -198,26 +283,42 @@ fn what_a_binned_data_set_cannot_do_is_refused_by_name() {
         let e = Booster::train(&params(&pairs), &binned, &[]).unwrap_err().to_string();
         assert!(e.contains(name), "{k}: {e}");
     }
-    let init = Booster::train(&params(&base), &memory, &[]).unwrap();
+    // A model whose splits are not at the binned set's cut points (trained on other values)
+    // cannot walk its bins: continuing and predicting are refused, naming the split.
+    let shifted: Vec<Vec<f32>> = (0..3)
+        .map(|j| parts.iter().flat_map(|p| p[j].iter().map(|x| x * 1.1 + 0.05)).collect())
+        .collect();
+    let other = dataset(shifted, false).with_labels(labels.clone()).unwrap();
+    let foreign = Booster::train(&params(&base), &other, &[]).unwrap();
     let e = Booster::train_with(
         &params(&base),
         &binned,
         &[],
         TrainOptions {
-            init_model: Some(&init),
+            init_model: Some(&foreign),
             ..Default::default()
         },
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("continue"), "{e}");
-    let e = Booster::train(&params(&base), &memory, &[("valid", &binned)])
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("valid") && e.contains("binned"), "{e}");
-    let e = init
+    assert!(e.contains("xgb_model") && e.contains("cut points"), "{e}");
+    let e = foreign
         .predict(&binned, PredictOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("binned"), "{e}");
+    assert!(e.contains("binned") && e.contains("cut points"), "{e}");
+    // An evaluation set binned with other cuts than the training data's.
+    for train in [&memory, &binned] {
+        let e = Booster::train(
+            &params(&base),
+            train,
+            &[(
+                "valid",
+                &binned_with(&backend::BinMapper::fit(&memory, 16), &parts, &labels, 16),
+            )],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("valid") && e.contains("cut points"), "{e}");
+    }
 }

@@ -33,19 +33,51 @@ pub struct PyChunkedBinning {
 #[pymethods]
 impl PyChunkedBinning {
     /// Binning of `total_rows` rows with at most `max_bin` bins per feature; `categorical[j]`
-    /// says feature `j` holds category codes.
+    /// says feature `j` holds category codes. With `reference` (a data set binned from chunks)
+    /// the rows are binned with its cuts and `max_bin`: there is no cut pass, and the result can
+    /// evaluate models trained on the reference.
     #[new]
-    fn new(total_rows: usize, categorical: Vec<bool>, max_bin: usize) -> PyResult<Self> {
+    #[pyo3(signature = (total_rows, categorical, max_bin, reference=None))]
+    fn new(
+        total_rows: usize,
+        categorical: Vec<bool>,
+        max_bin: usize,
+        reference: Option<Py<PyDataset>>,
+    ) -> PyResult<Self> {
         if max_bin < 2 {
             return Err(PyValueError::new_err(format!(
                 "max_bin must be at least 2, got {max_bin}"
             )));
         }
+        let Some(reference) = reference else {
+            return Ok(PyChunkedBinning {
+                pass: Pass::Cuts(ChunkedCuts::new(total_rows, categorical, max_bin)),
+                total_rows,
+                max_bin,
+            });
+        };
+        let Some((mapper, max_bin)) = reference.get().inner.bin_cuts() else {
+            return Err(PyValueError::new_err(
+                "ref must be a Dataset read from a DataIter (binned as read): its cut points bin these rows",
+            ));
+        };
+        if mapper.num_features() != categorical.len() {
+            return Err(PyValueError::new_err(format!(
+                "the chunks have {} features, ref has {}",
+                categorical.len(),
+                mapper.num_features()
+            )));
+        }
         Ok(PyChunkedBinning {
-            pass: Pass::Cuts(ChunkedCuts::new(total_rows, categorical, max_bin)),
+            pass: Pass::Bins(ChunkedMatrix::new(mapper.clone(), total_rows)),
             total_rows,
             max_bin,
         })
+    }
+
+    /// Whether the cut pass is still to come (false when binning with a reference's cuts).
+    fn needs_cuts(&self) -> bool {
+        matches!(self.pass, Pass::Cuts(_))
     }
 
     /// Takes the next chunk of the current pass.

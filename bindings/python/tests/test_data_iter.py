@@ -60,6 +60,35 @@ def test_an_iterator_dataset_trains_the_in_memory_model(seed, size, extra):
     np.testing.assert_array_equal(b.predict(X), a.predict(X))
 
 
+@pytest.mark.parametrize("extra", [
+    {"subsample": 0.7, "seed": 5},
+    {"data_sample_strategy": "goss"},
+    {"booster": "dart", "rate_drop": 0.3},
+])
+def test_row_sampling_prediction_and_binned_evaluation_sets_match_the_in_memory_run(extra):
+    X, y, w = problem(4)
+    Xv, yv, _ = problem(5, n=1500)
+    params = {"objective": "binary:logistic", "max_depth": 4, "max_bin": 64, **extra}
+    memory, valid = Dataset(X, label=y, weight=w), Dataset(Xv, label=yv)
+    chunked = Dataset(Chunks(X, y, w, 900), max_bin=64)
+    chunked_valid = Dataset(Chunks(Xv, yv, size=400), reference=chunked)
+    ra, rb = {}, {}
+    a = sylvan.train(params, memory, 10, evals=[(memory, "train"), (valid, "valid")], evals_result=ra,
+                     verbose_eval=False)
+    b = sylvan.train(params, chunked, 10, evals=[(chunked, "train"), (chunked_valid, "valid")], evals_result=rb,
+                     verbose_eval=False)
+    assert a.to_json() == b.to_json()
+    assert ra == rb
+    # Predicting on the binned sets walks their bins: the values' predictions, bit for bit.
+    np.testing.assert_array_equal(b.predict(chunked_valid), a.predict(Xv))
+    np.testing.assert_array_equal(b.predict(chunked, pred_contribs=True), a.predict(memory, pred_contribs=True))
+    # XGBoost's spelling.
+    import sylvan.compat as xgb
+
+    q = xgb.QuantileDMatrix(Chunks(Xv, yv, size=400), ref=chunked)
+    np.testing.assert_array_equal(b.predict(q), a.predict(Xv))
+
+
 def test_sparse_chunks_and_what_an_iterator_dataset_refuses():
     X, y, _ = problem(3)
     X = np.where(np.isnan(X), 0.0, X)
@@ -70,10 +99,16 @@ def test_sparse_chunks_and_what_an_iterator_dataset_refuses():
     d = Dataset(Chunks(X, y, size=500), max_bin=64)
     with pytest.raises(SylvanError, match="max_bin"):
         sylvan.train({"max_bin": 32}, d, 2, verbose_eval=False)
-    with pytest.raises(SylvanError, match="subsample"):
-        sylvan.train({"subsample": 0.5}, d, 2, verbose_eval=False)
-    with pytest.raises(SylvanError, match="binned"):
+    with pytest.raises(SylvanError, match="cut points"):
         sylvan.train({}, Dataset(X, label=y), 2, evals=[(d, "v")], verbose_eval=False)
+    with pytest.raises(SylvanError, match="cut points"):
+        other = Dataset(Chunks(X, y, size=500), max_bin=32)
+        sylvan.train({"max_bin": 64}, d, 2, evals=[(other, "v")], verbose_eval=False)
+    with pytest.raises(ValueError, match="reference"):
+        Dataset(Chunks(X, y, size=500), reference=Dataset(X, label=y))
+    with pytest.raises(SylvanError, match="cut points"):
+        # A model trained on other values cannot walk these bins.
+        sylvan.train({}, Dataset(X * 1.1 + 0.05, label=y), 2, verbose_eval=False).predict(d)
     with pytest.raises(ValueError, match="sliced"):
         d.slice([0, 1])
 

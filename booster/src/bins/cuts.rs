@@ -80,6 +80,28 @@ impl FeatureCuts {
         let b = self.cuts.partition_point(|c| *c <= x);
         b.min(self.cuts.len() - 1)
     }
+
+    /// A value whose bin is `bin` (the inverse of [`FeatureCuts::bin`]): NaN for the missing bin,
+    /// the code of a categorical bin, else the bin's lower edge (the cut below it; `f32::MIN` for
+    /// the first bin). A split at one of the cuts sends it where it sends every value of its bin.
+    pub fn bin_value(&self, bin: usize) -> f32 {
+        if bin >= self.cuts.len() {
+            f32::NAN
+        } else if self.categorical {
+            bin as f32
+        } else if bin == 0 {
+            f32::MIN
+        } else {
+            self.cuts[bin - 1]
+        }
+    }
+
+    /// Whether a split of this feature at `threshold` (left: values below it) separates the bins
+    /// exactly, so that [`FeatureCuts::bin_value`] stands for every value of its bin: true for cut
+    /// points and for every threshold of a categorical feature (its values are its codes).
+    pub fn splits_between_bins(&self, threshold: f32) -> bool {
+        self.categorical || self.cuts.binary_search_by(|c| c.total_cmp(&threshold)).is_ok()
+    }
 }
 
 /// Cut points for every feature, and where each feature's bins start in a flat histogram.

@@ -8,6 +8,7 @@ use crate::data::column::Column;
 use crate::data::feature_type::{check_code, FeatureType};
 use crate::data::targets::{LabelBounds, QueryGroups, Targets};
 use crate::error::{Error, Result};
+use crate::model::tree::Tree;
 
 /// A data set held as f32 feature columns (`NaN` = missing; dense, or sparse with only the present
 /// values stored — see [`Column`]) with optional labels, sample weights,
@@ -172,6 +173,64 @@ impl Dataset {
             }),
             ..Dataset::default()
         })
+    }
+
+    /// Feature `f` of row `i`: its value, or for a binned data set a value of its bin
+    /// ([`crate::bins::cuts::FeatureCuts::bin_value`]).
+    #[inline]
+    pub(crate) fn value(&self, f: usize, i: usize) -> f32 {
+        match &self.binned {
+            Some(b) => b.mapper.feature(f).bin_value(b.matrix.bin(i, f)),
+            None => self.columns[f].get(i),
+        }
+    }
+
+    /// For a binned data set: rows `start..end` as dense columns of bin values
+    /// ([`Dataset::value`]), for the walks that read columns; `None` for a data set of values.
+    pub(crate) fn bin_value_columns(&self, start: usize, end: usize) -> Option<Vec<Column>> {
+        let b = self.binned.as_ref()?;
+        let columns = (0..self.columns.len())
+            .map(|f| {
+                let cuts = b.mapper.feature(f);
+                Column::Dense((start..end).map(|i| cuts.bin_value(b.matrix.bin(i, f))).collect())
+            })
+            .collect();
+        Some(columns)
+    }
+
+    /// For a binned data set: an error unless every numeric split of `trees` lies at one of its
+    /// cut points, which makes the trees walk its bins exactly as they walk the values (true of
+    /// trees trained on it, or on data binned with the same cuts).
+    pub(crate) fn check_splits_on_bins(&self, trees: &[Tree]) -> Result<()> {
+        let Some(b) = &self.binned else {
+            return Ok(());
+        };
+        for (t, tree) in trees.iter().enumerate() {
+            for node in (0..tree.num_nodes()).filter(|&i| !tree.is_leaf(i)) {
+                let (f, threshold) = (tree.feature[node] as usize, tree.threshold[node]);
+                let exact = f < b.mapper.num_features() && {
+                    let cuts = b.mapper.feature(f);
+                    match tree.categories.set_of(node) {
+                        Some(_) => cuts.categorical,
+                        None => cuts.splits_between_bins(threshold),
+                    }
+                };
+                if !exact {
+                    return Err(Error::data(format!(
+                        "this data set arrived binned (read in chunks) and holds no feature values, and tree {t} \
+                         splits feature {f} at {threshold}, which is not one of its cut points: predict on the \
+                         feature values, or on data binned with the cuts the model was trained on"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The cut points of a binned data set ([`Dataset::from_binned`]) and the `max_bin` they were
+    /// made for: other data binned with them can evaluate its models.
+    pub fn bin_cuts(&self) -> Option<(&BinMapper, usize)> {
+        self.binned.as_ref().map(|b| (&*b.mapper, b.max_bin))
     }
 
     /// Whether the features arrived binned ([`Dataset::from_binned`]): no float values.
@@ -486,6 +545,14 @@ impl Dataset {
         let nf = self.columns.len();
         out.clear();
         out.resize((end - start) * nf, f32::NAN);
+        if let Some(b) = &self.binned {
+            for (row, values) in (start..end).zip(out.chunks_exact_mut(nf)) {
+                for (f, v) in values.iter_mut().enumerate() {
+                    *v = b.mapper.feature(f).bin_value(b.matrix.bin(row, f));
+                }
+            }
+            return;
+        }
         for (j, col) in self.columns.iter().enumerate() {
             col.scatter_rows(start, end, out, nf, j);
         }

@@ -267,11 +267,6 @@ impl Booster {
     }
 
     fn check_features(&self, data: &Dataset) -> Result<()> {
-        if data.is_binned() {
-            return Err(Error::data(
-                "this data set arrived binned (read in chunks) and holds no feature values to predict on",
-            ));
-        }
         if data.num_features() != self.core.num_features {
             return Err(Error::ShapeMismatch {
                 what: "number of features of the data vs the model".into(),
@@ -279,7 +274,7 @@ impl Booster {
                 got: data.num_features(),
             });
         }
-        Ok(())
+        data.check_splits_on_bins(&self.core.trees)
     }
 
     /// The trees `[start, end)` of a round range (default: up to the best iteration, else all).

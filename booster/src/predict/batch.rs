@@ -72,9 +72,11 @@ impl BatchForest {
             .par_chunks_mut(rows * num_groups.max(1))
             .enumerate()
             .for_each(|(b, out)| {
-                let start = b * rows;
-                self.forest
-                    .add_rows(data.columns(), start, (start + rows).min(n), out, num_groups);
+                let (start, end) = (b * rows, ((b + 1) * rows).min(n));
+                match data.bin_value_columns(start, end) {
+                    Some(columns) => self.forest.add_rows(&columns, 0, end - start, out, num_groups),
+                    None => self.forest.add_rows(data.columns(), start, end, out, num_groups),
+                }
             });
     }
 }

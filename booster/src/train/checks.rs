@@ -2,11 +2,13 @@
 //! trained, a model to continue can be continued with these parameters and data, and the features
 //! `categorical_features` names exist (and hold category codes).
 
+use std::sync::Arc;
+
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::model::booster::Booster;
 use crate::objective::Objective;
-use crate::params::{feature_index, BoosterKind, Params, SampleStrategy, TreeMethod};
+use crate::params::{feature_index, Params, TreeMethod};
 
 /// Checks that a labelled data set fits the model being trained.
 pub(crate) fn check_labelled(name: &str, data: &Dataset, num_features: usize, objective: &dyn Objective) -> Result<()> {
@@ -24,25 +26,31 @@ pub(crate) fn check_labelled(name: &str, data: &Dataset, num_features: usize, ob
 }
 
 /// Refuses what a data set that arrived binned ([`Dataset::from_binned`], no float values) cannot
-/// train with: anything but `tree_method=hist`, row sampling and GOSS (the rows a tree leaves out
-/// are scored by walking feature values), DART, a model to continue, `device=cuda`, distributed
-/// training, `categorical_features` (declare them when binning), and evaluation sets that arrived
-/// binned themselves (other than the training set).
+/// train with: anything but `tree_method=hist`, a model to continue whose splits are not at its
+/// cut points, `device=cuda`, distributed training, `categorical_features` (declare them when
+/// binning), and evaluation sets binned with other cuts than the training set's (rows walk trees
+/// by bin, which is exact only for splits at their own cut points). Row sampling, GOSS and DART
+/// walk the training rows by bin.
 pub(crate) fn check_binned(
     params: &Params,
     train: &Dataset,
     evals: &[(&str, &Dataset)],
-    continues: bool,
+    init_model: Option<&Booster>,
     distributed: bool,
 ) -> Result<()> {
-    if !train.is_binned() {
-        for (name, d) in evals {
-            if d.is_binned() {
-                return Err(Error::data(format!(
-                    "evaluation set `{name}` arrived binned (read in chunks) and holds no feature values to predict on"
-                )));
-            }
+    let same_cuts = |d: &Dataset| match (d.binned(), train.binned()) {
+        (Some(a), Some(b)) => Arc::ptr_eq(&a.mapper, &b.mapper) || a.mapper == b.mapper,
+        _ => false,
+    };
+    for (name, d) in evals {
+        if d.is_binned() && !same_cuts(d) {
+            return Err(Error::data(format!(
+                "evaluation set `{name}` arrived binned (read in chunks) with other cut points than the training \
+                 data: bin it with the training data's cuts (Python: `ref=`), or give its feature values"
+            )));
         }
+    }
+    if !train.is_binned() {
         return Ok(());
     }
     let why = |param: &str, what: &str| {
@@ -54,12 +62,6 @@ pub(crate) fn check_binned(
     if params.tree_method != TreeMethod::Hist {
         return why("tree_method", "it trains with tree_method=hist only");
     }
-    if params.subsample < 1.0 || params.data_sample_strategy == SampleStrategy::Goss {
-        return why("subsample", "row sampling (subsample < 1, GOSS) is not supported on it");
-    }
-    if params.booster == BoosterKind::Dart {
-        return why("booster", "DART is not supported on it");
-    }
     if params.device.is_cuda() {
         return why("device", "it trains on the CPU");
     }
@@ -69,18 +71,16 @@ pub(crate) fn check_binned(
             "declare categorical features when the data is binned",
         );
     }
-    if continues {
-        return why("xgb_model", "it cannot continue a model");
+    if let Some(init) = init_model {
+        if let Err(e) = train.check_splits_on_bins(init.trees()) {
+            return why(
+                "xgb_model",
+                &format!("the model to continue cannot be walked on its bins ({e})"),
+            );
+        }
     }
     if distributed {
         return why("distributed", "it cannot be a rank's shard");
-    }
-    for (name, d) in evals {
-        if d.is_binned() && !std::ptr::eq(*d, train) {
-            return Err(Error::data(format!(
-                "evaluation set `{name}` arrived binned (read in chunks) and holds no feature values to predict on"
-            )));
-        }
     }
     Ok(())
 }

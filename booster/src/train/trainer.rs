@@ -165,13 +165,7 @@ impl Booster {
         if options.distributed.is_some() {
             check_distributable(params, objective.as_ref(), options.objective.is_some())?;
         }
-        check_binned(
-            params,
-            train,
-            evals,
-            options.init_model.is_some(),
-            options.distributed.is_some(),
-        )?;
+        check_binned(params, train, evals, options.init_model, options.distributed.is_some())?;
         check_labelled("train", train, train.num_features(), objective.as_ref())?;
         for (name, d) in evals {
             check_targets_match(name, d, train)?;
@@ -946,7 +940,7 @@ impl<'a> Trainer<'a> {
                 .enumerate()
                 .filter(|(i, _)| !in_sample[*i])
                 .for_each(|(i, m)| {
-                    m[group] += tree.value[tree.leaf_by(|f| train.column(f).get(i))] as f64;
+                    m[group] += tree.value[tree.leaf_by(|f| train.value(f, i))] as f64;
                 });
         }
         for set in self.eval_sets.iter_mut().filter(|s| !s.is_train) {

@@ -6,6 +6,8 @@ and ``callback`` are Sylvan's; ``XGBRegressor``, ``XGBClassifier`` and ``XGBRank
 scikit-learn estimators. Parameters keep XGBoost's names throughout.
 """
 
+from typing import Any, Optional
+
 from . import callback
 from .core import Booster, DataIter, Dataset, train
 from .cross_validation import cv
@@ -13,7 +15,16 @@ from .plotting import plot_importance, plot_tree
 from .sklearn import SylvanClassifier, SylvanRanker, SylvanRegressor
 
 DMatrix = Dataset
-QuantileDMatrix = Dataset
+
+
+def QuantileDMatrix(  # noqa: N802 (XGBoost's name)
+    data: Any, label: Any = None, *, ref: Optional[Dataset] = None, max_bin: int = 256, **kwargs: Any
+) -> Dataset:
+    """XGBoost's ``QuantileDMatrix``: a :class:`sylvan.Dataset`, binned as it is read when ``data``
+    is a :class:`sylvan.DataIter` (with the cuts of ``ref``, the ``reference``, when given). Array
+    data stays a plain Dataset, binned by training with its ``max_bin`` parameter."""
+    return Dataset(data, label=label, reference=ref, max_bin=max_bin, **kwargs)
+
 XGBRegressor = SylvanRegressor
 XGBClassifier = SylvanClassifier
 XGBRanker = SylvanRanker

@@ -412,9 +412,15 @@ class DataIter:
     """Data given in chunks, as XGBoost's ``DataIter``: subclass it and implement :meth:`next`
     and :meth:`reset`, then build ``Dataset(it, max_bin=...)`` (or ``QuantileDMatrix``). The data
     set bins the chunks as it reads them and never holds the float values whole: three passes
-    over the chunks (rows counted, cut points, bins), each starting with ``reset()``; every pass
-    must give the same rows in the same order. Chunks are numeric arrays (NumPy, or scipy.sparse);
-    a DataFrame chunk with categorical columns is refused (its codes would differ between chunks).
+    over the chunks (rows counted, cut points, bins; two with ``reference=``, whose cuts it
+    takes), each starting with ``reset()``; every pass must give the same rows in the same order.
+    Chunks are numeric arrays (NumPy, or scipy.sparse); a DataFrame chunk with categorical columns
+    is refused (its codes would differ between chunks).
+
+    Such a data set trains with ``tree_method="hist"`` (row sampling, GOSS and DART included)
+    and gives the model the in-memory data set gives. Models walk its rows by bin: predicting on it,
+    or evaluating on a set binned with the training set's cuts (``reference=``), is exact for
+    models trained on those cuts, and refused for a model whose splits lie elsewhere.
     """
 
     def next(self, input_data: Callable[..., None]) -> bool:
@@ -448,8 +454,9 @@ def _chunks(it: DataIter) -> Any:
 
 
 def _from_iterator(it: DataIter, max_bin: int, feature_names: Optional[Sequence[str]],
-                   feature_types: Optional[Sequence[str]]) -> Any:
-    """The extension's data set of the chunks of ``it``, binned as they are read."""
+                   feature_types: Optional[Sequence[str]], reference: Optional["Dataset"]) -> Any:
+    """The extension's data set of the chunks of ``it``, binned as they are read (with the cuts of
+    ``reference`` when given)."""
     rows, labels, weights, margins = 0, [], [], []
     num_features = None
     for c in _chunks(it):
@@ -466,13 +473,15 @@ def _from_iterator(it: DataIter, max_bin: int, feature_names: Optional[Sequence[
     if num_features is None or rows == 0:
         raise ValueError("DataIter gave no rows")
     declared = _declared_categorical(feature_types, num_features) or [False] * num_features
-    binning = _sylvan._ChunkedBinning(rows, [bool(c) for c in declared], int(max_bin))
-    for _ in range(2):
+    binning = _sylvan._ChunkedBinning(rows, [bool(c) for c in declared], int(max_bin),
+                                      None if reference is None else reference._handle)
+    if binning.needs_cuts():
         for c in _chunks(it):
             # The weights weigh the cut sample, as in the in-memory data set.
             binning.add(Dataset(c["data"], weight=c["weight"], feature_types=feature_types)._handle)
-        if _ == 0:
-            binning.next_pass()
+        binning.next_pass()
+    for c in _chunks(it):
+        binning.add(Dataset(c["data"], feature_types=feature_types)._handle)
 
     def joined(parts: List[np.ndarray], what: str) -> Optional[np.ndarray]:
         if not parts:
@@ -520,7 +529,10 @@ class Dataset:
         Categories are matched by name: an incoming category gets the code of its position in the
         list, and a category the mapping lacks is a missing value.
     reference : Dataset, optional
-        A training set whose categories this (validation) set uses.
+        A training set whose categories this (validation) set uses. With a :class:`DataIter`, a
+        Dataset read from a DataIter whose cut points (and ``max_bin``) bin the chunks, as
+        XGBoost's ``QuantileDMatrix(..., ref=dtrain)``: the set can then evaluate the models
+        trained on ``reference``.
     feature_types : list of str, optional
         The type of every feature, as in XGBoost: ``"q"`` (or ``"numerical"``) for numbers, ``"c"``
         (or ``"categorical"``) for category codes. Numeric features declared ``"c"`` must hold
@@ -564,8 +576,11 @@ class Dataset:
     ) -> None:
         self._max_bin: Optional[int] = None
         if isinstance(data, DataIter):
-            self._handle = _from_iterator(data, max_bin, feature_names, feature_types)
-            self._max_bin = int(max_bin)
+            if reference is not None and reference._max_bin is None:
+                raise ValueError("a Dataset read from a DataIter takes its cuts from a reference read from a "
+                                 "DataIter too (reference=)")
+            self._handle = _from_iterator(data, max_bin, feature_names, feature_types, reference)
+            self._max_bin = int(max_bin) if reference is None else reference._max_bin
             self.categories = {}
             self._fixed = True
             self._source = None
