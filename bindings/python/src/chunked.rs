@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use sylvan_booster::backend::{ChunkedCuts, ChunkedMatrix};
 use sylvan_booster::Dataset;
 
-use crate::{booster_err, finish_dataset, vec_of, Extras, PyDataset};
+use crate::{booster_err, finish_dataset, Extras, PyDataset};
 use numpy::PyReadonlyArray1;
 
 /// Where the binning of a chunked data set stands.
@@ -116,14 +116,7 @@ impl PyChunkedBinning {
         let Pass::Bins(matrix) = std::mem::replace(&mut self.pass, Pass::Done) else {
             return Err(PyValueError::new_err("finish comes after the bin pass"));
         };
-        let extras = Extras {
-            label: vec_of(label),
-            num_targets,
-            weight: vec_of(weight),
-            base_margin: vec_of(base_margin),
-            feature_names,
-            ..Extras::default()
-        };
+        let extras = Extras::of_rows(label, num_targets, weight, base_margin, feature_names, None);
         let max_bin = self.max_bin;
         let d = py.detach(|| {
             let (mapper, matrix) = matrix.finish()?;

@@ -183,6 +183,27 @@ struct Extras {
 }
 
 impl Extras {
+    /// The parts every constructor takes: labels (`num_targets` per row), weights, base margins,
+    /// feature names and the categorical features.
+    fn of_rows(
+        label: Option<PyReadonlyArray1<'_, f32>>,
+        num_targets: usize,
+        weight: Option<PyReadonlyArray1<'_, f32>>,
+        base_margin: Option<PyReadonlyArray1<'_, f32>>,
+        feature_names: Option<Vec<String>>,
+        categorical: Option<Vec<usize>>,
+    ) -> Extras {
+        Extras {
+            label: vec_of(label),
+            num_targets,
+            weight: vec_of(weight),
+            base_margin: vec_of(base_margin),
+            feature_names,
+            categorical: categorical.unwrap_or_default(),
+            ..Extras::default()
+        }
+    }
+
     /// The ranking and survival parts: query ids or group sizes (not both), and label bounds
     /// (both or neither).
     fn with_targets(
@@ -364,16 +385,8 @@ impl PyDataset {
         num_targets: usize,
     ) -> PyResult<PyDataset> {
         let (n, m) = (x.shape()[0], x.shape()[1]);
-        let extras = Extras {
-            label: vec_of(label),
-            num_targets,
-            weight: vec_of(weight),
-            base_margin: vec_of(base_margin),
-            feature_names,
-            categorical: categorical.unwrap_or_default(),
-            ..Extras::default()
-        }
-        .with_targets(qid, group, label_lower_bound, label_upper_bound)?;
+        let extras = Extras::of_rows(label, num_targets, weight, base_margin, feature_names, categorical)
+            .with_targets(qid, group, label_lower_bound, label_upper_bound)?;
         let build = |values: &[f32], fortran: bool| {
             py.detach(|| dataset_from_matrix(values, n, m, fortran).and_then(|d| finish_dataset(d, extras)))
         };
@@ -416,16 +429,8 @@ impl PyDataset {
         label_upper_bound: Option<PyReadonlyArray1<'_, f32>>,
         num_targets: usize,
     ) -> PyResult<PyDataset> {
-        let extras = Extras {
-            label: vec_of(label),
-            num_targets,
-            weight: vec_of(weight),
-            base_margin: vec_of(base_margin),
-            feature_names,
-            categorical: categorical.unwrap_or_default(),
-            ..Extras::default()
-        }
-        .with_targets(qid, group, label_lower_bound, label_upper_bound)?;
+        let extras = Extras::of_rows(label, num_targets, weight, base_margin, feature_names, categorical)
+            .with_targets(qid, group, label_lower_bound, label_upper_bound)?;
         let contiguous = |e: numpy::AsSliceError| PyValueError::new_err(format!("sparse matrix arrays: {e}"));
         let columns = sparse_columns(
             num_rows,
@@ -465,16 +470,8 @@ impl PyDataset {
             .into_iter()
             .map(|c| vec_of(Some(c)).unwrap_or_default())
             .collect();
-        let extras = Extras {
-            label: vec_of(label),
-            num_targets,
-            weight: vec_of(weight),
-            base_margin: vec_of(base_margin),
-            feature_names,
-            categorical: categorical.unwrap_or_default(),
-            ..Extras::default()
-        }
-        .with_targets(qid, group, label_lower_bound, label_upper_bound)?;
+        let extras = Extras::of_rows(label, num_targets, weight, base_margin, feature_names, categorical)
+            .with_targets(qid, group, label_lower_bound, label_upper_bound)?;
         let d = py.detach(|| Dataset::from_columns(cols).and_then(|d| finish_dataset(d, extras)));
         Ok(PyDataset {
             inner: d.map_err(booster_err)?,
