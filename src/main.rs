@@ -56,10 +56,17 @@ fn main() -> ExitCode {
     }));
     match std::panic::catch_unwind(cli::main) {
         Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(e)) => {
-            let _ = writeln!(std::io::stderr(), "error: {}", cli::one_line(&e));
-            ExitCode::FAILURE
-        }
+        Ok(Err(e)) => match e.downcast_ref::<cli::interrupt::Interrupted>() {
+            // Stopped by a signal: the shell's status for it (128 + its number).
+            Some(stop) => {
+                let _ = writeln!(std::io::stderr(), "{}", stop.message);
+                ExitCode::from((128 + stop.signal).clamp(1, 255) as u8)
+            }
+            None => {
+                let _ = writeln!(std::io::stderr(), "error: {}", cli::one_line(&e));
+                ExitCode::FAILURE
+            }
+        },
         Err(_) => ExitCode::from(101),
     }
 }

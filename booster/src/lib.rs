@@ -90,6 +90,7 @@ pub use params::{
     GrowPolicy, LambdarankPairMethod, MultiStrategy, ObjectiveKind, Params, PerFeature, SampleStrategy, TreeMethod,
 };
 pub use predict::{PredictOptions, PredictOutput, Predictions};
+pub use train::checkpoint::{latest_checkpoint, Checkpoints};
 pub use train::device::DeviceBackend;
 pub use train::trainer::{RoundPlan, RoundReport, TrainCallback, TrainOptions, TrainingState};
 pub use util::atomic_file::write_atomically;

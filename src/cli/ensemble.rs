@@ -100,6 +100,12 @@ pub fn config_of(config: Option<&Path>, sets: &[String]) -> Result<Option<Ensemb
 pub fn train(args: &TrainArgs, config: EnsembleConfig) -> Result<()> {
     let start = Instant::now();
     super::model::check_model_out(&args.model_out)?;
+    if args.checkpoint_every.is_some() || args.resume {
+        bail!(
+            "--checkpoint-every and --resume need a boosted model: an [ensemble] (bagging, stacking) is trained \
+             in one piece"
+        );
+    }
     let selection = args.columns.selection(&args.data)?;
     if !selection.base_margin.is_empty() {
         bail!("--base-margin needs a boosted model: an [ensemble] (bagging, stacking) takes no base margins");

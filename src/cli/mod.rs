@@ -8,6 +8,7 @@ mod explain_columns;
 mod export;
 mod import;
 mod inspect;
+pub mod interrupt;
 mod model;
 mod params;
 mod predict;

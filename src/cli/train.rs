@@ -9,11 +9,12 @@ use anyhow::{bail, Result};
 use clap::Args;
 use sylvan_booster::profile::{self, Phase};
 use sylvan_booster::Model;
-use sylvan_booster::{Booster, Collective, LocalCollective, TrainOptions};
+use sylvan_booster::{latest_checkpoint, Booster, Checkpoints, Collective, LocalCollective, TrainOptions};
 use sylvan_io::{load_for_model, load_training, ColumnSelection, LoadedData, CATEGORIES_ATTRIBUTE};
 
 use super::columns::ColumnArgs;
 use super::distributed::{traffic_line, RankCallback, RankPlan};
+use super::interrupt::{Interrupted, StopOnSignal, StopSignal};
 use super::model::{check_model_out, LABEL_ATTRIBUTE};
 use super::progress::{format_evals, Progress};
 use super::{note, say};
@@ -63,6 +64,31 @@ pub struct TrainArgs {
     /// The environment variable `SYLVAN_PROFILE=1` does the same.
     #[arg(long)]
     pub profile: bool,
+    /// Write the model so far every N rounds into the checkpoint folder (atomically, keeping the
+    /// newest --checkpoint-keep), so that a killed run can go on with --resume.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+    /// The checkpoint folder (default: `<MODEL>.checkpoints` beside --model-out).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// How many of the newest checkpoints the folder keeps.
+    #[arg(long, value_name = "K", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_keep: u64,
+    /// Go on from the newest checkpoint in the checkpoint folder (same command otherwise): the run
+    /// ends with the model the uninterrupted run would have saved, bit for bit.
+    #[arg(long, conflicts_with = "init_model")]
+    pub resume: bool,
+}
+
+impl TrainArgs {
+    /// The checkpoint folder: --checkpoint-dir, or `<MODEL>.checkpoints` beside the model.
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        self.checkpoint_dir.clone().unwrap_or_else(|| {
+            let mut name = self.model_out.file_name().unwrap_or_default().to_os_string();
+            name.push(".checkpoints");
+            self.model_out.with_file_name(name)
+        })
+    }
 }
 
 /// Runs `sylvan train` for a plain booster (an `[ensemble]` config goes to `ensemble::train`); as
@@ -87,7 +113,19 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
     let quiet = args.quiet || !lead;
     let mut selection = args.columns.selection(&args.data)?;
     selection.row_groups = plan.and_then(|p| p.data.row_groups.clone());
-    let init = match &args.init_model {
+    let checkpoint_dir = args.checkpoint_dir();
+    let resume_from = match args.resume {
+        true => match latest_checkpoint(&checkpoint_dir)? {
+            Some(path) => Some(path),
+            None => bail!(
+                "--resume: no checkpoint in `{}` (checkpoints are written by --checkpoint-every N and when a run \
+                 is interrupted)",
+                checkpoint_dir.display()
+            ),
+        },
+        false => None,
+    };
+    let init = match resume_from.as_ref().or(args.init_model.as_ref()) {
         Some(path) => match super::model::load(path)? {
             super::model::LoadedModel {
                 model: Model::Booster(booster),
@@ -190,10 +228,43 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
 
     let device = sylvan::device_backend(params.device)?;
     let first_round = init.as_ref().map_or(0, |(b, _, _)| b.num_rounds());
+    if let Some(path) = &resume_from {
+        if !quiet {
+            note(format!(
+                "resuming from `{}` ({first_round} rounds done)",
+                path.display()
+            ));
+        }
+    }
+    let total_rounds = if args.resume {
+        params.num_round.max(first_round)
+    } else {
+        first_round + params.num_round
+    };
+    // What the saved model carries besides the trees: the category codes of string columns and
+    // the label columns (checkpoints carry them too, so that --resume reads the data alike).
+    let mut attributes = Vec::new();
+    if !train.categories.is_empty() {
+        attributes.push((CATEGORIES_ATTRIBUTE.to_string(), train.categories.to_json()));
+    }
+    // Every label column, comma-separated (`sylvan eval` reads them all back).
+    if let Some(labels) = super::columns::label_text(&selection) {
+        attributes.push((LABEL_ATTRIBUTE.to_string(), labels));
+    }
+    let checkpoints = |every: u64| Checkpoints {
+        attributes: attributes.clone(),
+        ..Checkpoints::new(&checkpoint_dir, every as usize, args.checkpoint_keep as usize)
+    };
+    // One process stops after the round when Ctrl-C or SIGTERM comes (a distributed run's ranks
+    // are ended by their launcher).
+    let stop_signal = match plan {
+        None => Some(StopSignal::install()?),
+        Some(_) => None,
+    };
     // The implicit training set is scored only on the rounds that are shown (and the last one);
     // `--valid` sets are evaluated every round.
     let shown_rounds_only = valid.is_empty();
-    let mut progress = Progress::new(first_round + params.num_round, quiet, args.log_every, shown_rounds_only);
+    let mut progress = Progress::new(total_rounds, quiet, args.log_every, shown_rounds_only);
     // One process times its rounds too when asked (`--print-traffic` with 0 bytes).
     let collective: &dyn Collective = plan.map_or(&LocalCollective, |p| p.collective);
     let mut rank_callback = None;
@@ -207,6 +278,17 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
     } else {
         &mut progress
     };
+    let mut on_signal;
+    let callback: &mut (dyn sylvan_booster::TrainCallback + Send) = match &stop_signal {
+        Some(signal) => {
+            on_signal = StopOnSignal {
+                inner: callback,
+                signal: signal.clone(),
+            };
+            &mut on_signal
+        }
+        None => callback,
+    };
     let result = Booster::train_with(
         &params,
         &train.dataset,
@@ -217,6 +299,8 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
             // device=cuda: the CUDA backend (a clear error here when the machine has no CUDA).
             device,
             distributed: plan.map(RankPlan::distributed),
+            checkpoints: args.checkpoint_every.map(checkpoints),
+            resume: args.resume,
             ..Default::default()
         },
     );
@@ -232,12 +316,23 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
             return Ok(());
         }
     }
-    if !train.categories.is_empty() {
-        booster.set_attribute(CATEGORIES_ATTRIBUTE, train.categories.to_json());
+    if let Some(signal) = stop_signal.as_ref().and_then(StopSignal::caught) {
+        // Never a half-written model: the rounds done go to a checkpoint, not to --model-out.
+        let path = checkpoints(1).write(booster)?;
+        return Err(Interrupted {
+            signal,
+            message: format!(
+                "interrupted by {}: checkpoint of {} rounds saved to `{}` (--model-out not written); run the \
+                 same command with --resume to go on",
+                StopSignal::name(signal),
+                latest_rounds(&path),
+                path.display()
+            ),
+        }
+        .into());
     }
-    // Every label column, comma-separated (`sylvan eval` reads them all back).
-    if let Some(labels) = super::columns::label_text(&selection) {
-        booster.set_attribute(LABEL_ATTRIBUTE, labels);
+    for (key, value) in &attributes {
+        booster.set_attribute(key.as_str(), value.as_str());
     }
     {
         let _phase = profile::enter(Phase::Save);
@@ -292,4 +387,13 @@ fn report_skipped(data: &Path, loaded: &LoadedData, quiet: bool) {
         data.display(),
         list.join(", ")
     ));
+}
+
+/// The rounds in the checkpoint `path` (from its name), for messages.
+fn latest_rounds(path: &Path) -> String {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.rsplit('-').next())
+        .and_then(|r| r.parse::<usize>().ok())
+        .map_or_else(|| "the".to_string(), |r| r.to_string())
 }

@@ -6,6 +6,7 @@
 //! and checks [`early_stopping`]. A distributed run checks its settings and ranks first
 //! ([`distributed`]).
 
+pub(crate) mod checkpoint;
 pub(crate) mod checks;
 pub(crate) mod constraints;
 pub(crate) mod cpu_backend;

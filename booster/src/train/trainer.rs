@@ -33,6 +33,7 @@ use crate::objective::{objective_for, Objective};
 use crate::params::{Boosting, Params};
 use crate::predict::batch::add_trees;
 use crate::predict::margins::{initial_margins, scores_of};
+use crate::train::checkpoint::Checkpoints;
 use crate::train::checks::{
     check_binned, check_continuable, check_labelled, check_targets_match, with_categorical_param, with_data_targets,
 };
@@ -123,6 +124,14 @@ pub struct TrainOptions<'a> {
     /// rank order). The model is the one-process model on all the rows, bit for bit; training
     /// methods that cannot promise that are refused. An error on this rank aborts the group.
     pub distributed: Option<Distributed<'a>>,
+    /// Write the model so far every few rounds ([`Checkpoints`]), to resume from if the run is
+    /// killed.
+    pub checkpoints: Option<Checkpoints>,
+    /// The initial model is a checkpoint of this same run (same data and parameters) to resume:
+    /// training goes on up to `num_round` rounds in all (not `num_round` more) and keeps the
+    /// checkpoint's evaluation history and early-stopping state, so that the final model is the
+    /// uninterrupted run's, bit for bit.
+    pub resume: bool,
 }
 
 impl Booster {
@@ -174,6 +183,12 @@ impl Booster {
         if let Some(init) = options.init_model {
             check_continuable(init, params, objective.as_ref(), train)?;
         }
+        if options.resume && options.init_model.is_none() {
+            return Err(Error::param(
+                "resume",
+                "resuming needs the checkpoint as the initial model",
+            ));
+        }
         let pool = thread_pool(params.nthread)?;
         Booster::train_in_pool(params, train, evals, options, objective, pool)
     }
@@ -202,6 +217,7 @@ impl Booster {
         }
         let callback = options.callback;
         let init = options.init_model;
+        let (checkpoints, resume) = (options.checkpoints, options.resume);
         let device = match (&params.device, &options.device) {
             (d, Some(dev)) if d.is_cuda() => Some((dev.as_ref(), options.objective.is_none())),
             (d, None) if d.is_cuda() => {
@@ -233,7 +249,7 @@ impl Booster {
                 objective: objective.clone(),
                 pool: pool.clone(),
             };
-            let trainer = Trainer::new(
+            let mut trainer = Trainer::new(
                 params,
                 objective.as_ref(),
                 train,
@@ -244,6 +260,10 @@ impl Booster {
                 cluster,
                 owner,
             )?;
+            trainer.checkpoints = checkpoints;
+            if let (true, Some(init)) = (resume, init) {
+                trainer.resume(init);
+            }
             trainer.run(callback)
         })?;
         Ok(Booster {
@@ -312,18 +332,7 @@ impl TrainingState<'_> {
     /// A copy of the model so far (trees, base margin, DART weights; no evaluation history), to
     /// predict with or save from a callback. Copies every tree: call it when it is needed.
     pub fn model(&self) -> Booster {
-        let t = self.trainer;
-        let weights = t.dart.as_ref().map_or_else(Vec::new, |d| d.weights().to_vec());
-        let core = t.core_with(t.trees.clone(), weights);
-        Booster {
-            params: t.params.clone(),
-            core,
-            objective: t.owner.objective.clone(),
-            pool: t.owner.pool.clone(),
-            history: t.history.clone(),
-            packed: OnceLock::new(),
-            batch: OnceLock::new(),
-        }
+        self.trainer.model_so_far()
     }
 }
 
@@ -389,6 +398,10 @@ struct Trainer<'a> {
     cluster: Option<&'a Cluster<'a>>,
     /// Distributed training: whether rank 0's callback wants the next round evaluated.
     evaluate_next: bool,
+    /// The round the run ends before: `first_round + num_round`, or `num_round` when resuming.
+    end_round: usize,
+    /// Where the model so far is written every few rounds.
+    checkpoints: Option<Checkpoints>,
     /// What a copy of the model so far shares with the booster ([`TrainingState::model`]).
     owner: Owner,
 }
@@ -525,6 +538,8 @@ impl<'a> Trainer<'a> {
             pending_margins: RoundMargins::default(),
             early_stopping: EarlyStopping::new(params.early_stopping_rounds),
             first_round: init.map_or(0, Booster::num_rounds),
+            end_round: init.map_or(0, Booster::num_rounds) + params.num_round,
+            checkpoints: None,
             history: Vec::new(),
             dart: Dart::for_run(params, k, init_weights, init_trees.len()),
             cluster,
@@ -538,7 +553,7 @@ impl<'a> Trainer<'a> {
         mut self,
         mut callback: Option<&mut (dyn TrainCallback + Send + '_)>,
     ) -> Result<(ModelCore, Vec<RoundReport>)> {
-        let end = self.first_round + self.params.num_round;
+        let end = self.end_round;
         for round in self.first_round..end {
             if self.round(round, end, callback.as_deref_mut())? {
                 break;
@@ -548,6 +563,51 @@ impl<'a> Trainer<'a> {
         let tree_weights = self.dart.take().map_or_else(Vec::new, Dart::into_weights);
         let core = self.core_with(trees, tree_weights);
         Ok((core, self.history))
+    }
+
+    /// Takes up the run whose checkpoint `init` is: the run ends at `num_round` rounds in all,
+    /// with the checkpoint's evaluation history, and early stopping in the state it had (replayed
+    /// from that history; a run it had already stopped grows no more rounds).
+    fn resume(&mut self, init: &Booster) {
+        self.end_round = self.params.num_round.max(self.first_round);
+        // A saved history keeps no round that evaluated nothing (none at all when no round did):
+        // those rounds come back as empty reports.
+        self.history = (0..self.first_round)
+            .map(|round| match init.history.iter().find(|r| r.round == round) {
+                Some(report) => report.clone(),
+                None => RoundReport {
+                    round,
+                    num_rounds: self.end_round,
+                    evals: Vec::new(),
+                },
+            })
+            .collect();
+        let higher = self.metrics.first().is_some_and(Metric::higher_is_better);
+        for report in &self.history {
+            // The watched value: the last evaluation set's first metric.
+            let watched = report
+                .evals
+                .last()
+                .and_then(|(last, _, _)| report.evals.iter().find(|(set, _, _)| set == last))
+                .map(|(_, _, v)| (*v, higher));
+            if self.early_stopping.update(report.round, watched) {
+                self.end_round = self.first_round;
+            }
+        }
+    }
+
+    /// A copy of the model so far (trees, base margin, DART weights, evaluation history).
+    fn model_so_far(&self) -> Booster {
+        let weights = self.dart.as_ref().map_or_else(Vec::new, |d| d.weights().to_vec());
+        Booster {
+            params: self.params.clone(),
+            core: self.core_with(self.trees.clone(), weights),
+            objective: self.owner.objective.clone(),
+            pool: self.owner.pool.clone(),
+            history: self.history.clone(),
+            packed: OnceLock::new(),
+            batch: OnceLock::new(),
+        }
     }
 
     /// The model of the run so far, with these trees and DART weights.
@@ -720,6 +780,11 @@ impl<'a> Trainer<'a> {
             [stop, self.evaluate_next] = c.rank0_flags([stop, next])?;
         }
         self.history.push(report);
+        if let Some(c) = self.checkpoints.as_ref().filter(|c| c.due(round + 1)) {
+            if self.cluster.is_none_or(|c| c.comm.rank() == 0) {
+                c.write(self.model_so_far())?;
+            }
+        }
         Ok(stop)
     }
 
