@@ -62,6 +62,11 @@ fn train_args(data: &Path, model: &Path, rounds: usize) -> Vec<String> {
     .collect()
 }
 
+/// Runs the binary to the end.
+fn run(args: &[String]) -> std::process::Output {
+    sylvan(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 fn spawn(args: &[String]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_sylvan"))
         .args(args)
@@ -112,12 +117,7 @@ fn killed_runs_resume_to_the_uninterrupted_model() {
     write_data(&data, 20_000);
     let rounds = 40;
     let whole = dir.join("whole.sylvan");
-    ok(sylvan(
-        &train_args(&data, &whole, rounds)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    ));
+    ok(run(&train_args(&data, &whole, rounds)));
     let expected = std::fs::read(&whole).unwrap();
     let mut rng = Lcg(5);
     for attempt in 0..3 {
@@ -139,8 +139,7 @@ fn killed_runs_resume_to_the_uninterrupted_model() {
             assert!(!model.exists(), "a killed run left a model at {}", model.display());
             args = with(base.clone(), &["--resume"]);
         }
-        let out = sylvan(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        ok(out);
+        ok(run(&args));
         assert!(
             std::fs::read(&model).unwrap() == expected,
             "attempt {attempt}: killed at rounds {first} and {second}, resumed: not the uninterrupted model"
@@ -160,12 +159,7 @@ fn a_signal_stops_after_the_round_with_a_checkpoint() {
     write_data(&data, 20_000);
     let rounds = 400;
     let whole = dir.join("whole.sylvan");
-    ok(sylvan(
-        &train_args(&data, &whole, rounds)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    ));
+    ok(run(&train_args(&data, &whole, rounds)));
     for (signal, status, name) in [(libc::SIGINT, 130, "SIGINT"), (libc::SIGTERM, 143, "SIGTERM")] {
         let model = dir.join(format!("{name}.sylvan"));
         // The default checkpoint folder is `<MODEL>.checkpoints`; --checkpoint-every only shows
@@ -189,9 +183,7 @@ fn a_signal_stops_after_the_round_with_a_checkpoint() {
         assert!(err.contains(s(last)), "{err}");
         let done: usize = last.file_stem().unwrap().to_str().unwrap()[11..].parse().unwrap();
         assert!(done < rounds, "{name}: the run did not stop early ({done} rounds)");
-        ok(sylvan(
-            &with(base, &["--resume"]).iter().map(String::as_str).collect::<Vec<_>>(),
-        ));
+        ok(run(&with(base, &["--resume"])));
         assert!(
             std::fs::read(&model).unwrap() == std::fs::read(&whole).unwrap(),
             "{name}: resumed, not the uninterrupted model"
@@ -206,12 +198,7 @@ fn resume_without_a_checkpoint_and_ensembles_are_refused() {
     let data = dir.join("train.csv");
     write_data(&data, 300);
     let model = dir.join("m.sylvan");
-    let err = fails_cleanly(sylvan(
-        &with(train_args(&data, &model, 3), &["--resume"])
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    ));
+    let err = fails_cleanly(run(&with(train_args(&data, &model, 3), &["--resume"])));
     assert!(
         err.contains("--resume") && err.contains("m.sylvan.checkpoints"),
         "{err}"

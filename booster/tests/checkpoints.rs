@@ -2,37 +2,21 @@
 //! from any of its checkpoints ends with the uninterrupted run's model, bit for bit — sampling
 //! streams, DART, early stopping and the evaluation history included.
 
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+mod common;
+
+use rand::RngExt;
 use sylvan_booster::*;
 
-/// `n` rows of 6 features (10 % missing) with labels for `classes` classes (0: regression).
+/// `n` rows of 6 features (10 % of feature 1 missing) with labels for `classes` classes (0:
+/// regression).
 fn data(n: usize, seed: u64, classes: usize) -> Dataset {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let columns: Vec<Vec<f32>> = (0..6)
-        .map(|_| {
-            (0..n)
-                .map(|_| {
-                    if rng.random::<f32>() < 0.1 {
-                        f32::NAN
-                    } else {
-                        rng.random::<f32>() * 4.0 - 2.0
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    let labels: Vec<f32> = (0..n)
-        .map(|i| {
-            let s = columns[0][i].max(0.0) + columns[1][i].abs().min(1.5) + rng.random::<f32>() * 0.8;
-            if classes == 0 {
-                s
-            } else {
-                ((s * 1.3) as usize % classes) as f32
-            }
-        })
-        .collect();
-    Dataset::from_columns(columns).unwrap().with_labels(labels).unwrap()
+    common::make_data_with_missing(n, 6, seed, 0.1, |x, rng| {
+        let s = common::signal(x) + rng.random::<f32>() * 0.8;
+        match classes {
+            0 => s,
+            k => ((s.abs() * 1.3) as usize % k) as f32,
+        }
+    })
 }
 
 fn params(pairs: &[(&str, &str)]) -> Params {
@@ -49,7 +33,9 @@ fn scratch_dir(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn resuming_from_any_checkpoint_gives_the_uninterrupted_model() {
-    let cases: Vec<(&str, usize, Vec<(&str, &str)>)> = vec![
+    // (name, classes, parameters)
+    type Case<'a> = (&'a str, usize, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         ("plain", 0, vec![]),
         (
             "sampled",

@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a model on a data file and save it (.json or .sylvan).
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Predict with a saved model; writes one row per input row (.csv, .parquet or .arrow).
     Predict(predict::PredictArgs),
     /// Evaluate a saved model on a labelled data file.

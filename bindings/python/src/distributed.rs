@@ -160,8 +160,11 @@ impl PyTcpCollective {
             &dtrain.get().inner,
             &eval_refs,
             None,
-            Some(distributed),
             Default::default(),
+            crate::RunParts {
+                distributed: Some(distributed),
+                ..Default::default()
+            },
         )?;
         Ok(PyBooster { inner: booster })
     }

@@ -72,7 +72,9 @@ use pyo3::types::{PyBytes, PyDict};
 
 use sylvan_booster::backend::objective_for;
 pub use sylvan_booster::{Booster, Dataset, FeatureType, Params};
-use sylvan_booster::{Distributed, ImportanceType, Metric, Objective, PredictOptions, PredictOutput, TrainOptions};
+use sylvan_booster::{
+    Checkpoints, Distributed, ImportanceType, Metric, Objective, PredictOptions, PredictOutput, TrainOptions,
+};
 
 use callbacks::{PyHooks, PyObjective, PyRoundState, PythonError};
 use sylvan_io::ModelFormat;
@@ -557,18 +559,31 @@ pub(crate) struct PythonParts {
     error: PythonError,
 }
 
+/// How a run trains besides the data: as a rank of a distributed group (`train` is then this
+/// rank's shard), with checkpoints, resuming a checkpoint of this run (`TrainOptions`'s fields).
+#[derive(Default)]
+struct RunParts<'a> {
+    distributed: Option<Distributed<'a>>,
+    checkpoints: Option<Checkpoints>,
+    resume: bool,
+}
+
+/// `_Booster.train`'s `checkpoint`: folder, rounds between checkpoints, how many to keep, and the
+/// attributes each carries.
+type CheckpointArgs = (std::path::PathBuf, usize, usize, Vec<(String, String)>);
+
 /// Trains on a helper thread while this (Python) thread waits with the GIL released, waking every
 /// [`SIGNAL_POLL`] to run signal handlers; a pending exception (Ctrl-C) stops training after the
 /// current round and is returned as the error, as is the first exception the `python` parts
-/// raise. With `distributed`, `train` is this rank's shard.
+/// raise.
 fn train_interruptibly(
     py: Python<'_>,
     params: &Params,
     train: &Dataset,
     evals: &[(&str, &Dataset)],
     init: Option<&Booster>,
-    distributed: Option<Distributed<'_>>,
     python: PythonParts,
+    run: RunParts<'_>,
 ) -> PyResult<Booster> {
     let stop = AtomicBool::new(false);
     let mut interrupted: Option<PyErr> = None;
@@ -591,7 +606,9 @@ fn train_interruptibly(
                     objective,
                     callback: Some(&mut cb),
                     init_model: init,
-                    distributed,
+                    distributed: run.distributed,
+                    checkpoints: run.checkpoints,
+                    resume: run.resume,
                     ..Default::default()
                 },
             );
@@ -706,9 +723,13 @@ impl PyBooster {
     /// object whose `before_iteration(round) -> (stop, learning_rate or None)` and
     /// `after_iteration(round, evals, state) -> stop` run around every round (`evals`: the round's
     /// `(set, metric, value)` triples; `state`: a `_RoundState`). An exception either raises stops
-    /// training and is raised here.
+    /// training and is raised here. `checkpoint`: `(folder, every, keep, attributes)` writes the
+    /// model so far every `every` rounds (with the `(key, value)` attributes), keeping the newest
+    /// `keep`; `resume`: `init_model` is a checkpoint of this run, trained on to `num_round`
+    /// rounds in all, to the uninterrupted run's model.
     #[staticmethod]
-    #[pyo3(signature = (params, dtrain, evals=Vec::new(), init_model=None, obj=None, dtrain_object=None, hooks=None))]
+    #[pyo3(signature = (params, dtrain, evals=Vec::new(), init_model=None, obj=None, dtrain_object=None, hooks=None,
+                        checkpoint=None, resume=false))]
     #[allow(clippy::too_many_arguments)]
     fn train(
         py: Python<'_>,
@@ -719,6 +740,8 @@ impl PyBooster {
         obj: Option<Py<PyAny>>,
         dtrain_object: Option<Py<PyAny>>,
         hooks: Option<Py<PyAny>>,
+        checkpoint: Option<CheckpointArgs>,
+        resume: bool,
     ) -> PyResult<PyBooster> {
         let params = build_params(&params).map_err(booster_err)?;
         let eval_refs: Vec<(&str, &Dataset)> = evals.iter().map(|(d, n)| (n.as_str(), &d.get().inner)).collect();
@@ -738,7 +761,15 @@ impl PyBooster {
             hooks,
             error,
         };
-        let booster = train_interruptibly(py, &params, &dtrain.get().inner, &eval_refs, init, None, python)?;
+        let run = RunParts {
+            distributed: None,
+            checkpoints: checkpoint.map(|(dir, every, keep, attributes)| Checkpoints {
+                attributes,
+                ..Checkpoints::new(dir, every, keep)
+            }),
+            resume,
+        };
+        let booster = train_interruptibly(py, &params, &dtrain.get().inner, &eval_refs, init, python, run)?;
         Ok(PyBooster { inner: booster })
     }
 
@@ -990,6 +1021,12 @@ fn check_params(params: Vec<(String, String)>) -> PyResult<String> {
     serde_json::to_string(&p).map_err(|e| SylvanError::new_err(e.to_string()))
 }
 
+/// The newest checkpoint (`checkpoint-<rounds>.sylvan`) in the folder `dir`, or `None`.
+#[pyfunction]
+fn latest_checkpoint(dir: std::path::PathBuf) -> PyResult<Option<std::path::PathBuf>> {
+    sylvan_booster::latest_checkpoint(&dir).map_err(booster_err)
+}
+
 /// The extension module `sylvan._sylvan`.
 #[pymodule(name = "_sylvan")]
 fn sylvan_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -1003,6 +1040,7 @@ fn sylvan_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<distributed::PyTcpCollective>()?;
     m.add_function(wrap_pyfunction!(encode_categories, m)?)?;
     m.add_function(wrap_pyfunction!(check_params, m)?)?;
+    m.add_function(wrap_pyfunction!(latest_checkpoint, m)?)?;
     Ok(())
 }
 

@@ -41,7 +41,7 @@ impl Checkpoints {
 
     /// Whether the model is due after `rounds` rounds in all.
     pub(crate) fn due(&self, rounds: usize) -> bool {
-        rounds > 0 && rounds % self.every == 0
+        rounds > 0 && rounds.is_multiple_of(self.every)
     }
 
     /// The file of the checkpoint of `rounds` rounds.
@@ -126,8 +126,10 @@ mod tests {
         let c = Checkpoints::new(&dir, 2, 2);
         assert!(!c.due(0) && !c.due(3) && c.due(4));
         for rounds in 1..=4 {
-            let mut p = Params::default();
-            p.num_round = rounds;
+            let p = Params {
+                num_round: rounds,
+                ..Default::default()
+            };
             c.write(Booster::train(&p, &d, &[]).unwrap()).unwrap();
         }
         std::fs::write(dir.join("notes.txt"), "not a checkpoint").unwrap();

@@ -111,6 +111,8 @@ class _Booster:
         obj: Optional[Any] = None,
         dtrain_object: Optional[Any] = None,
         hooks: Optional[Any] = None,
+        checkpoint: Optional[Tuple[str, int, int, Sequence[Tuple[str, str]]]] = None,
+        resume: bool = False,
     ) -> "_Booster": ...
     def predict(
         self, data: _Dataset, output: str = "value", iteration_range: Optional[Tuple[int, int]] = None
@@ -185,3 +187,4 @@ def encode_categories(
     values: Sequence[Optional[str]], fixed: Optional[Sequence[str]] = None
 ) -> Tuple[npt.NDArray[np.float32], List[str]]: ...
 def check_params(params: Sequence[Tuple[str, str]]) -> str: ...
+def latest_checkpoint(dir: str) -> Optional[str]: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -1317,6 +1317,10 @@ def train(
     custom_metric: Optional[Callable[[np.ndarray, Dataset], Any]] = None,
     maximize: Optional[bool] = None,
     callbacks: Optional[Sequence[TrainingCallback]] = None,
+    checkpoint_dir: Optional[Union[str, os.PathLike]] = None,
+    checkpoint_every: int = 1,
+    checkpoint_keep: int = 2,
+    resume: bool = False,
 ) -> Booster:
     """Trains a model, like ``xgboost.train``.
 
@@ -1359,6 +1363,19 @@ def train(
     callbacks : list of TrainingCallback, optional
         Callbacks run around every round (:mod:`sylvan.callback`): early stopping, learning-rate
         schedules, checkpoints, your own.
+    checkpoint_dir : str or path, optional
+        Write the model so far into this folder every ``checkpoint_every`` rounds (atomically, as
+        ``checkpoint-<rounds>.sylvan``, keeping the newest ``checkpoint_keep``), so that a killed
+        run can go on with ``resume=True``.
+    checkpoint_every : int, default 1
+        Rounds between checkpoints.
+    checkpoint_keep : int, default 2
+        How many of the newest checkpoints the folder keeps.
+    resume : bool, default False
+        Go on from the newest checkpoint in ``checkpoint_dir`` (same data, parameters and
+        ``num_boost_round``): the model is the one the uninterrupted run gives, bit for bit,
+        evaluation history and Sylvan's own early stopping (``early_stopping_rounds`` without a
+        custom metric) included; Python callbacks start afresh.
 
     Categorical features: categorical DataFrame/Table columns (see :class:`Dataset`), features
     declared with ``Dataset(feature_types=...)``, and those the ``categorical_features`` parameter
@@ -1387,6 +1404,17 @@ def train(
     for cb in callbacks:
         if not isinstance(cb, TrainingCallback):
             raise TypeError(f"callbacks must be sylvan.callback.TrainingCallback instances, got {type(cb).__name__}")
+    if checkpoint_dir is not None and (int(checkpoint_every) < 1 or int(checkpoint_keep) < 1):
+        raise ValueError("checkpoint_every and checkpoint_keep must be at least 1")
+    if resume:
+        if checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir, the folder of the checkpoints")
+        if xgb_model is not None:
+            raise ValueError("give xgb_model or resume=True, not both")
+        latest = _sylvan.latest_checkpoint(os.fspath(checkpoint_dir))
+        if latest is None:
+            raise ValueError(f"resume=True: no checkpoint in {os.fspath(checkpoint_dir)!r}")
+        xgb_model = Booster(model_file=latest)
     if xgb_model is not None:
         model_cats = xgb_model.categories
         if model_cats and not dtrain._fixed:
@@ -1433,6 +1461,13 @@ def train(
         obj=obj,
         dtrain_object=dtrain,
         hooks=hooks,
+        checkpoint=None if checkpoint_dir is None else (
+            os.fspath(checkpoint_dir),
+            int(checkpoint_every),
+            int(checkpoint_keep),
+            [(CATEGORIES_ATTRIBUTE, categories_json(dtrain.categories))] if dtrain.categories else [],
+        ),
+        resume=resume,
     )
     if dtrain.categories:
         handle.set_attribute(CATEGORIES_ATTRIBUTE, categories_json(dtrain.categories))
