@@ -319,6 +319,10 @@ int sylvan_booster_train(const struct SylvanDataset *train,
 // and `out_len == 0`, which returns `SYLVAN_OK` after reporting the size (it runs the prediction;
 // `num_rows * k` avoids that when `k` is known).
 //
+// Thread safety: any number of threads may predict with one booster (and one data set) at once,
+// also while other threads train other boosters; each gets the single-thread result. Only
+// freeing a handle, or changing a data set, needs the other threads to be done with it.
+//
 // # Safety
 // `booster` and `data` must be live handles; `options` `NULL` or a readable options struct; `out`
 // `NULL` or `out_len` writable floats; `out_needed` `NULL` or a writable `size_t`.

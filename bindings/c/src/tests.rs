@@ -800,6 +800,8 @@ fn handles_are_send_and_sync() {
 
 #[test]
 fn one_booster_predicts_from_several_threads() {
+    // Eight threads predict with one booster for two seconds while a ninth trains other boosters:
+    // every prediction equals the single-thread one.
     let n = 300;
     let (x, y) = problem(n);
     let ds = dataset(&x, n, 3, Some(&y));
@@ -808,26 +810,39 @@ fn one_booster_predicts_from_several_threads() {
     let expected = predict(b, ds, None);
     // Raw pointers are not Send; pass the addresses.
     let (b_addr, ds_addr) = (b as usize, ds as usize);
-    let results: Vec<Vec<f32>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..4)
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let calls: usize = std::thread::scope(|s| {
+        s.spawn(move || {
+            while std::time::Instant::now() < until {
+                let (rc, other) = train(ds_addr as *const SylvanDataset, BINARY);
+                assert_eq!(rc, SYLVAN_OK);
+                // SAFETY: a booster this thread made and no one else holds.
+                unsafe { sylvan_booster_free(other) };
+            }
+        });
+        let handles: Vec<_> = (0..8)
             .map(|_| {
+                let expected = &expected;
                 s.spawn(move || {
                     let b = b_addr as *const SylvanBooster;
                     let ds = ds_addr as *const SylvanDataset;
                     let mut out = vec![0f32; n];
-                    // SAFETY: live handles that outlive the scope; `out` holds n floats.
-                    let rc =
-                        unsafe { sylvan_booster_predict(b, ds, ptr::null(), out.as_mut_ptr(), n, ptr::null_mut()) };
-                    assert_eq!(rc, SYLVAN_OK);
-                    out
+                    let mut calls = 0;
+                    while std::time::Instant::now() < until {
+                        // SAFETY: live handles that outlive the scope; `out` holds n floats.
+                        let rc =
+                            unsafe { sylvan_booster_predict(b, ds, ptr::null(), out.as_mut_ptr(), n, ptr::null_mut()) };
+                        assert_eq!(rc, SYLVAN_OK);
+                        assert!(out == *expected);
+                        calls += 1;
+                    }
+                    calls
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
-    for r in results {
-        assert_eq!(r, expected);
-    }
+    assert!(calls >= 8);
     free(b, ds);
 }
 
