@@ -78,10 +78,29 @@ pub fn read_table(path: &Path, options: &ReadOptions) -> Result<Table> {
             "a row-group range can only be read from a Parquet file",
         ));
     }
-    match format {
-        Format::Parquet => parquet_reader::read_parquet(path, options),
-        Format::ArrowIpc => ipc_reader::read_ipc(path, options),
+    let table = match format {
+        Format::Parquet => decode_guarded(path, "Parquet", || parquet_reader::read_parquet(path, options)),
+        Format::ArrowIpc => decode_guarded(path, "Arrow IPC", || ipc_reader::read_ipc(path, options)),
         Format::Csv => csv_reader::read_csv(path, options),
         Format::LibSvm => libsvm_reader::read_libsvm(path, options),
-    }
+    }?;
+    table.check_unique_names()?;
+    Ok(table)
+}
+
+/// Runs a reader built on the arrow/parquet decoders, which can panic on a corrupt file (an IPC
+/// buffer offset past the end of the body, found by the `arrow_ipc` fuzz target) rather than return
+/// an error: such a panic becomes an [`Error::Unreadable`] naming the file.
+fn decode_guarded<T>(path: &Path, format: &str, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        Err(Error::unreadable(
+            path,
+            format!("corrupt {format} file: the decoder failed ({message})"),
+        ))
+    })
 }

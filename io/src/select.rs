@@ -213,8 +213,13 @@ fn build(
     let mut columns = Vec::with_capacity(features.len());
     let mut types = Vec::with_capacity(features.len());
     let mut categories = CategoryMap::new();
+    // By position: a LibSVM file may have millions of features, and a scan per name is quadratic.
+    let positions = table.positions();
     for name in features {
-        let (values, kind) = table.take(name).ok_or_else(|| table.missing(name, "feature"))?;
+        let (values, kind) = match positions.get(name) {
+            Some(&i) => table.take_at(i),
+            None => return Err(table.missing(name, "feature")),
+        };
         if let Some(model) = model_categories {
             check_kind(&file, name, kind, &values, model.get(name).is_some())?;
         }

@@ -120,10 +120,20 @@ impl Table {
     /// Moves a column out of the table (leaving an empty one), with its kind.
     pub fn take(&mut self, name: &str) -> Option<(Column, ColumnKind)> {
         let i = self.index_of(name)?;
-        Some((
+        Some(self.take_at(i))
+    }
+
+    /// Moves the `i`-th column read out of the table (leaving an empty one), with its kind.
+    pub(crate) fn take_at(&mut self, i: usize) -> (Column, ColumnKind) {
+        (
             std::mem::replace(&mut self.columns[i], Column::Dense(Vec::new())),
             self.kinds[i],
-        ))
+        )
+    }
+
+    /// The position of every column read, by name: for taking many columns without a scan each.
+    pub(crate) fn positions(&self) -> std::collections::HashMap<String, usize> {
+        self.names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect()
     }
 
     /// The error for a column that is needed but was not read: absent from the file, or of a type
@@ -141,6 +151,20 @@ impl Table {
             column: name.to_string(),
             role: role.to_string(),
             available: abbreviate(&self.file_columns),
+        }
+    }
+
+    /// Errors when two columns read have the same name: a column is chosen by name (label,
+    /// features, a model's features, categories), so which one was meant cannot be told.
+    pub(crate) fn check_unique_names(&self) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        match self.names.iter().find(|n| !seen.insert(n.as_str())) {
+            Some(name) => Err(Error::bad_column(
+                &self.file,
+                name,
+                "appears more than once in the file; column names must be unique (drop or rename one)",
+            )),
+            None => Ok(()),
         }
     }
 

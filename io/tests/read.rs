@@ -448,3 +448,24 @@ fn parquet_row_group_ranges_read_only_those_rows() {
     let e = load_training(&csv, &second).unwrap_err().to_string();
     assert!(e.contains("only be read from a Parquet file"), "{e}");
 }
+
+/// Found by the `csv` fuzz target: with two columns of one name the second's categories replaced
+/// the first's, so its codes pointed past its category list. Such a file is refused, by name.
+#[test]
+fn duplicate_column_names_are_refused() {
+    let dir = temp_dir("duplicates");
+    let csv = dir.join("dup.csv");
+    std::fs::write(&csv, "x1,x1,y\n1,a,0\n2,b,1\n").unwrap();
+    let e = read_table(&csv, &ReadOptions::default()).unwrap_err().to_string();
+    assert!(
+        e.contains("dup.csv") && e.contains("`x1`") && e.contains("more than once"),
+        "{e}"
+    );
+    let e = load_training(&csv, &label("y")).unwrap_err().to_string();
+    assert!(e.contains("more than once"), "{e}");
+    let ok = ReadOptions {
+        exclude: vec!["x1".into()],
+        ..Default::default()
+    };
+    assert_eq!(read_table(&csv, &ok).unwrap().names, ["y"]);
+}

@@ -557,6 +557,11 @@ impl Booster {
                     core.num_features
                 )));
             }
+            // Data is matched to the model by name (found by the `lightgbm_text` fuzz target).
+            let mut seen = std::collections::HashSet::new();
+            if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+                return Err(Error::model(format!("feature name `{dup}` appears twice")));
+            }
         }
         for (i, t) in core.trees.iter().enumerate() {
             t.validate(core.num_features)
@@ -626,6 +631,20 @@ mod tests {
         }
         let evals: &[(&str, &Dataset)] = if watch { &[("valid", &data)] } else { &[] };
         Booster::train(&params, &data, evals).unwrap()
+    }
+
+    /// Found by the `lightgbm_text` fuzz target: a model whose feature names repeat loaded, but
+    /// data cannot be matched to it by name.
+    #[test]
+    fn repeated_feature_names_are_refused() {
+        let json = model(false).to_json_string().unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        value["num_features"] = 2.into();
+        value["feature_names"] = serde_json::json!(["a", "b"]);
+        Booster::from_json_str(&value.to_string()).unwrap();
+        value["feature_names"] = serde_json::json!(["a", "a"]);
+        let e = Booster::from_json_str(&value.to_string()).unwrap_err().to_string();
+        assert!(e.contains("feature name `a` appears twice"), "{e}");
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub struct Tree {
     pub right: Vec<i32>,
     /// Split feature of each internal node (0 for leaves).
     pub feature: Vec<u32>,
-    /// Split threshold: go left when `x < threshold`.
+    /// Split threshold: go left when `x < threshold`. May be infinite (an imported LightGBM
+    /// model's `x <= f64::MAX`, say, is `x < inf`); JSON writes an infinity as `"inf"`/`"-inf"`.
+    #[serde(with = "thresholds")]
     pub threshold: Vec<f32>,
     /// Whether missing values go left.
     pub default_left: Vec<bool>,
@@ -169,8 +171,8 @@ impl Tree {
     }
 
     /// Checks that the arrays agree in length, children come after their parent (so there are no
-    /// cycles), every non-root node has exactly one parent, and split features are below
-    /// `num_features`. Loading a model runs this so that prediction can never index out of bounds.
+    /// cycles), every non-root node has exactly one parent, split features are below
+    /// `num_features`, no threshold is NaN, and every value, gain and cover is finite. Loading a model runs this so that prediction can never index out of bounds.
     pub fn validate(&self, num_features: usize) -> Result<()> {
         let n = self.left.len();
         if n == 0 {
@@ -209,14 +211,78 @@ impl Tree {
                     self.feature[i]
                 )));
             }
-            if self.threshold[i].is_nan() {
-                return Err(Error::model(format!("node {i} has a NaN threshold")));
+        }
+        // Every other number finite: a model that loads must also save (JSON has no NaN or
+        // infinity) and predict numbers. Thresholds may be infinite (see `thresholds`).
+        if let Some(i) = self.threshold.iter().position(|v| v.is_nan()) {
+            return Err(Error::model(format!("node {i} has a NaN threshold")));
+        }
+        let numbers = [("value", &self.value), ("gain", &self.gain), ("cover", &self.cover)];
+        for (what, values) in numbers {
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::model(format!(
+                    "node {i} has a non-finite {what} ({})",
+                    values[i]
+                )));
             }
         }
         if let Some(i) = (1..n).find(|&i| parents[i] != 1) {
             return Err(Error::model(format!("node {i} has {} parents", parents[i])));
         }
         self.categories.validate(n, |i| self.is_leaf(i))
+    }
+}
+
+/// Serde helpers for thresholds: JSON, which has no infinity, writes an infinite one as the
+/// string `"inf"` or `"-inf"` (and NaN, which no valid tree has, as `"nan"`); binary formats write
+/// the numbers as they are.
+mod thresholds {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+
+    /// One threshold in JSON: a number, or the name of a non-finite one.
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Number(f32),
+        Name(String),
+    }
+
+    /// Writes `values`, with non-finite ones named, in human-readable formats.
+    pub fn serialize<S: Serializer>(values: &[f32], serializer: S) -> Result<S::Ok, S::Error> {
+        if !serializer.is_human_readable() {
+            return values.serialize(serializer);
+        }
+        let text: Vec<Text> = values
+            .iter()
+            .map(|v| match *v {
+                v if v.is_finite() => Text::Number(v),
+                v if v.is_nan() => Text::Name("nan".into()),
+                v if v > 0.0 => Text::Name("inf".into()),
+                _ => Text::Name("-inf".into()),
+            })
+            .collect();
+        text.serialize(serializer)
+    }
+
+    /// Reads thresholds, accepting the names `"inf"`, `"-inf"` and `"nan"` in human-readable formats.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f32>, D::Error> {
+        if !deserializer.is_human_readable() {
+            return Vec::deserialize(deserializer);
+        }
+        Vec::<Text>::deserialize(deserializer)?
+            .into_iter()
+            .map(|t| match t {
+                Text::Number(v) => Ok(v),
+                Text::Name(name) => match name.as_str() {
+                    "inf" => Ok(f32::INFINITY),
+                    "-inf" => Ok(f32::NEG_INFINITY),
+                    "nan" => Ok(f32::NAN),
+                    other => Err(D::Error::custom(format!(
+                        "threshold `{other}` is not a number, \"inf\", \"-inf\" or \"nan\""
+                    ))),
+                },
+            })
+            .collect()
     }
 }
 
@@ -264,6 +330,40 @@ mod tests {
         assert_eq!(serde_json::from_str::<Tree>(&json).unwrap(), t);
         let plain = serde_json::to_string(&stump()).unwrap();
         assert!(!plain.contains("categories"), "{plain}");
+    }
+
+    /// Found by the `model_json` fuzz target: a cover of 1e79 read as an f32 infinity, so the model
+    /// loaded but could not be saved and loaded again.
+    #[test]
+    fn rejects_non_finite_numbers() {
+        for (field, node) in [("value", 2), ("gain", 0), ("cover", 1)] {
+            for bad in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+                let mut t = stump();
+                match field {
+                    "value" => t.value[node] = bad,
+                    "gain" => t.gain[node] = bad,
+                    _ => t.cover[node] = bad,
+                }
+                let e = t.validate(2).unwrap_err().to_string();
+                assert!(e.contains(&format!("node {node} has a non-finite {field}")), "{e}");
+            }
+        }
+    }
+
+    /// Found by the replay of the fuzz corpus: an infinite threshold (imported from LightGBM) was
+    /// written to JSON as `null`, which did not load back.
+    #[test]
+    fn infinite_thresholds_survive_json() {
+        let mut t = stump();
+        t.threshold = vec![f32::INFINITY, f32::NEG_INFINITY, 0.25];
+        t.validate(2).unwrap();
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.contains(r#""threshold":["inf","-inf",0.25]"#), "{json}");
+        assert_eq!(serde_json::from_str::<Tree>(&json).unwrap(), t);
+        t.threshold[0] = f32::NAN;
+        assert!(t.validate(2).unwrap_err().to_string().contains("NaN threshold"));
+        let bad = json.replace(r#""inf""#, r#""big""#);
+        assert!(serde_json::from_str::<Tree>(&bad).is_err());
     }
 
     #[test]
