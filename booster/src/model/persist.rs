@@ -537,6 +537,11 @@ impl Booster {
         if core.base_margin.iter().any(|v| !v.is_finite()) {
             return Err(Error::model("base margin is not finite"));
         }
+        // Margins are summed into f32 scores: one past f32's range is an infinity there, and
+        // softmax of infinities is NaN (found by the `model_binary` fuzz target).
+        if let Some(v) = core.base_margin.iter().find(|v| v.abs() > f32::MAX as f64) {
+            return Err(Error::model(format!("base margin {v} is outside the range of f32")));
+        }
         if core.num_features == 0 {
             return Err(Error::model("the model has no features"));
         }
@@ -645,6 +650,15 @@ mod tests {
         value["feature_names"] = serde_json::json!(["a", "a"]);
         let e = Booster::from_json_str(&value.to_string()).unwrap_err().to_string();
         assert!(e.contains("feature name `a` appears twice"), "{e}");
+    }
+
+    #[test]
+    fn base_margins_past_f32_are_refused() {
+        let json = model(false).to_json_string().unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        value["base_margin"] = serde_json::json!([6e197]);
+        let e = Booster::from_json_str(&value.to_string()).unwrap_err().to_string();
+        assert!(e.contains("outside the range of f32"), "{e}");
     }
 
     #[test]
