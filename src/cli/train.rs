@@ -318,6 +318,7 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
     }
     if let Some(signal) = stop_signal.as_ref().and_then(StopSignal::caught) {
         // Never a half-written model: the rounds done go to a checkpoint, not to --model-out.
+        let rounds = booster.num_rounds();
         let path = checkpoints(1).write(booster)?;
         return Err(Interrupted {
             signal,
@@ -325,7 +326,7 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
                 "interrupted by {}: checkpoint of {} rounds saved to `{}` (--model-out not written); run the \
                  same command with --resume to go on",
                 StopSignal::name(signal),
-                latest_rounds(&path),
+                rounds,
                 path.display()
             ),
         }
@@ -387,13 +388,4 @@ fn report_skipped(data: &Path, loaded: &LoadedData, quiet: bool) {
         data.display(),
         list.join(", ")
     ));
-}
-
-/// The rounds in the checkpoint `path` (from its name), for messages.
-fn latest_rounds(path: &Path) -> String {
-    path.file_stem()
-        .and_then(|s| s.to_str())
-        .and_then(|s| s.rsplit('-').next())
-        .and_then(|r| r.parse::<usize>().ok())
-        .map_or_else(|| "the".to_string(), |r| r.to_string())
 }
