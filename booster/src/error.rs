@@ -76,6 +76,18 @@ pub enum Error {
         /// What went wrong, naming the rank at fault where it is known.
         reason: String,
     },
+    /// Training would need more memory than this process may still allocate (the address-space
+    /// limit, the memory cgroup's limit or the machine's available memory): refused before the
+    /// large allocations instead of aborting or being killed by the OOM killer halfway through.
+    #[error("not enough memory: {reason}")]
+    OutOfMemory {
+        /// The estimated bytes training needs.
+        needed: u64,
+        /// The bytes this process may still allocate.
+        available: u64,
+        /// The estimate part by part, the limit, and what to change.
+        reason: String,
+    },
     /// The thread pool could not be created.
     #[error("cannot create a thread pool with {threads} threads: {reason}")]
     ThreadPool {

@@ -92,8 +92,10 @@ pub use params::{
 pub use predict::{PredictOptions, PredictOutput, Predictions};
 pub use train::checkpoint::{latest_checkpoint, Checkpoints};
 pub use train::device::DeviceBackend;
+pub use train::memory_estimate::{estimate_training_memory, MemoryEstimate, NO_MEMORY_CHECK_ENV};
 pub use train::trainer::{RoundPlan, RoundReport, TrainCallback, TrainOptions, TrainingState};
 pub use util::atomic_file::write_atomically;
+pub use util::available_memory::{available_memory, format_bytes, AvailableMemory};
 pub use util::profile;
 
 /// What an accelerator backend needs from the training internals: the [`TreeBackend`](backend::TreeBackend) seam the

@@ -46,6 +46,11 @@ pub struct TrainArgs {
     /// No progress bar or progress lines (the summary is still printed).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print, before training, the memory training is estimated to need (part by part) and what
+    /// this process may still allocate. Training checks the estimate in any case: a run that
+    /// cannot fit stops with an error naming both, before the large allocations.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// A saved model to continue training (like XGBoost's `xgb_model`): its trees are kept and the
     /// new rounds are added after them. The data's columns are matched to its features by name.
     #[arg(long, value_name = "MODEL")]
@@ -226,6 +231,14 @@ pub fn run_on(args: &TrainArgs, plan: Option<&RankPlan>) -> Result<()> {
         valid.iter().map(|(n, d)| (n.as_str(), &d.dataset)).collect()
     };
 
+    if args.verbose && lead {
+        let estimate = sylvan_booster::estimate_training_memory(&params, &train.dataset, &evals)?;
+        let available = sylvan_booster::available_memory().map_or_else(
+            || "the memory available is not known here".to_string(),
+            |a| a.to_string(),
+        );
+        note(format!("memory: training needs an estimated {estimate}; {available}"));
+    }
     let device = sylvan::device_backend(params.device)?;
     let first_round = init.as_ref().map_or(0, |(b, _, _)| b.num_rounds());
     if let Some(path) = &resume_from {

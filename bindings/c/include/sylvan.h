@@ -45,6 +45,10 @@
 // Any other error (e.g. the thread pool could not be created).
 #define SYLVAN_ERR_OTHER -9
 
+// Training would need more memory than the process may still allocate (its estimate and the
+// limit are in the message); refused before the large allocations.
+#define SYLVAN_ERR_OUT_OF_MEMORY -10
+
 // Layout of a feature matrix: row by row (C order), `data[row * num_cols + col]`.
 #define SYLVAN_ROW_MAJOR 0
 

@@ -5,7 +5,8 @@ use std::ffi::{c_char, c_int, CString};
 
 use crate::{
     SYLVAN_ERR_BUFFER_TOO_SMALL, SYLVAN_ERR_INVALID_ARGUMENT, SYLVAN_ERR_INVALID_DATA, SYLVAN_ERR_INVALID_MODEL,
-    SYLVAN_ERR_INVALID_PARAMETER, SYLVAN_ERR_IO, SYLVAN_ERR_NULL_POINTER, SYLVAN_ERR_OTHER, SYLVAN_ERR_PANIC,
+    SYLVAN_ERR_INVALID_PARAMETER, SYLVAN_ERR_IO, SYLVAN_ERR_NULL_POINTER, SYLVAN_ERR_OTHER, SYLVAN_ERR_OUT_OF_MEMORY,
+    SYLVAN_ERR_PANIC,
 };
 
 /// Everything that can go wrong in a C ABI call. Each variant maps to one negative status code
@@ -73,6 +74,7 @@ impl Error {
                 B::ShapeMismatch { .. } | B::InvalidData { .. } | B::InvalidLabel { .. } => SYLVAN_ERR_INVALID_DATA,
                 B::InvalidModel { .. } => SYLVAN_ERR_INVALID_MODEL,
                 B::Io { .. } => SYLVAN_ERR_IO,
+                B::OutOfMemory { .. } => SYLVAN_ERR_OUT_OF_MEMORY,
                 _ => SYLVAN_ERR_OTHER,
             },
         }

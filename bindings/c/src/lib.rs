@@ -84,6 +84,9 @@ pub const SYLVAN_ERR_IO: c_int = -7;
 pub const SYLVAN_ERR_PANIC: c_int = -8;
 /// Any other error (e.g. the thread pool could not be created).
 pub const SYLVAN_ERR_OTHER: c_int = -9;
+/// Training would need more memory than the process may still allocate (its estimate and the
+/// limit are in the message); refused before the large allocations.
+pub const SYLVAN_ERR_OUT_OF_MEMORY: c_int = -10;
 
 /// Layout of a feature matrix: row by row (C order), `data[row * num_cols + col]`.
 pub const SYLVAN_ROW_MAJOR: c_int = 0;

@@ -773,6 +773,23 @@ fn panics_become_a_status_and_a_message() {
 }
 
 #[test]
+fn a_training_that_cannot_fit_the_memory_left_has_its_own_status() {
+    let rc = run(|| {
+        Err(crate::error::Error::Booster(sylvan_booster::Error::OutOfMemory {
+            needed: 2,
+            available: 1,
+            reason: "training needs an estimated 2 B but only 1 B available".into(),
+        }))
+    });
+    assert_eq!(rc, SYLVAN_ERR_OUT_OF_MEMORY);
+    assert!(
+        last_error().contains("not enough memory: training needs an estimated 2 B"),
+        "{}",
+        last_error()
+    );
+}
+
+#[test]
 fn last_error_is_per_thread_and_version_is_set() {
     // SAFETY: a null path is caught.
     let rc = unsafe { sylvan_booster_save(ptr::null(), ptr::null()) };

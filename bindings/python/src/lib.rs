@@ -66,7 +66,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -87,11 +87,13 @@ pyo3::create_exception!(
     "An error reported by Sylvan (bad parameter, data, model file ...); a ValueError."
 );
 
-/// Turns a booster error into a Python exception: I/O errors become `OSError`, the rest
-/// [`SylvanError`] (a `ValueError`), with Sylvan's message.
+/// Turns a booster error into a Python exception: I/O errors become `OSError`, a training that
+/// cannot fit the memory left `MemoryError`, the rest [`SylvanError`] (a `ValueError`), with
+/// Sylvan's message.
 fn booster_err(e: sylvan_booster::Error) -> PyErr {
     match e {
         sylvan_booster::Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        sylvan_booster::Error::OutOfMemory { .. } => PyMemoryError::new_err(e.to_string()),
         other => SylvanError::new_err(other.to_string()),
     }
 }

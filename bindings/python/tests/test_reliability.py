@@ -111,3 +111,29 @@ def test_memory_stays_flat_over_many_predictions_and_trainings():
     growth = int(out.split()[-1])
     print(f"RSS growth over 100,000 single-row predictions and 50 trainings: {growth / 2**20:.1f} MB")
     assert growth < 16 * 2**20
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the address-space limit is read from /proc")
+def test_a_training_that_cannot_fit_raises_memory_error_before_allocating():
+    # The process's address space is limited to what it has mapped plus 600 MB; 500 classes of
+    # 200,000 rows need 1.7 GB of margins and gradient pairs, so training must refuse at once.
+    script = textwrap.dedent(
+        """
+        import resource, numpy as np, sylvan
+        with open("/proc/self/status") as f:
+            mapped = next(int(l.split()[1]) for l in f if l.startswith("VmSize")) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (mapped + 600_000_000, resource.RLIM_INFINITY))
+        X = np.random.default_rng(0).normal(size=(200_000, 5)).astype(np.float32)
+        d = sylvan.Dataset(X, label=(np.arange(200_000) % 500).astype(np.float32))
+        try:
+            sylvan.train({"objective": "multi:softprob", "num_class": 500}, d, 2, verbose_eval=False)
+            print("trained")
+        except MemoryError as e:
+            print("MemoryError:", e)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.strip()
+    assert out.startswith("MemoryError: not enough memory: training needs an estimated"), out
+    assert "margins" in out and "ulimit -v" in out, out

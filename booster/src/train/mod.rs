@@ -3,7 +3,8 @@
 //! chosen by the [`split_method`] — the CPU histogram method ([`cpu_backend`], built on
 //! [`histogram`], [`quantize`], [`split`] and [`partition`]), the exact greedy method ([`exact`]) or
 //! an accelerator ([`device`]) — then sets leaf values ([`leaves`]), updates the margins, evaluates
-//! and checks [`early_stopping`]. A distributed run checks its settings and ranks first
+//! and checks [`early_stopping`]. Before the large allocations the run checks that its
+//! [`memory_estimate`] fits. A distributed run checks its settings and ranks first
 //! ([`distributed`]).
 
 pub(crate) mod checkpoint;
@@ -19,6 +20,7 @@ pub(crate) mod goss;
 pub(crate) mod grow;
 pub(crate) mod histogram;
 pub(crate) mod leaves;
+pub(crate) mod memory_estimate;
 pub(crate) mod partition;
 pub(crate) mod partition_kernel;
 pub(crate) mod quantize;

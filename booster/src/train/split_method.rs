@@ -17,6 +17,7 @@ use crate::train::cpu_backend::HistBackend;
 use crate::train::device::{DeviceSession, TreeGradients};
 use crate::train::exact::ExactBackend;
 use crate::train::grow::TreeBackend;
+use crate::train::memory_estimate::{BinsAhead, MemoryPlan};
 use crate::train::quantize::{quantize_shard, LeafGrids};
 use crate::train::split::SplitParams;
 
@@ -78,8 +79,14 @@ pub(crate) struct BackendScratch {
 
 impl SplitData {
     /// Prepares the training data for `params.tree_method` (in distributed training, with the cuts
-    /// of all ranks' rows).
-    pub(crate) fn prepare(params: &Params, train: &Dataset, cluster: Option<&Cluster<'_>>) -> Result<SplitData> {
+    /// of all ranks' rows), once `memory` says the run fits (checked as soon as the bins are known,
+    /// before the matrix or the blocks are allocated).
+    pub(crate) fn prepare(
+        params: &Params,
+        train: &Dataset,
+        cluster: Option<&Cluster<'_>>,
+        memory: &MemoryPlan,
+    ) -> Result<SplitData> {
         Ok(match params.tree_method {
             TreeMethod::Hist if train.is_binned() => {
                 let b = train.binned().expect("a binned data set has its bins");
@@ -92,6 +99,7 @@ impl SplitData {
                         ),
                     ));
                 }
+                memory.check(BinsAhead::Binned(&b.mapper))?;
                 SplitData::Hist(b.mapper.clone(), b.matrix.clone())
             }
             TreeMethod::Hist => {
@@ -99,10 +107,14 @@ impl SplitData {
                     Some(c) => fit_shared(train, params.max_bin, c)?,
                     None => BinMapper::fit(train, params.max_bin),
                 };
+                memory.check(BinsAhead::Build(&mapper))?;
                 let matrix = QuantizedMatrix::build(train, &mapper).bundle(&mapper);
                 SplitData::Hist(Arc::new(mapper), Arc::new(matrix))
             }
-            TreeMethod::Exact | TreeMethod::Approx => SplitData::Blocks(ColumnBlocks::build(train)),
+            TreeMethod::Exact | TreeMethod::Approx => {
+                memory.check(BinsAhead::Blocks)?;
+                SplitData::Blocks(ColumnBlocks::build(train))
+            }
         })
     }
 

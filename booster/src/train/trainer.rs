@@ -45,6 +45,7 @@ use crate::train::early_stopping::EarlyStopping;
 use crate::train::goss::Scaled;
 use crate::train::grow::{grow_tree, GrowLimits, TreeBackend};
 use crate::train::leaves::{finish_tree, LeafContext};
+use crate::train::memory_estimate::MemoryPlan;
 use crate::train::quantize::output_quantizers;
 use crate::train::root_histograms::{build_root_histograms, shared_roots_pay};
 use crate::train::round_margins::RoundMargins;
@@ -243,7 +244,8 @@ impl Booster {
         let (core, history) = pool.install(|| {
             let split = {
                 let _phase = profile::enter(Phase::Binning);
-                SplitData::prepare(params, train, cluster)?
+                let memory = MemoryPlan::new(params, train, evals, objective.num_groups(), pool.current_num_threads());
+                SplitData::prepare(params, train, cluster, &memory)?
             };
             let owner = Owner {
                 objective: objective.clone(),
