@@ -54,6 +54,8 @@ fn main() -> ExitCode {
             message.replace('\n', " ")
         );
     }));
+    // A corrupt data file that makes a decoder panic is reported once, as an error naming it.
+    sylvan_io::quiet_decoder_panics();
     match std::panic::catch_unwind(cli::main) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => match e.downcast_ref::<cli::interrupt::Interrupted>() {

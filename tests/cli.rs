@@ -856,6 +856,15 @@ fn errors_are_one_line_and_never_leave_a_bad_model() {
     std::fs::write(&garbage, b"PAR1 not really parquet").unwrap();
     let e = train_to_model(&garbage, "y", &[]);
     assert!(e.contains("garbage.parquet"), "{e}");
+    // A file on which the Arrow IPC decoder panics (a fuzz finding): one error line, no panic
+    // report.
+    let corrupt =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/arrow_ipc/buffer_offset_past_body.arrow");
+    let e = train_to_model(&corrupt, "y", &[]);
+    assert!(
+        e.contains("buffer_offset_past_body.arrow") && e.contains("corrupt Arrow IPC file"),
+        "{e}"
+    );
     let e = train_to_model(&train, "nope", &[]);
     assert!(e.contains("label column `nope`") && e.contains("x, z, color"), "{e}");
     let e = train_to_model(&train, "color", &[]);

@@ -88,11 +88,37 @@ pub fn read_table(path: &Path, options: &ReadOptions) -> Result<Table> {
     Ok(table)
 }
 
+thread_local! {
+    /// Whether this thread is inside [`decode_guarded`], whose panics are reported as errors.
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once per program) a panic hook in front of the current one that stays silent about the
+/// panics of the arrow/parquet decoders on a corrupt file, which the readers catch and report as an
+/// error naming the file; every other panic goes to the previous hook as before. Programs that
+/// print their own errors (the `sylvan` CLI, the Python and C bindings) call it after setting
+/// their hook, so that a corrupt file gives one error message and no panic report.
+pub fn quiet_decoder_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs a reader built on the arrow/parquet decoders, which can panic on a corrupt file (an IPC
 /// buffer offset past the end of the body, found by the `arrow_ipc` fuzz target) rather than return
-/// an error: such a panic becomes an [`Error::Unreadable`] naming the file.
+/// an error: such a panic becomes an [`Error::Unreadable`] naming the file (and says nothing on
+/// stderr where [`quiet_decoder_panics`] was called).
 fn decode_guarded<T>(path: &Path, format: &str, read: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+    let outer = DECODING.with(|d| d.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    DECODING.with(|d| d.set(outer));
+    result.unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<String>()
             .map(String::as_str)

@@ -176,6 +176,39 @@ fn arrow_ipc_file_is_read() {
 }
 
 #[test]
+fn an_arrow_ipc_file_declaring_a_batch_past_its_end_is_refused_before_allocating_it() {
+    let dir = temp_dir("ipc-huge");
+    let path = dir.join("t.arrow");
+    let batch = mixed_batch(&["a", "b"], &[Some(1), Some(0), Some(1)], &[0.0, 1.0, 0.0]);
+    let mut w = arrow_ipc::writer::FileWriter::try_new(std::fs::File::create(&path).unwrap(), &batch.schema()).unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+    // The footer (before its i32 length and the magic) lists the batch's block: offset (i64),
+    // metadata length (i32, padded) and body length (i64). Declare an 8 GB body.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    let footer_len = i32::from_le_bytes(bytes[n - 10..n - 6].try_into().unwrap()) as usize;
+    let footer_start = n - 10 - footer_len;
+    let footer = arrow_ipc::root_as_footer(&bytes[footer_start..n - 10]).unwrap();
+    let body = footer.recordBatches().unwrap().get(0).bodyLength();
+    let needle = body.to_le_bytes();
+    let at = footer_start
+        + bytes[footer_start..n - 10]
+            .windows(8)
+            .position(|w| w == needle)
+            .expect("the body length is in the footer");
+    bytes[at..at + 8].copy_from_slice(&8_000_000_000i64.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = load_training(&path, &label("y")).unwrap_err().to_string();
+    assert!(err.contains("t.arrow") && err.contains("record batch 0"), "{err}");
+    assert!(
+        err.contains("8000000000") && err.contains("past the end of the file"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn csv_types_and_missing_tokens() {
     let dir = temp_dir("csv");
     let path = dir.join("t.csv");
