@@ -92,12 +92,7 @@ fn a_run_that_cannot_fit_the_limit_stops_with_the_estimate_not_a_kill() {
 #[test]
 fn verbose_prints_the_estimate_and_the_memory_available() {
     let dir = temp_dir("verbose");
-    let data = dir.join("small.csv");
-    let mut text = String::from("x,y\n");
-    for i in 0..500 {
-        text.push_str(&format!("{},{}\n", i % 37, i % 2));
-    }
-    std::fs::write(&data, text).unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/breast_cancer_train.parquet");
     let model = dir.join("m.json");
     let run = |verbose: bool| {
         let mut args = vec![
@@ -105,7 +100,7 @@ fn verbose_prints_the_estimate_and_the_memory_available() {
             "--data",
             s(&data),
             "--label",
-            "y",
+            "malignant",
             "--set",
             "num_round=3",
             "--model-out",
