@@ -174,3 +174,44 @@ fn checkpoints_keep_the_newest_and_resuming_needs_a_model() {
     assert!(e.contains("resume"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn resuming_a_shorter_run_with_more_rounds_gives_the_longer_uninterrupted_model() {
+    let train = data(1000, 3, 2);
+    let evals = [("train", &train)];
+    let p = |rounds: &str| {
+        params(&[
+            ("objective", "binary:logistic"),
+            ("num_round", rounds),
+            ("subsample", "0.8"),
+        ])
+    };
+    let whole = Booster::train(&p("10"), &train, &evals).unwrap();
+    let dir = scratch_dir("longer");
+    let short = Booster::train_with(
+        &p("4"),
+        &train,
+        &evals,
+        TrainOptions {
+            checkpoints: Some(Checkpoints::new(&dir, 2, 2)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(short.num_rounds(), 4);
+    let checkpoint = Booster::load(latest_checkpoint(&dir).unwrap().unwrap()).unwrap();
+    let resumed = Booster::train_with(
+        &p("10"),
+        &train,
+        &evals,
+        TrainOptions {
+            init_model: Some(&checkpoint),
+            resume: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // The evaluation history says the run was asked for 10 rounds, as the uninterrupted one does.
+    assert_eq!(resumed.to_json_string().unwrap(), whole.to_json_string().unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -307,6 +307,28 @@ int sylvan_booster_train(const struct SylvanDataset *train,
                          size_t num_evals,
                          struct SylvanBooster **out);
 
+// Trains as `sylvan_booster_train` does, writing the model so far into the folder
+// `checkpoint_dir` (created when missing) after every `checkpoint_every` rounds, atomically, as
+// `checkpoint-<rounds>.sylvan` (a model file `sylvan_booster_load` reads), keeping the newest
+// `checkpoint_keep`. With `resume` non-zero the run goes on from the newest checkpoint in the
+// folder, with the same data and parameters, up to `num_round` rounds in all: the result is the
+// model an uninterrupted run gives, bit for bit (evaluation history and early stopping
+// included). `checkpoint_every` or `checkpoint_keep` of 0 gives `SYLVAN_ERR_INVALID_ARGUMENT`, as
+// does `resume` when the folder holds no checkpoint.
+//
+// # Safety
+// As for `sylvan_booster_train`; `checkpoint_dir` must be a NUL-terminated string.
+int sylvan_booster_train_with_checkpoints(const struct SylvanDataset *train,
+                                          const char *params_json,
+                                          const struct SylvanDataset *const *evals,
+                                          const char *const *eval_names,
+                                          size_t num_evals,
+                                          const char *checkpoint_dir,
+                                          size_t checkpoint_every,
+                                          size_t checkpoint_keep,
+                                          int resume,
+                                          struct SylvanBooster **out);
+
 // Predicts for every row of `data` into `out`, row-major: `num_rows * k` floats, where `k` is 1
 // for regression and binary classification, the number of classes for `multi:softprob` (and for
 // margins of multiclass models), the number of label columns for a model trained on several

@@ -56,7 +56,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use sylvan_booster::{
-    category_code, Booster, Dataset, FeatureType, ImportanceType, Params, PredictOptions, PredictOutput, MAX_CATEGORIES,
+    category_code, latest_checkpoint, Booster, Checkpoints, Dataset, FeatureType, ImportanceType, Params,
+    PredictOptions, PredictOutput, TrainOptions, MAX_CATEGORIES,
 };
 
 pub mod error;
@@ -942,34 +943,126 @@ pub unsafe extern "C" fn sylvan_booster_train(
     out: *mut *mut SylvanBooster,
 ) -> c_int {
     run(|| {
-        // SAFETY: the caller guarantees `out` is null or writable.
-        let slot = unsafe { handle_out(out, "out") }?;
-        // SAFETY: the caller guarantees a live handle or null.
-        let train = unsafe { handle(train, "train") }?;
-        // SAFETY: the caller guarantees a NUL-terminated string or null.
-        let params = params_from_json(unsafe { str_in(params_json, "params_json") }?)?;
-        // SAFETY: the caller guarantees `evals` is null or holds `num_evals` pointers.
-        let eval_ptrs = unsafe { array_in(evals, num_evals, "evals") }?;
-        let names: Vec<String> = if eval_names.is_null() {
-            (0..num_evals).map(|i| format!("eval_{i}")).collect()
-        } else {
-            // SAFETY: the caller guarantees a non-null `eval_names` holds `num_evals` pointers.
-            let ptrs = unsafe { array_in(eval_names, num_evals, "eval_names") }?;
-            ptrs.iter()
-                // SAFETY: the caller guarantees each entry is a NUL-terminated string (null is caught).
-                .map(|p| unsafe { str_in(*p, "eval_names") }.map(str::to_string))
-                .collect::<Result<_>>()?
-        };
-        let sets: Vec<&Dataset> = eval_ptrs
-            .iter()
-            // SAFETY: the caller guarantees each entry is a live handle (null is caught).
-            .map(|p| unsafe { handle(*p, "evals") }.map(|d| &d.inner))
-            .collect::<Result<_>>()?;
-        let evals: Vec<(&str, &Dataset)> = names.iter().map(String::as_str).zip(sets).collect();
-        let booster = Booster::train(&params, &train.inner, &evals)?;
-        *slot = Box::into_raw(Box::new(SylvanBooster { inner: booster }));
-        Ok(())
+        // SAFETY: the caller's guarantees are `sylvan_booster_train`'s, which are `train_booster`'s.
+        unsafe { train_booster(train, params_json, evals, eval_names, num_evals, None, out) }
     })
+}
+
+/// Trains as `sylvan_booster_train` does, writing the model so far into the folder
+/// `checkpoint_dir` (created when missing) after every `checkpoint_every` rounds, atomically, as
+/// `checkpoint-<rounds>.sylvan` (a model file `sylvan_booster_load` reads), keeping the newest
+/// `checkpoint_keep`. With `resume` non-zero the run goes on from the newest checkpoint in the
+/// folder, with the same data and parameters, up to `num_round` rounds in all: the result is the
+/// model an uninterrupted run gives, bit for bit (evaluation history and early stopping
+/// included). `checkpoint_every` or `checkpoint_keep` of 0 gives `SYLVAN_ERR_INVALID_ARGUMENT`, as
+/// does `resume` when the folder holds no checkpoint.
+///
+/// # Safety
+/// As for `sylvan_booster_train`; `checkpoint_dir` must be a NUL-terminated string.
+#[allow(clippy::too_many_arguments)]
+#[no_mangle]
+pub unsafe extern "C" fn sylvan_booster_train_with_checkpoints(
+    train: *const SylvanDataset,
+    params_json: *const c_char,
+    evals: *const *const SylvanDataset,
+    eval_names: *const *const c_char,
+    num_evals: usize,
+    checkpoint_dir: *const c_char,
+    checkpoint_every: usize,
+    checkpoint_keep: usize,
+    resume: c_int,
+    out: *mut *mut SylvanBooster,
+) -> c_int {
+    run(|| {
+        // SAFETY: the caller guarantees a NUL-terminated string or null.
+        let dir = unsafe { str_in(checkpoint_dir, "checkpoint_dir") }?;
+        if checkpoint_every == 0 {
+            return Err(Error::arg(
+                "checkpoint_every",
+                "must be at least 1 (rounds between checkpoints)",
+            ));
+        }
+        if checkpoint_keep == 0 {
+            return Err(Error::arg("checkpoint_keep", "must be at least 1 (checkpoints kept)"));
+        }
+        let plan = CheckpointPlan {
+            checkpoints: Checkpoints::new(dir, checkpoint_every, checkpoint_keep),
+            resume: resume != 0,
+        };
+        // SAFETY: the caller's guarantees are `sylvan_booster_train`'s, which are `train_booster`'s.
+        unsafe { train_booster(train, params_json, evals, eval_names, num_evals, Some(plan), out) }
+    })
+}
+
+/// The checkpoints of a run, and whether it resumes from the newest one.
+struct CheckpointPlan {
+    checkpoints: Checkpoints,
+    resume: bool,
+}
+
+/// The body of `sylvan_booster_train` and `sylvan_booster_train_with_checkpoints`.
+///
+/// # Safety
+/// As for `sylvan_booster_train`.
+unsafe fn train_booster(
+    train: *const SylvanDataset,
+    params_json: *const c_char,
+    evals: *const *const SylvanDataset,
+    eval_names: *const *const c_char,
+    num_evals: usize,
+    checkpoints: Option<CheckpointPlan>,
+    out: *mut *mut SylvanBooster,
+) -> Result<()> {
+    // SAFETY: the caller guarantees `out` is null or writable.
+    let slot = unsafe { handle_out(out, "out") }?;
+    // SAFETY: the caller guarantees a live handle or null.
+    let train = unsafe { handle(train, "train") }?;
+    // SAFETY: the caller guarantees a NUL-terminated string or null.
+    let params = params_from_json(unsafe { str_in(params_json, "params_json") }?)?;
+    // SAFETY: the caller guarantees `evals` is null or holds `num_evals` pointers.
+    let eval_ptrs = unsafe { array_in(evals, num_evals, "evals") }?;
+    let names: Vec<String> = if eval_names.is_null() {
+        (0..num_evals).map(|i| format!("eval_{i}")).collect()
+    } else {
+        // SAFETY: the caller guarantees a non-null `eval_names` holds `num_evals` pointers.
+        let ptrs = unsafe { array_in(eval_names, num_evals, "eval_names") }?;
+        ptrs.iter()
+            // SAFETY: the caller guarantees each entry is a NUL-terminated string (null is caught).
+            .map(|p| unsafe { str_in(*p, "eval_names") }.map(str::to_string))
+            .collect::<Result<_>>()?
+    };
+    let sets: Vec<&Dataset> = eval_ptrs
+        .iter()
+        // SAFETY: the caller guarantees each entry is a live handle (null is caught).
+        .map(|p| unsafe { handle(*p, "evals") }.map(|d| &d.inner))
+        .collect::<Result<_>>()?;
+    let evals: Vec<(&str, &Dataset)> = names.iter().map(String::as_str).zip(sets).collect();
+    let booster = match checkpoints {
+        None => Booster::train(&params, &train.inner, &evals)?,
+        Some(CheckpointPlan { checkpoints, resume }) => {
+            let init = match resume {
+                true => match latest_checkpoint(&checkpoints.dir)? {
+                    Some(path) => Some(Booster::load(path)?),
+                    None => {
+                        return Err(Error::arg(
+                            "checkpoint_dir",
+                            format!("resume: no checkpoint in `{}`", checkpoints.dir.display()),
+                        ))
+                    }
+                },
+                false => None,
+            };
+            let options = TrainOptions {
+                init_model: init.as_ref(),
+                checkpoints: Some(checkpoints),
+                resume,
+                ..Default::default()
+            };
+            Booster::train_with(&params, &train.inner, &evals, options)?
+        }
+    };
+    *slot = Box::into_raw(Box::new(SylvanBooster { inner: booster }));
+    Ok(())
 }
 
 /// The prediction output of a `SYLVAN_PREDICT_*` code; an error naming `name` for any other value.

@@ -772,6 +772,101 @@ fn panics_become_a_status_and_a_message() {
     assert_eq!(last_error(), "");
 }
 
+/// Trains with checkpoints into `dir`, evaluating `ds` as "train".
+fn train_checkpointed(
+    ds: *const SylvanDataset,
+    params: &str,
+    dir: &std::path::Path,
+    every: usize,
+    keep: usize,
+    resume: bool,
+) -> (c_int, *mut SylvanBooster) {
+    let params = CString::new(params).unwrap();
+    let dir = CString::new(dir.to_str().unwrap()).unwrap();
+    let name = CString::new("train").unwrap();
+    let (evals, names) = ([ds], [name.as_ptr()]);
+    let mut b = ptr::null_mut();
+    // SAFETY: a live handle, C strings, one evaluation set with its name.
+    let rc = unsafe {
+        sylvan_booster_train_with_checkpoints(
+            ds,
+            params.as_ptr(),
+            evals.as_ptr(),
+            names.as_ptr(),
+            1,
+            dir.as_ptr(),
+            every,
+            keep,
+            resume as c_int,
+            &mut b,
+        )
+    };
+    (rc, b)
+}
+
+/// The model's JSON text.
+fn saved_json(b: *const SylvanBooster, path: &std::path::Path) -> String {
+    let c = CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a live handle and a C string.
+    assert_eq!(
+        unsafe { sylvan_booster_save(b, c.as_ptr()) },
+        SYLVAN_OK,
+        "{}",
+        last_error()
+    );
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn a_run_resumed_from_its_checkpoint_ends_with_the_uninterrupted_model() {
+    let dir = std::env::temp_dir().join(format!("sylvan-capi-ckpt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let n = 600;
+    let (x, y) = problem(n);
+    let ds = dataset(&x, n, 3, Some(&y));
+    let params = |rounds: usize| {
+        format!(
+            r#"{{"objective":"binary:logistic","max_depth":3,"subsample":0.7,"colsample_bytree":0.7,"num_round":{rounds}}}"#
+        )
+    };
+    let whole_dir = dir.join("whole");
+    let (rc, whole) = train_checkpointed(ds, &params(12), &whole_dir, 4, 5, false);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let names: Vec<String> = std::fs::read_dir(&whole_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "checkpoints after rounds 4, 8 and 12: {names:?}");
+
+    // A run stopped after round 7 left its checkpoint of 6 rounds; resumed, it trains to 12.
+    let cut_dir = dir.join("cut");
+    let (rc, cut) = train_checkpointed(ds, &params(7), &cut_dir, 3, 2, false);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    let (rc, resumed) = train_checkpointed(ds, &params(12), &cut_dir, 3, 2, true);
+    assert_eq!(rc, SYLVAN_OK, "{}", last_error());
+    assert_eq!(
+        saved_json(resumed, &dir.join("resumed.json")),
+        saved_json(whole, &dir.join("whole.json"))
+    );
+
+    for (every, keep, resume, what) in [
+        (0, 2, false, "checkpoint_every"),
+        (1, 0, false, "checkpoint_keep"),
+        (1, 2, true, "no checkpoint"),
+    ] {
+        let (rc, b) = train_checkpointed(ds, &params(3), &dir.join("empty"), every, keep, resume);
+        assert_eq!(rc, SYLVAN_ERR_INVALID_ARGUMENT, "{what}");
+        assert!(b.is_null() && last_error().contains(what), "{}", last_error());
+    }
+    // SAFETY: live handles, freed once.
+    unsafe {
+        assert_eq!(sylvan_booster_free(cut), SYLVAN_OK);
+        assert_eq!(sylvan_booster_free(resumed), SYLVAN_OK);
+    }
+    free(whole, ds);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_training_that_cannot_fit_the_memory_left_has_its_own_status() {
     let rc = run(|| {

@@ -5,7 +5,9 @@
  * cross the boundary as the header says (also the size_t index array and int feature-type buffers of
  * categorical features); and memory ownership: the library writes no byte past a
  * caller's buffer (a malloc'd buffer of the exact size, checked by AddressSanitizer), every handle
- * is freed exactly once (LeakSanitizer), the error string stays readable after a failed call.
+ * is freed exactly once (LeakSanitizer), the error string stays readable after a failed call, and
+ * repeated predictions and trainings keep the resident memory flat (in the build without
+ * AddressSanitizer).
  *
  * What the calls compute (accuracy, margins, iteration ranges, error codes and messages, save/load
  * round trips, weights, early stopping) is pinned once, in src/tests.rs, not here.
@@ -73,6 +75,26 @@ static int predict_all(const SylvanBooster *booster, const SylvanDataset *data, 
     }
     return rc;
 }
+
+#if defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+/* This process's resident memory in KiB (VmRSS of /proc/self/status), or -1. */
+static long resident_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL) {
+        return -1;
+    }
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+#endif
 
 int main(int argc, char **argv) {
     if (argc != 2) {
@@ -486,6 +508,61 @@ int main(int argc, char **argv) {
               "an unknown importance type gave %d", rc);
         free(importance);
     }
+
+    {
+        /* Checkpoints: a run of 6 rounds leaves checkpoints after rounds 3 and 6 in a folder the
+         * library creates; resumed with num_round 9, it goes on from the newest to 9 rounds. */
+        char ckpt_dir[4096];
+        snprintf(ckpt_dir, sizeof ckpt_dir, "%s/checkpoints", dir);
+        SylvanBooster *first = NULL;
+        SylvanBooster *resumed = NULL;
+        REQUIRE_OK(sylvan_booster_train_with_checkpoints(
+            train, "{\"objective\":\"binary:logistic\",\"num_round\":6}", NULL, NULL, 0, ckpt_dir, 3, 2, 0, &first));
+        REQUIRE_OK(sylvan_booster_train_with_checkpoints(
+            train, "{\"objective\":\"binary:logistic\",\"num_round\":9}", NULL, NULL, 0, ckpt_dir, 3, 2, 1, &resumed));
+        size_t resumed_rounds = 0;
+        REQUIRE_OK(sylvan_booster_num_rounds(resumed, &resumed_rounds));
+        CHECK(resumed_rounds == 9, "the resumed run has %zu rounds", resumed_rounds);
+        CHECK(sylvan_booster_free(first) == SYLVAN_OK, "booster_free");
+        CHECK(sylvan_booster_free(resumed) == SYLVAN_OK, "booster_free");
+    }
+
+#if defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+    {
+        /* No leaks: 100,000 single-row predictions, 1,000 one-row data sets made and freed, and 50
+         * small trainings keep the resident memory flat (AddressSanitizer's quarantine would hold
+         * freed memory, so this runs in the build without it; LeakSanitizer checks that one). */
+        SylvanDataset *one = NULL;
+        REQUIRE_OK(sylvan_dataset_create(train_x, 1, NUM_COLS, SYLVAN_ROW_MAJOR, NULL, NULL, &one));
+        float out = 0.0f;
+        const char *small = "{\"objective\":\"binary:logistic\",\"max_depth\":3,\"num_round\":10}";
+        for (int warm = 0; warm < 2; warm++) {
+            long before = resident_kib();
+            int predictions = warm ? 100000 : 2000, trainings = warm ? 50 : 5, failures = 0;
+            for (int i = 0; i < predictions; i++) {
+                failures += sylvan_booster_predict(booster, one, NULL, &out, 1, NULL) != SYLVAN_OK;
+            }
+            for (int i = 0; i < predictions / 100; i++) {
+                SylvanDataset *d = NULL;
+                failures += sylvan_dataset_create(train_x + i % 100, 1, NUM_COLS, SYLVAN_ROW_MAJOR, NULL, NULL, &d) !=
+                            SYLVAN_OK;
+                failures += sylvan_dataset_free(d) != SYLVAN_OK;
+            }
+            for (int i = 0; i < trainings; i++) {
+                SylvanBooster *b = NULL;
+                failures += sylvan_booster_train(train, small, NULL, NULL, 0, &b) != SYLVAN_OK;
+                failures += sylvan_booster_free(b) != SYLVAN_OK;
+            }
+            CHECK(failures == 0, "%d calls of the leak loop failed: %s", failures, sylvan_last_error());
+            long growth = resident_kib() - before;
+            if (warm) {
+                printf("resident memory growth over 100,000 predictions and 50 trainings: %ld KiB\n", growth);
+                CHECK(before > 0 && growth < 16 * 1024, "resident memory grew by %ld KiB", growth);
+            }
+        }
+        CHECK(sylvan_dataset_free(one) == SYLVAN_OK, "dataset_free");
+    }
+#endif
 
     /* A failed call: the out-pointer is reset and the message is a readable C string owned by the
      * library, valid until the next call on this thread. */

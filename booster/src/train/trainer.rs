@@ -573,10 +573,14 @@ impl<'a> Trainer<'a> {
     fn resume(&mut self, init: &Booster) {
         self.end_round = self.params.num_round.max(self.first_round);
         // A saved history keeps no round that evaluated nothing (none at all when no round did):
-        // those rounds come back as empty reports.
+        // those rounds come back as empty reports. Every report belongs to this run, which now
+        // ends at `end_round` (the checkpoint's run may have been asked for fewer rounds).
         self.history = (0..self.first_round)
             .map(|round| match init.history.iter().find(|r| r.round == round) {
-                Some(report) => report.clone(),
+                Some(report) => RoundReport {
+                    num_rounds: self.end_round,
+                    ..report.clone()
+                },
                 None => RoundReport {
                     round,
                     num_rounds: self.end_round,
