@@ -99,7 +99,7 @@ fn both(
         cuts.add(c).unwrap();
     }
     let mapper = cuts.finish().unwrap();
-    let mut matrix = ChunkedMatrix::new(mapper, n);
+    let mut matrix = ChunkedMatrix::new(mapper, n).unwrap();
     for c in &chunk_sets {
         matrix.add(c).unwrap();
     }
@@ -195,7 +195,7 @@ fn a_data_set_binned_in_chunks_trains_the_in_memory_model() {
 
 /// The rows of `parts` quantized with `mapper` (the cuts of another data set), with labels.
 fn binned_with(mapper: &backend::BinMapper, parts: &[Vec<Vec<f32>>], labels: &[f32], max_bin: usize) -> Dataset {
-    let mut matrix = ChunkedMatrix::new(mapper.clone(), labels.len());
+    let mut matrix = ChunkedMatrix::new(mapper.clone(), labels.len()).unwrap();
     for p in parts {
         matrix.add(&Dataset::from_columns(p.clone()).unwrap()).unwrap();
     }

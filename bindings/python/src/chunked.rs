@@ -69,7 +69,7 @@ impl PyChunkedBinning {
             )));
         }
         Ok(PyChunkedBinning {
-            pass: Pass::Bins(ChunkedMatrix::new(mapper.clone(), total_rows)),
+            pass: Pass::Bins(ChunkedMatrix::new(mapper.clone(), total_rows).map_err(booster_err)?),
             total_rows,
             max_bin,
         })
@@ -98,7 +98,7 @@ impl PyChunkedBinning {
         };
         let total = self.total_rows;
         let mapper = py.detach(|| cuts.finish()).map_err(booster_err)?;
-        self.pass = Pass::Bins(ChunkedMatrix::new(mapper, total));
+        self.pass = Pass::Bins(ChunkedMatrix::new(mapper, total).map_err(booster_err)?);
         Ok(())
     }
 

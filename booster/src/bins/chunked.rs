@@ -14,6 +14,7 @@ use crate::bins::cuts::{cuts_from_pairs, sampled_pairs, BinMapper, CutSample, Fe
 use crate::bins::matrix::{empty_columns, quantize_into, transpose_into, BinStore, OwnedColumn, QuantizedMatrix};
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::train::memory_estimate::check_matrix_fits;
 
 /// Checks that a chunk has the features of the first one and fits in the rows announced.
 fn check_chunk(chunk: &Dataset, num_features: usize, seen: usize, total: usize) -> Result<()> {
@@ -189,8 +190,11 @@ pub struct ChunkedMatrix {
 }
 
 impl ChunkedMatrix {
-    /// An empty matrix of `total_rows` rows to be quantized with `mapper`.
-    pub fn new(mapper: BinMapper, total_rows: usize) -> ChunkedMatrix {
+    /// An empty matrix of `total_rows` rows to be quantized with `mapper`; an
+    /// [`crate::Error::OutOfMemory`] naming its size when it cannot fit the memory this process may
+    /// still allocate.
+    pub fn new(mapper: BinMapper, total_rows: usize) -> Result<ChunkedMatrix> {
+        check_matrix_fits(&mapper, total_rows)?;
         let nf = mapper.num_features();
         let store = if mapper.max_stored_bin() <= u8::MAX as usize {
             BinStore::U8(vec![0; total_rows * nf])
@@ -198,14 +202,14 @@ impl ChunkedMatrix {
             BinStore::U16(vec![0; total_rows * nf])
         };
         let columns = empty_columns(&mapper, total_rows);
-        ChunkedMatrix {
+        Ok(ChunkedMatrix {
             mapper,
             total_rows,
             seen_rows: 0,
             num_features: nf,
             store,
             columns,
-        }
+        })
     }
 
     /// Quantizes the next chunk's rows.
@@ -340,7 +344,7 @@ mod tests {
             cuts.add(&rows_of(d, w[0]..w[1])).unwrap();
         }
         let mapper = cuts.finish().unwrap();
-        let mut matrix = ChunkedMatrix::new(mapper, d.num_rows());
+        let mut matrix = ChunkedMatrix::new(mapper, d.num_rows()).unwrap();
         for w in bounds.windows(2) {
             matrix.add(&rows_of(d, w[0]..w[1])).unwrap();
         }

@@ -205,13 +205,27 @@ impl MemoryPlan {
     /// Refuses the run when the estimate for `bins` cannot fit the memory this process may still
     /// use (unless [`NO_MEMORY_CHECK_ENV`] is set).
     pub(crate) fn check(&self, bins: BinsAhead<'_>) -> Result<()> {
-        if std::env::var_os(NO_MEMORY_CHECK_ENV).is_some_and(|v| v != "0" && !v.is_empty()) {
-            return Ok(());
-        }
-        match available_memory() {
-            Some(available) => self.estimate(bins).check_fits(&available),
-            None => Ok(()),
-        }
+        check_available(&self.estimate(bins))
+    }
+}
+
+/// Refuses to allocate the binned matrix of `rows` rows with `mapper`'s cuts (a data set binned
+/// chunk by chunk) when it cannot fit the memory this process may still use.
+pub(crate) fn check_matrix_fits(mapper: &BinMapper, rows: usize) -> Result<()> {
+    check_available(&MemoryEstimate {
+        parts: vec![("binned matrix", matrix_bytes(mapper, rows as u64))],
+    })
+}
+
+/// Refuses `estimate` when it exceeds what this process may still allocate, unless
+/// [`NO_MEMORY_CHECK_ENV`] is set or nothing is known about the memory.
+fn check_available(estimate: &MemoryEstimate) -> Result<()> {
+    if std::env::var_os(NO_MEMORY_CHECK_ENV).is_some_and(|v| v != "0" && !v.is_empty()) {
+        return Ok(());
+    }
+    match available_memory() {
+        Some(available) => estimate.check_fits(&available),
+        None => Ok(()),
     }
 }
 
