@@ -96,8 +96,8 @@ thread_local! {
 /// Installs (once per program) a panic hook in front of the current one that stays silent about the
 /// panics of the arrow/parquet decoders on a corrupt file, which the readers catch and report as an
 /// error naming the file; every other panic goes to the previous hook as before. Programs that
-/// print their own errors (the `sylvan` CLI, the Python and C bindings) call it after setting
-/// their hook, so that a corrupt file gives one error message and no panic report.
+/// read data files and print their own errors (the `sylvan` CLI) call it after setting their hook,
+/// so that a corrupt file gives one error message and no panic report.
 pub fn quiet_decoder_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -1032,8 +1032,6 @@ fn latest_checkpoint(dir: std::path::PathBuf) -> PyResult<Option<std::path::Path
 /// The extension module `sylvan._sylvan`.
 #[pymodule(name = "_sylvan")]
 fn sylvan_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // A corrupt data file that makes a decoder panic raises one error, with no panic report.
-    sylvan_io::quiet_decoder_panics();
     m.add("SylvanError", m.py().get_type::<SylvanError>())?;
     m.add("CATEGORIES_ATTRIBUTE", CATEGORIES_ATTRIBUTE)?;
     m.add_class::<PyDataset>()?;
