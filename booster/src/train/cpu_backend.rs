@@ -12,9 +12,11 @@ use crate::gradients::{CellScale, GradPair, GradStats};
 use crate::train::grow::{SplitRequest, SplitTask, TreeBackend};
 use crate::train::histogram::{build_histograms, subtract_in_place, HistCell};
 use crate::train::partition::RowPartition;
+use crate::train::sibling_search::{derive_and_search, Searched, SiblingPair};
 use crate::train::split::shared::agree_on_splits;
-use crate::train::split::{best_split_constrained, SplitInfo, SplitParams};
+use crate::train::split::{best_split_constrained, NodeSearch, SplitInfo, SplitParams};
 use crate::util::profile::{self, Phase};
+use std::collections::HashMap;
 
 /// Histogram split finding on the CPU for one tree; `C` is the histogram cell (f64 sums, or packed
 /// quantized sums as `i64`).
@@ -187,6 +189,27 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
     /// built from its rows, the larger is the parent's minus the smaller's.
     fn prepare_histograms(&mut self, requests: &[SplitRequest]) -> Result<()> {
         let _phase = profile::enter(Phase::Histograms);
+        let derive = self.build_requested(requests)?;
+        let hists = &self.hists;
+        let done: Vec<(usize, Vec<C>)> = derive
+            .into_par_iter()
+            .filter_map(|(large, mut h, small)| {
+                subtract_in_place(&mut h, hists[small].as_deref()?);
+                Some((large, h))
+            })
+            .collect();
+        for (large, h) in done {
+            self.hists[large] = Some(h);
+        }
+        self.release_parents(requests);
+        Ok(())
+    }
+
+    /// Builds the histograms of the requested nodes that neither have one nor can derive theirs:
+    /// of two requested siblings whose parent's histogram is kept, the smaller. Returns the larger
+    /// siblings still to derive, as `(larger, the parent's histogram, smaller)` (the parent's is
+    /// taken: the larger sibling turns it into its own by subtracting the smaller's).
+    fn build_requested(&mut self, requests: &[SplitRequest]) -> Result<Vec<(usize, Vec<C>, usize)>> {
         if let Some(cluster) = self.cluster {
             self.count_rows(cluster, requests)?;
         }
@@ -221,24 +244,15 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
         for (n, h) in build.iter().zip(built) {
             self.hists[*n] = Some(h);
         }
-        // The larger sibling takes over its parent's histogram and subtracts the smaller one in
-        // place (the parent's is not needed again).
-        let jobs: Vec<(usize, Vec<C>, usize)> = derive
+        Ok(derive
             .into_iter()
             .filter_map(|(large, p, small)| self.hists[p].take().map(|h| (large, h, small)))
-            .collect();
-        let hists = &self.hists;
-        let done: Vec<(usize, Vec<C>)> = jobs
-            .into_par_iter()
-            .filter_map(|(large, mut h, small)| {
-                subtract_in_place(&mut h, hists[small].as_deref()?);
-                Some((large, h))
-            })
-            .collect();
-        for (large, h) in done {
-            self.hists[large] = Some(h);
-        }
-        // A parent's histogram is no longer needed once both children have theirs.
+            .collect())
+    }
+
+    /// Drops the histograms of the requested nodes' parents once both children have theirs (a
+    /// parent's is not needed again).
+    fn release_parents(&mut self, requests: &[SplitRequest]) {
         for r in requests {
             if let Some((p, s)) = self.family[r.node] {
                 if self.hists[r.node].is_some() && self.hists[s].is_some() {
@@ -246,7 +260,21 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
                 }
             }
         }
-        Ok(())
+    }
+
+    /// The split search of request `r`.
+    fn search_of<'r>(&'r self, r: &'r SplitRequest<'r>) -> Searched<'r> {
+        Searched {
+            search: NodeSearch {
+                scale: &self.scale,
+                mapper: self.mapper,
+                total: r.stats,
+                node_rows: self.len(r.node),
+                p: &self.params,
+                mono: r.monotone,
+            },
+            features: &r.features,
+        }
     }
 }
 
@@ -271,16 +299,45 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
         for r in requests {
             self.ensure(r.node);
         }
-        self.prepare_histograms(requests)?;
-        let hists = &self.hists;
-        let (mapper, params, scale) = (self.mapper, &self.params, &self.scale);
+        let derive = {
+            let _phase = profile::enter(Phase::Histograms);
+            self.build_requested(requests)?
+        };
+        // Siblings whose larger histogram is derived: subtracted and searched in one pass.
+        let by_node: HashMap<usize, &SplitRequest> = requests.iter().map(|r| (r.node, r)).collect();
+        let mut pairs = Vec::with_capacity(derive.len());
+        let mut pair_nodes = Vec::with_capacity(derive.len());
+        for (large, parent, small) in derive {
+            let (Some(small_hist), Some(small_request), Some(large_request)) =
+                (self.hists[small].as_deref(), by_node.get(&small), by_node.get(&large))
+            else {
+                continue;
+            };
+            pairs.push(SiblingPair {
+                parent,
+                small: small_hist,
+                small_search: self.search_of(small_request),
+                large_search: self.search_of(large_request),
+            });
+            pair_nodes.push((small, large));
+        }
+        let outcomes = derive_and_search(pairs, self.mapper, self.params.gamma);
+        let mut found: HashMap<usize, Option<SplitInfo>> = HashMap::with_capacity(2 * outcomes.len());
+        for ((small, large), outcome) in pair_nodes.into_iter().zip(outcomes) {
+            self.hists[large] = Some(outcome.large_hist);
+            found.insert(small, outcome.small_split);
+            found.insert(large, outcome.large_split);
+        }
+        self.release_parents(requests);
+        let backend = &*self;
         let mut splits: Vec<Option<SplitInfo>> = requests
             .par_iter()
-            .map(|r| {
-                hists[r.node].as_ref().and_then(|h| {
-                    let rows = self.len(r.node);
-                    best_split_constrained(h, scale, mapper, &r.features, r.stats, rows, params, r.monotone)
-                })
+            .map(|r| match found.get(&r.node) {
+                Some(split) => split.clone(),
+                None => backend.hists[r.node].as_ref().and_then(|h| {
+                    let Searched { search: s, features } = backend.search_of(r);
+                    best_split_constrained(h, s.scale, s.mapper, features, s.total, s.node_rows, s.p, s.mono)
+                }),
             })
             .collect();
         if let Some(cluster) = self.cluster {

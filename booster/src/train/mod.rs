@@ -27,6 +27,7 @@ pub(crate) mod quantize;
 pub(crate) mod root_histograms;
 pub(crate) mod round_margins;
 pub(crate) mod sampling;
+pub(crate) mod sibling_search;
 pub(crate) mod split;
 pub(crate) mod split_method;
 pub(crate) mod trainer;

@@ -55,7 +55,8 @@ thread_local! {
     };
 }
 
-/// The best category-set split of categorical `feature`, or `None`. `node_rows` (the node's row
+/// The best category-set split of categorical `feature` from its cells `cells` (its value bins,
+/// then its missing bin), or `None`. `node_rows` (the node's row
 /// count) turns hessian sums into the row counts `cat_smooth` and `min_data_per_group` speak of.
 /// Never inlined, so that the threshold scan of numerical features compiles as it did before.
 /// `bounds`: the node's weight bounds while monotone constraints are set (gains then come from
@@ -63,7 +64,7 @@ thread_local! {
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn best_categorical_split<C: HistCell>(
-    hist: &[C],
+    cells: &[C],
     scale: &CellScale,
     mapper: &BinMapper,
     feature: usize,
@@ -76,10 +77,9 @@ pub(super) fn best_categorical_split<C: HistCell>(
         None => node_gain(s, q),
         Some(b) => bounded_gain(s, q, b),
     };
-    let off = mapper.offset(feature);
     let k = mapper.feature(feature).num_value_bins();
-    let bins = &hist[off..off + k];
-    let missing_cell = hist[off + k];
+    let bins = &cells[..k];
+    let missing_cell = cells[k];
     let has_missing = missing_cell != C::default();
     let cell = |item: Item| match item {
         Item::Category(c) => bins[c as usize],

@@ -8,7 +8,6 @@
 //! multiply and an add on its own), so every variant gives bit-identical gains.
 
 use crate::util::simd::simd_dispatch;
-use std::cell::RefCell;
 
 use super::threshold_l1;
 use crate::gradients::{CellScale, GradStats};
@@ -43,78 +42,80 @@ pub(super) struct BoundedInputs {
     pub constraint: i8,
 }
 
-thread_local! {
-    /// Per-thread buffers of [`first_best`]: left gradient sums, hessian sums and gains.
-    static SCRATCH: RefCell<(Vec<f64>, Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
-}
+/// Candidates whose gains one step of [`best_gain_loop`] computes on the stack: a few vector
+/// registers' worth, so that no buffer as long as the feature's bins is written and read back.
+const CHUNK: usize = 16;
 
 /// The first largest gain over the candidates whose left-child cells are `prefix` (candidate `b`
 /// puts the rows of `prefix[b]` on the left), with its index, or `None` without candidates; see
-/// [`gains_loop`] for the gains.
+/// [`gains_loop`] for the gains. The scan "from the first gain, keep each gain larger than the
+/// best so far" (NaNs are never larger; a NaN first gain is kept).
 pub(super) fn first_best<C: HistCell>(prefix: &[C], scale: &CellScale, inputs: GainInputs) -> Option<(f64, usize)> {
     if prefix.is_empty() {
         return None;
     }
-    SCRATCH.with(|scratch| {
-        let (grads, hesses, gains) = &mut *scratch.borrow_mut();
-        for v in [&mut *grads, &mut *hesses, &mut *gains] {
-            v.clear();
-            v.resize(prefix.len(), 0.0);
-        }
-        assert!(prefix.len() == grads.len() && grads.len() == hesses.len() && gains.len() == grads.len());
-        fill_gains(prefix, scale, grads, hesses, inputs, gains);
-        Some(first_largest(gains))
-    })
-}
-
-/// Lanes of [`first_largest`]: independent running maxima, so that one comparison need not wait
-/// for the previous one.
-const ARGMAX_LANES: usize = 4;
-
-/// The first largest gain of a non-empty `gains` and its index: what the scan "from `gains[0]`,
-/// keep each gain larger than the best so far" gives (NaNs are never larger, so they are skipped,
-/// unless `gains[0]` is one), with [`ARGMAX_LANES`] running maxima that are merged at the end.
-fn first_largest(gains: &[f64]) -> (f64, usize) {
-    let start = (gains[0], 0);
-    if gains[0].is_nan() {
-        return start;
-    }
-    let rest = &gains[1..];
-    let mut lanes = [start; ARGMAX_LANES];
-    let mut chunks = rest.chunks_exact(ARGMAX_LANES);
-    for (c, chunk) in chunks.by_ref().enumerate() {
-        for (lane, (&gain, best)) in chunk.iter().zip(lanes.iter_mut()).enumerate() {
-            if gain > best.0 {
-                *best = (gain, 1 + c * ARGMAX_LANES + lane);
-            }
-        }
-    }
-    let tail_start = 1 + rest.len() - chunks.remainder().len();
-    for (i, &gain) in chunks.remainder().iter().enumerate() {
-        if gain > lanes[0].0 {
-            lanes[0] = (gain, tail_start + i);
-        }
-    }
-    // The largest value; among equal ones, the first index.
-    lanes
-        .into_iter()
-        .reduce(|a, b| if b.0 > a.0 || (b.0 == a.0 && b.1 < a.1) { b } else { a })
-        .unwrap_or(start)
+    Some(best_gain(prefix, scale, inputs))
 }
 
 simd_dispatch! {
-    /// [`gains_loop`] for the widest instruction set the processor has. The AVX-512 variant also
-    /// needs DQ, whose 64-bit integer <-> f64 conversions unpack the quantized i64 cells (the other
-    /// kernels convert no 64-bit integers and need F only).
-    fn fill_gains[C: HistCell], at fill_gains_at(
+    /// [`best_gain_loop`] for the widest instruction set the processor has. The AVX-512 variant
+    /// also needs DQ, whose 64-bit integer <-> f64 conversions unpack the quantized i64 cells (the
+    /// other kernels convert no 64-bit integers and need F only).
+    fn best_gain[C: HistCell], at best_gain_at(
         prefix: &[C],
         scale: &CellScale,
-        grads: &mut [f64],
-        hesses: &mut [f64],
         inputs: GainInputs,
-        gains: &mut [f64],
-    ) = gains_loop;
+    ) -> (f64, usize) = best_gain_loop;
     avx512 needs ["avx512f", "avx512dq"]
+}
+
+/// [`first_best`] of a non-empty `prefix`: the gains of [`CHUNK`] candidates at a time computed on
+/// the stack by [`gains_loop`], each chunk's first largest merged into the best so far. Inlined
+/// into each variant so that each is compiled for its instruction set.
+#[inline(always)]
+fn best_gain_loop<C: HistCell>(prefix: &[C], scale: &CellScale, inputs: GainInputs) -> (f64, usize) {
+    let (mut grads, mut hesses, mut gains) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
+    let mut best = (f64::NAN, 0);
+    let mut chunks = prefix.chunks_exact(CHUNK);
+    for (c, cells) in chunks.by_ref().enumerate() {
+        // Whole chunks: every length known, so the gains loop is unrolled into vector operations.
+        let cells: &[C; CHUNK] = cells.try_into().expect("chunks_exact gives whole chunks");
+        gains_loop(cells, scale, &mut grads, &mut hesses, inputs, &mut gains);
+        if !merge_chunk(&mut best, c, &gains) {
+            return best;
+        }
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let n = tail.len();
+        gains_loop(tail, scale, &mut grads[..n], &mut hesses[..n], inputs, &mut gains[..n]);
+        merge_chunk(&mut best, prefix.len() / CHUNK, &gains[..n]);
+    }
+    best
+}
+
+/// Merges chunk `c`'s gains (`CHUNK` candidates from `c * CHUNK`, fewer in the last chunk) into
+/// `best`, the first largest of the chunks before: the first chunk's first gain starts the scan,
+/// and a gain replaces the best only when larger. Returns false when the scan is over (a NaN first
+/// gain is never replaced).
+#[inline(always)]
+fn merge_chunk(best: &mut (f64, usize), c: usize, gains: &[f64]) -> bool {
+    if c == 0 {
+        *best = (gains[0], 0);
+        if best.0.is_nan() {
+            return false;
+        }
+    }
+    // Most chunks hold nothing better: one vector comparison tells, then the scan finds the first.
+    let threshold = best.0;
+    if gains.iter().fold(false, |any, &g| any | (g > threshold)) {
+        for (i, &g) in gains.iter().enumerate() {
+            if g > best.0 {
+                *best = (g, c * CHUNK + i);
+            }
+        }
+    }
+    true
 }
 
 /// Unpacks the cells `prefix` into `grads` and `hesses`, then writes into `gains[b]` the gain of
@@ -218,10 +219,9 @@ fn bounded_gains(grads: &[f64], hesses: &[f64], inputs: GainInputs, bounded: Bou
 
 #[cfg(test)]
 mod tests {
-    use super::first_largest;
     use proptest::prelude::*;
 
-    /// The scalar scan [`first_largest`] stands for.
+    /// The scalar scan [`best_gain_loop`] stands for.
     fn scan(gains: &[f64]) -> (f64, usize) {
         let mut best = (gains[0], 0);
         for (b, &gain) in gains.iter().enumerate().skip(1) {
@@ -234,21 +234,37 @@ mod tests {
 
     proptest! {
         #[test]
-        fn first_largest_is_the_scan(gains in proptest::collection::vec(prop_oneof![
+        fn merged_chunks_are_the_scan(gains in proptest::collection::vec(prop_oneof![
             4 => -3.0f64..3.0,
             2 => (-3i32..3).prop_map(f64::from),
             1 => Just(f64::NEG_INFINITY),
             1 => Just(f64::INFINITY),
             1 => Just(f64::NAN),
             1 => Just(-0.0),
-        ], 1..40)) {
-            let (a, b) = (first_largest(&gains), scan(&gains));
+        ], 1..70)) {
+            let mut a = (f64::NAN, 0);
+            for (c, chunk) in gains.chunks(super::CHUNK).enumerate() {
+                if !super::merge_chunk(&mut a, c, chunk) {
+                    break;
+                }
+            }
+            let b = scan(&gains);
             prop_assert_eq!((a.0.to_bits(), a.1), (b.0.to_bits(), b.1));
         }
     }
 
     use super::*;
     use crate::util::simd::Isa;
+
+    /// The gains of every candidate at once (the x86-64 baseline), then the scan: what
+    /// [`best_gain`] must give. Checks that the cells give both valid and refused candidates.
+    fn reference<C: HistCell>(cells: &[C], scale: &CellScale, inputs: GainInputs) -> (f64, usize) {
+        let n = cells.len();
+        let (mut g, mut h, mut gains) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        gains_loop(cells, scale, &mut g, &mut h, inputs, &mut gains);
+        assert!(gains.iter().any(|g| g.is_finite()) && gains.contains(&f64::NEG_INFINITY));
+        scan(&gains)
+    }
 
     #[test]
     fn every_variant_gives_the_baseline_bits() {
@@ -270,16 +286,15 @@ mod tests {
             grad_unit: 0.125,
             hess_unit: 0.25,
         };
-        fn both<C: HistCell>(cells: &[C], scale: &CellScale, inputs: GainInputs, isa: Isa) -> (Vec<u64>, Vec<u64>) {
-            let n = cells.len();
-            let (mut g, mut h, mut base, mut got) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-            gains_loop(cells, scale, &mut g, &mut h, inputs, &mut base);
-            fill_gains_at(isa, cells, scale, &mut g, &mut h, inputs, &mut got);
-            assert!(base.iter().any(|g| g.is_finite()) && base.contains(&f64::NEG_INFINITY));
-            (
-                got.iter().map(|g| g.to_bits()).collect(),
-                base.iter().map(|g| g.to_bits()).collect(),
-            )
+        fn both<C: HistCell>(
+            cells: &[C],
+            scale: &CellScale,
+            inputs: GainInputs,
+            isa: Isa,
+        ) -> ((u64, usize), (u64, usize)) {
+            let base = reference(cells, scale, inputs);
+            let got = best_gain_at(isa, cells, scale, inputs);
+            ((got.0.to_bits(), got.1), (base.0.to_bits(), base.1))
         }
         for isa in Isa::available(&["avx512f", "avx512dq"]) {
             let (got, base) = both(&cells, &CellScale::IDENTITY, inputs, isa);
@@ -314,16 +329,14 @@ mod tests {
                 parent_gain: 0.7,
                 bounded: Some(bounded),
             };
-            let mut g = vec![0.0; n];
-            let mut h = vec![0.0; n];
-            let mut base = vec![0.0; n];
-            gains_loop(&cells, &CellScale::IDENTITY, &mut g, &mut h, inputs, &mut base);
-            assert!(base.iter().any(|g| g.is_finite()) && base.contains(&f64::NEG_INFINITY));
+            let base = reference(&cells, &CellScale::IDENTITY, inputs);
             for isa in Isa::available(&["avx512f", "avx512dq"]) {
-                let mut got = vec![0.0; n];
-                fill_gains_at(isa, &cells, &CellScale::IDENTITY, &mut g, &mut h, inputs, &mut got);
-                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&got), bits(&base), "{isa:?} {constraint} {alpha} {mds}");
+                let got = best_gain_at(isa, &cells, &CellScale::IDENTITY, inputs);
+                assert_eq!(
+                    (got.0.to_bits(), got.1),
+                    (base.0.to_bits(), base.1),
+                    "{isa:?} {constraint} {alpha} {mds}"
+                );
             }
         }
     }

@@ -179,13 +179,59 @@ pub fn best_split_of_feature<C: HistCell>(
     p: &SplitParams,
     mono: Monotone<'_>,
 ) -> Option<SplitInfo> {
-    let mut scratch = CandidateScratch::default();
-    best_split_of_feature_in(hist, scale, mapper, feature, total, node_rows, p, mono, &mut scratch)
+    let search = NodeSearch {
+        scale,
+        mapper,
+        total,
+        node_rows,
+        p,
+        mono,
+    };
+    search.feature(
+        feature_cells(hist, mapper, feature),
+        feature,
+        &mut CandidateScratch::default(),
+    )
+}
+
+/// The cells of `feature` in a node's histogram `hist`: its value bins, then its missing bin.
+fn feature_cells<'h, C>(hist: &'h [C], mapper: &BinMapper, feature: usize) -> &'h [C] {
+    &hist[mapper.offset(feature)..mapper.offset(feature + 1)]
+}
+
+/// What the split search of one node needs besides its histogram: how cells turn into sums, the
+/// features' cuts, the node's sums and row count, the regularisation and the monotone constraints.
+#[derive(Clone, Copy)]
+pub(crate) struct NodeSearch<'a> {
+    /// Turns the histogram's cells into gradient sums.
+    pub scale: &'a CellScale,
+    /// The features' cuts and histogram offsets.
+    pub mapper: &'a BinMapper,
+    /// The node's sums.
+    pub total: GradStats,
+    /// The node's row count.
+    pub node_rows: usize,
+    /// The regularisation.
+    pub p: &'a SplitParams,
+    /// The features' constraints and the node's bounds.
+    pub mono: Monotone<'a>,
+}
+
+impl NodeSearch<'_> {
+    /// The best split of `feature` from its cells (`cells`: its value bins, then its missing bin).
+    pub(crate) fn feature<C: HistCell>(
+        &self,
+        cells: &[C],
+        feature: usize,
+        scratch: &mut CandidateScratch<C>,
+    ) -> Option<SplitInfo> {
+        best_split_of_feature_in(cells, self, feature, scratch)
+    }
 }
 
 /// Buffers of one feature's candidates, reused from feature to feature: running sums and the bin
 /// each stands for (see [`nonempty_prefix_sums`]).
-struct CandidateScratch<C> {
+pub(crate) struct CandidateScratch<C> {
     prefix: Vec<C>,
     bins: Vec<u32>,
 }
@@ -199,29 +245,31 @@ impl<C> Default for CandidateScratch<C> {
     }
 }
 
-/// [`best_split_of_feature`] with buffers reused from an earlier call.
-#[allow(clippy::too_many_arguments)]
+/// [`NodeSearch::feature`]: the best split of `feature` from its cells, with buffers reused from
+/// an earlier call.
 fn best_split_of_feature_in<C: HistCell>(
-    hist: &[C],
-    scale: &CellScale,
-    mapper: &BinMapper,
+    cells: &[C],
+    search: &NodeSearch<'_>,
     feature: usize,
-    total: GradStats,
-    node_rows: usize,
-    p: &SplitParams,
-    mono: Monotone<'_>,
     scratch: &mut CandidateScratch<C>,
 ) -> Option<SplitInfo> {
+    let &NodeSearch {
+        scale,
+        mapper,
+        total,
+        node_rows,
+        p,
+        mono,
+    } = search;
     let constrained = mono.is_active();
     if mapper.is_categorical(feature) {
         let bounds = constrained.then_some(mono.bounds);
-        return categorical::best_categorical_split(hist, scale, mapper, feature, total, node_rows, p, bounds);
+        return categorical::best_categorical_split(cells, scale, mapper, feature, total, node_rows, p, bounds);
     }
     let cuts = mapper.feature(feature);
-    let off = mapper.offset(feature);
     let nb = cuts.num_value_bins();
-    let bins = &hist[off..off + nb];
-    let missing_cell = hist[off + nb];
+    let bins = &cells[..nb];
+    let missing_cell = cells[nb];
     let constraint = mono.of(feature);
     let parent_gain = if constrained {
         bounded_gain(total, p, mono.bounds)
@@ -377,19 +425,36 @@ pub fn best_split_constrained<C: HistCell>(
     p: &SplitParams,
     mono: Monotone<'_>,
 ) -> Option<SplitInfo> {
+    let search = NodeSearch {
+        scale,
+        mapper,
+        total,
+        node_rows,
+        p,
+        mono,
+    };
     let per_feature: Vec<Option<SplitInfo>> = features
         .par_iter()
         .map_init(CandidateScratch::default, |scratch, &f| {
-            best_split_of_feature_in(hist, scale, mapper, f, total, node_rows, p, mono, scratch)
+            search.feature(feature_cells(hist, mapper, f), f, scratch)
         })
         .collect();
+    best_of_features(per_feature, p.gamma)
+}
+
+/// The best of a node's per-feature splits, given in the order of its features: the largest gain,
+/// the earlier feature among equal gains (as XGBoost), kept when it reaches `gamma`.
+pub(crate) fn best_of_features(
+    per_feature: impl IntoIterator<Item = Option<SplitInfo>>,
+    gamma: f64,
+) -> Option<SplitInfo> {
     let mut best: Option<SplitInfo> = None;
     for s in per_feature.into_iter().flatten() {
         if best.as_ref().is_none_or(|b| s.gain > b.gain) {
             best = Some(s);
         }
     }
-    best.filter(|b| b.gain >= p.gamma)
+    best.filter(|b| b.gain >= gamma)
 }
 
 #[cfg(test)]
