@@ -265,14 +265,14 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
     /// The split search of request `r`.
     fn search_of<'r>(&'r self, r: &'r SplitRequest<'r>) -> Searched<'r> {
         Searched {
-            search: NodeSearch {
-                scale: &self.scale,
-                mapper: self.mapper,
-                total: r.stats,
-                node_rows: self.len(r.node),
-                p: &self.params,
-                mono: r.monotone,
-            },
+            search: NodeSearch::new(
+                &self.scale,
+                self.mapper,
+                r.stats,
+                self.len(r.node),
+                &self.params,
+                r.monotone,
+            ),
             features: &r.features,
         }
     }

@@ -281,7 +281,7 @@ fn add_rows_loop<T: BinIndex>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::bins::cuts::BinMapper;
     use crate::data::dataset::Dataset;
@@ -298,7 +298,8 @@ mod tests {
         (m, mapper)
     }
 
-    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    /// A xorshift stream of pseudo-random words (test data).
+    pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
         let mut state = seed | 1;
         move || {
             state ^= state << 13;

@@ -165,6 +165,7 @@ mod tests {
     use crate::gradients::{CellScale, GradStats};
     use crate::train::constraints::monotone::Monotone;
     use crate::train::histogram::{subtract, HistCell};
+    use crate::train::root_histograms::tests::xorshift;
     use crate::train::split::{best_split_constrained, SplitParams};
     use proptest::prelude::*;
 
@@ -196,17 +197,6 @@ mod tests {
         hess_unit: 0.5,
     };
 
-    /// A xorshift stream (the test's histograms).
-    fn stream(seed: u64) -> impl FnMut() -> u64 {
-        let mut state = seed | 1;
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
-    }
-
     /// A node's sums: those of its first feature's cells (every feature holds all its rows).
     fn node_sums(hist: &[i64], mapper: &BinMapper) -> GradStats {
         hist[mapper.offset(0)..mapper.offset(1)]
@@ -233,7 +223,7 @@ mod tests {
                     .collect(),
             );
             let cells = *mapper.offsets().last().unwrap();
-            let mut next = stream(seed);
+            let mut next = xorshift(seed);
             // Small gradients, hessians 0..6, every fifth cell empty.
             let mut cell = || {
                 let r = next();

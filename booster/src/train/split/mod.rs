@@ -179,14 +179,7 @@ pub fn best_split_of_feature<C: HistCell>(
     p: &SplitParams,
     mono: Monotone<'_>,
 ) -> Option<SplitInfo> {
-    let search = NodeSearch {
-        scale,
-        mapper,
-        total,
-        node_rows,
-        p,
-        mono,
-    };
+    let search = NodeSearch::new(scale, mapper, total, node_rows, p, mono);
     search.feature(
         feature_cells(hist, mapper, feature),
         feature,
@@ -217,7 +210,26 @@ pub(crate) struct NodeSearch<'a> {
     pub mono: Monotone<'a>,
 }
 
-impl NodeSearch<'_> {
+impl<'a> NodeSearch<'a> {
+    /// The search of a node whose sums are `total` over `node_rows` rows.
+    pub(crate) fn new(
+        scale: &'a CellScale,
+        mapper: &'a BinMapper,
+        total: GradStats,
+        node_rows: usize,
+        p: &'a SplitParams,
+        mono: Monotone<'a>,
+    ) -> Self {
+        NodeSearch {
+            scale,
+            mapper,
+            total,
+            node_rows,
+            p,
+            mono,
+        }
+    }
+
     /// The best split of `feature` from its cells (`cells`: its value bins, then its missing bin).
     pub(crate) fn feature<C: HistCell>(
         &self,
@@ -425,14 +437,7 @@ pub fn best_split_constrained<C: HistCell>(
     p: &SplitParams,
     mono: Monotone<'_>,
 ) -> Option<SplitInfo> {
-    let search = NodeSearch {
-        scale,
-        mapper,
-        total,
-        node_rows,
-        p,
-        mono,
-    };
+    let search = NodeSearch::new(scale, mapper, total, node_rows, p, mono);
     let per_feature: Vec<Option<SplitInfo>> = features
         .par_iter()
         .map_init(CandidateScratch::default, |scratch, &f| {
