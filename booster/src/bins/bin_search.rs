@@ -41,21 +41,41 @@ impl CutTable {
     }
 }
 
-/// Writes the bin of `values[i]` (as [`FeatureCuts::bin`] gives it) to `out(i, bin)` for every `i`.
-pub(crate) fn bins_of(feature: &FeatureCuts, values: &[f32], mut out: impl FnMut(usize, usize)) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            if let Some(table) = CutTable::new(feature) {
-                let (last, missing) = (feature.cuts.len() - 1, feature.missing_bin());
-                // SAFETY: the processor has AVX-512F (checked above).
-                unsafe { avx512::bins_of(&table, last, missing, values, out) };
-                return;
-            }
-        }
+/// The search of one feature's bins, prepared once (the table is a kilobyte: built per block of
+/// a few hundred rows, it cost as much as the search on wide data).
+pub(crate) struct FeatureSearch<'f> {
+    feature: &'f FeatureCuts,
+    /// The vector search's table, when the processor has AVX-512 and the cuts fit one.
+    table: Option<Box<CutTable>>,
+}
+
+impl<'f> FeatureSearch<'f> {
+    /// The search of `feature`'s bins on this processor.
+    pub(crate) fn new(feature: &'f FeatureCuts) -> FeatureSearch<'f> {
+        #[cfg(target_arch = "x86_64")]
+        let table = if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("popcnt") {
+            CutTable::new(feature).map(Box::new)
+        } else {
+            None
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let table = None;
+        FeatureSearch { feature, table }
     }
-    for (i, &x) in values.iter().enumerate() {
-        out(i, feature.bin(x));
+
+    /// Writes the bin of `values[i]` (as [`FeatureCuts::bin`] gives it) to `out(i, bin)` for
+    /// every `i`.
+    pub(crate) fn bins_of(&self, values: &[f32], mut out: impl FnMut(usize, usize)) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(table) = &self.table {
+            let (last, missing) = (self.feature.cuts.len() - 1, self.feature.missing_bin());
+            // SAFETY: the table exists only when the processor has AVX-512F and POPCNT (`new`).
+            unsafe { avx512::bins_of(table, last, missing, values, out) };
+            return;
+        }
+        for (i, &x) in values.iter().enumerate() {
+            out(i, self.feature.bin(x));
+        }
     }
 }
 
@@ -69,8 +89,8 @@ mod avx512 {
     /// table's cuts, at most `last`.
     ///
     /// # Safety
-    /// The processor has AVX-512F.
-    #[target_feature(enable = "avx512f")]
+    /// The processor has AVX-512F and POPCNT (the counts of the comparisons' masks).
+    #[target_feature(enable = "avx512f,popcnt")]
     pub(super) unsafe fn bins_of(
         table: &CutTable,
         last: usize,
@@ -103,7 +123,7 @@ mod tests {
             categorical: false,
         };
         let mut got = vec![usize::MAX; values.len()];
-        bins_of(&feature, values, |i, b| got[i] = b);
+        FeatureSearch::new(&feature).bins_of(values, |i, b| got[i] = b);
         for (x, b) in values.iter().zip(&got) {
             prop_assert_eq!(*b, feature.bin(*x), "value {}", x);
         }

@@ -9,6 +9,10 @@
 //! each member's histogram is that histogram summed over the other members' bins
 //! ([`BinBundles::unbundle`]).
 //!
+//! Sparse features (one bin in nearly every row: counts, one-hot columns) are cheaper still as lists
+//! of each row's other bins ([`crate::bins::sparse_rows`]): when that saves enough additions they
+//! leave the bundles, and a bundled histogram ends with their region.
+//!
 //! Unbundled sums are the same numbers only when sums do not depend on their order: the histogram
 //! builder uses bundles for exact (integer) cells only, so models are the same, bit for bit, with
 //! or without them.
@@ -16,6 +20,7 @@
 use rayon::prelude::*;
 
 use crate::bins::matrix::{BinIndex, BinStore};
+use crate::bins::sparse_rows::{most_frequent_bins, SparseRows, SPARSE_MIN_DEFAULT_SHARE};
 
 /// Most cells a bundle's histogram has: 256 cells of 8 bytes keep 20 bundles inside the L1 cache,
 /// and a bundle's code stays a byte when every member is.
@@ -60,6 +65,38 @@ pub struct BinBundles {
     slots: Vec<u32>,
     /// Per bundle, its number of members.
     members: Vec<usize>,
+    /// The features' histogram offsets (the layout the bundles were planned for).
+    feature_offsets: Vec<usize>,
+    /// The sparse features, listed per row, whose region follows the bundles' cells.
+    sparse: Option<SparseRows>,
+}
+
+/// The sparse features worth listing per row instead of bundling, with their default bins: those
+/// whose default holds at least [`SPARSE_MIN_DEFAULT_SHARE`] of the rows, when the row-wise
+/// additions (bundles of the other features, each row's listed cells and its total) stay below
+/// three quarters of the bundled additions without them (`dense_cost`).
+fn sparse_plan(
+    store: &BinStore,
+    nf: usize,
+    offsets: &[usize],
+    widths: &[usize],
+    dense_cost: usize,
+) -> Option<(Vec<usize>, Vec<usize>)> {
+    let freq = most_frequent_bins(store, nf, offsets)?;
+    let (features, defaults): (Vec<usize>, Vec<usize>) = freq
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, share))| *share >= SPARSE_MIN_DEFAULT_SHARE)
+        .map(|(f, &(bin, _))| (f, bin))
+        .unzip();
+    if features.is_empty() {
+        return None;
+    }
+    let listed: f64 = features.iter().map(|&f| 1.0 - freq[f].1).sum();
+    let rest: Vec<usize> = (0..nf).filter(|f| features.binary_search(f).is_err()).collect();
+    let rest_widths: Vec<usize> = rest.iter().map(|&f| widths[f]).collect();
+    let cost = plan_bundles(&rest_widths).len() as f64 + listed + 2.0;
+    (cost * 4.0 < dense_cost as f64 * 3.0).then_some((features, defaults))
 }
 
 impl BinBundles {
@@ -73,9 +110,28 @@ impl BinBundles {
         }
         let plan = plan_bundles(&widths);
         let saved = num_features - plan.len();
-        if saved == 0 || saved * 8 < num_features {
-            return None;
-        }
+        let bundling_pays = saved > 0 && saved * 8 >= num_features;
+        let dense_cost = if bundling_pays { plan.len() } else { num_features };
+        let (plan, sparse) = match sparse_plan(store, num_features, offsets, &widths, dense_cost) {
+            Some((features, defaults)) => {
+                let rest: Vec<usize> = (0..num_features)
+                    .filter(|f| features.binary_search(f).is_err())
+                    .collect();
+                let rest_widths: Vec<usize> = rest.iter().map(|&f| widths[f]).collect();
+                let plan = plan_bundles(&rest_widths)
+                    .into_iter()
+                    .map(|members| members.into_iter().map(|m| rest[m]).collect())
+                    .collect();
+                let sparse = SparseRows::build(store, num_features, offsets, features, defaults);
+                match sparse {
+                    Some(sparse) => (plan, Some(sparse)),
+                    None if bundling_pays => (plan_bundles(&widths), None),
+                    None => return None,
+                }
+            }
+            None if bundling_pays => (plan, None),
+            None => return None,
+        };
         let strides: Vec<Vec<usize>> = plan
             .iter()
             .map(|members| {
@@ -110,6 +166,8 @@ impl BinBundles {
             offsets: bundle_offsets,
             slots,
             members: plan.iter().map(Vec::len).collect(),
+            feature_offsets: offsets.to_vec(),
+            sparse,
         })
     }
 
@@ -128,22 +186,43 @@ impl BinBundles {
         &self.codes
     }
 
-    /// Where each bundle's cells start in a bundled histogram, the total last.
+    /// Where each bundle's cells start in a bundled histogram, the bundles' cells last (the
+    /// sparse region, if any, follows them).
     pub fn offsets(&self) -> &[usize] {
         &self.offsets
+    }
+
+    /// The sparse features listed per row, if any: their region follows the bundles' cells.
+    pub fn sparse(&self) -> Option<&SparseRows> {
+        self.sparse.as_ref()
+    }
+
+    /// Cells of a bundled histogram: the bundles' and the sparse region's.
+    pub fn cells(&self) -> usize {
+        self.offsets.last().copied().unwrap_or(0) + self.sparse.as_ref().map_or(0, SparseRows::region_cells)
     }
 
     /// Whether a node of `rows` rows is cheaper to build bundled: the additions saved must
     /// outweigh clearing and unbundling the bundled histogram.
     pub fn pays_for(&self, rows: usize) -> bool {
-        let saved = rows * (self.widths.len() - self.num_bundles());
-        saved > 2 * (self.slots.len() + self.offsets.last().copied().unwrap_or(0))
+        let per_row = self.num_bundles() as f64 + self.sparse.as_ref().map_or(0.0, |s| s.cells_per_row() + 2.0);
+        let saved = rows as f64 * (self.widths.len() as f64 - per_row);
+        saved > 2.0 * (self.slots.len() + self.cells()) as f64
     }
 
-    /// The feature histogram (`offsets` of [`BinBundles::fit_layout`]) of a bundled histogram:
-    /// each member's bin receives the cells of its bundle that hold it.
-    pub fn unbundle<C: Copy + Default + std::ops::AddAssign>(&self, bundled: &[C], total: usize) -> Vec<C> {
+    /// The feature histogram (`offsets` of [`BinBundles::fit_layout`]) of a bundled histogram
+    /// (of [`BinBundles::cells`] cells): each member's bin receives the cells of its bundle that
+    /// hold it; sparse features get their region's cells.
+    pub fn unbundle<C: Copy + Default + std::ops::AddAssign + std::ops::SubAssign>(
+        &self,
+        bundled: &[C],
+        total: usize,
+    ) -> Vec<C> {
         let mut out = vec![C::default(); total];
+        if let Some(sparse) = &self.sparse {
+            let dense = self.offsets.last().copied().unwrap_or(0);
+            sparse.write_features(&bundled[dense..], &self.feature_offsets, &mut out);
+        }
         let mut slots = self.slots.iter();
         for (b, &m) in self.members.iter().enumerate() {
             for &cell in &bundled[self.offsets[b]..self.offsets[b + 1]] {
@@ -167,6 +246,10 @@ fn encode<T: BinIndex>(
 ) -> Option<Vec<T>> {
     let nb = plan.len();
     let rows = bins.len() / nf;
+    if nb == 0 {
+        // Every feature is listed sparsely: no codes.
+        return Some(Vec::new());
+    }
     let mut codes = vec![T::from_index(0); rows * nb];
     let ok = codes
         .par_chunks_mut(BUNDLE_CHUNK_ROWS * nb)
@@ -223,7 +306,17 @@ mod tests {
                 state ^= state << 17;
                 state
             };
-            let bins: Vec<u8> = (0..rows * nf).map(|i| (next() % widths[i % nf] as u64) as u8).collect();
+            // Every third feature is sparse: its bin is 0 in about nine rows of ten.
+            let bins: Vec<u8> = (0..rows * nf)
+                .map(|i| {
+                    let f = i % nf;
+                    if f % 3 == 0 && next() % 10 != 0 {
+                        0
+                    } else {
+                        (next() % widths[f] as u64) as u8
+                    }
+                })
+                .collect();
             let weights: Vec<i64> = (0..rows).map(|_| (next() % 1000) as i64 - 500).collect();
             let mut direct = vec![0i64; offsets[nf]];
             for r in 0..rows {
@@ -232,20 +325,26 @@ mod tests {
                 }
             }
             let Some(b) = BinBundles::build(&BinStore::U8(bins.clone()), nf, &offsets) else {
-                // Bundling would not save an eighth of the additions.
+                // Bundling would not save an eighth of the additions (nor would listing sparse
+                // features).
                 prop_assert!(nf - plan_bundles(&widths).len() < nf.div_ceil(8));
                 return Ok(());
             };
             prop_assert!(b.fit_layout(&offsets));
             let BinStore::U8(codes) = b.codes() else { panic!("byte bins give byte codes") };
             let nb = b.num_bundles();
-            let mut bundled = vec![0i64; *b.offsets().last().unwrap()];
+            let dense = *b.offsets().last().unwrap();
+            let mut bundled = vec![0i64; b.cells()];
             for r in 0..rows {
                 for k in 0..nb {
                     let c = codes[r * nb + k] as usize;
                     prop_assert!(c < b.offsets()[k + 1] - b.offsets()[k]);
                     bundled[b.offsets()[k] + c] += weights[r];
                 }
+            }
+            if let Some(sparse) = b.sparse() {
+                let all: Vec<u32> = (0..rows as u32).collect();
+                sparse.accumulate(&all, &weights, &mut bundled[dense..], |c, p| *c += p);
             }
             prop_assert_eq!(b.unbundle(&bundled, offsets[nf]), direct);
         }

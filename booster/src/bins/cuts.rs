@@ -225,6 +225,16 @@ impl BinMapper {
 pub fn feature_cuts(column: &[f32], weights: Option<&[f32]>, max_bin: usize) -> FeatureCuts {
     let has_missing = column.iter().any(|x| x.is_nan());
     let keep = CutSample::new(column.len());
+    if weights.is_none() {
+        // Unweighted: few distinct values are found without collecting the pairs.
+        let present = column
+            .iter()
+            .enumerate()
+            .filter(|(i, x)| !x.is_nan() && keep.contains(*i));
+        if let Some((values, wsum)) = few_distinct_weighted(present.map(|(_, &x)| (x, 1.0))) {
+            return numeric_cuts(&values, &wsum, has_missing, max_bin);
+        }
+    }
     let pairs: Vec<(f32, f32)> = column
         .iter()
         .enumerate()
@@ -388,13 +398,80 @@ pub(crate) fn sort_pairs_by_value(pairs: &mut [(f32, f32)]) {
 /// in XGBoost), so a row of weight 0 gives the same cuts as no row at all.
 pub(crate) fn cuts_from_pairs(mut pairs: Vec<(f32, f32)>, has_missing: bool, max_bin: usize) -> FeatureCuts {
     pairs.retain(|p| p.1 != 0.0);
-    sort_pairs_by_value(&mut pairs);
-    let (values, wsum) = distinct_weighted(pairs.into_iter().map(|(x, w)| (x, w as f64)));
+    let (values, wsum) = few_distinct_weighted(pairs.iter().copied()).unwrap_or_else(|| {
+        sort_pairs_by_value(&mut pairs);
+        distinct_weighted(pairs.into_iter().map(|(x, w)| (x, w as f64)))
+    });
+    numeric_cuts(&values, &wsum, has_missing, max_bin)
+}
+
+/// The cuts of a numerical feature of distinct values `values` (ascending) weighing `wsum`.
+fn numeric_cuts(values: &[f32], wsum: &[f64], has_missing: bool, max_bin: usize) -> FeatureCuts {
     FeatureCuts {
-        cuts: cuts_from_distinct(&values, &wsum, max_bin),
+        cuts: cuts_from_distinct(values, wsum, max_bin),
         has_missing,
         categorical: false,
     }
+}
+
+/// Most distinct values [`few_distinct_weighted`] collects before it gives up.
+const FEW_DISTINCT: usize = 32;
+
+/// What `distinct_weighted` gives for the sorted pairs, found without sorting them, when they
+/// hold at most [`FEW_DISTINCT`] distinct values (flags, counts, small integers: sorting hundreds
+/// of thousands of them per feature was most of binning one-hot data). `None` when there are more,
+/// which shows within the first few dozen pairs of a continuous feature, or when a value is -0.0
+/// (its weight would join 0.0's in another order than the sort's).
+///
+/// Each value's weights are summed in the pairs' order, which is the order the stable sort keeps
+/// among equal values, so the sums are the same, bit for bit.
+fn few_distinct_weighted(pairs: impl IntoIterator<Item = (f32, f32)>) -> Option<(Vec<f32>, Vec<f64>)> {
+    const SLOTS: usize = 2 * FEW_DISTINCT;
+    // Open addressing on the value's bits; `index[slot]` is 1 + the value's place in `found`.
+    let mut index = [0u8; SLOTS];
+    let mut found: Vec<(f32, f64)> = Vec::with_capacity(FEW_DISTINCT);
+    // The value of the current run of equal values, where it is in `found`, and its running sum
+    // (kept in a register through the run: most pairs of a sparse feature repeat the last value).
+    let (mut run_bits, mut run_at, mut run_sum) = (None::<u32>, 0usize, 0f64);
+    for (x, w) in pairs {
+        let bits = x.to_bits();
+        if run_bits == Some(bits) {
+            run_sum += w as f64;
+            continue;
+        }
+        if bits == 0x8000_0000 || x.is_nan() {
+            return None;
+        }
+        if run_bits.is_some() {
+            found[run_at].1 = run_sum;
+        }
+        let mut slot = (bits.wrapping_mul(0x9E37_79B9) >> 26) as usize % SLOTS;
+        loop {
+            match index[slot] {
+                0 => {
+                    if found.len() == FEW_DISTINCT {
+                        return None;
+                    }
+                    found.push((x, w as f64));
+                    index[slot] = found.len() as u8;
+                    (run_at, run_sum) = (found.len() - 1, w as f64);
+                    break;
+                }
+                i if found[i as usize - 1].0.to_bits() == bits => {
+                    run_at = i as usize - 1;
+                    run_sum = found[run_at].1 + w as f64;
+                    break;
+                }
+                _ => slot = (slot + 1) % SLOTS,
+            }
+        }
+        run_bits = Some(bits);
+    }
+    if run_bits.is_some() {
+        found[run_at].1 = run_sum;
+    }
+    found.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Some(found.into_iter().unzip())
 }
 
 /// Cut points from a feature's distinct values (ascending) and the total weight of each.
@@ -506,6 +583,31 @@ mod tests {
             feature_cuts(&col, Some(&w), 4),
             feature_cuts(&col_kept, Some(&w_kept), 4)
         );
+    }
+
+    proptest! {
+        /// Collecting few distinct values without sorting gives what sorting gives, weights
+        /// summed bit for bit the same; many distinct values, -0.0 or NaN are left to the sort.
+        #[test]
+        fn few_distinct_values_are_the_sorted_ones(
+            levels in proptest::collection::vec(prop_oneof![Just(0.0f32), Just(-0.0f32), Just(1.0f32), -1e3f32..1e3], 1..40),
+            picks in proptest::collection::vec((any::<usize>(), 0.001f32..10.0), 0..400),
+        ) {
+            let pairs: Vec<(f32, f32)> = picks.iter().map(|&(i, w)| (levels[i % levels.len()], w)).collect();
+            let mut sorted = pairs.clone();
+            sort_pairs_by_value(&mut sorted);
+            let expected = distinct_weighted(sorted.into_iter().map(|(x, w)| (x, w as f64)));
+            match few_distinct_weighted(pairs.iter().copied()) {
+                Some((values, wsum)) => {
+                    prop_assert!(values.len() <= FEW_DISTINCT);
+                    prop_assert_eq!(values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        expected.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+                    prop_assert_eq!(wsum.iter().map(|w| w.to_bits()).collect::<Vec<_>>(),
+                        expected.1.iter().map(|w| w.to_bits()).collect::<Vec<_>>());
+                }
+                None => prop_assert!(expected.0.len() > FEW_DISTINCT || pairs.iter().any(|p| p.0.to_bits() == 0x8000_0000)),
+            }
+        }
     }
 
     proptest! {

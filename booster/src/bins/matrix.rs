@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::bins::bin_search::bins_of;
+use crate::bins::bin_search::FeatureSearch;
 use crate::bins::bundles::BinBundles;
 use crate::bins::cuts::BinMapper;
 use crate::data::column::Column;
@@ -116,6 +116,7 @@ fn quantize<T: BinIndex>(data: &Dataset, mapper: &BinMapper) -> Vec<T> {
 pub(crate) fn quantize_into<T: BinIndex>(data: &Dataset, mapper: &BinMapper, out: &mut [T]) {
     let nf = data.num_features();
     let chunk_rows = quantize_chunk_rows(nf, std::mem::size_of::<T>());
+    let searches: Vec<FeatureSearch> = (0..nf).map(|j| FeatureSearch::new(mapper.feature(j))).collect();
     out.par_chunks_mut(chunk_rows * nf.max(1))
         .enumerate()
         .for_each(|(c, chunk)| {
@@ -125,9 +126,7 @@ pub(crate) fn quantize_into<T: BinIndex>(data: &Dataset, mapper: &BinMapper, out
                 let cuts = mapper.feature(j);
                 match data.column(j) {
                     Column::Dense(col) => {
-                        bins_of(cuts, &col[start..start + len], |k, b| {
-                            chunk[k * nf + j] = T::from_index(b)
-                        });
+                        searches[j].bins_of(&col[start..start + len], |k, b| chunk[k * nf + j] = T::from_index(b));
                     }
                     Column::Sparse { rows, values } => {
                         let missing = T::from_index(cuts.missing_bin());
@@ -162,18 +161,67 @@ pub(crate) fn empty_columns(mapper: &BinMapper, num_rows: usize) -> Vec<OwnedCol
         .collect()
 }
 
+/// Rows per parallel task of [`transpose_into`].
+const TRANSPOSE_TASK_ROWS: usize = 16 * 1024;
+
+/// Rows per block of [`transpose_into`]: a block's row-major bins (64 rows of 1,000 features are
+/// 64 KB) stay in the core's cache while every feature's column takes its rows from them.
+const TRANSPOSE_BLOCK_ROWS: usize = 64;
+
+/// One column's rows of one task of [`transpose_into`].
+enum ColumnRows<'c> {
+    U8(&'c mut [u8]),
+    U16(&'c mut [u16]),
+}
+
 /// Copies the row-major bins `rows` (`columns.len()` per row) into the columns' rows from `first`
-/// on (features in parallel).
+/// on: rows in parallel tasks, each in blocks whose bins are read once for all features (a pass
+/// over the whole matrix per feature fetched each row's cache line once per feature).
 pub(crate) fn transpose_into<T: BinIndex>(rows: &[T], columns: &mut [OwnedColumn], first: usize) {
-    fn fill<T: BinIndex, U: BinIndex>(rows: &[T], nf: usize, f: usize, column: &mut [U]) {
-        for (cell, row) in column.iter_mut().zip(rows.chunks_exact(nf)) {
-            *cell = U::from_index(row[f].index());
+    fn fill<T: BinIndex, U: BinIndex>(rows: &[T], nf: usize, f: usize, from: usize, out: &mut [U]) {
+        for (i, cell) in out.iter_mut().enumerate() {
+            *cell = U::from_index(rows[(from + i) * nf + f].index());
         }
     }
-    let nf = columns.len().max(1);
-    columns.par_iter_mut().enumerate().for_each(|(f, column)| match column {
-        OwnedColumn::U8(c) => fill(rows, nf, f, &mut c[first..]),
-        OwnedColumn::U16(c) => fill(rows, nf, f, &mut c[first..]),
+    let nf = columns.len();
+    if nf == 0 {
+        return;
+    }
+    let num_rows = rows.len() / nf;
+    let mut tasks: Vec<Vec<ColumnRows>> = (0..num_rows.div_ceil(TRANSPOSE_TASK_ROWS))
+        .map(|_| Vec::with_capacity(nf))
+        .collect();
+    for column in columns.iter_mut() {
+        match column {
+            OwnedColumn::U8(c) => {
+                let end = (first + num_rows).min(c.len());
+                for (task, part) in tasks.iter_mut().zip(c[first..end].chunks_mut(TRANSPOSE_TASK_ROWS)) {
+                    task.push(ColumnRows::U8(part));
+                }
+            }
+            OwnedColumn::U16(c) => {
+                let end = (first + num_rows).min(c.len());
+                for (task, part) in tasks.iter_mut().zip(c[first..end].chunks_mut(TRANSPOSE_TASK_ROWS)) {
+                    task.push(ColumnRows::U16(part));
+                }
+            }
+        }
+    }
+    tasks.into_par_iter().enumerate().for_each(|(t, mut parts)| {
+        let task_first = t * TRANSPOSE_TASK_ROWS;
+        let len = parts.first().map_or(0, |p| match p {
+            ColumnRows::U8(s) => s.len(),
+            ColumnRows::U16(s) => s.len(),
+        });
+        for block in (0..len).step_by(TRANSPOSE_BLOCK_ROWS) {
+            let end = (block + TRANSPOSE_BLOCK_ROWS).min(len);
+            for (f, part) in parts.iter_mut().enumerate() {
+                match part {
+                    ColumnRows::U8(s) => fill(rows, nf, f, task_first + block, &mut s[block..end]),
+                    ColumnRows::U16(s) => fill(rows, nf, f, task_first + block, &mut s[block..end]),
+                }
+            }
+        }
     });
 }
 

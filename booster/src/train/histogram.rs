@@ -5,7 +5,9 @@ use std::ops::{AddAssign, SubAssign};
 
 use rayon::prelude::*;
 
+use crate::bins::bundles::BinBundles;
 use crate::bins::matrix::{BinIndex, BinStore, ColumnBins, QuantizedMatrix};
+use crate::bins::sparse_rows::SparseRows;
 use crate::gradients::{unpack, CellScale, GradPair, GradStats};
 use crate::util::prefetch::{prefetch, PREFETCH_DISTANCE};
 
@@ -155,6 +157,9 @@ struct RowLayout<'m> {
     columns: usize,
     offsets: &'m [usize],
     blocks: Vec<std::ops::Range<usize>>,
+    /// Sparse features listed per row (bundled layouts only), whose region follows the columns'
+    /// cells.
+    sparse: Option<&'m SparseRows>,
 }
 
 impl<'m> RowLayout<'m> {
@@ -165,16 +170,45 @@ impl<'m> RowLayout<'m> {
             columns,
             offsets,
             blocks,
+            sparse: None,
         }
     }
 
-    /// Cells of one histogram.
-    fn total(&self) -> usize {
+    /// The layout of a matrix's bundles: their codes' columns, then their sparse region.
+    fn bundled(bundles: &'m BinBundles, cell_bytes: usize, block_bytes: usize) -> Self {
+        RowLayout {
+            sparse: bundles.sparse(),
+            ..RowLayout::new(
+                bundles.codes(),
+                bundles.num_bundles(),
+                bundles.offsets(),
+                cell_bytes,
+                block_bytes,
+            )
+        }
+    }
+
+    /// Cells of the columns.
+    fn column_cells(&self) -> usize {
         *self.offsets.last().unwrap_or(&0)
+    }
+
+    /// Cells of one histogram: the columns' and the sparse region's.
+    fn total(&self) -> usize {
+        self.column_cells() + self.sparse.map_or(0, SparseRows::region_cells)
     }
 
     /// Adds the rows `rows` into `hist` (of [`RowLayout::total`] cells).
     fn accumulate<C: HistCell>(&self, rows: &[u32], pairs: &[C::Pair], hist: &mut [C]) {
+        let (columns, region) = hist.split_at_mut(self.column_cells());
+        self.accumulate_columns(rows, pairs, columns);
+        if let Some(sparse) = self.sparse {
+            sparse.accumulate(rows, pairs, region, C::add_pair);
+        }
+    }
+
+    /// Adds the rows `rows` into the columns' cells `hist`.
+    fn accumulate_columns<C: HistCell>(&self, rows: &[u32], pairs: &[C::Pair], hist: &mut [C]) {
         let (nf, offsets, blocks) = (self.columns, self.offsets, &self.blocks[..]);
         match self.store {
             BinStore::U8(v) => accumulate(v, nf, offsets, blocks, rows, pairs, hist),
@@ -183,9 +217,22 @@ impl<'m> RowLayout<'m> {
     }
 
     /// Adds the rows `rows` into `hist` in `parts` parallel tasks, each over consecutive columns
-    /// holding about `1 / parts` of the cells.
+    /// holding about `1 / parts` of the cells, and one more over the sparse region.
     fn accumulate_by_feature_parts<C: HistCell>(&self, rows: &[u32], pairs: &[C::Pair], hist: &mut [C], parts: usize) {
-        let total = self.total();
+        let (columns, region) = hist.split_at_mut(self.column_cells());
+        match self.sparse {
+            Some(sparse) => rayon::join(
+                || self.accumulate_column_parts(rows, pairs, columns, parts),
+                || sparse.accumulate(rows, pairs, region, C::add_pair),
+            ),
+            None => (self.accumulate_column_parts(rows, pairs, columns, parts), ()),
+        };
+    }
+
+    /// Adds the rows `rows` into the columns' cells `hist` in `parts` parallel tasks, each over
+    /// consecutive columns holding about `1 / parts` of the cells.
+    fn accumulate_column_parts<C: HistCell>(&self, rows: &[u32], pairs: &[C::Pair], hist: &mut [C], parts: usize) {
+        let total = self.column_cells();
         let mut tasks = Vec::with_capacity(parts);
         let (mut rest, mut base, mut first) = (hist, 0, 0);
         for part in 1..=parts {
@@ -496,12 +543,7 @@ fn build_histograms_in_blocks<C: HistCell>(
         // column by column. Nodes large enough to pay for it: from the bundled codes, unbundled.
         let by_column = total * cell_bytes >= COLUMNWISE_MIN_BYTES;
         let bundles = matrix.bundles().filter(|b| b.fit_layout(offsets));
-        let bundled = bundles.map(|b| {
-            (
-                b,
-                RowLayout::new(b.codes(), b.num_bundles(), b.offsets(), cell_bytes, block_bytes),
-            )
-        });
+        let bundled = bundles.map(|b| (b, RowLayout::bundled(b, cell_bytes, block_bytes)));
         // Threads no node would keep busy (loss-guided trees build one node at a time).
         let parts_per_node = rayon::current_num_threads() / nodes.len().max(1);
         return nodes
@@ -509,11 +551,14 @@ fn build_histograms_in_blocks<C: HistCell>(
             .map(|rows| {
                 // A column is read at the node's rows: worth it while they fill most of its cache
                 // lines (a sparse node would miss the cache on nearly every row of every column).
-                if by_column && rows.len() * COLUMNWISE_MIN_ROW_FRACTION >= matrix.num_rows() {
+                // Sparse features listed per row beat a column's pass over every row.
+                let bundles_pay = bundled.as_ref().is_some_and(|(b, _)| b.pays_for(rows.len()));
+                let listed = bundles_pay && bundled.as_ref().is_some_and(|(b, _)| b.sparse().is_some());
+                if by_column && !listed && rows.len() * COLUMNWISE_MIN_ROW_FRACTION >= matrix.num_rows() {
                     return build_by_column(matrix, offsets, rows, pairs);
                 }
                 match &bundled {
-                    Some((b, layout)) if b.pays_for(rows.len()) => {
+                    Some((b, layout)) if bundles_pay => {
                         b.unbundle(&layout.build_exact::<C>(rows, pairs, parts_per_node), total)
                     }
                     _ if rows.len() >= CONTIGUOUS_MIN_ROWS && is_contiguous(rows) => {
@@ -744,6 +789,58 @@ mod tests {
             let built = build_histograms::<i64>(&q, m.offsets(), &nodes, &packed);
             for (rows, h) in nodes.iter().zip(&built) {
                 prop_assert_eq!(h, &build_histogram_naive::<i64>(&q, m.offsets(), rows, &packed));
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn sparse_features_listed_per_row_give_the_feature_histograms(
+            sparse_widths in proptest::collection::vec(2u32..20, 6..40),
+            dense in 0usize..3,
+            default_share in 0.85f64..0.99,
+            rows in 1000usize..20_000,
+            seed in any::<u64>(),
+            split in 0usize..20_000,
+        ) {
+            // Count-like features (0 in most rows) beside 0 to 2 features of 300 values: the
+            // sparse features are listed per row, and every node's histogram (large ones folded
+            // from chunks, small ones cut among idle threads) is the naive one.
+            let mut state = seed | 1;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            let mut cols: Vec<Vec<f32>> = sparse_widths
+                .iter()
+                .map(|&w| (0..rows).map(|_| {
+                    let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
+                    if u < default_share { 0.0 } else { (next() % u64::from(w)) as f32 }
+                }).collect())
+                .collect();
+            for _ in 0..dense {
+                cols.push((0..rows).map(|_| (next() % 300) as f32).collect());
+            }
+            let gp: Vec<GradPair> = (0..rows)
+                .map(|i| GradPair::new(((i * 7919) % 61) as f32 - 30.0, ((i * 31) % 17) as f32 * 0.25))
+                .collect();
+            let d = Dataset::from_columns(cols).unwrap();
+            let m = BinMapper::fit(&d, 300);
+            let q = QuantizedMatrix::build(&d, &m).bundle(&m);
+            let b = q.bundles().expect("sparse features are listed");
+            prop_assert!(b.sparse().is_some_and(|s| s.features().len() == sparse_widths.len()));
+            let all: Vec<u32> = (0..rows as u32).collect();
+            let packed = crate::train::quantize::quantize(&gp, &all, 3).unwrap().packed;
+            let (left, right) = all.split_at(split % rows);
+            let small: Vec<u32> = all.iter().copied().step_by(7).collect();
+            for nodes in [vec![&all[..], left, right, &small[..]], vec![&small[..]]] {
+                let built = build_histograms::<i64>(&q, m.offsets(), &nodes, &packed);
+                for (rows, h) in nodes.iter().zip(&built) {
+                    prop_assert_eq!(h, &build_histogram_naive::<i64>(&q, m.offsets(), rows, &packed));
+                }
             }
         }
     }

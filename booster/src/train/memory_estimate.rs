@@ -163,7 +163,11 @@ impl MemoryPlan {
             row_lists: n * 4 * 3,
             rows: n,
             features: train.num_features() as u64,
-            present: train.num_present() as u64,
+            // Only the pre-sorted blocks hold present values, and counting them reads every value.
+            present: match params.tree_method {
+                TreeMethod::Hist => 0,
+                TreeMethod::Exact | TreeMethod::Approx => train.num_present() as u64,
+            },
             histograms_at_once: (leaves + threads.max(1)) as u64,
             cell_bytes,
             root_histograms: if k > 1 && !vector { k64 - 1 } else { 0 },

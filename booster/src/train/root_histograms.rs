@@ -52,10 +52,11 @@ pub(crate) fn build_root_histograms(
         "every output needs a pair for every row"
     );
     let total = *offsets.last().unwrap_or(&0);
-    // Bundled columns (exclusive features sharing one code) where they pay, as for one output.
+    // Bundled columns (exclusive features sharing one code) where they pay, as for one output;
+    // not with sparse features listed per row, which this pass does not read.
     let bundles = matrix
         .bundles()
-        .filter(|b| b.fit_layout(offsets) && b.pays_for(rows.len()));
+        .filter(|b| b.fit_layout(offsets) && b.sparse().is_none() && b.pays_for(rows.len()));
     let (store, columns, column_offsets) = match bundles {
         Some(b) => (b.codes(), b.num_bundles(), b.offsets()),
         None => (matrix.store(), matrix.num_features(), offsets),
