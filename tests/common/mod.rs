@@ -1205,6 +1205,67 @@ pub fn ties_binary(n: usize, m: usize, seed: u64) -> Table {
     )
 }
 
+/// Groups of one-hot columns of [`sparse_binary`]: the levels of each encoded categorical variable.
+pub const SPARSE_ONE_HOT_LEVELS: [usize; 4] = [40, 60, 80, 100];
+
+/// Binary classification on sparse data in the manner of bag-of-words and one-hot encoded
+/// tables: 20 dense normal features, then 200 count features (Poisson with mean 0.05: zero in
+/// about 95 % of the rows), then the indicator columns of 4 one-hot encoded categorical variables
+/// of [`SPARSE_ONE_HOT_LEVELS`] levels (280 columns, exactly one set per group, skewed level
+/// frequencies): 500 features. The log-odds are a nonlinear function of the first 4 dense
+/// features, plus a weight on each of the first 40 counts, plus an effect per category.
+pub fn sparse_binary(n: usize, seed: u64) -> Table {
+    const DENSE: usize = 20;
+    const COUNTS: usize = 200;
+    let m = DENSE + COUNTS + SPARSE_ONE_HOT_LEVELS.iter().sum::<usize>();
+    let mut g = Gen::new(seed);
+    let mut labels_rng = Gen::new(seed ^ 0x7370_6172_7365_2121);
+    let features = |g: &mut Gen, x: &mut [f64]| {
+        x.fill(0.0);
+        for v in &mut x[..DENSE] {
+            *v = g.normal();
+        }
+        for v in &mut x[DENSE..DENSE + COUNTS] {
+            // Poisson(0.05) by inversion: P(0) = e^-0.05, then rarely more.
+            let (mut k, mut p, u) = (0.0, (-0.05f64).exp(), g.uniform(0.0, 1.0));
+            let mut cdf = p;
+            while u > cdf && k < 20.0 {
+                k += 1.0;
+                p *= 0.05 / k;
+                cdf += p;
+            }
+            *v = k;
+        }
+        let mut start = DENSE + COUNTS;
+        for &levels in &SPARSE_ONE_HOT_LEVELS {
+            // Skewed: the square of a uniform index favours low levels.
+            let u = g.uniform(0.0, 1.0);
+            let level = ((u * u * levels as f64) as usize).min(levels - 1);
+            x[start + level] = 1.0;
+            start += levels;
+        }
+    };
+    table_from_rows(
+        n,
+        m,
+        |x| {
+            let mut f = x[0] - x[1] * x[2] + 0.5 * (x[3] > 0.5) as i32 as f64 - 0.3;
+            for (j, v) in x[DENSE..DENSE + 40].iter().enumerate() {
+                f += 1.5 * category_effect(j as u64 + 500, 0) * v;
+            }
+            let mut start = DENSE + COUNTS;
+            for (group, &levels) in SPARSE_ONE_HOT_LEVELS.iter().enumerate() {
+                let level = x[start..start + levels].iter().position(|&v| v == 1.0).unwrap_or(0);
+                f += 0.6 * category_effect(group as u64 + 900, level as u32);
+                start += levels;
+            }
+            labels_rng.bernoulli(sigmoid(f)) as i32 as f64
+        },
+        &mut g,
+        features,
+    )
+}
+
 /// Regression on skewed, heavy-tailed features: by column, log-normal (`exp(1.5 z)`), Pareto
 /// (shape 1.5, from 1), Cauchy (`tan(pi (u - 1/2))`), exponential and normal, repeating. The mean
 /// depends on logarithms, signed logarithms and thresholds of the first 10 features (so a learner

@@ -743,6 +743,21 @@ mod tests {
         }
     }
 
+    /// The matrix of `cols` binned to at most 300 bins with its bundles, the mapper, and packed
+    /// quantized pairs of fixed gradients for its rows.
+    fn bundled_matrix(cols: Vec<Vec<f32>>) -> (QuantizedMatrix, BinMapper, Vec<i64>) {
+        let rows = cols.first().map_or(0, Vec::len);
+        let gp: Vec<GradPair> = (0..rows)
+            .map(|i| GradPair::new(((i * 7919) % 61) as f32 - 30.0, ((i * 31) % 17) as f32 * 0.25))
+            .collect();
+        let d = Dataset::from_columns(cols).unwrap();
+        let m = BinMapper::fit(&d, 300);
+        let q = QuantizedMatrix::build(&d, &m).bundle(&m);
+        let all: Vec<u32> = (0..rows as u32).collect();
+        let packed = crate::train::quantize::quantize(&gp, &all, 3).unwrap().packed;
+        (q, m, packed)
+    }
+
     proptest! {
         #[test]
         fn bundled_histograms_are_the_feature_histograms(
@@ -773,15 +788,9 @@ mod tests {
             if wide {
                 cols.push((0..rows).map(|_| (next() % 300) as f32).collect());
             }
-            let gp: Vec<GradPair> = (0..rows)
-                .map(|i| GradPair::new(((i * 7919) % 61) as f32 - 30.0, ((i * 31) % 17) as f32 * 0.25))
-                .collect();
-            let d = Dataset::from_columns(cols).unwrap();
-            let m = BinMapper::fit(&d, 300);
-            let q = QuantizedMatrix::build(&d, &m).bundle(&m);
+            let (q, m, packed) = bundled_matrix(cols);
             let b = q.bundles().expect("every low-cardinality feature shares a bundle");
             prop_assert!(b.pays_for(rows));
-            let packed = crate::train::quantize::quantize(&gp, &(0..rows as u32).collect::<Vec<_>>(), 3).unwrap().packed;
             let all: Vec<u32> = (0..rows as u32).collect();
             let (left, right) = all.split_at(split % rows);
             let small: Vec<u32> = all.iter().copied().step_by(97).collect();
@@ -797,23 +806,18 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(24))]
         #[test]
         fn sparse_features_listed_per_row_give_the_feature_histograms(
-            sparse_widths in proptest::collection::vec(2u32..20, 6..40),
+            sparse_widths in proptest::collection::vec(20u32..60, 6..40),
             dense in 0usize..3,
-            default_share in 0.85f64..0.99,
+            default_share in 0.88f64..0.99,
             rows in 1000usize..20_000,
             seed in any::<u64>(),
             split in 0usize..20_000,
         ) {
-            // Count-like features (0 in most rows) beside 0 to 2 features of 300 values: the
+            // Count-like features (0 in most rows; too wide to share bundles, so that listing
+            // them pays) beside 0 to 2 features of 300 values: the
             // sparse features are listed per row, and every node's histogram (large ones folded
             // from chunks, small ones cut among idle threads) is the naive one.
-            let mut state = seed | 1;
-            let mut next = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            };
+            let mut next = crate::train::root_histograms::tests::xorshift(seed);
             let mut cols: Vec<Vec<f32>> = sparse_widths
                 .iter()
                 .map(|&w| (0..rows).map(|_| {
@@ -824,16 +828,10 @@ mod tests {
             for _ in 0..dense {
                 cols.push((0..rows).map(|_| (next() % 300) as f32).collect());
             }
-            let gp: Vec<GradPair> = (0..rows)
-                .map(|i| GradPair::new(((i * 7919) % 61) as f32 - 30.0, ((i * 31) % 17) as f32 * 0.25))
-                .collect();
-            let d = Dataset::from_columns(cols).unwrap();
-            let m = BinMapper::fit(&d, 300);
-            let q = QuantizedMatrix::build(&d, &m).bundle(&m);
+            let (q, m, packed) = bundled_matrix(cols);
             let b = q.bundles().expect("sparse features are listed");
             prop_assert!(b.sparse().is_some_and(|s| s.features().len() == sparse_widths.len()));
             let all: Vec<u32> = (0..rows as u32).collect();
-            let packed = crate::train::quantize::quantize(&gp, &all, 3).unwrap().packed;
             let (left, right) = all.split_at(split % rows);
             let small: Vec<u32> = all.iter().copied().step_by(7).collect();
             for nodes in [vec![&all[..], left, right, &small[..]], vec![&small[..]]] {
