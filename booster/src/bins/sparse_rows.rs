@@ -62,12 +62,13 @@ fn most_frequent_bins_of<T: BinIndex>(bins: &[T], nf: usize, offsets: &[usize]) 
     }
     let rows = bins.len() / nf;
     let step = rows.div_ceil(SPARSE_SAMPLE_ROWS).max(1);
-    let sampled: Vec<usize> = (0..rows).step_by(step).collect();
-    let counts = sampled
-        .par_chunks(SPARSE_CHUNK_ROWS)
+    let sampled = rows.div_ceil(step);
+    let counts = (0..sampled.div_ceil(SPARSE_CHUNK_ROWS))
+        .into_par_iter()
         .map(|chunk| {
             let mut counts = vec![0u32; total];
-            for &r in chunk {
+            let first = chunk * SPARSE_CHUNK_ROWS;
+            for r in (first..(first + SPARSE_CHUNK_ROWS).min(sampled)).map(|i| i * step) {
                 for (f, b) in bins[r * nf..(r + 1) * nf].iter().enumerate() {
                     let slot = offsets[f] + b.index();
                     if slot >= offsets[f + 1] {
@@ -87,7 +88,7 @@ fn most_frequent_bins_of<T: BinIndex>(bins: &[T], nf: usize, offsets: &[usize]) 
         Some(None) => return None,
         Some(Some(counts)) => counts,
     };
-    let n = sampled.len().max(1) as f64;
+    let n = sampled.max(1) as f64;
     Some(
         offsets
             .windows(2)
