@@ -14,7 +14,7 @@ use crate::train::histogram::{build_histograms, subtract_in_place, HistCell};
 use crate::train::partition::RowPartition;
 use crate::train::sibling_search::{derive_and_search, Searched, SiblingPair};
 use crate::train::split::shared::agree_on_splits;
-use crate::train::split::{best_split_constrained, NodeSearch, SplitInfo, SplitParams};
+use crate::train::split::{best_split_constrained, may_split, NodeSearch, SplitInfo, SplitParams};
 use crate::util::profile::{self, Phase};
 use std::collections::HashMap;
 
@@ -262,43 +262,9 @@ impl<'a, C: HistCell> HistBackend<'a, C> {
         }
     }
 
-    /// The split search of request `r`.
-    fn search_of<'r>(&'r self, r: &'r SplitRequest<'r>) -> Searched<'r> {
-        Searched {
-            search: NodeSearch::new(
-                &self.scale,
-                self.mapper,
-                r.stats,
-                self.len(r.node),
-                &self.params,
-                r.monotone,
-            ),
-            features: &r.features,
-        }
-    }
-}
-
-impl<C: HistCell> HistBackend<'_, C> {
-    /// The histograms of the requested nodes (built or derived as [`TreeBackend::find_splits`]
-    /// does), for split searches over several outputs' histograms at once.
-    pub(crate) fn histograms(&mut self, requests: &[SplitRequest]) -> Result<Vec<Option<&[C]>>> {
-        for r in requests {
-            self.ensure(r.node);
-        }
-        self.prepare_histograms(requests)?;
-        Ok(requests.iter().map(|r| self.hists[r.node].as_deref()).collect())
-    }
-}
-
-impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
-    fn root_stats(&self) -> GradStats {
-        self.root
-    }
-
-    fn find_splits(&mut self, requests: &[SplitRequest]) -> Result<Vec<Option<SplitInfo>>> {
-        for r in requests {
-            self.ensure(r.node);
-        }
+    /// The best split of each request: histograms built or derived, then searched (siblings whose
+    /// larger histogram is derived are subtracted and searched in one pass).
+    fn search_requests(&mut self, requests: &[SplitRequest]) -> Result<Vec<Option<SplitInfo>>> {
         let derive = {
             let _phase = profile::enter(Phase::Histograms);
             self.build_requested(requests)?
@@ -346,6 +312,85 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
         Ok(splits)
     }
 
+    /// The requests worth answering when some nodes cannot split ([`may_split`]), and the parents
+    /// whose histograms are no longer needed. A node that cannot split is kept, with no feature to
+    /// search, only where its sibling is searched (its histogram then still spares the sibling a
+    /// pass over its rows); else it is left out, unbuilt, and so is its parent's histogram once its
+    /// sibling is left out too.
+    fn hopeless_pruned<'r>(&self, requests: &[SplitRequest<'r>]) -> (Vec<SplitRequest<'r>>, Vec<usize>) {
+        let searched: HashMap<usize, bool> = requests
+            .iter()
+            .map(|r| (r.node, may_split(r.stats, &self.params)))
+            .collect();
+        let mut kept = Vec::with_capacity(requests.len());
+        let mut released = Vec::new();
+        for r in requests {
+            if searched[&r.node] {
+                kept.push(r.clone());
+                continue;
+            }
+            let family = self.family[r.node];
+            match family.map(|(parent, sibling)| (parent, searched.get(&sibling).copied())) {
+                Some((_, Some(true))) => kept.push(SplitRequest {
+                    features: Vec::new(),
+                    ..r.clone()
+                }),
+                Some((parent, Some(false))) => released.push(parent),
+                _ => {}
+            }
+        }
+        (kept, released)
+    }
+
+    /// The split search of request `r`.
+    fn search_of<'r>(&'r self, r: &'r SplitRequest<'r>) -> Searched<'r> {
+        Searched {
+            search: NodeSearch::new(
+                &self.scale,
+                self.mapper,
+                r.stats,
+                self.len(r.node),
+                &self.params,
+                r.monotone,
+            ),
+            features: &r.features,
+        }
+    }
+}
+
+impl<C: HistCell> HistBackend<'_, C> {
+    /// The histograms of the requested nodes (built or derived as [`TreeBackend::find_splits`]
+    /// does), for split searches over several outputs' histograms at once.
+    pub(crate) fn histograms(&mut self, requests: &[SplitRequest]) -> Result<Vec<Option<&[C]>>> {
+        for r in requests {
+            self.ensure(r.node);
+        }
+        self.prepare_histograms(requests)?;
+        Ok(requests.iter().map(|r| self.hists[r.node].as_deref()).collect())
+    }
+}
+
+impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
+    fn root_stats(&self) -> GradStats {
+        self.root
+    }
+
+    fn find_splits(&mut self, requests: &[SplitRequest]) -> Result<Vec<Option<SplitInfo>>> {
+        for r in requests {
+            self.ensure(r.node);
+        }
+        if requests.iter().all(|r| may_split(r.stats, &self.params)) {
+            return self.search_requests(requests);
+        }
+        let (kept, released) = self.hopeless_pruned(requests);
+        for parent in released {
+            self.hists[parent] = None;
+        }
+        let mut found: HashMap<usize, Option<SplitInfo>> =
+            kept.iter().map(|r| r.node).zip(self.search_requests(&kept)?).collect();
+        Ok(requests.iter().map(|r| found.remove(&r.node).flatten()).collect())
+    }
+
     fn apply_splits(&mut self, tasks: &[SplitTask]) -> Result<()> {
         self.partition.apply_binned(self.matrix, self.mapper, tasks);
         for t in tasks {
@@ -355,7 +400,6 @@ impl<C: HistCell> TreeBackend for HistBackend<'_, C> {
         }
         Ok(())
     }
-
     fn node_rows(&self, node: usize) -> Result<&[u32]> {
         Ok(self.partition.node_rows(node))
     }

@@ -48,8 +48,8 @@ const CHUNK: usize = 16;
 
 /// The first largest gain over the candidates whose left-child cells are `prefix` (candidate `b`
 /// puts the rows of `prefix[b]` on the left), with its index, or `None` without candidates; see
-/// [`gains_loop`] for the gains. The scan "from the first gain, keep each gain larger than the
-/// best so far" (NaNs are never larger; a NaN first gain is kept).
+/// [`gains_loop`] for the gains. NaN gains are never the largest; `(-inf, 0)` when no gain is above
+/// `-inf` (every candidate refused).
 pub(super) fn first_best<C: HistCell>(prefix: &[C], scale: &CellScale, inputs: GainInputs) -> Option<(f64, usize)> {
     if prefix.is_empty() {
         return None;
@@ -69,53 +69,71 @@ simd_dispatch! {
     avx512 needs ["avx512f", "avx512dq"]
 }
 
-/// [`first_best`] of a non-empty `prefix`: the gains of [`CHUNK`] candidates at a time computed on
-/// the stack by [`gains_loop`], each chunk's first largest merged into the best so far. Inlined
-/// into each variant so that each is compiled for its instruction set.
+/// [`first_best`] of a non-empty `prefix`: the gains of [`CHUNK`] candidates at a time computed in
+/// registers by [`gains_loop`], each lane keeping its own first largest gain ([`LaneBests`]), the
+/// lanes reduced at the end. No gain is stored and read back: a chunk's merge is a comparison and
+/// two selects per lane, with no branch on the gains. Inlined into each variant so that each is
+/// compiled for its instruction set.
 #[inline(always)]
 fn best_gain_loop<C: HistCell>(prefix: &[C], scale: &CellScale, inputs: GainInputs) -> (f64, usize) {
     let (mut grads, mut hesses, mut gains) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
-    let mut best = (f64::NAN, 0);
+    let mut lanes = LaneBests::new();
     let mut chunks = prefix.chunks_exact(CHUNK);
     for (c, cells) in chunks.by_ref().enumerate() {
         // Whole chunks: every length known, so the gains loop is unrolled into vector operations.
         let cells: &[C; CHUNK] = cells.try_into().expect("chunks_exact gives whole chunks");
         gains_loop(cells, scale, &mut grads, &mut hesses, inputs, &mut gains);
-        if !merge_chunk(&mut best, c, &gains) {
-            return best;
-        }
+        lanes.merge(&gains, c * CHUNK);
     }
     let tail = chunks.remainder();
     if !tail.is_empty() {
         let n = tail.len();
         gains_loop(tail, scale, &mut grads[..n], &mut hesses[..n], inputs, &mut gains[..n]);
-        merge_chunk(&mut best, prefix.len() / CHUNK, &gains[..n]);
+        gains[n..].fill(f64::NEG_INFINITY);
+        lanes.merge(&gains, prefix.len() - n);
     }
-    best
+    lanes.best()
 }
 
-/// Merges chunk `c`'s gains (`CHUNK` candidates from `c * CHUNK`, fewer in the last chunk) into
-/// `best`, the first largest of the chunks before: the first chunk's first gain starts the scan,
-/// and a gain replaces the best only when larger. Returns false when the scan is over (a NaN first
-/// gain is never replaced).
-#[inline(always)]
-fn merge_chunk(best: &mut (f64, usize), c: usize, gains: &[f64]) -> bool {
-    if c == 0 {
-        *best = (gains[0], 0);
-        if best.0.is_nan() {
-            return false;
+/// Per lane of a chunk (candidates `lane`, `lane + CHUNK`, ...): the first largest gain so far
+/// and its candidate.
+struct LaneBests {
+    gains: [f64; CHUNK],
+    at: [usize; CHUNK],
+}
+
+impl LaneBests {
+    #[inline(always)]
+    fn new() -> Self {
+        LaneBests {
+            gains: [f64::NEG_INFINITY; CHUNK],
+            at: [usize::MAX; CHUNK],
         }
     }
-    // Most chunks hold nothing better: one vector comparison tells, then the scan finds the first.
-    let threshold = best.0;
-    if gains.iter().fold(false, |any, &g| any | (g > threshold)) {
-        for (i, &g) in gains.iter().enumerate() {
-            if g > best.0 {
-                *best = (g, c * CHUNK + i);
+
+    /// Merges the gains of the chunk of candidates `first..first + CHUNK`: a lane takes a gain
+    /// only when larger than its own best (so a lane keeps its first largest; NaNs never enter).
+    #[inline(always)]
+    fn merge(&mut self, gains: &[f64; CHUNK], first: usize) {
+        for (lane, &gain) in gains.iter().enumerate() {
+            let larger = gain > self.gains[lane];
+            self.gains[lane] = if larger { gain } else { self.gains[lane] };
+            self.at[lane] = if larger { first + lane } else { self.at[lane] };
+        }
+    }
+
+    /// The first largest gain over all lanes: the largest of the lanes' bests, at the smallest
+    /// candidate among the lanes holding it; `(-inf, 0)` when no lane took a gain.
+    #[inline(always)]
+    fn best(&self) -> (f64, usize) {
+        let mut best = (f64::NEG_INFINITY, 0);
+        for (&gain, &at) in self.gains.iter().zip(&self.at) {
+            if at != usize::MAX && (gain > best.0 || (gain == best.0 && at < best.1)) {
+                best = (gain, at);
             }
         }
+        best
     }
-    true
 }
 
 /// Unpacks the cells `prefix` into `grads` and `hesses`, then writes into `gains[b]` the gain of
@@ -152,8 +170,9 @@ fn plain_gains(grads: &[f64], hesses: &[f64], inputs: GainInputs, gains: &mut [f
     for ((out, &g), &h) in gains.iter_mut().zip(grads).zip(hesses) {
         let (gr, hr) = (total.grad - g, total.hess - h);
         let ok = h >= mcw && h > 0.0 && hr >= mcw && hr > 0.0;
-        // The same arithmetic as `node_gain(left) + node_gain(right) - parent_gain`.
-        let gain = g * g / (h + lambda) + gr * gr / (hr + lambda) - parent_gain;
+        // `g²/(h+λ) + g_r²/(h_r+λ)` over one common denominator: one division, not two.
+        let (dl, dr) = (h + lambda, hr + lambda);
+        let gain = (g * g * dr + gr * gr * dl) / (dl * dr) - parent_gain;
         *out = if ok { gain } else { f64::NEG_INFINITY };
     }
 }
@@ -221,10 +240,11 @@ fn bounded_gains(grads: &[f64], hesses: &[f64], inputs: GainInputs, bounded: Bou
 mod tests {
     use proptest::prelude::*;
 
-    /// The scalar scan [`best_gain_loop`] stands for.
+    /// The scalar scan [`best_gain_loop`] stands for: the first largest gain, NaNs ignored,
+    /// `(-inf, 0)` without a gain above `-inf`.
     fn scan(gains: &[f64]) -> (f64, usize) {
-        let mut best = (gains[0], 0);
-        for (b, &gain) in gains.iter().enumerate().skip(1) {
+        let mut best = (f64::NEG_INFINITY, 0);
+        for (b, &gain) in gains.iter().enumerate() {
             if gain > best.0 {
                 best = (gain, b);
             }
@@ -234,7 +254,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn merged_chunks_are_the_scan(gains in proptest::collection::vec(prop_oneof![
+        fn lane_bests_are_the_scan(gains in proptest::collection::vec(prop_oneof![
             4 => -3.0f64..3.0,
             2 => (-3i32..3).prop_map(f64::from),
             1 => Just(f64::NEG_INFINITY),
@@ -242,13 +262,13 @@ mod tests {
             1 => Just(f64::NAN),
             1 => Just(-0.0),
         ], 1..70)) {
-            let mut a = (f64::NAN, 0);
+            let mut lanes = super::LaneBests::new();
             for (c, chunk) in gains.chunks(super::CHUNK).enumerate() {
-                if !super::merge_chunk(&mut a, c, chunk) {
-                    break;
-                }
+                let mut padded = [f64::NEG_INFINITY; super::CHUNK];
+                padded[..chunk.len()].copy_from_slice(chunk);
+                lanes.merge(&padded, c * super::CHUNK);
             }
-            let b = scan(&gains);
+            let (a, b) = (lanes.best(), scan(&gains));
             prop_assert_eq!((a.0.to_bits(), a.1), (b.0.to_bits(), b.1));
         }
     }

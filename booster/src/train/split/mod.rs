@@ -112,6 +112,15 @@ pub fn leaf_weight(s: GradStats, p: &SplitParams) -> f64 {
     }
 }
 
+/// Whether a node with sums `total` can have a split at all: each child needs a hessian sum of at
+/// least `min_child_weight` and above zero, so the node needs twice `min_child_weight` and above
+/// zero. Exactly, not only in exact arithmetic: a child's sums are `left` and `total - left`, and
+/// where `left` reaches `min_child_weight` above half of `total.hess`, the subtraction is exact
+/// (Sterbenz), so `total.hess < 2 min_child_weight` leaves the other child below it.
+pub fn may_split(total: GradStats, p: &SplitParams) -> bool {
+    total.hess > 0.0 && total.hess >= 2.0 * p.min_child_weight
+}
+
 /// The structure score of a node (twice the loss reduction of giving it its optimal weight).
 pub fn node_gain(s: GradStats, p: &SplitParams) -> f64 {
     if s.hess < p.min_child_weight || s.hess <= 0.0 {
@@ -765,6 +774,32 @@ mod tests {
             let found = best_split_of_feature(&hist, &CellScale::IDENTITY, &mapper, 0, total, rows.len(), &q, mono)
                 .map(|s| (s.gain.to_bits(), s.bin, s.default_left));
             prop_assert_eq!(found, scalar_constrained(&hist, nb, &q, mono));
+        }
+    }
+
+    proptest! {
+        /// A node that [`may_split`] refuses has no split in any direction: no prefix of its bins
+        /// (with or without the missing rows) leaves both children `min_child_weight`, whatever
+        /// the rounding of the sums, so skipping its search loses nothing.
+        #[test]
+        fn a_node_that_may_not_split_has_no_split(
+            hess in proptest::collection::vec(prop_oneof![1 => Just(0.0f64), 4 => 1e-3f64..10.0], 2..40),
+            grads in proptest::collection::vec(-5.0f64..5.0, 40),
+            excess in 0.0f64..1.0,
+        ) {
+            let nb = hess.len() - 1;
+            let hist: Vec<GradStats> = hess.iter().zip(&grads).map(|(&h, &g)| GradStats::new(g, h)).collect();
+            let total = hist.iter().fold(GradStats::default(), |a, c| a + *c);
+            // Between half the node's hessian sum and all of it.
+            let mcw = total.hess / 2.0 * (1.0 + excess);
+            let q = SplitParams { min_child_weight: mcw, ..p() };
+            prop_assume!(!may_split(total, &q));
+            let mapper = BinMapper::from_cuts(vec![FeatureCuts {
+                cuts: (0..nb).map(|b| b as f32 + 0.5).collect(),
+                has_missing: true,
+                categorical: false,
+            }]);
+            prop_assert!(best_split(&hist, &CellScale::IDENTITY, &mapper, &[0], total, 100, &q).is_none());
         }
     }
 
