@@ -323,13 +323,24 @@ impl QuantizedMatrix {
             return *k == key;
         }
         let nf = self.num_features;
+        // Row by row against each feature's largest allowed bin, without a branch or a division
+        // per cell, so that the comparison is vectorised (a modulo per cell took 5 % of a short
+        // run on 160,000 x 500).
+        fn all_below<T: BinIndex + PartialOrd + Sync>(v: &[T], nf: usize, widths: &[usize]) -> bool {
+            if nf == 0 || widths.contains(&0) {
+                return nf == 0 || v.is_empty();
+            }
+            // A width beyond the index type's range allows every stored value.
+            let type_max = (1usize << (8 * T::WIDTH)) - 1;
+            let largest: Vec<T> = widths.iter().map(|w| T::from_index((w - 1).min(type_max))).collect();
+            v.par_chunks(nf * 1024).all(|c| {
+                c.chunks_exact(nf)
+                    .all(|row| row.iter().zip(&largest).fold(true, |ok, (b, l)| ok & (b <= l)))
+            })
+        }
         let ok = match &self.store {
-            BinStore::U8(v) => v
-                .par_chunks(nf * 1024)
-                .all(|c| c.iter().enumerate().all(|(i, b)| (*b as usize) < widths[i % nf])),
-            BinStore::U16(v) => v
-                .par_chunks(nf * 1024)
-                .all(|c| c.iter().enumerate().all(|(i, b)| (*b as usize) < widths[i % nf])),
+            BinStore::U8(v) => all_below(v, nf, &widths),
+            BinStore::U16(v) => all_below(v, nf, &widths),
         };
         if ok {
             let _ = self.checked.set(key);
@@ -382,5 +393,25 @@ mod tests {
         for i in 0..1000 {
             assert_eq!((c0[i] as usize, c1[i] as usize), (q.bin(i, 0), q.bin(i, 1)));
         }
+    }
+
+    #[test]
+    fn max_bin_below_checks_every_cell_against_its_feature() {
+        // Two rows of three features, row-major: the bins 0..=2, 0..=5 and 0..=1 are stored.
+        let store = BinStore::U8(vec![2, 5, 0, 1, 3, 1]);
+        let matrix = |store| QuantizedMatrix::from_parts(store, Vec::new(), 2, 3);
+        assert!(matrix(store.clone()).max_bin_below(&[0, 3, 9, 11]));
+        // Each feature one bin narrower in turn: its largest stored bin no longer fits.
+        for offsets in [[0, 2, 8, 10], [0, 3, 8, 10], [0, 3, 9, 10]] {
+            assert!(!matrix(store.clone()).max_bin_below(&offsets), "{offsets:?}");
+        }
+        // Two-byte cells, one feature wider than a byte allows.
+        let wide = BinStore::U16(vec![300, 1, 299, 0]);
+        let m = QuantizedMatrix::from_parts(wide, Vec::new(), 2, 2);
+        assert!(m.max_bin_below(&[0, 301, 303]));
+        assert!(
+            !QuantizedMatrix::from_parts(BinStore::U16(vec![300, 1, 299, 0]), Vec::new(), 2, 2)
+                .max_bin_below(&[0, 300, 302])
+        );
     }
 }

@@ -45,6 +45,16 @@ impl Column {
         }
     }
 
+    /// The first infinite value and its row, if any (a vectorised scan).
+    pub fn first_infinite(&self) -> Option<(usize, f32)> {
+        let (rows, values): (Option<&[u32]>, &[f32]) = match self {
+            Column::Dense(v) => (None, v),
+            Column::Sparse { rows, values } => (Some(rows), values),
+        };
+        let i = values.iter().position(|x| x.is_infinite())?;
+        Some((rows.map_or(i, |r| r[i] as usize), values[i]))
+    }
+
     /// Calls `f(row, value)` for every present value, by increasing row.
     pub fn for_each_present(&self, mut f: impl FnMut(usize, f32)) {
         match self {
