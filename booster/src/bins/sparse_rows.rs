@@ -15,6 +15,7 @@
 use rayon::prelude::*;
 
 use crate::bins::matrix::{BinIndex, BinStore};
+use crate::util::prefetch::{prefetch, PREFETCH_DISTANCE};
 
 /// Least share of the rows a feature's most frequent bin must hold for the feature to be sparse
 /// (LightGBM's `sparse_threshold`).
@@ -173,7 +174,17 @@ impl SparseRows {
     pub fn accumulate<P: Copy, C: Copy>(&self, rows: &[u32], pairs: &[P], region: &mut [C], add: impl Fn(&mut C, P)) {
         let total = self.total_cell();
         assert_eq!(region.len(), total + 1, "the region has every sparse bin and the total");
-        for &r in rows {
+        for (i, &r) in rows.iter().enumerate() {
+            // A deep node's rows are scattered: a later row's pair and list bounds are fetched
+            // ahead, and a nearer row's list (whose bounds were fetched by then), so that the
+            // loads overlap with this row's additions.
+            if let Some(&far) = rows.get(i + PREFETCH_DISTANCE) {
+                prefetch(pairs.as_ptr().wrapping_add(far as usize));
+                prefetch(self.starts.as_ptr().wrapping_add(far as usize));
+            }
+            if let Some(&near) = rows.get(i + PREFETCH_DISTANCE / 2) {
+                prefetch(self.cells.as_ptr().wrapping_add(self.starts[near as usize]));
+            }
             let r = r as usize;
             let p = pairs[r];
             add(&mut region[total], p);

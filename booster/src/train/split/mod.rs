@@ -329,8 +329,8 @@ fn best_split_of_feature_in<C: HistCell>(
             // An empty bin repeats the gain of the bin before it, so it never wins (strict >):
             // only the first candidate and the non-empty bins are scored, which in a small node is
             // a fraction of the bins.
-            nonempty_prefix_sums(&bins[first..last], left_cell, prefix, candidate_bins);
-            if let Some((gain, k)) = gain_kernel::first_best(prefix, scale, inputs) {
+            let kept = nonempty_prefix_sums(&bins[first..last], left_cell, prefix, candidate_bins);
+            if let Some((gain, k)) = gain_kernel::first_best(&prefix[..kept], scale, inputs) {
                 if gain > best.0 {
                     best = (gain, first + candidate_bins[k] as usize, default_left);
                 }
@@ -394,15 +394,27 @@ fn best_split_of_feature_in<C: HistCell>(
 }
 
 /// Writes into `prefix` the running sums `start + cells[0] + .. + cells[b]` of the candidates worth
-/// scoring, `b = 0` and every `b` whose cell is not empty, and their `b` into `candidate_bins`.
-/// A skipped candidate has the same sums as the one before it. Branch-free: every sum is written,
-/// and the write position moves on only past a kept one.
-fn nonempty_prefix_sums<C: HistCell>(cells: &[C], start: C, prefix: &mut Vec<C>, candidate_bins: &mut Vec<u32>) {
+/// scoring, `b = 0` and every `b` whose cell is not empty, and their `b` into `candidate_bins`;
+/// returns how many were kept (the first that many entries of each buffer; the buffers only grow,
+/// so a call neither clears nor fills them). A skipped candidate has the same sums as the one
+/// before it. Branch-free: every sum is written, and the write position moves on only past a kept
+/// one.
+fn nonempty_prefix_sums<C: HistCell>(
+    cells: &[C],
+    start: C,
+    prefix: &mut Vec<C>,
+    candidate_bins: &mut Vec<u32>,
+) -> usize {
     let n = cells.len();
-    prefix.clear();
-    candidate_bins.clear();
-    prefix.resize(n, C::default());
-    candidate_bins.resize(n, 0);
+    if n == 0 {
+        return 0;
+    }
+    if prefix.len() < n {
+        prefix.resize(n, C::default());
+    }
+    if candidate_bins.len() < n {
+        candidate_bins.resize(n, 0);
+    }
     let (sums, at) = (&mut prefix[..n], &mut candidate_bins[..n]);
     let mut acc = start;
     let mut kept = 0usize;
@@ -413,8 +425,7 @@ fn nonempty_prefix_sums<C: HistCell>(cells: &[C], start: C, prefix: &mut Vec<C>,
         at[kept.min(n - 1)] = b as u32;
         kept += usize::from(b == 0 || *cell != C::default());
     }
-    prefix.truncate(kept);
-    candidate_bins.truncate(kept);
+    kept
 }
 
 /// The best split over `features` (features evaluated in parallel, ties going to the lower feature
