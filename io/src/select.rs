@@ -8,8 +8,6 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
-
 use sylvan_booster::{Column, Dataset, FeatureType};
 
 use crate::categories::CategoryMap;
@@ -225,6 +223,15 @@ fn build(
         if let Some(model) = model_categories {
             check_kind(&file, name, kind, &values, model.get(name).is_some())?;
         }
+        // A vectorised scan (a closure per value took a tenth of a wide file's load).
+        if let Some((row, v)) = values.first_infinite() {
+            return Err(Error::BadValue {
+                file,
+                row,
+                column: name.clone(),
+                reason: format!("{v} is not allowed; features must be finite or missing"),
+            });
+        }
         if kind == ColumnKind::Categorical {
             if let Some(c) = table.categories.get(name) {
                 categories.insert(name.clone(), c.to_vec());
@@ -256,17 +263,6 @@ fn build(
             FeatureType::Numerical
         });
         columns.push(values);
-    }
-    // Infinite values, column by column in parallel (a wide file holds tens of millions of
-    // values); the first column with one is reported, at its first row.
-    let infinite: Vec<Option<(usize, f32)>> = columns.par_iter().map(Column::first_infinite).collect();
-    if let Some((name, (row, v))) = features.iter().zip(infinite).find_map(|(n, i)| Some((n, i?))) {
-        return Err(Error::BadValue {
-            file,
-            row,
-            column: name.clone(),
-            reason: format!("{v} is not allowed; features must be finite or missing"),
-        });
     }
     let mut dataset = Dataset::from_feature_columns(table.num_rows, columns)?.with_feature_names(features.to_vec())?;
     if types.iter().any(|t| t.is_categorical()) {
