@@ -25,17 +25,26 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
-/// Asks for the kernel's transparent huge pages (2 MB) where it grants them on request
-/// (`madvise`). Deep nodes read the binned matrix, the gradient pairs and the margins at rows
-/// scattered over them: with 4 KB pages nearly every such row costs a TLB miss.
-fn use_huge_pages() {
-    // SAFETY: sets one of mimalloc's global options (a plain store), before any thread starts.
-    unsafe { libmimalloc_sys::mi_option_set(libmimalloc_sys::mi_option_large_os_pages, 1) };
+/// Leaves the kernel's transparent huge pages (2 MB) off for this process, unless the environment
+/// sets `MIMALLOC_ALLOW_THP` (`1`: mimalloc asks for them, as it does by default). A huge page is
+/// zeroed whole on first touch, and on a virtual machine that hands freed memory back to its host
+/// (free page reporting) every fresh 2 MB page is also a fresh host allocation: after a few
+/// seconds idle, one training run paid about 1.6 ms per megabyte it touched, most of a short
+/// run's time. With 4 KB pages the same cold runs took 0.7-1.0x the time (`sparse` 1.9 s against
+/// 2.6 s, `diamonds` 0.22 s against 0.30 s), while warm runs of the compute-bound workloads were
+/// within 5 % either way (docs/performance.md, seventeenth pass).
+fn use_small_pages() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // SAFETY: `prctl(PR_SET_THP_DISABLE)` takes integers and only sets this process's page
+        // policy (inherited by its children); a kernel without it returns an error, ignored.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
 }
 
 fn main() -> ExitCode {
     keep_freed_memory();
-    use_huge_pages();
+    use_small_pages();
     // A bug must still end in one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let message = info
