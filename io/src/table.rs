@@ -123,6 +123,11 @@ impl Table {
         Some(self.take_at(i))
     }
 
+    /// The `i`-th column read.
+    pub(crate) fn column_at(&self, i: usize) -> &Column {
+        &self.columns[i]
+    }
+
     /// Moves the `i`-th column read out of the table (leaving an empty one), with its kind.
     pub(crate) fn take_at(&mut self, i: usize) -> (Column, ColumnKind) {
         (
