@@ -538,36 +538,7 @@ fn build_histograms_in_blocks<C: HistCell>(
     let cell_bytes = std::mem::size_of::<C>();
     let features = RowLayout::new(matrix.store(), matrix.num_features(), offsets, cell_bytes, block_bytes);
     if C::EXACT_SUMS {
-        // Large nodes: chunks folded into one histogram per worker, then added (any order gives
-        // the same integers). Small nodes: one task each. Histograms too large for a core's cache:
-        // column by column. Nodes large enough to pay for it: from the bundled codes, unbundled.
-        let by_column = total * cell_bytes >= COLUMNWISE_MIN_BYTES;
-        let bundles = matrix.bundles().filter(|b| b.fit_layout(offsets));
-        let bundled = bundles.map(|b| (b, RowLayout::bundled(b, cell_bytes, block_bytes)));
-        // Threads no node would keep busy (loss-guided trees build one node at a time).
-        let parts_per_node = rayon::current_num_threads() / nodes.len().max(1);
-        return nodes
-            .par_iter()
-            .map(|rows| {
-                // A column is read at the node's rows: worth it while they fill most of its cache
-                // lines (a sparse node would miss the cache on nearly every row of every column).
-                // Sparse features listed per row beat a column's pass over every row.
-                let bundles_pay = bundled.as_ref().is_some_and(|(b, _)| b.pays_for(rows.len()));
-                let listed = bundles_pay && bundled.as_ref().is_some_and(|(b, _)| b.sparse().is_some());
-                if by_column && !listed && rows.len() * COLUMNWISE_MIN_ROW_FRACTION >= matrix.num_rows() {
-                    return build_by_column(matrix, offsets, rows, pairs);
-                }
-                match &bundled {
-                    Some((b, layout)) if bundles_pay => {
-                        b.unbundle(&layout.build_exact::<C>(rows, pairs, parts_per_node), total)
-                    }
-                    _ if rows.len() >= CONTIGUOUS_MIN_ROWS && is_contiguous(rows) => {
-                        build_contiguous(matrix, offsets, rows[0] as usize..rows[0] as usize + rows.len(), pairs)
-                    }
-                    _ => features.build_exact(rows, pairs, parts_per_node),
-                }
-            })
-            .collect();
+        return build_exact_nodes(matrix, offsets, nodes, pairs, &features, cell_bytes, block_bytes);
     }
     let tasks: Vec<(usize, &[u32])> = nodes
         .iter()
@@ -599,6 +570,142 @@ fn build_histograms_in_blocks<C: HistCell>(
         });
     out.into_iter()
         .map(|h| h.unwrap_or_else(|| vec![C::default(); total]))
+        .collect()
+}
+
+/// How one node's exact histogram is built by [`build_exact_nodes`].
+enum NodeBuild<'l, 'm> {
+    /// From the matrix's columns, feature by feature ([`build_by_column`]).
+    ByColumn,
+    /// From the columns over the node's consecutive rows ([`build_contiguous`]).
+    Contiguous,
+    /// Row by row in one task, or cut by features among idle threads ([`RowLayout::build_exact`]),
+    /// from this layout (unbundled after, when it is the bundles').
+    Whole(&'l RowLayout<'m>, bool),
+    /// Row by row in pieces of rows shared out among the threads with the call's other pieces,
+    /// from this layout (unbundled after, when it is the bundles').
+    Pieces(&'l RowLayout<'m>, bool),
+}
+
+/// The fewest rows [`build_exact_nodes`] cuts a piece to: a piece that is not its node's first
+/// may need a histogram of its own to clear and to add (57 KB for 28 features), a few
+/// microseconds, against the 10–40 ns each of its rows costs.
+const MIN_PIECE_ROWS: usize = 512;
+
+/// Pieces per thread [`build_exact_nodes`] aims for, so that nodes of unequal sizes still share
+/// out evenly.
+const PIECES_PER_THREAD: usize = 4;
+
+/// The exact (integer) histograms of `nodes`: the row-wise nodes' rows are cut into pieces shared
+/// out among the threads (a piece of at most [`HIST_CHUNK`] rows, smaller when the call holds few
+/// rows, so that two small nodes of unequal sizes keep both threads busy), and each worker adds
+/// its pieces of a node into a histogram of its own, added to the other workers' at the end (any
+/// order gives the same integers). Large nodes of a large histogram are built column by column,
+/// consecutive rows from the columns, and a lone small node is cut by features among idle threads.
+fn build_exact_nodes<C: HistCell>(
+    matrix: &QuantizedMatrix,
+    offsets: &[usize],
+    nodes: &[&[u32]],
+    pairs: &[C::Pair],
+    features: &RowLayout,
+    cell_bytes: usize,
+    block_bytes: usize,
+) -> Vec<Vec<C>> {
+    let total = *offsets.last().unwrap_or(&0);
+    let by_column = total * cell_bytes >= COLUMNWISE_MIN_BYTES;
+    let bundles = matrix.bundles().filter(|b| b.fit_layout(offsets));
+    let bundled = bundles.map(|b| (b, RowLayout::bundled(b, cell_bytes, block_bytes)));
+    let threads = rayon::current_num_threads();
+    // Threads no node would keep busy (loss-guided trees build one node at a time).
+    let parts_per_node = threads / nodes.len().max(1);
+    let plans: Vec<NodeBuild> = nodes
+        .iter()
+        .map(|rows| {
+            // A column is read at the node's rows: worth it while they fill most of its cache
+            // lines (a sparse node would miss the cache on nearly every row of every column).
+            // Sparse features listed per row beat a column's pass over every row.
+            let bundles_pay = bundled.as_ref().is_some_and(|(b, _)| b.pays_for(rows.len()));
+            let listed = bundles_pay && bundled.as_ref().is_some_and(|(b, _)| b.sparse().is_some());
+            if by_column && !listed && rows.len() * COLUMNWISE_MIN_ROW_FRACTION >= matrix.num_rows() {
+                return NodeBuild::ByColumn;
+            }
+            let (layout, unbundle) = match &bundled {
+                Some((_, layout)) if bundles_pay => (layout, true),
+                _ if rows.len() >= CONTIGUOUS_MIN_ROWS && is_contiguous(rows) => return NodeBuild::Contiguous,
+                _ => (features, false),
+            };
+            if nodes.len() == 1 && rows.len() <= HIST_CHUNK {
+                NodeBuild::Whole(layout, unbundle)
+            } else {
+                NodeBuild::Pieces(layout, unbundle)
+            }
+        })
+        .collect();
+    let piece_rows: usize = nodes
+        .iter()
+        .zip(&plans)
+        .filter(|(_, plan)| matches!(plan, NodeBuild::Pieces(..)))
+        .map(|(rows, _)| rows.len())
+        .sum();
+    let piece = piece_rows
+        .div_ceil(threads * PIECES_PER_THREAD)
+        .clamp(MIN_PIECE_ROWS, HIST_CHUNK);
+    // One task per node built whole, one per piece of the others.
+    let tasks: Vec<(usize, &[u32])> = nodes
+        .iter()
+        .zip(&plans)
+        .enumerate()
+        .flat_map(|(k, (rows, plan))| {
+            let step = match plan {
+                NodeBuild::Pieces(..) => piece,
+                _ => rows.len().max(1),
+            };
+            rows.chunks(step).map(move |c| (k, c))
+        })
+        .collect();
+    let built: Vec<(usize, Vec<C>)> = tasks
+        .par_iter()
+        .fold(Vec::new, |mut acc: Vec<(usize, Vec<C>)>, &(k, rows)| {
+            match &plans[k] {
+                NodeBuild::ByColumn => acc.push((k, build_by_column(matrix, offsets, rows, pairs))),
+                NodeBuild::Contiguous => {
+                    let range = rows[0] as usize..rows[0] as usize + rows.len();
+                    acc.push((k, build_contiguous(matrix, offsets, range, pairs)));
+                }
+                NodeBuild::Whole(layout, _) => acc.push((k, layout.build_exact(rows, pairs, parts_per_node))),
+                NodeBuild::Pieces(layout, _) => match acc.iter_mut().find(|(n, _)| *n == k) {
+                    Some((_, h)) => layout.accumulate(rows, pairs, h),
+                    None => {
+                        let mut h = vec![C::default(); layout.total()];
+                        layout.accumulate(rows, pairs, &mut h);
+                        acc.push((k, h));
+                    }
+                },
+            }
+            acc
+        })
+        .reduce(Vec::new, |mut a, b| {
+            for (k, h) in b {
+                match a.iter_mut().find(|(n, _)| *n == k) {
+                    Some((_, into)) => add_into(into, &h),
+                    None => a.push((k, h)),
+                }
+            }
+            a
+        });
+    let mut out: Vec<Vec<C>> = vec![Vec::new(); nodes.len()];
+    for (k, h) in built {
+        out[k] = h;
+    }
+    let unbundler = bundled.as_ref().map(|(b, _)| *b);
+    out.into_par_iter()
+        .zip(plans.par_iter())
+        .map(|(h, plan)| match (plan, unbundler) {
+            // A node without rows.
+            _ if h.is_empty() => vec![C::default(); total],
+            (NodeBuild::Whole(_, true) | NodeBuild::Pieces(_, true), Some(b)) => b.unbundle(&h, total),
+            _ => h,
+        })
         .collect()
 }
 
