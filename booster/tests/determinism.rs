@@ -112,6 +112,38 @@ fn thread_count_matrix_gives_bit_identical_models() {
     }
 }
 
+/// Several outputs on every row grow their trees two at a time on two threads or more (each
+/// tree on a thread of its own, its leaves kept for the end of the round): the same models as one
+/// tree after another on one thread, for an even and an odd number of classes, both growth
+/// policies, quantized and f64 histograms, with the evaluation set's margins and metrics.
+#[test]
+fn outputs_grown_two_at_a_time_give_the_one_thread_model() {
+    let d = data("multi:softprob");
+    let eval = data("multi:softprob");
+    for classes in ["3", "4"] {
+        for method in ["hist", "hist-f64"] {
+            for policy in ["depthwise", "lossguide"] {
+                let grow = |nthread: usize| {
+                    let mut p = params("multi:softprob", method, policy, nthread);
+                    p.set("subsample", "1").unwrap();
+                    p.set("num_class", classes).unwrap();
+                    let b = Booster::train(&p, &d, &[("eval", &eval)]).unwrap();
+                    let metrics: Vec<String> = b.eval_history().iter().map(|r| format!("{:?}", r.evals)).collect();
+                    (fingerprint(&b, &d), metrics)
+                };
+                let one = grow(1);
+                assert_eq!(one.1.len(), 4, "a report per round");
+                for nthread in [2, 3] {
+                    assert!(
+                        grow(nthread) == one,
+                        "{classes} classes, {method}, {policy}: 1 vs {nthread} threads"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn continued_training_is_thread_count_independent() {
     for objective in ["binary:logistic", "multi:softprob"] {

@@ -140,6 +140,14 @@ pub struct GrowLimits {
 }
 
 impl GrowLimits {
+    /// Whether every tree grown within these limits has at most `leaves` leaves.
+    pub(crate) fn at_most_leaves(&self, leaves: usize) -> bool {
+        let by_leaves = self.max_leaves > 0 && self.max_leaves <= leaves;
+        let by_depth =
+            self.max_depth > 0 && self.max_depth < usize::BITS as usize && 1usize << self.max_depth <= leaves;
+        by_leaves || by_depth
+    }
+
     fn depth_allows_split(&self, depth: usize) -> bool {
         self.max_depth == 0 || depth < self.max_depth
     }

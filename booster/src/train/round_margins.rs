@@ -46,20 +46,26 @@ impl RoundMargins {
     /// [`RoundMargins::apply`]. `false` (nothing kept) when the tree has more leaves than one byte
     /// can name, or no round was started: the caller then adds them itself.
     pub(crate) fn keep(&mut self, output: usize, backend: &dyn TreeBackend, leaves: &[(usize, f64)]) -> Result<bool> {
-        let Some(slots) = self.slots.get_mut(output).filter(|_| self.active) else {
-            return Ok(false);
-        };
-        if leaves.len() > usize::from(u8::MAX) + 1 || !self.values[output].is_empty() {
-            return Ok(false);
+        match self.outputs_mut().nth(output) {
+            Some(mut kept) => kept.keep(backend, leaves),
+            None => Ok(false),
         }
-        let marks: Vec<(usize, u8)> = leaves
-            .iter()
-            .enumerate()
-            .map(|(slot, &(node, _))| (node, slot as u8))
-            .collect();
-        backend.mark_rows(&marks, slots)?;
-        self.values[output] = leaves.iter().map(|&(_, v)| v).collect();
-        Ok(true)
+    }
+
+    /// Whether a round was started and not yet applied.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// Every output's waiting leaves, each borrowed apart (trees of two outputs may keep theirs
+    /// at once); none while no round was started.
+    pub(crate) fn outputs_mut(&mut self) -> impl Iterator<Item = OutputLeaves<'_>> {
+        let active = self.active;
+        self.slots
+            .iter_mut()
+            .zip(&mut self.values)
+            .filter(move |_| active)
+            .map(|(slots, values)| OutputLeaves { slots, values })
     }
 
     /// Adds every kept tree's leaf values to `margins` (`rows x outputs`, row-major), in one pass
@@ -93,6 +99,33 @@ impl RoundMargins {
             values.clear();
         }
         self.active = false;
+    }
+}
+
+/// One output's leaves waiting in [`RoundMargins`].
+pub(crate) struct OutputLeaves<'r> {
+    /// The slot of each row's leaf.
+    slots: &'r mut Vec<u8>,
+    /// The leaves' values, by slot; empty while no tree is kept.
+    values: &'r mut Vec<f64>,
+}
+
+impl OutputLeaves<'_> {
+    /// Keeps the leaves `(node, value)` of this output's tree, whose rows `backend` knows;
+    /// `false` (nothing kept) when the tree has more leaves than one byte can name or one is kept
+    /// already.
+    pub(crate) fn keep(&mut self, backend: &dyn TreeBackend, leaves: &[(usize, f64)]) -> Result<bool> {
+        if leaves.len() > usize::from(u8::MAX) + 1 || !self.values.is_empty() {
+            return Ok(false);
+        }
+        let marks: Vec<(usize, u8)> = leaves
+            .iter()
+            .enumerate()
+            .map(|(slot, &(node, _))| (node, slot as u8))
+            .collect();
+        backend.mark_rows(&marks, self.slots)?;
+        *self.values = leaves.iter().map(|&(_, v)| v).collect();
+        Ok(true)
     }
 }
 

@@ -43,12 +43,12 @@ use crate::train::device::{DeviceBackend, DeviceSession, DeviceSetup};
 use crate::train::distributed::{check_distributable, check_ranks_agree, run_as_rank};
 use crate::train::early_stopping::EarlyStopping;
 use crate::train::goss::Scaled;
-use crate::train::grow::{grow_tree, GrowLimits, TreeBackend};
+use crate::train::grow::{grow_tree, GrowLimits, TrainNode, TreeBackend};
 use crate::train::leaves::{finish_tree, LeafContext};
 use crate::train::memory_estimate::MemoryPlan;
 use crate::train::quantize::output_quantizers;
 use crate::train::root_histograms::{build_root_histograms, shared_roots_pay};
-use crate::train::round_margins::RoundMargins;
+use crate::train::round_margins::{OutputLeaves, RoundMargins};
 use crate::train::sampling::{position_seed, round_rows, ColumnSampler, Shard};
 use crate::train::split::SplitParams;
 use crate::train::split_method::{BackendScratch, SplitData, TreeInputs};
@@ -281,6 +281,7 @@ impl Booster {
 }
 
 /// What every tree of a round shares.
+#[derive(Clone, Copy)]
 struct RoundShared<'r> {
     /// The round's index.
     round: usize,
@@ -387,6 +388,8 @@ struct Trainer<'a> {
     /// boosting's weights as hessians).
     group_pairs: Vec<GradPair>,
     scratch: BackendScratch,
+    /// The second tree's buffers when a round's outputs grow two at a time.
+    second_lane: SecondLane,
     /// The leaves of this round's trees, added to `margins` at the end of the round (several
     /// outputs, see [`RoundMargins`]).
     pending_margins: RoundMargins,
@@ -538,6 +541,7 @@ impl<'a> Trainer<'a> {
             group_pairs: vec![GradPair::default(); if one_output_pairs { n } else { 0 }],
             scratch: BackendScratch::default(),
             pending_margins: RoundMargins::default(),
+            second_lane: SecondLane::default(),
             early_stopping: EarlyStopping::new(params.early_stopping_rounds),
             first_round: init.map_or(0, Booster::num_rounds),
             end_round: init.map_or(0, Booster::num_rounds) + params.num_round,
@@ -728,7 +732,17 @@ impl<'a> Trainer<'a> {
                     self.pending_margins.start(k, n);
                 }
             }
-            for (group, parallel) in (0..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
+            let mut next = 0;
+            if self.grows_outputs_in_pairs() {
+                while next + 1 < k {
+                    for (group, tree) in (next..).zip(self.grow_output_pair(&shared, next, &samples[0])?) {
+                        self.update_margins(&tree, &samples[0], group);
+                        self.trees.push(tree);
+                    }
+                    next += 2;
+                }
+            }
+            for (group, parallel) in (next..k).flat_map(|g| (0..npt).map(move |p| (g, p))) {
                 let tree = self.grow_tree(&shared, group, parallel, &samples[parallel])?;
                 self.update_margins(&tree, &samples[parallel], group);
                 self.trees.push(tree);
@@ -844,111 +858,138 @@ impl<'a> Trainer<'a> {
         Ok(on_device)
     }
 
+    /// What every tree of a round reads and no tree changes.
+    fn tree_grower<'g>(&'g self, shared: &RoundShared<'g>) -> TreeGrower<'g, 'a> {
+        TreeGrower {
+            params: self.params,
+            objective: self.objective,
+            train: self.train,
+            split: self.split,
+            k: self.k,
+            eta: self.eta,
+            sp: &self.sp,
+            limits: &self.limits,
+            controls: &self.controls,
+            line_search: self.line_search,
+            gpairs: &self.gpairs,
+            cluster: self.cluster,
+            shared: *shared,
+        }
+    }
+
     /// Grows one tree of output `group` on `rows`, sets its leaf values and adds them to the
     /// margins of the rows it was grown on.
     fn grow_tree(&mut self, shared: &RoundShared<'_>, group: usize, parallel: usize, rows: &[u32]) -> Result<Tree> {
-        let RoundShared {
-            round,
-            pairs_on_device,
-            margins: round_margins,
-            goss_scaled,
-        } = *shared;
-        let Trainer {
-            params,
-            objective,
-            train,
-            split,
-            session,
-            k,
-            eta,
-            sp,
-            limits,
-            line_search,
-            margins,
-            gpairs,
-            group_pairs,
-            scratch,
-            pending_margins,
-            ..
-        } = self;
-        let (params, train, k) = (*params, *train, *k);
-        // The pairs the tree is fitted to: this output's pairs; for first-order boosting the
-        // hessian is replaced by the sample weight (a least-squares fit to the negative gradient).
-        let on_device = pairs_on_device && params.boosting == Boosting::Newton;
-        let gradients = profile::enter(Phase::Gradients);
-        let fit: &[GradPair] = if group_pairs.is_empty() || on_device {
-            gpairs
-        } else {
-            if parallel == 0 {
-                fill_fit_pairs(params, train, gpairs, k, group, goss_scaled, group_pairs);
+        // What the tree writes is taken out of the trainer while the tree reads the rest.
+        let mut group_pairs = std::mem::take(&mut self.group_pairs);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut pending = std::mem::take(&mut self.pending_margins);
+        let mut margins = std::mem::take(&mut self.margins);
+        let mut session = self.session.take();
+        let grown = (|| {
+            let grower = self.tree_grower(shared);
+            let buffers = TreeBuffers {
+                group_pairs: &mut group_pairs,
+                scratch: &mut scratch,
+            };
+            let read = shared.margins.unwrap_or(&margins);
+            let (tree, nodes, backend) = grower.grow(group, parallel, rows, buffers, session.as_deref_mut(), read)?;
+            {
+                let _phase = profile::enter(Phase::Margins);
+                add_leaves(
+                    &tree,
+                    &nodes,
+                    backend.as_ref(),
+                    &mut pending,
+                    &mut margins,
+                    self.k,
+                    group,
+                )?;
             }
-            group_pairs
+            drop(backend);
+            if let Some(s) = session.as_deref_mut() {
+                s.after_tree(&nodes, &tree, group)?;
+            }
+            Ok(tree)
+        })();
+        self.group_pairs = group_pairs;
+        self.scratch = scratch;
+        self.pending_margins = pending;
+        self.margins = margins;
+        self.session = session;
+        grown
+    }
+
+    /// Whether the trees of a round's outputs may grow two at a time, each on a thread of its own
+    /// ([`Trainer::grow_output_pair`]): CPU histograms, one tree per output and round, several
+    /// outputs, two threads or more, and nothing that reads one tree's margins while another grows
+    /// (line searches), holds one device or one sketch for all trees, or is distributed.
+    fn grows_outputs_in_pairs(&self) -> bool {
+        self.k > 1
+            && self.npt == 1
+            && rayon::current_num_threads() > 1
+            && matches!(self.split, SplitData::Hist(..))
+            && self.session.is_none()
+            && self.cluster.is_none()
+            && self.dart.is_none()
+            && !self.line_search
+            && !self.group_pairs.is_empty()
+            && self.pending_margins.is_active()
+            && self.limits.at_most_leaves(usize::from(u8::MAX) + 1)
+    }
+
+    /// Grows the trees of outputs `first` and `first + 1` on `rows` at once, one per thread (each
+    /// with its own pairs and scratch buffers), then adds their leaves to the margins in output
+    /// order: the same trees, bit for bit, as one after the other.
+    fn grow_output_pair(&mut self, shared: &RoundShared<'_>, first: usize, rows: &[u32]) -> Result<[Tree; 2]> {
+        let (k, second) = (self.k, first + 1);
+        let mut lane = std::mem::take(&mut self.second_lane);
+        lane.group_pairs.resize(self.group_pairs.len(), GradPair::default());
+        // The second tree's root histogram, when the round built the roots together.
+        lane.scratch.roots.resize_with(k, || None);
+        lane.scratch.roots[second] = self.scratch.roots.get_mut(second).and_then(Option::take);
+        let mut group_pairs = std::mem::take(&mut self.group_pairs);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut pending = std::mem::take(&mut self.pending_margins);
+        let grown = {
+            let grower = self.tree_grower(shared);
+            let read = shared.margins.unwrap_or(&self.margins);
+            let first_buffers = TreeBuffers {
+                group_pairs: &mut group_pairs,
+                scratch: &mut scratch,
+            };
+            let second_buffers = TreeBuffers {
+                group_pairs: &mut lane.group_pairs,
+                scratch: &mut lane.scratch,
+            };
+            let mut outputs = pending.outputs_mut().skip(first);
+            let (first_leaves, second_leaves) = (outputs.next(), outputs.next());
+            // Each tree's leaves wait for the end of the round (grows_outputs_in_pairs made sure
+            // they can).
+            let grow = |group: usize, buffers: TreeBuffers<'_>, leaves: Option<OutputLeaves<'_>>| -> Result<Tree> {
+                let (tree, nodes, backend) = grower.grow(group, 0, rows, buffers, None, read)?;
+                let _phase = profile::enter(Phase::Margins);
+                let kept = match leaves {
+                    Some(mut leaves) => leaves.keep(backend.as_ref(), &leaf_values(&tree, &nodes))?,
+                    None => false,
+                };
+                if !kept {
+                    return Err(Error::data("a tree's leaves could not wait for the end of the round"));
+                }
+                Ok(tree)
+            };
+            let (a, b) = rayon::join(
+                || grow(first, first_buffers, first_leaves),
+                // The profile is charged by the first tree's thread: a split of the wall time.
+                || profile::muted(|| grow(second, second_buffers, second_leaves)),
+            );
+            a.and_then(|a| Ok([a, b?]))
         };
-        let columns = ColumnSampler::for_tree(
-            train.num_features(),
-            [
-                params.colsample_bytree,
-                params.colsample_bylevel,
-                params.colsample_bynode,
-            ],
-            params.max_depth,
-            params.seed,
-            round,
-            group,
-            parallel,
-            self.controls.weights.as_deref(),
-        );
-        let inputs = TreeInputs {
-            params,
-            train,
-            fit,
-            rows,
-            split: *sp,
-            seed: position_seed(params.seed, &[round as u64, group as u64, parallel as u64]),
-            group,
-            pairs_on_device: on_device,
-            cluster: self.cluster,
-        };
-        drop(gradients);
-        let (mut backend, renew) = {
-            let _phase = profile::enter(Phase::Quantization);
-            split.tree_backend(&inputs, session.as_deref_mut(), scratch)?
-        };
-        let nodes = grow_tree(backend.as_mut(), limits, &columns, &self.controls.for_tree(sp))?;
-        let leaf_phase = profile::enter(Phase::LeafValues);
-        let tree = finish_tree(
-            &nodes,
-            backend.as_ref(),
-            &LeafContext {
-                params,
-                eta: *eta,
-                split: sp,
-                objective: *objective,
-                train,
-                margins: round_margins.unwrap_or(margins),
-                gpairs,
-                group,
-                num_groups: k,
-                line_search: *line_search,
-                renew,
-                cluster: self.cluster,
-            },
-        )?;
-        drop(leaf_phase);
-        let _phase = profile::enter(Phase::Margins);
-        // The rows the tree was grown on get their leaf's value through the partition.
-        let leaves: Vec<(usize, f64)> = (0..nodes.len())
-            .filter(|&id| nodes[id].is_leaf())
-            .map(|id| (id, tree.value[id] as f64))
-            .collect();
-        if !pending_margins.keep(group, backend.as_ref(), &leaves)? {
-            backend.add_to_rows(&leaves, margins, k, group)?;
-        }
-        drop(backend);
-        if let Some(s) = session.as_deref_mut() {
-            s.after_tree(&nodes, &tree, group)?;
-        }
-        Ok(tree)
+        self.group_pairs = group_pairs;
+        self.scratch = scratch;
+        self.pending_margins = pending;
+        self.second_lane = lane;
+        grown
     }
 
     /// Grows one structure for every output on `rows` (`multi_strategy=multi_output_tree`) and
@@ -966,20 +1007,7 @@ impl<'a> Trainer<'a> {
         let pairs: Vec<Vec<GradPair>> = (0..k)
             .map(|g| (0..n).map(|i| self.gpairs[i * k + g]).collect())
             .collect();
-        let columns = ColumnSampler::for_tree(
-            train.num_features(),
-            [
-                params.colsample_bytree,
-                params.colsample_bylevel,
-                params.colsample_bynode,
-            ],
-            params.max_depth,
-            params.seed,
-            round,
-            0,
-            parallel,
-            self.controls.weights.as_deref(),
-        );
+        let columns = tree_columns(params, train, &self.controls, round, 0, parallel);
         let mut backend = VectorBackend::new(matrix, mapper, &pairs, rows, self.sp);
         let nodes = grow_tree(&mut backend, &self.limits, &columns, &self.controls.for_tree(&self.sp))?;
         let mut trees = Vec::with_capacity(k);
@@ -1048,6 +1076,178 @@ impl<'a> Trainer<'a> {
         }
         Ok((report, watched))
     }
+}
+
+/// What growing one tree of a round reads: the trainer's state that no tree changes.
+struct TreeGrower<'g, 'a> {
+    params: &'g Params,
+    objective: &'g dyn Objective,
+    train: &'g Dataset,
+    split: &'g SplitData,
+    k: usize,
+    eta: f64,
+    sp: &'g SplitParams,
+    limits: &'g GrowLimits,
+    controls: &'g FeatureControls,
+    line_search: bool,
+    gpairs: &'g [GradPair],
+    cluster: Option<&'g Cluster<'a>>,
+    shared: RoundShared<'g>,
+}
+
+/// The buffers one tree grows in: its output's pairs and its backend's scratch.
+struct TreeBuffers<'b> {
+    group_pairs: &'b mut Vec<GradPair>,
+    scratch: &'b mut BackendScratch,
+}
+
+/// The second tree's own buffers when a round's outputs grow two at a time.
+#[derive(Default)]
+struct SecondLane {
+    group_pairs: Vec<GradPair>,
+    scratch: BackendScratch,
+}
+
+impl<'g> TreeGrower<'g, '_> {
+    /// Grows the tree of output `group` (parallel tree `parallel`) on `rows` in `buffers` and sets
+    /// its leaf values (line searches read `margins`); returns it with its nodes and the backend
+    /// that knows their rows.
+    #[allow(clippy::type_complexity)]
+    fn grow<'b>(
+        &'b self,
+        group: usize,
+        parallel: usize,
+        rows: &'b [u32],
+        buffers: TreeBuffers<'b>,
+        session: Option<&'b mut (dyn DeviceSession + '_)>,
+        margins: &[f64],
+    ) -> Result<(Tree, Vec<TrainNode>, Box<dyn TreeBackend + 'b>)> {
+        let TreeGrower {
+            params,
+            objective,
+            train,
+            split,
+            k,
+            eta,
+            sp,
+            limits,
+            controls,
+            line_search,
+            gpairs,
+            cluster,
+            shared,
+        } = *self;
+        let RoundShared {
+            round,
+            pairs_on_device,
+            goss_scaled,
+            ..
+        } = shared;
+        let TreeBuffers { group_pairs, scratch } = buffers;
+        // The pairs the tree is fitted to: this output's pairs; for first-order boosting the
+        // hessian is replaced by the sample weight (a least-squares fit to the negative gradient).
+        let on_device = pairs_on_device && params.boosting == Boosting::Newton;
+        let gradients = profile::enter(Phase::Gradients);
+        let fit: &[GradPair] = if group_pairs.is_empty() || on_device {
+            gpairs
+        } else {
+            if parallel == 0 {
+                fill_fit_pairs(params, train, gpairs, k, group, goss_scaled, group_pairs);
+            }
+            group_pairs
+        };
+        let columns = tree_columns(params, train, controls, round, group, parallel);
+        let inputs = TreeInputs {
+            params,
+            train,
+            fit,
+            rows,
+            split: *sp,
+            seed: position_seed(params.seed, &[round as u64, group as u64, parallel as u64]),
+            group,
+            pairs_on_device: on_device,
+            cluster,
+        };
+        drop(gradients);
+        let (backend, renew) = {
+            let _phase = profile::enter(Phase::Quantization);
+            split.tree_backend(&inputs, session, scratch)?
+        };
+        let mut backend = backend;
+        let nodes = grow_tree(backend.as_mut(), limits, &columns, &controls.for_tree(sp))?;
+        let _phase = profile::enter(Phase::LeafValues);
+        let tree = finish_tree(
+            &nodes,
+            backend.as_ref(),
+            &LeafContext {
+                params,
+                eta,
+                split: sp,
+                objective,
+                train,
+                margins,
+                gpairs,
+                group,
+                num_groups: k,
+                line_search,
+                renew,
+                cluster,
+            },
+        )?;
+        Ok((tree, nodes, backend))
+    }
+}
+
+/// The column sampler of the tree of output `group` (parallel tree `parallel`) in round `round`.
+fn tree_columns(
+    params: &Params,
+    train: &Dataset,
+    controls: &FeatureControls,
+    round: usize,
+    group: usize,
+    parallel: usize,
+) -> ColumnSampler {
+    ColumnSampler::for_tree(
+        train.num_features(),
+        [
+            params.colsample_bytree,
+            params.colsample_bylevel,
+            params.colsample_bynode,
+        ],
+        params.max_depth,
+        params.seed,
+        round,
+        group,
+        parallel,
+        controls.weights.as_deref(),
+    )
+}
+
+/// The `(node, value)` of every leaf of a grown tree.
+fn leaf_values(tree: &Tree, nodes: &[TrainNode]) -> Vec<(usize, f64)> {
+    (0..nodes.len())
+        .filter(|&id| nodes[id].is_leaf())
+        .map(|id| (id, tree.value[id] as f64))
+        .collect()
+}
+
+/// Adds a tree of output `group` to the margins of the rows it was grown on (through its leaves'
+/// rows, which `backend` knows): kept for the end of the round where `pending` takes it, else
+/// added to `margins` (rows x `k`) now.
+fn add_leaves(
+    tree: &Tree,
+    nodes: &[TrainNode],
+    backend: &dyn TreeBackend,
+    pending: &mut RoundMargins,
+    margins: &mut [f64],
+    k: usize,
+    group: usize,
+) -> Result<()> {
+    let leaves = leaf_values(tree, nodes);
+    if !pending.keep(group, backend, &leaves)? {
+        backend.add_to_rows(&leaves, margins, k, group)?;
+    }
+    Ok(())
 }
 
 /// The pairs output `group`'s tree is fitted to, from the round's pairs of every output

@@ -84,6 +84,18 @@ thread_local! {
     /// The phases entered on this thread and not yet left, innermost last, and when the innermost
     /// one's clock last started.
     static STACK: RefCell<(Vec<Phase>, Option<Instant>)> = const { RefCell::new((Vec::new(), None)) };
+    /// Whether this thread's phases are not charged ([`muted`]).
+    static MUTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` with the phases it enters on this thread not charged: for work running beside
+/// work that is charged (two trees growing at once), so that the profile stays a split of the
+/// wall time.
+pub fn muted<T>(work: impl FnOnce() -> T) -> T {
+    let before = MUTED.with(|m| m.replace(true));
+    let out = work();
+    MUTED.with(|m| m.set(before));
+    out
 }
 
 /// Turns the profile on or off (the totals are kept; [`take`] reads and clears them).
@@ -104,7 +116,7 @@ fn charge(phase: Phase, since: Instant, now: Instant) {
 /// Charges time to `phase` until the returned guard drops (nothing when the profile is off).
 #[must_use = "the phase ends when the guard drops"]
 pub fn enter(phase: Phase) -> PhaseGuard {
-    if !is_enabled() {
+    if !is_enabled() || MUTED.with(std::cell::Cell::get) {
         return PhaseGuard { active: false };
     }
     let now = Instant::now();
