@@ -120,7 +120,9 @@ fn accumulate<T: BinIndex, C: HistCell>(
                 // row's work.
                 if let Some(&ahead) = rows.get(group_start + i + PREFETCH_DISTANCE) {
                     let ahead = ahead as usize;
+                    // A row's bins may straddle two cache lines: both are fetched.
                     prefetch(bins.as_ptr().wrapping_add(ahead * nf + first));
+                    prefetch(bins.as_ptr().wrapping_add(ahead * nf + first + width - 1));
                     prefetch(pairs.as_ptr().wrapping_add(ahead));
                 }
                 let r = r as usize;
