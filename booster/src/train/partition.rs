@@ -221,10 +221,12 @@ impl RowPartition {
     }
 
     /// Puts the rows of a split node back in the order they had before the split: ascending, when
-    /// [`RowPartition::ascending`] (its children's ranges are then stale).
+    /// [`RowPartition::ascending`] (its children's ranges are then stale). Each child's rows are
+    /// ascending runs (a split keeps the order), which the stable sort finds and merges in linear
+    /// time, where an unstable sort would sort them anew.
     pub fn merge_children(&mut self, node: usize) {
         if let Some(&(b, e)) = self.ranges.get(node) {
-            self.rows[b..e].sort_unstable();
+            self.rows[b..e].sort();
         }
     }
 
@@ -368,27 +370,58 @@ mod tests {
         (l, n)
     }
 
+    /// Node `node` split on feature 0 at `thr` into `left` and `left + 1`.
+    fn split(node: usize, left: usize, thr: f32) -> SplitTask {
+        SplitTask {
+            node,
+            split: crate::train::split::SplitInfo {
+                feature: 0,
+                bin: 0,
+                threshold: thr,
+                default_left: false,
+                gain: 1.0,
+                left: Default::default(),
+                right: Default::default(),
+                categories: None,
+            },
+            left,
+            right: left + 1,
+        }
+    }
+
+    /// One feature of `n` rows cycling through 1,000 values.
+    fn cycling(n: usize) -> Dataset {
+        Dataset::from_columns(vec![(0..n).map(|i| ((i * 7919) % 1000) as f32).collect()]).unwrap()
+    }
+
+    #[test]
+    fn merging_split_nodes_back_gives_their_ascending_rows() {
+        // Above and below the parallel partition's threshold; a child split again, so the node
+        // holds three ascending runs.
+        for n in [1_000usize, 200_000] {
+            let data = cycling(n);
+            let all: Vec<u32> = (0..n as u32).filter(|r| r % 3 != 1).collect();
+            let mut p = RowPartition::new(all.clone());
+            p.apply(&data, &[split(0, 1, 500.0)]);
+            p.apply(&data, &[split(1, 3, 100.0)]);
+            let node1: Vec<u32> = all
+                .iter()
+                .copied()
+                .filter(|&r| ((r as usize * 7919) % 1000) < 500)
+                .collect();
+            p.merge_children(1);
+            assert_eq!(p.node_rows(1), &node1[..]);
+            p.merge_children(0);
+            assert_eq!(p.node_rows(0), &all[..]);
+        }
+    }
+
     #[test]
     fn adding_leaf_values_matches_one_row_at_a_time() {
         let n = 300_000usize;
-        let data = Dataset::from_columns(vec![(0..n).map(|i| ((i * 7919) % 1000) as f32).collect()]).unwrap();
+        let data = cycling(n);
         for rows in [(0..n as u32).collect::<Vec<u32>>(), (0..n as u32).rev().collect()] {
             let mut p = RowPartition::new(rows);
-            let split = |node, left, thr| SplitTask {
-                node,
-                split: crate::train::split::SplitInfo {
-                    feature: 0,
-                    bin: 0,
-                    threshold: thr,
-                    default_left: false,
-                    gain: 1.0,
-                    left: Default::default(),
-                    right: Default::default(),
-                    categories: None,
-                },
-                left,
-                right: left + 1,
-            };
             p.apply(&data, &[split(0, 1, 500.0)]);
             p.apply(&data, &[split(1, 3, 100.0), split(2, 5, 900.0)]);
             let leaves = [(3usize, 1.0), (4, 2.0), (5, 4.0), (6, 8.0)];
