@@ -700,15 +700,21 @@ fn build_exact_nodes<C: HistCell>(
         out[k] = h;
     }
     let unbundler = bundled.as_ref().map(|(b, _)| *b);
-    out.into_par_iter()
-        .zip(plans.par_iter())
-        .map(|(h, plan)| match (plan, unbundler) {
-            // A node without rows.
-            _ if h.is_empty() => vec![C::default(); total],
-            (NodeBuild::Whole(_, true) | NodeBuild::Pieces(_, true), Some(b)) => b.unbundle(&h, total),
-            _ => h,
-        })
-        .collect()
+    let finish = |(h, plan): (Vec<C>, &NodeBuild)| match (plan, unbundler) {
+        // A node without rows.
+        _ if h.is_empty() => vec![C::default(); total],
+        (NodeBuild::Whole(_, true) | NodeBuild::Pieces(_, true), Some(b)) => b.unbundle(&h, total),
+        _ => h,
+    };
+    // Unbundling is work for the threads; anything else only moves the histograms.
+    if plans
+        .iter()
+        .any(|p| matches!(p, NodeBuild::Whole(_, true) | NodeBuild::Pieces(_, true)))
+    {
+        out.into_par_iter().zip(plans.par_iter()).map(finish).collect()
+    } else {
+        out.into_iter().zip(plans.iter()).map(finish).collect()
+    }
 }
 
 /// Panics unless `offsets` come from the `BinMapper` `matrix` was quantized with: one offset per
