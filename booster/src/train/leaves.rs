@@ -14,6 +14,7 @@ use crate::model::tree::Tree;
 use crate::objective::{LeafRows, Objective};
 use crate::params::{Boosting, Params};
 use crate::train::grow::{TrainNode, TreeBackend};
+use crate::train::partition::PARALLEL_SCATTER_ROWS;
 use crate::train::split::{leaf_weight, SplitParams};
 use crate::train::split_method::Renew;
 
@@ -29,18 +30,23 @@ pub(crate) fn exact_node_stats(
     let Renew { fit, grids } = renew;
     let leaves: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].is_leaf()).collect();
     let rows: Vec<&[u32]> = leaves.iter().map(|&i| backend.node_rows(i)).collect::<Result<_>>()?;
-    let mut sums: Vec<i64> = rows
-        .par_iter()
-        .flat_map_iter(|rows| {
-            let (mut grad, mut hess) = (0i64, 0i64);
-            for &r in *rows {
-                let p = fit[r as usize];
-                grad = grad.wrapping_add(grids.grad.to_fixed(p.grad));
-                hess = hess.wrapping_add(grids.hess.to_fixed(p.hess));
-            }
-            [grad, hess]
-        })
-        .collect();
+    let leaf_sums = |rows: &&[u32]| {
+        let (mut grad, mut hess) = (0i64, 0i64);
+        for &r in *rows {
+            let p = fit[r as usize];
+            grad = grad.wrapping_add(grids.grad.to_fixed(p.grad));
+            hess = hess.wrapping_add(grids.hess.to_fixed(p.hess));
+        }
+        [grad, hess]
+    };
+    // A small tree's leaves are summed on this thread: like the margins' scatter, the gather of
+    // their pairs gains less from a second core than waking it costs.
+    let total: usize = rows.iter().map(|r| r.len()).sum();
+    let mut sums: Vec<i64> = if total < PARALLEL_SCATTER_ROWS {
+        rows.iter().flat_map(leaf_sums).collect()
+    } else {
+        rows.par_iter().flat_map_iter(leaf_sums).collect()
+    };
     if let Some(c) = cluster {
         c.sum_i64(&mut sums)?;
     }

@@ -14,6 +14,11 @@ use crate::util::prefetch::{prefetch, PREFETCH_DISTANCE};
 
 /// Ranges at least this long are partitioned with parallel chunks.
 const PARALLEL_MIN: usize = 1 << 16;
+/// Rows a scatter over a tree's leaves ([`RowPartition::add_to_rows`]) must have in all before it
+/// runs in parallel: each write is a cache miss, which a second core hardly speeds up, and waking
+/// it cost more than the whole scatter of a small data set (43,000 rows: 0.15 ms against 0.05 ms
+/// on one thread).
+pub(crate) const PARALLEL_SCATTER_ROWS: usize = 1 << 17;
 /// Rows per chunk of a parallel partition (fixed: the result never depends on the thread count).
 const PARTITION_CHUNK: usize = 1 << 14;
 
@@ -166,8 +171,8 @@ impl RowPartition {
     }
 
     /// Applies `apply(&mut out[r * stride + offset], value)` for every row `r` of each
-    /// `(node, value)`; in parallel over the nodes when their ranges are disjoint and the rows
-    /// distinct and in bounds.
+    /// `(node, value)`; in parallel over the nodes when their ranges are disjoint, the rows
+    /// distinct and in bounds, and at least [`PARALLEL_SCATTER_ROWS`] in all.
     fn scatter<T: Copy + Send + Sync, U: Send>(
         &self,
         nodes: &[(usize, T)],
@@ -187,7 +192,8 @@ impl RowPartition {
                 .and_then(|i| i.checked_add(offset))
                 .is_some_and(|i| i < out.len())
         });
-        if !(disjoint && in_bounds) {
+        let total: usize = ranges.iter().map(|((b, e), _)| e.saturating_sub(*b)).sum();
+        if !(disjoint && in_bounds) || total < PARALLEL_SCATTER_ROWS {
             for ((b, e), v) in ranges {
                 for &r in &self.rows[b..e] {
                     apply(&mut out[r as usize * stride + offset], v);
@@ -418,9 +424,15 @@ mod tests {
 
     #[test]
     fn adding_leaf_values_matches_one_row_at_a_time() {
-        let n = 300_000usize;
-        let data = cycling(n);
-        for rows in [(0..n as u32).collect::<Vec<u32>>(), (0..n as u32).rev().collect()] {
+        // Above and below PARALLEL_SCATTER_ROWS; ascending rows (the parallel scatter, when long
+        // enough) and descending ones (always one row at a time).
+        for (n, rows) in [300_000usize, 3_000].into_iter().flat_map(|n| {
+            [
+                (n, (0..n as u32).collect::<Vec<u32>>()),
+                (n, (0..n as u32).rev().collect()),
+            ]
+        }) {
+            let data = cycling(n);
             let mut p = RowPartition::new(rows);
             p.apply(&data, &[split(0, 1, 500.0)]);
             p.apply(&data, &[split(1, 3, 100.0), split(2, 5, 900.0)]);
