@@ -108,6 +108,30 @@ fn accumulate<T: BinIndex, C: HistCell>(
     pairs: &[C::Pair],
     hist: &mut [C],
 ) {
+    // Consecutive rows (the root, a chunk of it) stream through the cache on their own: the
+    // prefetches would only take issue slots.
+    let consecutive = match (rows.first(), rows.last()) {
+        (Some(&a), Some(&b)) => b as usize - a as usize + 1 == rows.len(),
+        _ => true,
+    };
+    if consecutive {
+        accumulate_rows::<T, C, false>(bins, nf, offsets, blocks, rows, pairs, hist)
+    } else {
+        accumulate_rows::<T, C, true>(bins, nf, offsets, blocks, rows, pairs, hist)
+    }
+}
+
+/// [`accumulate`], prefetching rows ahead when `PREFETCH`.
+#[inline(always)]
+fn accumulate_rows<T: BinIndex, C: HistCell, const PREFETCH: bool>(
+    bins: &[T],
+    nf: usize,
+    offsets: &[usize],
+    blocks: &[std::ops::Range<usize>],
+    rows: &[u32],
+    pairs: &[C::Pair],
+    hist: &mut [C],
+) {
     let total = hist.len();
     for (group_index, group) in rows.chunks(ROW_GROUP).enumerate() {
         let group_start = group_index * ROW_GROUP;
@@ -118,7 +142,7 @@ fn accumulate<T: BinIndex, C: HistCell>(
                 // The rows of a deep node are scattered over the matrix: fetch a later row's bins
                 // and gradient ahead of time, as XGBoost does, so the loads overlap with this
                 // row's work.
-                if let Some(&ahead) = rows.get(group_start + i + PREFETCH_DISTANCE) {
+                if let Some(&ahead) = rows.get(group_start + i + PREFETCH_DISTANCE).filter(|_| PREFETCH) {
                     let ahead = ahead as usize;
                     // A row's bins may straddle two cache lines: both are fetched.
                     prefetch(bins.as_ptr().wrapping_add(ahead * nf + first));
