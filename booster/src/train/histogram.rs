@@ -9,7 +9,7 @@ use crate::bins::bundles::BinBundles;
 use crate::bins::matrix::{BinIndex, BinStore, ColumnBins, QuantizedMatrix};
 use crate::bins::sparse_rows::SparseRows;
 use crate::gradients::{unpack, CellScale, GradPair, GradStats};
-use crate::util::prefetch::{prefetch, PREFETCH_DISTANCE};
+use crate::util::prefetch::{consecutive_rows, prefetch, PREFETCH_DISTANCE};
 
 /// Rows per histogram task. Fixed, so the summation order — and so the result — never depends on
 /// the number of threads.
@@ -108,13 +108,7 @@ fn accumulate<T: BinIndex, C: HistCell>(
     pairs: &[C::Pair],
     hist: &mut [C],
 ) {
-    // Consecutive rows (the root, a chunk of it) stream through the cache on their own: the
-    // prefetches would only take issue slots.
-    let consecutive = match (rows.first(), rows.last()) {
-        (Some(&a), Some(&b)) => b as usize - a as usize + 1 == rows.len(),
-        _ => true,
-    };
-    if consecutive {
+    if consecutive_rows(rows) {
         accumulate_rows::<T, C, false>(bins, nf, offsets, blocks, rows, pairs, hist)
     } else {
         accumulate_rows::<T, C, true>(bins, nf, offsets, blocks, rows, pairs, hist)

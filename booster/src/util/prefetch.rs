@@ -16,3 +16,14 @@ pub(crate) fn prefetch<T>(p: *const T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
 }
+
+/// Whether `rows` (ascending and distinct, as a node's rows are) are consecutive: the root, or a
+/// chunk of it, whose data streams through the cache on its own, so that prefetching ahead would
+/// only take issue slots. The empty list counts as consecutive.
+#[inline]
+pub(crate) fn consecutive_rows(rows: &[u32]) -> bool {
+    match (rows.first(), rows.last()) {
+        (Some(&first), Some(&last)) => (last as usize).wrapping_sub(first as usize).wrapping_add(1) == rows.len(),
+        _ => true,
+    }
+}
