@@ -164,11 +164,6 @@ impl PairExtremes {
         }
     }
 
-    /// The extremes of consecutive pairs ([`extremes_of`]).
-    fn of(pairs: &[GradPair]) -> PairExtremes {
-        extremes_of(pairs)
-    }
-
     /// The extremes of two groups of pairs together.
     fn merge(self, other: PairExtremes) -> PairExtremes {
         PairExtremes {
@@ -245,7 +240,7 @@ pub(crate) fn quantize_shard(
         // Every row: read the pairs in order, in fixed chunks whose loop vectorises.
         pairs
             .par_chunks(EXTREMES_CHUNK)
-            .map(PairExtremes::of)
+            .map(extremes_of)
             .reduce(PairExtremes::default, PairExtremes::merge)
     } else {
         rows.par_chunks(EXTREMES_CHUNK)
@@ -480,6 +475,7 @@ mod tests {
                 let want = if v.abs() <= limit { v as i64 } else { v.signum() as i64 * (1i64 << 62) };
                 prop_assert_eq!(truncate(v), want, "{}", v);
             }
+            prop_assert_eq!(truncate(f64::NAN), -(1i64 << 62));
         }
 
         /// Every instruction set's variant of the extremes loop gives the pair-by-pair fold's
